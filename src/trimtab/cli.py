@@ -1,0 +1,85 @@
+"""The ``trimtab`` command line. Entry points only: parse, call, print; errors become exit codes.
+
+Exit status: 0 success (and part success), 1 a failed proposal, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from trimtab.errors import InputError, TrimtabError
+
+app = typer.Typer(
+    name="trimtab",
+    help="Rebalancing and trade generation for wealth managers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root() -> None:
+    """trimtab: rebalancing and trade generation for wealth managers."""
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one line to standard error and return the exit to raise."""
+    sys.stderr.write(f"trimtab: {message}\n")
+    return typer.Exit(code)
+
+
+def _read_text(source: str) -> str:
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(source, "no such file") from None
+    except (IsADirectoryError, UnicodeDecodeError) as err:
+        raise InputError(source, f"cannot read: {err}") from None
+
+
+@app.command()
+def propose(
+    source: Annotated[str, typer.Argument(help="Scenario JSON file, or - for standard input.")],
+    fmt: Annotated[str, typer.Option("--format", help="json or table.")] = "json",
+) -> None:
+    """Propose trades for one scenario (proposal-format.md)."""
+    from trimtab.io.propose import run_scenario
+
+    if fmt not in ("json", "table"):
+        raise fail(f"--format: must be json or table, got {fmt!r}")
+    try:
+        document = run_scenario(_read_text(source))
+    except InputError as err:
+        raise fail(str(err)) from None
+    if fmt == "json":
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        from trimtab.tables import print_proposal
+
+        print_proposal(document)
+    raise typer.Exit(1 if document["status"] == "failed" else 0)
+
+
+def _register_more() -> None:
+    """Commands defined in their own modules."""
+    from trimtab import cli_book
+
+    cli_book.register(app)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    _register_more()
+    try:
+        return app(args=argv)
+    except TrimtabError as err:  # pragma: no cover - commands catch their own
+        raise SystemExit(fail(str(err)).exit_code) from None

@@ -1,0 +1,221 @@
+"""A whole book in compact arrays, cut into :class:`AccountBatch` chunks on demand.
+
+Per account only the slot symbols and quantities are stored (N x K); prices, targets and
+bands come from per-symbol and per-model tables when a chunk is cut, which keeps a million
+accounts well inside memory. Chunks are evaluated on a thread pool: numpy releases the GIL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from trimtab.core.batch import AccountBatch, Dollars, Fractions, Shares
+from trimtab.core.drift import DriftResult, drift
+from trimtab.core.engine import BatchProposal, Method, TradeOptions, propose
+
+Codes = npt.NDArray[np.int32]
+CHUNK = 4096
+"""Accounts per chunk: small enough for the CPU caches, large enough to amortise numpy calls."""
+
+T = TypeVar("T")
+
+
+class DuplicateHolding(ValueError):
+    """Two positions of one account name the same symbol; ``index`` is the later one."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        super().__init__(f"duplicate holding at position {index}")
+
+
+@dataclass(frozen=True, slots=True)
+class BookArrays:
+    """Every account of a book. Symbols and models are referred to by code.
+
+    Attributes:
+        price: dollars per share by symbol code, (S + 1,); the extra last entry is 1.0 so
+            that code -1 (padding) reads a harmless price.
+        model_symbol: symbol code of each model line, -1 past the model's end, (M, L).
+        model_target, model_lower, model_upper: fractions of account value, (M, L).
+        model_cash: the model's cash target, fraction, (M,).
+        account_model: model code per account, (N,).
+        cash: dollars, (N,).
+        slot_symbol: symbol code per slot, -1 for padding, (N, K); slots ``[0, L)`` are the
+            account's model lines, ``[L, K)`` its non-model holdings in symbol-code order.
+        quantity: shares held per slot, (N, K).
+    """
+
+    price: Dollars
+    model_symbol: Codes
+    model_target: Fractions
+    model_lower: Fractions
+    model_upper: Fractions
+    model_cash: Fractions
+    account_model: Codes
+    cash: Dollars
+    slot_symbol: Codes
+    quantity: Shares
+
+    @property
+    def size(self) -> int:
+        """Number of accounts."""
+        return int(self.cash.shape[0])
+
+    @property
+    def model_width(self) -> int:
+        """Slots reserved for model lines (the longest model)."""
+        return int(self.model_symbol.shape[1])
+
+    def batch(self, start: int, stop: int) -> AccountBatch:
+        """Accounts ``start:stop`` as a dense batch with no rules applied."""
+        codes = self.account_model[start:stop]
+        slot_symbol = self.slot_symbol[start:stop]
+        n, k = slot_symbol.shape
+        width = self.model_width
+        target = np.zeros((n, k))
+        lower = np.zeros((n, k))
+        upper = np.zeros((n, k))
+        target[:, :width] = self.model_target[codes]
+        lower[:, :width] = self.model_lower[codes]
+        upper[:, :width] = self.model_upper[codes]
+        valid = slot_symbol >= 0
+        in_model = np.zeros((n, k), dtype=bool)
+        in_model[:, :width] = valid[:, :width]
+        quantity = self.quantity[start:stop]
+        return AccountBatch(
+            price=self.price[slot_symbol],
+            quantity=quantity,
+            target=target,
+            lower=lower,
+            upper=upper,
+            in_model=in_model,
+            valid=valid,
+            cash=self.cash[start:stop],
+            cash_target=self.model_cash[codes],
+            sell_limit=quantity,
+            buy_allowed=in_model,
+        )
+
+    def chunks(self, size: int = CHUNK) -> Iterator[tuple[int, int]]:
+        """``(start, stop)`` of consecutive chunks of at most ``size`` accounts."""
+        for start in range(0, self.size, size):
+            yield start, min(start + size, self.size)
+
+
+def map_chunks(
+    book: BookArrays, work: Callable[[int, int], T], *, workers: int = 2, size: int = CHUNK
+) -> Iterator[tuple[int, int, T]]:
+    """``work(start, stop)`` over every chunk of ``book``, in order, on ``workers`` threads."""
+    spans = list(book.chunks(size))
+    if workers <= 1 or len(spans) <= 1:
+        for start, stop in spans:
+            yield start, stop, work(start, stop)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [(s, e, pool.submit(work, s, e)) for s, e in spans]
+        for start, stop, future in futures:
+            yield start, stop, future.result()
+
+
+def drift_book(book: BookArrays, *, workers: int = 2) -> DriftResult:
+    """Drift of every account of ``book``, (N,) arrays as in :func:`drift`."""
+    n = book.size
+    value = np.empty(n)
+    max_drift = np.empty(n)
+    out_of_band = np.empty(n, dtype=np.int32)
+    for start, stop, result in map_chunks(
+        book, lambda s, e: drift(book.batch(s, e)), workers=workers
+    ):
+        value[start:stop] = result.value
+        max_drift[start:stop] = result.max_drift
+        out_of_band[start:stop] = result.out_of_band
+    return DriftResult(value=value, max_drift=max_drift, out_of_band=out_of_band)
+
+
+def propose_book(
+    book: BookArrays,
+    method: Method,
+    options: TradeOptions | None = None,
+    *,
+    workers: int = 2,
+) -> Iterator[tuple[int, int, BatchProposal]]:
+    """Proposals chunk by chunk: ``(start, stop, proposal of accounts start:stop)``."""
+    opts = options or TradeOptions()
+    return map_chunks(
+        book,
+        lambda s, e: propose(book.batch(s, e), method, opts, rows=slice(s, e)),
+        workers=workers,
+    )
+
+
+def assemble_book(
+    *,
+    price: Dollars,
+    model_symbol: Codes,
+    model_target: Fractions,
+    model_lower: Fractions,
+    model_upper: Fractions,
+    model_cash: Fractions,
+    account_model: Codes,
+    cash: Dollars,
+    position_account: Codes,
+    position_symbol: Codes,
+    position_quantity: Shares,
+) -> BookArrays:
+    """Lay positions (account code, symbol code, shares) out in slots, vectorised.
+
+    ``price`` is by symbol code, (S,). Raises :class:`DuplicateHolding` when an account
+    holds a symbol twice.
+    """
+    n_symbols = price.shape[0]
+    n_models, width = model_symbol.shape
+    line_of = np.full((n_models, n_symbols + 1), -1, dtype=np.int32)
+    rows, cols = np.nonzero(model_symbol >= 0)
+    line_of[rows, model_symbol[rows, cols]] = cols
+    slot = line_of[account_model[position_account], position_symbol]
+    outside = slot < 0
+    extra = 0
+    if outside.any():
+        idx = np.flatnonzero(outside)
+        order = np.lexsort((position_symbol[idx], position_account[idx]))
+        idx = idx[order]
+        acc = position_account[idx]
+        sym = position_symbol[idx]
+        same = (acc[1:] == acc[:-1]) & (sym[1:] == sym[:-1])
+        if same.any():
+            raise DuplicateHolding(int(max(idx[1:][same][0], idx[:-1][same][0])))
+        starts = np.flatnonzero(np.r_[True, acc[1:] != acc[:-1]])
+        group_start = np.repeat(starts, np.diff(np.r_[starts, acc.size]))
+        rank = np.arange(acc.size) - group_start
+        slot[idx] = width + rank
+        extra = int(rank.max()) + 1
+    k = width + extra
+    n = account_model.shape[0]
+    flat = position_account.astype(np.int64) * k + slot
+    counts = np.bincount(flat, minlength=n * k)
+    if (counts > 1).any():
+        bad = np.flatnonzero(counts[flat] > 1)
+        raise DuplicateHolding(int(bad[1]))
+    slot_symbol = np.full((n, k), -1, dtype=np.int32)
+    slot_symbol[:, :width] = model_symbol[account_model]
+    slot_symbol.ravel()[flat[outside]] = position_symbol[outside]
+    quantity = np.zeros((n, k))
+    quantity.ravel()[flat] = position_quantity
+    return BookArrays(
+        price=np.r_[price.astype(np.float64), 1.0],
+        model_symbol=model_symbol.astype(np.int32),
+        model_target=model_target,
+        model_lower=model_lower,
+        model_upper=model_upper,
+        model_cash=model_cash,
+        account_model=account_model.astype(np.int32),
+        cash=cash.astype(np.float64),
+        slot_symbol=slot_symbol,
+        quantity=quantity,
+    )

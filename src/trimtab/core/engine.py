@@ -1,0 +1,157 @@
+"""Proposals for a batch of accounts: pick the logic, plan in dollars, round to shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from trimtab.core.batch import AccountBatch, Dollars, Fractions, Shares
+from trimtab.core.logics import (
+    Amounts,
+    Plan,
+    generate_cash,
+    invest_cash_min_trades,
+    invest_cash_proportional,
+    rebalance_to_target,
+    rebalance_to_tolerance,
+    rebalance_to_tolerance_oot_only,
+)
+from trimtab.core.rounding import round_plan
+
+
+class Method(StrEnum):
+    """The trade logics, spelled as in the proposal format."""
+
+    REBALANCE_TO_TARGET = "rebalance_to_target"
+    REBALANCE_TO_TOLERANCE = "rebalance_to_tolerance"
+    REBALANCE_TO_TOLERANCE_OOT_ONLY = "rebalance_to_tolerance_oot_only"
+    INVEST_CASH_PROPORTIONAL = "invest_cash_proportional"
+    INVEST_CASH_MIN_TRADES = "invest_cash_min_trades"
+    GENERATE_CASH = "generate_cash"
+
+
+@dataclass(frozen=True, slots=True)
+class TradeOptions:
+    """How trades are sized.
+
+    Attributes:
+        fractional: trade fractional shares (units of ``10**-share_decimals``) instead of whole.
+        share_decimals: decimals of a share unit with ``fractional``.
+        cash_to_generate: dollars to raise (generate cash); a number or one per account.
+        mccar_pct: minimum cash as percent of account value (generate cash).
+        cash_to_invest: dollars to invest at most (invest cash); ``None`` for all available.
+        min_trade_value: dollars; smaller trades are dropped.
+    """
+
+    fractional: bool = False
+    share_decimals: int = 3
+    cash_to_generate: float | Dollars = 0.0
+    mccar_pct: float = 0.0
+    cash_to_invest: float | Dollars | None = None
+    min_trade_value: float = 0.0
+
+    @property
+    def unit(self) -> float:
+        """The share unit: 1 share, or ``10**-share_decimals`` with fractional shares."""
+        return 10.0**-self.share_decimals if self.fractional else 1.0
+
+    def amounts(self, rows: slice, n: int) -> Amounts:
+        """The per-account amounts of rows ``rows`` (``n`` of them)."""
+
+        def pick(x: float | Dollars | None, default: float) -> Dollars:
+            if x is None:
+                return np.full(n, default)
+            arr = np.asarray(x, dtype=np.float64)
+            return np.broadcast_to(arr, (n,)).copy() if arr.ndim == 0 else arr[rows].copy()
+
+        return Amounts(
+            cash_to_generate=pick(self.cash_to_generate, 0.0),
+            mccar=pick(self.mccar_pct / 100.0, 0.0),
+            cash_to_invest=pick(self.cash_to_invest, np.nan),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProposal:
+    """Proposals for ``N`` accounts, slot by slot as in the batch.
+
+    Attributes:
+        trade_value: dollars the logic asked for before rounding, signed (+ buy, − sell), (N, K).
+        quantity: shares after rounding, signed, (N, K).
+        order_value: quantity x price rounded to the cent, signed dollars, (N, K).
+        value: account value in dollars, cash included, (N,).
+        cash_after: cash after the trades, dollars to the cent, (N,).
+        weight_before, weight_after: fractions of account value, (N, K).
+        reason: :class:`Reason` flags, (N, K).
+        status: :class:`Status` codes, (N,).
+        message: :class:`Message` codes, (N,).
+    """
+
+    trade_value: Dollars
+    quantity: Shares
+    order_value: Dollars
+    value: Dollars
+    cash_after: Dollars
+    weight_before: Fractions
+    weight_after: Fractions
+    reason: npt.NDArray[np.uint32]
+    status: npt.NDArray[np.int8]
+    message: npt.NDArray[np.int8] = field(repr=False)
+
+
+def plan_trades(batch: AccountBatch, method: Method, options: TradeOptions, rows: slice) -> Plan:
+    """The dollar plan of ``method`` for ``batch`` (whose accounts are ``rows`` of the book)."""
+    amounts = options.amounts(rows, batch.size)
+    match method:
+        case Method.REBALANCE_TO_TARGET:
+            return rebalance_to_target(batch)
+        case Method.REBALANCE_TO_TOLERANCE:
+            return rebalance_to_tolerance(batch)
+        case Method.REBALANCE_TO_TOLERANCE_OOT_ONLY:
+            return rebalance_to_tolerance_oot_only(batch)
+        case Method.INVEST_CASH_PROPORTIONAL:
+            return invest_cash_proportional(batch, amounts)
+        case Method.INVEST_CASH_MIN_TRADES:
+            return invest_cash_min_trades(batch, amounts)
+        case Method.GENERATE_CASH:
+            return generate_cash(batch, amounts)
+    raise ValueError(f"unknown method {method!r}")  # pragma: no cover - enum is closed
+
+
+def propose(
+    batch: AccountBatch,
+    method: Method,
+    options: TradeOptions | None = None,
+    *,
+    rows: slice | None = None,
+) -> BatchProposal:
+    """Proposals for every account of ``batch`` by ``method``.
+
+    ``rows`` says which accounts of a larger book the batch holds, for per-account amounts
+    in ``options``; by default the batch is the whole book.
+    """
+    options = options or TradeOptions()
+    rows = rows if rows is not None else slice(0, batch.size)
+    plan = plan_trades(batch, method, options, rows)
+    rounded = round_plan(batch, plan, unit=options.unit, min_trade_value=options.min_trade_value)
+    market = batch.quantity * batch.price
+    value = batch.cash + market.sum(axis=1)
+    scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)[:, None]
+    after = (batch.quantity + rounded.quantity) * batch.price
+    value_after = rounded.cash_after + after.sum(axis=1)
+    scale_after = np.divide(1.0, value_after, out=np.zeros_like(value), where=value_after > 0)
+    return BatchProposal(
+        trade_value=plan.dollars,
+        quantity=rounded.quantity,
+        order_value=rounded.order_value,
+        value=value,
+        cash_after=rounded.cash_after,
+        weight_before=market * scale,
+        weight_after=after * scale_after[:, None],
+        reason=plan.reason,
+        status=plan.status,
+        message=plan.message,
+    )

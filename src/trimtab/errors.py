@@ -1,0 +1,41 @@
+"""The exception tree of trimtab. Only entry points (CLI, API) turn these into exit codes.
+
+TrimtabError
+├── InputError            bad user input; names the record and field (exit 2 / HTTP 422)
+│   ├── ScenarioError     a scenario file (``trimtab propose``)
+│   └── BookError         a book folder table, row and column
+├── ConflictError         a request that contradicts stored state (a restriction conflict,
+│                         approving a request that is no longer pending)
+└── NotFoundError         a named record does not exist
+"""
+
+from __future__ import annotations
+
+
+class TrimtabError(Exception):
+    """Base of every error trimtab raises on purpose."""
+
+
+class InputError(TrimtabError):
+    """Input that cannot be used. ``str(err)`` is one line naming the field at fault."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}" if where else problem)
+
+
+class ScenarioError(InputError):
+    """A scenario (``trimtab propose``) field is missing or invalid."""
+
+
+class BookError(InputError):
+    """A book table has a bad row: ``where`` is ``table.csv row N column C``."""
+
+
+class ConflictError(TrimtabError):
+    """The request contradicts stored state."""
+
+
+class NotFoundError(TrimtabError):
+    """A named record does not exist."""

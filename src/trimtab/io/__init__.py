@@ -1,0 +1,1 @@
+"""Reading and validating scenarios and books; writing proposals. The I/O boundary."""

@@ -1,0 +1,110 @@
+"""Writing proposals: the JSON of ``proposal-format.md`` and the rows of ``propose-book``.
+
+Rounding at this boundary: dollars to the cent, weights to 4 decimals of a percent,
+quantities to the share unit (whole shares print as integers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trimtab.core.book import BookArrays
+from trimtab.core.engine import BatchProposal, Method
+from trimtab.core.reasons import Message, Status, describe_reason
+
+
+def _qty(q: float, decimals: int | None) -> float | int:
+    if decimals is None:
+        return round(q)
+    return round(q, decimals)
+
+
+def _money(x: float) -> float:
+    return round(float(x) + 0.0, 2) + 0.0
+
+
+def _pct(x: float) -> float:
+    return round(float(x) * 100.0, 4) + 0.0
+
+
+def action_of(quantity: float) -> str:
+    """``buy``, ``sell`` or ``none`` for a signed quantity."""
+    return "buy" if quantity > 0 else "sell" if quantity < 0 else "none"
+
+
+def account_proposal(
+    *,
+    account_id: str,
+    row: int,
+    local: int,
+    book: BookArrays,
+    proposal: BatchProposal,
+    symbols: tuple[str, ...],
+    share_decimals: int | None,
+) -> dict[str, Any]:
+    """One account of a proposal, as in ``proposal-format.md``.
+
+    ``row`` is the account's index in ``book``; ``local`` its index in ``proposal``.
+    """
+    trades = []
+    slots = book.slot_symbol[row]
+    width = book.model_width
+    targets = np.zeros(slots.shape[0])
+    targets[:width] = book.model_target[book.account_model[row]]
+    for k in np.flatnonzero(slots >= 0):
+        q = float(proposal.quantity[local, k])
+        price = float(book.price[slots[k]])
+        trades.append(
+            {
+                "symbol": symbols[slots[k]],
+                "action": action_of(q),
+                "trade_value": _money(abs(proposal.trade_value[local, k])),
+                "price": price,
+                "quantity": _qty(abs(q), share_decimals),
+                "order_value": _money(abs(proposal.order_value[local, k])),
+                "weight_before_pct": _pct(proposal.weight_before[local, k]),
+                "target_pct": _pct(targets[k]),
+                "weight_after_pct": _pct(proposal.weight_after[local, k]),
+                "in_model": bool(k < width),
+                "reason": describe_reason(int(proposal.reason[local, k])),
+            }
+        )
+    status = Status(int(proposal.status[local]))
+    message = Message(int(proposal.message[local]))
+    return {
+        "id": account_id,
+        "status": status.label,
+        "messages": [message.text] if message else [],
+        "value": _money(proposal.value[local]),
+        "cash_before": _money(book.cash[row]),
+        "cash_after": _money(proposal.cash_after[local]),
+        "cash_target_pct": _pct(book.model_cash[book.account_model[row]]),
+        "trades": trades,
+    }
+
+
+def proposal_document(method: Method, accounts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The top-level proposal: the worst account status, and every account's messages."""
+    order = ["success", "part_success", "failed"]
+    status = max((a["status"] for a in accounts), key=order.index, default="success")
+    messages: list[str] = []
+    for a in accounts:
+        messages.extend(m for m in a["messages"] if m not in messages)
+    return {
+        "status": status,
+        "messages": messages,
+        "method": method.value,
+        "accounts": accounts,
+        "household": None,
+    }
+
+
+def exit_code(document: dict[str, Any]) -> int:
+    """0 for success and part success, 1 for a failed proposal."""
+    return 1 if document["status"] == "failed" else 0
+
+
+STATUS_LABELS = np.array([s.label for s in Status])
+MESSAGE_TEXTS = np.array([m.text for m in Message])

@@ -1,0 +1,282 @@
+"""The scenario file of ``trimtab propose`` (docs/formats.md, proposal-format.md).
+
+Parsed once here into frozen values; every error names the field path, e.g.
+``model.securities[2].target_pct: must be between 0 and 100, got 120``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from trimtab.core.book import BookArrays, assemble_book
+from trimtab.core.engine import Method, TradeOptions
+from trimtab.errors import ScenarioError
+from trimtab.io.errors import first_error
+
+WEIGHT_SUM_TOLERANCE = 1e-6
+"""Percent points by which model targets plus cash may miss 100."""
+
+ALL_METHODS = (
+    "rebalance_to_target",
+    "rebalance_to_tolerance",
+    "rebalance_to_tolerance_oot_only",
+    "invest_cash_proportional",
+    "invest_cash_min_trades",
+    "generate_cash",
+    "best_fit",
+    "minimum_transaction",
+    "household_rebalance",
+    "deposit",
+    "withdrawal",
+)
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _percent(v: float) -> float:
+    if not 0 <= v <= 100:
+        raise ValueError(f"must be between 0 and 100, got {v:g}")
+    return v
+
+
+class OptionsIn(_Strict):
+    rounding: Literal["whole_shares", "fractional"] = "whole_shares"
+    share_decimals: Annotated[int, Field(ge=0, le=9)] = 3
+    cash_to_generate: NonNegative | None = None
+    mccar_pct: Finite | None = None
+    cash_to_invest: NonNegative | None = None
+    min_trade_value: NonNegative = 0.0
+
+    _pct = field_validator("mccar_pct")(lambda v: v if v is None else _percent(v))
+
+
+class SecurityIn(_Strict):
+    symbol: Annotated[str, Field(min_length=1)]
+    target_pct: Finite
+    min_pct: Finite | None = None
+    max_pct: Finite | None = None
+    sub_asset_class: str | None = None
+    asset_class: str | None = None
+
+    _pct = field_validator("target_pct", "min_pct", "max_pct")(
+        lambda v: v if v is None else _percent(v)
+    )
+
+
+class ModelIn(_Strict):
+    name: str = "model"
+    cash_pct: Finite = 0.0
+    securities: list[SecurityIn]
+
+    _pct = field_validator("cash_pct")(_percent)
+
+
+class LotIn(_Strict):
+    lot_id: str | None = None
+    quantity: NonNegative
+    cost_basis: Finite | None
+    acquired: date
+
+
+class PositionIn(_Strict):
+    symbol: Annotated[str, Field(min_length=1)]
+    quantity: NonNegative | None = None
+    market_value: NonNegative | None = None
+    lots: list[LotIn] | None = None
+
+
+class AccountIn(_Strict):
+    id: Annotated[str, Field(min_length=1)]
+    registration: Literal["qualified", "non_qualified"] = "non_qualified"
+    cash: Finite = 0.0
+    positions: list[PositionIn] = []
+
+
+class ScenarioIn(_Strict):
+    method: str
+    as_of: date | None = None
+    options: OptionsIn = OptionsIn()
+    prices: dict[str, Finite]
+    model: ModelIn
+    account: AccountIn
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A validated scenario, ready for the engine: one account as a book of one."""
+
+    method: Method
+    options: TradeOptions
+    book: BookArrays
+    symbols: tuple[str, ...]
+    account_id: str
+    share_decimals: int | None
+    source: ScenarioIn
+
+
+def parse_scenario(text: str) -> Scenario:
+    """Read a scenario from JSON text. Raises :class:`ScenarioError` naming the field."""
+    try:
+        raw: Any = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ScenarioError("scenario", f"not valid JSON: {err.msg} at line {err.lineno}") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError("scenario", "must be a JSON object")
+    try:
+        src = ScenarioIn.model_validate(raw)
+    except ValidationError as err:
+        raise ScenarioError(*first_error(err)) from None
+    return build_scenario(src)
+
+
+def _check_model(model: ModelIn) -> None:
+    seen: dict[str, int] = {}
+    total = model.cash_pct
+    for i, sec in enumerate(model.securities):
+        where = f"model.securities[{i}]"
+        if sec.symbol in seen:
+            raise ScenarioError(
+                f"{where}.symbol",
+                f"duplicate symbol {sec.symbol!r} (also securities[{seen[sec.symbol]}])",
+            )
+        seen[sec.symbol] = i
+        lo = sec.target_pct if sec.min_pct is None else sec.min_pct
+        hi = sec.target_pct if sec.max_pct is None else sec.max_pct
+        if lo > sec.target_pct:
+            raise ScenarioError(
+                f"{where}.min_pct", f"must be at most target_pct {sec.target_pct:g}, got {lo:g}"
+            )
+        if hi < sec.target_pct:
+            raise ScenarioError(
+                f"{where}.max_pct", f"must be at least target_pct {sec.target_pct:g}, got {hi:g}"
+            )
+        total += sec.target_pct
+    if abs(total - 100.0) > WEIGHT_SUM_TOLERANCE:
+        raise ScenarioError(
+            "model.securities", f"targets plus cash_pct must sum to 100, got {total:.6g}"
+        )
+
+
+def _check_options(method: str, opts: OptionsIn) -> None:
+    uses = {
+        "cash_to_generate": {"generate_cash", "withdrawal"},
+        "mccar_pct": {"generate_cash", "withdrawal"},
+        "cash_to_invest": {"invest_cash_proportional", "invest_cash_min_trades", "deposit"},
+    }
+    for name, methods in uses.items():
+        if getattr(opts, name) is not None and method not in methods:
+            raise ScenarioError(f"options.{name}", f"not used by method {method!r}")
+    if (
+        method in ("generate_cash", "withdrawal")
+        and opts.cash_to_generate is None
+        and not opts.mccar_pct
+    ):
+        raise ScenarioError("options.cash_to_generate", f"required by method {method!r}")
+
+
+def _position_quantity(i: int, pos: PositionIn, price: float) -> float:
+    given = [f for f in ("quantity", "market_value", "lots") if getattr(pos, f) is not None]
+    where = f"account.positions[{i}]"
+    if len(given) != 1:
+        raise ScenarioError(
+            where,
+            f"give exactly one of quantity, market_value, lots (got {', '.join(given) or 'none'})",
+        )
+    if pos.quantity is not None:
+        return pos.quantity
+    if pos.market_value is not None:
+        return pos.market_value / price
+    assert pos.lots is not None
+    return math.fsum(lot.quantity for lot in pos.lots)
+
+
+def build_scenario(src: ScenarioIn) -> Scenario:
+    """Check what the schema cannot (sums, uniqueness, prices in use) and build the book."""
+    if src.method not in ALL_METHODS:
+        raise ScenarioError(
+            "method", f"must be one of {', '.join(ALL_METHODS)}, got {src.method!r}"
+        )
+    try:
+        method = Method(src.method)
+    except ValueError:
+        raise ScenarioError(
+            "method", f"{src.method!r} is not supported by trimtab propose yet"
+        ) from None
+    _check_model(src.model)
+    _check_options(src.method, src.options)
+    for sym, px in src.prices.items():
+        if not px > 0:
+            raise ScenarioError(f"prices.{sym}", f"must be greater than 0, got {px:g}")
+    held: dict[str, int] = {}
+    for i, pos in enumerate(src.account.positions):
+        if pos.symbol in held:
+            raise ScenarioError(
+                f"account.positions[{i}].symbol",
+                f"duplicate symbol {pos.symbol!r} (also positions[{held[pos.symbol]}])",
+            )
+        held[pos.symbol] = i
+    in_use = [s.symbol for s in src.model.securities] + [p.symbol for p in src.account.positions]
+    for sym in in_use:
+        if sym not in src.prices:
+            where = f"account.positions[{held[sym]}].symbol" if sym in held else "model.securities"
+            raise ScenarioError(where, f"no price for {sym!r} in prices")
+    symbols = tuple(sorted(set(in_use)))
+    code = {s: i for i, s in enumerate(symbols)}
+    price = np.array([src.prices[s] for s in symbols], dtype=np.float64)
+    qty = [
+        _position_quantity(i, p, src.prices[p.symbol]) for i, p in enumerate(src.account.positions)
+    ]
+    secs = src.model.securities
+    width = max(len(secs), 1)
+
+    def line(values: list[float]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        arr = np.zeros((1, width))
+        arr[0, : len(values)] = np.array(values) / 100.0
+        return arr
+
+    model_symbol = np.full((1, width), -1, dtype=np.int32)
+    model_symbol[0, : len(secs)] = [code[s.symbol] for s in secs]
+    book = assemble_book(
+        price=price,
+        model_symbol=model_symbol,
+        model_target=line([s.target_pct for s in secs]),
+        model_lower=line([s.target_pct if s.min_pct is None else s.min_pct for s in secs]),
+        model_upper=line([s.target_pct if s.max_pct is None else s.max_pct for s in secs]),
+        model_cash=np.array([src.model.cash_pct / 100.0]),
+        account_model=np.zeros(1, dtype=np.int32),
+        cash=np.array([src.account.cash]),
+        position_account=np.zeros(len(qty), dtype=np.int32),
+        position_symbol=np.array([code[p.symbol] for p in src.account.positions], dtype=np.int32),
+        position_quantity=np.array(qty, dtype=np.float64),
+    )
+    o = src.options
+    fractional = o.rounding == "fractional"
+    options = TradeOptions(
+        fractional=fractional,
+        share_decimals=o.share_decimals,
+        cash_to_generate=o.cash_to_generate or 0.0,
+        mccar_pct=o.mccar_pct or 0.0,
+        cash_to_invest=o.cash_to_invest,
+        min_trade_value=o.min_trade_value,
+    )
+    return Scenario(
+        method=method,
+        options=options,
+        book=book,
+        symbols=symbols,
+        account_id=src.account.id,
+        share_decimals=o.share_decimals if fractional else None,
+        source=src,
+    )
