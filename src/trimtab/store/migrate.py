@@ -1,0 +1,88 @@
+"""Opening the database and bringing its schema to the latest migration.
+
+The database is ``TRIMTAB_DATABASE_URL`` when set, else the SQLite file ``./trimtab.db``.
+PostgreSQL URLs use psycopg 3: ``postgresql+psycopg://user@host:5432/db``. Alembic is
+configured in code so that migrations run from an installed package.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+DEFAULT_URL = "sqlite:///trimtab.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def database_url(url: str | None = None) -> str:
+    """``url``, else ``TRIMTAB_DATABASE_URL``, else the SQLite file ``./trimtab.db``."""
+    return url or os.environ.get("TRIMTAB_DATABASE_URL") or DEFAULT_URL
+
+
+def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
+    """An engine for ``url`` (see :func:`database_url`).
+
+    ``schema`` (PostgreSQL only) puts every table in that schema via ``search_path``; tests
+    use it to stay apart from other runs. SQLite gets foreign keys enforced and a busy
+    timeout so that concurrent writers wait instead of failing.
+    """
+    resolved = database_url(url)
+    if resolved.startswith("sqlite"):
+        memory = resolved in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            resolved,
+            connect_args={"timeout": 30, "check_same_thread": not memory},
+            poolclass=StaticPool if memory else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(resolved, connect_args=connect_args)
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration for ``engine`` that needs no ``alembic.ini``."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option(
+        "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    )
+    return cfg
+
+
+def head_revision(engine: Engine) -> str | None:
+    """The newest migration shipped with this package."""
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at, ``None`` for an empty database."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations up to ``revision`` in one transaction."""
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade to the newest migration unless the database is already there."""
+    if current_revision(engine) != head_revision(engine):
+        upgrade(engine)

@@ -1,0 +1,456 @@
+"""The tables of the store (SQLAlchemy Core). Every row carries ``firm_id``.
+
+Units: money in dollars, quantities in shares, percentages in percent points (``5`` is 5%),
+prices in dollars per share. Dates are market dates; moments are UTC.
+Tables with ``as_of`` in their key hold one snapshot per book date (or evaluation date);
+``rebalancing_changes`` and ``audit_log`` are append-only histories; the rest is current state.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from trimtab.store.types import Exact, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+ROLES = ("operator", "approver", "admin")
+REQUEST_STATUSES = ("pending", "complete", "complete_with_errors", "failed", "expired", "canceled")
+
+
+def money() -> Exact:
+    """Dollars, exact to 1e-6."""
+    return Exact(20, 6)
+
+
+def quantity() -> Exact:
+    """Shares, exact to 1e-8."""
+    return Exact(24, 8)
+
+
+def price() -> Exact:
+    """Dollars per share, exact to 1e-8."""
+    return Exact(20, 8)
+
+
+def percent() -> Exact:
+    """Percent points, exact to 1e-8."""
+    return Exact(14, 8)
+
+
+def _firm() -> Column[str]:
+    return Column("firm_id", String(64), ForeignKey("firms.firm_id"), primary_key=True)
+
+
+def _account_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["firm_id", "account_id"], ["accounts.firm_id", "accounts.account_id"]
+    )
+
+
+def _key(name: str, length: int = 64) -> Column[str]:
+    return Column(name, String(length), primary_key=True)
+
+
+firms = Table(
+    "firms",
+    metadata,
+    Column("firm_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    _firm(),
+    _key("user_id"),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    CheckConstraint("role IN ('operator', 'approver', 'admin')", name="role"),
+)
+
+households = Table("households", metadata, _firm(), _key("household_id"))
+
+securities = Table(
+    "securities",
+    metadata,
+    _firm(),
+    _key("symbol", 32),
+    Column("asset_class", String(64)),
+    Column("sub_asset_class", String(64)),
+)
+
+prices = Table(
+    "prices",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    _key("symbol", 32),
+    Column("price", price(), nullable=False),
+    ForeignKeyConstraint(["firm_id", "symbol"], ["securities.firm_id", "securities.symbol"]),
+)
+
+models = Table(
+    "models",
+    metadata,
+    _firm(),
+    _key("model_id"),
+    Column("current_version", Integer, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    _firm(),
+    _key("model_id"),
+    Column("version", Integer, primary_key=True),
+    Column("effective", Date, nullable=False),
+    Column("cash_pct", percent(), nullable=False),
+    ForeignKeyConstraint(["firm_id", "model_id"], ["models.firm_id", "models.model_id"]),
+)
+
+model_lines = Table(
+    "model_lines",
+    metadata,
+    _firm(),
+    _key("model_id"),
+    Column("version", Integer, primary_key=True),
+    _key("symbol", 32),
+    Column("line", Integer, nullable=False),
+    Column("target_pct", percent(), nullable=False),
+    Column("min_pct", percent(), nullable=False),
+    Column("max_pct", percent(), nullable=False),
+    ForeignKeyConstraint(
+        ["firm_id", "model_id", "version"],
+        ["model_versions.firm_id", "model_versions.model_id", "model_versions.version"],
+    ),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _firm(),
+    _key("account_id"),
+    Column("household_id", String(64)),
+    Column("registration", String(16), nullable=False, server_default="non_qualified"),
+    Column("rebalancing", Boolean, nullable=False, server_default="1"),
+    Column("model_id", String(64)),
+    Column("lot_method", String(16), nullable=False, server_default="fifo"),
+    Column("trade_hold", Boolean, nullable=False, server_default="0"),
+    Column("trade_hold_until", Date),
+    Column("sac_soft_pct", percent(), nullable=False, server_default="5"),
+    Column("sac_soft_days", Integer, nullable=False, server_default="182"),
+    Column("sac_hard_pct", percent(), nullable=False, server_default="10"),
+    Column("cash_high_usd", money(), nullable=False, server_default="330"),
+    Column("cash_low_pct", percent(), nullable=False, server_default="0.3"),
+    Column("sweep_pct", percent(), nullable=False, server_default="0.7"),
+    Column("sweep_min_usd", money(), nullable=False, server_default="80"),
+    Column("no_trade_days", Integer, nullable=False, server_default="550"),
+    Column("first_seen", Date, nullable=False),
+    CheckConstraint("registration IN ('qualified', 'non_qualified')", name="registration"),
+    CheckConstraint("lot_method IN ('fifo', 'lifo', 'hifo')", name="lot_method"),
+)
+
+account_days = Table(
+    "account_days",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    _key("account_id"),
+    Column("model_id", String(64)),
+    Column("model_version", Integer),
+    Column("cash", money(), nullable=False),
+    Column("rebalancing", Boolean, nullable=False),
+    _account_fk(),
+)
+
+rebalancing_changes = Table(
+    "rebalancing_changes",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("effective", Date, nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    Column("rebalancing", Boolean, nullable=False),
+    Column("changed_by", String(64), nullable=False),
+    Column("import_date", Date),
+    _account_fk(),
+    Index("ix_rebalancing_changes_account", "firm_id", "account_id", "effective"),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    _key("account_id"),
+    _key("symbol", 32),
+    Column("quantity", quantity(), nullable=False),
+)
+
+lots = Table(
+    "lots",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    Column("row", Integer, primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("quantity", quantity(), nullable=False),
+    Column("cost_basis", money()),
+    Column("acquired", Date),
+    Index("ix_lots_account", "firm_id", "as_of", "account_id"),
+)
+
+cash_activity = Table(
+    "cash_activity",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    Column("row", Integer, primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("activity_date", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", money(), nullable=False),
+    CheckConstraint("kind IN ('deposit', 'withdrawal', 'dividend')", name="kind"),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    Column("row", Integer, primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("trade_date", Date, nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", quantity(), nullable=False),
+    Column("price", price(), nullable=False),
+    CheckConstraint("side IN ('buy', 'sell')", name="side"),
+    Index("ix_transactions_account", "firm_id", "account_id", "trade_date"),
+)
+
+restrictions = Table(
+    "restrictions",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    _key("account_id"),
+    _key("restriction_id"),
+    Column("kind", String(16), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+    Column("end_action", String(32), nullable=False),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    _key("account_id"),
+    _key("symbol", 32),
+    _key("kind", 16),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    Column("imported_by", String(64), nullable=False),
+    Column("row_counts", Text, nullable=False),
+)
+
+evaluation_runs = Table(
+    "evaluation_runs",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    Column("data_date", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Column("started_by", String(64), nullable=False),
+    CheckConstraint("status IN ('running', 'complete')", name="status"),
+)
+
+evaluations = Table(
+    "evaluations",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    _key("account_id"),
+    Column("data_date", Date, nullable=False),
+    Column("model_id", String(64)),
+    Column("model_version", Integer),
+    Column("value", money(), nullable=False),
+    Column("cash", money(), nullable=False),
+    Column("max_drift_pct", percent(), nullable=False),
+    Column("out_of_band", Integer, nullable=False),
+    Column("cash_low", Boolean, nullable=False),
+    Column("skipped", Boolean, nullable=False),
+    Column("flagged", Boolean, nullable=False),
+    Column("reasons", Text, nullable=False),
+)
+
+evaluation_classes = Table(
+    "evaluation_classes",
+    metadata,
+    _firm(),
+    Column("as_of", Date, primary_key=True),
+    _key("account_id"),
+    _key("sub_asset_class"),
+    Column("diff_pct", percent(), nullable=False),
+    Column("soft_since", Date, nullable=False),
+)
+
+queue_entries = Table(
+    "queue_entries",
+    metadata,
+    _firm(),
+    _key("account_id"),
+    Column("as_of", Date, primary_key=True),
+    Column("reasons", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("request_id", Integer),
+    CheckConstraint("status IN ('open', 'submitted')", name="status"),
+)
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("request_id", Integer, primary_key=True, autoincrement=True),
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("logic", String(64), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("submitted_by", String(64), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at", UtcDateTime()),
+    Column("issue", Text),
+    Column("needs_second_approver", Boolean, nullable=False),
+    Column("price_date", Date, nullable=False),
+    CheckConstraint(
+        "status IN ('pending', 'complete', 'complete_with_errors', 'failed', 'expired', "
+        "'canceled')",
+        name="status",
+    ),
+    Index("ix_requests_firm_status", "firm_id", "status"),
+)
+
+proposals = Table(
+    "proposals",
+    metadata,
+    Column("request_id", Integer, ForeignKey("requests.request_id"), primary_key=True),
+    _key("account_id"),
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("value", money(), nullable=False),
+    Column("cash_after", money(), nullable=False),
+    Column("realised_gain", money(), nullable=False),
+    Column("needs_second_approver", Boolean, nullable=False),
+)
+
+proposal_lines = Table(
+    "proposal_lines",
+    metadata,
+    Column("request_id", Integer, ForeignKey("requests.request_id"), primary_key=True),
+    _key("account_id"),
+    _key("symbol", 32),
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("action", String(4), nullable=False),
+    Column("quantity", quantity(), nullable=False),
+    Column("price", price(), nullable=False),
+    Column("order_value", money(), nullable=False),
+    Column("realised_gain", money(), nullable=False),
+    Column("reason", Text, nullable=False),
+    CheckConstraint("action IN ('buy', 'sell', 'none')", name="action"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    _firm(),
+    _key("client_order_id"),
+    Column("request_id", Integer, ForeignKey("requests.request_id"), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("symbol", String(32), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", quantity(), nullable=False),
+    Column("price", price(), nullable=False),
+    Column("trade_date", Date, nullable=False),
+    Column("best_effort", Boolean, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("request_id", "account_id", "symbol", name="uq_orders_line"),
+    CheckConstraint("side IN ('buy', 'sell')", name="side"),
+    Index("ix_orders_trade_date", "firm_id", "trade_date"),
+)
+
+order_exports = Table(
+    "order_exports",
+    metadata,
+    _firm(),
+    _key("client_order_id"),
+    _key("format", 8),
+    Column("exported_at", UtcDateTime(), nullable=False),
+    ForeignKeyConstraint(
+        ["firm_id", "client_order_id"], ["orders.firm_id", "orders.client_order_id"]
+    ),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity", String(64), nullable=False),
+    Column("entity_id", String(200), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("before", Text),
+    Column("after", Text),
+    Index("ix_audit_log_entity", "firm_id", "entity", "entity_id"),
+)
+
+DATED_TABLES = (
+    "prices",
+    "account_days",
+    "positions",
+    "lots",
+    "cash_activity",
+    "transactions",
+    "restrictions",
+    "locks",
+)
+"""Tables holding one snapshot per book date, replaced whole when a date is re-imported."""
