@@ -1,9 +1,108 @@
-"""Book commands: ``drift``, ``propose-book`` and ``demo-book``."""
+"""Book commands: ``drift``, ``propose-book`` and ``demo-book`` (book-format.md)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from trimtab.errors import InputError
+
+Method = typer.Option(help="Trade logic, as in proposal-format.md.")
+
+
+def _fail(message: str) -> typer.Exit:
+    sys.stderr.write(f"trimtab: {message}\n")
+    return typer.Exit(2)
+
+
+def _check_out(out: Path | None) -> None:
+    if out is not None and out.suffix not in (".csv", ".parquet"):
+        raise _fail(f"--out: must end in .csv or .parquet, got {out.name!r}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the book commands to ``app``."""
+
+    @app.command()
+    def drift(
+        book: Annotated[Path, typer.Argument(help="Book folder (CSV or Parquet tables).")],
+        out: Annotated[Path | None, typer.Option(help="Output .csv or .parquet file.")] = None,
+        workers: Annotated[int, typer.Option(min=1, help="Threads.")] = 2,
+    ) -> None:
+        """Drift of every account: value, largest drift, out-of-band count, flagged."""
+        from trimtab.io.batch import drift_table, write_output
+        from trimtab.io.book import read_book
+
+        _check_out(out)
+        try:
+            loaded = read_book(book)
+        except InputError as err:
+            raise _fail(str(err)) from None
+        write_output(drift_table(loaded, workers=workers), out)
+
+    @app.command("propose-book")
+    def propose_book(
+        book: Annotated[Path, typer.Argument(help="Book folder (CSV or Parquet tables).")],
+        method: Annotated[str, typer.Option(help="Trade logic, as in proposal-format.md.")],
+        out: Annotated[Path | None, typer.Option(help="Trades .csv or .parquet file.")] = None,
+        status_out: Annotated[
+            Path | None,
+            typer.Option("--status-out", help="Per-account status file (default: beside --out)."),
+        ] = None,
+        rounding: Annotated[str, typer.Option(help="whole_shares or fractional.")] = "whole_shares",
+        share_decimals: Annotated[int, typer.Option(min=0, max=9)] = 3,
+        cash_to_generate: Annotated[float | None, typer.Option(min=0)] = None,
+        mccar_pct: Annotated[float | None, typer.Option(min=0, max=100)] = None,
+        cash_to_invest: Annotated[float | None, typer.Option(min=0)] = None,
+        min_trade_value: Annotated[float, typer.Option(min=0)] = 0.0,
+        workers: Annotated[int, typer.Option(min=1, help="Threads.")] = 2,
+    ) -> None:
+        """Trades for every account: one row per buy or sell, same numbers as ``propose``."""
+        from trimtab.io.batch import batch_options, propose_tables, write_output
+        from trimtab.io.book import read_book
+
+        _check_out(out)
+        _check_out(status_out)
+        try:
+            chosen, options = batch_options(
+                method=method,
+                rounding=rounding,
+                share_decimals=share_decimals,
+                cash_to_generate=cash_to_generate,
+                mccar_pct=mccar_pct,
+                cash_to_invest=cash_to_invest,
+                min_trade_value=min_trade_value,
+            )
+            loaded = read_book(book)
+        except InputError as err:
+            raise _fail(str(err)) from None
+        trades, statuses = propose_tables(loaded, chosen, options, workers=workers)
+        if status_out is None and out is not None:
+            status_out = out.with_name(f"{out.stem}.status{out.suffix}")
+        write_output(trades, out)
+        if status_out is not None:
+            write_output(statuses, status_out)
+
+    @app.command("demo-book")
+    def demo_book(
+        folder: Annotated[Path, typer.Argument(help="Folder to write the book into.")],
+        accounts: Annotated[int, typer.Option(min=1, help="Number of accounts.")] = 1000,
+        securities: Annotated[int, typer.Option(min=2)] = 500,
+        models: Annotated[int, typer.Option(min=1)] = 200,
+        seed: Annotated[int, typer.Option()] = 7,
+        fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+        lots: Annotated[bool, typer.Option(help="Also write tax lots.")] = False,
+    ) -> None:
+        """Write a realistic synthetic book (seeded)."""
+        from trimtab.io.demo import DemoSpec, demo_tables, write_book
+
+        if fmt not in ("csv", "parquet"):
+            raise _fail(f"--format: must be csv or parquet, got {fmt!r}")
+        spec = DemoSpec(
+            accounts=accounts, securities=securities, models=models, seed=seed, lots=lots
+        )
+        write_book(folder, demo_tables(spec), fmt)
+        sys.stderr.write(f"wrote {accounts} accounts to {folder}\n")

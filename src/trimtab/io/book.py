@@ -1,0 +1,322 @@
+"""The book folder (``book-format.md``): read, validate, and lay out as :class:`BookArrays`.
+
+Everything is vectorised with pyarrow and numpy: a 200k-account book of six million positions
+reads in well under a second. Errors name ``table.ext row N column C`` (row 1 is the first row
+after the header) and nothing is written when a book is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trimtab.core.book import BookArrays, DuplicateHolding, assemble_book
+from trimtab.errors import BookError
+from trimtab.io.tables import Column, first_row, numbers, read_table, require_values, table_path
+
+WEIGHT_SUM_TOLERANCE = 1e-6
+"""Percent points by which a model's targets may exceed 100."""
+
+SCHEMAS: dict[str, list[Column]] = {
+    "prices": [
+        Column("symbol", pa.string()),
+        Column("price", pa.float64()),
+        Column("sub_asset_class", pa.string(), required=False),
+        Column("asset_class", pa.string(), required=False),
+    ],
+    "models": [
+        Column("model_id", pa.string()),
+        Column("symbol", pa.string()),
+        Column("target_pct", pa.float64()),
+        Column("min_pct", pa.float64()),
+        Column("max_pct", pa.float64()),
+    ],
+    "accounts": [
+        Column("account_id", pa.string()),
+        Column("model_id", pa.string()),
+        Column("cash", pa.float64()),
+        Column("household_id", pa.string(), required=False),
+        Column("registration", pa.string(), required=False),
+        Column("rebalancing", pa.bool_(), required=False),
+    ],
+    "positions": [
+        Column("account_id", pa.string()),
+        Column("symbol", pa.string()),
+        Column("quantity", pa.float64()),
+    ],
+    "lots": [
+        Column("account_id", pa.string()),
+        Column("symbol", pa.string()),
+        Column("quantity", pa.float64()),
+        Column("cost_basis", pa.float64(), nullable=True),
+        Column("acquired", pa.date32()),
+    ],
+}
+REQUIRED_TABLES = ("prices", "models", "accounts", "positions")
+
+Codes = npt.NDArray[np.int32]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedBook:
+    """A validated book: the engine's arrays plus the names behind the codes.
+
+    Attributes:
+        arrays: every account laid out for the engine.
+        account_ids: account id per account code, in the accounts table's order.
+        symbols: symbol per symbol code, sorted.
+        model_ids: model id per model code, sorted.
+        tables: the validated tables as read (``prices``, ``models``, ``accounts``,
+            ``positions`` and ``lots`` when present).
+    """
+
+    arrays: BookArrays
+    account_ids: pa.Array
+    symbols: tuple[str, ...]
+    model_ids: tuple[str, ...]
+    tables: dict[str, pa.Table]
+
+
+def read_book(folder: Path | str) -> LoadedBook:
+    """Read and validate the book in ``folder``. Raises :class:`BookError`."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BookError(str(folder), "not a book folder")
+    tables: dict[str, pa.Table] = {}
+    labels: dict[str, str] = {}
+    for name, columns in SCHEMAS.items():
+        path = table_path(folder, name)
+        if path is None:
+            if name in REQUIRED_TABLES:
+                raise BookError(str(folder), f"missing table {name}.csv or {name}.parquet")
+            continue
+        tables[name] = read_table(path, columns)
+        labels[name] = path.name
+    return _validate(tables, labels)
+
+
+def _codes(
+    label: str, column: str, values: pa.ChunkedArray, vocabulary: pa.Array, what: str
+) -> Codes:
+    """Code of each value in ``vocabulary``; a value not in it is an error naming the row."""
+    idx = pc.index_in(values, value_set=vocabulary)
+    if idx.null_count:
+        missing = pc.is_null(idx).to_numpy(zero_copy_only=False)
+        row = first_row(missing)
+        value = values[row - 1].as_py()
+        raise BookError(f"{label} row {row} column {column}", f"{what} {value!r}")
+    codes: Codes = idx.to_numpy().astype(np.int32)
+    return codes
+
+
+def _unique(label: str, table: pa.Table, keys: list[str]) -> None:
+    """No two rows share the key columns."""
+    if len(keys) == 1:
+        col = table.column(keys[0])
+        if pc.count_distinct(col).as_py() == len(col):
+            return
+        values = col.to_numpy(zero_copy_only=False)
+    else:
+        joined = pc.binary_join_element_wise(*[table.column(k) for k in keys], "\x1f")
+        if pc.count_distinct(joined).as_py() == len(joined):
+            return
+        values = joined.to_numpy(zero_copy_only=False)
+    _, first = np.unique(values, return_index=True)
+    seen = np.zeros(len(values), dtype=bool)
+    seen[first] = True
+    row = first_row(~seen)
+    shown = ", ".join(f"{k}={table.column(k)[row - 1].as_py()}" for k in keys)
+    raise BookError(f"{label} row {row} column {keys[-1]}", f"duplicate key ({shown})")
+
+
+def _validate(tables: dict[str, pa.Table], labels: dict[str, str]) -> LoadedBook:
+    for name, table in tables.items():
+        require_values(
+            labels[name], table, [c.name for c in SCHEMAS[name] if c.required and not c.nullable]
+        )
+    prices, models, accounts = (tables[n] for n in REQUIRED_TABLES[:3])
+    lp, lm, la = (labels[n] for n in REQUIRED_TABLES[:3])
+
+    _unique(lp, prices, ["symbol"])
+    price_values = numbers(lp, prices, "price")
+    bad = ~(price_values > 0)
+    if bad.any():
+        r = first_row(bad)
+        raise BookError(
+            f"{lp} row {r} column price", f"must be greater than 0, got {price_values[r - 1]:g}"
+        )
+    order = np.argsort(prices.column("symbol").to_numpy(zero_copy_only=False), kind="stable")
+    symbols_arr = pc.take(prices.column("symbol"), pa.array(order)).combine_chunks()
+    price_sorted = price_values[order]
+
+    model_symbol, model_target, model_lower, model_upper, model_cash, model_ids = _models(
+        lm, models, symbols_arr
+    )
+
+    _unique(la, accounts, ["account_id"])
+    account_model = _codes(la, "model_id", accounts.column("model_id"), model_ids, "unknown model")
+    cash = numbers(la, accounts, "cash")
+    if "registration" in accounts.column_names:
+        _allowed(la, accounts, "registration", ("qualified", "non_qualified"))
+    account_ids = accounts.column("account_id").combine_chunks()
+
+    pos_account, pos_symbol, pos_qty, origin = _holdings(tables, labels, account_ids, symbols_arr)
+    try:
+        arrays = assemble_book(
+            price=price_sorted,
+            model_symbol=model_symbol,
+            model_target=model_target,
+            model_lower=model_lower,
+            model_upper=model_upper,
+            model_cash=model_cash,
+            account_model=account_model,
+            cash=cash,
+            position_account=pos_account,
+            position_symbol=pos_symbol,
+            position_quantity=pos_qty,
+        )
+    except DuplicateHolding as dup:
+        table, row = origin(dup.index)
+        raise BookError(
+            f"{labels[table]} row {row} column symbol",
+            f"duplicate key (account_id={account_ids[int(pos_account[dup.index])].as_py()}, "
+            f"symbol={symbols_arr[int(pos_symbol[dup.index])].as_py()})",
+        ) from None
+    return LoadedBook(
+        arrays=arrays,
+        account_ids=account_ids,
+        symbols=tuple(symbols_arr.to_pylist()),
+        model_ids=tuple(model_ids.to_pylist()),
+        tables=tables,
+    )
+
+
+def _allowed(label: str, table: pa.Table, column: str, values: tuple[str, ...]) -> None:
+    col = table.column(column)
+    ok = pc.is_in(col, value_set=pa.array(values)).to_numpy(zero_copy_only=False)
+    ok |= pc.is_null(col).to_numpy(zero_copy_only=False)
+    if not ok.all():
+        r = first_row(~ok)
+        raise BookError(
+            f"{label} row {r} column {column}",
+            f"must be one of {', '.join(values)}, got {col[r - 1].as_py()!r}",
+        )
+
+
+def _models(
+    label: str, models: pa.Table, symbols: pa.Array
+) -> tuple[Codes, Any, Any, Any, Any, pa.Array]:
+    """Model lines as (M, L) arrays of symbol codes and fractions, lines in file order."""
+    _unique(label, models, ["model_id", "symbol"])
+    sym = _codes(label, "symbol", models.column("symbol"), symbols, "no price for symbol")
+    target = numbers(label, models, "target_pct")
+    lower = numbers(label, models, "min_pct")
+    upper = numbers(label, models, "max_pct")
+    for name, values in (("target_pct", target), ("min_pct", lower), ("max_pct", upper)):
+        bad = (values < 0) | (values > 100)
+        if bad.any():
+            r = first_row(bad)
+            raise BookError(
+                f"{label} row {r} column {name}",
+                f"must be between 0 and 100, got {values[r - 1]:g}",
+            )
+    for name, values, bad, bound in (
+        ("min_pct", lower, lower > target, "at most target_pct"),
+        ("max_pct", upper, upper < target, "at least target_pct"),
+    ):
+        if bad.any():
+            r = first_row(bad)
+            raise BookError(
+                f"{label} row {r} column {name}",
+                f"must be {bound} {target[r - 1]:g}, got {values[r - 1]:g}",
+            )
+    ids = models.column("model_id")
+    model_ids = pc.unique(ids).sort()
+    code = _codes(label, "model_id", ids, model_ids, "unknown model")
+    n_models = len(model_ids)
+    totals = np.bincount(code, weights=target, minlength=n_models)
+    over = totals > 100 + WEIGHT_SUM_TOLERANCE
+    if over.any():
+        m = int(np.flatnonzero(over)[0])
+        r = first_row(code == m)
+        raise BookError(
+            f"{label} row {r} column target_pct",
+            f"targets of model {model_ids[m].as_py()!r} sum to {totals[m]:.6g}, more than 100",
+        )
+    order = np.argsort(code, kind="stable")
+    counts = np.bincount(code, minlength=n_models)
+    width = max(int(counts.max()) if counts.size else 0, 1)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    line = np.arange(order.size) - np.repeat(starts, counts)
+    rows = code[order]
+
+    def grid(values: Any, fill: float) -> Any:
+        out = np.full((n_models, width), fill)
+        out[rows, line] = values[order]
+        return out
+
+    model_symbol = np.full((n_models, width), -1, dtype=np.int32)
+    model_symbol[rows, line] = sym[order]
+    cash = np.clip(100.0 - totals, 0.0, 100.0) / 100.0
+    return (
+        model_symbol,
+        grid(target / 100.0, 0.0),
+        grid(lower / 100.0, 0.0),
+        grid(upper / 100.0, 0.0),
+        cash,
+        model_ids,
+    )
+
+
+def _holdings(
+    tables: dict[str, pa.Table], labels: dict[str, str], account_ids: pa.Array, symbols: pa.Array
+) -> tuple[Codes, Codes, Any, Any]:
+    """Positions as (account code, symbol code, shares); ``lots`` replace the keys they cover.
+
+    Also returns ``origin(i) -> (table, row)`` naming where holding ``i`` came from.
+    """
+    positions = tables["positions"]
+    lpos = labels["positions"]
+    acc = _codes(lpos, "account_id", positions.column("account_id"), account_ids, "unknown account")
+    sym = _codes(lpos, "symbol", positions.column("symbol"), symbols, "no price for symbol")
+    qty = numbers(lpos, positions, "quantity", minimum=0.0)
+    if "lots" not in tables:
+        return acc, sym, qty, lambda i: ("positions", i + 1)
+    lots = tables["lots"]
+    ll = labels["lots"]
+    lacc = _codes(ll, "account_id", lots.column("account_id"), account_ids, "unknown account")
+    lsym = _codes(ll, "symbol", lots.column("symbol"), symbols, "no price for symbol")
+    lqty = numbers(ll, lots, "quantity", minimum=0.0)
+    basis = lots.column("cost_basis").to_numpy(zero_copy_only=False)
+    bad = ~np.isfinite(basis) & ~pc.is_null(lots.column("cost_basis")).to_numpy(
+        zero_copy_only=False
+    )
+    if bad.any():
+        raise BookError(f"{ll} row {first_row(bad)} column cost_basis", "must be a finite number")
+    n_sym = len(symbols)
+    lkey = lacc.astype(np.int64) * n_sym + lsym
+    keys, inverse = np.unique(lkey, return_inverse=True)
+    summed = np.bincount(inverse, weights=lqty)
+    pkey = acc.astype(np.int64) * n_sym + sym
+    keep = ~np.isin(pkey, keys)
+    kept = np.flatnonzero(keep)
+    first_lot = np.zeros(keys.size, dtype=np.int64)
+    first_lot[inverse[::-1]] = np.arange(lkey.size)[::-1]
+
+    def origin(i: int) -> tuple[str, int]:
+        if i < kept.size:
+            return "positions", int(kept[i]) + 1
+        return "lots", int(first_lot[i - kept.size]) + 1
+
+    return (
+        np.r_[acc[keep], (keys // n_sym).astype(np.int32)].astype(np.int32),
+        np.r_[sym[keep], (keys % n_sym).astype(np.int32)].astype(np.int32),
+        np.r_[qty[keep], summed],
+        origin,
+    )

@@ -1,0 +1,164 @@
+"""Reading one book table (CSV or Parquet) with declared columns and types.
+
+Errors name the file, the data row (1 = first row after the header) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from trimtab.errors import BookError
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A declared column: name, arrow type, and whether the table must have it."""
+
+    name: str
+    type: pa.DataType
+    required: bool = True
+    nullable: bool = False
+
+
+def table_path(folder: Path, name: str) -> Path | None:
+    """``name.parquet`` if present, else ``name.csv``, else ``None``."""
+    for ext in (".parquet", ".csv"):
+        p = folder / f"{name}{ext}"
+        if p.is_file():
+            return p
+    return None
+
+
+def read_table(path: Path, columns: list[Column]) -> pa.Table:
+    """The table at ``path`` with exactly the declared columns (optional ones may be absent)."""
+    label = path.name
+    declared = {c.name: c for c in columns}
+    if path.suffix == ".parquet":
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as err:
+            raise BookError(label, f"cannot read Parquet: {err}") from None
+        names = table.column_names
+    else:
+        try:
+            names = _csv_header(path)
+        except (pa.ArrowException, OSError, UnicodeDecodeError) as err:
+            raise BookError(label, f"cannot read CSV: {err}") from None
+    for name in names:
+        if name not in declared:
+            allowed = ", ".join(declared)
+            raise BookError(f"{label} column {name}", f"unknown column (allowed: {allowed})")
+    for c in columns:
+        if c.required and c.name not in names:
+            raise BookError(label, f"missing required column {c.name}")
+    present = [declared[n] for n in names]
+    if path.suffix == ".parquet":
+        return _cast_parquet(label, table, present)
+    return _read_csv(path, present)
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f), [])
+    if not header:
+        raise BookError(path.name, "empty file: a header row is required")
+    return [h.strip() for h in header]
+
+
+def _read_csv(path: Path, columns: list[Column]) -> pa.Table:
+    types = {c.name: c.type for c in columns}
+    try:
+        return pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+    except pa.ArrowInvalid:
+        pass
+    # Find the first value that does not convert, to name its row and column.
+    raw = pacsv.read_csv(
+        path,
+        convert_options=pacsv.ConvertOptions(column_types={c.name: pa.string() for c in columns}),
+    )
+    for c in columns:
+        col = raw.column(c.name)
+        for i, value in enumerate(col.to_pylist()):
+            try:
+                pa.array([value], type=pa.string()).cast(c.type) if value not in (
+                    None,
+                    "",
+                ) else None
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise BookError(
+                    f"{path.name} row {i + 1} column {c.name}",
+                    f"not a valid {_type_name(c.type)}: {value!r}",
+                ) from None
+    raise BookError(path.name, "cannot read CSV")  # pragma: no cover - a value always fails
+
+
+def _cast_parquet(label: str, table: pa.Table, columns: list[Column]) -> pa.Table:
+    arrays = []
+    for c in columns:
+        col = table.column(c.name)
+        try:
+            arrays.append(col.cast(c.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise BookError(
+                f"{label} column {c.name}", f"must be {_type_name(c.type)}, got {col.type}"
+            ) from None
+    return pa.table(arrays, names=[c.name for c in columns])
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_boolean(t):
+        return "true/false value"
+    if pa.types.is_date(t):
+        return "date (YYYY-MM-DD)"
+    return "text"
+
+
+def first_row(mask: npt.NDArray[np.bool_]) -> int:
+    """1-based row number of the first true entry."""
+    return int(np.flatnonzero(mask)[0]) + 1
+
+
+def require_values(label: str, table: pa.Table, names: list[str]) -> None:
+    """Every listed column has a value in every row."""
+    for name in names:
+        if name not in table.column_names:
+            continue
+        col = table.column(name)
+        if col.null_count:
+            nulls = pc.is_null(col).to_numpy(zero_copy_only=False)
+            raise BookError(f"{label} row {first_row(nulls)} column {name}", "value is missing")
+
+
+def numbers(
+    label: str, table: pa.Table, name: str, *, minimum: float | None = None
+) -> npt.NDArray[np.float64]:
+    """A float column as numpy, finite and (optionally) at least ``minimum``."""
+    values: npt.NDArray[np.float64] = table.column(name).to_numpy()
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise BookError(f"{label} row {first_row(bad)} column {name}", "must be a finite number")
+    if minimum is not None:
+        low = values < minimum
+        if low.any():
+            r = first_row(low)
+            raise BookError(
+                f"{label} row {r} column {name}",
+                f"must be at least {minimum:g}, got {values[r - 1]:g}",
+            )
+    return values
