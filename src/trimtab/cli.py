@@ -74,6 +74,7 @@ def _register_more() -> None:
     from trimtab import cli_book
 
     cli_book.register(app)
+    from trimtab import cli_service; cli_service.register(app)  # noqa: E702, I001
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,0 +1,68 @@
+"""Firms, users and roles. Roles rank operator < approver < admin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from trimtab.errors import ConflictError, InputError, NotFoundError
+from trimtab.store.tables import ROLES, firms, users
+from trimtab.store.uow import UnitOfWork
+
+RANK = {role: i for i, role in enumerate(ROLES)}
+
+
+def require_role(uow: UnitOfWork, *, user_id: str, role: str) -> str:
+    """The role of ``user_id`` in the unit of work's firm; raises if it ranks below ``role``."""
+    found = uow.conn.execute(
+        select(users.c.role).where(users.c.firm_id == uow.firm_id, users.c.user_id == user_id)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError(f"user {user_id!r} does not exist in firm {uow.firm_id!r}")
+    if RANK[found] < RANK[role]:
+        raise ConflictError(f"user {user_id!r} is {found}; this needs the {role} role")
+    return str(found)
+
+
+def add_firm(uow: UnitOfWork, *, name: str, admin_id: str, now: datetime) -> None:
+    """Create the unit of work's firm with one admin user."""
+    if not uow.firm_id.strip():
+        raise InputError("--firm", "must not be empty")
+    exists = uow.conn.execute(select(firms.c.firm_id).where(firms.c.firm_id == uow.firm_id)).first()
+    if exists is not None:
+        raise ConflictError(f"firm {uow.firm_id!r} already exists")
+    uow.conn.execute(insert(firms).values(firm_id=uow.firm_id, name=name, created_at=now))
+    uow.conn.execute(
+        insert(users).values(firm_id=uow.firm_id, user_id=admin_id, role="admin", created_at=now)
+    )
+    uow.audit(
+        actor=admin_id,
+        action="create",
+        entity="firm",
+        entity_id=uow.firm_id,
+        at=now,
+        after={"name": name, "admin": admin_id},
+    )
+    uow.commit()
+
+
+def add_user(uow: UnitOfWork, *, actor: str, user_id: str, role: str, now: datetime) -> None:
+    """Add ``user_id`` with ``role`` (operator, approver or admin); ``actor`` must be admin."""
+    if role not in RANK:
+        raise InputError("--role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+    if not user_id.strip():
+        raise InputError("user", "must not be empty")
+    require_role(uow, user_id=actor, role="admin")
+    exists = uow.conn.execute(
+        select(users.c.role).where(users.c.firm_id == uow.firm_id, users.c.user_id == user_id)
+    ).first()
+    if exists is not None:
+        raise ConflictError(f"user {user_id!r} already exists")
+    uow.conn.execute(
+        insert(users).values(firm_id=uow.firm_id, user_id=user_id, role=role, created_at=now)
+    )
+    uow.audit(
+        actor=actor, action="create", entity="user", entity_id=user_id, at=now, after={"role": role}
+    )
+    uow.commit()

@@ -1,0 +1,551 @@
+"""``trimtab import``: load one book date into the store, all or nothing.
+
+A book is the state of every account at one date. Importing a date replaces whatever an
+earlier import of the same date wrote (so re-importing is idempotent); current state
+(securities, models, accounts) is updated in place, and model weights that changed become a
+new model version effective that date. Dates must be imported in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import bindparam, delete, func, insert, select, update
+
+from trimtab.errors import ConflictError
+from trimtab.io.book import LoadedBook
+from trimtab.service.access import require_role
+from trimtab.service.book_extras import ExtraTable
+from trimtab.service.exact import to_decimals
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+Line = tuple[str, Decimal, Decimal, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    """Rows written per table, and how many models got a new version."""
+
+    as_of: date
+    rows: dict[str, int]
+    new_model_versions: int
+    replaced: bool
+
+
+def _col(table: pa.Table, name: str) -> list[Any]:
+    return table.column(name).to_pylist() if name in table.column_names else [None] * len(table)
+
+
+def import_book(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    as_of: date,
+    book: LoadedBook,
+    extras: dict[str, ExtraTable],
+    labels: dict[str, str],
+    now: datetime,
+) -> ImportSummary:
+    """Write ``book`` (and its service tables ``extras``) as the firm's data at ``as_of``.
+
+    ``labels`` maps each core table to its file name, for error messages. Raises
+    :class:`~trimtab.errors.BookError` for a value the store cannot hold exactly and
+    :class:`~trimtab.errors.ConflictError` when a later date was imported already.
+    """
+    require_role(uow, user_id=actor, role="operator")
+    conn, firm = uow.conn, uow.firm_id
+    latest = conn.execute(
+        select(func.max(t.imports.c.as_of)).where(t.imports.c.firm_id == firm)
+    ).scalar()
+    if latest is not None and latest > as_of:
+        raise ConflictError(
+            f"--date {as_of}: the book of {latest} is imported already; import dates in order"
+        )
+    replaced = latest == as_of
+    _clear_date(uow, as_of)
+    tables = book.tables
+    rows: dict[str, int] = {}
+    rows["securities"] = _securities(uow, tables["prices"])
+    rows["prices"] = _prices(uow, as_of, tables["prices"], labels["prices"])
+    versions, new_versions = _models(uow, as_of, tables["models"], labels["models"])
+    rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, now)
+    rows["positions"] = _positions(uow, as_of, tables, labels)
+    if "lots" in tables:
+        rows["lots"] = _lots(uow, as_of, tables["lots"], labels["lots"])
+    for name, extra in extras.items():
+        rows[name] = _extra(uow, as_of, name, extra)
+    conn.execute(
+        insert(t.imports).values(
+            firm_id=firm,
+            as_of=as_of,
+            imported_at=now,
+            imported_by=actor,
+            row_counts=json.dumps(rows, sort_keys=True),
+        )
+    )
+    uow.audit(
+        actor=actor,
+        action="reimport" if replaced else "import",
+        entity="book",
+        entity_id=as_of.isoformat(),
+        at=now,
+        after={"rows": rows, "new_model_versions": new_versions},
+    )
+    uow.commit()
+    return ImportSummary(as_of=as_of, rows=rows, new_model_versions=new_versions, replaced=replaced)
+
+
+def _clear_date(uow: UnitOfWork, as_of: date) -> None:
+    conn, firm = uow.conn, uow.firm_id
+    for name in t.DATED_TABLES:
+        table = t.metadata.tables[name]
+        conn.execute(delete(table).where(table.c.firm_id == firm, table.c.as_of == as_of))
+    conn.execute(delete(t.imports).where(t.imports.c.firm_id == firm, t.imports.c.as_of == as_of))
+    conn.execute(
+        delete(t.rebalancing_changes).where(
+            t.rebalancing_changes.c.firm_id == firm,
+            t.rebalancing_changes.c.import_date == as_of,
+        )
+    )
+    stale = select(t.model_versions.c.model_id, t.model_versions.c.version).where(
+        t.model_versions.c.firm_id == firm, t.model_versions.c.effective == as_of
+    )
+    for model_id, version in conn.execute(stale).all():
+        for table in (t.model_lines, t.model_versions):
+            conn.execute(
+                delete(table).where(
+                    table.c.firm_id == firm,
+                    table.c.model_id == model_id,
+                    table.c.version == version,
+                )
+            )
+        previous = conn.execute(
+            select(func.max(t.model_versions.c.version)).where(
+                t.model_versions.c.firm_id == firm, t.model_versions.c.model_id == model_id
+            )
+        ).scalar()
+        if previous is None:
+            conn.execute(
+                delete(t.models).where(t.models.c.firm_id == firm, t.models.c.model_id == model_id)
+            )
+        else:
+            conn.execute(
+                update(t.models)
+                .where(t.models.c.firm_id == firm, t.models.c.model_id == model_id)
+                .values(current_version=previous)
+            )
+
+
+def _securities(uow: UnitOfWork, prices: pa.Table) -> int:
+    conn, firm = uow.conn, uow.firm_id
+    existing = {
+        row.symbol: (row.asset_class, row.sub_asset_class)
+        for row in conn.execute(
+            select(
+                t.securities.c.symbol, t.securities.c.asset_class, t.securities.c.sub_asset_class
+            ).where(t.securities.c.firm_id == firm)
+        )
+    }
+    symbols = _col(prices, "symbol")
+    asset = _col(prices, "asset_class")
+    sub = _col(prices, "sub_asset_class")
+    new = []
+    changed = []
+    for s, a, c in zip(symbols, asset, sub, strict=True):
+        a = a or None
+        c = c or None
+        if s not in existing:
+            new.append((firm, s, a, c))
+        elif existing[s] != (a, c):
+            changed.append({"b_symbol": s, "asset_class": a, "sub_asset_class": c})
+    uow.bulk_insert(t.securities, ("firm_id", "symbol", "asset_class", "sub_asset_class"), new)
+    if changed:
+        conn.execute(
+            update(t.securities)
+            .where(t.securities.c.firm_id == firm, t.securities.c.symbol == bindparam("b_symbol"))
+            .values(
+                asset_class=bindparam("asset_class"), sub_asset_class=bindparam("sub_asset_class")
+            ),
+            changed,
+        )
+    return len(new) + len(changed)
+
+
+def _prices(uow: UnitOfWork, as_of: date, prices: pa.Table, label: str) -> int:
+    values = to_decimals(_col(prices, "price"), label=label, column="price", scale=8)
+    rows = ((uow.firm_id, as_of, s, p) for s, p in zip(_col(prices, "symbol"), values, strict=True))
+    return uow.bulk_insert(t.prices, ("firm_id", "as_of", "symbol", "price"), rows)
+
+
+def _models(
+    uow: UnitOfWork, as_of: date, models: pa.Table, label: str
+) -> tuple[dict[str, int], int]:
+    """Model id -> version in force at ``as_of``; new versions where the weights changed."""
+    conn, firm = uow.conn, uow.firm_id
+    target = to_decimals(_col(models, "target_pct"), label=label, column="target_pct", scale=8)
+    lower = to_decimals(_col(models, "min_pct"), label=label, column="min_pct", scale=8)
+    upper = to_decimals(_col(models, "max_pct"), label=label, column="max_pct", scale=8)
+    book_lines: dict[str, list[Line]] = defaultdict(list)
+    for m, s, tg, lo, hi in zip(
+        _col(models, "model_id"), _col(models, "symbol"), target, lower, upper, strict=True
+    ):
+        assert tg is not None and lo is not None and hi is not None
+        book_lines[m].append((s, tg, lo, hi))
+    current = {
+        row.model_id: row.current_version
+        for row in conn.execute(
+            select(t.models.c.model_id, t.models.c.current_version).where(
+                t.models.c.firm_id == firm
+            )
+        )
+    }
+    stored: dict[str, set[Line]] = defaultdict(set)
+    for row in conn.execute(
+        select(t.model_lines).where(
+            t.model_lines.c.firm_id == firm,
+            t.model_lines.c.model_id.in_(list(book_lines)),
+        )
+    ):
+        if current.get(row.model_id) == row.version:
+            stored[row.model_id].add((row.symbol, row.target_pct, row.min_pct, row.max_pct))
+    versions: dict[str, int] = {}
+    version_rows: list[tuple[Any, ...]] = []
+    line_rows: list[tuple[Any, ...]] = []
+    for model_id, lines in book_lines.items():
+        old = current.get(model_id)
+        if old is not None and stored[model_id] == set(lines):
+            versions[model_id] = old
+            continue
+        version = (old or 0) + 1
+        versions[model_id] = version
+        cash = Decimal(100) - sum((line[1] for line in lines), Decimal(0))
+        version_rows.append((firm, model_id, version, as_of, max(cash, Decimal(0))))
+        line_rows.extend(
+            (firm, model_id, version, s, i, tg, lo, hi) for i, (s, tg, lo, hi) in enumerate(lines)
+        )
+        if old is None:
+            conn.execute(
+                insert(t.models).values(firm_id=firm, model_id=model_id, current_version=1)
+            )
+        else:
+            conn.execute(
+                update(t.models)
+                .where(t.models.c.firm_id == firm, t.models.c.model_id == model_id)
+                .values(current_version=version)
+            )
+    uow.bulk_insert(
+        t.model_versions, ("firm_id", "model_id", "version", "effective", "cash_pct"), version_rows
+    )
+    uow.bulk_insert(
+        t.model_lines,
+        ("firm_id", "model_id", "version", "symbol", "line", "target_pct", "min_pct", "max_pct"),
+        line_rows,
+    )
+    first_versions = sum(1 for r in version_rows if r[2] == 1)
+    return versions, len(version_rows) - first_versions
+
+
+def _accounts(
+    uow: UnitOfWork,
+    actor: str,
+    as_of: date,
+    accounts: pa.Table,
+    labels: dict[str, str],
+    versions: dict[str, int],
+    now: datetime,
+) -> int:
+    conn, firm = uow.conn, uow.firm_id
+    existing = {
+        row.account_id: row
+        for row in conn.execute(
+            select(
+                t.accounts.c.account_id,
+                t.accounts.c.household_id,
+                t.accounts.c.registration,
+                t.accounts.c.model_id,
+            ).where(t.accounts.c.firm_id == firm)
+        )
+    }
+    switch: dict[str, bool] = {}
+    for row in conn.execute(
+        select(t.rebalancing_changes.c.account_id, t.rebalancing_changes.c.rebalancing)
+        .where(t.rebalancing_changes.c.firm_id == firm)
+        .order_by(t.rebalancing_changes.c.change_id)
+    ):
+        switch[row.account_id] = bool(row.rebalancing)
+    households = set(
+        conn.execute(
+            select(t.households.c.household_id).where(t.households.c.firm_id == firm)
+        ).scalars()
+    )
+    ids = _col(accounts, "account_id")
+    cash = to_decimals(_col(accounts, "cash"), label=labels["accounts"], column="cash", scale=6)
+    model = _col(accounts, "model_id")
+    household = _col(accounts, "household_id")
+    registration = _col(accounts, "registration")
+    rebalancing = _col(accounts, "rebalancing")
+    new_accounts = []
+    new_households = []
+    updates = []
+    changes = []
+    day_rows = []
+    audits = []
+    for a, c, m, h, r, rb in zip(
+        ids, cash, model, household, registration, rebalancing, strict=True
+    ):
+        h = h or None
+        r = r or "non_qualified"
+        if h is not None and h not in households:
+            households.add(h)
+            new_households.append((firm, h))
+        old = existing.get(a)
+        before_switch = switch.get(a)
+        on = before_switch if rb is None and before_switch is not None else bool(rb is not False)
+        if old is None:
+            new_accounts.append((firm, a, h, r, on, m, as_of))
+        elif (old.household_id, old.registration, old.model_id) != (h, r, m):
+            updates.append(
+                {
+                    "b_account": a,
+                    "household_id": h,
+                    "registration": r,
+                    "model_id": m,
+                    "rebalancing": on,
+                }
+            )
+            audits.append(
+                (
+                    a,
+                    {
+                        "household_id": old.household_id,
+                        "registration": old.registration,
+                        "model_id": old.model_id,
+                    },
+                    {"household_id": h, "registration": r, "model_id": m},
+                )
+            )
+        if before_switch is None or before_switch != on:
+            changes.append((firm, a, as_of, now, on, actor, as_of))
+            if old is not None:
+                updates.append(
+                    {
+                        "b_account": a,
+                        "household_id": h,
+                        "registration": r,
+                        "model_id": m,
+                        "rebalancing": on,
+                    }
+                )
+                audits.append((a, {"rebalancing": before_switch}, {"rebalancing": on}))
+        day_rows.append((firm, as_of, a, m, versions.get(m), c, on))
+    uow.bulk_insert(t.households, ("firm_id", "household_id"), new_households)
+    uow.bulk_insert(
+        t.accounts,
+        (
+            "firm_id",
+            "account_id",
+            "household_id",
+            "registration",
+            "rebalancing",
+            "model_id",
+            "first_seen",
+        ),
+        new_accounts,
+    )
+    if updates:
+        conn.execute(
+            update(t.accounts)
+            .where(t.accounts.c.firm_id == firm, t.accounts.c.account_id == bindparam("b_account"))
+            .values(
+                household_id=bindparam("household_id"),
+                registration=bindparam("registration"),
+                model_id=bindparam("model_id"),
+                rebalancing=bindparam("rebalancing"),
+            ),
+            updates,
+        )
+    uow.bulk_insert(
+        t.rebalancing_changes,
+        (
+            "firm_id",
+            "account_id",
+            "effective",
+            "changed_at",
+            "rebalancing",
+            "changed_by",
+            "import_date",
+        ),
+        changes,
+    )
+    uow.bulk_insert(
+        t.account_days,
+        ("firm_id", "as_of", "account_id", "model_id", "model_version", "cash", "rebalancing"),
+        day_rows,
+    )
+    for account_id, before, after in audits:
+        uow.audit(
+            actor=actor,
+            action="import_update",
+            entity="account",
+            entity_id=account_id,
+            at=now,
+            before=before,
+            after=after,
+        )
+    return len(day_rows)
+
+
+def _positions(
+    uow: UnitOfWork, as_of: date, tables: dict[str, pa.Table], labels: dict[str, str]
+) -> int:
+    positions = tables["positions"]
+    qty = to_decimals(
+        _col(positions, "quantity"), label=labels["positions"], column="quantity", scale=8
+    )
+    held: dict[tuple[str, str], Decimal] = {}
+    for a, s, q in zip(_col(positions, "account_id"), _col(positions, "symbol"), qty, strict=True):
+        assert q is not None
+        held[(a, s)] = q
+    if "lots" in tables:
+        lots = tables["lots"]
+        lot_qty = to_decimals(
+            _col(lots, "quantity"), label=labels["lots"], column="quantity", scale=8
+        )
+        summed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for a, s, q in zip(_col(lots, "account_id"), _col(lots, "symbol"), lot_qty, strict=True):
+            assert q is not None
+            summed[(a, s)] += q
+        held.update(summed)
+    rows = ((uow.firm_id, as_of, a, s, q) for (a, s), q in held.items())
+    return uow.bulk_insert(
+        t.positions, ("firm_id", "as_of", "account_id", "symbol", "quantity"), rows
+    )
+
+
+def _lots(uow: UnitOfWork, as_of: date, lots: pa.Table, label: str) -> int:
+    qty = to_decimals(_col(lots, "quantity"), label=label, column="quantity", scale=8)
+    basis = to_decimals(_col(lots, "cost_basis"), label=label, column="cost_basis", scale=6)
+    rows = (
+        (uow.firm_id, as_of, i + 1, a, s, q, b, d)
+        for i, (a, s, q, b, d) in enumerate(
+            zip(
+                _col(lots, "account_id"),
+                _col(lots, "symbol"),
+                qty,
+                basis,
+                _col(lots, "acquired"),
+                strict=True,
+            )
+        )
+    )
+    return uow.bulk_insert(
+        t.lots,
+        ("firm_id", "as_of", "row", "account_id", "symbol", "quantity", "cost_basis", "acquired"),
+        rows,
+    )
+
+
+def _extra(uow: UnitOfWork, as_of: date, name: str, extra: ExtraTable) -> int:
+    tb, label, firm = extra.table, extra.label, uow.firm_id
+    n = len(tb)
+    rows: list[tuple[Any, ...]]
+    if name == "cash_activity":
+        amount = to_decimals(_col(tb, "amount"), label=label, column="amount", scale=6)
+        rows = [
+            (firm, as_of, i + 1, a, d or as_of, k, m)
+            for i, (a, d, k, m) in enumerate(
+                zip(_col(tb, "account_id"), _col(tb, "date"), _col(tb, "kind"), amount, strict=True)
+            )
+        ]
+        cols: tuple[str, ...] = (
+            "firm_id",
+            "as_of",
+            "row",
+            "account_id",
+            "activity_date",
+            "kind",
+            "amount",
+        )
+        return uow.bulk_insert(t.cash_activity, cols, rows)
+    if name == "transactions":
+        qty = to_decimals(_col(tb, "quantity"), label=label, column="quantity", scale=8)
+        px = to_decimals(_col(tb, "price"), label=label, column="price", scale=8)
+        rows = [
+            (firm, as_of, i + 1, a, d, s, side, q, p)
+            for i, (a, d, s, side, q, p) in enumerate(
+                zip(
+                    _col(tb, "account_id"),
+                    _col(tb, "trade_date"),
+                    _col(tb, "symbol"),
+                    _col(tb, "side"),
+                    qty,
+                    px,
+                    strict=True,
+                )
+            )
+        ]
+        cols = (
+            "firm_id",
+            "as_of",
+            "row",
+            "account_id",
+            "trade_date",
+            "symbol",
+            "side",
+            "quantity",
+            "price",
+        )
+        return uow.bulk_insert(t.transactions, cols, rows)
+    if name == "restrictions":
+        rows = [
+            (firm, as_of, a, r, k, s, sd, ed, ea or "wait_for_model_change")
+            for a, r, k, s, sd, ed, ea in zip(
+                _col(tb, "account_id"),
+                _col(tb, "restriction_id"),
+                _col(tb, "kind"),
+                _col(tb, "symbol"),
+                _col(tb, "start_date"),
+                _col(tb, "end_date"),
+                _col(tb, "end_action"),
+                strict=True,
+            )
+        ]
+        cols = (
+            "firm_id",
+            "as_of",
+            "account_id",
+            "restriction_id",
+            "kind",
+            "symbol",
+            "start_date",
+            "end_date",
+            "end_action",
+        )
+        _unique_keys(label, [(r[2], r[3]) for r in rows], "restriction_id")
+        return uow.bulk_insert(t.restrictions, cols, rows)
+    rows = [
+        (firm, as_of, a, s, k)
+        for a, s, k in zip(
+            _col(tb, "account_id"), _col(tb, "symbol"), _col(tb, "kind"), strict=True
+        )
+    ]
+    _unique_keys(label, [(r[2], r[3], r[4]) for r in rows], "kind")
+    assert n == len(rows)
+    return uow.bulk_insert(t.locks, ("firm_id", "as_of", "account_id", "symbol", "kind"), rows)
+
+
+def _unique_keys(label: str, keys: list[tuple[Any, ...]], column: str) -> None:
+    from trimtab.errors import BookError
+
+    seen: set[tuple[Any, ...]] = set()
+    for i, key in enumerate(keys):
+        if key in seen:
+            raise BookError(f"{label} row {i + 1} column {column}", f"duplicate key {key!r}")
+        seen.add(key)

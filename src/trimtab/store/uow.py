@@ -1,0 +1,136 @@
+"""The unit of work: one database transaction over one firm's rows.
+
+Services receive a :class:`UnitOfWork`, read and write through ``uow.conn`` with the
+statements of :mod:`trimtab.store.tables`, always filtered by ``uow.firm_id``, and call
+:meth:`UnitOfWork.commit`. Leaving the ``with`` block without a commit rolls everything back,
+so a failed use case leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, insert
+
+from trimtab.store.tables import audit_log
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, Decimal | date | datetime):
+        return str(value) if isinstance(value, Decimal) else value.isoformat()
+    raise TypeError(f"cannot record {type(value).__name__} in the audit log")
+
+
+def audit_json(value: object) -> str | None:
+    """``value`` as JSON for the audit log (decimals and dates as text), ``None`` as is."""
+    if value is None:
+        return None
+    return json.dumps(value, default=_json_default, sort_keys=True)
+
+
+class UnitOfWork:
+    """A transaction on ``engine`` scoped to the firm ``firm_id``."""
+
+    def __init__(self, engine: Engine, firm_id: str) -> None:
+        self.engine = engine
+        self.firm_id = firm_id
+        self._conn: Connection | None = None
+
+    @property
+    def conn(self) -> Connection:
+        """The open connection (inside the ``with`` block only)."""
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside its with block")
+        return self._conn
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def __enter__(self) -> UnitOfWork:
+        self._conn = self.engine.connect()
+        self._conn.begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self.conn
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        """Make everything done so far permanent and start a new transaction."""
+        self.conn.commit()
+        self.conn.begin()
+
+    def rollback(self) -> None:
+        """Undo everything since the last commit."""
+        self.conn.rollback()
+        self.conn.begin()
+
+    def audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: str,
+        at: datetime,
+        before: object = None,
+        after: object = None,
+    ) -> None:
+        """Append one entry to the audit log (in this transaction)."""
+        self.conn.execute(
+            insert(audit_log).values(
+                firm_id=self.firm_id,
+                actor=actor,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                at=at,
+                before=audit_json(before),
+                after=audit_json(after),
+            )
+        )
+
+    def bulk_insert(
+        self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> int:
+        """Insert ``rows`` (tuples in ``columns`` order): COPY on PostgreSQL, executemany else.
+
+        Returns the number of rows written.
+        """
+        if self.dialect == "postgresql":
+            return _copy(self.conn, table, columns, rows)
+        batch = [dict(zip(columns, row, strict=True)) for row in rows]
+        if batch:
+            self.conn.execute(insert(table), batch)
+        return len(batch)
+
+
+def _copy(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    count = 0
+    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
