@@ -19,6 +19,7 @@ from trimtab.core.logics import (
     rebalance_to_tolerance,
     rebalance_to_tolerance_oot_only,
 )
+from trimtab.core.restrictions import GroupArrays, collapse, expand
 from trimtab.core.rounding import round_plan
 
 
@@ -127,15 +128,20 @@ def propose(
     options: TradeOptions | None = None,
     *,
     rows: slice | None = None,
+    groups: GroupArrays | None = None,
 ) -> BatchProposal:
     """Proposals for every account of ``batch`` by ``method``.
 
     ``rows`` says which accounts of a larger book the batch holds, for per-account amounts
-    in ``options``; by default the batch is the whole book.
+    in ``options``; by default the batch is the whole book. ``groups`` are equivalents
+    groups: each is planned as one security, then shared out to its members.
     """
     options = options or TradeOptions()
     rows = rows if rows is not None else slice(0, batch.size)
-    plan = plan_trades(batch, method, options, rows)
+    if groups is None:
+        plan = plan_trades(batch, method, options, rows)
+    else:
+        plan = expand(plan_trades(collapse(batch, groups), method, options, rows), batch, groups)
     rounded = round_plan(batch, plan, unit=options.unit, min_trade_value=options.min_trade_value)
     market = batch.quantity * batch.price
     value = batch.cash + market.sum(axis=1)

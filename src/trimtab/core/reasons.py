@@ -34,6 +34,8 @@ class Reason(IntFlag):
     SELL_LIMITED = 1 << 19
     BUY_BLOCKED = 1 << 20
     FAILED = 1 << 21
+    MIN_TRADE_RAISED = 1 << 22
+    TRADE_HOLD = 1 << 23
 
 
 _TEXT: dict[Reason, str] = {
@@ -59,6 +61,8 @@ _TEXT: dict[Reason, str] = {
     Reason.SELL_LIMITED: "sale limited by a rule",
     Reason.BUY_BLOCKED: "buy blocked by a rule",
     Reason.FAILED: "no trade: the proposal failed",
+    Reason.MIN_TRADE_RAISED: "raised to the minimum trade size",
+    Reason.TRADE_HOLD: "no trade: the account is on trade hold",
 }
 
 
@@ -90,6 +94,8 @@ class Message(IntEnum):
     NOT_ENOUGH_FOR_TOLERANCE = 3
     CANNOT_COVER = 4
     NOT_ENOUGH_FOR_TARGET = 5
+    TRADE_HOLD = 6
+    RULES_LIMITED = 7
 
     @property
     def text(self) -> str:
@@ -113,4 +119,95 @@ _MESSAGES = {
         "There is not enough cash available to buy all securities up to their targets. "
         "Partial results are available."
     ),
+    Message.TRADE_HOLD: "The account is on trade hold: no trades are proposed.",
+    Message.RULES_LIMITED: (
+        "Restrictions, locks or tax rules blocked or limited trades the logic wanted; "
+        "each line's reason names the rule. Partial results are available."
+    ),
 }
+
+
+class RuleReason(IntFlag):
+    """Which account rule shaped or blocked a line (kept apart from the steps of :class:`Reason`).
+
+    Sell-side rules (:data:`SELL_RULES`) are shown on lines that are not buys, buy-side rules
+    (:data:`BUY_RULES`) on lines that are not sells, the others on every line they mark.
+    """
+
+    EXCLUDED_HOLD = 1 << 0
+    EXCLUDED_LIQUIDATE = 1 << 1
+    EXCLUDED_AS_NEEDED = 1 << 2
+    EXCLUDED_HOLD_CASH = 1 << 3
+    REALLOCATED = 1 << 4
+    SUBSTITUTED = 1 << 5
+    SUBSTITUTE = 1 << 6
+    EQUIVALENT = 1 << 7
+    EQUIVALENT_BUY_FIRST = 1 << 8
+    EQUIVALENT_NO_SELL = 1 << 9
+    EQUIVALENT_NO_BUY = 1 << 10
+    GAIN_LOCK = 1 << 11
+    ELECTIVE_LOCK = 1 << 12
+    MISSING_BASIS = 1 << 13
+    WASH_SALE_SELL = 1 << 14
+    WASH_SALE_BUY = 1 << 15
+    SHORT_TERM_LIMIT = 1 << 16
+    SPECIFIC_LOTS = 1 << 17
+    EXCLUDED = 1 << 18
+    EXCLUDED_REALLOCATE = 1 << 19
+
+
+SELL_RULES = (
+    RuleReason.EQUIVALENT_NO_SELL
+    | RuleReason.GAIN_LOCK
+    | RuleReason.ELECTIVE_LOCK
+    | RuleReason.MISSING_BASIS
+    | RuleReason.WASH_SALE_SELL
+    | RuleReason.SPECIFIC_LOTS
+)
+BUY_RULES = (
+    RuleReason.EQUIVALENT_NO_BUY
+    | RuleReason.WASH_SALE_BUY
+    | RuleReason.SHORT_TERM_LIMIT
+    | RuleReason.EXCLUDED
+)
+
+_RULE_TEXT: dict[RuleReason, str] = {
+    RuleReason.EXCLUDED: "excluded by a trade restriction: not bought",
+    RuleReason.EXCLUDED_HOLD: "excluded, hold existing shares: neither bought nor sold",
+    RuleReason.EXCLUDED_LIQUIDATE: "excluded, liquidate immediately: sold in full",
+    RuleReason.EXCLUDED_AS_NEEDED: (
+        "excluded, liquidate as needed: never bought, sold only as the target requires"
+    ),
+    RuleReason.EXCLUDED_HOLD_CASH: "excluded, hold cash: its target weight goes to cash",
+    RuleReason.EXCLUDED_REALLOCATE: (
+        "excluded, reallocate: its target weight goes pro rata to the other model securities"
+    ),
+    RuleReason.REALLOCATED: "target raised pro rata by an excluded security's weight",
+    RuleReason.SUBSTITUTED: "replaced by its substitute (substitution restriction)",
+    RuleReason.SUBSTITUTE: "substitute: carries the target of the security it replaces",
+    RuleReason.EQUIVALENT: "traded as one equivalent-securities group",
+    RuleReason.EQUIVALENT_BUY_FIRST: "equivalent securities, buy first: bought first, sold last",
+    RuleReason.EQUIVALENT_NO_SELL: "equivalent securities, do not sell",
+    RuleReason.EQUIVALENT_NO_BUY: "equivalent securities, do not buy",
+    RuleReason.GAIN_LOCK: "gain lock: lots with unrealised gains are not sold",
+    RuleReason.ELECTIVE_LOCK: "elective lock: never sold",
+    RuleReason.MISSING_BASIS: "lots with missing cost basis are not sold until unlocked",
+    RuleReason.WASH_SALE_SELL: (
+        "wash sale: bought within 30 days in the household, lots at a loss are not sold"
+    ),
+    RuleReason.WASH_SALE_BUY: "wash sale: sold at a loss within 30 days in the household",
+    RuleReason.SHORT_TERM_LIMIT: "short-term trading limit: sold within its window, not bought",
+    RuleReason.SPECIFIC_LOTS: "specific lots: only the named lots are sold",
+}
+
+
+def describe_rules(flags: int, *, buying: bool, selling: bool) -> str:
+    """The rule flags of one line as text; sell rules hidden on buys, buy rules on sells."""
+    parts = []
+    for flag, text in _RULE_TEXT.items():
+        if not flags & flag:
+            continue
+        if (buying and flag & SELL_RULES) or (selling and flag & BUY_RULES):
+            continue
+        parts.append(text)
+    return "; ".join(parts)

@@ -6,13 +6,17 @@ quantities to the share unit (whole shares print as integers).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from trimtab.core.book import BookArrays
 from trimtab.core.engine import BatchProposal, Method
-from trimtab.core.reasons import Message, Status, describe_reason
+from trimtab.core.lots import Sale, needs_approval
+from trimtab.core.reasons import Message, Status, describe_reason, describe_rules
 
 
 def _qty(q: float, decimals: int | None) -> float | int:
@@ -34,6 +38,67 @@ def action_of(quantity: float) -> str:
     return "buy" if quantity > 0 else "sell" if quantity < 0 else "none"
 
 
+@dataclass(frozen=True, slots=True)
+class AccountRuleOutput:
+    """What an account's rules add to its proposal.
+
+    Attributes:
+        rule_reason: :class:`RuleReason` flags per slot, (K,).
+        target: targets after restrictions, fractions of account value, (K,).
+        sales: lots relieved and gains realised, by slot.
+        limited: rules blocked or limited trades the logic wanted.
+        qualified: untaxed registration (no approval for gains).
+    """
+
+    rule_reason: npt.NDArray[np.uint32]
+    target: npt.NDArray[np.float64]
+    sales: Mapping[int, Sale]
+    limited: bool
+    qualified: bool
+
+
+def _sale_fields(sale: Sale, decimals: int | None) -> dict[str, Any]:
+    return {
+        "lots": [
+            {
+                "lot_id": r.lot_id,
+                "acquired": r.acquired.isoformat(),
+                "quantity": _qty(r.quantity, decimals if decimals is not None else 9),
+                "cost_basis": None if r.cost_basis is None else _money(r.cost_basis),
+                "proceeds": _money(r.proceeds),
+                "gain": None if r.gain is None else _money(r.gain),
+                "term": "long" if r.long_term else "short",
+            }
+            for r in sale.reliefs
+        ],
+        "short_term_gain": _money(sale.short_term_gain),
+        "long_term_gain": _money(sale.long_term_gain),
+        "gain_unknown": sale.unknown_basis,
+    }
+
+
+def _rule_fields(rules: AccountRuleOutput, messages: list[str]) -> dict[str, Any]:
+    short = sum(s.short_term_gain for s in rules.sales.values())
+    long = sum(s.long_term_gain for s in rules.sales.values())
+    gain = short + long
+    required = needs_approval(gain, qualified=rules.qualified)
+    if rules.limited and Message.RULES_LIMITED.text not in messages:
+        messages.append(Message.RULES_LIMITED.text)
+    if required:
+        messages.append(
+            f"The proposal realises ${gain:,.2f} of gains in a non-qualified account: "
+            "it needs an approver."
+        )
+    return {
+        "realized_gain": {
+            "short_term": _money(short),
+            "long_term": _money(long),
+            "total": _money(gain),
+        },
+        "approval": {"required": required, "realized_gain": _money(gain)},
+    }
+
+
 def account_proposal(
     *,
     account_id: str,
@@ -43,6 +108,7 @@ def account_proposal(
     proposal: BatchProposal,
     symbols: tuple[str, ...],
     share_decimals: int | None,
+    rules: AccountRuleOutput | None = None,
 ) -> dict[str, Any]:
     """One account of a proposal, as in ``proposal-format.md``.
 
@@ -71,17 +137,29 @@ def account_proposal(
                 "reason": describe_reason(int(proposal.reason[local, k])),
             }
         )
+        if rules is not None:
+            line = trades[-1]
+            text = describe_rules(int(rules.rule_reason[k]), buying=q > 0, selling=q < 0)
+            if text:
+                line["reason"] = f"{line['reason']}; {text}" if line["reason"] else text
+            line["rule_target_pct"] = _pct(rules.target[k])
+            sale = rules.sales.get(int(k))
+            if sale is not None:
+                line.update(_sale_fields(sale, share_decimals))
     status = Status(int(proposal.status[local]))
     message = Message(int(proposal.message[local]))
+    messages = [message.text] if message else []
+    extra = _rule_fields(rules, messages) if rules is not None else {}
     return {
         "id": account_id,
         "status": status.label,
-        "messages": [message.text] if message else [],
+        "messages": messages,
         "value": _money(proposal.value[local]),
         "cash_before": _money(book.cash[row]),
         "cash_after": _money(proposal.cash_after[local]),
         "cash_target_pct": _pct(book.model_cash[book.account_model[row]]),
         "trades": trades,
+        **extra,
     }
 
 

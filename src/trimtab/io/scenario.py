@@ -17,8 +17,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from trimtab.core.book import BookArrays, assemble_book
 from trimtab.core.engine import Method, TradeOptions
+from trimtab.core.lots import Lot
+from trimtab.core.rules import AccountRules
 from trimtab.errors import ScenarioError
 from trimtab.io.errors import first_error
+from trimtab.io.rules import (
+    LockIn,
+    LotMethodName,
+    RestrictionIn,
+    RulesIn,
+    TradeHoldIn,
+    TransactionIn,
+    account_rules,
+    check_rules,
+    rule_symbols,
+)
 
 WEIGHT_SUM_TOLERANCE = 1e-6
 """Percent points by which model targets plus cash may miss 100."""
@@ -102,6 +115,8 @@ class AccountIn(_Strict):
     registration: Literal["qualified", "non_qualified"] = "non_qualified"
     cash: Finite = 0.0
     positions: list[PositionIn] = []
+    lot_method: LotMethodName = "fifo"
+    specific_lots: dict[str, list[str]] = {}
 
 
 class ScenarioIn(_Strict):
@@ -111,6 +126,11 @@ class ScenarioIn(_Strict):
     prices: dict[str, Finite]
     model: ModelIn
     account: AccountIn
+    restrictions: list[RestrictionIn] = []
+    locks: list[LockIn] = []
+    trade_hold: TradeHoldIn | None = None
+    transactions: list[TransactionIn] = []
+    short_term_windows: dict[str, Annotated[int, Field(ge=0)]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +144,8 @@ class Scenario:
     account_id: str
     share_decimals: int | None
     source: ScenarioIn
+    rules: AccountRules | None = None
+    as_of: date | None = None
 
 
 def parse_scenario(text: str) -> Scenario:
@@ -232,12 +254,17 @@ def build_scenario(src: ScenarioIn) -> Scenario:
         if sym not in src.prices:
             where = f"account.positions[{held[sym]}].symbol" if sym in held else "model.securities"
             raise ScenarioError(where, f"no price for {sym!r} in prices")
+    rules_in = _rules_of(src)
+    extra = [sym for sym in _rule_symbols(src, rules_in) if sym not in set(in_use)]
+    in_use += extra
     symbols = tuple(sorted(set(in_use)))
     code = {s: i for i, s in enumerate(symbols)}
     price = np.array([src.prices[s] for s in symbols], dtype=np.float64)
     qty = [
         _position_quantity(i, p, src.prices[p.symbol]) for i, p in enumerate(src.account.positions)
     ]
+    extra = list(dict.fromkeys(extra))
+    qty += [0.0] * len(extra)
     secs = src.model.securities
     width = max(len(secs), 1)
 
@@ -258,7 +285,10 @@ def build_scenario(src: ScenarioIn) -> Scenario:
         account_model=np.zeros(1, dtype=np.int32),
         cash=np.array([src.account.cash]),
         position_account=np.zeros(len(qty), dtype=np.int32),
-        position_symbol=np.array([code[p.symbol] for p in src.account.positions], dtype=np.int32),
+        position_symbol=np.array(
+            [code[p.symbol] for p in src.account.positions] + [code[s] for s in extra],
+            dtype=np.int32,
+        ),
         position_quantity=np.array(qty, dtype=np.float64),
     )
     o = src.options
@@ -279,4 +309,69 @@ def build_scenario(src: ScenarioIn) -> Scenario:
         account_id=src.account.id,
         share_decimals=o.share_decimals if fractional else None,
         source=src,
+        rules=None if rules_in is None else _account_rules(src, rules_in, code),
+        as_of=src.as_of,
+    )
+
+
+def _rules_of(src: ScenarioIn) -> RulesIn | None:
+    """The scenario's rule sections, checked; ``None`` when it has none."""
+    rules = RulesIn(
+        restrictions=src.restrictions,
+        locks=src.locks,
+        trade_hold=src.trade_hold,
+        transactions=src.transactions,
+        short_term_windows=src.short_term_windows,
+    )
+    given = [name for name in RulesIn.model_fields if getattr(src, name)]
+    has_lots = any(p.lots for p in src.account.positions)
+    if not given and not (has_lots and src.as_of is not None):
+        return None
+    if given and src.as_of is None:
+        raise ScenarioError("as_of", f"required when {', '.join(given)} is given")
+    check_rules(rules)
+    for i, pos in enumerate(src.account.positions):
+        ids = [lot.lot_id for lot in pos.lots or [] if lot.lot_id is not None]
+        if len(ids) != len(set(ids)):
+            raise ScenarioError(f"account.positions[{i}].lots", "lot_id values must be unique")
+    held = {p.symbol: p for p in src.account.positions}
+    for sym, ids in src.account.specific_lots.items():
+        known = {lot.lot_id for lot in (held[sym].lots or [])} if sym in held else set()
+        for j, lot_id in enumerate(ids):
+            if lot_id not in known:
+                raise ScenarioError(
+                    f"account.specific_lots.{sym}[{j}]", f"no lot {lot_id!r} in {sym!r}"
+                )
+    return rules
+
+
+def _rule_symbols(src: ScenarioIn, rules: RulesIn | None) -> list[str]:
+    """Securities the restrictions may buy that need a slot; each must have a price."""
+    if rules is None:
+        return []
+    out = []
+    for where, sym in rule_symbols(rules):
+        if sym not in src.prices:
+            raise ScenarioError(where, f"no price for {sym!r} in prices")
+        out.append(sym)
+    return out
+
+
+def _account_rules(src: ScenarioIn, rules: RulesIn, code: dict[str, int]) -> AccountRules:
+    acc = src.account
+    assert src.as_of is not None
+    lots = {
+        p.symbol: [Lot(lot.quantity, lot.cost_basis, lot.acquired, lot.lot_id) for lot in p.lots]
+        for p in acc.positions
+        if p.lots is not None
+    }
+    return account_rules(
+        rules,
+        account=acc.id,
+        qualified=acc.registration == "qualified",
+        code=code,
+        lots=lots,
+        lot_method=acc.lot_method,
+        specific_lots=acc.specific_lots,
+        as_of=src.as_of,
     )
