@@ -145,33 +145,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Load a book folder as the firm's data at a date: all or nothing, idempotent."""
         from trimtab.errors import InputError
-        from trimtab.io.book import read_book
-        from trimtab.io.tables import table_path
-        from trimtab.service.book_extras import read_extras
-        from trimtab.service.imports import import_book
+        from trimtab.service.imports import import_book, read_book_folder
 
         day = _date(as_of)
         try:
-            loaded = read_book(book)
-            extras = read_extras(book, loaded.account_ids)
+            folder = read_book_folder(book)
         except InputError as err:
             raise _fail(str(err)) from None
-        labels = {}
-        for name in loaded.tables:
-            path = table_path(book, name)
-            labels[name] = path.name if path else name
         summary = _run(
             db,
             firm,
-            lambda uow: import_book(
-                uow,
-                actor=user,
-                as_of=day,
-                book=loaded,
-                extras=extras,
-                labels=labels,
-                now=_now(at),
-            ),
+            lambda uow: import_book(uow, actor=user, as_of=day, folder=folder, now=_now(at)),
         )
         counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.rows.items()))
         verb = "re-imported" if summary.replaced else "imported"

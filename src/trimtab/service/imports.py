@@ -13,15 +13,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from trimtab.errors import ConflictError
-from trimtab.io.book import LoadedBook
+from trimtab.io.book import LoadedBook, read_book
+from trimtab.io.tables import table_path
 from trimtab.service.access import require_role
-from trimtab.service.book_extras import ExtraTable
+from trimtab.service.book_extras import ExtraTable, read_extras
 from trimtab.service.exact import to_decimals
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
@@ -39,23 +41,36 @@ class ImportSummary:
     replaced: bool
 
 
+@dataclass(frozen=True, slots=True)
+class BookFolder:
+    """A book folder read and validated: the core book, its service tables, file names."""
+
+    book: LoadedBook
+    extras: dict[str, ExtraTable]
+    labels: dict[str, str]
+
+
+def read_book_folder(folder: Path) -> BookFolder:
+    """Read every table of ``folder``. Raises :class:`~trimtab.errors.BookError`."""
+    book = read_book(folder)
+    extras = read_extras(folder, book.account_ids)
+    labels = {}
+    for name in book.tables:
+        path = table_path(folder, name)
+        labels[name] = path.name if path is not None else name
+    return BookFolder(book=book, extras=extras, labels=labels)
+
+
 def _col(table: pa.Table, name: str) -> list[Any]:
     return table.column(name).to_pylist() if name in table.column_names else [None] * len(table)
 
 
 def import_book(
-    uow: UnitOfWork,
-    *,
-    actor: str,
-    as_of: date,
-    book: LoadedBook,
-    extras: dict[str, ExtraTable],
-    labels: dict[str, str],
-    now: datetime,
+    uow: UnitOfWork, *, actor: str, as_of: date, folder: BookFolder, now: datetime
 ) -> ImportSummary:
-    """Write ``book`` (and its service tables ``extras``) as the firm's data at ``as_of``.
+    """Write the book ``folder`` as the firm's data at ``as_of``, in one transaction.
 
-    ``labels`` maps each core table to its file name, for error messages. Raises
+    Raises
     :class:`~trimtab.errors.BookError` for a value the store cannot hold exactly and
     :class:`~trimtab.errors.ConflictError` when a later date was imported already.
     """
@@ -70,6 +85,7 @@ def import_book(
         )
     replaced = latest == as_of
     _clear_date(uow, as_of)
+    book, extras, labels = folder.book, folder.extras, folder.labels
     tables = book.tables
     rows: dict[str, int] = {}
     rows["securities"] = _securities(uow, tables["prices"])
@@ -333,7 +349,7 @@ def _accounts(
             )
         if before_switch is None or before_switch != on:
             changes.append((firm, a, as_of, now, on, actor, as_of))
-            if old is not None:
+            if old is not None and before_switch is not None:
                 updates.append(
                     {
                         "b_account": a,

@@ -86,3 +86,11 @@ def ensure_schema(engine: Engine) -> None:
     """Upgrade to the newest migration unless the database is already there."""
     if current_revision(engine) != head_revision(engine):
         upgrade(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to ``revision`` (``"base"`` for an empty database)."""
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)

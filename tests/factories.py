@@ -1,0 +1,197 @@
+"""Builders shared by the tests: book folders, databases and seeded firms.
+
+Service section: :func:`write_book`, :func:`tiny_book`, :func:`database_fixture`,
+:func:`seed_firm`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import csv
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from trimtab.store.migrate import make_engine, upgrade
+from trimtab.store.tables import metadata
+from trimtab.store.uow import UnitOfWork
+
+POSTGRES_URL = os.environ.get("TRIMTAB_TEST_POSTGRES_URL")
+T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+"""A fixed moment for tests: Friday 20 November 2026, 08:00 in Chicago."""
+
+
+def write_table(folder: Path, name: str, rows: Sequence[dict[str, Any]]) -> None:
+    """``rows`` as ``folder/name.csv`` (columns from the first row)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_book(folder: Path, **tables: Sequence[dict[str, Any]]) -> Path:
+    """A book folder with one CSV per keyword (``prices=[...]``, ``cash_activity=[...]``)."""
+    for name, rows in tables.items():
+        if rows:
+            write_table(folder, name, rows)
+    return folder
+
+
+def tiny_book(folder: Path, *, cash: float = 1000.0, price_a: float = 50.0, **extra: Any) -> Path:
+    """Two accounts on one model: A 60% [55, 65], B 40% [35, 45], no cash target.
+
+    Account ``ACC1`` holds 12 A and 10 B plus ``cash`` dollars; ``ACC2`` (qualified, household
+    H1 with ACC1) holds only 20 B and 100 dollars. Prices A ``price_a``, B 40.
+    """
+    tables: dict[str, Sequence[dict[str, Any]]] = {
+        "prices": [
+            {
+                "symbol": "A",
+                "price": price_a,
+                "sub_asset_class": "Large Value",
+                "asset_class": "Equity",
+            },
+            {
+                "symbol": "B",
+                "price": 40.0,
+                "sub_asset_class": "Core Bond",
+                "asset_class": "Fixed Income",
+            },
+        ],
+        "models": [
+            {"model_id": "M1", "symbol": "A", "target_pct": 60, "min_pct": 55, "max_pct": 65},
+            {"model_id": "M1", "symbol": "B", "target_pct": 40, "min_pct": 35, "max_pct": 45},
+        ],
+        "accounts": [
+            {
+                "account_id": "ACC1",
+                "model_id": "M1",
+                "cash": cash,
+                "household_id": "H1",
+                "registration": "non_qualified",
+                "rebalancing": "true",
+            },
+            {
+                "account_id": "ACC2",
+                "model_id": "M1",
+                "cash": 100.0,
+                "household_id": "H1",
+                "registration": "qualified",
+                "rebalancing": "true",
+            },
+        ],
+        "positions": [
+            {"account_id": "ACC1", "symbol": "A", "quantity": 12},
+            {"account_id": "ACC1", "symbol": "B", "quantity": 10},
+            {"account_id": "ACC2", "symbol": "B", "quantity": 20},
+        ],
+    }
+    tables.update(extra)
+    return write_book(folder, **tables)
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _sqlite_template(tmp_root: Path) -> Path:
+    """A migrated SQLite file, built once per test run and copied for each test."""
+    if "sqlite" not in _CACHE:
+        path = tmp_root / "template.db"
+        eng = make_engine(f"sqlite:///{path}")
+        upgrade(eng)
+        eng.dispose()
+        _CACHE["sqlite"] = path
+    path: Path = _CACHE["sqlite"]
+    return path
+
+
+def _postgres_shared() -> sa.Engine:
+    """One migrated schema per test run; tests empty its tables instead of migrating again."""
+    if "postgres" not in _CACHE:
+        gen = postgres_engine()
+        _CACHE["postgres"] = next(gen)
+        atexit.register(gen.close)
+    eng: sa.Engine = _CACHE["postgres"]
+    return eng
+
+
+def _truncate(eng: sa.Engine) -> None:
+    names = ", ".join(f'"{t}"' for t in metadata.tables)
+    with eng.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def database_fixture() -> Any:
+    """A pytest fixture ``engine``: a migrated SQLite file, then (when reachable) PostgreSQL.
+
+    PostgreSQL runs in a schema of its own (dropped at the end of the run) whose tables are
+    emptied before each test, so parallel runs never meet. Assign it in a test module:
+    ``engine = database_fixture()``.
+    """
+
+    @pytest.fixture(
+        params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], name="engine"
+    )
+    def engine(
+        request: pytest.FixtureRequest, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[sa.Engine]:
+        if request.param == "sqlite":
+            path = tmp_path / "trimtab.db"
+            shutil.copyfile(_sqlite_template(tmp_path_factory.getbasetemp()), path)
+            eng = make_engine(f"sqlite:///{path}")
+            yield eng
+            eng.dispose()
+            return
+        if not POSTGRES_URL:
+            pytest.skip("TRIMTAB_TEST_POSTGRES_URL is not set")
+        shared = _postgres_shared()
+        _truncate(shared)
+        yield shared
+        shared.dispose()
+
+    return engine
+
+
+def postgres_engine() -> Iterator[sa.Engine]:
+    """A migrated PostgreSQL engine in a fresh schema; skips when no server is configured."""
+    if not POSTGRES_URL:
+        pytest.skip("TRIMTAB_TEST_POSTGRES_URL is not set")
+    schema = f"tt_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    eng = make_engine(POSTGRES_URL, schema=schema)
+    try:
+        upgrade(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def seed_firm(engine: sa.Engine, firm: str = "acme") -> None:
+    """Firm ``firm`` with users alice (admin), olga (operator), amy and bob (approvers)."""
+    from trimtab.service.access import add_firm, add_user
+
+    with UnitOfWork(engine, firm) as uow:
+        add_firm(uow, name=firm.title(), admin_id="alice", now=T0)
+    for user, role in (("olga", "operator"), ("amy", "approver"), ("bob", "approver")):
+        with UnitOfWork(engine, firm) as uow:
+            add_user(uow, actor="alice", user_id=user, role=role, now=T0)
+
+
+def count(engine: sa.Engine, table: str, firm: str | None = None) -> int:
+    """Rows of ``table`` (of one firm when given)."""
+    sql = f'SELECT count(*) FROM "{table}"' + (" WHERE firm_id = :f" if firm else "")
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(sql), {"f": firm}).scalar_one())

@@ -1,0 +1,84 @@
+"""Migrations from an empty database, exact decimals, and the append-only audit log."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import T0, database_fixture, postgres_engine, seed_firm
+from trimtab.store.migrate import (
+    current_revision,
+    downgrade,
+    head_revision,
+    make_engine,
+    upgrade,
+)
+from trimtab.store.tables import metadata, prices, securities
+from trimtab.store.uow import UnitOfWork
+
+engine = database_fixture()
+
+
+def _tables(eng: sa.Engine) -> set[str]:
+    return set(sa.inspect(eng).get_table_names()) - {"alembic_version"}
+
+
+def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
+    assert current_revision(engine) == head_revision(engine) == "0001"
+    assert _tables(engine) == set(metadata.tables)
+
+
+def test_downgrade_to_base_then_upgrade_again(engine: sa.Engine) -> None:
+    downgrade(engine, "base")
+    assert _tables(engine) == set()
+    upgrade(engine)
+    assert _tables(engine) == set(metadata.tables)
+
+
+def test_sqlite_file_from_empty(tmp_path: Path) -> None:
+    eng = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert current_revision(eng) is None
+    upgrade(eng)
+    assert current_revision(eng) == "0001"
+    eng.dispose()
+
+
+def test_money_and_quantities_round_trip_exactly(engine: sa.Engine) -> None:
+    seed_firm(engine)
+    with UnitOfWork(engine, "acme") as uow:
+        uow.bulk_insert(securities, ("firm_id", "symbol"), [("acme", "X")])
+        uow.bulk_insert(
+            prices,
+            ("firm_id", "as_of", "symbol", "price"),
+            [("acme", T0.date(), "X", Decimal("0.10000001"))],
+        )
+        uow.commit()
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(prices.c.price)).scalar_one()
+    assert stored == Decimal("0.10000001")
+    assert isinstance(stored, Decimal)
+
+
+def test_audit_log_refuses_update_and_delete(engine: sa.Engine) -> None:
+    seed_firm(engine)
+    for statement in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"):
+        with pytest.raises(sa.exc.DatabaseError, match="append-only"), engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    with engine.connect() as conn:
+        actors = set(conn.execute(sa.text("SELECT actor FROM audit_log")).scalars())
+    assert actors == {"alice"}
+
+
+def test_postgres_schema_is_isolated() -> None:
+    gen = postgres_engine()
+    eng = next(gen)
+    try:
+        with eng.connect() as conn:
+            schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+        assert schema.startswith("tt_")
+        assert _tables(eng) == set(metadata.tables)
+    finally:
+        gen.close()
