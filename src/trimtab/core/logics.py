@@ -93,7 +93,7 @@ class Context:
 
 
 def _flag(plan: Plan, where: Mask, reason: Reason) -> None:
-    plan.reason[where] |= np.uint32(reason)
+    np.bitwise_or(plan.reason, np.uint32(reason), out=plan.reason, where=where)
 
 
 def _sell_non_model(ctx: Context, plan: Plan) -> Dollars:

@@ -3,7 +3,8 @@
 Rules (product brief): quantities round toward zero to the share unit (generate-cash sells
 round up, never past the position); full liquidations sell exactly what may be sold; order
 values round to the cent; a proposal never overdraws cash: buys are trimmed one unit at a
-time, starting with the security whose weight after the trade is farthest above its target.
+time, starting with the security whose weight after the trade is farthest above its target
+(see :func:`_trim_overdraft` for the exact order).
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trimtab.core.batch import AccountBatch, Dollars, Fractions, Shares
+from trimtab.core.batch import AccountBatch, Dollars, Shares
 from trimtab.core.logics import Plan
 from trimtab.core.money import HALF_CENT, cents, shares_down, shares_up
 from trimtab.core.reasons import Reason
+
+VECTOR_PASSES = 4
+"""Trim passes: the rule's one pass, then single units should cents still overdraw."""
+
+TIE_DECIMALS = 6
+"""Buys whose excess over target differs by less than a micro-dollar are tied (first slot
+first), so that floating-point noise does not decide which buy is trimmed."""
 
 OVERDRAFT_TOLERANCE = 1e-6
 """Cash above minus this many dollars is not an overdraft (cents are exact to ~1e-9)."""
@@ -65,22 +73,44 @@ def _trim_overdraft(
     plan: Plan,
     unit: float,
 ) -> None:
-    """Take one unit off a buy at a time until no account's cash is below zero (in place)."""
-    value = batch.cash + np.einsum("ij,ij->i", batch.quantity, batch.price)
-    while True:
+    """Trim buys until no account's cash is below zero (in place).
+
+    The rule: buys are ranked by how far their weight after the trade stands above target
+    (ties: first slot first); the first is trimmed one unit at a time until cash is no longer
+    below zero or that buy is gone, then the next. Every buy before the one that cures the
+    overdraft is therefore trimmed in full, which makes the rule one vectorised pass; single
+    units then settle the cents of rounded order values.
+    """
+    for attempt in range(VECTOR_PASSES):
         rows = np.flatnonzero(cash_after < -OVERDRAFT_TOLERANCE)
         if rows.size == 0:
             return
         q = qty[rows]
-        candidates = q >= unit - 1e-12
-        if not candidates.any(axis=1).all():
-            raise ArithmeticError("overdraft with no buy left to trim")  # sells cover buys
         price = batch.price[rows]
-        after: Fractions = (batch.quantity[rows] + q) * price / value[rows, None]
-        above = np.where(candidates, after - batch.target[rows], -np.inf)
-        j = np.argmax(above, axis=1)
-        qty[rows, j] -= unit
-        new_value = cents(qty[rows, j] * price[np.arange(rows.size), j])
-        cash_after[rows] += order_value[rows, j] - new_value
-        order_value[rows, j] = new_value
-        plan.reason[rows, j] |= np.uint32(Reason.TRIMMED_OVERDRAFT)
+        buys = q >= unit - 1e-12
+        if not buys.any(axis=1).all():
+            raise ArithmeticError("overdraft with no buy left to trim")  # sells cover buys
+        value = batch.cash[rows] + np.einsum("ij,ij->i", batch.quantity[rows], price)
+        excess = (batch.quantity[rows] + q) * price - batch.target[rows] * value[:, None]
+        rank = np.where(buys, -np.round(excess, TIE_DECIMALS), np.inf)
+        order = np.argsort(rank, axis=1, kind="stable")
+        per_unit = np.take_along_axis(price, order, axis=1) * unit
+        units = np.take_along_axis(np.where(buys, np.floor(q / unit + 1e-9), 0.0), order, axis=1)
+        need = -cash_after[rows]
+        if attempt:  # cents left over by rounding: one unit from the first buy
+            need = np.full_like(need, np.inf)
+            units = np.minimum(units, (np.arange(units.shape[1]) == 0)[None, :])
+        before = np.cumsum(units * per_unit, axis=1) - units * per_unit
+        take = np.clip(np.ceil((need[:, None] - before) / per_unit - 1e-9), 0.0, units)
+        taken = np.zeros_like(q)
+        np.put_along_axis(taken, order, take, axis=1)
+        q -= taken * unit
+        qty[rows] = q
+        new_value = cents(q * price)
+        cash_after[rows] += (order_value[rows] - new_value).sum(axis=1)
+        order_value[rows] = new_value
+        plan.reason[rows] = np.where(
+            taken > 0, plan.reason[rows] | np.uint32(Reason.TRIMMED_OVERDRAFT), plan.reason[rows]
+        )
+    if (cash_after < -OVERDRAFT_TOLERANCE).any():
+        raise ArithmeticError("overdraft left after trimming")  # pragma: no cover
