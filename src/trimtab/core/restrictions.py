@@ -2,8 +2,9 @@
 
 - An **exclusion** takes a security's target away: to cash (*hold cash*) or pro rata to the
   other model securities (*reallocate*, cash target unchanged). Its behaviour says what
-  happens to the shares held: *hold* (neither bought nor sold: the position is frozen and the
-  rest of the account follows the adjusted model), *liquidate immediately* (sold in full),
+  happens to the shares held: *hold* (neither bought nor sold: the position is frozen at its
+  weight, the part of the target it does not fill is replaced, and when it is above target
+  the other targets and cash shrink pro rata), *liquidate immediately* (sold in full),
   *liquidate as needed* (never bought; its target becomes the lesser of the model target and
   its weight, so it is sold only as the target requires).
 - A **substitution** X -> Y is an exclusion of X whose target goes to Y.
@@ -26,7 +27,7 @@ import numpy.typing as npt
 from trimtab.core.batch import AccountBatch, Fractions, Mask
 from trimtab.core.logics import Plan
 from trimtab.core.money import HALF_CENT
-from trimtab.core.reasons import RuleReason
+from trimtab.core.reasons import Reason, RuleReason
 
 Codes = npt.NDArray[np.int32]
 Flags = npt.NDArray[np.uint32]
@@ -171,7 +172,8 @@ def restrict_account(
         flag(k, RuleReason.EXCLUDED)
         t0, lo0, hi0 = float(t[k]), float(lo[k]), float(hi[k])
         if ex.behaviour == Behaviour.HOLD:
-            keep = (0.0, 0.0, 0.0)
+            w = float(weight[k])
+            keep = (min(t0, w), min(lo0, w), min(hi0, w))
             frozen[k] = True
             no_sell[k] = True
             flag(k, RuleReason.EXCLUDED_HOLD)
@@ -214,15 +216,17 @@ def restrict_account(
             c += float(realloc[0])
 
     if frozen.any():
-        held = float(weight[frozen].sum())
-        rest = ~frozen
-        scale = max(1.0 - held, 0.0)
-        t[rest] *= scale
-        lo[rest] *= scale
-        hi[rest] *= scale
-        c *= scale
         t[frozen] = lo[frozen] = hi[frozen] = weight[frozen]
         im[frozen] = True
+        held = float(weight[frozen].sum())
+        rest = ~frozen
+        others = float(t[rest].sum()) + c
+        if others > 0 and abs(held + others - 1.0) > WEIGHT_TOLERANCE:
+            scale = max(1.0 - held, 0.0) / others
+            t[rest] *= scale
+            lo[rest] *= scale
+            hi[rest] *= scale
+            c *= scale
 
     lead = np.full(k_slots, -1, dtype=np.int32)
     buy_rank = np.zeros(k_slots)
@@ -330,12 +334,17 @@ def collapse(batch: AccountBatch, groups: GroupArrays) -> AccountBatch:
     )
 
 
+_KEEP = np.uint32(Reason.SELL_LIMITED | Reason.BUY_BLOCKED)
+_ALL = np.uint32(0xFFFFFFFF)
+
+
 def expand(plan: Plan, batch: AccountBatch, groups: GroupArrays) -> Plan:
     """Share each group's planned dollars out to its members (``batch`` is the uncollapsed one).
 
     A buy goes to the first member that may be bought (by ``buy_rank``, then slot); a sale
     comes from members by ``sell_rank``, each up to what it may sell. Members that trade
-    carry the group line's reasons.
+    carry the group line's reasons; when the group trades, the others keep only the rule
+    reasons (sale limited, buy blocked).
     """
     member = groups.lead >= 0
     if not member.any():
@@ -352,7 +361,8 @@ def expand(plan: Plan, batch: AccountBatch, groups: GroupArrays) -> Plan:
         whole = bool(plan.full_sell[r, g])
         dollars[r, members] = 0.0
         full[r, members] = False
-        reason[r, members] = 0
+        trades = abs(d) > HALF_CENT
+        reason[r, members] = plan.reason[r, g] & (_KEEP if trades else _ALL)
         if d > HALF_CENT:
             can = members[batch.buy_allowed[r, members]]
             if can.size:

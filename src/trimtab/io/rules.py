@@ -7,6 +7,7 @@ Every error names the record and field, e.g.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated, Literal
@@ -143,6 +144,14 @@ _MEMBER = {
     "do_not_buy": MemberBehaviour.DO_NOT_BUY,
     "do_not_trade": MemberBehaviour.DO_NOT_TRADE,
 }
+
+
+_TAG = re.compile(r"^(restrictions\[\d+\])\.(?:exclusion|substitution|equivalents)\b")
+
+
+def strip_restriction_tag(path: str) -> str:
+    """``restrictions[1].exclusion.end_date`` -> ``restrictions[1].end_date``."""
+    return _TAG.sub(r"\1", path)
 
 
 def check_rules(rules: RulesIn) -> None:

@@ -31,6 +31,7 @@ from trimtab.io.rules import (
     account_rules,
     check_rules,
     rule_symbols,
+    strip_restriction_tag,
 )
 
 WEIGHT_SUM_TOLERANCE = 1e-6
@@ -159,7 +160,8 @@ def parse_scenario(text: str) -> Scenario:
     try:
         src = ScenarioIn.model_validate(raw)
     except ValidationError as err:
-        raise ScenarioError(*first_error(err)) from None
+        path, problem = first_error(err)
+        raise ScenarioError(strip_restriction_tag(path), problem) from None
     return build_scenario(src)
 
 
