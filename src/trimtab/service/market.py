@@ -1,0 +1,92 @@
+"""NYSE market days (exchange_calendars ``XNYS``) and the order cut-off in Chicago time.
+
+An order approved before 14:00 America/Chicago on a market day trades that day; from 14:00
+to 14:45 that day on a best-effort basis (flagged); later, or on a weekend or holiday, on
+the next market day.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from trimtab.errors import InputError
+
+CHICAGO = ZoneInfo("America/Chicago")
+CUT_OFF = time(14, 0)
+BEST_EFFORT_UNTIL = time(14, 45)
+FIRST = "2000-01-03"
+LAST = "2040-12-31"
+
+
+@lru_cache(maxsize=1)
+def _sessions() -> npt.NDArray[np.datetime64]:
+    import exchange_calendars
+
+    with warnings.catch_warnings():
+        # exchange_calendars 4.13 reads tz-aware Series.values, deprecated by pandas 3.1;
+        # the values it takes are UTC nanoseconds either way.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        cal = exchange_calendars.get_calendar("XNYS", start=FIRST, end=LAST)
+        sessions: npt.NDArray[np.datetime64] = cal.sessions.values.astype("datetime64[D]")
+    return sessions
+
+
+def _index(day: date) -> tuple[int, bool]:
+    sessions = _sessions()
+    d = np.datetime64(day, "D")
+    if d < sessions[0] or d > sessions[-1]:
+        raise InputError("date", f"{day} is outside the market calendar ({FIRST} to {LAST})")
+    i = int(np.searchsorted(sessions, d))
+    return i, bool(i < sessions.size and sessions[i] == d)
+
+
+def _at(i: int) -> date:
+    sessions = _sessions()
+    if not 0 <= i < sessions.size:
+        raise InputError("date", f"outside the market calendar ({FIRST} to {LAST})")
+    value: date = sessions[i].astype(object)
+    return value
+
+
+def is_market_day(day: date) -> bool:
+    """Whether the NYSE trades on ``day``."""
+    return _index(day)[1]
+
+
+def next_market_day(day: date) -> date:
+    """The first market day strictly after ``day``."""
+    i, found = _index(day)
+    return _at(i + 1 if found else i)
+
+
+def previous_market_day(day: date) -> date:
+    """The last market day strictly before ``day``."""
+    i, _ = _index(day)
+    return _at(i - 1)
+
+
+def trade_date(moment: datetime) -> tuple[date, bool]:
+    """Trade date of an order approved at ``moment``, and whether it is best effort."""
+    local = moment.astimezone(CHICAGO)
+    day, clock = local.date(), local.time()
+    if is_market_day(day):
+        if clock < CUT_OFF:
+            return day, False
+        if clock < BEST_EFFORT_UNTIL:
+            return day, True
+    return next_market_day(day), False
+
+
+def expiry(moment: datetime) -> datetime:
+    """When a request submitted at ``moment`` expires: the end of the next business day.
+
+    That is midnight (Chicago) closing the first market day after the submission's day.
+    """
+    day = next_market_day(moment.astimezone(CHICAGO).date())
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=CHICAGO)

@@ -1,0 +1,201 @@
+"""Orders: created from an approved request's proposals, exported as CSV or FIX 4.4.
+
+Client order ids are ``TT<request>-<n>``, ``n`` counting the request's trade lines in
+(account, symbol) order, so the same request always yields the same ids; the store's key on
+them means approving twice can never create a second set.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import simplefix
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from trimtab.errors import ConflictError, InputError
+from trimtab.service.access import require_role
+from trimtab.service.market import trade_date
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+FORMATS = ("csv", "fix")
+CSV_COLUMNS = (
+    "client_order_id",
+    "trade_date",
+    "best_effort",
+    "account_id",
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "request_id",
+)
+
+OrderSink = Callable[[bytes], None]
+"""Where exported orders go (a file, standard output, a socket); called once per export."""
+
+
+def create_orders(uow: UnitOfWork, *, request_id: int, accounts: list[str], now: datetime) -> int:
+    """Orders for the trade lines of ``accounts`` in request ``request_id``; returns how many.
+
+    Trade date and best-effort flag come from the cut-off rule applied to ``now``.
+    """
+    day, best_effort = trade_date(now)
+    lines = uow.conn.execute(
+        select(t.proposal_lines)
+        .where(
+            t.proposal_lines.c.firm_id == uow.firm_id,
+            t.proposal_lines.c.request_id == request_id,
+            t.proposal_lines.c.action != "none",
+        )
+        .order_by(t.proposal_lines.c.account_id, t.proposal_lines.c.symbol)
+    ).all()
+    chosen = set(accounts)
+    rows = [
+        (
+            uow.firm_id,
+            f"TT{request_id}-{n + 1:04d}",
+            request_id,
+            line.account_id,
+            line.symbol,
+            line.action,
+            line.quantity,
+            line.price,
+            day,
+            best_effort,
+            now,
+        )
+        for n, line in enumerate(lines)
+        if line.account_id in chosen
+    ]
+    return uow.bulk_insert(
+        t.orders,
+        (
+            "firm_id",
+            "client_order_id",
+            "request_id",
+            "account_id",
+            "symbol",
+            "side",
+            "quantity",
+            "price",
+            "trade_date",
+            "best_effort",
+            "created_at",
+        ),
+        rows,
+    )
+
+
+def _csv(orders: Sequence[Any]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for o in orders:
+        writer.writerow(
+            [
+                o.client_order_id,
+                o.trade_date.isoformat(),
+                "true" if o.best_effort else "false",
+                o.account_id,
+                o.symbol,
+                o.side,
+                _plain(o.quantity),
+                _plain(o.price),
+                o.request_id,
+            ]
+        )
+    return out.getvalue().encode()
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+def _fix(orders: Sequence[Any], *, sender: str, target: str, now: datetime) -> bytes:
+    out = bytearray()
+    stamp = now.strftime("%Y%m%d-%H:%M:%S.%f")[:-3]
+    for seq, o in enumerate(orders, start=1):
+        msg = simplefix.FixMessage()
+        msg.append_pair(8, "FIX.4.4", header=True)
+        msg.append_pair(35, "D", header=True)
+        msg.append_pair(49, sender, header=True)
+        msg.append_pair(56, target, header=True)
+        msg.append_pair(34, seq, header=True)
+        msg.append_pair(52, stamp, header=True)
+        msg.append_pair(11, o.client_order_id)
+        msg.append_pair(1, o.account_id)
+        msg.append_pair(21, "1")
+        msg.append_pair(55, o.symbol)
+        msg.append_pair(54, "1" if o.side == "buy" else "2")
+        msg.append_pair(60, stamp)
+        msg.append_pair(38, _plain(o.quantity))
+        msg.append_pair(40, "1")
+        msg.append_pair(59, "0")
+        msg.append_pair(75, o.trade_date.strftime("%Y%m%d"))
+        out += msg.encode() + b"\n"
+    return bytes(out)
+
+
+def export_orders(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    day: date,
+    fmt: str,
+    sink: OrderSink,
+    now: datetime,
+    target: str = "CUSTODIAN",
+) -> int:
+    """Write the orders trading on ``day`` not yet exported in ``fmt`` to ``sink``.
+
+    CSV has one header row and one row per order; FIX is one NewOrderSingle (35=D, market,
+    day) per line. An order is marked exported only once the sink has taken the data, in
+    the same transaction. Returns the number of orders written.
+    """
+    if fmt not in FORMATS:
+        raise InputError("--format", f"must be csv or fix, got {fmt!r}")
+    require_role(uow, user_id=actor, role="operator")
+    done = select(t.order_exports.c.client_order_id).where(
+        t.order_exports.c.firm_id == uow.firm_id, t.order_exports.c.format == fmt
+    )
+    orders = uow.conn.execute(
+        select(t.orders)
+        .where(
+            t.orders.c.firm_id == uow.firm_id,
+            t.orders.c.trade_date == day,
+            t.orders.c.client_order_id.not_in(done),
+        )
+        .order_by(t.orders.c.client_order_id)
+        .with_for_update()
+    ).all()
+    data = (
+        _csv(orders) if fmt == "csv" else _fix(orders, sender=uow.firm_id, target=target, now=now)
+    )
+    try:
+        uow.bulk_insert(
+            t.order_exports,
+            ("firm_id", "client_order_id", "format", "exported_at"),
+            [(uow.firm_id, o.client_order_id, fmt, now) for o in orders],
+        )
+    except (IntegrityError, psycopg.errors.UniqueViolation):
+        raise ConflictError(f"another export of {day} as {fmt} ran at the same time") from None
+    uow.audit(
+        actor=actor,
+        action="export",
+        entity="orders",
+        entity_id=f"{day.isoformat()}/{fmt}",
+        at=now,
+        after={"orders": [o.client_order_id for o in orders]},
+    )
+    sink(data)
+    uow.commit()
+    return len(orders)

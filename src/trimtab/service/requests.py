@@ -1,0 +1,462 @@
+"""Rebalance requests: submit, approve, cancel, expire, and reading them back.
+
+A request holds one proposal per account, computed at submission from the newest imported
+prices. It waits in ``pending`` until it is approved (orders are created), cancelled, or
+expires at the end of the next business day. Every state change is a single conditional
+``UPDATE ... WHERE status = 'pending'`` in its own transaction, so of two racing approvals,
+or an approval racing a cancellation, exactly one takes effect.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert, select, update
+
+from trimtab.core.book import propose_book
+from trimtab.core.engine import Method, TradeOptions
+from trimtab.core.reasons import Message, Status, describe_reason
+from trimtab.errors import ConflictError, InputError, NotFoundError
+from trimtab.service.access import require_role
+from trimtab.service.gains import Lot, realised_gain
+from trimtab.service.market import expiry
+from trimtab.service.orders import create_orders
+from trimtab.service.snapshot import latest_book_date, load_snapshot
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+APPROVAL_GAIN = Decimal(1000)
+"""Dollars of realised gain in a non-qualified account from which a second person approves."""
+
+MIN_TRADE = 100.0
+"""Dollars: smaller trades are dropped (product brief: minimum trade size)."""
+
+HOLD_MESSAGE = "The account is on trade hold."
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """The new request: its id, status, and per-account proposal statuses."""
+
+    request_id: int
+    status: str
+    proposals: dict[str, str]
+    needs_second_approver: bool
+
+
+def _logic(logic: str) -> Method:
+    try:
+        return Method(logic)
+    except ValueError:
+        allowed = ", ".join(m.value for m in Method)
+        raise InputError("--logic", f"must be one of {allowed}, got {logic!r}") from None
+
+
+def submit_request(
+    uow: UnitOfWork, *, actor: str, account_ids: list[str], logic: str, now: datetime
+) -> Submitted:
+    """Propose trades for ``account_ids`` by ``logic`` and store them as a pending request.
+
+    Accounts on trade hold get a failed proposal. A request whose every proposal failed is
+    ``failed`` at once (with the issue); otherwise it waits for approval.
+    """
+    require_role(uow, user_id=actor, role="operator")
+    method = _logic(logic)
+    wanted = list(dict.fromkeys(a.strip() for a in account_ids if a.strip()))
+    if not wanted:
+        raise InputError("--accounts", "name at least one account")
+    conn, firm = uow.conn, uow.firm_id
+    accounts = {
+        r.account_id: r
+        for r in conn.execute(
+            select(t.accounts).where(
+                t.accounts.c.firm_id == firm, t.accounts.c.account_id.in_(wanted)
+            )
+        )
+    }
+    for account_id in wanted:
+        if account_id not in accounts:
+            raise NotFoundError(f"--accounts: account {account_id!r} does not exist")
+        if accounts[account_id].model_id is None:
+            raise InputError("--accounts", f"account {account_id!r} has no target")
+    as_of = latest_book_date(uow)
+    snap = load_snapshot(uow, as_of=as_of, account_ids=wanted)
+    missing = sorted(set(wanted) - set(snap.account_ids))
+    if missing:
+        raise InputError("--accounts", f"account {missing[0]!r} is not in the book of {as_of}")
+    lots = _lots(uow, as_of, snap.account_ids)
+    held_on = {
+        a
+        for a, r in accounts.items()
+        if r.trade_hold and (r.trade_hold_until is None or r.trade_hold_until >= now.date())
+    }
+    proposals: list[dict[str, Any]] = []
+    lines: list[tuple[Any, ...]] = []
+    arrays = snap.arrays
+    for start, stop, batch in propose_book(
+        arrays, method, TradeOptions(min_trade_value=MIN_TRADE), workers=1
+    ):
+        for i in range(stop - start):
+            row = start + i
+            account_id = snap.account_ids[row]
+            account = accounts[account_id]
+            status = Status(int(batch.status[i])).label
+            message = Message(int(batch.message[i])).text
+            if account_id in held_on:
+                status, message = "failed", HOLD_MESSAGE
+            gain = Decimal(0)
+            for k in np.flatnonzero(arrays.slot_symbol[row] >= 0):
+                qty = float(batch.quantity[i, k])
+                symbol = snap.symbols[int(arrays.slot_symbol[row, k])]
+                price = Decimal(repr(float(arrays.price[arrays.slot_symbol[row, k]])))
+                action = "buy" if qty > 0 else "sell" if qty < 0 else "none"
+                if status == "failed":
+                    action, qty = "none", 0.0
+                shares = Decimal(repr(abs(qty)))
+                line_gain = Decimal(0)
+                if action == "sell":
+                    line_gain = realised_gain(
+                        lots.get((account_id, symbol), []), account.lot_method, shares, price
+                    )
+                    gain += line_gain
+                lines.append(
+                    (
+                        firm,
+                        account_id,
+                        symbol,
+                        action,
+                        shares,
+                        price,
+                        Decimal(repr(abs(float(batch.order_value[i, k])))),
+                        line_gain,
+                        describe_reason(int(batch.reason[i, k])),
+                    )
+                )
+            needs = account.registration == "non_qualified" and gain >= APPROVAL_GAIN
+            proposals.append(
+                {
+                    "account_id": account_id,
+                    "status": status,
+                    "message": message,
+                    "value": Decimal(repr(float(batch.value[i]))).quantize(Decimal("0.01")),
+                    "cash_after": Decimal(repr(float(batch.cash_after[i]))),
+                    "realised_gain": gain,
+                    "needs_second_approver": needs and status != "failed",
+                }
+            )
+    all_failed = all(p["status"] == "failed" for p in proposals)
+    needs_second = any(p["needs_second_approver"] for p in proposals)
+    status = "failed" if all_failed else "pending"
+    issue = (
+        "Every account failed: "
+        + "; ".join(f"{p['account_id']}: {p['message']}" for p in proposals)
+        if all_failed
+        else None
+    )
+    request_id = conn.execute(
+        insert(t.requests)
+        .values(
+            firm_id=firm,
+            logic=method.value,
+            status=status,
+            submitted_by=actor,
+            submitted_at=now,
+            expires_at=expiry(now),
+            decided_at=now if all_failed else None,
+            issue=issue,
+            needs_second_approver=needs_second,
+            price_date=as_of,
+        )
+        .returning(t.requests.c.request_id)
+    ).scalar_one()
+    uow.bulk_insert(
+        t.proposals,
+        ("request_id", "firm_id", *proposals[0].keys()),
+        [(request_id, firm, *p.values()) for p in proposals],
+    )
+    uow.bulk_insert(
+        t.proposal_lines,
+        (
+            "request_id",
+            "firm_id",
+            "account_id",
+            "symbol",
+            "action",
+            "quantity",
+            "price",
+            "order_value",
+            "realised_gain",
+            "reason",
+        ),
+        [(request_id, *line) for line in lines],
+    )
+    conn.execute(
+        update(t.queue_entries)
+        .where(
+            t.queue_entries.c.firm_id == firm,
+            t.queue_entries.c.account_id.in_(wanted),
+            t.queue_entries.c.status == "open",
+        )
+        .values(status="submitted", request_id=request_id)
+    )
+    uow.audit(
+        actor=actor,
+        action="submit",
+        entity="request",
+        entity_id=str(request_id),
+        at=now,
+        after={
+            "status": status,
+            "logic": method.value,
+            "accounts": wanted,
+            "price_date": as_of,
+            "needs_second_approver": needs_second,
+        },
+    )
+    uow.commit()
+    return Submitted(
+        request_id=request_id,
+        status=status,
+        proposals={p["account_id"]: p["status"] for p in proposals},
+        needs_second_approver=needs_second,
+    )
+
+
+def _lots(uow: UnitOfWork, as_of: Any, account_ids: list[str]) -> dict[tuple[str, str], list[Lot]]:
+    out: dict[tuple[str, str], list[Lot]] = defaultdict(list)
+    for r in uow.conn.execute(
+        select(t.lots).where(
+            t.lots.c.firm_id == uow.firm_id,
+            t.lots.c.as_of == as_of,
+            t.lots.c.account_id.in_(account_ids),
+        )
+    ):
+        out[(r.account_id, r.symbol)].append(Lot(r.quantity, r.cost_basis, r.acquired))
+    return out
+
+
+def _request(uow: UnitOfWork, request_id: int) -> Any:
+    row = uow.conn.execute(
+        select(t.requests).where(
+            t.requests.c.firm_id == uow.firm_id, t.requests.c.request_id == request_id
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"request {request_id} does not exist")
+    return row
+
+
+def _decide(
+    uow: UnitOfWork,
+    *,
+    request_id: int,
+    actor: str,
+    status: str,
+    now: datetime,
+    issue: str | None = None,
+) -> None:
+    """Move a pending request to ``status``; raises when it is no longer pending."""
+    done = uow.conn.execute(
+        update(t.requests)
+        .where(
+            t.requests.c.firm_id == uow.firm_id,
+            t.requests.c.request_id == request_id,
+            t.requests.c.status == "pending",
+        )
+        .values(status=status, decided_by=actor, decided_at=now, issue=issue)
+    )
+    if done.rowcount != 1:
+        uow.rollback()
+        current = _request(uow, request_id).status
+        raise ConflictError(f"request {request_id} is {current}, no longer pending")
+
+
+def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> str:
+    """Approve a pending request and create its orders; returns the final status.
+
+    Needs the approver role; when a proposal realises $1,000 or more of gains in a
+    non-qualified account the approver must not be the submitter. A request past its
+    expiry cannot be approved.
+    """
+    require_role(uow, user_id=actor, role="approver")
+    req = _request(uow, request_id)
+    if req.status != "pending":
+        raise ConflictError(f"request {request_id} is {req.status}, no longer pending")
+    if req.needs_second_approver and req.submitted_by == actor:
+        raise ConflictError(
+            f"request {request_id} realises $1,000 or more of gains: "
+            f"an approver other than {actor!r} must approve it"
+        )
+    if now >= req.expires_at:
+        raise ConflictError(f"request {request_id} expired at {req.expires_at:%Y-%m-%d %H:%M} UTC")
+    proposals = uow.conn.execute(
+        select(t.proposals.c.account_id, t.proposals.c.status, t.proposals.c.message).where(
+            t.proposals.c.firm_id == uow.firm_id, t.proposals.c.request_id == request_id
+        )
+    ).all()
+    ok = [p.account_id for p in proposals if p.status != "failed"]
+    failed = [p for p in proposals if p.status == "failed"]
+    status = "complete_with_errors" if failed else "complete"
+    issue = "; ".join(f"{p.account_id}: {p.message}" for p in failed) or None
+    _decide(uow, request_id=request_id, actor=actor, status=status, now=now, issue=issue)
+    n = create_orders(uow, request_id=request_id, accounts=ok, now=now)
+    uow.audit(
+        actor=actor,
+        action="approve",
+        entity="request",
+        entity_id=str(request_id),
+        at=now,
+        before={"status": "pending"},
+        after={"status": status, "orders": n},
+    )
+    uow.commit()
+    return status
+
+
+def cancel_request(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> None:
+    """Cancel a pending request (no orders); its accounts return to the queue."""
+    require_role(uow, user_id=actor, role="operator")
+    _request(uow, request_id)
+    _decide(uow, request_id=request_id, actor=actor, status="canceled", now=now)
+    _requeue(uow, request_id)
+    uow.audit(
+        actor=actor,
+        action="cancel",
+        entity="request",
+        entity_id=str(request_id),
+        at=now,
+        before={"status": "pending"},
+        after={"status": "canceled"},
+    )
+    uow.commit()
+
+
+def _requeue(uow: UnitOfWork, request_id: int) -> None:
+    uow.conn.execute(
+        update(t.queue_entries)
+        .where(t.queue_entries.c.firm_id == uow.firm_id, t.queue_entries.c.request_id == request_id)
+        .values(status="open", request_id=None)
+    )
+
+
+def expire_requests(uow: UnitOfWork, *, actor: str, now: datetime) -> list[int]:
+    """Expire every pending request whose expiry has passed; returns their ids."""
+    require_role(uow, user_id=actor, role="operator")
+    due = (
+        uow.conn.execute(
+            select(t.requests.c.request_id)
+            .where(
+                t.requests.c.firm_id == uow.firm_id,
+                t.requests.c.status == "pending",
+                t.requests.c.expires_at <= now,
+            )
+            .order_by(t.requests.c.request_id)
+        )
+        .scalars()
+        .all()
+    )
+    expired = []
+    for request_id in due:
+        done = uow.conn.execute(
+            update(t.requests)
+            .where(
+                t.requests.c.firm_id == uow.firm_id,
+                t.requests.c.request_id == request_id,
+                t.requests.c.status == "pending",
+            )
+            .values(status="expired", decided_by=actor, decided_at=now)
+        )
+        if done.rowcount == 1:
+            expired.append(request_id)
+            _requeue(uow, request_id)
+            uow.audit(
+                actor=actor,
+                action="expire",
+                entity="request",
+                entity_id=str(request_id),
+                at=now,
+                before={"status": "pending"},
+                after={"status": "expired"},
+            )
+    uow.commit()
+    return expired
+
+
+def resubmit_failed(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> Submitted:
+    """Submit again, with the same logic, the accounts that failed in request ``request_id``."""
+    req = _request(uow, request_id)
+    if req.status not in ("complete_with_errors", "failed"):
+        raise ConflictError(
+            f"request {request_id} is {req.status}: only failed accounts are resubmitted"
+        )
+    failed = (
+        uow.conn.execute(
+            select(t.proposals.c.account_id).where(
+                t.proposals.c.firm_id == uow.firm_id,
+                t.proposals.c.request_id == request_id,
+                t.proposals.c.status == "failed",
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return submit_request(uow, actor=actor, account_ids=list(failed), logic=req.logic, now=now)
+
+
+def show_request(uow: UnitOfWork, *, request_id: int) -> dict[str, Any]:
+    """The request, its proposals and their trade lines (``action`` buy/sell only)."""
+    req = _request(uow, request_id)
+    proposals = uow.conn.execute(
+        select(t.proposals)
+        .where(t.proposals.c.firm_id == uow.firm_id, t.proposals.c.request_id == request_id)
+        .order_by(t.proposals.c.account_id)
+    ).all()
+    lines = uow.conn.execute(
+        select(t.proposal_lines)
+        .where(
+            t.proposal_lines.c.firm_id == uow.firm_id,
+            t.proposal_lines.c.request_id == request_id,
+            t.proposal_lines.c.action != "none",
+        )
+        .order_by(t.proposal_lines.c.account_id, t.proposal_lines.c.symbol)
+    ).all()
+    by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in lines:
+        by_account[line.account_id].append(dict(line._mapping))
+    return {
+        "request": dict(req._mapping),
+        "proposals": [
+            {**dict(p._mapping), "trades": by_account.get(p.account_id, [])} for p in proposals
+        ],
+    }
+
+
+def list_requests(uow: UnitOfWork, *, pending: bool | None = None, limit: int = 50) -> list[Any]:
+    """Requests newest first: pending only, decided only (``pending=False``) or all."""
+    q = select(t.requests).where(t.requests.c.firm_id == uow.firm_id)
+    if pending is True:
+        q = q.where(t.requests.c.status == "pending")
+    elif pending is False:
+        q = q.where(t.requests.c.status != "pending")
+    return list(uow.conn.execute(q.order_by(t.requests.c.request_id.desc()).limit(limit)).all())
+
+
+def list_queue(uow: UnitOfWork) -> list[Any]:
+    """Open queue entries, the newest evaluation per account, by account."""
+    rows = uow.conn.execute(
+        select(t.queue_entries)
+        .where(t.queue_entries.c.firm_id == uow.firm_id, t.queue_entries.c.status == "open")
+        .order_by(t.queue_entries.c.account_id, t.queue_entries.c.as_of.desc())
+    ).all()
+    seen: set[str] = set()
+    out = []
+    for r in rows:
+        if r.account_id not in seen:
+            seen.add(r.account_id)
+            out.append(r)
+    return out

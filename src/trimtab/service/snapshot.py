@@ -1,0 +1,169 @@
+"""The stored book of one date laid out for the core engine (:class:`BookArrays`).
+
+Rows are read with a few set-based queries and turned into numpy arrays; all arithmetic on
+them happens in :mod:`trimtab.core`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Select, select
+
+from trimtab.core.book import BookArrays, assemble_book
+from trimtab.errors import NotFoundError
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Accounts of one date and the names behind the engine's codes.
+
+    Attributes:
+        as_of: the book date.
+        arrays: the accounts laid out for the engine (account code = index in ``account_ids``).
+        account_ids: account id per account code.
+        symbols: symbol per symbol code (sorted).
+        sub_asset_class: sub-asset class code per symbol code, -1 when unknown.
+        sub_asset_classes: name per sub-asset class code.
+        model_ids, model_versions: the (model, version) per account, (N,).
+        rebalancing: rebalancing switch per account on that date, (N,).
+    """
+
+    as_of: date
+    arrays: BookArrays
+    account_ids: list[str]
+    symbols: list[str]
+    sub_asset_class: npt.NDArray[np.int32]
+    sub_asset_classes: list[str]
+    model_ids: list[str | None]
+    model_versions: list[int | None]
+    rebalancing: npt.NDArray[np.bool_]
+
+
+def _accounts_query(uow: UnitOfWork, as_of: date, account_ids: Sequence[str] | None) -> Select:  # type: ignore[type-arg]
+    q = select(
+        t.account_days.c.account_id,
+        t.account_days.c.model_id,
+        t.account_days.c.model_version,
+        t.account_days.c.cash,
+        t.account_days.c.rebalancing,
+    ).where(
+        t.account_days.c.firm_id == uow.firm_id,
+        t.account_days.c.as_of == as_of,
+        t.account_days.c.model_id.is_not(None),
+    )
+    if account_ids is not None:
+        q = q.where(t.account_days.c.account_id.in_(list(account_ids)))
+    return q.order_by(t.account_days.c.account_id)
+
+
+def load_snapshot(
+    uow: UnitOfWork, *, as_of: date, account_ids: Sequence[str] | None = None
+) -> Snapshot:
+    """The book of ``as_of`` for ``account_ids`` (every account with a target when ``None``).
+
+    Raises :class:`NotFoundError` when no book was imported for ``as_of``.
+    """
+    conn, firm = uow.conn, uow.firm_id
+    price_rows = conn.execute(
+        select(t.prices.c.symbol, t.prices.c.price, t.securities.c.sub_asset_class)
+        .join(
+            t.securities,
+            (t.securities.c.firm_id == t.prices.c.firm_id)
+            & (t.securities.c.symbol == t.prices.c.symbol),
+        )
+        .where(t.prices.c.firm_id == firm, t.prices.c.as_of == as_of)
+        .order_by(t.prices.c.symbol)
+    ).all()
+    if not price_rows:
+        raise NotFoundError(f"no book imported for {as_of}")
+    symbols = [r.symbol for r in price_rows]
+    code = {s: i for i, s in enumerate(symbols)}
+    price = np.array([float(r.price) for r in price_rows])
+    classes = sorted({r.sub_asset_class for r in price_rows if r.sub_asset_class})
+    class_code = {c: i for i, c in enumerate(classes)}
+    sub_asset_class = np.array(
+        [class_code.get(r.sub_asset_class, -1) for r in price_rows], dtype=np.int32
+    )
+
+    accounts = conn.execute(_accounts_query(uow, as_of, account_ids)).all()
+    ids = [r.account_id for r in accounts]
+    acc_code = {a: i for i, a in enumerate(ids)}
+    keys = sorted({(r.model_id, r.model_version) for r in accounts})
+    key_code = {k: i for i, k in enumerate(keys)}
+    lines: dict[tuple[str, int], list[tuple[int, float, float, float]]] = {k: [] for k in keys}
+    if keys:
+        for r in conn.execute(
+            select(t.model_lines)
+            .where(
+                t.model_lines.c.firm_id == firm,
+                t.model_lines.c.model_id.in_(sorted({k[0] for k in keys})),
+            )
+            .order_by(t.model_lines.c.model_id, t.model_lines.c.version, t.model_lines.c.line)
+        ):
+            key = (r.model_id, r.version)
+            if key in lines:
+                lines[key].append(
+                    (code[r.symbol], float(r.target_pct), float(r.min_pct), float(r.max_pct))
+                )
+    width = max([len(v) for v in lines.values()] + [1])
+    m = len(keys)
+    model_symbol = np.full((m, width), -1, dtype=np.int32)
+    target, lower, upper = (np.zeros((m, width)) for _ in range(3))
+    for k, key in enumerate(keys):
+        for j, (s, tg, lo, hi) in enumerate(lines[key]):
+            model_symbol[k, j] = s
+            target[k, j], lower[k, j], upper[k, j] = tg / 100.0, lo / 100.0, hi / 100.0
+    model_cash = np.clip(1.0 - target.sum(axis=1), 0.0, 1.0)
+
+    pos_q = select(t.positions.c.account_id, t.positions.c.symbol, t.positions.c.quantity).where(
+        t.positions.c.firm_id == firm, t.positions.c.as_of == as_of
+    )
+    if account_ids is not None:
+        pos_q = pos_q.where(t.positions.c.account_id.in_(ids))
+    pos = [r for r in conn.execute(pos_q) if r.account_id in acc_code]
+    arrays = assemble_book(
+        price=price,
+        model_symbol=model_symbol,
+        model_target=target,
+        model_lower=lower,
+        model_upper=upper,
+        model_cash=model_cash,
+        account_model=np.array(
+            [key_code[(r.model_id, r.model_version)] for r in accounts], dtype=np.int32
+        ),
+        cash=np.array([float(r.cash) for r in accounts]),
+        position_account=np.array([acc_code[r.account_id] for r in pos], dtype=np.int32),
+        position_symbol=np.array([code[r.symbol] for r in pos], dtype=np.int32),
+        position_quantity=np.array([float(r.quantity) for r in pos]),
+    )
+    return Snapshot(
+        as_of=as_of,
+        arrays=arrays,
+        account_ids=ids,
+        symbols=symbols,
+        sub_asset_class=sub_asset_class,
+        sub_asset_classes=classes,
+        model_ids=[r.model_id for r in accounts],
+        model_versions=[r.model_version for r in accounts],
+        rebalancing=np.array([bool(r.rebalancing) for r in accounts], dtype=bool),
+    )
+
+
+def latest_book_date(uow: UnitOfWork) -> date:
+    """The newest imported book date. Raises :class:`NotFoundError` when there is none."""
+    from sqlalchemy import func
+
+    day = uow.conn.execute(
+        select(func.max(t.imports.c.as_of)).where(t.imports.c.firm_id == uow.firm_id)
+    ).scalar()
+    if day is None:
+        raise NotFoundError("no book imported yet: run trimtab import first")
+    assert isinstance(day, date)
+    return day

@@ -1,0 +1,272 @@
+"""Requests and orders on SQLite and PostgreSQL, including racing approvals on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import T0, count, database_fixture, postgres_engine, seed_firm, tiny_book
+from trimtab.errors import ConflictError, InputError, TrimtabError
+from trimtab.service.imports import import_book, read_book_folder
+from trimtab.service.orders import export_orders
+from trimtab.service.requests import (
+    approve_request,
+    cancel_request,
+    expire_requests,
+    show_request,
+    submit_request,
+)
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+engine = database_fixture()
+D1 = date(2026, 11, 19)
+LOTS = [  # ACC1 holds 12 A: an old cheap lot and a newer dear one
+    {
+        "account_id": "ACC1",
+        "symbol": "A",
+        "quantity": 6,
+        "cost_basis": 60.0,
+        "acquired": "2020-01-02",
+    },
+    {
+        "account_id": "ACC1",
+        "symbol": "A",
+        "quantity": 6,
+        "cost_basis": 330.0,
+        "acquired": "2025-01-02",
+    },
+]
+
+
+def setup_book(engine: sa.Engine, tmp_path: Path, **extra: object) -> None:
+    seed_firm(engine)
+    folder = read_book_folder(tiny_book(tmp_path / "b", **extra))  # type: ignore[arg-type]
+    with UnitOfWork(engine, "acme") as uow:
+        import_book(uow, actor="olga", as_of=D1, folder=folder, now=T0)
+
+
+def submit(
+    engine: sa.Engine, accounts: list[str], actor: str = "olga", logic: str = "rebalance_to_target"
+) -> int:
+    with UnitOfWork(engine, "acme") as uow:
+        return submit_request(
+            uow, actor=actor, account_ids=accounts, logic=logic, now=T0
+        ).request_id
+
+
+def test_submit_computes_proposals_by_hand(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    request_id = submit(engine, ["ACC1"])
+    with UnitOfWork(engine, "acme") as uow:
+        shown = show_request(uow, request_id=request_id)
+    # ACC1: 12 A x 50 = 600, 10 B x 40 = 400, cash 1000, value 2000.
+    # Targets A 60% = 1200 (+600 -> 12 shares), B 40% = 800 (+400 -> 10 shares).
+    proposal = shown["proposals"][0]
+    trades = {(x["symbol"], x["action"], x["quantity"]) for x in proposal["trades"]}
+    assert trades == {("A", "buy", Decimal(12)), ("B", "buy", Decimal(10))}
+    assert proposal["status"] == "success"
+    assert proposal["cash_after"] == Decimal(0)
+    assert shown["request"]["status"] == "pending"
+    assert shown["request"]["price_date"] == D1
+
+
+def test_approve_creates_orders_once(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    request_id = submit(engine, ["ACC1", "ACC2"])
+    with UnitOfWork(engine, "acme") as uow:
+        assert approve_request(uow, actor="amy", request_id=request_id, now=T0) == "complete"
+    with (
+        pytest.raises(ConflictError, match="complete, no longer pending"),
+        UnitOfWork(engine, "acme") as uow,
+    ):
+        approve_request(uow, actor="bob", request_id=request_id, now=T0)
+    with engine.connect() as conn:
+        orders = conn.execute(sa.select(t.orders).order_by(t.orders.c.client_order_id)).all()
+    # ACC2: 20 B = 800 + 100 cash = 900: A to 540 -> 10 shares (500), B to 360 -> sell 11.
+    assert [(o.client_order_id, o.account_id, o.symbol, o.side, o.quantity) for o in orders] == [
+        (f"TT{request_id}-0001", "ACC1", "A", "buy", 12),
+        (f"TT{request_id}-0002", "ACC1", "B", "buy", 10),
+        (f"TT{request_id}-0003", "ACC2", "A", "buy", 10),
+        (f"TT{request_id}-0004", "ACC2", "B", "sell", 11),
+    ]
+    # T0 is 08:00 in Chicago on Friday 20 November 2026: before the cut-off.
+    assert {(o.trade_date, o.best_effort) for o in orders} == {(date(2026, 11, 20), False)}
+
+
+def test_operator_cannot_approve(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    request_id = submit(engine, ["ACC1"])
+    with (
+        pytest.raises(ConflictError, match="this needs the approver role"),
+        UnitOfWork(engine, "acme") as uow,
+    ):
+        approve_request(uow, actor="olga", request_id=request_id, now=T0)
+
+
+def test_large_gain_needs_another_approver(engine: sa.Engine, tmp_path: Path) -> None:
+    # A at 300: ACC1 = 12 x 300 + 400 + 1000 = 5000; target A 3000 -> sell 2 shares... too
+    # little gain; at 500: value 7400, A target 4440 of 6000 -> sell 3 shares (1560 / 500).
+    # FIFO relieves the 2020 lot (basis 10/share): gain 3 x (500 - 10) = 1470 >= 1000.
+    setup_book(engine, tmp_path, price_a=500.0, lots=LOTS)
+    request_id = submit(engine, ["ACC1"], actor="amy")
+    with UnitOfWork(engine, "acme") as uow:
+        shown = show_request(uow, request_id=request_id)
+    assert shown["proposals"][0]["realised_gain"] == Decimal("1470")
+    assert shown["request"]["needs_second_approver"] is True
+    with (
+        pytest.raises(ConflictError, match="an approver other than 'amy'"),
+        UnitOfWork(engine, "acme") as uow,
+    ):
+        approve_request(uow, actor="amy", request_id=request_id, now=T0)
+    with UnitOfWork(engine, "acme") as uow:
+        assert approve_request(uow, actor="bob", request_id=request_id, now=T0) == "complete"
+
+
+def test_trade_hold_fails_the_account(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(t.accounts).where(t.accounts.c.account_id == "ACC2").values(trade_hold=True)
+        )
+    request_id = submit(engine, ["ACC1", "ACC2"])
+    with UnitOfWork(engine, "acme") as uow:
+        status = approve_request(uow, actor="amy", request_id=request_id, now=T0)
+        shown = show_request(uow, request_id=request_id)
+    assert status == "complete_with_errors"
+    assert shown["request"]["issue"] == "ACC2: The account is on trade hold."
+    assert count(engine, "orders") == 2
+
+
+def test_cancel_then_approve_is_refused(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    request_id = submit(engine, ["ACC1"])
+    with UnitOfWork(engine, "acme") as uow:
+        cancel_request(uow, actor="olga", request_id=request_id, now=T0)
+    with pytest.raises(ConflictError, match="canceled"), UnitOfWork(engine, "acme") as uow:
+        approve_request(uow, actor="amy", request_id=request_id, now=T0)
+    assert count(engine, "orders") == 0
+
+
+def test_expiry_at_end_of_next_business_day(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    request_id = submit(engine, ["ACC1"])  # Friday 20 Nov -> expires end of Monday 23 Nov
+    monday_late = datetime(2026, 11, 24, 5, 59, tzinfo=UTC)  # 23:59 Monday in Chicago
+    with UnitOfWork(engine, "acme") as uow:
+        assert expire_requests(uow, actor="olga", now=monday_late) == []
+    with UnitOfWork(engine, "acme") as uow:
+        assert expire_requests(uow, actor="olga", now=monday_late + timedelta(minutes=1)) == [
+            request_id
+        ]
+    with pytest.raises(ConflictError, match="expired"), UnitOfWork(engine, "acme") as uow:
+        approve_request(uow, actor="amy", request_id=request_id, now=monday_late)
+
+
+def test_unknown_logic_and_account(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    with pytest.raises(InputError, match="--logic: must be one of"):
+        submit(engine, ["ACC1"], logic="yolo")
+    with pytest.raises(TrimtabError, match="account 'NOPE' does not exist"):
+        submit(engine, ["NOPE"])
+    assert count(engine, "requests") == 0
+
+
+def test_export_each_order_once(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    request_id = submit(engine, ["ACC1"])
+    with UnitOfWork(engine, "acme") as uow:
+        approve_request(uow, actor="amy", request_id=request_id, now=T0)
+    written: list[bytes] = []
+    day = date(2026, 11, 20)
+    with UnitOfWork(engine, "acme") as uow:
+        assert (
+            export_orders(uow, actor="olga", day=day, fmt="csv", sink=written.append, now=T0) == 2
+        )
+    with UnitOfWork(engine, "acme") as uow:
+        assert (
+            export_orders(uow, actor="olga", day=day, fmt="csv", sink=written.append, now=T0) == 0
+        )
+    with UnitOfWork(engine, "acme") as uow:
+        assert (
+            export_orders(uow, actor="olga", day=day, fmt="fix", sink=written.append, now=T0) == 2
+        )
+    assert written[0].decode().splitlines() == [
+        "client_order_id,trade_date,best_effort,account_id,symbol,side,quantity,price,request_id",
+        f"TT{request_id}-0001,2026-11-20,false,ACC1,A,buy,12,50,{request_id}",
+        f"TT{request_id}-0002,2026-11-20,false,ACC1,B,buy,10,40,{request_id}",
+    ]
+    assert written[1].decode().splitlines() == [
+        "client_order_id,trade_date,best_effort,account_id,symbol,side,quantity,price,request_id"
+    ]
+    fix = written[2].split(b"\n")[0].split(b"\x01")
+    assert fix[0] == b"8=FIX.4.4"
+    assert b"35=D" in fix
+    assert f"11=TT{request_id}-0001".encode() in fix
+    assert {b"1=ACC1", b"55=A", b"54=1", b"38=12", b"40=1", b"75=20261120"} <= set(fix)
+
+
+def _race(engine: sa.Engine, request_id: int, actions: list[tuple[str, str]]) -> list[str]:
+    """Run approve/cancel calls at the same moment on separate connections."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[str] = [""] * len(actions)
+
+    def run(i: int, action: str, actor: str) -> None:
+        barrier.wait()
+        try:
+            with UnitOfWork(engine, "acme") as uow:
+                if action == "approve":
+                    approve_request(uow, actor=actor, request_id=request_id, now=T0)
+                else:
+                    cancel_request(uow, actor=actor, request_id=request_id, now=T0)
+            outcomes[i] = action
+        except ConflictError:
+            outcomes[i] = "refused"
+
+    threads = [threading.Thread(target=run, args=(i, a, u)) for i, (a, u) in enumerate(actions)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return outcomes
+
+
+@pytest.mark.postgres
+def test_concurrent_approvals_and_cancel_on_postgres(tmp_path: Path) -> None:
+    gen = postgres_engine()
+    eng = next(gen)
+    try:
+        setup_book(eng, tmp_path)
+        for round_ in range(4):
+            request_id = submit(eng, ["ACC1", "ACC2"])
+            actions = [("approve", "amy"), ("approve", "bob"), ("approve", "alice")]
+            if round_ % 2:
+                actions.append(("cancel", "olga"))
+            outcomes = _race(eng, request_id, actions)
+            winners = [o for o in outcomes if o != "refused"]
+            assert len(winners) == 1, outcomes
+            with eng.connect() as conn:
+                status = conn.execute(
+                    sa.select(t.requests.c.status).where(t.requests.c.request_id == request_id)
+                ).scalar_one()
+                orders = conn.execute(
+                    sa.select(sa.func.count()).where(t.orders.c.request_id == request_id)
+                ).scalar_one()
+                audits = conn.execute(
+                    sa.select(sa.func.count()).where(
+                        t.audit_log.c.entity == "request",
+                        t.audit_log.c.entity_id == str(request_id),
+                        t.audit_log.c.action != "submit",
+                    )
+                ).scalar_one()
+            assert audits == 1
+            if winners == ["approve"]:
+                assert (status, orders) == ("complete", 4)
+            else:
+                assert (status, orders) == ("canceled", 0)
+    finally:
+        gen.close()
