@@ -151,7 +151,9 @@ def test_invest_cash_buy_proportional() -> None:
     # End % before rounding per the document: MSFT 18.73%, INTC 13.97%, CSCO 14.92%;
     # rounded shares floor(2,666.67 / 37.60) = 70, floor(2,166.67 / 24.31) = 89, 7.
     assert [got[s]["quantity"] for s in ("MSFT", "INTC", "CSCO")] == [70, 89, 7]
-    assert got["MSFT"]["weight_after_pct"] == pytest.approx(100 * (17000 + 70 * 37.6) / 105000, abs=1e-4)
+    assert got["MSFT"]["weight_after_pct"] == pytest.approx(
+        100 * (17000 + 70 * 37.6) / 105000, abs=1e-4
+    )
 
 
 def test_invest_cash_minimize_trades() -> None:

@@ -59,9 +59,7 @@ class AccountBatch:
 
     def rows(self, start: int, stop: int) -> AccountBatch:
         """The accounts ``start:stop`` as a batch (views, no copy)."""
-        return AccountBatch(
-            *(getattr(self, f)[start:stop] for f in _FIELDS)
-        )
+        return AccountBatch(*(getattr(self, f)[start:stop] for f in _FIELDS))
 
     def with_rules(self, *, sell_limit: Shares, buy_allowed: Mask) -> AccountBatch:
         """The same accounts with rule-derived sell limits (shares) and buy permissions."""

@@ -49,6 +49,8 @@ class BookArrays:
         slot_symbol: symbol code per slot, -1 for padding, (N, K); slots ``[0, L)`` are the
             account's model lines, ``[L, K)`` its non-model holdings in symbol-code order.
         quantity: shares held per slot, (N, K).
+        slot_target, slot_lower, slot_upper: the model tables padded with zeros to the K
+            slots, (M, K), so that cutting a chunk is one gather per table.
     """
 
     price: Dollars
@@ -61,6 +63,9 @@ class BookArrays:
     cash: Dollars
     slot_symbol: Codes
     quantity: Shares
+    slot_target: Fractions
+    slot_lower: Fractions
+    slot_upper: Fractions
 
     @property
     def size(self) -> int:
@@ -76,24 +81,16 @@ class BookArrays:
         """Accounts ``start:stop`` as a dense batch with no rules applied."""
         codes = self.account_model[start:stop]
         slot_symbol = self.slot_symbol[start:stop]
-        n, k = slot_symbol.shape
-        width = self.model_width
-        target = np.zeros((n, k))
-        lower = np.zeros((n, k))
-        upper = np.zeros((n, k))
-        target[:, :width] = self.model_target[codes]
-        lower[:, :width] = self.model_lower[codes]
-        upper[:, :width] = self.model_upper[codes]
         valid = slot_symbol >= 0
-        in_model = np.zeros((n, k), dtype=bool)
-        in_model[:, :width] = valid[:, :width]
+        in_model = valid.copy()
+        in_model[:, self.model_width :] = False
         quantity = self.quantity[start:stop]
         return AccountBatch(
             price=self.price[slot_symbol],
             quantity=quantity,
-            target=target,
-            lower=lower,
-            upper=upper,
+            target=self.slot_target[codes],
+            lower=self.slot_lower[codes],
+            upper=self.slot_upper[codes],
             in_model=in_model,
             valid=valid,
             cash=self.cash[start:stop],
@@ -207,6 +204,12 @@ def assemble_book(
     slot_symbol.ravel()[flat[outside]] = position_symbol[outside]
     quantity = np.zeros((n, k))
     quantity.ravel()[flat] = position_quantity
+
+    def padded(table: Fractions) -> Fractions:
+        out = np.zeros((n_models, k))
+        out[:, :width] = table
+        return out
+
     return BookArrays(
         price=np.r_[price.astype(np.float64), 1.0],
         model_symbol=model_symbol.astype(np.int32),
@@ -218,4 +221,7 @@ def assemble_book(
         cash=cash.astype(np.float64),
         slot_symbol=slot_symbol,
         quantity=quantity,
+        slot_target=padded(model_target),
+        slot_lower=padded(model_lower),
+        slot_upper=padded(model_upper),
     )

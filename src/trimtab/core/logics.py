@@ -93,12 +93,12 @@ class Context:
 
 
 def _flag(plan: Plan, where: Mask, reason: Reason) -> None:
-    np.bitwise_or(plan.reason, np.uint32(reason), out=plan.reason, where=where)
+    np.bitwise_or(plan.reason, where * np.uint32(reason), out=plan.reason)
 
 
 def _sell_non_model(ctx: Context, plan: Plan) -> Dollars:
     """Step "sell non-model": every held non-model security, as far as rules allow."""
-    sell = np.where(ctx.non_model, ctx.sellable, 0.0)
+    sell = ctx.sellable * ctx.non_model
     plan.full_sell |= ctx.non_model & (sell > 0)
     _flag(plan, ctx.non_model, Reason.NON_MODEL_SELL)
     _flag(plan, ctx.non_model & (ctx.sellable < ctx.market - HALF_CENT), Reason.SELL_LIMITED)
@@ -110,13 +110,13 @@ def _wanted_buys(ctx: Context, plan: Plan, shortfall: Dollars) -> Dollars:
     wanted = ctx.model & (shortfall > HALF_CENT)
     blocked = wanted & ~ctx.batch.buy_allowed
     _flag(plan, blocked, Reason.BUY_BLOCKED)
-    return np.where(wanted & ~blocked, shortfall, 0.0)
+    return shortfall * (wanted & ~blocked)
 
 
 def _limited_sell(
     ctx: Context, plan: Plan, wanted: Dollars, where: Mask, reason: Reason
 ) -> Dollars:
-    sell = np.where(where, np.minimum(wanted, ctx.sellable), 0.0)
+    sell = np.minimum(wanted, ctx.sellable) * where
     _flag(plan, where, reason)
     _flag(plan, where & (ctx.sellable < wanted - HALF_CENT), Reason.SELL_LIMITED)
     return np.maximum(sell, 0.0)
@@ -184,7 +184,7 @@ def rebalance_to_tolerance(batch: AccountBatch) -> Plan:
     funds = sell.sum(axis=1) + ctx.available
     shortfall = need.sum(axis=1) - funds
     in_band_above = ctx.model & ~above_max & (excess > HALF_CENT)
-    tide_cap = np.where(in_band_above, np.minimum(excess, ctx.sellable), 0.0)
+    tide_cap = np.minimum(excess, ctx.sellable) * in_band_above
     tide = rising_tide(excess, np.maximum(tide_cap, 0.0), shortfall)
     _flag(plan, tide > 0, Reason.TIDE_SELL)
     sell += tide
@@ -215,7 +215,7 @@ def rebalance_to_tolerance_oot_only(batch: AccountBatch) -> Plan:
     shortfall = need.sum(axis=1) - funds
     left = ctx.market - first
     room = np.minimum(left - ctx.low, ctx.sellable - first)
-    tide_cap = np.where(above_max, np.maximum(room, 0.0), 0.0)
+    tide_cap = np.maximum(room, 0.0) * above_max
     tide = rising_tide(left - ctx.tgt, tide_cap, shortfall)
     _flag(plan, tide > 0, Reason.TIDE_BELOW_TARGET)
     sell += tide
@@ -311,7 +311,7 @@ def generate_cash(batch: AccountBatch, amounts: Amounts) -> Plan:
     _flag(plan, (tide > 0) & (adjusted_excess - tide < -HALF_CENT), Reason.TIDE_BELOW_TARGET)
     sell += tide
     remaining = remaining - tide.sum(axis=1)
-    rest = np.where(ctx.model, np.maximum(ctx.sellable - tide, 0.0), 0.0)
+    rest = np.maximum(ctx.sellable - tide, 0.0) * ctx.model
     rest_total = rest.sum(axis=1)
     more = active & (remaining > HALF_CENT)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -21,13 +21,16 @@ SHARE_EPSILON = 1e-6
 
 def cents(amount: Dollars) -> Dollars:
     """Dollars rounded to the cent, half away from zero."""
-    out: Dollars = np.sign(amount) * np.floor(np.abs(amount) * 100.0 + 0.5 + 1e-7) / 100.0
+    out: Dollars = np.trunc(amount * 100.0 + np.copysign(0.5 + 1e-7, amount)) / 100.0
     return out
 
 
 def shares_down(dollars: Dollars, price: Dollars, unit: float) -> Shares:
     """Shares worth at most ``dollars`` (>= 0), rounded toward zero to ``unit`` shares."""
-    out: Shares = np.floor(dollars / price / unit + SHARE_EPSILON) * unit
+    if unit == 1.0:
+        out: Shares = np.floor(dollars / price + SHARE_EPSILON)
+        return out
+    out = np.floor(dollars / price / unit + SHARE_EPSILON) * unit
     return out
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from trimtab.core.batch import AccountBatch, Dollars, Shares
 from trimtab.core.logics import Plan
+from trimtab.core.min_trade import enforce_min_trade
 from trimtab.core.money import HALF_CENT, cents, shares_down, shares_up
 from trimtab.core.reasons import Reason
 
@@ -45,21 +46,20 @@ def round_plan(batch: AccountBatch, plan: Plan, *, unit: float, min_trade_value:
     buying = dollars > HALF_CENT
     selling = dollars < -HALF_CENT
     want = np.abs(dollars)
-    sell_q = shares_up(want, price, unit) if plan.round_sells_up else shares_down(want, price, unit)
-    sell_q = np.minimum(sell_q, batch.sell_limit)
-    sell_q = np.where(plan.full_sell, batch.sell_limit, sell_q)
-    buy_q = shares_down(want, price, unit)
-    qty = np.where(buying, buy_q, np.where(selling, -sell_q, 0.0))
+    down = shares_down(want, price, unit)
+    sell_q = shares_up(want, price, unit) if plan.round_sells_up else down.copy()
+    np.minimum(sell_q, batch.sell_limit, out=sell_q)
+    full = plan.full_sell
+    if full.any():
+        sell_q[full] = batch.sell_limit[full]
+    qty = down * buying
+    qty -= sell_q * selling
 
-    traded = buying | selling
-    zero = traded & (qty == 0)
-    plan.reason[zero] |= np.uint32(Reason.ROUNDED_TO_ZERO)
+    zero = (buying | selling) & (qty == 0)
+    np.bitwise_or(plan.reason, zero * np.uint32(Reason.ROUNDED_TO_ZERO), out=plan.reason)
     order_value = cents(qty * price)
     if min_trade_value > 0:
-        small = (qty != 0) & (np.abs(order_value) < min_trade_value - HALF_CENT)
-        plan.reason[small] |= np.uint32(Reason.BELOW_MIN_TRADE)
-        qty[small] = 0.0
-        order_value[small] = 0.0
+        enforce_min_trade(batch, plan, qty, order_value, min_trade_value=min_trade_value, unit=unit)
     cash_after = batch.cash - order_value.sum(axis=1)
     _trim_overdraft(batch, qty, order_value, cash_after, plan, unit)
     return Rounded(quantity=qty, order_value=order_value, cash_after=cents(cash_after))

@@ -165,10 +165,10 @@ def demo_tables(spec: DemoSpec) -> dict[str, pa.Table]:
 
 def _lots(
     rng: np.random.Generator,
-    acc_idx: np.ndarray,  # type: ignore[type-arg]
-    pos_sym: np.ndarray,  # type: ignore[type-arg]
-    pos_qty: np.ndarray,  # type: ignore[type-arg]
-    price: np.ndarray,  # type: ignore[type-arg]
+    acc_idx: np.ndarray,
+    pos_sym: np.ndarray,
+    pos_qty: np.ndarray,
+    price: np.ndarray,
     acc_dict: pa.Array,
     sym_arr: pa.Array,
     spec: DemoSpec,
