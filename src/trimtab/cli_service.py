@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from rich.table import Table
 from sqlalchemy import Engine
 
 from trimtab.errors import TrimtabError
@@ -160,3 +161,206 @@ def register(app: typer.Typer) -> None:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.rows.items()))
         verb = "re-imported" if summary.replaced else "imported"
         typer.echo(f"{verb} {day}: {counts}; new model versions {summary.new_model_versions}")
+
+    request_app = typer.Typer(help="Rebalance requests.", no_args_is_help=True)
+    orders_app = typer.Typer(help="Orders.", no_args_is_help=True)
+    app.add_typer(request_app, name="request")
+    app.add_typer(orders_app, name="orders")
+
+    @app.command()
+    def queue(firm: Firm, db: Db = None) -> None:
+        """Accounts flagged for rebalancing and not yet submitted, with their reasons."""
+        from trimtab.service.requests import list_queue
+
+        rows = _run(db, firm, list_queue)
+        table = Table("account", "evaluated", "reasons")
+        for r in rows:
+            table.add_row(r.account_id, r.as_of.isoformat(), r.reasons)
+        _print(table, f"{len(rows)} accounts in the queue")
+
+    @request_app.command("submit")
+    def request_submit(
+        accounts: Annotated[str, typer.Option(help="Account ids, comma separated.")],
+        logic: Annotated[str, typer.Option(help="Trade logic, e.g. rebalance_to_target.")],
+        firm: Firm,
+        user: User,
+        db: Db = None,
+        at: At = None,
+    ) -> None:
+        """Compute proposals for accounts now and hold them for approval."""
+        from trimtab.service.requests import submit_request
+
+        ids = [a for a in accounts.split(",") if a.strip()]
+        done = _run(
+            db,
+            firm,
+            lambda uow: submit_request(uow, actor=user, account_ids=ids, logic=logic, now=_now(at)),
+        )
+        failed = [a for a, s in done.proposals.items() if s == "failed"]
+        typer.echo(
+            f"request {done.request_id} {done.status}: {len(done.proposals)} accounts"
+            + (f", failed: {', '.join(failed)}" if failed else "")
+            + ("; needs an approver other than the submitter" if done.needs_second_approver else "")
+        )
+
+    @request_app.command("show")
+    def request_show(
+        request_id: Annotated[int, typer.Argument(help="Request id.")],
+        firm: Firm,
+        db: Db = None,
+    ) -> None:
+        """A request with each account's proposal and trades."""
+        from trimtab.service.requests import show_request
+
+        shown = _run(db, firm, lambda uow: show_request(uow, request_id=request_id))
+        req = shown["request"]
+        typer.echo(
+            f"request {req['request_id']} {req['status']} logic {req['logic']} "
+            f"by {req['submitted_by']} at {req['submitted_at']:%Y-%m-%d %H:%M} UTC, "
+            f"prices of {req['price_date']}, expires {req['expires_at']:%Y-%m-%d %H:%M} UTC"
+            + (f"\nissue: {req['issue']}" if req["issue"] else "")
+        )
+        table = Table("account", "status", "symbol", "action", "quantity", "price", "value", "gain")
+        for p in shown["proposals"]:
+            table.add_row(
+                p["account_id"],
+                p["status"],
+                "",
+                "",
+                "",
+                "",
+                f"{p['value']:,.2f}",
+                f"{p['realised_gain']:,.2f}",
+            )
+            if p["message"]:
+                table.add_row("", p["message"], "", "", "", "", "", "")
+            for x in p["trades"]:
+                table.add_row(
+                    "",
+                    "",
+                    x["symbol"],
+                    x["action"],
+                    _num(x["quantity"]),
+                    _num(x["price"]),
+                    f"{x['order_value']:,.2f}",
+                    f"{x['realised_gain']:,.2f}",
+                )
+        _print(table, None)
+
+    def _decision(name: str, work: Callable[..., object]) -> Callable[..., None]:
+        def command(
+            request_id: Annotated[int, typer.Argument(help="Request id.")],
+            firm: Firm,
+            user: User,
+            db: Db = None,
+            at: At = None,
+        ) -> None:
+            result = _run(
+                db, firm, lambda uow: work(uow, actor=user, request_id=request_id, now=_now(at))
+            )
+            typer.echo(f"request {request_id}: {result if isinstance(result, str) else name}")
+
+        return command
+
+    from trimtab.service import requests as rq
+
+    request_app.command("approve", help="Approve a pending request: creates its orders.")(
+        _decision("approved", rq.approve_request)
+    )
+    request_app.command("cancel", help="Cancel a pending request.")(
+        _decision("canceled", rq.cancel_request)
+    )
+
+    @request_app.command("resubmit")
+    def request_resubmit(
+        request_id: Annotated[int, typer.Argument(help="Request whose failed accounts to retry.")],
+        firm: Firm,
+        user: User,
+        db: Db = None,
+        at: At = None,
+    ) -> None:
+        """Submit again the accounts that failed in a request."""
+        done = _run(
+            db,
+            firm,
+            lambda uow: rq.resubmit_failed(uow, actor=user, request_id=request_id, now=_now(at)),
+        )
+        typer.echo(f"request {done.request_id} {done.status}: {len(done.proposals)} accounts")
+
+    @request_app.command("expire")
+    def request_expire(firm: Firm, user: User, db: Db = None, at: At = None) -> None:
+        """Expire pending requests not approved by the end of the next business day."""
+        ids = _run(db, firm, lambda uow: rq.expire_requests(uow, actor=user, now=_now(at)))
+        typer.echo(
+            f"expired {len(ids)} requests" + (f": {', '.join(map(str, ids))}" if ids else "")
+        )
+
+    @app.command()
+    def history(
+        firm: Firm,
+        db: Db = None,
+        pending: Annotated[
+            bool, typer.Option("--pending", help="Show pending requests instead.")
+        ] = False,
+        limit: Annotated[int, typer.Option(min=1)] = 50,
+    ) -> None:
+        """Decided requests, newest first (or pending ones with --pending)."""
+        rows = _run(db, firm, lambda uow: rq.list_requests(uow, pending=pending, limit=limit))
+        table = Table(
+            "request", "status", "logic", "submitted by", "submitted", "decided by", "issue"
+        )
+        for r in rows:
+            table.add_row(
+                str(r.request_id),
+                r.status,
+                r.logic,
+                r.submitted_by,
+                f"{r.submitted_at:%Y-%m-%d %H:%M}",
+                r.decided_by or "",
+                r.issue or "",
+            )
+        _print(table, f"{len(rows)} requests")
+
+    @orders_app.command("export")
+    def orders_export(
+        as_of: Annotated[str, typer.Option("--date", help="Trade date, YYYY-MM-DD.")],
+        firm: Firm,
+        user: User,
+        fmt: Annotated[str, typer.Option("--format", help="csv or fix.")] = "csv",
+        out: Annotated[Path | None, typer.Option(help="File to write (default stdout).")] = None,
+        db: Db = None,
+        at: At = None,
+    ) -> None:
+        """Write the orders of a trade date not exported before in this format."""
+        from trimtab.service.orders import export_orders
+
+        day = _date(as_of)
+
+        def sink(data: bytes) -> None:
+            if out is None:
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+            else:
+                out.write_bytes(data)
+
+        n = _run(
+            db,
+            firm,
+            lambda uow: export_orders(uow, actor=user, day=day, fmt=fmt, sink=sink, now=_now(at)),
+        )
+        sys.stderr.write(f"exported {n} orders\n")
+
+
+def _num(value: object) -> str:
+    from decimal import Decimal
+
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+
+
+def _print(table: Table, footer: str | None) -> None:
+    from rich.console import Console
+
+    console = Console(width=160)
+    console.print(table)
+    if footer:
+        console.print(footer)
