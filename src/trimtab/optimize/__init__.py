@@ -1,0 +1,28 @@
+"""Trade logics solved as mixed-integer programs with HiGHS: Best Fit and Minimum Transaction.
+
+Kept outside :mod:`trimtab.core`, which stays numpy and the standard library only. Each
+logic works one account (one row of an :class:`~trimtab.core.batch.AccountBatch`) at a time
+and returns signed share quantities per slot.
+"""
+
+from trimtab.optimize.solve import (
+    DEFAULT_TIME_LIMIT,
+    AccountResult,
+    OptimizedBatch,
+    SolveStatus,
+    best_fit,
+    best_fit_batch,
+    minimum_transaction,
+    minimum_transaction_batch,
+)
+
+__all__ = [
+    "DEFAULT_TIME_LIMIT",
+    "AccountResult",
+    "OptimizedBatch",
+    "SolveStatus",
+    "best_fit",
+    "best_fit_batch",
+    "minimum_transaction",
+    "minimum_transaction_batch",
+]

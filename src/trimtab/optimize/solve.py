@@ -1,0 +1,185 @@
+"""Best Fit (logic 7) and Minimum Transaction (logic 8), one account at a time.
+
+Each account is one small integer program (:mod:`trimtab.optimize.programs`) solved exactly
+by HiGHS under a time limit. When the limit is hit, the best solution found so far is used
+if it is feasible and no worse than the fallback; otherwise the fallback is used: the
+rounded result of rebalance to target (Best Fit) or rebalance to tolerance (Minimum
+Transaction). Both fallbacks come from the core logics, so they never overdraw cash, never
+sell more than ``sell_limit`` and never buy where ``buy_allowed`` is false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from trimtab.core.batch import AccountBatch, Shares
+from trimtab.core.logics import Plan, rebalance_to_target, rebalance_to_tolerance
+from trimtab.core.rounding import round_plan
+from trimtab.optimize._highs import Outcome, Solution, solve_lexicographic
+from trimtab.optimize.problem import (
+    AccountProblem,
+    Vector,
+    account_problem,
+    band_violation,
+    deviation,
+    is_feasible,
+    quantities,
+    turnover,
+)
+from trimtab.optimize.programs import best_fit_program, cash_floor, minimum_transaction_program
+
+DEFAULT_TIME_LIMIT = 0.5
+"""Seconds of solver time per account (all stages together)."""
+
+TIE_DOLLARS = 1e-3
+"""Dollars within which a first objective counts as tied when the second one decides."""
+
+
+class SolveStatus(IntEnum):
+    """How an account's quantities were obtained."""
+
+    OPTIMAL = 0
+    """Solved to optimality: the lexicographic optimum (within ``TIE_DOLLARS``)."""
+    INCUMBENT = 1
+    """Time limit hit: the best solution found, feasible and no worse than the fallback."""
+    FALLBACK = 2
+    """Time limit hit (or no solution): the rounded result of the fallback logic."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountResult:
+    """Signed shares per slot of one account (+ buy, − sell), (K,), and how they were found."""
+
+    quantity: Shares
+    status: SolveStatus
+
+
+@dataclass(frozen=True, slots=True)
+class OptimizedBatch:
+    """Signed shares per slot, (N, K), and a :class:`SolveStatus` code per account, (N,)."""
+
+    quantity: Shares
+    status: npt.NDArray[np.int8]
+
+
+Logic = Callable[[AccountBatch], Plan]
+Score = Callable[[AccountProblem, Vector], tuple[float, float]]
+
+
+def _fallback_units(batch: AccountBatch, p: AccountProblem, logic: Logic) -> Vector:
+    one = batch.rows(p.row, p.row + 1)
+    rounded = round_plan(one, logic(one), unit=p.unit, min_trade_value=0.0)
+    units: Vector = np.round(rounded.quantity[0, p.slots] / p.unit)
+    return units
+
+
+def _units(solution: Solution, p: AccountProblem, floor: float) -> Vector | None:
+    if solution.x is None:
+        return None
+    units: Vector = np.round(solution.x[: p.size])
+    units = np.clip(units, -p.max_sell, p.max_buy)
+    return units if is_feasible(p, units, floor) else None
+
+
+def _optimise(
+    batch: AccountBatch,
+    p: AccountProblem,
+    solution: Solution,
+    *,
+    floor: float,
+    score: Score,
+    logic: Logic,
+) -> AccountResult:
+    width = batch.width
+    units = _units(solution, p, floor)
+    if units is not None and solution.outcome is Outcome.OPTIMAL:
+        return AccountResult(quantities(p, units, width), SolveStatus.OPTIMAL)
+    fallback = _fallback_units(batch, p, logic)
+    if units is not None and score(p, units) <= score(p, fallback):
+        return AccountResult(quantities(p, units, width), SolveStatus.INCUMBENT)
+    return AccountResult(quantities(p, fallback, width), SolveStatus.FALLBACK)
+
+
+def _best_fit_score(p: AccountProblem, units: Vector) -> tuple[float, float]:
+    return deviation(p, units), turnover(p, units)
+
+
+def _min_transaction_score(p: AccountProblem, units: Vector) -> tuple[float, float]:
+    return band_violation(p, units), turnover(p, units)
+
+
+def best_fit(
+    batch: AccountBatch, row: int, *, unit: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
+) -> AccountResult:
+    """Logic 7 for account ``row``: whole units (``unit`` shares) that minimise the total
+    absolute dollar deviation from target (model lines, cash against its target), then the
+    dollars traded. Buys only model lines that ``buy_allowed``; never sells more than
+    ``sell_limit``; cash after >= 0. Held non-model securities are sold in full."""
+    p = account_problem(batch, row, unit)
+    if p.size == 0:
+        return AccountResult(quantities(p, np.zeros(0), batch.width), SolveStatus.OPTIMAL)
+    program, objectives = best_fit_program(p)
+    solution = solve_lexicographic(program, objectives, TIE_DOLLARS, time_limit=time_limit)
+    return _optimise(
+        batch, p, solution, floor=0.0, score=_best_fit_score, logic=rebalance_to_target
+    )
+
+
+def minimum_transaction(
+    batch: AccountBatch, row: int, *, unit: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
+) -> AccountResult:
+    """Logic 8 for account ``row``: whole units that put every model line inside its band
+    at the least dollars traded; where no trade set reaches every band, the least total
+    dollars outside the bands first. Buys never take cash below ``min(cash, cash target)``
+    (nor below 0); the rules are honoured as in :func:`best_fit`."""
+    p = account_problem(batch, row, unit)
+    if p.size == 0:
+        return AccountResult(quantities(p, np.zeros(0), batch.width), SolveStatus.OPTIMAL)
+    floor = cash_floor(p)
+    program, objectives = minimum_transaction_program(p, bands_hard=True)
+    solution = solve_lexicographic(program, objectives, TIE_DOLLARS, time_limit=time_limit)
+    if solution.outcome is Outcome.INFEASIBLE:
+        program, objectives = minimum_transaction_program(p, bands_hard=False)
+        solution = solve_lexicographic(program, objectives, TIE_DOLLARS, time_limit=time_limit)
+    return _optimise(
+        batch,
+        p,
+        solution,
+        floor=floor,
+        score=_min_transaction_score,
+        logic=rebalance_to_tolerance,
+    )
+
+
+def _batch(
+    batch: AccountBatch,
+    solve_one: Callable[..., AccountResult],
+    unit: float,
+    time_limit: float,
+) -> OptimizedBatch:
+    quantity = np.zeros((batch.size, batch.width))
+    status = np.zeros(batch.size, dtype=np.int8)
+    for row in range(batch.size):
+        result = solve_one(batch, row, unit=unit, time_limit=time_limit)
+        quantity[row] = result.quantity
+        status[row] = result.status
+    return OptimizedBatch(quantity=quantity, status=status)
+
+
+def best_fit_batch(
+    batch: AccountBatch, *, unit: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
+) -> OptimizedBatch:
+    """:func:`best_fit` for every account of ``batch``; ``time_limit`` seconds per account."""
+    return _batch(batch, best_fit, unit, time_limit)
+
+
+def minimum_transaction_batch(
+    batch: AccountBatch, *, unit: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
+) -> OptimizedBatch:
+    """:func:`minimum_transaction` for every account; ``time_limit`` seconds per account."""
+    return _batch(batch, minimum_transaction, unit, time_limit)
