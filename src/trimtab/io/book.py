@@ -46,13 +46,13 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("rebalancing", pa.bool_(), required=False),
     ],
     "positions": [
-        Column("account_id", pa.string()),
-        Column("symbol", pa.string()),
+        Column("account_id", pa.string(), key=True),
+        Column("symbol", pa.string(), key=True),
         Column("quantity", pa.float64()),
     ],
     "lots": [
-        Column("account_id", pa.string()),
-        Column("symbol", pa.string()),
+        Column("account_id", pa.string(), key=True),
+        Column("symbol", pa.string(), key=True),
         Column("quantity", pa.float64()),
         Column("cost_basis", pa.float64(), nullable=True),
         Column("acquired", pa.date32()),
@@ -104,8 +104,25 @@ def read_book(folder: Path | str) -> LoadedBook:
 def _codes(
     label: str, column: str, values: pa.ChunkedArray, vocabulary: pa.Array, what: str
 ) -> Codes:
-    """Code of each value in ``vocabulary``; a value not in it is an error naming the row."""
-    idx = pc.index_in(values, value_set=vocabulary)
+    """Code of each value in ``vocabulary``; a value not in it is an error naming the row.
+
+    Dictionary-encoded columns are mapped through their dictionaries, once per distinct
+    dictionary (Parquet chunks usually repeat the same one).
+    """
+    if pa.types.is_dictionary(values.type):
+        parts = []
+        seen: pa.Array | None = None
+        mapped: pa.Array | None = None
+        for chunk in values.chunks:
+            if seen is None or mapped is None or not chunk.dictionary.equals(seen):
+                seen = chunk.dictionary
+                mapped = pc.index_in(seen, value_set=vocabulary)
+            parts.append(mapped.take(chunk.indices))
+        idx = (
+            pa.chunked_array(parts, type=pa.int32()) if parts else pa.chunked_array([], pa.int32())
+        )
+    else:
+        idx = pc.index_in(values, value_set=vocabulary)
     if idx.null_count:
         missing = pc.is_null(idx).to_numpy(zero_copy_only=False)
         row = first_row(missing)

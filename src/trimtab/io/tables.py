@@ -27,6 +27,8 @@ class Column:
     type: pa.DataType
     required: bool = True
     nullable: bool = False
+    key: bool = False
+    """A text key (ids, symbols): read dictionary-encoded, so millions of rows repeat few values."""
 
 
 def table_path(folder: Path, name: str) -> Path | None:
@@ -44,7 +46,7 @@ def read_table(path: Path, columns: list[Column]) -> pa.Table:
     declared = {c.name: c for c in columns}
     if path.suffix == ".parquet":
         try:
-            table = pq.read_table(path)
+            table = pq.ParquetFile(path).read()
         except (pa.ArrowException, OSError) as err:
             raise BookError(label, f"cannot read Parquet: {err}") from None
         names = table.column_names
@@ -74,8 +76,11 @@ def _csv_header(path: Path) -> list[str]:
     return [h.strip() for h in header]
 
 
+KEY_TYPE = pa.dictionary(pa.int32(), pa.string())
+
+
 def _read_csv(path: Path, columns: list[Column]) -> pa.Table:
-    types = {c.name: c.type for c in columns}
+    types = {c.name: KEY_TYPE if c.key else c.type for c in columns}
     try:
         return pacsv.read_csv(
             path,
@@ -110,8 +115,11 @@ def _cast_parquet(label: str, table: pa.Table, columns: list[Column]) -> pa.Tabl
     arrays = []
     for c in columns:
         col = table.column(c.name)
+        if c.key and col.type == KEY_TYPE:
+            arrays.append(col)
+            continue
         try:
-            arrays.append(col.cast(c.type))
+            arrays.append(col.cast(KEY_TYPE if c.key else c.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise BookError(
                 f"{label} column {c.name}", f"must be {_type_name(c.type)}, got {col.type}"
