@@ -127,8 +127,8 @@ def _pair_household(
     excess[CASH] = sum(float(batch.cash[r] - batch.cash_target[r] * value[r]) for r in order)
     # Room to sell per (account, symbol), dollars; cash can be spent down to zero.
     room: dict[tuple[int, int], float] = {}
-    for (r, s), j in slot_of.items():
-        room[(r, s)] = float(batch.sell_limit[r, j] * batch.price[r, j])
+    for (r, s), slot in slot_of.items():
+        room[(r, s)] = float(batch.sell_limit[r, slot] * batch.price[r, slot])
     for r in order:
         room[(r, CASH)] = max(float(batch.cash[r]), 0.0)
     nm = sorted(non_model, key=lambda s: (-excess[s], s))
@@ -159,9 +159,9 @@ def _pair_household(
                 _apply(plan, slot_of, r, s, sink, amount)
     for r in order:
         for s in non_model:
-            j = slot_of.get((r, s))
-            if j is not None and batch.sell_limit[r, j] > 0:
-                plan.full_sell[r, j] = True
+            held = slot_of.get((r, s))
+            if held is not None and batch.sell_limit[r, held] > 0:
+                plan.full_sell[r, held] = True
     return pairs
 
 
