@@ -105,11 +105,13 @@ def demo_tables(spec: DemoSpec) -> dict[str, pa.Table]:
     account_model = rng.integers(0, m, n)
     value = np.exp(rng.normal(np.log(250_000.0), 1.0, n)).clip(5_000.0, 20_000_000.0)
     cash_frac = rng.uniform(0.0, 0.05, n)
-    drift = rng.normal(1.0, 0.15, (n, width)).clip(0.3, None)
-    held = rng.random((n, width)) > 0.07
+    # Most accounts drift a little, some a lot (a market move, a missed rebalance).
+    spread = np.where(rng.random(n) < 0.3, 0.18, 0.05)
+    drift = rng.normal(1.0, 1.0, (n, width)).clip(-2.5, 2.5) * spread[:, None] + 1.0
+    held = rng.random((n, width)) > 0.02
     sym = model_sym[account_model]
     tw = targets[account_model] / 100.0 * drift * held * (sym >= 0)
-    extra = rng.integers(0, 3, n)
+    extra = np.where(rng.random(n) < 0.12, rng.integers(1, 3, n), 0)
     extra_sym = rng.integers(0, s, (n, 2))
     extra_on = np.arange(2)[None, :] < extra[:, None]
     extra_w = rng.uniform(0.005, 0.03, (n, 2)) * extra_on
