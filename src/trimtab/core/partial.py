@@ -89,7 +89,7 @@ def class_drift(
     weight = (dollars * scale[:, None])[counted]
     held = np.bincount(index, weights=weight, minlength=n * n_classes)
     wanted = np.bincount(index, weights=target[counted], minlength=n * n_classes)
-    out: Fractions = (held - wanted).reshape(n, n_classes)
+    out: Fractions = np.asarray(held - wanted, dtype=np.float64).reshape(n, n_classes)
     return out
 
 
