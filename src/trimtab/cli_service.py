@@ -350,6 +350,44 @@ def register(app: typer.Typer) -> None:
         )
         sys.stderr.write(f"exported {n} orders\n")
 
+    @app.command()
+    def evaluate(
+        as_of: Annotated[str, typer.Option("--date", help="Market day to evaluate, YYYY-MM-DD.")],
+        firm: Firm,
+        user: User,
+        db: Db = None,
+        at: At = None,
+        chunk: Annotated[int, typer.Option(min=1, help="Accounts written per commit.")] = 5000,
+    ) -> None:
+        """Flag accounts for rebalancing on the book of the previous market day."""
+        from rich.progress import Progress
+
+        from trimtab.service.evaluate import evaluate as run_evaluation
+
+        day = _date(as_of)
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"evaluating {day}", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            summary = _run(
+                db,
+                firm,
+                lambda uow: run_evaluation(
+                    uow, actor=user, day=day, now=_now(at), progress=progress, chunk=chunk
+                ),
+            )
+        reasons = ", ".join(f"{k} {v}" for k, v in summary.by_reason.items() if v)
+        typer.echo(
+            f"{'resumed and ' if summary.resumed else ''}evaluated {summary.evaluated} accounts "
+            f"on the book of {summary.data_date}: {summary.flagged} flagged"
+            + (f" ({reasons})" if reasons else "")
+        )
+        if summary.skipped:
+            shown = ", ".join(summary.skipped[:20]) + (" ..." if len(summary.skipped) > 20 else "")
+            typer.echo(f"skipped for trade hold: {len(summary.skipped)} ({shown})")
+
 
 def _num(value: object) -> str:
     from decimal import Decimal

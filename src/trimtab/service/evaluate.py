@@ -1,0 +1,581 @@
+"""The daily evaluation: which accounts need a rebalance, and why.
+
+``evaluate`` on day D reads the book of the previous NYSE market day (custodian data is one
+market day old) and flags into the queue every account with rebalancing on and a target
+for which a trigger fires. The arithmetic runs on whole arrays (:mod:`trimtab.core` for
+drift, numpy for the rest); the database is read with set-based queries and written in
+chunks, each committed, so an interrupted run resumes where it stopped. Re-running a
+finished date replaces that date's evaluations and open queue entries, nothing else.
+
+Triggers (codes as stored in ``evaluations.reasons``):
+
+- ``target_changed``: the account's model or model version differs from its previous evaluation.
+- ``out_of_band``: a security (held non-model securities included) is outside its band.
+- ``class_drift_6m``: a sub-asset class more than ``sac_soft_pct`` points off target
+  continuously for more than ``sac_soft_days`` days (182 by default, six months).
+- ``class_drift_2d``: a sub-asset class more than ``sac_hard_pct`` points off on this and the
+  previous evaluation.
+- ``toggled``: rebalancing switched on, off and on again, the last "on" since the previous run.
+- ``no_trade``: no trade for ``no_trade_days`` days (550); counted from the first import of
+  the account when no trade is known.
+- ``cash_high``: cash more than ``cash_high_usd`` ($330) above the sweep target, which is
+  ``sweep_pct`` (0.7%) of account value, at least ``sweep_min_usd`` ($80).
+- ``cash_low``: cash below ``cash_low_pct`` (0.3%) of value on this and the previous evaluation.
+- ``deposit`` / ``withdrawal``: cash activity of that kind dated since the previous run.
+- ``restriction_ended``: a restriction with end action ``rebalance_immediately`` whose end
+  date falls since the previous run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import and_, delete, func, insert, select, update
+
+from trimtab.core.book import drift_book
+from trimtab.errors import NotFoundError
+from trimtab.service.access import require_role
+from trimtab.service.market import previous_market_day
+from trimtab.service.snapshot import Snapshot, load_snapshot
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+Progress = Callable[[int, int], None]
+"""Called after each committed chunk with (accounts written so far, accounts in the run)."""
+
+REASONS = (
+    "target_changed",
+    "out_of_band",
+    "class_drift_6m",
+    "class_drift_2d",
+    "toggled",
+    "no_trade",
+    "cash_high",
+    "cash_low",
+    "deposit",
+    "withdrawal",
+    "restriction_ended",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationSummary:
+    """What a run did: accounts evaluated, flagged, skipped for trade hold, resumed or not."""
+
+    as_of: date
+    data_date: date
+    evaluated: int
+    flagged: int
+    skipped: list[str]
+    resumed: bool
+    by_reason: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Per-account drift parameters as arrays, (N,) each; units as in ``accounts``."""
+
+    sac_soft_pct: npt.NDArray[np.float64]
+    sac_soft_days: npt.NDArray[np.int64]
+    sac_hard_pct: npt.NDArray[np.float64]
+    cash_high_usd: npt.NDArray[np.float64]
+    cash_low_pct: npt.NDArray[np.float64]
+    sweep_pct: npt.NDArray[np.float64]
+    sweep_min_usd: npt.NDArray[np.float64]
+    no_trade_days: npt.NDArray[np.int64]
+    held: npt.NDArray[np.bool_]
+    rebalancing: npt.NDArray[np.bool_]
+    first_seen: npt.NDArray[np.int64]
+
+
+def class_drift(snap: Snapshot) -> npt.NDArray[np.float64]:
+    """Weight minus target of each sub-asset class, percent points, (N, C).
+
+    Held non-model securities count with target 0; securities of no known class are left out.
+    """
+    arrays = snap.arrays
+    n, c = arrays.size, len(snap.sub_asset_classes)
+    out = np.zeros(n * max(c, 1))
+    class_of = np.r_[snap.sub_asset_class, -1]
+    for start, stop in arrays.chunks():
+        batch = arrays.batch(start, stop)
+        market = batch.quantity * batch.price
+        value = batch.cash + market.sum(axis=1)
+        scale = np.divide(100.0, value, out=np.zeros_like(value), where=value > 0)
+        diff = market * scale[:, None] - batch.target * 100.0
+        cls = class_of[arrays.slot_symbol[start:stop]]
+        keep = cls >= 0
+        rows = np.broadcast_to(np.arange(start, stop)[:, None], cls.shape)
+        out += np.bincount(
+            (rows[keep] * c + cls[keep]).astype(np.int64), weights=diff[keep], minlength=out.size
+        )
+    return out.reshape(n, max(c, 1))[:, :c]
+
+
+def _day_number(values: list[date | None]) -> npt.NDArray[np.int64]:
+    """Dates as days since 1970-01-01; missing dates as a very early day."""
+    return np.array(
+        [np.datetime64(v, "D").astype(np.int64) if v else -(10**6) for v in values],
+        dtype=np.int64,
+    )
+
+
+def _settings(uow: UnitOfWork, snap: Snapshot, day: date) -> Settings:
+    rows = {
+        r.account_id: r
+        for r in uow.conn.execute(select(t.accounts).where(t.accounts.c.firm_id == uow.firm_id))
+    }
+    acc = [rows[a] for a in snap.account_ids]
+
+    def num(name: str) -> npt.NDArray[np.float64]:
+        return np.array([float(getattr(r, name)) for r in acc], dtype=np.float64)
+
+    return Settings(
+        sac_soft_pct=num("sac_soft_pct"),
+        sac_soft_days=num("sac_soft_days").astype(np.int64),
+        sac_hard_pct=num("sac_hard_pct"),
+        cash_high_usd=num("cash_high_usd"),
+        cash_low_pct=num("cash_low_pct"),
+        sweep_pct=num("sweep_pct"),
+        sweep_min_usd=num("sweep_min_usd"),
+        no_trade_days=num("no_trade_days").astype(np.int64),
+        held=np.array(
+            [
+                bool(r.trade_hold) and (r.trade_hold_until is None or r.trade_hold_until >= day)
+                for r in acc
+            ],
+            dtype=bool,
+        ),
+        rebalancing=np.array([bool(r.rebalancing) for r in acc], dtype=bool),
+        first_seen=_day_number([r.first_seen for r in acc]),
+    )
+
+
+def _previous_run(uow: UnitOfWork, day: date) -> tuple[date | None, date | None]:
+    row = uow.conn.execute(
+        select(t.evaluation_runs.c.as_of, t.evaluation_runs.c.data_date)
+        .where(t.evaluation_runs.c.firm_id == uow.firm_id, t.evaluation_runs.c.as_of < day)
+        .order_by(t.evaluation_runs.c.as_of.desc())
+        .limit(1)
+    ).first()
+    return (row.as_of, row.data_date) if row else (None, None)
+
+
+def _start_run(uow: UnitOfWork, *, actor: str, day: date, data_date: date, now: datetime) -> bool:
+    """Open the run of ``day``; returns True when an interrupted run is resumed."""
+    conn, firm = uow.conn, uow.firm_id
+    run = conn.execute(
+        select(t.evaluation_runs.c.status)
+        .where(t.evaluation_runs.c.firm_id == firm, t.evaluation_runs.c.as_of == day)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if run == "running":
+        return True
+    if run == "complete":
+        for table in (t.evaluations, t.evaluation_classes):
+            conn.execute(delete(table).where(table.c.firm_id == firm, table.c.as_of == day))
+        conn.execute(
+            delete(t.queue_entries).where(
+                t.queue_entries.c.firm_id == firm,
+                t.queue_entries.c.as_of == day,
+                t.queue_entries.c.status == "open",
+            )
+        )
+        conn.execute(
+            update(t.evaluation_runs)
+            .where(t.evaluation_runs.c.firm_id == firm, t.evaluation_runs.c.as_of == day)
+            .values(status="running", started_at=now, finished_at=None, started_by=actor)
+        )
+    else:
+        conn.execute(
+            insert(t.evaluation_runs).values(
+                firm_id=firm,
+                as_of=day,
+                data_date=data_date,
+                status="running",
+                started_at=now,
+                started_by=actor,
+            )
+        )
+    uow.audit(
+        actor=actor,
+        action="rerun" if run == "complete" else "start",
+        entity="evaluation",
+        entity_id=day.isoformat(),
+        at=now,
+        after={"data_date": data_date},
+    )
+    uow.commit()
+    return False
+
+
+def evaluate(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    day: date,
+    now: datetime,
+    progress: Progress | None = None,
+    chunk: int = 5000,
+) -> EvaluationSummary:
+    """Evaluate every account with rebalancing on and a target, for market day ``day``.
+
+    Raises :class:`NotFoundError` when the book of the previous market day is not imported.
+    """
+    require_role(uow, user_id=actor, role="operator")
+    conn, firm = uow.conn, uow.firm_id
+    data_date = previous_market_day(day)
+    imported = conn.execute(
+        select(t.imports.c.as_of).where(t.imports.c.firm_id == firm, t.imports.c.as_of == data_date)
+    ).first()
+    if imported is None:
+        raise NotFoundError(
+            f"no book imported for {data_date}, the market day before {day}: "
+            f"run trimtab import BOOK --date {data_date}"
+        )
+    resumed = _start_run(uow, actor=actor, day=day, data_date=data_date, now=now)
+    prev_day, prev_data = _previous_run(uow, day)
+    window_start = prev_data or previous_market_day(data_date)
+
+    snap = load_snapshot(uow, as_of=data_date)
+    settings = _settings(uow, snap, day)
+    flags, details = _triggers(uow, snap, settings, day, data_date, prev_day, window_start)
+    active = settings.rebalancing
+    done = set(
+        conn.execute(
+            select(t.evaluations.c.account_id).where(
+                t.evaluations.c.firm_id == firm, t.evaluations.c.as_of == day
+            )
+        ).scalars()
+    )
+    todo = [i for i in np.flatnonzero(active) if snap.account_ids[i] not in done]
+    total = int(active.sum())
+    written = total - len(todo)
+    if progress:
+        progress(written, total)
+    for start in range(0, len(todo), chunk):
+        _write(uow, snap, settings, flags, details, todo[start : start + chunk], day, data_date)
+        uow.commit()
+        written += len(todo[start : start + chunk])
+        if progress:
+            progress(written, total)
+
+    summary = _summary(uow, day, data_date, resumed)
+    conn.execute(
+        update(t.evaluation_runs)
+        .where(t.evaluation_runs.c.firm_id == firm, t.evaluation_runs.c.as_of == day)
+        .values(status="complete", finished_at=now)
+    )
+    uow.audit(
+        actor=actor,
+        action="complete",
+        entity="evaluation",
+        entity_id=day.isoformat(),
+        at=now,
+        after={
+            "evaluated": summary.evaluated,
+            "flagged": summary.flagged,
+            "skipped": summary.skipped,
+            "by_reason": summary.by_reason,
+        },
+    )
+    uow.commit()
+    return summary
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    """Per-account numbers the run stores besides the flags."""
+
+    value: npt.NDArray[np.float64]
+    cash: npt.NDArray[np.float64]
+    max_drift_pct: npt.NDArray[np.float64]
+    out_of_band: npt.NDArray[np.int32]
+    cash_low: npt.NDArray[np.bool_]
+    class_diff: npt.NDArray[np.float64]
+    class_since: npt.NDArray[np.int64]
+
+
+def _triggers(
+    uow: UnitOfWork,
+    snap: Snapshot,
+    s: Settings,
+    day: date,
+    data_date: date,
+    prev_day: date | None,
+    window_start: date,
+) -> tuple[dict[str, npt.NDArray[np.bool_]], Details]:
+    conn, firm = uow.conn, uow.firm_id
+    n = snap.arrays.size
+    code = {a: i for i, a in enumerate(snap.account_ids)}
+    today = np.datetime64(day, "D").astype(np.int64)
+    drift = drift_book(snap.arrays)
+    value, cash = drift.value, snap.arrays.cash
+    flags: dict[str, npt.NDArray[np.bool_]] = {r: np.zeros(n, dtype=bool) for r in REASONS}
+
+    flags["out_of_band"] = drift.out_of_band > 0
+    sweep = np.maximum(s.sweep_pct / 100.0 * value, s.sweep_min_usd)
+    flags["cash_high"] = cash > sweep + s.cash_high_usd
+    cash_low_now = cash < s.cash_low_pct / 100.0 * value
+
+    diff = class_drift(snap)
+    c = diff.shape[1]
+    prev_diff = np.full((n, c), np.nan)
+    prev_since = np.full((n, c), -1, dtype=np.int64)
+    prev_low = np.zeros(n, dtype=bool)
+    prev_model = np.zeros(n, dtype=bool)
+    changed_model = np.zeros(n, dtype=bool)
+    if prev_day is not None:
+        class_code = {k: i for i, k in enumerate(snap.sub_asset_classes)}
+        for r in conn.execute(
+            select(
+                t.evaluation_classes.c.account_id,
+                t.evaluation_classes.c.sub_asset_class,
+                t.evaluation_classes.c.diff_pct,
+                t.evaluation_classes.c.soft_since,
+            ).where(
+                t.evaluation_classes.c.firm_id == firm, t.evaluation_classes.c.as_of == prev_day
+            )
+        ):
+            i, k = code.get(r.account_id), class_code.get(r.sub_asset_class)
+            if i is not None and k is not None:
+                prev_diff[i, k] = float(r.diff_pct)
+                prev_since[i, k] = np.datetime64(r.soft_since, "D").astype(np.int64)
+        for r in conn.execute(
+            select(
+                t.evaluations.c.account_id,
+                t.evaluations.c.model_id,
+                t.evaluations.c.model_version,
+                t.evaluations.c.cash_low,
+            ).where(t.evaluations.c.firm_id == firm, t.evaluations.c.as_of == prev_day)
+        ):
+            i = code.get(r.account_id)
+            if i is not None:
+                prev_low[i] = bool(r.cash_low)
+                prev_model[i] = True
+                changed_model[i] = (r.model_id, r.model_version) != (
+                    snap.model_ids[i],
+                    snap.model_versions[i],
+                )
+    flags["cash_low"] = cash_low_now & prev_low
+    flags["target_changed"] = prev_model & changed_model
+
+    over_soft = np.abs(diff) > s.sac_soft_pct[:, None]
+    since = np.where(over_soft & (prev_since >= 0), prev_since, today)
+    flags["class_drift_6m"] = np.any(over_soft & (today - since > s.sac_soft_days[:, None]), axis=1)
+    over_hard = np.abs(diff) > s.sac_hard_pct[:, None]
+    prev_hard = np.abs(np.nan_to_num(prev_diff, nan=0.0)) > s.sac_hard_pct[:, None]
+    flags["class_drift_2d"] = np.any(over_hard & prev_hard, axis=1)
+
+    last_trade = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    trades = conn.execute(
+        select(t.transactions.c.account_id, func.max(t.transactions.c.trade_date))
+        .where(t.transactions.c.firm_id == firm, t.transactions.c.as_of <= data_date)
+        .group_by(t.transactions.c.account_id)
+    ).all()
+    orders = conn.execute(
+        select(t.orders.c.account_id, func.max(t.orders.c.trade_date))
+        .where(t.orders.c.firm_id == firm, t.orders.c.trade_date <= data_date)
+        .group_by(t.orders.c.account_id)
+    ).all()
+    for account_id, last in [*trades, *orders]:
+        i = code.get(account_id)
+        if i is not None:
+            last_trade[i] = max(last_trade[i], np.datetime64(last, "D").astype(np.int64))
+    last_trade = np.where(last_trade == np.iinfo(np.int64).min, s.first_seen, last_trade)
+    data_day = np.datetime64(data_date, "D").astype(np.int64)
+    flags["no_trade"] = data_day - last_trade >= s.no_trade_days
+
+    for kind in ("deposit", "withdrawal"):
+        for account_id in conn.execute(
+            select(t.cash_activity.c.account_id)
+            .where(
+                t.cash_activity.c.firm_id == firm,
+                t.cash_activity.c.kind == kind,
+                t.cash_activity.c.activity_date > window_start,
+                t.cash_activity.c.activity_date <= data_date,
+            )
+            .distinct()
+        ).scalars():
+            if account_id in code:
+                flags[kind][code[account_id]] = True
+    for account_id in conn.execute(
+        select(t.restrictions.c.account_id)
+        .where(
+            t.restrictions.c.firm_id == firm,
+            t.restrictions.c.as_of == data_date,
+            t.restrictions.c.end_action == "rebalance_immediately",
+            t.restrictions.c.end_date > window_start,
+            t.restrictions.c.end_date <= data_date,
+        )
+        .distinct()
+    ).scalars():
+        if account_id in code:
+            flags["restriction_ended"][code[account_id]] = True
+    flags["toggled"] = _toggled(uow, code, n, window_start, data_date)
+
+    details = Details(
+        value=value,
+        cash=cash,
+        max_drift_pct=drift.max_drift * 100.0,
+        out_of_band=drift.out_of_band,
+        cash_low=cash_low_now,
+        class_diff=diff,
+        class_since=np.where(over_soft, since, -1),
+    )
+    return flags, details
+
+
+def _toggled(
+    uow: UnitOfWork, code: dict[str, int], n: int, window_start: date, data_date: date
+) -> npt.NDArray[np.bool_]:
+    """Accounts whose switch history reads on, off, on with the last "on" in the window."""
+    out = np.zeros(n, dtype=bool)
+    history: dict[str, list[tuple[date, bool]]] = defaultdict(list)
+    for r in uow.conn.execute(
+        select(
+            t.rebalancing_changes.c.account_id,
+            t.rebalancing_changes.c.effective,
+            t.rebalancing_changes.c.rebalancing,
+        )
+        .where(t.rebalancing_changes.c.firm_id == uow.firm_id)
+        .where(
+            t.rebalancing_changes.c.account_id.in_(
+                select(t.rebalancing_changes.c.account_id).where(
+                    and_(
+                        t.rebalancing_changes.c.firm_id == uow.firm_id,
+                        t.rebalancing_changes.c.effective > window_start,
+                        t.rebalancing_changes.c.effective <= data_date,
+                        t.rebalancing_changes.c.rebalancing.is_(True),
+                    )
+                )
+            )
+        )
+        .order_by(t.rebalancing_changes.c.change_id)
+    ):
+        history[r.account_id].append((r.effective, bool(r.rebalancing)))
+    for account_id, changes in history.items():
+        if account_id not in code:
+            continue
+        seen = ""
+        for effective, on in changes:
+            if effective > data_date:
+                break
+            seen += "1" if on else "0"
+            if seen.endswith("101") and effective > window_start:
+                out[code[account_id]] = True
+    return out
+
+
+def _money(x: float) -> Decimal:
+    return Decimal(repr(round(float(x), 2)))
+
+
+def _write(
+    uow: UnitOfWork,
+    snap: Snapshot,
+    s: Settings,
+    flags: dict[str, npt.NDArray[np.bool_]],
+    d: Details,
+    rows: list[Any],
+    day: date,
+    data_date: date,
+) -> None:
+    firm = uow.firm_id
+    evaluations: list[tuple[Any, ...]] = []
+    classes: list[tuple[Any, ...]] = []
+    queue: list[tuple[Any, ...]] = []
+    idx = np.asarray(rows, dtype=np.int64)
+    matrix = np.stack([flags[r][idx] for r in REASONS], axis=1) if idx.size else np.zeros((0, 0))
+    for j, i in enumerate(idx):
+        i = int(i)
+        account_id = snap.account_ids[i]
+        skipped = bool(s.held[i])
+        reasons = (
+            "" if skipped else ",".join(r for r, f in zip(REASONS, matrix[j], strict=True) if f)
+        )
+        evaluations.append(
+            (
+                firm,
+                day,
+                account_id,
+                data_date,
+                snap.model_ids[i],
+                snap.model_versions[i],
+                _money(d.value[i]),
+                _money(d.cash[i]),
+                Decimal(repr(round(float(d.max_drift_pct[i]), 6))),
+                int(d.out_of_band[i]),
+                bool(d.cash_low[i]),
+                skipped,
+                bool(reasons),
+                reasons,
+            )
+        )
+        if reasons:
+            queue.append((firm, account_id, day, reasons, "open"))
+        for k in np.flatnonzero(d.class_since[i] >= 0):
+            classes.append(
+                (
+                    firm,
+                    day,
+                    account_id,
+                    snap.sub_asset_classes[k],
+                    Decimal(repr(round(float(d.class_diff[i, k]), 6))),
+                    np.datetime64(int(d.class_since[i, k]), "D").astype(date),
+                )
+            )
+    uow.bulk_insert(
+        t.evaluations,
+        (
+            "firm_id",
+            "as_of",
+            "account_id",
+            "data_date",
+            "model_id",
+            "model_version",
+            "value",
+            "cash",
+            "max_drift_pct",
+            "out_of_band",
+            "cash_low",
+            "skipped",
+            "flagged",
+            "reasons",
+        ),
+        evaluations,
+    )
+    uow.bulk_insert(
+        t.evaluation_classes,
+        ("firm_id", "as_of", "account_id", "sub_asset_class", "diff_pct", "soft_since"),
+        classes,
+    )
+    uow.bulk_insert(t.queue_entries, ("firm_id", "account_id", "as_of", "reasons", "status"), queue)
+
+
+def _summary(uow: UnitOfWork, day: date, data_date: date, resumed: bool) -> EvaluationSummary:
+    rows = uow.conn.execute(
+        select(t.evaluations.c.account_id, t.evaluations.c.skipped, t.evaluations.c.reasons)
+        .where(t.evaluations.c.firm_id == uow.firm_id, t.evaluations.c.as_of == day)
+        .order_by(t.evaluations.c.account_id)
+    ).all()
+    by_reason: dict[str, int] = dict.fromkeys(REASONS, 0)
+    for r in rows:
+        for reason in filter(None, r.reasons.split(",")):
+            by_reason[reason] += 1
+    return EvaluationSummary(
+        as_of=day,
+        data_date=data_date,
+        evaluated=len(rows),
+        flagged=sum(1 for r in rows if r.reasons),
+        skipped=[r.account_id for r in rows if r.skipped],
+        resumed=resumed,
+        by_reason=by_reason,
+    )
