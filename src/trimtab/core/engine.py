@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -19,6 +20,7 @@ from trimtab.core.logics import (
     rebalance_to_tolerance,
     rebalance_to_tolerance_oot_only,
 )
+from trimtab.core.partial import SWEEP_MIN, SWEEP_PCT, deposit, withdrawal
 from trimtab.core.restrictions import GroupArrays, collapse, expand
 from trimtab.core.rounding import round_plan
 
@@ -32,6 +34,16 @@ class Method(StrEnum):
     INVEST_CASH_PROPORTIONAL = "invest_cash_proportional"
     INVEST_CASH_MIN_TRADES = "invest_cash_min_trades"
     GENERATE_CASH = "generate_cash"
+    BEST_FIT = "best_fit"
+    MINIMUM_TRANSACTION = "minimum_transaction"
+    HOUSEHOLD_REBALANCE = "household_rebalance"
+    DEPOSIT = "deposit"
+    WITHDRAWAL = "withdrawal"
+
+
+SOLVER_METHODS = frozenset({Method.BEST_FIT, Method.MINIMUM_TRANSACTION})
+"""Logics planned by :mod:`trimtab.optimize` (a solver outside the core); pass its
+``plan_trades`` as ``planner`` to :func:`propose`, or call ``trimtab.optimize.propose``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +57,9 @@ class TradeOptions:
         mccar_pct: minimum cash as percent of account value (generate cash).
         cash_to_invest: dollars to invest at most (invest cash); ``None`` for all available.
         min_trade_value: dollars; smaller trades are dropped.
+        sub_asset_class: sub-asset-class code per slot of the book, (N, K), -1 for none
+            (withdrawal); ``None``: no classes, a withdrawal never turns into a full rebalance.
+        sweep_pct, sweep_min: the cash sweep target, percent of value and dollars (deposit).
     """
 
     fractional: bool = False
@@ -53,6 +68,9 @@ class TradeOptions:
     mccar_pct: float = 0.0
     cash_to_invest: float | Dollars | None = None
     min_trade_value: float = 0.0
+    sub_asset_class: npt.NDArray[np.int32] | None = None
+    sweep_pct: float = SWEEP_PCT
+    sweep_min: float = SWEEP_MIN
 
     @property
     def unit(self) -> float:
@@ -119,7 +137,26 @@ def plan_trades(batch: AccountBatch, method: Method, options: TradeOptions, rows
             return invest_cash_min_trades(batch, amounts)
         case Method.GENERATE_CASH:
             return generate_cash(batch, amounts)
+        case Method.DEPOSIT:
+            return deposit(batch, amounts, sweep_pct=options.sweep_pct, sweep_min=options.sweep_min)
+        case Method.WITHDRAWAL:
+            classes = options.sub_asset_class
+            return withdrawal(
+                batch,
+                amounts,
+                np.full(batch.price.shape, -1, np.int32) if classes is None else classes[rows],
+                unit=options.unit,
+                min_trade_value=options.min_trade_value,
+            )
+        case Method.BEST_FIT | Method.MINIMUM_TRANSACTION:
+            raise ValueError(f"{method.value} is solved by trimtab.optimize (pass its planner)")
+        case Method.HOUSEHOLD_REBALANCE:
+            raise ValueError("household_rebalance plans whole households: core.household")
     raise ValueError(f"unknown method {method!r}")  # pragma: no cover - enum is closed
+
+
+Planner = Callable[[AccountBatch, Method, TradeOptions, slice], Plan]
+"""Signature of :func:`plan_trades`: the dollar plan of a method for a batch."""
 
 
 def propose(
@@ -129,19 +166,22 @@ def propose(
     *,
     rows: slice | None = None,
     groups: GroupArrays | None = None,
+    planner: Planner | None = None,
 ) -> BatchProposal:
     """Proposals for every account of ``batch`` by ``method``.
 
     ``rows`` says which accounts of a larger book the batch holds, for per-account amounts
     in ``options``; by default the batch is the whole book. ``groups`` are equivalents
-    groups: each is planned as one security, then shared out to its members.
+    groups: each is planned as one security, then shared out to its members. ``planner``
+    replaces :func:`plan_trades` (e.g. ``trimtab.optimize.plan_trades`` for the solver logics).
     """
     options = options or TradeOptions()
     rows = rows if rows is not None else slice(0, batch.size)
+    plan_of = planner or plan_trades
     if groups is None:
-        plan = plan_trades(batch, method, options, rows)
+        plan = plan_of(batch, method, options, rows)
     else:
-        plan = expand(plan_trades(collapse(batch, groups), method, options, rows), batch, groups)
+        plan = expand(plan_of(collapse(batch, groups), method, options, rows), batch, groups)
     rounded = round_plan(batch, plan, unit=options.unit, min_trade_value=options.min_trade_value)
     market = batch.quantity * batch.price
     value = batch.cash + market.sum(axis=1)

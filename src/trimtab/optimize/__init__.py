@@ -2,9 +2,11 @@
 
 Kept outside :mod:`trimtab.core`, which stays numpy and the standard library only. Each
 logic works one account (one row of an :class:`~trimtab.core.batch.AccountBatch`) at a time
-and returns signed share quantities per slot.
+and returns signed share quantities per slot; :func:`propose` runs them (and every other
+logic) through the core's rounding path as dollar plans.
 """
 
+from trimtab.optimize.plan import plan_from_quantities, plan_trades, propose
 from trimtab.optimize.solve import (
     DEFAULT_TIME_LIMIT,
     AccountResult,
@@ -25,4 +27,7 @@ __all__ = [
     "best_fit_batch",
     "minimum_transaction",
     "minimum_transaction_batch",
+    "plan_from_quantities",
+    "plan_trades",
+    "propose",
 ]
