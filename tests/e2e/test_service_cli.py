@@ -1,0 +1,152 @@
+"""The service from the command line: a demo book over three dates, evaluated, submitted,
+approved and exported; a bad import refused with exit 2 and nothing changed."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from tests.factories import count
+from trimtab import cli
+from trimtab.store.migrate import make_engine
+from trimtab.store.tables import metadata
+
+if not any(c.name == "import" for c in cli.app.registered_commands):
+    cli._register_more()
+
+DATES = ("2026-11-18", "2026-11-19", "2026-11-20")
+EVALUATE = {"2026-11-18": "2026-11-19", "2026-11-19": "2026-11-20", "2026-11-20": "2026-11-23"}
+
+
+def invoke(*args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(cli.app, list(args))
+    assert result.exit_code == code, (args, result.output, result.stderr)
+    return result.output + (result.stderr if code else "")
+
+
+def rewrite(path: Path, change: dict[str, object], where: tuple[str, str] | None = None) -> None:
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        if where is None or row[where[0]] == where[1]:
+            row.update({k: str(v) for k, v in change.items()})
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TRIMTAB_DATABASE_URL", f"sqlite:///{tmp_path / 'e2e.db'}")
+    monkeypatch.setenv("TRIMTAB_FIRM", "acme")
+    return tmp_path
+
+
+def test_import_evaluate_submit_approve_export(env: Path) -> None:
+    base = env / "book"
+    invoke(
+        "demo-book", str(base), "--accounts", "30", "--securities", "40", "--models", "3", "--lots"
+    )
+    books = []
+    for i, day in enumerate(DATES):
+        folder = env / day
+        shutil.copytree(base, folder)
+        if i == 2:  # a deposit lands in the first account on the last day
+            with (folder / "cash_activity.csv").open("w") as f:
+                f.write(f"account_id,kind,amount,date\nACC0000001,deposit,2500.00,{day}\n")
+        books.append(folder)
+
+    invoke("firm", "add", "--firm", "acme", "--admin", "alice")
+    invoke("user", "add", "amy", "--role", "approver", "--user", "alice")
+    invoke("user", "add", "olga", "--role", "operator", "--user", "alice")
+    for day, folder in zip(DATES, books, strict=True):
+        assert f"imported {day}" in invoke("import", str(folder), "--date", day, "--user", "olga")
+        out = invoke("evaluate", "--date", EVALUATE[day], "--user", "olga")
+        assert f"on the book of {day}" in out
+    assert "deposit 1" in out
+
+    queue = invoke("queue")
+    assert "ACC0000001" in queue
+    submitted = invoke(
+        "request",
+        "submit",
+        "--accounts",
+        "ACC0000001,ACC0000002",
+        "--logic",
+        "rebalance_to_target",
+        "--user",
+        "olga",
+        "--at",
+        "2026-11-23T15:00:00+00:00",
+    )
+    assert submitted.startswith("request 1 pending: 2 accounts")
+    assert "ACC0000002" in invoke("request", "show", "1")
+    # olga is an operator: approving needs the approver role.
+    refused = invoke("request", "approve", "1", "--user", "olga", code=2)
+    assert "needs the approver role" in refused
+    # 14:15 in Chicago on Monday 23 November: best effort that day.
+    assert "complete" in invoke(
+        "request", "approve", "1", "--user", "amy", "--at", "2026-11-23T20:15:00+00:00"
+    )
+    invoke("request", "approve", "1", "--user", "amy", code=2)
+
+    out_csv, out_fix = env / "orders.csv", env / "orders.fix"
+    invoke("orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(out_csv))
+    invoke(
+        "orders",
+        "export",
+        "--date",
+        "2026-11-23",
+        "--format",
+        "fix",
+        "--user",
+        "olga",
+        "--out",
+        str(out_fix),
+    )
+    engine = make_engine()
+    n_orders = count(engine, "orders")
+    with out_csv.open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == n_orders > 0
+    assert {r["trade_date"] for r in rows} == {"2026-11-23"}
+    assert {r["best_effort"] for r in rows} == {"true"}
+    assert {r["account_id"] for r in rows} <= {"ACC0000001", "ACC0000002"}
+    assert out_fix.read_bytes().count(b"35=D\x01") == n_orders
+    invoke("orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(out_csv))
+    assert out_csv.read_text().count("\n") == 1  # header only: each order goes out once
+    assert "ACC0000001" not in invoke("queue")
+    assert "complete" in invoke("history")
+    engine.dispose()
+
+
+def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
+    invoke("firm", "add", "--firm", "acme", "--admin", "alice")
+    good, bad = env / "good", env / "bad"
+    invoke("demo-book", str(good), "--accounts", "5", "--securities", "20", "--models", "2")
+    invoke("import", str(good), "--date", "2026-11-19", "--user", "alice")
+    shutil.copytree(good, bad)
+    rewrite(bad / "positions.csv", {"quantity": -3}, where=("account_id", "ACC0000004"))
+    engine = make_engine()
+    before = {name: count(engine, name) for name in metadata.tables}
+    message = invoke("import", str(bad), "--date", "2026-11-19", "--user", "alice", code=2)
+    assert "positions.csv row" in message
+    assert "column quantity" in message
+    with (bad / "cash_activity.csv").open("w") as f:
+        f.write("account_id,kind,amount\nACC0000001,deposit,10\nNOPE,deposit,5\n")
+    rewrite(bad / "positions.csv", {"quantity": 3}, where=("account_id", "ACC0000004"))
+    message = invoke("import", str(bad), "--date", "2026-11-20", "--user", "alice", code=2)
+    assert "cash_activity.csv row 2 column account_id: unknown account 'NOPE'" in message
+    invoke("import", str(good), "--date", "2026-11-20", "--user", "nobody", code=2)
+    invoke("import", str(good), "--date", "2026-02-30", "--user", "alice", code=2)
+    assert {name: count(engine, name) for name in metadata.tables} == before
+    with engine.connect() as conn:
+        dates = conn.execute(sa.text("SELECT DISTINCT as_of FROM positions")).scalars().all()
+    assert [str(d) for d in dates] == ["2026-11-19"]
+    engine.dispose()
