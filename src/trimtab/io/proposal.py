@@ -15,7 +15,9 @@ import numpy.typing as npt
 
 from trimtab.core.book import BookArrays
 from trimtab.core.engine import BatchProposal, Method
+from trimtab.core.household import household_weights
 from trimtab.core.lots import Sale, needs_approval
+from trimtab.core.partial import class_drift
 from trimtab.core.reasons import Message, Status, describe_reason, describe_rules
 
 
@@ -186,3 +188,74 @@ def exit_code(document: dict[str, Any]) -> int:
 
 STATUS_LABELS = np.array([s.label for s in Status])
 MESSAGE_TEXTS = np.array([m.text for m in Message])
+
+
+def sub_asset_classes(
+    classes: list[str | None], width: int
+) -> tuple[tuple[str, ...], npt.NDArray[np.int32]]:
+    """Class names in sorted order and the class code of each slot, (1, width), -1 for none.
+
+    ``classes`` is the sub-asset class of each model line, in model order (the slots of a
+    book start with the model lines).
+    """
+    names = tuple(sorted({c for c in classes if c is not None}))
+    code = {name: i for i, name in enumerate(names)}
+    out = np.full((1, width), -1, dtype=np.int32)
+    for k, c in enumerate(classes):
+        if c is not None:
+            out[0, k] = code[c]
+    return names, out
+
+
+def class_drift_fields(
+    *,
+    names: tuple[str, ...],
+    classes: npt.NDArray[np.int32],
+    book: BookArrays,
+    row: int,
+    proposal: BatchProposal,
+    local: int,
+    withdrawn: float,
+) -> dict[str, Any]:
+    """Drift by sub-asset class before and after, percent points, by class name.
+
+    Weight minus target summed over a class's model lines; after the trades the weights
+    are of the value left once ``withdrawn`` dollars leave the account.
+    """
+    width = classes.shape[1]
+    target = np.zeros((1, width))
+    target[0, : book.model_width] = book.model_target[book.account_model[row]]
+    price = book.price[book.slot_symbol[row : row + 1]]
+    held = book.quantity[row : row + 1]
+    value = proposal.value[local : local + 1]
+    before = class_drift(held * price, value, target, classes, len(names))
+    after_dollars = (held + proposal.quantity[local : local + 1]) * price
+    after = class_drift(after_dollars, value - withdrawn, target, classes, len(names))
+    return {
+        "sub_asset_class_drift_before_pct": {n: _pct(before[0, i]) for i, n in enumerate(names)},
+        "sub_asset_class_drift_pct": {n: _pct(after[0, i]) for i, n in enumerate(names)},
+    }
+
+
+def household_fields(
+    *,
+    household_id: str,
+    book: BookArrays,
+    proposal: BatchProposal,
+    symbols: tuple[str, ...],
+) -> dict[str, Any]:
+    """The ``household`` object: household weights by symbol before and after, percent."""
+    rows = np.arange(book.size)
+    slots = book.slot_symbol
+    price = book.price[slots]
+    before, cash_before = household_weights(book.quantity * price, book.cash, slots, rows)
+    after, cash_after = household_weights(
+        (book.quantity + proposal.quantity) * price, proposal.cash_after, slots, rows
+    )
+    return {
+        "id": household_id,
+        "weights_before_pct": {symbols[s]: _pct(w) for s, w in sorted(before.items())},
+        "weights_after_pct": {symbols[s]: _pct(after.get(s, 0.0)) for s in sorted(before)},
+        "cash_before_pct": _pct(cash_before),
+        "cash_after_pct": _pct(cash_after),
+    }

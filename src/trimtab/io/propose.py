@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from trimtab.core.engine import propose
+import numpy as np
+
+from trimtab.core.batch import AccountBatch
+from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions, propose
+from trimtab.core.household import household_rebalance
+from trimtab.core.logics import Plan
 from trimtab.core.rules import AccountRules, apply_rules, realise, settle
-from trimtab.io.proposal import AccountRuleOutput, account_proposal, proposal_document
-from trimtab.io.scenario import Scenario, parse_scenario
+from trimtab.io.proposal import (
+    AccountRuleOutput,
+    account_proposal,
+    class_drift_fields,
+    household_fields,
+    proposal_document,
+    sub_asset_classes,
+)
+from trimtab.io.scenario import HouseholdScenario, Scenario, parse_scenario
 
 
 def run_scenario(text: str) -> dict[str, Any]:
     """Parse a scenario, propose, and return the proposal document (a JSON-ready dict)."""
     scenario = parse_scenario(text)
+    if isinstance(scenario, HouseholdScenario):
+        return _household(scenario)
     book = scenario.book
     if scenario.rules is not None and scenario.as_of is not None:
         return _with_rules(scenario, scenario.rules, scenario.as_of)
-    result = propose(book.batch(0, 1), scenario.method, scenario.options)
+    result = _engine(scenario.method)(book.batch(0, 1), scenario.method, _options(scenario))
     account = account_proposal(
         account_id=scenario.account_id,
         row=0,
@@ -27,7 +43,79 @@ def run_scenario(text: str) -> dict[str, Any]:
         symbols=scenario.symbols,
         share_decimals=scenario.share_decimals,
     )
+    account.update(_class_drift(scenario, result))
     return proposal_document(scenario.method, [account])
+
+
+def _engine(method: Method) -> Callable[..., BatchProposal]:
+    """The core's ``propose``, or the solver package's for the solver logics (imported only
+    then: it loads HiGHS)."""
+    if method in SOLVER_METHODS:
+        from trimtab.optimize import propose as solve
+
+        return solve
+    return propose
+
+
+def _options(scenario: Scenario) -> TradeOptions:
+    """The scenario's options with the sub-asset class of each slot (withdrawal uses them)."""
+    _, classes = sub_asset_classes(
+        [sec.sub_asset_class for sec in scenario.source.model.securities],
+        scenario.book.slot_symbol.shape[1],
+    )
+    return replace(scenario.options, sub_asset_class=classes)
+
+
+def _class_drift(scenario: Scenario, result: BatchProposal) -> dict[str, Any]:
+    """``sub_asset_class_drift_pct`` (after) and ``..._before_pct`` of the account."""
+    names, classes = sub_asset_classes(
+        [sec.sub_asset_class for sec in scenario.source.model.securities],
+        scenario.book.slot_symbol.shape[1],
+    )
+    withdrawn = 0.0
+    if scenario.method in (Method.GENERATE_CASH, Method.WITHDRAWAL):
+        withdrawn = float(np.asarray(scenario.options.cash_to_generate))
+    return class_drift_fields(
+        names=names,
+        classes=classes,
+        book=scenario.book,
+        row=0,
+        proposal=result,
+        local=0,
+        withdrawn=withdrawn,
+    )
+
+
+def _household(scenario: HouseholdScenario) -> dict[str, Any]:
+    """Household rebalance: one account object per account and the household weights."""
+    book = scenario.book
+    batch = book.batch(0, book.size)
+    household = np.zeros(book.size, dtype=np.int32)
+
+    def planner(b: AccountBatch, method: Method, options: TradeOptions, rows: slice) -> Plan:
+        return household_rebalance(b, book.slot_symbol, household).plan
+
+    result = propose(batch, scenario.method, scenario.options, planner=planner)
+    accounts = [
+        account_proposal(
+            account_id=account_id,
+            row=row,
+            local=row,
+            book=book,
+            proposal=result,
+            symbols=scenario.symbols,
+            share_decimals=scenario.share_decimals,
+        )
+        for row, account_id in enumerate(scenario.account_ids)
+    ]
+    document = proposal_document(scenario.method, accounts)
+    document["household"] = household_fields(
+        household_id=scenario.household_id,
+        book=book,
+        proposal=result,
+        symbols=scenario.symbols,
+    )
+    return document
 
 
 def _with_rules(scenario: Scenario, rules: AccountRules, as_of: date) -> dict[str, Any]:
@@ -36,7 +124,9 @@ def _with_rules(scenario: Scenario, rules: AccountRules, as_of: date) -> dict[st
     batch = book.batch(0, 1)
     slots = book.slot_symbol[0:1]
     ruled = apply_rules(batch, slots, [rules], as_of)
-    result = propose(ruled.batch, scenario.method, scenario.options, groups=ruled.groups)
+    result = _engine(scenario.method)(
+        ruled.batch, scenario.method, _options(scenario), groups=ruled.groups
+    )
     result, limited = settle(result, ruled)
     sales = realise(result, ruled.batch, slots, [rules], as_of)
     account = account_proposal(
@@ -55,4 +145,5 @@ def _with_rules(scenario: Scenario, rules: AccountRules, as_of: date) -> dict[st
             qualified=rules.qualified,
         ),
     )
+    account.update(_class_drift(scenario, result))
     return proposal_document(scenario.method, [account])

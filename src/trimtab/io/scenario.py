@@ -149,14 +149,19 @@ class Scenario:
     as_of: date | None = None
 
 
-def parse_scenario(text: str) -> Scenario:
-    """Read a scenario from JSON text. Raises :class:`ScenarioError` naming the field."""
+def parse_scenario(text: str) -> Scenario | HouseholdScenario:
+    """Read a scenario from JSON text. Raises :class:`ScenarioError` naming the field.
+
+    A scenario with ``household`` instead of ``account`` is a :class:`HouseholdScenario`.
+    """
     try:
         raw: Any = json.loads(text)
     except json.JSONDecodeError as err:
         raise ScenarioError("scenario", f"not valid JSON: {err.msg} at line {err.lineno}") from None
     if not isinstance(raw, dict):
         raise ScenarioError("scenario", "must be a JSON object")
+    if "household" in raw:
+        return parse_household(raw)
     try:
         src = ScenarioIn.model_validate(raw)
     except ValidationError as err:
@@ -238,6 +243,8 @@ def build_scenario(src: ScenarioIn) -> Scenario:
         raise ScenarioError(
             "method", f"{src.method!r} is not supported by trimtab propose yet"
         ) from None
+    if method is Method.HOUSEHOLD_REBALANCE:
+        raise ScenarioError("account", "household_rebalance takes household instead of account")
     _check_model(src.model)
     _check_options(src.method, src.options)
     for sym, px in src.prices.items():
@@ -376,4 +383,126 @@ def _account_rules(src: ScenarioIn, rules: RulesIn, code: dict[str, int]) -> Acc
         lot_method=acc.lot_method,
         specific_lots=acc.specific_lots,
         as_of=src.as_of,
+    )
+
+
+class HouseholdIn(_Strict):
+    id: Annotated[str, Field(min_length=1)]
+    accounts: Annotated[list[AccountIn], Field(min_length=1)]
+
+
+class HouseholdScenarioIn(_Strict):
+    method: str
+    as_of: date | None = None
+    options: OptionsIn = OptionsIn()
+    prices: dict[str, Finite]
+    model: ModelIn
+    household: HouseholdIn
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdScenario:
+    """A validated household scenario: the household's accounts as a book, one row each."""
+
+    method: Method
+    options: TradeOptions
+    book: BookArrays
+    symbols: tuple[str, ...]
+    household_id: str
+    account_ids: tuple[str, ...]
+    share_decimals: int | None
+    source: HouseholdScenarioIn
+
+
+def parse_household(raw: dict[str, Any]) -> HouseholdScenario:
+    """Validate a household scenario (``household`` instead of ``account``)."""
+    try:
+        src = HouseholdScenarioIn.model_validate(raw)
+    except ValidationError as err:
+        raise ScenarioError(*first_error(err)) from None
+    if src.method != Method.HOUSEHOLD_REBALANCE.value:
+        raise ScenarioError(
+            "household", f"only household_rebalance takes a household, got {src.method!r}"
+        )
+    _check_model(src.model)
+    _check_options(src.method, src.options)
+    for sym, px in src.prices.items():
+        if not px > 0:
+            raise ScenarioError(f"prices.{sym}", f"must be greater than 0, got {px:g}")
+    ids: dict[str, int] = {}
+    in_use = [sec.symbol for sec in src.model.securities]
+    for a, acc in enumerate(src.household.accounts):
+        where = f"household.accounts[{a}]"
+        if acc.id in ids:
+            raise ScenarioError(
+                f"{where}.id", f"duplicate account id {acc.id!r} (also accounts[{ids[acc.id]}])"
+            )
+        ids[acc.id] = a
+        held: dict[str, int] = {}
+        for i, pos in enumerate(acc.positions):
+            if pos.symbol in held:
+                raise ScenarioError(
+                    f"{where}.positions[{i}].symbol",
+                    f"duplicate symbol {pos.symbol!r} (also positions[{held[pos.symbol]}])",
+                )
+            held[pos.symbol] = i
+            if pos.symbol not in src.prices:
+                raise ScenarioError(
+                    f"{where}.positions[{i}].symbol", f"no price for {pos.symbol!r} in prices"
+                )
+            in_use.append(pos.symbol)
+    for sym in in_use[: len(src.model.securities)]:
+        if sym not in src.prices:
+            raise ScenarioError("model.securities", f"no price for {sym!r} in prices")
+    symbols = tuple(sorted(set(in_use)))
+    code = {sym: i for i, sym in enumerate(symbols)}
+    accounts, positions, quantities = [], [], []
+    for a, acc in enumerate(src.household.accounts):
+        for i, pos in enumerate(acc.positions):
+            try:
+                quantities.append(_position_quantity(i, pos, src.prices[pos.symbol]))
+            except ScenarioError as err:
+                where = err.where.removeprefix("account.")
+                raise ScenarioError(f"household.accounts[{a}].{where}", err.problem) from None
+            accounts.append(a)
+            positions.append(code[pos.symbol])
+    secs = src.model.securities
+    width = max(len(secs), 1)
+    n = len(src.household.accounts)
+
+    def line(values: list[float]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        arr = np.zeros((1, width))
+        arr[0, : len(values)] = np.array(values) / 100.0
+        return arr
+
+    model_symbol = np.full((1, width), -1, dtype=np.int32)
+    model_symbol[0, : len(secs)] = [code[sec.symbol] for sec in secs]
+    book = assemble_book(
+        price=np.array([src.prices[sym] for sym in symbols], dtype=np.float64),
+        model_symbol=model_symbol,
+        model_target=line([sec.target_pct for sec in secs]),
+        model_lower=line([sec.target_pct if sec.min_pct is None else sec.min_pct for sec in secs]),
+        model_upper=line([sec.target_pct if sec.max_pct is None else sec.max_pct for sec in secs]),
+        model_cash=np.array([src.model.cash_pct / 100.0]),
+        account_model=np.zeros(n, dtype=np.int32),
+        cash=np.array([acc.cash for acc in src.household.accounts], dtype=np.float64),
+        position_account=np.array(accounts, dtype=np.int32),
+        position_symbol=np.array(positions, dtype=np.int32),
+        position_quantity=np.array(quantities, dtype=np.float64),
+    )
+    o = src.options
+    fractional = o.rounding == "fractional"
+    return HouseholdScenario(
+        method=Method.HOUSEHOLD_REBALANCE,
+        options=TradeOptions(
+            fractional=fractional,
+            share_decimals=o.share_decimals,
+            min_trade_value=o.min_trade_value,
+        ),
+        book=book,
+        symbols=symbols,
+        household_id=src.household.id,
+        account_ids=tuple(acc.id for acc in src.household.accounts),
+        share_decimals=o.share_decimals if fractional else None,
+        source=src,
     )
