@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import T0, count, database_fixture, postgres_engine, seed_firm, tiny_book
+from tests.factories import T0, count, database_fixture, seed_firm, tiny_book
 from trimtab.errors import ConflictError, InputError, TrimtabError
 from trimtab.service.imports import import_book, read_book_folder
 from trimtab.service.orders import export_orders
@@ -235,38 +235,33 @@ def _race(engine: sa.Engine, request_id: int, actions: list[tuple[str, str]]) ->
     return outcomes
 
 
-@pytest.mark.postgres
-def test_concurrent_approvals_and_cancel_on_postgres(tmp_path: Path) -> None:
-    gen = postgres_engine()
-    eng = next(gen)
-    try:
-        setup_book(eng, tmp_path)
-        for round_ in range(4):
-            request_id = submit(eng, ["ACC1", "ACC2"])
-            actions = [("approve", "amy"), ("approve", "bob"), ("approve", "alice")]
-            if round_ % 2:
-                actions.append(("cancel", "olga"))
-            outcomes = _race(eng, request_id, actions)
-            winners = [o for o in outcomes if o != "refused"]
-            assert len(winners) == 1, outcomes
-            with eng.connect() as conn:
-                status = conn.execute(
-                    sa.select(t.requests.c.status).where(t.requests.c.request_id == request_id)
-                ).scalar_one()
-                orders = conn.execute(
-                    sa.select(sa.func.count()).where(t.orders.c.request_id == request_id)
-                ).scalar_one()
-                audits = conn.execute(
-                    sa.select(sa.func.count()).where(
-                        t.audit_log.c.entity == "request",
-                        t.audit_log.c.entity_id == str(request_id),
-                        t.audit_log.c.action != "submit",
-                    )
-                ).scalar_one()
-            assert audits == 1
-            if winners == ["approve"]:
-                assert (status, orders) == ("complete", 4)
-            else:
-                assert (status, orders) == ("canceled", 0)
-    finally:
-        gen.close()
+def test_concurrent_approvals_and_cancel(engine: sa.Engine, tmp_path: Path) -> None:
+    """Racing approvals (and a cancel) on separate connections: exactly one outcome."""
+    setup_book(engine, tmp_path)
+    for round_ in range(4):
+        request_id = submit(engine, ["ACC1", "ACC2"])
+        actions = [("approve", "amy"), ("approve", "bob"), ("approve", "alice")]
+        if round_ % 2:
+            actions.append(("cancel", "olga"))
+        outcomes = _race(engine, request_id, actions)
+        winners = [o for o in outcomes if o != "refused"]
+        assert len(winners) == 1, outcomes
+        with engine.connect() as conn:
+            status = conn.execute(
+                sa.select(t.requests.c.status).where(t.requests.c.request_id == request_id)
+            ).scalar_one()
+            orders = conn.execute(
+                sa.select(sa.func.count()).where(t.orders.c.request_id == request_id)
+            ).scalar_one()
+            audits = conn.execute(
+                sa.select(sa.func.count()).where(
+                    t.audit_log.c.entity == "request",
+                    t.audit_log.c.entity_id == str(request_id),
+                    t.audit_log.c.action != "submit",
+                )
+            ).scalar_one()
+        assert audits == 1
+        if winners == ["approve"]:
+            assert (status, orders) == ("complete", 4)
+        else:
+            assert (status, orders) == ("canceled", 0)

@@ -30,23 +30,31 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
     """An engine for ``url`` (see :func:`database_url`).
 
     ``schema`` (PostgreSQL only) puts every table in that schema via ``search_path``; tests
-    use it to stay apart from other runs. SQLite gets foreign keys enforced and a busy
-    timeout so that concurrent writers wait instead of failing.
+    use it to stay apart from other runs. SQLite gets foreign keys enforced, and every
+    transaction begins IMMEDIATE with a 30-second busy timeout, so concurrent processes
+    wait for each other instead of failing.
     """
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
         memory = resolved in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
             resolved,
-            connect_args={"timeout": 30, "check_same_thread": not memory},
+            connect_args={"timeout": 30, "check_same_thread": False},
             poolclass=StaticPool if memory else None,
         )
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            # Transactions are begun below, as IMMEDIATE: a writer takes the database lock
+            # before reading, so two writers queue up instead of one failing mid-way.
+            dbapi_connection.isolation_level = None
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
