@@ -69,12 +69,18 @@ def propose(
     raise typer.Exit(1 if document["status"] == "failed" else 0)
 
 
+_registered: list[bool] = []
+
+
 def _register_more() -> None:
-    """Commands defined in their own modules."""
-    from trimtab import cli_book
+    """Commands defined in their own modules (once per process)."""
+    if _registered:
+        return
+    _registered.append(True)
+    from trimtab import cli_book, cli_service
 
     cli_book.register(app)
-    from trimtab import cli_service; cli_service.register(app)  # noqa: E702, I001
+    cli_service.register(app)
 
 
 def main(argv: list[str] | None = None) -> Any:
@@ -84,3 +90,7 @@ def main(argv: list[str] | None = None) -> Any:
         return app(args=argv)
     except TrimtabError as err:  # pragma: no cover - commands catch their own
         raise SystemExit(fail(str(err)).exit_code) from None
+
+
+if __name__ == "__main__":
+    main()

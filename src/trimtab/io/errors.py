@@ -29,6 +29,12 @@ def first_error(err: ValidationError, prefix: str = "") -> tuple[str, str]:
     elif e["type"] == "missing":
         msg = "required field is missing"
     msg = msg.removeprefix("Value error, ")
+    msg = msg.replace("Input should be greater than or equal to", "must be at least")
+    msg = msg.replace("Input should be less than or equal to", "must be at most")
+    msg = msg.replace(", unable to parse string as a number", "")
+    msg = msg.replace("Input should be", "must be")
+    if ", got " in msg:
+        return path, msg
     if (
         "input" in e
         and e["type"] not in ("missing", "extra_forbidden")
