@@ -92,7 +92,8 @@ SCENARIO_CASES = [
     (
         "account/positions/0/market_value",
         100,
-        "account.positions[0]: give exactly one of quantity, market_value, lots (got quantity, market_value)",
+        "account.positions[0]: give exactly one of quantity, market_value, lots"
+        " (got quantity, market_value)",
     ),
     (
         "account/positions/1/symbol",
@@ -256,7 +257,8 @@ BOOK_CASES = [
     (
         "accounts.csv",
         "account_id,model_id,cash,registration\nA-1,M1,1,ira\nA-2,M1,0,qualified\n",
-        "accounts.csv row 1 column registration: must be one of qualified, non_qualified, got 'ira'",
+        "accounts.csv row 1 column registration:"
+        " must be one of qualified, non_qualified, got 'ira'",
     ),
 ]
 

@@ -119,7 +119,8 @@ def _limited_sell(
     sell = np.minimum(wanted, ctx.sellable) * where
     _flag(plan, where, reason)
     _flag(plan, where & (ctx.sellable < wanted - HALF_CENT), Reason.SELL_LIMITED)
-    return np.maximum(sell, 0.0)
+    out: Dollars = np.maximum(sell, 0.0)
+    return out
 
 
 def rebalance_to_target(batch: AccountBatch) -> Plan:
