@@ -388,6 +388,76 @@ def register(app: typer.Typer) -> None:
             shown = ", ".join(summary.skipped[:20]) + (" ..." if len(summary.skipped) > 20 else "")
             typer.echo(f"skipped for trade hold: {len(summary.skipped)} ({shown})")
 
+    account_app = typer.Typer(help="Account settings.", no_args_is_help=True)
+    app.add_typer(account_app, name="account")
+
+    @account_app.command("set")
+    def account_set(
+        account_id: Annotated[str, typer.Argument(help="Account id.")],
+        firm: Firm,
+        user: User,
+        rebalancing: Annotated[
+            bool | None, typer.Option("--rebalancing/--no-rebalancing", help="The switch.")
+        ] = None,
+        hold: Annotated[
+            bool | None, typer.Option("--hold/--no-hold", help="Trade hold on or off.")
+        ] = None,
+        hold_until: Annotated[
+            str | None, typer.Option(help="With --hold: last day of the hold, YYYY-MM-DD.")
+        ] = None,
+        lot_method: Annotated[str | None, typer.Option(help="fifo, lifo or hifo.")] = None,
+        drift: Annotated[
+            list[str] | None,
+            typer.Option("--set", help="Drift parameter NAME=VALUE (see docs/service.md)."),
+        ] = None,
+        db: Db = None,
+        at: At = None,
+    ) -> None:
+        """Change an account's rebalancing switch, trade hold, lot method or drift parameters."""
+        from trimtab.errors import InputError
+        from trimtab.service.accounts import AccountChange, parse_drift, update_account
+
+        try:
+            params = parse_drift(drift or [])
+        except InputError as err:
+            raise _fail(str(err)) from None
+        change = AccountChange(
+            rebalancing=rebalancing,
+            trade_hold=hold,
+            hold_until=_date(hold_until, "--hold-until") if hold_until else None,
+            lot_method=lot_method,
+            drift=params,
+        )
+        after = _run(
+            db,
+            firm,
+            lambda uow: update_account(
+                uow, actor=user, account_id=account_id, change=change, now=_now(at)
+            ),
+        )
+        shown = ", ".join(f"{k} {_num(v)}" for k, v in after.items())
+        typer.echo(f"account {account_id}: {shown}")
+
+    @account_app.command("history")
+    def account_history(
+        account_id: Annotated[str, typer.Argument(help="Account id.")],
+        firm: Firm,
+        db: Db = None,
+    ) -> None:
+        """The account's rebalancing switch history."""
+        from trimtab.service.accounts import switch_history
+
+        rows = _run(db, firm, lambda uow: switch_history(uow, account_id=account_id))
+        table = Table("effective", "rebalancing", "changed by", "at (UTC)")
+        for r in rows:
+            table.add_row(
+                r.effective.isoformat(),
+                "on" if r.rebalancing else "off",
+                r.changed_by,
+                f"{r.changed_at:%Y-%m-%d %H:%M}",
+            )
+        _print(table, None)
+
 
 def _num(value: object) -> str:
     from decimal import Decimal

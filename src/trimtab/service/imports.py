@@ -296,6 +296,19 @@ def _accounts(
         .order_by(t.rebalancing_changes.c.change_id)
     ):
         switch[row.account_id] = bool(row.rebalancing)
+    previous_date = conn.execute(
+        select(func.max(t.imports.c.as_of)).where(
+            t.imports.c.firm_id == firm, t.imports.c.as_of < as_of
+        )
+    ).scalar()
+    book_said: dict[str, bool] = {
+        row.account_id: bool(row.rebalancing)
+        for row in conn.execute(
+            select(t.account_days.c.account_id, t.account_days.c.rebalancing).where(
+                t.account_days.c.firm_id == firm, t.account_days.c.as_of == previous_date
+            )
+        )
+    }
     households = set(
         conn.execute(
             select(t.households.c.household_id).where(t.households.c.firm_id == firm)
@@ -323,7 +336,7 @@ def _accounts(
             new_households.append((firm, h))
         old = existing.get(a)
         before_switch = switch.get(a)
-        on = before_switch if rb is None and before_switch is not None else bool(rb is not False)
+        on = _switch(rb, book_said.get(a), before_switch)
         if old is None:
             new_accounts.append((firm, a, h, r, on, m, as_of))
         elif (old.household_id, old.registration, old.model_id) != (h, r, m):
@@ -360,7 +373,7 @@ def _accounts(
                     }
                 )
                 audits.append((a, {"rebalancing": before_switch}, {"rebalancing": on}))
-        day_rows.append((firm, as_of, a, m, versions.get(m), c, on))
+        day_rows.append((firm, as_of, a, m, versions.get(m), c, on if rb is None else rb))
     uow.bulk_insert(t.households, ("firm_id", "household_id"), new_households)
     uow.bulk_insert(
         t.accounts,
@@ -416,6 +429,20 @@ def _accounts(
             after=after,
         )
     return len(day_rows)
+
+
+def _switch(book: bool | None, book_before: bool | None, current: bool | None) -> bool:
+    """The rebalancing switch after an import.
+
+    The book's ``rebalancing`` value applies when the account is new to the books or the
+    book changed it since the previous date; otherwise the stored switch, which a user may
+    have changed with ``trimtab account set``, stands.
+    """
+    if current is None:
+        return book is not False
+    if book is None or book == book_before:
+        return current
+    return book
 
 
 def _positions(

@@ -1,0 +1,153 @@
+"""Account settings a user changes: the rebalancing switch, trade hold, lot method, drift
+parameters. Each change is audited; switch changes also go to the switch history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from trimtab.errors import InputError, NotFoundError
+from trimtab.service.access import require_role
+from trimtab.service.market import CHICAGO
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+LOT_METHODS = ("fifo", "lifo", "hifo")
+DRIFT_PARAMETERS = {
+    "sac_soft_pct": "percent points a sub-asset class may be off for sac_soft_days",
+    "sac_soft_days": "days (over six months by default: 182)",
+    "sac_hard_pct": "percent points a sub-asset class may be off two evaluations in a row",
+    "cash_high_usd": "dollars above the sweep target that flag the account",
+    "cash_low_pct": "percent of value below which cash is low",
+    "sweep_pct": "sweep target, percent of value",
+    "sweep_min_usd": "sweep target minimum, dollars",
+    "no_trade_days": "days without a trade that flag the account",
+}
+WHOLE = {"sac_soft_days", "no_trade_days"}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    """Changes to apply; ``None`` leaves a setting as it is.
+
+    ``hold_until`` applies with ``trade_hold=True`` (``None`` there: indefinite).
+    ``drift`` maps parameter names of :data:`DRIFT_PARAMETERS` to values in their units.
+    """
+
+    rebalancing: bool | None = None
+    trade_hold: bool | None = None
+    hold_until: date | None = None
+    lot_method: str | None = None
+    drift: dict[str, Decimal] | None = None
+
+
+def parse_drift(pairs: list[str]) -> dict[str, Decimal]:
+    """``["cash_high_usd=500", ...]`` as a mapping; names and values checked."""
+    out: dict[str, Decimal] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or name not in DRIFT_PARAMETERS:
+            allowed = ", ".join(DRIFT_PARAMETERS)
+            raise InputError(
+                "--set", f"expected NAME=VALUE with NAME one of {allowed}, got {pair!r}"
+            )
+        try:
+            value = Decimal(text.strip())
+        except InvalidOperation:
+            raise InputError(f"--set {name}", f"not a number: {text!r}") from None
+        if not value.is_finite() or value < 0:
+            raise InputError(f"--set {name}", f"must be a number at least 0, got {text!r}")
+        if name in WHOLE and value != value.to_integral_value():
+            raise InputError(f"--set {name}", f"must be a whole number of days, got {text!r}")
+        out[name] = value
+    return out
+
+
+def update_account(
+    uow: UnitOfWork, *, actor: str, account_id: str, change: AccountChange, now: datetime
+) -> dict[str, Any]:
+    """Apply ``change`` to ``account_id``; returns the settings after the change."""
+    require_role(uow, user_id=actor, role="operator")
+    conn, firm = uow.conn, uow.firm_id
+    row = conn.execute(
+        select(t.accounts).where(
+            t.accounts.c.firm_id == firm, t.accounts.c.account_id == account_id
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError(f"account {account_id!r} does not exist")
+    if change.lot_method is not None and change.lot_method not in LOT_METHODS:
+        raise InputError(
+            "--lot-method", f"must be one of {', '.join(LOT_METHODS)}, got {change.lot_method!r}"
+        )
+    if change.hold_until is not None and change.trade_hold is not True:
+        raise InputError("--hold-until", "applies only with --hold")
+    values: dict[str, Any] = {}
+    if change.rebalancing is not None:
+        values["rebalancing"] = change.rebalancing
+    if change.trade_hold is not None:
+        values["trade_hold"] = change.trade_hold
+        values["trade_hold_until"] = change.hold_until if change.trade_hold else None
+    if change.lot_method is not None:
+        values["lot_method"] = change.lot_method
+    for name, value in (change.drift or {}).items():
+        values[name] = int(value) if name in WHOLE else value
+    before = {k: getattr(row, k) for k in values}
+    values = {k: v for k, v in values.items() if before[k] != v}
+    current = {
+        k: getattr(row, k)
+        for k in ("rebalancing", "trade_hold", "trade_hold_until", "lot_method", *DRIFT_PARAMETERS)
+    }
+    if not values:
+        return current
+    conn.execute(
+        update(t.accounts)
+        .where(t.accounts.c.firm_id == firm, t.accounts.c.account_id == account_id)
+        .values(**values)
+    )
+    if "rebalancing" in values:
+        conn.execute(
+            insert(t.rebalancing_changes).values(
+                firm_id=firm,
+                account_id=account_id,
+                effective=now.astimezone(CHICAGO).date(),
+                changed_at=now,
+                rebalancing=values["rebalancing"],
+                changed_by=actor,
+            )
+        )
+    uow.audit(
+        actor=actor,
+        action="update",
+        entity="account",
+        entity_id=account_id,
+        at=now,
+        before={k: before[k] for k in values},
+        after=values,
+    )
+    uow.commit()
+    return {**current, **values}
+
+
+def switch_history(uow: UnitOfWork, *, account_id: str) -> list[Any]:
+    """The account's rebalancing switch changes, oldest first."""
+    return list(
+        uow.conn.execute(
+            select(
+                t.rebalancing_changes.c.effective,
+                t.rebalancing_changes.c.rebalancing,
+                t.rebalancing_changes.c.changed_by,
+                t.rebalancing_changes.c.changed_at,
+            )
+            .where(
+                t.rebalancing_changes.c.firm_id == uow.firm_id,
+                t.rebalancing_changes.c.account_id == account_id,
+            )
+            .order_by(t.rebalancing_changes.c.change_id)
+        ).all()
+    )
