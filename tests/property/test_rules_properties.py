@@ -16,10 +16,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trimtab.core.engine import propose
+from trimtab.core.engine import SOLVER_METHODS, propose
 from trimtab.core.lots import eligible_lots
 from trimtab.core.rules import apply_rules, realise, settle
 from trimtab.io.scenario import parse_scenario
+from trimtab.optimize import propose as solve
 
 AS_OF = date(2026, 11, 23)
 SYMBOLS = [f"S{i}" for i in range(7)]
@@ -30,6 +31,10 @@ METHODS = [
     "invest_cash_proportional",
     "invest_cash_min_trades",
     "generate_cash",
+    "deposit",
+    "withdrawal",
+    "best_fit",
+    "minimum_transaction",
 ]
 BEHAVIOURS = ["hold", "liquidate_immediately", "liquidate_as_needed"]
 MEMBER = ["none", "buy_first", "do_not_sell", "do_not_buy", "do_not_trade"]
@@ -135,7 +140,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "min_trade_value": draw(st.sampled_from([0, 100])),
         "rounding": draw(st.sampled_from(["whole_shares", "fractional"])),
     }
-    if method == "generate_cash":
+    if method in ("generate_cash", "withdrawal"):
         options["cash_to_generate"] = draw(st.floats(0, 20000))
     return {
         "method": method,
@@ -167,7 +172,8 @@ def test_rules_hold_in_every_logic(doc: dict[str, Any]) -> None:
     batch = book.batch(0, 1)
     slots = book.slot_symbol[0:1]
     ruled = apply_rules(batch, slots, [rules], AS_OF)
-    result = propose(ruled.batch, scenario.method, scenario.options, groups=ruled.groups)
+    engine = solve if scenario.method in SOLVER_METHODS else propose
+    result = engine(ruled.batch, scenario.method, scenario.options, groups=ruled.groups)
     result, _ = settle(result, ruled)
     q = result.quantity[0]
     rb = ruled.batch
