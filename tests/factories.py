@@ -146,7 +146,7 @@ def database_fixture() -> Any:
         if request.param == "sqlite":
             path = tmp_path / "trimtab.db"
             shutil.copyfile(_sqlite_template(tmp_path_factory.getbasetemp()), path)
-            eng = make_engine(f"sqlite:///{path}")
+            eng = make_engine(f"sqlite:///{path}", durable=False)
             yield eng
             eng.dispose()
             return
@@ -168,7 +168,7 @@ def postgres_engine() -> Iterator[sa.Engine]:
     admin = sa.create_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    eng = make_engine(POSTGRES_URL, schema=schema)
+    eng = make_engine(POSTGRES_URL, schema=schema, durable=False)
     try:
         upgrade(eng)
         yield eng

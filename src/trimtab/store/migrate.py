@@ -26,13 +26,16 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("TRIMTAB_DATABASE_URL") or DEFAULT_URL
 
 
-def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
+def make_engine(
+    url: str | None = None, *, schema: str | None = None, durable: bool = True
+) -> Engine:
     """An engine for ``url`` (see :func:`database_url`).
 
     ``schema`` (PostgreSQL only) puts every table in that schema via ``search_path``; tests
     use it to stay apart from other runs. SQLite gets foreign keys enforced, and every
     transaction begins IMMEDIATE with a 30-second busy timeout, so concurrent processes
-    wait for each other instead of failing.
+    wait for each other instead of failing. ``durable=False`` (tests only) skips waiting for
+    the disk at commit.
     """
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
@@ -50,6 +53,8 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
             dbapi_connection.isolation_level = None
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
+            if not durable:
+                cur.execute("PRAGMA synchronous=OFF")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -57,7 +62,10 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    options = [f"-csearch_path={schema}"] if schema else []
+    if not durable:
+        options.append("-csynchronous_commit=off")
+    connect_args = {"options": " ".join(options)} if options else {}
     return create_engine(resolved, connect_args=connect_args)
 
 
