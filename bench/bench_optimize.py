@@ -1,0 +1,152 @@
+"""Best Fit and Minimum Transaction per account, and household rebalance per household.
+
+Synthetic, seeded accounts of ``--securities`` model lines (default 30): prices $10-$500,
+values $50,000-$2,000,000, holdings drifted ±40% around target, cash 0-5% of value,
+a 1% model cash target, bands at ±20% of each target; one in four accounts also holds a
+security outside the model. Each account is solved on its own (``best_fit`` /
+``minimum_transaction``, the default per-account time limit) and timed; the report gives
+median, p99 and max milliseconds per account and how each was settled (optimal, best
+solution at the time limit, fallback). Household rebalance plans ``--households``
+households of 3 accounts in one call and rounds them; the report gives the total and the
+time per household. Nothing here is part of the test run.
+
+    .venv/bin/python bench/bench_optimize.py [--accounts 300] [--households 1000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from trimtab.core.batch import AccountBatch, make_batch
+from trimtab.core.household import household_rebalance
+from trimtab.core.rounding import round_plan
+from trimtab.optimize import DEFAULT_TIME_LIMIT, SolveStatus, best_fit, minimum_transaction
+
+GOAL_MEDIAN_MS = 5.0
+GOAL_P99_MS = 50.0
+
+
+def accounts(n: int, k: int, seed: int = 11) -> AccountBatch:
+    """``n`` accounts of ``k`` model lines (plus one slot for a non-model holding)."""
+    rng = np.random.default_rng(seed)
+    width = k + 1
+    price = np.round(rng.uniform(10.0, 500.0, (n, width)), 2)
+    target = np.zeros((n, width))
+    target[:, :k] = rng.dirichlet(np.ones(k), n) * 0.99
+    value = rng.uniform(50_000.0, 2_000_000.0, n)
+    cash_share = rng.uniform(0.0, 0.05, n)
+    drifted = target * rng.uniform(0.6, 1.4, (n, width))
+    drifted *= ((1.0 - cash_share) / drifted.sum(axis=1))[:, None]
+    quantity = np.floor(drifted * value[:, None] / price)
+    in_model = np.zeros((n, width), dtype=bool)
+    in_model[:, :k] = True
+    extra = rng.random(n) < 0.25
+    quantity[:, k] = np.where(extra, np.floor(0.03 * value / price[:, k]), 0.0)
+    valid = in_model | (quantity > 0)
+    cash = np.round(value * cash_share, 2)
+    return make_batch(
+        price=price,
+        quantity=quantity,
+        target=target,
+        lower=target * 0.8,
+        upper=target * 1.2,
+        in_model=in_model,
+        valid=valid,
+        cash=cash,
+        cash_target=np.full(n, 0.01),
+    )
+
+
+def time_solver(batch: AccountBatch, solve: Any, time_limit: float) -> dict[str, Any]:
+    ms = np.empty(batch.size)
+    status = np.zeros(3, dtype=int)
+    solve(batch, 0, time_limit=time_limit)  # warm-up: loads HiGHS
+    for row in range(batch.size):
+        t0 = time.perf_counter()
+        result = solve(batch, row, time_limit=time_limit)
+        ms[row] = (time.perf_counter() - t0) * 1000.0
+        status[result.status] += 1
+    return {
+        "accounts": batch.size,
+        "median_ms": round(float(np.median(ms)), 2),
+        "p99_ms": round(float(np.percentile(ms, 99)), 2),
+        "max_ms": round(float(ms.max()), 2),
+        "optimal": int(status[SolveStatus.OPTIMAL]),
+        "incumbent_at_limit": int(status[SolveStatus.INCUMBENT]),
+        "fallback": int(status[SolveStatus.FALLBACK]),
+    }
+
+
+def time_households(households: int, k: int, repeats: int) -> dict[str, Any]:
+    batch = accounts(households * 3, k, seed=23)
+    symbol = np.where(batch.valid, np.arange(batch.width, dtype=np.int32)[None, :], -1)
+    symbol = symbol.astype(np.int32)
+    household = np.repeat(np.arange(households, dtype=np.int32), 3)
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        plan = household_rebalance(batch, symbol, household).plan
+        round_plan(batch, plan, unit=1.0, min_trade_value=0.0)
+        runs.append(time.perf_counter() - t0)
+    best = min(runs)
+    return {
+        "households": households,
+        "accounts": households * 3,
+        "best_s": round(best, 3),
+        "median_s": round(float(np.median(runs)), 3),
+        "ms_per_household": round(best * 1000.0 / households, 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=300)
+    parser.add_argument("--securities", type=int, default=30)
+    parser.add_argument("--households", type=int, default=1000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    batch = accounts(args.accounts, args.securities)
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+        },
+        "securities": args.securities,
+        "time_limit_s": args.time_limit,
+        "best_fit": time_solver(batch, best_fit, args.time_limit),
+        "minimum_transaction": time_solver(batch, minimum_transaction, args.time_limit),
+        "household_rebalance": time_households(args.households, args.securities, args.repeats),
+        "goal": {"median_ms": GOAL_MEDIAN_MS, "p99_ms": GOAL_P99_MS},
+    }
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    for name in ("best_fit", "minimum_transaction"):
+        r = report[name]
+        print(
+            f"{name:20s} {r['accounts']} accounts x {args.securities} securities: "
+            f"median {r['median_ms']} ms, p99 {r['p99_ms']} ms, max {r['max_ms']} ms "
+            f"(optimal {r['optimal']}, at limit {r['incumbent_at_limit']}, "
+            f"fallback {r['fallback']})"
+        )
+    h = report["household_rebalance"]
+    print(
+        f"household_rebalance  {h['households']} households of 3 accounts: best {h['best_s']} s, "
+        f"median {h['median_s']} s, {h['ms_per_household']} ms per household"
+    )
+    print(f"load average {report['machine']['load_average']}")
+
+
+if __name__ == "__main__":
+    main()
