@@ -14,6 +14,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from trimtab.core.reasons import RuleReason
 
 APPROVAL_GAIN = 1000.0
@@ -224,3 +227,167 @@ def relieve(
 def needs_approval(gain: float, *, qualified: bool) -> bool:
     """A proposal realising ``gain`` dollars (net) needs an approver: non-qualified, >= $1,000."""
     return not qualified and gain >= APPROVAL_GAIN - 0.005
+
+
+METHOD_CODE: dict[LotMethod, int] = {m: i for i, m in enumerate(LotMethod)}
+"""Integer code of each relief method in per-account arrays."""
+
+
+@dataclass(frozen=True, slots=True)
+class LotArrays:
+    """The tax lots of a batch as flat arrays sorted by account row, (L,) each.
+
+    Attributes:
+        row, slot: the account row and slot of the position the lot belongs to.
+        quantity: shares.
+        basis: total cost basis in dollars, NaN when missing.
+        acquired: acquisition date as a proleptic Gregorian ordinal (``date.toordinal``).
+        rank: with specific lots, the lot's place in the named order; ``inf`` if not named.
+        lot_id: ids for display, or ``None``.
+    """
+
+    row: npt.NDArray[np.int32]
+    slot: npt.NDArray[np.int32]
+    quantity: npt.NDArray[np.float64]
+    basis: npt.NDArray[np.float64]
+    acquired: npt.NDArray[np.int64]
+    rank: npt.NDArray[np.float64]
+    lot_id: tuple[str | None, ...] | None = None
+
+    @classmethod
+    def empty(cls) -> LotArrays:
+        """No lots."""
+        i32 = np.zeros(0, dtype=np.int32)
+        f64 = np.zeros(0)
+        return cls(i32, i32, f64, f64, np.zeros(0, dtype=np.int64), f64, ())
+
+    @property
+    def size(self) -> int:
+        """Number of lots."""
+        return int(self.row.shape[0])
+
+    def rows(self, start: int, stop: int) -> LotArrays:
+        """Lots of accounts ``start:stop``, rows renumbered from 0."""
+        a, b = np.searchsorted(self.row, [start, stop])
+        return LotArrays(
+            self.row[a:b] - start,
+            self.slot[a:b],
+            self.quantity[a:b],
+            self.basis[a:b],
+            self.acquired[a:b],
+            self.rank[a:b],
+            None if self.lot_id is None else self.lot_id[a:b],
+        )
+
+
+def long_term_mask(acquired: npt.NDArray[np.int64], as_of: date) -> npt.NDArray[np.bool_]:
+    """Lots held more than one year on ``as_of`` (acquisition ordinals in, (L,) out)."""
+    days, inverse = np.unique(acquired, return_inverse=True)
+    sold = as_of.toordinal()
+    long = np.array(
+        [sold > anniversary(date.fromordinal(int(d))).toordinal() for d in days], dtype=bool
+    )
+    out: npt.NDArray[np.bool_] = long[inverse] if days.size else np.zeros(0, dtype=bool)
+    return out
+
+
+def lot_eligibility(
+    lots: LotArrays,
+    price: npt.NDArray[np.float64],
+    *,
+    elective: npt.NDArray[np.bool_],
+    gain_lock: npt.NDArray[np.bool_],
+    basis_unlocked: npt.NDArray[np.bool_],
+    wash_window: npt.NDArray[np.bool_],
+    specific: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint32]]:
+    """Which lots may be sold, and per lot the :class:`RuleReason` flags that held it back.
+
+    Every argument is per lot, (L,): ``price`` in dollars per share, the locks of the lot's
+    position, and ``specific`` for accounts relieving specific lots.
+    """
+    missing = np.isnan(lots.basis)
+    gain = lots.quantity * price - np.where(missing, 0.0, lots.basis)
+    flags = np.zeros(lots.size, dtype=np.uint32)
+    held = [
+        (elective, RuleReason.ELECTIVE_LOCK),
+        (missing & ~basis_unlocked, RuleReason.MISSING_BASIS),
+        (gain_lock & (missing | (gain > 0)), RuleReason.GAIN_LOCK),
+        (wash_window & ~missing & (gain < 0), RuleReason.WASH_SALE_SELL),
+        (specific & ~np.isfinite(lots.rank), RuleReason.SPECIFIC_LOTS),
+    ]
+    for where, reason in held:
+        np.bitwise_or(flags, np.uint32(reason), out=flags, where=where)
+    ok: npt.NDArray[np.bool_] = (flags == 0) & (lots.quantity > 0)
+    return ok, flags
+
+
+@dataclass(frozen=True, slots=True)
+class Relieved:
+    """Shares relieved from each lot by a batch's sales and the gains, (L,) each.
+
+    ``gain`` is dollars, NaN where the basis is missing; ``long_term`` per lot on the date.
+    """
+
+    quantity: npt.NDArray[np.float64]
+    gain: npt.NDArray[np.float64]
+    long_term: npt.NDArray[np.bool_]
+    sequence: npt.NDArray[np.int64]
+    """Relief order of each lot within its position's sale (-1 for lots not considered)."""
+
+
+def relieve_lots(
+    lots: LotArrays,
+    eligible: npt.NDArray[np.bool_],
+    sold: npt.NDArray[np.float64],
+    price: npt.NDArray[np.float64],
+    method: npt.NDArray[np.int8],
+    as_of: date,
+) -> Relieved:
+    """Relieve every sale of a batch from its position's eligible lots, vectorised.
+
+    ``sold`` are shares sold per slot (N, K), >= 0; ``price`` dollars per share (N, K);
+    ``method`` the relief method code of each account (N,), see :data:`METHOD_CODE`. The
+    order within a position is that of :data:`ORDERS` (ties by lot order).
+    """
+    n_lots = lots.size
+    out_q = np.zeros(n_lots)
+    sequence = np.full(n_lots, -1, dtype=np.int64)
+    long = long_term_mask(lots.acquired, as_of)
+    p = price[lots.row, lots.slot] if n_lots else np.zeros(0)
+    missing = np.isnan(lots.basis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cps = np.where(missing | (lots.quantity <= 0), np.inf, lots.basis / lots.quantity)
+    gain_each = p - cps
+    if n_lots:
+        want = sold[lots.row, lots.slot]
+        live = np.flatnonzero(eligible & (want > 0))
+    else:
+        live = np.zeros(0, dtype=np.intp)
+    if live.size:
+        m = method[lots.row[live]]
+        acq = lots.acquired[live].astype(np.float64)
+        k1 = np.select(
+            [m == 0, m == 1, m == 2, m == 3],
+            [acq, -acq, -cps[live], (gain_each[live] > 0).astype(np.float64)],
+            lots.rank[live],
+        )
+        k2 = np.where(m == 3, (~long[live]).astype(np.float64), 0.0)
+        k3 = np.where(m == 3, gain_each[live], 0.0)
+        group = lots.row[live].astype(np.int64) * sold.shape[1] + lots.slot[live]
+        order = np.lexsort((live, k3, k2, k1, group))
+        idx = live[order]
+        g = group[order]
+        q = lots.quantity[idx]
+        cum = np.cumsum(q)
+        starts = np.r_[True, g[1:] != g[:-1]]
+        base = np.maximum.accumulate(np.where(starts, cum - q, 0.0))
+        before = cum - q - base
+        out_q[idx] = np.clip(sold[lots.row[idx], lots.slot[idx]] - before, 0.0, q)
+        sequence[idx] = np.arange(idx.size)
+    out_q[out_q <= SHARE_TOLERANCE] = 0.0
+    with np.errstate(invalid="ignore"):
+        gain = np.where(missing, np.nan, out_q * gain_each)
+    return Relieved(
+        quantity=out_q, gain=np.where(out_q > 0, gain, 0.0), long_term=long, sequence=sequence
+    )

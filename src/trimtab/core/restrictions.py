@@ -113,164 +113,187 @@ class EquivalentGroup:
         return self.end is None or as_of <= self.end
 
 
+Codes8 = npt.NDArray[np.int8]
+
+
 @dataclass(frozen=True, slots=True)
-class RestrictedAccount:
-    """One account's arrays after its restrictions, (K,) each; weights are fractions."""
+class SlotRestrictions:
+    """Restrictions in force, laid out on a batch's slots, (N, K) each.
+
+    Attributes:
+        behaviour: :class:`Behaviour` of an exclusion or substitution of the slot, 0 for none.
+        replacement: :class:`Replacement` of an exclusion (ignored with a substitute).
+        substitute: slot of the substitute of a substitution, -1 for none.
+        lead: slot of the group lead of an equivalents member, -1 outside groups.
+        member: :class:`MemberBehaviour` of an equivalents member.
+        several: the member's group has two members or more.
+    """
+
+    behaviour: Codes8
+    replacement: Codes8
+    substitute: Codes
+    lead: Codes
+    member: Codes8
+    several: Mask
+
+    @classmethod
+    def none(cls, n: int, k: int) -> SlotRestrictions:
+        """No restriction on any of ``n`` x ``k`` slots."""
+        return cls(
+            behaviour=np.zeros((n, k), dtype=np.int8),
+            replacement=np.zeros((n, k), dtype=np.int8),
+            substitute=np.full((n, k), -1, dtype=np.int32),
+            lead=np.full((n, k), -1, dtype=np.int32),
+            member=np.zeros((n, k), dtype=np.int8),
+            several=np.zeros((n, k), dtype=bool),
+        )
+
+    def rows(self, start: int, stop: int) -> SlotRestrictions:
+        """Accounts ``start:stop``."""
+        return SlotRestrictions(*(getattr(self, f)[start:stop] for f in self.__dataclass_fields__))
+
+
+@dataclass(frozen=True, slots=True)
+class Restricted:
+    """A batch's arrays after its restrictions: (N, K) per slot, (N,) per account.
+
+    Weights are fractions of account value; ``groups`` is ``None`` without equivalents.
+    """
 
     target: Fractions
     lower: Fractions
     upper: Fractions
     in_model: Mask
-    cash_target: float
+    cash_target: Fractions
     no_sell: Mask
     no_buy: Mask
     flags: Flags
-    group_lead: Codes
-    buy_rank: Ranks
-    sell_rank: Ranks
+    groups: GroupArrays | None
 
 
-def restrict_account(
+def _mark(flags: Flags, where: Mask, reason: RuleReason) -> None:
+    np.bitwise_or(flags, np.uint32(reason), out=flags, where=where)
+
+
+def restrict_batch(
     *,
-    slot_symbol: Codes,
     weight: Fractions,
     target: Fractions,
     lower: Fractions,
     upper: Fractions,
     in_model: Mask,
-    cash_target: float,
-    exclusions: tuple[Exclusion, ...],
-    groups: tuple[EquivalentGroup, ...],
-    as_of: date,
-) -> RestrictedAccount:
-    """Apply one account's restrictions on ``as_of`` to its slot arrays (K,).
+    cash_target: Fractions,
+    slots: SlotRestrictions,
+) -> Restricted:
+    """Apply the restrictions in force to a batch's targets, bands and cash targets.
 
-    ``weight`` is each slot's current weight (fraction of account value); ``target``,
-    ``lower``, ``upper`` and ``cash_target`` are the model's, fractions.
+    ``weight`` is each slot's current weight; all are fractions of account value, (N, K),
+    and ``cash_target`` (N,). ``in_model`` marks the model lines (valid slots only).
     """
-    slot_of = {int(c): k for k, c in enumerate(slot_symbol) if c >= 0}
-    t, lo, hi = target.copy(), lower.copy(), upper.copy()
-    im = in_model.copy()
-    c = float(cash_target)
-    k_slots = slot_symbol.shape[0]
-    no_sell = np.zeros(k_slots, dtype=bool)
-    no_buy = np.zeros(k_slots, dtype=bool)
-    frozen = np.zeros(k_slots, dtype=bool)
-    restricted = np.zeros(k_slots, dtype=bool)
-    flags = np.zeros(k_slots, dtype=np.uint32)
-    realloc = np.zeros(3)
+    flags = np.zeros(target.shape, dtype=np.uint32)
+    beh = slots.behaviour
+    restricted = beh > 0
+    hold = beh == Behaviour.HOLD
+    now = beh == Behaviour.LIQUIDATE_NOW
+    need = beh == Behaviour.LIQUIDATE_AS_NEEDED
+    kt = np.where(restricted, np.where(now, 0.0, np.minimum(target, weight)), target)
+    shift = target - kt
+    klo = np.where(
+        hold,
+        np.minimum(lower, weight),
+        np.where(now, 0.0, np.where(need, np.maximum(lower - shift, 0.0), lower)),
+    )
+    khi = np.where(
+        hold,
+        np.minimum(upper, weight),
+        np.where(now, 0.0, np.where(need, np.maximum(upper - shift, kt), upper)),
+    )
+    released = [(target - kt) * restricted, (lower - klo) * restricted, (upper - khi) * restricted]
+    t, lo, hi = kt, klo, khi
+    im = in_model & ~now
+    for where, reason in (
+        (restricted, RuleReason.EXCLUDED),
+        (hold, RuleReason.EXCLUDED_HOLD),
+        (now, RuleReason.EXCLUDED_LIQUIDATE),
+        (need, RuleReason.EXCLUDED_AS_NEEDED),
+    ):
+        _mark(flags, where, reason)
 
-    def flag(k: int, reason: RuleReason) -> None:
-        flags[k] |= np.uint32(reason)
+    has_sub = restricted & (slots.substitute >= 0)
+    if has_sub.any():
+        rows, cols = np.nonzero(has_sub)
+        to = (rows, slots.substitute[rows, cols])
+        for arr, rel in zip((t, lo, hi), released, strict=True):
+            np.add.at(arr, to, rel[rows, cols])
+        im[to] = True
+        _mark(flags, has_sub, RuleReason.SUBSTITUTED)
+        flags[to] |= np.uint32(RuleReason.SUBSTITUTE)
+    spread = restricted & ~has_sub & (slots.replacement == Replacement.REALLOCATE)
+    to_cash = restricted & ~has_sub & ~spread
+    _mark(flags, spread, RuleReason.EXCLUDED_REALLOCATE)
+    _mark(flags, to_cash, RuleReason.EXCLUDED_HOLD_CASH)
+    cash = cash_target + (released[0] * to_cash).sum(axis=1)
+    amount = (released[0] * spread).sum(axis=1)
+    takers = in_model & im & ~restricted & (t > 0)
+    base = (t * takers).sum(axis=1)
+    share = (amount > 0) & (base > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(share, 1.0 + amount / np.where(base > 0, base, 1.0), 1.0)[:, None]
+    scaled = takers & share[:, None]
+    t = np.where(scaled, t * f, t)
+    lo = np.where(scaled, lo * f, lo)
+    hi = np.where(scaled, np.minimum(hi * f, 1.0), hi)
+    _mark(flags, scaled, RuleReason.REALLOCATED)
+    cash = cash + np.where((amount > 0) & ~share, amount, 0.0)
 
-    for ex in exclusions:
-        k = slot_of.get(ex.symbol)
-        if k is None or not ex.active(as_of, float(t[k]) if in_model[k] else 0.0):
-            continue
-        restricted[k] = True
-        no_buy[k] = True
-        flag(k, RuleReason.EXCLUDED)
-        t0, lo0, hi0 = float(t[k]), float(lo[k]), float(hi[k])
-        if ex.behaviour == Behaviour.HOLD:
-            w = float(weight[k])
-            keep = (min(t0, w), min(lo0, w), min(hi0, w))
-            frozen[k] = True
-            no_sell[k] = True
-            flag(k, RuleReason.EXCLUDED_HOLD)
-        elif ex.behaviour == Behaviour.LIQUIDATE_NOW:
-            keep = (0.0, 0.0, 0.0)
-            im[k] = False
-            flag(k, RuleReason.EXCLUDED_LIQUIDATE)
-        else:
-            kt = min(t0, float(weight[k]))
-            shift = t0 - kt
-            keep = (kt, max(lo0 - shift, 0.0), max(hi0 - shift, kt))
-            flag(k, RuleReason.EXCLUDED_AS_NEEDED)
-        t[k], lo[k], hi[k] = keep
-        released = np.array([t0 - keep[0], lo0 - keep[1], hi0 - keep[2]])
-        j = slot_of.get(ex.substitute, -1) if ex.substitute >= 0 else -1
-        if j >= 0:
-            t[j] += released[0]
-            lo[j] += released[1]
-            hi[j] += released[2]
-            im[j] = True
-            flag(k, RuleReason.SUBSTITUTED)
-            flag(j, RuleReason.SUBSTITUTE)
-        elif ex.replacement == Replacement.REALLOCATE and ex.substitute < 0:
-            realloc += released
-            flag(k, RuleReason.EXCLUDED_REALLOCATE)
-        else:
-            c += float(released[0])
-            flag(k, RuleReason.EXCLUDED_HOLD_CASH)
+    if hold.any():
+        t = np.where(hold, weight, t)
+        lo = np.where(hold, weight, lo)
+        hi = np.where(hold, weight, hi)
+        im = im | hold
+        held = (weight * hold).sum(axis=1)
+        others = (t * ~hold).sum(axis=1) + cash
+        fix = hold.any(axis=1) & (others > 0) & (np.abs(held + others - 1.0) > WEIGHT_TOLERANCE)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(fix, np.maximum(1.0 - held, 0.0) / np.where(others > 0, others, 1.0), 1.0)
+        rest = ~hold
+        t = np.where(rest, t * g[:, None], t)
+        lo = np.where(rest, lo * g[:, None], lo)
+        hi = np.where(rest, hi * g[:, None], hi)
+        cash = cash * g
 
-    if realloc[0] > 0:
-        takers = in_model & im & ~restricted & (t > 0)
-        base = float(t[takers].sum())
-        if base > 0:
-            f = 1.0 + float(realloc[0]) / base
-            t[takers] *= f
-            lo[takers] *= f
-            hi[takers] = np.minimum(hi[takers] * f, 1.0)
-            flags[takers] |= np.uint32(RuleReason.REALLOCATED)
-        else:
-            c += float(realloc[0])
-
-    if frozen.any():
-        t[frozen] = lo[frozen] = hi[frozen] = weight[frozen]
-        im[frozen] = True
-        held = float(weight[frozen].sum())
-        rest = ~frozen
-        others = float(t[rest].sum()) + c
-        if others > 0 and abs(held + others - 1.0) > WEIGHT_TOLERANCE:
-            scale = max(1.0 - held, 0.0) / others
-            t[rest] *= scale
-            lo[rest] *= scale
-            hi[rest] *= scale
-            c *= scale
-
-    lead = np.full(k_slots, -1, dtype=np.int32)
-    buy_rank = np.zeros(k_slots)
-    sell_rank = np.zeros(k_slots)
-    for group in groups:
-        if not group.active(as_of):
-            continue
-        members = [
-            (slot_of[s], b)
-            for s, b in zip(group.members, group.behaviours, strict=True)
-            if s in slot_of
-        ]
-        if not members:
-            continue
-        first = min(k for k, _ in members)
-        several = len(group.members) > 1
-        for k, b in members:
-            lead[k] = first
-            if several:
-                flag(k, RuleReason.EQUIVALENT)
-            buy_rank[k] = 1.0 if in_model[k] else 2.0
-            sell_rank[k] = 1.0 if in_model[k] else 0.0
-            if b == MemberBehaviour.BUY_FIRST and several:
-                buy_rank[k] = 0.0
-                sell_rank[k] = 2.0
-                flag(k, RuleReason.EQUIVALENT_BUY_FIRST)
-            if b in (MemberBehaviour.DO_NOT_SELL, MemberBehaviour.DO_NOT_TRADE):
-                no_sell[k] = True
-                flag(k, RuleReason.EQUIVALENT_NO_SELL)
-            if b in (MemberBehaviour.DO_NOT_BUY, MemberBehaviour.DO_NOT_TRADE):
-                no_buy[k] = True
-                flag(k, RuleReason.EQUIVALENT_NO_BUY)
-    return RestrictedAccount(
+    no_sell = hold.copy()
+    no_buy = restricted.copy()
+    member = slots.lead >= 0
+    groups = None
+    if member.any():
+        several = member & slots.several
+        first = several & (slots.member == MemberBehaviour.BUY_FIRST)
+        buy_rank = np.where(first, 0.0, np.where(in_model, 1.0, 2.0))
+        sell_rank = np.where(first, 2.0, np.where(in_model, 1.0, 0.0))
+        keep = member & np.isin(
+            slots.member, (MemberBehaviour.DO_NOT_SELL, MemberBehaviour.DO_NOT_TRADE)
+        )
+        stay = member & np.isin(
+            slots.member, (MemberBehaviour.DO_NOT_BUY, MemberBehaviour.DO_NOT_TRADE)
+        )
+        no_sell |= keep
+        no_buy |= stay
+        _mark(flags, several, RuleReason.EQUIVALENT)
+        _mark(flags, first, RuleReason.EQUIVALENT_BUY_FIRST)
+        _mark(flags, keep, RuleReason.EQUIVALENT_NO_SELL)
+        _mark(flags, stay, RuleReason.EQUIVALENT_NO_BUY)
+        groups = GroupArrays(slots.lead, buy_rank, sell_rank)
+    return Restricted(
         target=t,
         lower=lo,
         upper=hi,
         in_model=im,
-        cash_target=c,
+        cash_target=cash,
         no_sell=no_sell,
         no_buy=no_buy,
         flags=flags,
-        group_lead=lead,
-        buy_rank=buy_rank,
-        sell_rank=sell_rank,
+        groups=groups,
     )
 
 

@@ -11,31 +11,36 @@ Symbols are codes; shares, dollars and fractions of account value as stated per 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.batch import AccountBatch, Shares
+from trimtab.core.batch import AccountBatch, Mask
 from trimtab.core.engine import BatchProposal
 from trimtab.core.lots import (
-    ORDERS,
+    METHOD_CODE,
     Lot,
+    LotArrays,
     LotLocks,
     LotMethod,
+    Relief,
     Sale,
-    eligible_lots,
-    relieve,
+    lot_eligibility,
+    relieve_lots,
 )
 from trimtab.core.reasons import Message, Reason, RuleReason, Status
 from trimtab.core.restrictions import (
     EquivalentGroup,
     Exclusion,
     GroupArrays,
-    restrict_account,
+    SlotRestrictions,
+    _mark,
+    restrict_batch,
 )
 
 Flags = npt.NDArray[np.uint32]
@@ -143,6 +148,71 @@ class AccountRules:
 
 
 @dataclass(frozen=True, slots=True)
+class SlotRules:
+    """A batch's rules laid out on its slots: (N, K) per slot, (N,) per account.
+
+    Attributes:
+        restrictions: exclusions, substitutions and equivalents in force.
+        elective: the slot's security is never sold.
+        gain_lock: lots with unrealised (or unknown) gains are not sold (non-qualified).
+        basis_unlocked: lots with a missing cost basis may be sold.
+        wash_window: bought in the household within 30 days: lots at a loss are not sold.
+        wash_buy: sold at a loss in the household within 30 days: not bought.
+        short_term: sold in this account within its short-term window: not bought.
+        hold: the account is on trade hold.
+        ruled: the account has rules (or lots).
+        method: lot relief method code per account (:data:`METHOD_CODE`).
+        lots: the tax lots, sorted by row.
+    """
+
+    restrictions: SlotRestrictions
+    elective: Mask
+    gain_lock: Mask
+    basis_unlocked: Mask
+    wash_window: Mask
+    wash_buy: Mask
+    short_term: Mask
+    hold: Mask
+    ruled: Mask
+    method: npt.NDArray[np.int8]
+    lots: LotArrays
+
+    @classmethod
+    def none(cls, n: int, k: int) -> SlotRules:
+        """No rules for ``n`` accounts of ``k`` slots."""
+        off = np.zeros((n, k), dtype=bool)
+        return cls(
+            restrictions=SlotRestrictions.none(n, k),
+            elective=off,
+            gain_lock=off,
+            basis_unlocked=off,
+            wash_window=off,
+            wash_buy=off,
+            short_term=off,
+            hold=np.zeros(n, dtype=bool),
+            ruled=np.zeros(n, dtype=bool),
+            method=np.zeros(n, dtype=np.int8),
+            lots=LotArrays.empty(),
+        )
+
+    def rows(self, start: int, stop: int) -> SlotRules:
+        """Accounts ``start:stop`` (lots renumbered from 0)."""
+        return SlotRules(
+            restrictions=self.restrictions.rows(start, stop),
+            elective=self.elective[start:stop],
+            gain_lock=self.gain_lock[start:stop],
+            basis_unlocked=self.basis_unlocked[start:stop],
+            wash_window=self.wash_window[start:stop],
+            wash_buy=self.wash_buy[start:stop],
+            short_term=self.short_term[start:stop],
+            hold=self.hold[start:stop],
+            ruled=self.ruled[start:stop],
+            method=self.method[start:stop],
+            lots=self.lots.rows(start, stop),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RuledBatch:
     """A batch with its rules applied.
 
@@ -153,6 +223,8 @@ class RuledBatch:
         rule_reason: :class:`RuleReason` flags, (N, K).
         hold: accounts on trade hold, (N,).
         ruled: accounts with any rules, (N,).
+        rules: the slot rules applied.
+        lot_eligible: lots that may be sold, (L,).
     """
 
     batch: AccountBatch
@@ -160,6 +232,172 @@ class RuledBatch:
     rule_reason: Flags
     hold: npt.NDArray[np.bool_]
     ruled: npt.NDArray[np.bool_]
+    rules: SlotRules
+    lot_eligible: npt.NDArray[np.bool_]
+
+
+def slot_rules(
+    slot_symbol: npt.NDArray[np.int32],
+    rules: Sequence[AccountRules | None],
+    as_of: date,
+    target: npt.NDArray[np.float64] | None = None,
+) -> SlotRules:
+    """Lay per-account rules on a batch's slots (``slot_symbol``: symbol codes, (N, K)).
+
+    Restrictions in force on ``as_of`` only (``target``: the model weights, fractions,
+    (N, K), for end action "wait for a weight change"); securities without a slot are left
+    out.
+    """
+    n, k = slot_symbol.shape
+    out = SlotRules.none(n, k)
+    res = out.restrictions
+    fields = {
+        name: getattr(out, name).copy()
+        for name in ("elective", "gain_lock", "basis_unlocked", "wash_window", "wash_buy")
+    }
+    fields["short_term"] = out.short_term.copy()
+    hold = out.hold.copy()
+    ruled = out.ruled.copy()
+    method = out.method.copy()
+    lot_cols: list[list[Any]] = [[], [], [], [], [], [], []]
+    for r, acc in enumerate(rules):
+        if acc is None:
+            continue
+        ruled[r] = True
+        hold[r] = acc.on_hold
+        method[r] = METHOD_CODE[acc.lot_method]
+        row = slot_symbol[r]
+        slot_of = {int(c): j for j, c in enumerate(row) if c >= 0}
+        for ex in acc.exclusions:
+            j = slot_of.get(ex.symbol)
+            if j is None:
+                continue
+            weight = 0.0 if target is None else float(target[r, j])
+            if not ex.active(as_of, weight):
+                continue
+            res.behaviour[r, j] = ex.behaviour
+            res.replacement[r, j] = ex.replacement
+            res.substitute[r, j] = slot_of.get(ex.substitute, -1) if ex.substitute >= 0 else -1
+        for group in acc.groups:
+            if not group.active(as_of):
+                continue
+            members = [
+                (slot_of[s], b)
+                for s, b in zip(group.members, group.behaviours, strict=True)
+                if s in slot_of
+            ]
+            if not members:
+                continue
+            lead = min(j for j, _ in members)
+            for j, b in members:
+                res.lead[r, j] = lead
+                res.member[r, j] = b
+                res.several[r, j] = len(group.members) > 1
+        sets = {
+            "elective": acc.elective_locks,
+            "wash_window": acc.bought_recently(as_of),
+            "wash_buy": acc.wash_buy_blocked(as_of),
+            "short_term": acc.short_term_blocked(as_of),
+            "basis_unlocked": acc.basis_unlocked,
+            "gain_lock": frozenset()
+            if acc.qualified
+            else (frozenset(slot_of) if acc.gain_lock else acc.gain_lock_symbols),
+        }
+        for name, symbols in sets.items():
+            for code in symbols:
+                j = slot_of.get(code)
+                if j is not None:
+                    fields[name][r, j] = True
+        for code, lots in acc.lots.items():
+            j = slot_of.get(code)
+            if j is None:
+                continue
+            named = acc.specific_lots.get(code, ())
+            rank = {lot_id: i for i, lot_id in enumerate(named)}
+            for lot in lots:
+                lot_cols[0].append(r)
+                lot_cols[1].append(j)
+                lot_cols[2].append(lot.quantity)
+                lot_cols[3].append(np.nan if lot.cost_basis is None else lot.cost_basis)
+                lot_cols[4].append(lot.acquired.toordinal())
+                lot_cols[5].append(float(rank.get(lot.lot_id or "", np.inf)))
+                lot_cols[6].append(lot.lot_id)
+    lot_arrays = LotArrays(
+        row=np.array(lot_cols[0], dtype=np.int32),
+        slot=np.array(lot_cols[1], dtype=np.int32),
+        quantity=np.array(lot_cols[2], dtype=np.float64),
+        basis=np.array(lot_cols[3], dtype=np.float64),
+        acquired=np.array(lot_cols[4], dtype=np.int64),
+        rank=np.array(lot_cols[5], dtype=np.float64),
+        lot_id=tuple(lot_cols[6]),
+    )
+    return SlotRules(
+        restrictions=res,
+        hold=hold,
+        ruled=ruled,
+        method=method,
+        lots=lot_arrays,
+        **fields,
+    )
+
+
+def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
+    """The batch as the logics must see it under ``rules`` (laid out on its slots)."""
+    market = batch.quantity * batch.price
+    value = batch.cash + market.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(value[:, None] > 0, market / np.where(value > 0, value, 1.0)[:, None], 0)
+    res = restrict_batch(
+        weight=weight,
+        target=batch.target,
+        lower=batch.lower,
+        upper=batch.upper,
+        in_model=batch.in_model & batch.valid,
+        cash_target=batch.cash_target,
+        slots=rules.restrictions,
+    )
+    flags = res.flags
+    n, k = batch.price.shape
+    lots = rules.lots
+    at = (lots.row, lots.slot)
+    specific = rules.method[lots.row] == METHOD_CODE[LotMethod.SPECIFIC]
+    eligible, lot_flags = lot_eligibility(
+        lots,
+        batch.price[at],
+        elective=rules.elective[at],
+        gain_lock=rules.gain_lock[at],
+        basis_unlocked=rules.basis_unlocked[at],
+        wash_window=rules.wash_window[at],
+        specific=specific,
+    )
+    flat = lots.row.astype(np.int64) * k + lots.slot
+    has_lots = np.bincount(flat, minlength=n * k).reshape(n, k) > 0
+    free = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k).reshape(n, k)
+    limit = np.where(has_lots, free, batch.quantity)
+    limit = np.where(rules.elective | res.no_sell, 0.0, np.minimum(limit, batch.quantity))
+    short = limit < batch.quantity - 1e-12
+    held_back = ~eligible & (lots.quantity > 0)
+    if held_back.any():
+        why = np.zeros(n * k, dtype=np.uint32)
+        np.bitwise_or.at(why, flat[held_back], lot_flags[held_back])
+        flags |= why.reshape(n, k) * short
+    _mark(flags, rules.elective & ~has_lots & (batch.quantity > 0), RuleReason.ELECTIVE_LOCK)
+    valid = batch.valid
+    can_buy = (res.in_model | (rules.restrictions.lead >= 0)) & valid & ~res.no_buy
+    _mark(flags, rules.wash_buy & valid, RuleReason.WASH_SALE_BUY)
+    _mark(flags, rules.short_term & valid, RuleReason.SHORT_TERM_LIMIT)
+    can_buy &= ~rules.wash_buy & ~rules.short_term
+    adjusted = replace(
+        batch,
+        target=res.target,
+        lower=res.lower,
+        upper=res.upper,
+        in_model=res.in_model,
+        cash_target=res.cash_target,
+        sell_limit=limit,
+        buy_allowed=can_buy,
+    )
+    return RuledBatch(adjusted, res.groups, flags, rules.hold, rules.ruled, rules, eligible)
 
 
 def apply_rules(
@@ -172,99 +410,7 @@ def apply_rules(
 
     ``slot_symbol`` gives the symbol code of each slot, -1 for padding, (N, K).
     """
-    n, k = batch.price.shape
-    target = batch.target.copy()
-    lower = batch.lower.copy()
-    upper = batch.upper.copy()
-    in_model = batch.in_model.copy()
-    cash_target = batch.cash_target.copy()
-    sell_limit = batch.sell_limit.copy()
-    buy_allowed = batch.buy_allowed.copy()
-    flags = np.zeros((n, k), dtype=np.uint32)
-    hold = np.zeros(n, dtype=bool)
-    ruled = np.zeros(n, dtype=bool)
-    lead = np.full((n, k), -1, dtype=np.int32)
-    buy_rank = np.zeros((n, k))
-    sell_rank = np.zeros((n, k))
-    market = batch.quantity * batch.price
-    value = batch.cash + market.sum(axis=1)
-    for r, acc in enumerate(rules):
-        if acc is None:
-            continue
-        ruled[r] = True
-        hold[r] = acc.on_hold
-        weight = market[r] / value[r] if value[r] > 0 else np.zeros(k)
-        out = restrict_account(
-            slot_symbol=slot_symbol[r],
-            weight=weight,
-            target=target[r],
-            lower=lower[r],
-            upper=upper[r],
-            in_model=in_model[r] & batch.valid[r],
-            cash_target=float(cash_target[r]),
-            exclusions=acc.exclusions,
-            groups=acc.groups,
-            as_of=as_of,
-        )
-        target[r], lower[r], upper[r] = out.target, out.lower, out.upper
-        in_model[r] = out.in_model
-        cash_target[r] = out.cash_target
-        lead[r], buy_rank[r], sell_rank[r] = out.group_lead, out.buy_rank, out.sell_rank
-        flags[r] = out.flags
-        limit = _sell_limits(
-            acc, slot_symbol[r], batch.quantity[r], batch.price[r], as_of, flags[r]
-        )
-        limit[out.no_sell] = 0.0
-        sell_limit[r] = np.minimum(limit, batch.quantity[r])
-        can_buy = (out.in_model | (out.group_lead >= 0)) & batch.valid[r] & ~out.no_buy
-        for rule, blocked in (
-            (RuleReason.WASH_SALE_BUY, acc.wash_buy_blocked(as_of)),
-            (RuleReason.SHORT_TERM_LIMIT, acc.short_term_blocked(as_of)),
-        ):
-            hit = np.isin(slot_symbol[r], list(blocked)) & batch.valid[r]
-            flags[r][hit] |= np.uint32(rule)
-            can_buy &= ~hit
-        buy_allowed[r] = can_buy
-    adjusted = replace(
-        batch,
-        target=target,
-        lower=lower,
-        upper=upper,
-        in_model=in_model,
-        cash_target=cash_target,
-        sell_limit=sell_limit,
-        buy_allowed=buy_allowed,
-    )
-    groups = GroupArrays(lead, buy_rank, sell_rank) if (lead >= 0).any() else None
-    return RuledBatch(adjusted, groups, flags, hold, ruled)
-
-
-def _sell_limits(
-    acc: AccountRules,
-    slot_symbol: npt.NDArray[np.int32],
-    quantity: Shares,
-    price: Shares,
-    as_of: date,
-    flags: Flags,
-) -> Shares:
-    """Shares each slot may sell under the account's locks and tax rules (K,)."""
-    limit = quantity.copy()
-    for k, code in enumerate(slot_symbol):
-        c = int(code)
-        if c < 0 or quantity[k] <= 0:
-            continue
-        lots = acc.lots.get(c)
-        locks = acc.lot_locks(c, as_of)
-        if lots is None:
-            if locks.elective:
-                limit[k] = 0.0
-                flags[k] |= np.uint32(RuleReason.ELECTIVE_LOCK)
-            continue
-        ok, why = eligible_lots(lots, float(price[k]), locks)
-        limit[k] = sum(lot.quantity for lot, e in zip(lots, ok, strict=True) if e)
-        if limit[k] < quantity[k]:
-            flags[k] |= np.uint32(why)
-    return limit
+    return apply_slot_rules(batch, slot_rules(slot_symbol, rules, as_of, batch.target))
 
 
 def settle(
@@ -309,44 +455,41 @@ def settle(
     return out, limited
 
 
-def realise(
-    proposal: BatchProposal,
-    batch: AccountBatch,
-    slot_symbol: npt.NDArray[np.int32],
-    rules: Sequence[AccountRules | None],
-    as_of: date,
-) -> dict[tuple[int, int], Sale]:
+def realise(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> dict[tuple[int, int], Sale]:
     """The lots relieved by every sale of a position with lots, by ``(account, slot)``.
 
     Lots are relieved by the account's method among the lots its locks leave sellable.
     """
-    out: dict[tuple[int, int], Sale] = {}
-    rows, cols = np.nonzero(proposal.quantity < 0)
-    for r, k in zip(rows.tolist(), cols.tolist(), strict=True):
-        acc = rules[r]
-        if acc is None:
-            continue
-        code = int(slot_symbol[r, k])
-        lots = acc.lots.get(code)
-        if not lots:
-            continue
-        price = float(batch.price[r, k])
-        ok, _ = eligible_lots(lots, price, acc.lot_locks(code, as_of))
-        order = ORDERS[acc.lot_method]
-        if acc.lot_method == LotMethod.SPECIFIC:
-            named = acc.specific_lots.get(code, ())
-            rank = {lot_id: i for i, lot_id in enumerate(named)}
-            order = _by_rank(rank)
-        out[(r, k)] = relieve(lots, ok, -float(proposal.quantity[r, k]), price, as_of, order)
-    return out
-
-
-def _by_rank(rank: Mapping[str, int]) -> Callable[[Sequence[Lot], float, date], list[int]]:
-    """Lots in the order of their ids in ``rank`` (unnamed lots last)."""
-
-    def order(lots: Sequence[Lot], price: float, as_of: date) -> list[int]:
-        return sorted(
-            range(len(lots)), key=lambda i: (rank.get(lots[i].lot_id or "", len(rank)), i)
+    lots = ruled.rules.lots
+    sold = np.maximum(-proposal.quantity, 0.0)
+    done = relieve_lots(
+        lots, ruled.lot_eligible, sold, ruled.batch.price, ruled.rules.method, as_of
+    )
+    out: dict[tuple[int, int], list[Relief]] = {}
+    ids = lots.lot_id
+    for i in np.flatnonzero(done.quantity > 0).tolist():
+        r, k = int(lots.row[i]), int(lots.slot[i])
+        q = float(done.quantity[i])
+        basis = float(lots.basis[i])
+        price = float(ruled.batch.price[r, k])
+        gain = float(done.gain[i])
+        out.setdefault((r, k), []).append(
+            Relief(
+                index=i,
+                lot_id=None if ids is None else ids[i],
+                acquired=date.fromordinal(int(lots.acquired[i])),
+                quantity=q,
+                cost_basis=None if np.isnan(basis) else basis * q / float(lots.quantity[i]),
+                proceeds=q * price,
+                gain=None if np.isnan(gain) else gain,
+                long_term=bool(done.long_term[i]),
+            )
         )
-
-    return order
+    sales: dict[tuple[int, int], Sale] = {}
+    for key, reliefs in out.items():
+        ordered = tuple(sorted(reliefs, key=lambda r: int(done.sequence[r.index])))
+        short = sum(r.gain for r in ordered if r.gain is not None and not r.long_term)
+        long = sum(r.gain for r in ordered if r.gain is not None and r.long_term)
+        unknown = any(r.gain is None for r in ordered)
+        sales[key] = Sale(ordered, float(short), float(long), unknown)
+    return sales

@@ -14,6 +14,7 @@ from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOpti
 from trimtab.core.household import household_rebalance
 from trimtab.core.logics import Plan
 from trimtab.core.rules import AccountRules, apply_rules, realise, settle
+from trimtab.errors import ScenarioError
 from trimtab.io.proposal import (
     AccountRuleOutput,
     account_proposal,
@@ -45,6 +46,36 @@ def run_scenario(text: str) -> dict[str, Any]:
     )
     account.update(_class_drift(scenario, result))
     return proposal_document(scenario.method, [account])
+
+
+def compare_scenario(text: str) -> dict[str, Any]:
+    """The scenario's account under every full-rebalance logic, side by side: turnover,
+    realised gains (0 until tax lots are used here), drift after and number of trades."""
+    from trimtab.optimize import compare_logics
+
+    scenario = parse_scenario(text)
+    if isinstance(scenario, HouseholdScenario):
+        raise ScenarioError("household", "--compare takes a scenario with one account")
+    batch = scenario.book.batch(0, 1)
+    rows = compare_logics(batch, 0, options=_options(scenario))
+    return {
+        "account": scenario.account_id,
+        "value": round(float(batch.cash[0] + batch.quantity[0] @ batch.price[0]), 2),
+        "compare": [
+            {
+                "method": r.method.value,
+                "status": r.status,
+                "turnover": round(r.turnover, 2),
+                "realised_gain": round(r.realised_gain, 2),
+                "deviation_after": round(r.deviation_after, 2),
+                "max_drift_after_pct": round(r.max_drift_after, 4),
+                "out_of_band_after": r.out_of_band_after,
+                "trades": r.trades,
+                "cash_after": round(r.cash_after, 2),
+            }
+            for r in rows
+        ],
+    }
 
 
 def _engine(method: Method) -> Callable[..., BatchProposal]:
@@ -128,7 +159,7 @@ def _with_rules(scenario: Scenario, rules: AccountRules, as_of: date) -> dict[st
         ruled.batch, scenario.method, _options(scenario), groups=ruled.groups
     )
     result, limited = settle(result, ruled)
-    sales = realise(result, ruled.batch, slots, [rules], as_of)
+    sales = realise(result, ruled, as_of)
     account = account_proposal(
         account_id=scenario.account_id,
         row=0,
