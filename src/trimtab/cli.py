@@ -50,12 +50,22 @@ def _read_text(source: str) -> str:
 def propose(
     source: Annotated[str, typer.Argument(help="Scenario JSON file, or - for standard input.")],
     fmt: Annotated[str, typer.Option("--format", help="json or table.")] = "json",
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Compare the full-rebalance logics (JSON).")
+    ] = False,
 ) -> None:
     """Propose trades for one scenario (proposal-format.md)."""
-    from trimtab.io.propose import run_scenario
+    from trimtab.io.propose import compare_scenario, run_scenario
 
     if fmt not in ("json", "table"):
         raise fail(f"--format: must be json or table, got {fmt!r}")
+    if compare:
+        try:
+            report = compare_scenario(_read_text(source))
+        except InputError as err:
+            raise fail(str(err)) from None
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        raise typer.Exit(0)
     try:
         document = run_scenario(_read_text(source))
     except InputError as err:

@@ -6,6 +6,7 @@ and returns signed share quantities per slot; :func:`propose` runs them (and eve
 logic) through the core's rounding path as dollar plans.
 """
 
+from trimtab.optimize.compare import COMPARED, LogicSummary, compare_logics
 from trimtab.optimize.plan import plan_from_quantities, plan_trades, propose
 from trimtab.optimize.solve import (
     DEFAULT_TIME_LIMIT,
@@ -19,12 +20,15 @@ from trimtab.optimize.solve import (
 )
 
 __all__ = [
+    "COMPARED",
     "DEFAULT_TIME_LIMIT",
     "AccountResult",
+    "LogicSummary",
     "OptimizedBatch",
     "SolveStatus",
     "best_fit",
     "best_fit_batch",
+    "compare_logics",
     "minimum_transaction",
     "minimum_transaction_batch",
     "plan_from_quantities",
