@@ -16,7 +16,8 @@ from trimtab.core.batch import AccountBatch, make_batch
 from trimtab.core.engine import Method, TradeOptions, propose
 from trimtab.optimize import SolveStatus, best_fit, minimum_transaction
 
-TOL = 1e-3
+TOL = 0.01 + 1e-6
+"""Dollars: the solvers are optimal to the cent (their documented gap)."""
 
 
 def _account(

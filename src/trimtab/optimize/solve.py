@@ -20,7 +20,7 @@ import numpy.typing as npt
 from trimtab.core.batch import AccountBatch, Shares
 from trimtab.core.logics import Plan, rebalance_to_target, rebalance_to_tolerance
 from trimtab.core.rounding import round_plan
-from trimtab.optimize._highs import Outcome, Solution, solve_lexicographic
+from trimtab.optimize._highs import MIP_ABS_GAP, Outcome, Solution, solve_lexicographic
 from trimtab.optimize.problem import (
     AccountProblem,
     Vector,
@@ -33,18 +33,19 @@ from trimtab.optimize.problem import (
 )
 from trimtab.optimize.programs import best_fit_program, cash_floor, minimum_transaction_program
 
-DEFAULT_TIME_LIMIT = 0.5
+DEFAULT_TIME_LIMIT = 0.25
 """Seconds of solver time per account (all stages together)."""
 
-TIE_DOLLARS = 1e-3
-"""Dollars within which a first objective counts as tied when the second one decides."""
+TIE_DOLLARS = MIP_ABS_GAP
+"""Dollars within which a first objective counts as tied when the second one decides: the
+solver's optimality gap (a cent)."""
 
 
 class SolveStatus(IntEnum):
     """How an account's quantities were obtained."""
 
     OPTIMAL = 0
-    """Solved to optimality: the lexicographic optimum (within ``TIE_DOLLARS``)."""
+    """Solved to optimality: the lexicographic optimum, each objective to the cent."""
     INCUMBENT = 1
     """Time limit hit: the best solution found, feasible and no worse than the fallback."""
     FALLBACK = 2
