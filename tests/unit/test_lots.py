@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+import numpy as np
 import pytest
 
 from trimtab.core.lots import (
@@ -15,6 +16,7 @@ from trimtab.core.lots import (
     in_given_order,
     is_long_term,
     lifo,
+    long_term_mask,
     minimum_tax,
     needs_approval,
     relieve,
@@ -51,6 +53,14 @@ def test_long_term_is_more_than_one_year() -> None:
     assert is_long_term(date(2025, 11, 23), date(2026, 11, 24))
     assert not is_long_term(date(2024, 2, 29), date(2025, 2, 28))
     assert is_long_term(date(2024, 2, 29), date(2025, 3, 1))
+
+
+def test_vectorised_holding_period_matches_the_date_rule() -> None:
+    start = date(2023, 1, 1)
+    acquired = [start + timedelta(days=d) for d in range(0, 1200, 3)] + [date(2024, 2, 29)]
+    for sold in (date(2025, 2, 28), date(2025, 3, 1), date(2026, 11, 23)):
+        got = long_term_mask(np.array([a.toordinal() for a in acquired], dtype=np.int64), sold)
+        assert got.tolist() == [is_long_term(a, sold) for a in acquired]
 
 
 def test_fifo_sale_across_two_lots_splits_short_and_long_term() -> None:

@@ -280,14 +280,27 @@ class LotArrays:
         )
 
 
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
 def long_term_mask(acquired: npt.NDArray[np.int64], as_of: date) -> npt.NDArray[np.bool_]:
-    """Lots held more than one year on ``as_of`` (acquisition ordinals in, (L,) out)."""
-    days, inverse = np.unique(acquired, return_inverse=True)
-    sold = as_of.toordinal()
-    long = np.array(
-        [sold > anniversary(date.fromordinal(int(d))).toordinal() for d in days], dtype=bool
-    )
-    out: npt.NDArray[np.bool_] = long[inverse] if days.size else np.zeros(0, dtype=bool)
+    """Lots held more than one year on ``as_of`` (acquisition ordinals in, (L,) out).
+
+    The first anniversary is the same day a year later, 28 February for 29 February.
+    Computed once per calendar day in the range of ``acquired``, then looked up.
+    """
+    if acquired.size == 0:
+        return np.zeros(0, dtype=bool)
+    first, last = int(acquired.min()), int(acquired.max())
+    days = np.arange(first, last + 1, dtype=np.int64)
+    day = (days - _EPOCH).astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    into = (day - month.astype("datetime64[D]")).astype(np.int64)
+    later = (month + 12).astype("datetime64[D]")
+    length = ((month + 13).astype("datetime64[D]") - later).astype(np.int64)
+    anniversary = later + np.minimum(into, length - 1)
+    table = anniversary < np.datetime64(as_of, "D")
+    out: npt.NDArray[np.bool_] = table[acquired - first]
     return out
 
 
@@ -326,7 +339,8 @@ def lot_eligibility(
 class Relieved:
     """Shares relieved from each lot by a batch's sales and the gains, (L,) each.
 
-    ``gain`` is dollars, NaN where the basis is missing; ``long_term`` per lot on the date.
+    ``gain`` is dollars, NaN where the basis is missing; ``long_term`` is set for the lots
+    relieved (held more than one year on the trade date).
     """
 
     quantity: npt.NDArray[np.float64]
@@ -352,42 +366,47 @@ def relieve_lots(
     """
     n_lots = lots.size
     out_q = np.zeros(n_lots)
+    gain = np.zeros(n_lots)
+    long = np.zeros(n_lots, dtype=bool)
     sequence = np.full(n_lots, -1, dtype=np.int64)
-    long = long_term_mask(lots.acquired, as_of)
-    p = price[lots.row, lots.slot] if n_lots else np.zeros(0)
-    missing = np.isnan(lots.basis)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cps = np.where(missing | (lots.quantity <= 0), np.inf, lots.basis / lots.quantity)
-    gain_each = p - cps
-    if n_lots:
-        want = sold[lots.row, lots.slot]
-        live = np.flatnonzero(eligible & (want > 0))
-    else:
-        live = np.zeros(0, dtype=np.intp)
+    width = sold.shape[1]
+    flat = lots.row.astype(np.int64) * width + lots.slot
+    want = sold.ravel().take(flat)
+    live = np.flatnonzero(eligible & (want > 0))
     if live.size:
-        m = method[lots.row[live]]
+        q_all = lots.quantity[live]
+        basis = lots.basis[live]
+        missing = np.isnan(basis)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cps = np.where(missing | (q_all <= 0), np.inf, basis / q_all)
+        each = price.ravel().take(flat[live]) - cps
+        term = long_term_mask(lots.acquired[live], as_of)
+        m = method.take(lots.row[live])
         acq = lots.acquired[live].astype(np.float64)
         k1 = np.select(
             [m == 0, m == 1, m == 2, m == 3],
-            [acq, -acq, -cps[live], (gain_each[live] > 0).astype(np.float64)],
+            [acq, -acq, -cps, (each > 0).astype(np.float64)],
             lots.rank[live],
         )
-        k2 = np.where(m == 3, (~long[live]).astype(np.float64), 0.0)
-        k3 = np.where(m == 3, gain_each[live], 0.0)
-        group = lots.row[live].astype(np.int64) * sold.shape[1] + lots.slot[live]
-        order = np.lexsort((live, k3, k2, k1, group))
-        idx = live[order]
+        group = flat[live]
+        if (m == 3).any():
+            k2 = np.where(m == 3, (~term).astype(np.float64), 0.0)
+            k3 = np.where(m == 3, each, 0.0)
+            order = np.lexsort((live, k3, k2, k1, group))
+        else:
+            order = np.lexsort((live, k1, group))
         g = group[order]
-        q = lots.quantity[idx]
+        q = q_all[order]
         cum = np.cumsum(q)
         starts = np.r_[True, g[1:] != g[:-1]]
         base = np.maximum.accumulate(np.where(starts, cum - q, 0.0))
-        before = cum - q - base
-        out_q[idx] = np.clip(sold[lots.row[idx], lots.slot[idx]] - before, 0.0, q)
+        took = np.clip(want[live][order] - (cum - q - base), 0.0, q)
+        took[took <= SHARE_TOLERANCE] = 0.0
+        idx = live[order]
+        out_q[idx] = took
         sequence[idx] = np.arange(idx.size)
-    out_q[out_q <= SHARE_TOLERANCE] = 0.0
-    with np.errstate(invalid="ignore"):
-        gain = np.where(missing, np.nan, out_q * gain_each)
-    return Relieved(
-        quantity=out_q, gain=np.where(out_q > 0, gain, 0.0), long_term=long, sequence=sequence
-    )
+        long[idx] = term[order]
+        with np.errstate(invalid="ignore"):
+            gain[idx] = np.where(missing[order], np.nan, took * each[order])
+        gain[idx[took <= 0]] = 0.0
+    return Relieved(quantity=out_q, gain=gain, long_term=long, sequence=sequence)

@@ -188,8 +188,63 @@ def restrict_batch(
     """Apply the restrictions in force to a batch's targets, bands and cash targets.
 
     ``weight`` is each slot's current weight; all are fractions of account value, (N, K),
-    and ``cash_target`` (N,). ``in_model`` marks the model lines (valid slots only).
+    and ``cash_target`` (N,). ``in_model`` marks the model lines (valid slots only). Only
+    the accounts with restrictions are computed.
     """
+    rows = np.flatnonzero(((slots.behaviour > 0) | (slots.lead >= 0)).any(axis=1))
+    n, k = target.shape
+    if rows.size == n:
+        return _restrict(weight, target, lower, upper, in_model, cash_target, slots)
+    some = _restrict(
+        weight[rows],
+        target[rows],
+        lower[rows],
+        upper[rows],
+        in_model[rows],
+        cash_target[rows],
+        SlotRestrictions(*(getattr(slots, f)[rows] for f in slots.__dataclass_fields__)),
+    )
+    t, lo, hi, im, cash = (
+        target.copy(),
+        lower.copy(),
+        upper.copy(),
+        in_model.copy(),
+        cash_target.copy(),
+    )
+    t[rows], lo[rows], hi[rows] = some.target, some.lower, some.upper
+    im[rows], cash[rows] = some.in_model, some.cash_target
+    no_sell = np.zeros((n, k), dtype=bool)
+    no_buy = np.zeros((n, k), dtype=bool)
+    flags = np.zeros((n, k), dtype=np.uint32)
+    no_sell[rows], no_buy[rows], flags[rows] = some.no_sell, some.no_buy, some.flags
+    groups = None
+    if some.groups is not None:
+        buy_rank = np.zeros((n, k))
+        sell_rank = np.zeros((n, k))
+        buy_rank[rows], sell_rank[rows] = some.groups.buy_rank, some.groups.sell_rank
+        groups = GroupArrays(slots.lead, buy_rank, sell_rank)
+    return Restricted(
+        target=t,
+        lower=lo,
+        upper=hi,
+        in_model=im,
+        cash_target=cash,
+        no_sell=no_sell,
+        no_buy=no_buy,
+        flags=flags,
+        groups=groups,
+    )
+
+
+def _restrict(
+    weight: Fractions,
+    target: Fractions,
+    lower: Fractions,
+    upper: Fractions,
+    in_model: Mask,
+    cash_target: Fractions,
+    slots: SlotRestrictions,
+) -> Restricted:
     flags = np.zeros(target.shape, dtype=np.uint32)
     beh = slots.behaviour
     restricted = beh > 0
@@ -372,36 +427,45 @@ def expand(plan: Plan, batch: AccountBatch, groups: GroupArrays) -> Plan:
     member = groups.lead >= 0
     if not member.any():
         return plan
+    k = member.shape[1]
+    rows, cols = np.nonzero(member)
+    lead = groups.lead[rows, cols]
+    gid = rows.astype(np.int64) * k + lead
+    d = plan.dollars[rows, lead]
+    whole = plan.full_sell[rows, lead]
+    why = plan.reason[rows, lead]
     dollars = plan.dollars.copy()
     full = plan.full_sell.copy()
     reason = plan.reason.copy()
-    sellable = batch.sell_limit * batch.price
-    rows, cols = np.nonzero(member)
-    pairs = {(int(r), int(g)) for r, g in zip(rows, groups.lead[rows, cols], strict=True)}
-    for r, g in sorted(pairs):
-        members = np.flatnonzero(groups.lead[r] == g)
-        d = float(plan.dollars[r, g])
-        whole = bool(plan.full_sell[r, g])
-        dollars[r, members] = 0.0
-        full[r, members] = False
-        trades = abs(d) > HALF_CENT
-        reason[r, members] = plan.reason[r, g] & (_KEEP if trades else _ALL)
-        if d > HALF_CENT:
-            can = members[batch.buy_allowed[r, members]]
-            if can.size:
-                pick = can[np.lexsort((can, groups.buy_rank[r, can]))[0]]
-                dollars[r, pick] = d
-                reason[r, pick] = plan.reason[r, g]
-        elif d < -HALF_CENT:
-            left = -d
-            for m in members[np.lexsort((members, groups.sell_rank[r, members]))]:
-                s = min(left, float(sellable[r, m]))
-                if s <= 0:
-                    continue
-                dollars[r, m] = -s
-                reason[r, m] = plan.reason[r, g]
-                full[r, m] = whole or s >= sellable[r, m] - HALF_CENT
-                left -= s
+    trades = np.abs(d) > HALF_CENT
+    dollars[rows, cols] = 0.0
+    full[rows, cols] = False
+    reason[rows, cols] = why & np.where(trades, _KEEP, _ALL)
+
+    buys = np.flatnonzero((d > HALF_CENT) & batch.buy_allowed[rows, cols])
+    if buys.size:
+        order = buys[np.lexsort((cols[buys], groups.buy_rank[rows[buys], cols[buys]], gid[buys]))]
+        first = order[np.r_[True, gid[order][1:] != gid[order][:-1]]]
+        dollars[rows[first], cols[first]] = d[first]
+        reason[rows[first], cols[first]] = why[first]
+
+    sells = np.flatnonzero(d < -HALF_CENT)
+    if sells.size:
+        order = sells[
+            np.lexsort((cols[sells], groups.sell_rank[rows[sells], cols[sells]], gid[sells]))
+        ]
+        r, c = rows[order], cols[order]
+        cap = batch.sell_limit[r, c] * batch.price[r, c]
+        g = gid[order]
+        cum = np.cumsum(cap)
+        starts = np.r_[True, g[1:] != g[:-1]]
+        base = np.maximum.accumulate(np.where(starts, cum - cap, 0.0))
+        take = np.clip(-d[order] - (cum - cap - base), 0.0, cap)
+        sold = take > 0
+        r, c, take, cap = r[sold], c[sold], take[sold], cap[sold]
+        dollars[r, c] = -take
+        full[r, c] = whole[order][sold] | (take >= cap - HALF_CENT)
+        reason[r, c] = why[order][sold]
     return Plan(
         dollars=dollars,
         full_sell=full,

@@ -44,6 +44,14 @@ from trimtab.core.restrictions import (
 )
 
 Flags = npt.NDArray[np.uint32]
+LOT_RULES = (
+    RuleReason.ELECTIVE_LOCK,
+    RuleReason.MISSING_BASIS,
+    RuleReason.GAIN_LOCK,
+    RuleReason.WASH_SALE_SELL,
+    RuleReason.SPECIFIC_LOTS,
+)
+"""Rules that hold lots back from a sale."""
 WASH_SALE_DAYS = 30
 """Days before trade date in which a buy (or a loss sale) in the household opens a wash sale."""
 
@@ -359,28 +367,36 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     flags = res.flags
     n, k = batch.price.shape
     lots = rules.lots
-    at = (lots.row, lots.slot)
-    specific = rules.method[lots.row] == METHOD_CODE[LotMethod.SPECIFIC]
+    flat = lots.row.astype(np.int64) * k + lots.slot
+
+    def per_lot(mask: Mask) -> Mask:
+        if not mask.any():
+            return np.zeros(lots.size, dtype=bool)
+        out: Mask = mask.ravel().take(flat)
+        return out
+
+    specific = rules.method.take(lots.row) == METHOD_CODE[LotMethod.SPECIFIC]
     eligible, lot_flags = lot_eligibility(
         lots,
-        batch.price[at],
-        elective=rules.elective[at],
-        gain_lock=rules.gain_lock[at],
-        basis_unlocked=rules.basis_unlocked[at],
-        wash_window=rules.wash_window[at],
+        batch.price.ravel().take(flat),
+        elective=per_lot(rules.elective),
+        gain_lock=per_lot(rules.gain_lock),
+        basis_unlocked=per_lot(rules.basis_unlocked),
+        wash_window=per_lot(rules.wash_window),
         specific=specific,
     )
-    flat = lots.row.astype(np.int64) * k + lots.slot
     has_lots = np.bincount(flat, minlength=n * k).reshape(n, k) > 0
     free = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k).reshape(n, k)
     limit = np.where(has_lots, free, batch.quantity)
     limit = np.where(rules.elective | res.no_sell, 0.0, np.minimum(limit, batch.quantity))
     short = limit < batch.quantity - 1e-12
-    held_back = ~eligible & (lots.quantity > 0)
-    if held_back.any():
-        why = np.zeros(n * k, dtype=np.uint32)
-        np.bitwise_or.at(why, flat[held_back], lot_flags[held_back])
-        flags |= why.reshape(n, k) * short
+    held_back = np.flatnonzero(~eligible & (lots.quantity > 0))
+    if held_back.size:
+        where = flat[held_back]
+        bits = lot_flags[held_back]
+        for reason in LOT_RULES:
+            hit = np.bincount(where[(bits & np.uint32(reason)) != 0], minlength=n * k) > 0
+            _mark(flags, hit.reshape(n, k) & short, reason)
     _mark(flags, rules.elective & ~has_lots & (batch.quantity > 0), RuleReason.ELECTIVE_LOCK)
     valid = batch.valid
     can_buy = (res.in_model | (rules.restrictions.lead >= 0)) & valid & ~res.no_buy
