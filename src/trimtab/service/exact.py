@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from trimtab.errors import BookError
 
 
@@ -32,3 +36,30 @@ def to_decimals(
                 )
         out.append(d)
     return out
+
+
+def number_texts(table: pa.Table, column: str, *, label: str, scale: int) -> list[str | None]:
+    """A float column as decimal text (the shortest text of each value), vectorised.
+
+    Raises :class:`BookError` naming the row when a value has more than ``scale`` decimals.
+    """
+    col = table.column(column)
+    values = col.to_numpy(zero_copy_only=False).astype(np.float64)
+    null = pc.is_null(col).to_numpy(zero_copy_only=False)
+    with np.errstate(invalid="ignore"):
+        suspect = ~null & (np.round(values, scale) != values)
+    for i in np.flatnonzero(suspect):
+        try:
+            to_decimals([float(values[i])], label=label, column=column, scale=scale)
+        except BookError as err:
+            raise _row_error(err, int(i) + 1) from None
+    texts: list[str | None] = [repr(v) for v in values.tolist()]
+    if null.any():
+        for i in np.flatnonzero(null):
+            texts[i] = None
+    return texts
+
+
+def _row_error(err: BookError, row: int) -> BookError:
+    where = err.where.replace(" row 1 ", f" row {row} ")
+    return BookError(where, err.problem)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
@@ -24,7 +25,7 @@ from trimtab.io.book import LoadedBook, read_book
 from trimtab.io.tables import table_path
 from trimtab.service.access import require_role
 from trimtab.service.book_extras import ExtraTable, read_extras
-from trimtab.service.exact import to_decimals
+from trimtab.service.exact import number_texts, to_decimals
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -62,7 +63,13 @@ def read_book_folder(folder: Path) -> BookFolder:
 
 
 def _col(table: pa.Table, name: str) -> list[Any]:
-    return table.column(name).to_pylist() if name in table.column_names else [None] * len(table)
+    """A column as Python values (``None`` for nulls); every row ``None`` when absent."""
+    if name not in table.column_names:
+        return [None] * len(table)
+    col = table.column(name)
+    if pa.types.is_floating(col.type):
+        return list(col.to_pylist())
+    return list(col.to_numpy(zero_copy_only=False).tolist())
 
 
 def import_book(
@@ -195,9 +202,12 @@ def _securities(uow: UnitOfWork, prices: pa.Table) -> int:
 
 
 def _prices(uow: UnitOfWork, as_of: date, prices: pa.Table, label: str) -> int:
-    values = to_decimals(_col(prices, "price"), label=label, column="price", scale=8)
-    rows = ((uow.firm_id, as_of, s, p) for s, p in zip(_col(prices, "symbol"), values, strict=True))
-    return uow.bulk_insert(t.prices, ("firm_id", "as_of", "symbol", "price"), rows)
+    values = number_texts(prices, "price", label=label, scale=8)
+    n = len(prices)
+    columns = ([uow.firm_id] * n, [as_of.isoformat()] * n, _col(prices, "symbol"), values)
+    return uow.bulk_insert(
+        t.prices, ("firm_id", "as_of", "symbol", "price"), zip(*columns, strict=True), encoded=True
+    )
 
 
 def _models(
@@ -448,50 +458,63 @@ def _switch(book: bool | None, book_before: bool | None, current: bool | None) -
 def _positions(
     uow: UnitOfWork, as_of: date, tables: dict[str, pa.Table], labels: dict[str, str]
 ) -> int:
-    positions = tables["positions"]
-    qty = to_decimals(
-        _col(positions, "quantity"), label=labels["positions"], column="quantity", scale=8
-    )
-    held: dict[tuple[str, str], Decimal] = {}
-    for a, s, q in zip(_col(positions, "account_id"), _col(positions, "symbol"), qty, strict=True):
-        assert q is not None
-        held[(a, s)] = q
+    """Positions as given, except that the sum of the lots replaces the keys lots cover."""
+    keys = ["account_id", "symbol"]
+    positions = tables["positions"].select([*keys, "quantity"])
+    number_texts(positions, "quantity", label=labels["positions"], scale=8)
     if "lots" in tables:
-        lots = tables["lots"]
-        lot_qty = to_decimals(
-            _col(lots, "quantity"), label=labels["lots"], column="quantity", scale=8
+        lots = tables["lots"].select([*keys, "quantity"])
+        number_texts(lots, "quantity", label=labels["lots"], scale=8)
+        lots = lots.cast(
+            pa.schema(
+                [("account_id", pa.string()), ("symbol", pa.string()), ("quantity", pa.float64())]
+            )
         )
-        summed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-        for a, s, q in zip(_col(lots, "account_id"), _col(lots, "symbol"), lot_qty, strict=True):
-            assert q is not None
-            summed[(a, s)] += q
-        held.update(summed)
-    rows = ((uow.firm_id, as_of, a, s, q) for (a, s), q in held.items())
+        summed = lots.group_by(keys).aggregate([("quantity", "sum")])
+        # each lot has at most 8 decimals, so the exact sum does too: round away float noise
+        summed = pa.table(
+            {
+                "account_id": summed.column("account_id"),
+                "symbol": summed.column("symbol"),
+                "quantity": np.round(summed.column("quantity_sum").to_numpy(), 8),
+            }
+        )
+        plain = positions.cast(summed.schema)
+        kept = plain.join(summed.select(keys), keys=keys, join_type="left anti")
+        positions = pa.concat_tables([kept.select([*keys, "quantity"]), summed])
+    n = len(positions)
+    columns = (
+        [uow.firm_id] * n,
+        [as_of.isoformat()] * n,
+        _col(positions, "account_id"),
+        _col(positions, "symbol"),
+        number_texts(positions, "quantity", label=labels["positions"], scale=8),
+    )
     return uow.bulk_insert(
-        t.positions, ("firm_id", "as_of", "account_id", "symbol", "quantity"), rows
+        t.positions,
+        ("firm_id", "as_of", "account_id", "symbol", "quantity"),
+        zip(*columns, strict=True),
+        encoded=True,
     )
 
 
 def _lots(uow: UnitOfWork, as_of: date, lots: pa.Table, label: str) -> int:
-    qty = to_decimals(_col(lots, "quantity"), label=label, column="quantity", scale=8)
-    basis = to_decimals(_col(lots, "cost_basis"), label=label, column="cost_basis", scale=6)
-    rows = (
-        (uow.firm_id, as_of, i + 1, a, s, q, b, d)
-        for i, (a, s, q, b, d) in enumerate(
-            zip(
-                _col(lots, "account_id"),
-                _col(lots, "symbol"),
-                qty,
-                basis,
-                _col(lots, "acquired"),
-                strict=True,
-            )
-        )
+    n = len(lots)
+    columns = (
+        [uow.firm_id] * n,
+        [as_of.isoformat()] * n,
+        range(1, n + 1),
+        _col(lots, "account_id"),
+        _col(lots, "symbol"),
+        number_texts(lots, "quantity", label=label, scale=8),
+        number_texts(lots, "cost_basis", label=label, scale=6),
+        lots.column("acquired").cast(pa.string()).to_numpy(zero_copy_only=False).tolist(),
     )
     return uow.bulk_insert(
         t.lots,
         ("firm_id", "as_of", "row", "account_id", "symbol", "quantity", "cost_basis", "acquired"),
-        rows,
+        zip(*columns, strict=True),
+        encoded=True,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -108,18 +108,21 @@ class UnitOfWork:
         )
 
     def bulk_insert(
-        self, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        encoded: bool = False,
     ) -> int:
         """Insert ``rows`` (tuples in ``columns`` order): COPY on PostgreSQL, executemany else.
 
-        Returns the number of rows written.
+        ``encoded`` promises that every value is already text, a number or ``None`` (decimals
+        and dates as text), which skips the per-value conversion. Returns the rows written.
         """
         if self.dialect == "postgresql":
             return _copy(self.conn, table, columns, rows)
-        batch = [dict(zip(columns, row, strict=True)) for row in rows]
-        if batch:
-            self.conn.execute(insert(table), batch)
-        return len(batch)
+        return _executemany(self.conn, table, columns, rows, encoded=encoded)
 
 
 def _copy(
@@ -134,3 +137,50 @@ def _copy(
             copy.write_row(row)
             count += 1
     return count
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A Python value as SQLite stores it through the column types of :mod:`tables`."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a timezone-aware moment")
+        return (
+            value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _executemany(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    encoded: bool,
+) -> int:
+    """One ``executemany`` on the driver: values already plain, or converted once here."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    plain = _SIMPLE
+    batch = (
+        list(rows)
+        if encoded
+        else [
+            row if all(type(v) in plain for v in row) else tuple(_sqlite_value(v) for v in row)
+            for row in rows
+        ]
+    )
+    if batch:
+        raw.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', batch)
+    return len(batch)
+
+
+_SIMPLE = frozenset({str, int, float, type(None)})
