@@ -23,6 +23,7 @@ from trimtab.core.logics import (
 from trimtab.core.partial import SWEEP_MIN, SWEEP_PCT, deposit, withdrawal
 from trimtab.core.restrictions import GroupArrays, collapse, expand
 from trimtab.core.rounding import round_plan
+from trimtab.errors import InputError
 
 
 class Method(StrEnum):
@@ -149,9 +150,13 @@ def plan_trades(batch: AccountBatch, method: Method, options: TradeOptions, rows
                 min_trade_value=options.min_trade_value,
             )
         case Method.BEST_FIT | Method.MINIMUM_TRANSACTION:
-            raise ValueError(f"{method.value} is solved by trimtab.optimize (pass its planner)")
+            raise InputError(
+                "method", f"{method.value} needs the solver: use trimtab.optimize.propose"
+            )
         case Method.HOUSEHOLD_REBALANCE:
-            raise ValueError("household_rebalance plans whole households: core.household")
+            raise InputError(
+                "method", "household_rebalance plans households: use trimtab.core.household"
+            )
     raise ValueError(f"unknown method {method!r}")  # pragma: no cover - enum is closed
 
 
