@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, select
+from sqlalchemy import Float, Select, cast, select
 
 from trimtab.core.book import BookArrays, assemble_book
 from trimtab.errors import NotFoundError
@@ -60,7 +61,7 @@ def _accounts_query(uow: UnitOfWork, as_of: date, account_ids: Sequence[str] | N
     )
     if account_ids is not None:
         q = q.where(t.account_days.c.account_id.in_(list(account_ids)))
-    return q.order_by(t.account_days.c.account_id)
+    return q
 
 
 def load_snapshot(
@@ -79,8 +80,8 @@ def load_snapshot(
             & (t.securities.c.symbol == t.prices.c.symbol),
         )
         .where(t.prices.c.firm_id == firm, t.prices.c.as_of == as_of)
-        .order_by(t.prices.c.symbol)
     ).all()
+    price_rows = sorted(price_rows, key=lambda r: r.symbol)
     if not price_rows:
         raise NotFoundError(f"no book imported for {as_of}")
     symbols = [r.symbol for r in price_rows]
@@ -92,9 +93,11 @@ def load_snapshot(
         [class_code.get(r.sub_asset_class, -1) for r in price_rows], dtype=np.int32
     )
 
-    accounts = conn.execute(_accounts_query(uow, as_of, account_ids)).all()
+    # sorted here, not by the database: its collation need not be code-point order
+    accounts = sorted(
+        conn.execute(_accounts_query(uow, as_of, account_ids)).all(), key=lambda r: r.account_id
+    )
     ids = [r.account_id for r in accounts]
-    acc_code = {a: i for i, a in enumerate(ids)}
     keys = sorted({(r.model_id, r.model_version) for r in accounts})
     key_code = {k: i for i, k in enumerate(keys)}
     lines: dict[tuple[str, int], list[tuple[int, float, float, float]]] = {k: [] for k in keys}
@@ -122,12 +125,12 @@ def load_snapshot(
             target[k, j], lower[k, j], upper[k, j] = tg / 100.0, lo / 100.0, hi / 100.0
     model_cash = np.clip(1.0 - target.sum(axis=1), 0.0, 1.0)
 
-    pos_q = select(t.positions.c.account_id, t.positions.c.symbol, t.positions.c.quantity).where(
-        t.positions.c.firm_id == firm, t.positions.c.as_of == as_of
-    )
+    pos_q = select(
+        t.positions.c.account_id, t.positions.c.symbol, cast(t.positions.c.quantity, Float)
+    ).where(t.positions.c.firm_id == firm, t.positions.c.as_of == as_of)
     if account_ids is not None:
         pos_q = pos_q.where(t.positions.c.account_id.in_(ids))
-    pos = [r for r in conn.execute(pos_q) if r.account_id in acc_code]
+    pos_account, pos_symbol, pos_qty = _positions(conn.execute(pos_q).all(), ids, symbols)
     arrays = assemble_book(
         price=price,
         model_symbol=model_symbol,
@@ -139,9 +142,9 @@ def load_snapshot(
             [key_code[(r.model_id, r.model_version)] for r in accounts], dtype=np.int32
         ),
         cash=np.array([float(r.cash) for r in accounts]),
-        position_account=np.array([acc_code[r.account_id] for r in pos], dtype=np.int32),
-        position_symbol=np.array([code[r.symbol] for r in pos], dtype=np.int32),
-        position_quantity=np.array([float(r.quantity) for r in pos]),
+        position_account=pos_account,
+        position_symbol=pos_symbol,
+        position_quantity=pos_qty,
     )
     return Snapshot(
         as_of=as_of,
@@ -154,6 +157,26 @@ def load_snapshot(
         model_versions=[r.model_version for r in accounts],
         rebalancing=np.array([bool(r.rebalancing) for r in accounts], dtype=bool),
     )
+
+
+def _positions(
+    rows: Sequence[Any], account_ids: list[str], symbols: list[str]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+    """(account code, symbol code, shares) of each row, dropping accounts not in the list.
+
+    ``account_ids`` and ``symbols`` are sorted, so codes come from a binary search.
+    """
+    if not rows:
+        empty = np.zeros(0, dtype=np.int32)
+        return empty, empty.copy(), np.zeros(0)
+    accounts, held, shares = zip(*rows, strict=True)
+    ids = np.array(account_ids, dtype=object)
+    acc = np.searchsorted(ids, np.array(accounts, dtype=object))
+    acc = np.minimum(acc, max(len(ids) - 1, 0))
+    keep = ids[acc] == np.array(accounts, dtype=object) if len(ids) else np.zeros(len(acc), bool)
+    sym = np.searchsorted(np.array(symbols, dtype=object), np.array(held, dtype=object))
+    qty = np.array(shares, dtype=np.float64)
+    return acc[keep].astype(np.int32), sym[keep].astype(np.int32), qty[keep]
 
 
 def latest_book_date(uow: UnitOfWork) -> date:
