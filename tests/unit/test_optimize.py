@@ -12,9 +12,15 @@ import itertools
 import numpy as np
 import pytest
 
-from trimtab.core.batch import AccountBatch, make_batch
+from trimtab.core.batch import AccountBatch, make_batch, stack_batches
 from trimtab.core.engine import Method, TradeOptions, propose
-from trimtab.optimize import SolveStatus, best_fit, minimum_transaction
+from trimtab.optimize import (
+    SolveStatus,
+    best_fit,
+    best_fit_batch,
+    minimum_transaction,
+    minimum_transaction_batch,
+)
 
 TOL = 0.01 + 1e-6
 """Dollars: the solvers are optimal to the cent (their documented gap)."""
@@ -194,3 +200,17 @@ def test_minimum_transaction_never_trades_more_than_tolerance() -> None:
             compared += 1
             assert mt["turnover"] <= rtt["turnover"] + slack
     assert compared >= 20
+
+
+def test_batch_equals_single_on_threads() -> None:
+    rows = [_account(np.random.default_rng(500 + s), 3, non_model=s % 2 == 0) for s in range(6)]
+    batch = stack_batches(rows)
+    for solve, solve_batch in (
+        (best_fit, best_fit_batch),
+        (minimum_transaction, minimum_transaction_batch),
+    ):
+        together = solve_batch(batch, workers=2)
+        for i, one in enumerate(rows):
+            single = solve(one, 0).quantity
+            np.testing.assert_array_equal(together.quantity[i, : single.shape[0]], single)
+        assert np.all(together.status == SolveStatus.OPTIMAL)

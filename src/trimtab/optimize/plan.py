@@ -84,12 +84,16 @@ def plan_trades(
     rows: slice,
     *,
     time_limit: float = DEFAULT_TIME_LIMIT,
+    workers: int = 1,
 ) -> Plan:
-    """:func:`trimtab.core.engine.plan_trades` that also plans the solver logics."""
+    """:func:`trimtab.core.engine.plan_trades` that also plans the solver logics
+    (``time_limit`` seconds per account, accounts on ``workers`` threads)."""
     if method is Method.BEST_FIT:
-        result = best_fit_batch(batch, unit=options.unit, time_limit=time_limit)
+        result = best_fit_batch(batch, unit=options.unit, time_limit=time_limit, workers=workers)
     elif method is Method.MINIMUM_TRANSACTION:
-        result = minimum_transaction_batch(batch, unit=options.unit, time_limit=time_limit)
+        result = minimum_transaction_batch(
+            batch, unit=options.unit, time_limit=time_limit, workers=workers
+        )
     else:
         return engine.plan_trades(batch, method, options, rows)
     return plan_from_quantities(batch, result, method)
@@ -103,14 +107,16 @@ def propose(
     rows: slice | None = None,
     groups: GroupArrays | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
+    workers: int = 1,
 ) -> BatchProposal:
     """:func:`trimtab.core.engine.propose` for every method, the solver logics included;
-    ``time_limit`` is seconds of solver time per account."""
+    ``time_limit`` is seconds of solver time per account, ``workers`` threads solve
+    accounts side by side."""
     return engine.propose(
         batch,
         method,
         options,
         rows=rows,
         groups=groups,
-        planner=partial(plan_trades, time_limit=time_limit),
+        planner=partial(plan_trades, time_limit=time_limit, workers=workers),
     )

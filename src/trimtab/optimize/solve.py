@@ -11,6 +11,7 @@ sell more than ``sell_limit`` and never buy where ``buy_allowed`` is false.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -162,25 +163,45 @@ def _batch(
     solve_one: Callable[..., AccountResult],
     unit: float,
     time_limit: float,
+    workers: int,
 ) -> OptimizedBatch:
     quantity = np.zeros((batch.size, batch.width))
     status = np.zeros(batch.size, dtype=np.int8)
-    for row in range(batch.size):
-        result = solve_one(batch, row, unit=unit, time_limit=time_limit)
+
+    def one(row: int) -> AccountResult:
+        return solve_one(batch, row, unit=unit, time_limit=time_limit)
+
+    if workers > 1 and batch.size > 1:
+        # HiGHS releases the GIL while it solves; each thread keeps its own instance.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, range(batch.size)))
+    else:
+        results = [one(row) for row in range(batch.size)]
+    for row, result in enumerate(results):
         quantity[row] = result.quantity
         status[row] = result.status
     return OptimizedBatch(quantity=quantity, status=status)
 
 
 def best_fit_batch(
-    batch: AccountBatch, *, unit: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
+    batch: AccountBatch,
+    *,
+    unit: float = 1.0,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    workers: int = 1,
 ) -> OptimizedBatch:
-    """:func:`best_fit` for every account of ``batch``; ``time_limit`` seconds per account."""
-    return _batch(batch, best_fit, unit, time_limit)
+    """:func:`best_fit` for every account of ``batch``, ``time_limit`` seconds per account,
+    on ``workers`` threads."""
+    return _batch(batch, best_fit, unit, time_limit, workers)
 
 
 def minimum_transaction_batch(
-    batch: AccountBatch, *, unit: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
+    batch: AccountBatch,
+    *,
+    unit: float = 1.0,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    workers: int = 1,
 ) -> OptimizedBatch:
-    """:func:`minimum_transaction` for every account; ``time_limit`` seconds per account."""
-    return _batch(batch, minimum_transaction, unit, time_limit)
+    """:func:`minimum_transaction` for every account, ``time_limit`` seconds per account,
+    on ``workers`` threads."""
+    return _batch(batch, minimum_transaction, unit, time_limit, workers)
