@@ -314,3 +314,27 @@ def test_equivalents_group_band_in_tolerance_logics(method: str) -> None:
         method=method,
     )
     assert all(action == "none" for action, _ in trades(doc).values())
+
+
+def test_rebalance_due_when_a_restriction_ends_with_rebalance_immediately() -> None:
+    from datetime import date
+
+    from trimtab.core.restrictions import Behaviour, EndAction, Exclusion, rebalance_due
+
+    ends = Exclusion(
+        symbol=0,
+        behaviour=Behaviour.HOLD,
+        start=date(2026, 1, 1),
+        end=date(2026, 11, 23),
+        end_action=EndAction.REBALANCE,
+    )
+    waits = Exclusion(
+        symbol=1,
+        behaviour=Behaviour.HOLD,
+        start=date(2026, 1, 1),
+        end=date(2026, 11, 23),
+        end_action=EndAction.WAIT_FOR_WEIGHT_CHANGE,
+    )
+    assert rebalance_due((ends,), date(2026, 11, 20), date(2026, 11, 23))
+    assert not rebalance_due((ends,), date(2026, 11, 23), date(2026, 11, 24))
+    assert not rebalance_due((waits,), date(2026, 11, 20), date(2026, 11, 23))

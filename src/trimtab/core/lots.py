@@ -268,7 +268,7 @@ class LotArrays:
 
     def rows(self, start: int, stop: int) -> LotArrays:
         """Lots of accounts ``start:stop``, rows renumbered from 0."""
-        a, b = np.searchsorted(self.row, [start, stop])
+        a, b = np.searchsorted(self.row, np.array([start, stop], dtype=self.row.dtype))
         return LotArrays(
             self.row[a:b] - start,
             self.slot[a:b],
@@ -389,7 +389,11 @@ def relieve_lots(
             lots.rank[live],
         )
         group = flat[live]
-        if (m == 3).any():
+        if np.isin(m, (0, 1)).all() and group.size and int(group.max()) < 2**40:
+            days = np.where(m == 0, acq, -acq).astype(np.int64)
+            key = (group << 22) + (days - int(days.min()))
+            order = np.argsort(key, kind="stable")
+        elif (m == 3).any():
             k2 = np.where(m == 3, (~term).astype(np.float64), 0.0)
             k3 = np.where(m == 3, each, 0.0)
             order = np.lexsort((live, k3, k2, k1, group))

@@ -100,6 +100,15 @@ class Exclusion:
         return abs(model_weight - self.weight_at_end) <= WEIGHT_TOLERANCE
 
 
+def rebalance_due(exclusions: tuple[Exclusion, ...], since: date, until: date) -> bool:
+    """Whether an exclusion or substitution ended with "rebalance immediately" after
+    ``since`` and on or before ``until`` (a daily-evaluation trigger of the account)."""
+    return any(
+        ex.end is not None and ex.end_action == EndAction.REBALANCE and since < ex.end <= until
+        for ex in exclusions
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class EquivalentGroup:
     """1 to 20 securities traded as one group weight, in force through ``end``."""
@@ -372,13 +381,43 @@ def collapse(batch: AccountBatch, groups: GroupArrays) -> AccountBatch:
 
     The lead slot holds the group's market value as quantity, its summed targets and
     bands, and as sell limit the dollars the members may sell; it may be bought when any
-    member may. The other member slots become padding.
+    member may. The other member slots become padding. Accounts without groups are kept.
     """
     member = groups.lead >= 0
-    if not member.any():
+    some = np.flatnonzero(member.any(axis=1))
+    if some.size == 0:
         return batch
+    sub = AccountBatch(*(getattr(batch, f)[some] for f in _BATCH_FIELDS))
+    merged = _collapse_rows(sub, groups.lead[some])
+    out = {}
+    for f in _BATCH_FIELDS:
+        full = getattr(batch, f)
+        if full.ndim == 2:
+            full = full.copy()
+            full[some] = getattr(merged, f)
+        out[f] = full
+    return AccountBatch(**out)
+
+
+_BATCH_FIELDS = (
+    "price",
+    "quantity",
+    "target",
+    "lower",
+    "upper",
+    "in_model",
+    "valid",
+    "cash",
+    "cash_target",
+    "sell_limit",
+    "buy_allowed",
+)
+
+
+def _collapse_rows(batch: AccountBatch, lead: Codes) -> AccountBatch:
+    member = lead >= 0
     rows, cols = np.nonzero(member)
-    leads = groups.lead[rows, cols]
+    leads = lead[rows, cols]
     at = (rows, leads)
 
     def summed(values: Fractions, scale: Fractions | None = None) -> Fractions:

@@ -353,10 +353,9 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     """The batch as the logics must see it under ``rules`` (laid out on its slots)."""
     market = batch.quantity * batch.price
     value = batch.cash + market.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        weight = np.where(value[:, None] > 0, market / np.where(value > 0, value, 1.0)[:, None], 0)
+    scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
     res = restrict_batch(
-        weight=weight,
+        weight=market * scale[:, None],
         target=batch.target,
         lower=batch.lower,
         upper=batch.upper,
@@ -367,42 +366,59 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     flags = res.flags
     n, k = batch.price.shape
     lots = rules.lots
-    flat = lots.row.astype(np.int64) * k + lots.slot
+    limit = batch.quantity
+    eligible = np.zeros(0, dtype=bool)
+    has_lots: Mask = np.zeros((n, k), dtype=bool)
+    if lots.size:
+        flat = lots.row.astype(np.int64) * k + lots.slot
 
-    def per_lot(mask: Mask) -> Mask:
-        if not mask.any():
-            return np.zeros(lots.size, dtype=bool)
-        out: Mask = mask.ravel().take(flat)
-        return out
+        def per_lot(mask: Mask) -> Mask:
+            if not mask.any():
+                return np.zeros(lots.size, dtype=bool)
+            out: Mask = mask.ravel().take(flat)
+            return out
 
-    specific = rules.method.take(lots.row) == METHOD_CODE[LotMethod.SPECIFIC]
-    eligible, lot_flags = lot_eligibility(
-        lots,
-        batch.price.ravel().take(flat),
-        elective=per_lot(rules.elective),
-        gain_lock=per_lot(rules.gain_lock),
-        basis_unlocked=per_lot(rules.basis_unlocked),
-        wash_window=per_lot(rules.wash_window),
-        specific=specific,
-    )
-    has_lots = np.bincount(flat, minlength=n * k).reshape(n, k) > 0
-    free = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k).reshape(n, k)
-    limit = np.where(has_lots, free, batch.quantity)
-    limit = np.where(rules.elective | res.no_sell, 0.0, np.minimum(limit, batch.quantity))
-    short = limit < batch.quantity - 1e-12
-    held_back = np.flatnonzero(~eligible & (lots.quantity > 0))
-    if held_back.size:
-        where = flat[held_back]
-        bits = lot_flags[held_back]
-        for reason in LOT_RULES:
-            hit = np.bincount(where[(bits & np.uint32(reason)) != 0], minlength=n * k) > 0
-            _mark(flags, hit.reshape(n, k) & short, reason)
-    _mark(flags, rules.elective & ~has_lots & (batch.quantity > 0), RuleReason.ELECTIVE_LOCK)
+        specific = rules.method.take(lots.row) == METHOD_CODE[LotMethod.SPECIFIC]
+        eligible, lot_flags = lot_eligibility(
+            lots,
+            batch.price.ravel().take(flat),
+            elective=per_lot(rules.elective),
+            gain_lock=per_lot(rules.gain_lock),
+            basis_unlocked=per_lot(rules.basis_unlocked),
+            wash_window=per_lot(rules.wash_window),
+            specific=specific,
+        )
+        has_lots = np.bincount(flat, minlength=n * k).reshape(n, k) > 0
+        free = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k)
+        limit = np.where(has_lots, np.minimum(free.reshape(n, k), limit), limit)
+    blocked = rules.elective | res.no_sell
+    if blocked.any():
+        limit = np.where(blocked, 0.0, limit)
+    if lots.size:
+        held_back = np.flatnonzero(~eligible & (lots.quantity > 0))
+        if held_back.size:
+            short = limit < batch.quantity - 1e-12
+            where = flat[held_back]
+            bits = lot_flags[held_back]
+            for reason in LOT_RULES:
+                hit = np.bincount(where[(bits & np.uint32(reason)) != 0], minlength=n * k) > 0
+                _mark(flags, hit.reshape(n, k) & short, reason)
+    if rules.elective.any():
+        _mark(flags, rules.elective & ~has_lots & (batch.quantity > 0), RuleReason.ELECTIVE_LOCK)
     valid = batch.valid
-    can_buy = (res.in_model | (rules.restrictions.lead >= 0)) & valid & ~res.no_buy
-    _mark(flags, rules.wash_buy & valid, RuleReason.WASH_SALE_BUY)
-    _mark(flags, rules.short_term & valid, RuleReason.SHORT_TERM_LIMIT)
-    can_buy &= ~rules.wash_buy & ~rules.short_term
+    lead = rules.restrictions.lead
+    can_buy = res.in_model & valid
+    if res.groups is not None:
+        can_buy |= (lead >= 0) & valid
+    no_buy = res.no_buy
+    for mask, reason in (
+        (rules.wash_buy, RuleReason.WASH_SALE_BUY),
+        (rules.short_term, RuleReason.SHORT_TERM_LIMIT),
+    ):
+        if mask.any():
+            _mark(flags, mask & valid, reason)
+            no_buy = no_buy | mask
+    can_buy &= ~no_buy
     adjusted = replace(
         batch,
         target=res.target,
