@@ -32,7 +32,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -474,8 +473,24 @@ def _toggled(
     return out
 
 
-def _money(x: float) -> Decimal:
-    return Decimal(repr(round(float(x), 2)))
+def _texts(values: npt.NDArray[np.float64], decimals: int) -> list[str]:
+    """Numbers rounded to ``decimals`` as decimal text, for the exact columns."""
+    return [repr(v) for v in np.round(values, decimals).tolist()]
+
+
+def reason_texts(matrix: npt.NDArray[np.bool_]) -> list[str]:
+    """Comma-joined reason codes of each row of a (rows, len(REASONS)) flag matrix.
+
+    Rows are encoded as bit masks; each distinct mask (a handful per run) is spelled once.
+    """
+    if matrix.size == 0:
+        return [""] * matrix.shape[0]
+    masks = matrix.astype(np.int64) @ (1 << np.arange(len(REASONS), dtype=np.int64))
+    distinct, inverse = np.unique(masks, return_inverse=True)
+    spelled = [
+        ",".join(r for bit, r in enumerate(REASONS) if int(m) >> bit & 1) for m in distinct.tolist()
+    ]
+    return [spelled[i] for i in inverse.tolist()]
 
 
 def _write(
@@ -488,50 +503,33 @@ def _write(
     day: date,
     data_date: date,
 ) -> None:
-    firm = uow.firm_id
-    evaluations: list[tuple[Any, ...]] = []
-    classes: list[tuple[Any, ...]] = []
-    queue: list[tuple[Any, ...]] = []
+    """Store the evaluations of accounts ``rows`` (codes), their class drifts and queue entries.
+
+    Built column by column from the arrays; no per-account arithmetic happens here.
+    """
+    firm, n = uow.firm_id, len(rows)
     idx = np.asarray(rows, dtype=np.int64)
-    matrix = np.stack([flags[r][idx] for r in REASONS], axis=1) if idx.size else np.zeros((0, 0))
-    for j, i in enumerate(idx):
-        i = int(i)
-        account_id = snap.account_ids[i]
-        skipped = bool(s.held[i])
-        reasons = (
-            "" if skipped else ",".join(r for r, f in zip(REASONS, matrix[j], strict=True) if f)
-        )
-        evaluations.append(
-            (
-                firm,
-                day,
-                account_id,
-                data_date,
-                snap.model_ids[i],
-                snap.model_versions[i],
-                _money(d.value[i]),
-                _money(d.cash[i]),
-                Decimal(repr(round(float(d.max_drift_pct[i]), 6))),
-                int(d.out_of_band[i]),
-                bool(d.cash_low[i]),
-                skipped,
-                bool(reasons),
-                reasons,
-            )
-        )
-        if reasons:
-            queue.append((firm, account_id, day, reasons, "open"))
-        for k in np.flatnonzero(d.class_since[i] >= 0):
-            classes.append(
-                (
-                    firm,
-                    day,
-                    account_id,
-                    snap.sub_asset_classes[k],
-                    Decimal(repr(round(float(d.class_diff[i, k]), 6))),
-                    np.datetime64(int(d.class_since[i, k]), "D").astype(date),
-                )
-            )
+    skipped = s.held[idx]
+    matrix = np.stack([flags[r][idx] for r in REASONS], axis=1) & ~skipped[:, None]
+    reasons = reason_texts(matrix)
+    ids = [snap.account_ids[i] for i in idx.tolist()]
+    day_text, data_text = day.isoformat(), data_date.isoformat()
+    columns = (
+        [firm] * n,
+        [day_text] * n,
+        ids,
+        [data_text] * n,
+        [snap.model_ids[i] for i in idx.tolist()],
+        [snap.model_versions[i] for i in idx.tolist()],
+        _texts(d.value[idx], 2),
+        _texts(d.cash[idx], 2),
+        _texts(d.max_drift_pct[idx], 6),
+        d.out_of_band[idx].tolist(),
+        d.cash_low[idx].astype(int).tolist(),
+        skipped.astype(int).tolist(),
+        matrix.any(axis=1).astype(int).tolist(),
+        reasons,
+    )
     uow.bulk_insert(
         t.evaluations,
         (
@@ -550,14 +548,32 @@ def _write(
             "flagged",
             "reasons",
         ),
-        evaluations,
+        zip(*columns, strict=True),
+        encoded=True,
     )
+    row, k = np.nonzero(d.class_since[idx] >= 0)
+    since = d.class_since[idx][row, k].astype("datetime64[D]").astype(str).tolist()
     uow.bulk_insert(
         t.evaluation_classes,
         ("firm_id", "as_of", "account_id", "sub_asset_class", "diff_pct", "soft_since"),
-        classes,
+        zip(
+            [firm] * row.size,
+            [day_text] * row.size,
+            [ids[r] for r in row.tolist()],
+            [snap.sub_asset_classes[c] for c in k.tolist()],
+            _texts(d.class_diff[idx][row, k], 6),
+            since,
+            strict=True,
+        ),
+        encoded=True,
     )
-    uow.bulk_insert(t.queue_entries, ("firm_id", "account_id", "as_of", "reasons", "status"), queue)
+    queued = [j for j, text in enumerate(reasons) if text]
+    uow.bulk_insert(
+        t.queue_entries,
+        ("firm_id", "account_id", "as_of", "reasons", "status"),
+        ((firm, ids[j], day_text, reasons[j], "open") for j in queued),
+        encoded=True,
+    )
 
 
 def _summary(uow: UnitOfWork, day: date, data_date: date, resumed: bool) -> EvaluationSummary:
