@@ -116,8 +116,15 @@ def test_changed_weights_make_a_new_model_version(engine: sa.Engine, tmp_path: P
         cash_pct = conn.execute(
             sa.select(t.model_versions.c.cash_pct).where(t.model_versions.c.version == 2)
         ).scalar_one()
+        audit = conn.execute(
+            sa.select(t.audit_log.c.before, t.audit_log.c.after).where(
+                t.audit_log.c.entity == "model"
+            )
+        ).one()
     assert [tuple(d) for d in days] == [(D1, 1), (D2, 2)]
     assert cash_pct == Decimal("2")  # 100 - 70 - 28
+    assert '"version": 1' in audit.before
+    assert '["A", "70.0", "65.0", "75.0"]' in audit.after
 
 
 def test_bad_value_leaves_database_unchanged(engine: sa.Engine, tmp_path: Path) -> None:

@@ -134,6 +134,13 @@ def test_trade_hold_fails_the_account(engine: sa.Engine, tmp_path: Path) -> None
         conn.execute(
             sa.update(t.accounts).where(t.accounts.c.account_id == "ACC2").values(trade_hold=True)
         )
+        conn.execute(
+            sa.insert(t.queue_entries),
+            [
+                {"firm_id": "acme", "account_id": a, "as_of": D1, "reasons": "x", "status": "open"}
+                for a in ("ACC1", "ACC2")
+            ],
+        )
     request_id = submit(engine, ["ACC1", "ACC2"])
     with UnitOfWork(engine, "acme") as uow:
         status = approve_request(uow, actor="amy", request_id=request_id, now=T0)
@@ -141,6 +148,13 @@ def test_trade_hold_fails_the_account(engine: sa.Engine, tmp_path: Path) -> None
     assert status == "complete_with_errors"
     assert shown["request"]["issue"] == "ACC2: The account is on trade hold."
     assert count(engine, "orders") == 2
+    with engine.connect() as conn:
+        queue = conn.execute(
+            sa.select(t.queue_entries.c.account_id, t.queue_entries.c.status).order_by(
+                t.queue_entries.c.account_id
+            )
+        ).all()
+    assert [tuple(q) for q in queue] == [("ACC1", "submitted"), ("ACC2", "open")]
 
 
 def test_cancel_then_approve_is_refused(engine: sa.Engine, tmp_path: Path) -> None:

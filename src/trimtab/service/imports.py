@@ -95,9 +95,9 @@ def import_book(
     book, extras, labels = folder.book, folder.extras, folder.labels
     tables = book.tables
     rows: dict[str, int] = {}
-    rows["securities"] = _securities(uow, tables["prices"])
+    rows["securities"] = _securities(uow, tables["prices"], actor, now)
     rows["prices"] = _prices(uow, as_of, tables["prices"], labels["prices"])
-    versions, new_versions = _models(uow, as_of, tables["models"], labels["models"])
+    versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
     rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, now)
     rows["positions"] = _positions(uow, as_of, tables, labels)
     if "lots" in tables:
@@ -166,7 +166,7 @@ def _clear_date(uow: UnitOfWork, as_of: date) -> None:
             )
 
 
-def _securities(uow: UnitOfWork, prices: pa.Table) -> int:
+def _securities(uow: UnitOfWork, prices: pa.Table, actor: str, now: datetime) -> int:
     conn, firm = uow.conn, uow.firm_id
     existing = {
         row.symbol: (row.asset_class, row.sub_asset_class)
@@ -188,6 +188,15 @@ def _securities(uow: UnitOfWork, prices: pa.Table) -> int:
             new.append((firm, s, a, c))
         elif existing[s] != (a, c):
             changed.append({"b_symbol": s, "asset_class": a, "sub_asset_class": c})
+            uow.audit(
+                actor=actor,
+                action="import_update",
+                entity="security",
+                entity_id=s,
+                at=now,
+                before={"asset_class": existing[s][0], "sub_asset_class": existing[s][1]},
+                after={"asset_class": a, "sub_asset_class": c},
+            )
     uow.bulk_insert(t.securities, ("firm_id", "symbol", "asset_class", "sub_asset_class"), new)
     if changed:
         conn.execute(
@@ -211,7 +220,7 @@ def _prices(uow: UnitOfWork, as_of: date, prices: pa.Table, label: str) -> int:
 
 
 def _models(
-    uow: UnitOfWork, as_of: date, models: pa.Table, label: str
+    uow: UnitOfWork, as_of: date, models: pa.Table, label: str, actor: str, now: datetime
 ) -> tuple[dict[str, int], int]:
     """Model id -> version in force at ``as_of``; new versions where the weights changed."""
     conn, firm = uow.conn, uow.firm_id
@@ -253,6 +262,16 @@ def _models(
         versions[model_id] = version
         cash = Decimal(100) - sum((line[1] for line in lines), Decimal(0))
         version_rows.append((firm, model_id, version, as_of, max(cash, Decimal(0))))
+        if old is not None:
+            uow.audit(
+                actor=actor,
+                action="new_version",
+                entity="model",
+                entity_id=model_id,
+                at=now,
+                before={"version": old, "lines": sorted(stored[model_id])},
+                after={"version": version, "effective": as_of, "lines": sorted(lines)},
+            )
         line_rows.extend(
             (firm, model_id, version, s, i, tg, lo, hi) for i, (s, tg, lo, hi) in enumerate(lines)
         )

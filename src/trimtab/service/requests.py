@@ -279,6 +279,8 @@ def _decide(
 def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> str:
     """Approve a pending request and create its orders; returns the final status.
 
+    Accounts whose proposal failed get no orders and go back to the queue.
+
     Needs the approver role; when a proposal realises $1,000 or more of gains in a
     non-qualified account the approver must not be the submitter. A request past its
     expiry cannot be approved.
@@ -305,6 +307,16 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
     issue = "; ".join(f"{p.account_id}: {p.message}" for p in failed) or None
     _decide(uow, request_id=request_id, actor=actor, status=status, now=now, issue=issue)
     n = create_orders(uow, request_id=request_id, accounts=ok, now=now)
+    if failed:
+        uow.conn.execute(
+            update(t.queue_entries)
+            .where(
+                t.queue_entries.c.firm_id == uow.firm_id,
+                t.queue_entries.c.request_id == request_id,
+                t.queue_entries.c.account_id.in_([p.account_id for p in failed]),
+            )
+            .values(status="open", request_id=None)
+        )
     uow.audit(
         actor=actor,
         action="approve",
