@@ -237,6 +237,9 @@ def test_generate_cash_raises_elsewhere_what_a_lock_keeps() -> None:
     assert doc["accounts"][0]["cash_after"] >= 10000.0
     assert got["B"][0] == "sell"
     assert got["C"][0] == "sell"
+    assert "elective lock" in line(doc, "A")["reason"]
+    assert "sale limited by a rule" in line(doc, "A")["reason"]
+    assert any("the logic sold others instead" in m for m in doc["messages"])
 
 
 SMALL_PRICES = {"A": 10.0, "B": 10.0, "C": 10.0}

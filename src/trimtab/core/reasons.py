@@ -96,6 +96,7 @@ class Message(IntEnum):
     NOT_ENOUGH_FOR_TARGET = 5
     TRADE_HOLD = 6
     RULES_LIMITED = 7
+    RULES_SHAPED = 8
 
     @property
     def text(self) -> str:
@@ -123,6 +124,10 @@ _MESSAGES = {
     Message.RULES_LIMITED: (
         "Restrictions, locks or tax rules blocked or limited trades the logic wanted; "
         "each line's reason names the rule. Partial results are available."
+    ),
+    Message.RULES_SHAPED: (
+        "Restrictions, locks or tax rules kept some securities from being sold; "
+        "the logic sold others instead."
     ),
 }
 

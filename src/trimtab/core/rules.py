@@ -452,9 +452,20 @@ def settle(
 
     Returns the proposal and, per account, whether rules limited it (status at least part
     success). Accounts on hold get no trades, status failed and the trade-hold message.
+    Where rules kept shares unsold while the logic sold others (generate cash raising
+    elsewhere what a lock keeps), those lines are marked "sale limited by a rule".
     """
     wanted = np.uint32(Reason.SELL_LIMITED | Reason.BUY_BLOCKED)
     limited = ruled.ruled & ((proposal.reason & wanted) != 0).any(axis=1) & ~ruled.hold
+    b = ruled.batch
+    kept = (b.sell_limit < b.quantity - 1e-9) & (proposal.quantity > -b.quantity + 1e-9)
+    sold = (proposal.quantity < 0).any(axis=1)
+    shaped = kept & (sold & ruled.ruled & ~ruled.hold)[:, None]
+    if shaped.any():
+        reason = proposal.reason.copy()
+        reason[shaped] &= ~np.uint32(Reason.GENERATE_NOT_NEEDED)
+        reason[shaped] |= np.uint32(Reason.SELL_LIMITED)
+        proposal = replace(proposal, reason=reason)
     status = proposal.status.copy()
     status[limited] = np.maximum(status[limited], np.int8(Status.PART_SUCCESS))
     out = replace(proposal, status=status)

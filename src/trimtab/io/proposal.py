@@ -49,6 +49,7 @@ class AccountRuleOutput:
         target: targets after restrictions, fractions of account value, (K,).
         sales: lots relieved and gains realised, by slot.
         limited: rules blocked or limited trades the logic wanted.
+        shaped: rules kept shares unsold and the logic traded others instead.
         qualified: untaxed registration (no approval for gains).
     """
 
@@ -57,6 +58,7 @@ class AccountRuleOutput:
     sales: Mapping[int, Sale]
     limited: bool
     qualified: bool
+    shaped: bool = False
 
 
 def _sale_fields(sale: Sale, decimals: int | None) -> dict[str, Any]:
@@ -86,6 +88,8 @@ def _rule_fields(rules: AccountRuleOutput, messages: list[str]) -> dict[str, Any
     required = needs_approval(gain, qualified=rules.qualified)
     if rules.limited and Message.RULES_LIMITED.text not in messages:
         messages.append(Message.RULES_LIMITED.text)
+    elif rules.shaped and Message.RULES_SHAPED.text not in messages:
+        messages.append(Message.RULES_SHAPED.text)
     if required:
         messages.append(
             f"The proposal realises ${gain:,.2f} of gains in a non-qualified account: "

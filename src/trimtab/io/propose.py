@@ -13,6 +13,7 @@ from trimtab.core.batch import AccountBatch
 from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions, propose
 from trimtab.core.household import household_rebalance
 from trimtab.core.logics import Plan
+from trimtab.core.reasons import Reason
 from trimtab.core.rules import AccountRules, apply_rules, realise, settle
 from trimtab.errors import ScenarioError
 from trimtab.io.proposal import (
@@ -173,6 +174,7 @@ def _with_rules(scenario: Scenario, rules: AccountRules, as_of: date) -> dict[st
             target=ruled.batch.target[0],
             sales={k: sale for (_, k), sale in sales.items()},
             limited=bool(limited[0]),
+            shaped=bool((result.reason[0] & np.uint32(Reason.SELL_LIMITED)).any()),
             qualified=rules.qualified,
         ),
     )
