@@ -82,3 +82,12 @@ def test_postgres_schema_is_isolated() -> None:
         assert _tables(eng) == set(metadata.tables)
     finally:
         gen.close()
+
+
+def test_bulk_insert_reports_duplicate_keys_as_integrity_errors(engine: sa.Engine) -> None:
+    seed_firm(engine)
+    with UnitOfWork(engine, "acme") as uow:
+        with pytest.raises(sa.exc.IntegrityError, match="bulk insert into securities"):
+            uow.bulk_insert(securities, ("firm_id", "symbol"), [("acme", "X"), ("acme", "X")])
+        uow.rollback()
+        assert uow.bulk_insert(securities, ("firm_id", "symbol"), [("acme", "X")]) == 1

@@ -37,9 +37,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import drift_book
-from trimtab.errors import NotFoundError
+from trimtab.errors import ConflictError, NotFoundError
 from trimtab.service.access import require_role
 from trimtab.service.market import previous_market_day
 from trimtab.service.snapshot import Snapshot, load_snapshot
@@ -239,7 +240,10 @@ def evaluate(
             f"no book imported for {data_date}, the market day before {day}: "
             f"run trimtab import BOOK --date {data_date}"
         )
-    resumed = _start_run(uow, actor=actor, day=day, data_date=data_date, now=now)
+    try:
+        resumed = _start_run(uow, actor=actor, day=day, data_date=data_date, now=now)
+    except IntegrityError:
+        raise _busy(day) from None
     prev_day, prev_data = _previous_run(uow, day)
     window_start = prev_data or previous_market_day(data_date)
 
@@ -260,8 +264,11 @@ def evaluate(
     if progress:
         progress(written, total)
     for start in range(0, len(todo), chunk):
-        _write(uow, snap, settings, flags, details, todo[start : start + chunk], day, data_date)
-        uow.commit()
+        try:
+            _write(uow, snap, settings, flags, details, todo[start : start + chunk], day, data_date)
+            uow.commit()
+        except IntegrityError:
+            raise _busy(day) from None
         written += len(todo[start : start + chunk])
         if progress:
             progress(written, total)
@@ -287,6 +294,12 @@ def evaluate(
     )
     uow.commit()
     return summary
+
+
+def _busy(day: date) -> ConflictError:
+    return ConflictError(
+        f"another process is evaluating {day} at the same time; run again later to resume"
+    )
 
 
 @dataclass(frozen=True, slots=True)

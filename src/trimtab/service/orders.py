@@ -14,7 +14,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import simplefix
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -186,7 +185,7 @@ def export_orders(
             ("firm_id", "client_order_id", "format", "exported_at"),
             [(uow.firm_id, o.client_order_id, fmt, now) for o in orders],
         )
-    except (IntegrityError, psycopg.errors.UniqueViolation):
+    except IntegrityError:
         raise ConflictError(f"another export of {day} as {fmt} ran at the same time") from None
     uow.audit(
         actor=actor,

@@ -9,13 +9,16 @@ so a failed use case leaves the database as it was.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Engine, Table, insert
+from sqlalchemy.exc import IntegrityError
 
 from trimtab.store.tables import audit_log
 
@@ -120,9 +123,12 @@ class UnitOfWork:
         ``encoded`` promises that every value is already text, a number or ``None`` (decimals
         and dates as text), which skips the per-value conversion. Returns the rows written.
         """
-        if self.dialect == "postgresql":
-            return _copy(self.conn, table, columns, rows)
-        return _executemany(self.conn, table, columns, rows, encoded=encoded)
+        try:
+            if self.dialect == "postgresql":
+                return _copy(self.conn, table, columns, rows)
+            return _executemany(self.conn, table, columns, rows, encoded=encoded)
+        except (sqlite3.IntegrityError, psycopg.IntegrityError) as err:
+            raise IntegrityError(f"bulk insert into {table.name}", None, err) from err
 
 
 def _copy(
