@@ -146,11 +146,13 @@ def render(r: dict[str, Any]) -> str:
     ]
     head = ("command", "accounts", "best s", "median s", "cpu s", "peak MiB", "load")
     cmp = r["comparison"]
-    same = (
-        "outputs agree (value within a cent, max drift within 1e-4 pt, counts exact)"
-        if not cmp["mismatch"]
-        else f"OUTPUTS DIFFER: {cmp}"
-    )
+    cols = ("value", "max_drift_pct", "out_of_band", "flagged")
+    if cmp["mismatch"]:
+        same = f"OUTPUTS DIFFER: {cmp}"
+    elif not any(cmp[f"{k}_differ"] for k in cols):
+        same = f"outputs identical on all {cmp['rows_trimtab']:,} rows"
+    else:
+        same = "outputs agree (value within a cent, max drift within 1e-4 pt, counts exact)"
     failed = [f"{x['case']}: {x['failed']} FAILED runs" for x in r["results"] if x["failed"]]
     return "\n".join(
         [
