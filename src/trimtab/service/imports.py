@@ -26,6 +26,7 @@ from trimtab.io.tables import table_path
 from trimtab.service.access import require_role
 from trimtab.service.book_extras import ExtraTable, read_extras
 from trimtab.service.exact import number_texts, to_decimals
+from trimtab.service.import_extras import write_extra
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -103,7 +104,7 @@ def import_book(
     if "lots" in tables:
         rows["lots"] = _lots(uow, as_of, tables["lots"], labels["lots"])
     for name, extra in extras.items():
-        rows[name] = _extra(uow, as_of, name, extra)
+        rows[name] = write_extra(uow, as_of, name, extra)
     conn.execute(
         insert(t.imports).values(
             firm_id=firm,
@@ -535,102 +536,3 @@ def _lots(uow: UnitOfWork, as_of: date, lots: pa.Table, label: str) -> int:
         zip(*columns, strict=True),
         encoded=True,
     )
-
-
-def _extra(uow: UnitOfWork, as_of: date, name: str, extra: ExtraTable) -> int:
-    tb, label, firm = extra.table, extra.label, uow.firm_id
-    n = len(tb)
-    rows: list[tuple[Any, ...]]
-    if name == "cash_activity":
-        amount = to_decimals(_col(tb, "amount"), label=label, column="amount", scale=6)
-        rows = [
-            (firm, as_of, i + 1, a, d or as_of, k, m)
-            for i, (a, d, k, m) in enumerate(
-                zip(_col(tb, "account_id"), _col(tb, "date"), _col(tb, "kind"), amount, strict=True)
-            )
-        ]
-        cols: tuple[str, ...] = (
-            "firm_id",
-            "as_of",
-            "row",
-            "account_id",
-            "activity_date",
-            "kind",
-            "amount",
-        )
-        return uow.bulk_insert(t.cash_activity, cols, rows)
-    if name == "transactions":
-        qty = to_decimals(_col(tb, "quantity"), label=label, column="quantity", scale=8)
-        px = to_decimals(_col(tb, "price"), label=label, column="price", scale=8)
-        rows = [
-            (firm, as_of, i + 1, a, d, s, side, q, p)
-            for i, (a, d, s, side, q, p) in enumerate(
-                zip(
-                    _col(tb, "account_id"),
-                    _col(tb, "trade_date"),
-                    _col(tb, "symbol"),
-                    _col(tb, "side"),
-                    qty,
-                    px,
-                    strict=True,
-                )
-            )
-        ]
-        cols = (
-            "firm_id",
-            "as_of",
-            "row",
-            "account_id",
-            "trade_date",
-            "symbol",
-            "side",
-            "quantity",
-            "price",
-        )
-        return uow.bulk_insert(t.transactions, cols, rows)
-    if name == "restrictions":
-        rows = [
-            (firm, as_of, a, r, k, s, sd, ed, ea or "wait_for_model_change")
-            for a, r, k, s, sd, ed, ea in zip(
-                _col(tb, "account_id"),
-                _col(tb, "restriction_id"),
-                _col(tb, "kind"),
-                _col(tb, "symbol"),
-                _col(tb, "start_date"),
-                _col(tb, "end_date"),
-                _col(tb, "end_action"),
-                strict=True,
-            )
-        ]
-        cols = (
-            "firm_id",
-            "as_of",
-            "account_id",
-            "restriction_id",
-            "kind",
-            "symbol",
-            "start_date",
-            "end_date",
-            "end_action",
-        )
-        _unique_keys(label, [(r[2], r[3]) for r in rows], "restriction_id")
-        return uow.bulk_insert(t.restrictions, cols, rows)
-    rows = [
-        (firm, as_of, a, s, k)
-        for a, s, k in zip(
-            _col(tb, "account_id"), _col(tb, "symbol"), _col(tb, "kind"), strict=True
-        )
-    ]
-    _unique_keys(label, [(r[2], r[3], r[4]) for r in rows], "kind")
-    assert n == len(rows)
-    return uow.bulk_insert(t.locks, ("firm_id", "as_of", "account_id", "symbol", "kind"), rows)
-
-
-def _unique_keys(label: str, keys: list[tuple[Any, ...]], column: str) -> None:
-    from trimtab.errors import BookError
-
-    seen: set[tuple[Any, ...]] = set()
-    for i, key in enumerate(keys):
-        if key in seen:
-            raise BookError(f"{label} row {i + 1} column {column}", f"duplicate key {key!r}")
-        seen.add(key)
