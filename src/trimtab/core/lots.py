@@ -304,34 +304,58 @@ def long_term_mask(acquired: npt.NDArray[np.int64], as_of: date) -> npt.NDArray[
     return out
 
 
+Lots = npt.NDArray[np.bool_]
+
+
 def lot_eligibility(
     lots: LotArrays,
-    price: npt.NDArray[np.float64],
+    slot_price: npt.NDArray[np.float64],
+    flat: npt.NDArray[np.int64],
     *,
-    elective: npt.NDArray[np.bool_],
-    gain_lock: npt.NDArray[np.bool_],
-    basis_unlocked: npt.NDArray[np.bool_],
-    wash_window: npt.NDArray[np.bool_],
-    specific: npt.NDArray[np.bool_],
-) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.uint32]]:
+    elective: Lots | None = None,
+    gain_lock: Lots | None = None,
+    basis_unlocked: Lots | None = None,
+    wash_window: Lots | None = None,
+    specific: Lots | None = None,
+) -> tuple[Lots, npt.NDArray[np.uint32]]:
     """Which lots may be sold, and per lot the :class:`RuleReason` flags that held it back.
 
-    Every argument is per lot, (L,): ``price`` in dollars per share, the locks of the lot's
-    position, and ``specific`` for accounts relieving specific lots.
+    ``slot_price`` is dollars per share of every slot, flattened, and ``flat`` each lot's
+    index into it; the locks are per lot, (L,), ``None`` where none applies, and
+    ``specific`` marks lots of accounts relieving specific lots.
     """
+    n = lots.size
     missing = np.isnan(lots.basis)
-    gain = lots.quantity * price - np.where(missing, 0.0, lots.basis)
-    flags = np.zeros(lots.size, dtype=np.uint32)
-    held = [
-        (elective, RuleReason.ELECTIVE_LOCK),
-        (missing & ~basis_unlocked, RuleReason.MISSING_BASIS),
-        (gain_lock & (missing | (gain > 0)), RuleReason.GAIN_LOCK),
-        (wash_window & ~missing & (gain < 0), RuleReason.WASH_SALE_SELL),
-        (specific & ~np.isfinite(lots.rank), RuleReason.SPECIFIC_LOTS),
-    ]
+    held: list[tuple[Lots, RuleReason]] = []
+    if elective is not None:
+        held.append((elective, RuleReason.ELECTIVE_LOCK))
+    held.append(
+        (missing if basis_unlocked is None else missing & ~basis_unlocked, RuleReason.MISSING_BASIS)
+    )
+    if gain_lock is not None or wash_window is not None:
+        watched = np.zeros(n, dtype=bool)
+        for mask in (gain_lock, wash_window):
+            if mask is not None:
+                watched |= mask
+        idx = np.flatnonzero(watched)
+        gain = lots.quantity[idx] * slot_price.take(flat[idx]) - lots.basis[idx]
+        if gain_lock is not None:
+            hit = np.zeros(n, dtype=bool)
+            hit[idx] = gain_lock[idx] & (missing[idx] | (gain > 0))
+            held.append((hit, RuleReason.GAIN_LOCK))
+        if wash_window is not None:
+            hit = np.zeros(n, dtype=bool)
+            hit[idx] = wash_window[idx] & (gain < 0)
+            held.append((hit, RuleReason.WASH_SALE_SELL))
+    if specific is not None:
+        held.append((specific & ~np.isfinite(lots.rank), RuleReason.SPECIFIC_LOTS))
+    ok: Lots = lots.quantity > 0
+    for where, _ in held:
+        ok &= ~where
+    flags = np.zeros(n, dtype=np.uint32)
+    out = np.flatnonzero(~ok)
     for where, reason in held:
-        np.bitwise_or(flags, np.uint32(reason), out=flags, where=where)
-    ok: npt.NDArray[np.bool_] = (flags == 0) & (lots.quantity > 0)
+        flags[out] |= where[out].astype(np.uint32) * np.uint32(reason)
     return ok, flags
 
 

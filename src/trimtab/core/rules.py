@@ -372,21 +372,22 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     if lots.size:
         flat = lots.row.astype(np.int64) * k + lots.slot
 
-        def per_lot(mask: Mask) -> Mask:
+        def per_lot(mask: Mask) -> Mask | None:
             if not mask.any():
-                return np.zeros(lots.size, dtype=bool)
+                return None
             out: Mask = mask.ravel().take(flat)
             return out
 
-        specific = rules.method.take(lots.row) == METHOD_CODE[LotMethod.SPECIFIC]
+        method = rules.method.take(lots.row) if rules.method.any() else None
         eligible, lot_flags = lot_eligibility(
             lots,
-            batch.price.ravel().take(flat),
+            batch.price.ravel(),
+            flat,
             elective=per_lot(rules.elective),
             gain_lock=per_lot(rules.gain_lock),
             basis_unlocked=per_lot(rules.basis_unlocked),
             wash_window=per_lot(rules.wash_window),
-            specific=specific,
+            specific=None if method is None else method == METHOD_CODE[LotMethod.SPECIFIC],
         )
         has_lots = np.bincount(flat, minlength=n * k).reshape(n, k) > 0
         free = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k)
