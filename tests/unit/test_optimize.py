@@ -21,6 +21,9 @@ from trimtab.optimize import (
     minimum_transaction,
     minimum_transaction_batch,
 )
+from trimtab.optimize.problem import account_problem
+from trimtab.optimize.programs import cash_floor
+from trimtab.optimize.shortcut import minimum_transaction_shortcut
 
 TOL = 0.01 + 1e-6
 """Dollars: the solvers are optimal to the cent (their documented gap)."""
@@ -214,3 +217,40 @@ def test_batch_equals_single_on_threads() -> None:
             single = solve(one, 0).quantity
             np.testing.assert_array_equal(together.quantity[i, : single.shape[0]], single)
         assert np.all(together.status == SolveStatus.OPTIMAL)
+
+
+def _short_of_cash(rng: np.random.Generator) -> AccountBatch:
+    """Three lines, no cash: A sits below its minimum, B and C inside wide bands, so A's buy
+    must be funded by extra sells of B and C (the subset-sum case of the shortcut). B costs
+    half of A to the cent, so some extra sells raise exactly what A's buy needs."""
+    half = float(rng.integers(250, 2000)) / 100.0
+    price = np.array([2.0 * half, half, float(np.round(rng.uniform(5.0, 40.0), 2))])
+    qty = np.array([0.0, rng.integers(10, 16), rng.integers(8, 14)], dtype=np.float64)
+    target = np.array([0.2, 0.4, 0.4])
+    lower = np.array([float(rng.uniform(0.02, 0.08)), 0.05, 0.05])
+    upper = np.array([0.6, 0.9, 0.9])
+    return make_batch(
+        price=price[None],
+        quantity=qty[None],
+        target=target[None],
+        lower=lower[None],
+        upper=upper[None],
+        in_model=np.ones((1, 3), dtype=bool),
+        valid=np.ones((1, 3), dtype=bool),
+        cash=np.zeros(1),
+        cash_target=np.zeros(1),
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_extra_sells_match_exhaustive_search(seed: int) -> None:
+    batch = _short_of_cash(np.random.default_rng(3000 + seed))
+    p = account_problem(batch, 0, 1.0)
+    assert minimum_transaction_shortcut(p, cash_floor(p)) is not None
+    trades, _ = _grid(batch)
+    s = _scores(batch, trades)
+    want = _lexicographic_best(s["violation"], s["turnover"], s["cash_after"] >= 0)
+    got = _score_one(batch, minimum_transaction(batch, 0).quantity)
+    assert got["cash_after"] >= -1e-9
+    assert got["violation"] == pytest.approx(want[0], abs=TOL)
+    assert got["turnover"] <= want[1] + TOL

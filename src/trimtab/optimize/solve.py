@@ -33,6 +33,7 @@ from trimtab.optimize.problem import (
     turnover,
 )
 from trimtab.optimize.programs import best_fit_program, cash_floor, minimum_transaction_program
+from trimtab.optimize.shortcut import minimum_transaction_shortcut
 
 DEFAULT_TIME_LIMIT = 0.25
 """Seconds of solver time per account (all stages together)."""
@@ -138,11 +139,15 @@ def minimum_transaction(
     """Logic 8 for account ``row``: whole units that put every model line inside its band
     at the least dollars traded; where no trade set reaches every band, the least total
     dollars outside the bands first. Buys never take cash below ``min(cash, cash target)``
-    (nor below 0); the rules are honoured as in :func:`best_fit`."""
+    (nor below 0); the rules are honoured as in :func:`best_fit`. An account whose optimum
+    :mod:`trimtab.optimize.shortcut` proves directly is not sent to the solver."""
     p = account_problem(batch, row, unit)
     if p.size == 0:
         return AccountResult(quantities(p, np.zeros(0), batch.width), SolveStatus.OPTIMAL)
     floor = cash_floor(p)
+    proven = minimum_transaction_shortcut(p, floor)
+    if proven is not None:
+        return AccountResult(quantities(p, proven, batch.width), SolveStatus.OPTIMAL)
     program, objectives = minimum_transaction_program(p, bands_hard=True)
     solution = solve_lexicographic(program, objectives, TIE_DOLLARS, time_limit=time_limit)
     if solution.outcome is Outcome.INFEASIBLE:

@@ -1,0 +1,143 @@
+"""Minimum Transaction solved with a proof of optimality, before any solver is called.
+
+Each line on its own is least far outside its band (not at all, when its band can be
+reached in whole units within the rule limits) on an interval of units; the total dollars
+outside the bands are least exactly when every line is on its interval. Let ``x0`` be, for
+each line, the unit of its interval closest to zero. Any feasible trade set
+``x`` then trades at least ``a_j (x0_j − x_j)`` more on line ``j`` than ``x0`` does (a line
+moved further from ``x0`` can only add turnover), so with ``shortfall`` = what ``x0`` spends
+beyond the cash it may use, among the trade sets with the least dollars outside bands::
+
+    turnover(x) >= turnover(x0) + shortfall          for every feasible x
+
+If ``shortfall <= 0``, ``x0`` is optimal. Otherwise the extra cash must come from selling
+more of lines that may go lower in their bands, and any set of extra whole-unit sells that
+raises between ``shortfall`` and ``shortfall + $0.01`` meets the bound to the cent. This
+module looks for one: greedy from the largest unit values, then an exact subset-sum over
+cents for the last two largest units' worth. When prices are not
+whole cents per unit, or no such set is found, it gives up and HiGHS solves the program.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trimtab.optimize.problem import AccountProblem, Vector
+
+CENT = 0.01
+UNIT_EPSILON = 1e-9
+"""Share units within this of a whole unit count as that unit when a band edge is divided
+by the unit value (floating-point noise)."""
+
+
+def _least_violation_units(p: AccountProblem) -> tuple[Vector, Vector]:
+    """Per line, the interval of whole units (within the rule limits) that leave it least
+    far outside its band: the units inside the band when any are, else the nearest unit
+    below and/or above it, whichever is closer (both on a tie)."""
+    a = p.unit_value
+    low = np.ceil((p.lower - p.held) / a - UNIT_EPSILON)
+    high = np.floor((p.upper - p.held) / a + UNIT_EPSILON)
+    first = np.clip(low, -p.max_sell, p.max_buy)
+    last = np.clip(high, -p.max_sell, p.max_buy)
+    inside = np.maximum(low, -p.max_sell) <= np.minimum(high, p.max_buy)
+
+    def outside(units: Vector) -> Vector:
+        after = p.held + units * a
+        out: Vector = np.maximum(p.lower - after, 0.0) + np.maximum(after - p.upper, 0.0)
+        return out
+
+    near_low, near_high = outside(first), outside(last)
+    best = np.minimum(near_low, near_high)
+    take_first = near_low <= best + UNIT_EPSILON
+    take_last = near_high <= best + UNIT_EPSILON
+    lo = np.where(inside, first, np.where(take_last, last, first))
+    hi = np.where(inside, last, np.where(take_first, first, last))
+    return np.minimum(lo, hi), np.maximum(lo, hi)
+
+
+def minimum_transaction_shortcut(p: AccountProblem, cash_floor: float) -> Vector | None:
+    """Units per line proven optimal (to the cent) for Minimum Transaction, or ``None``.
+
+    ``cash_floor`` is the dollars that must stay in cash. ``None`` means no proof was found:
+    the cash cannot be raised without leaving some line farther outside its band, or no
+    cheap enough set of extra sells was found.
+    """
+    low, high = _least_violation_units(p)
+    x0: Vector = np.clip(0.0, low, high)
+    shortfall = float(x0 @ p.unit_value) - (p.cash - cash_floor)
+    if shortfall <= 0.0:
+        return x0
+    extra = _extra_sells(p.unit_value, x0 - low, shortfall)
+    if extra is None:
+        return None
+    return x0 - extra
+
+
+def _extra_sells(a: Vector, room: Vector, shortfall: float) -> Vector | None:
+    """Whole units per line (at most ``room``) whose dollars are in
+    ``[shortfall, shortfall + CENT]``, or ``None``."""
+    cents = np.round(a * 100.0)
+    if not np.allclose(cents / 100.0, a, rtol=0.0, atol=1e-9) or np.any(cents <= 0):
+        return None
+    c = cents.astype(np.int64)
+    lo_target = int(np.ceil(shortfall * 100.0 - 1e-6))
+    hi_target = int(np.floor(shortfall * 100.0 + 1.0 + 1e-6))
+    if int(room @ c) < lo_target:
+        return None
+    units = np.zeros_like(a)
+    # The greedy stops short by two of the largest units, so that the subset-sum has
+    # enough lines with room left to land within a cent.
+    reserve = min(2 * int(c.max()), lo_target)
+    left = lo_target - reserve
+    for j in np.argsort(-c, kind="stable"):
+        take = min(float(room[j]), float(left // c[j]))
+        units[j] = take
+        left -= int(take) * int(c[j])
+    left += reserve
+    if left == 0:
+        return units
+    spare = np.minimum(room - units, left // c + 1)
+    found = _subset_sum(c, spare.astype(np.int64), left, left + (hi_target - lo_target))
+    if found is None:
+        return None
+    return units + found
+
+
+def _subset_sum(c: np.ndarray, spare: np.ndarray, low: int, high: int) -> Vector | None:
+    """Counts ``k_j <= spare_j`` with ``low <= sum(k_j c_j) <= high`` (cents), or ``None``.
+
+    Exact: a 0/1 subset-sum over cents up to ``high``, each line's count split in powers of
+    two (1, 2, 4, ..., rest), with a back-pointer per reached sum.
+    """
+    reach = np.zeros(high + 1, dtype=bool)
+    reach[0] = True
+    line = np.full(high + 1, -1, dtype=np.int64)
+    count = np.zeros(high + 1, dtype=np.int64)
+    for j in np.flatnonzero(spare > 0):
+        left, piece = int(spare[j]), 1
+        while left > 0:
+            k = min(piece, left)
+            left -= k
+            piece *= 2
+            shift = k * int(c[j])
+            if shift > high:
+                break
+            newly = np.zeros_like(reach)
+            newly[shift:] = reach[: high + 1 - shift]
+            newly &= ~reach
+            reach |= newly
+            line[newly] = j
+            count[newly] = k
+        if reach[low:].any():
+            break
+    hits = np.flatnonzero(reach[low:])
+    if hits.size == 0:
+        return None
+    total = low + int(hits[0])
+    out = np.zeros(c.shape[0])
+    while total > 0:
+        i = int(line[total])
+        k = int(count[total])
+        out[i] += k
+        total -= k * int(c[i])
+    return out
