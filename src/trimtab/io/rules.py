@@ -226,15 +226,6 @@ def rule_symbols(rules: RulesIn) -> list[tuple[str, str]]:
     return out
 
 
-def has_dated_rules(rules: RulesIn) -> bool:
-    """Whether any rule needs the trade date ``as_of``."""
-    return bool(
-        rules.restrictions
-        or rules.transactions
-        or (rules.trade_hold is not None and rules.trade_hold.until is not None)
-    )
-
-
 def account_rules(
     rules: RulesIn,
     *,
