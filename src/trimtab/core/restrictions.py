@@ -180,7 +180,8 @@ class Restricted:
     groups: GroupArrays | None
 
 
-def _mark(flags: Flags, where: Mask, reason: RuleReason) -> None:
+def set_flag(flags: Flags, where: Mask, reason: RuleReason) -> None:
+    """Add ``reason`` to the flags of the slots ``where`` is true (in place)."""
     np.bitwise_or(flags, np.uint32(reason), out=flags, where=where)
 
 
@@ -281,7 +282,7 @@ def _restrict(
         (now, RuleReason.EXCLUDED_LIQUIDATE),
         (need, RuleReason.EXCLUDED_AS_NEEDED),
     ):
-        _mark(flags, where, reason)
+        set_flag(flags, where, reason)
 
     has_sub = restricted & (slots.substitute >= 0)
     if has_sub.any():
@@ -290,12 +291,12 @@ def _restrict(
         for arr, rel in zip((t, lo, hi), released, strict=True):
             np.add.at(arr, to, rel[rows, cols])
         im[to] = True
-        _mark(flags, has_sub, RuleReason.SUBSTITUTED)
+        set_flag(flags, has_sub, RuleReason.SUBSTITUTED)
         flags[to] |= np.uint32(RuleReason.SUBSTITUTE)
     spread = restricted & ~has_sub & (slots.replacement == Replacement.REALLOCATE)
     to_cash = restricted & ~has_sub & ~spread
-    _mark(flags, spread, RuleReason.EXCLUDED_REALLOCATE)
-    _mark(flags, to_cash, RuleReason.EXCLUDED_HOLD_CASH)
+    set_flag(flags, spread, RuleReason.EXCLUDED_REALLOCATE)
+    set_flag(flags, to_cash, RuleReason.EXCLUDED_HOLD_CASH)
     cash = cash_target + (released[0] * to_cash).sum(axis=1)
     amount = (released[0] * spread).sum(axis=1)
     takers = in_model & im & ~restricted & (t > 0)
@@ -307,7 +308,7 @@ def _restrict(
     t = np.where(scaled, t * f, t)
     lo = np.where(scaled, lo * f, lo)
     hi = np.where(scaled, np.minimum(hi * f, 1.0), hi)
-    _mark(flags, scaled, RuleReason.REALLOCATED)
+    set_flag(flags, scaled, RuleReason.REALLOCATED)
     cash = cash + np.where((amount > 0) & ~share, amount, 0.0)
 
     if hold.any():
@@ -343,10 +344,10 @@ def _restrict(
         )
         no_sell |= keep
         no_buy |= stay
-        _mark(flags, several, RuleReason.EQUIVALENT)
-        _mark(flags, first, RuleReason.EQUIVALENT_BUY_FIRST)
-        _mark(flags, keep, RuleReason.EQUIVALENT_NO_SELL)
-        _mark(flags, stay, RuleReason.EQUIVALENT_NO_BUY)
+        set_flag(flags, several, RuleReason.EQUIVALENT)
+        set_flag(flags, first, RuleReason.EQUIVALENT_BUY_FIRST)
+        set_flag(flags, keep, RuleReason.EQUIVALENT_NO_SELL)
+        set_flag(flags, stay, RuleReason.EQUIVALENT_NO_BUY)
         groups = GroupArrays(slots.lead, buy_rank, sell_rank)
     return Restricted(
         target=t,

@@ -39,8 +39,8 @@ from trimtab.core.restrictions import (
     Exclusion,
     GroupArrays,
     SlotRestrictions,
-    _mark,
     restrict_batch,
+    set_flag,
 )
 
 Flags = npt.NDArray[np.uint32]
@@ -403,9 +403,9 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
             bits = lot_flags[held_back]
             for reason in LOT_RULES:
                 hit = np.bincount(where[(bits & np.uint32(reason)) != 0], minlength=n * k) > 0
-                _mark(flags, hit.reshape(n, k) & short, reason)
+                set_flag(flags, hit.reshape(n, k) & short, reason)
     if rules.elective.any():
-        _mark(flags, rules.elective & ~has_lots & (batch.quantity > 0), RuleReason.ELECTIVE_LOCK)
+        set_flag(flags, rules.elective & ~has_lots & (batch.quantity > 0), RuleReason.ELECTIVE_LOCK)
     valid = batch.valid
     lead = rules.restrictions.lead
     can_buy = res.in_model & valid
@@ -417,7 +417,7 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
         (rules.short_term, RuleReason.SHORT_TERM_LIMIT),
     ):
         if mask.any():
-            _mark(flags, mask & valid, reason)
+            set_flag(flags, mask & valid, reason)
             no_buy = no_buy | mask
     can_buy &= ~no_buy
     adjusted = replace(
