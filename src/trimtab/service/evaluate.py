@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Float, and_, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import drift_book
@@ -127,34 +127,53 @@ def _day_number(values: list[date | None]) -> npt.NDArray[np.int64]:
     )
 
 
+NUMERIC_SETTINGS = (
+    "sac_soft_pct",
+    "sac_soft_days",
+    "sac_hard_pct",
+    "cash_high_usd",
+    "cash_low_pct",
+    "sweep_pct",
+    "sweep_min_usd",
+    "no_trade_days",
+)
+
+
 def _settings(uow: UnitOfWork, snap: Snapshot, day: date) -> Settings:
-    rows = {
-        r.account_id: r
-        for r in uow.conn.execute(select(t.accounts).where(t.accounts.c.firm_id == uow.firm_id))
-    }
-    acc = [rows[a] for a in snap.account_ids]
+    """The accounts' parameters as arrays in snapshot order (one query, numbers as floats)."""
+    a = t.accounts.c
+    rows = uow.conn.execute(
+        select(
+            a.account_id,
+            a.rebalancing,
+            a.trade_hold,
+            a.trade_hold_until,
+            a.first_seen,
+            *(cast(a[name], Float) for name in NUMERIC_SETTINGS),
+        ).where(a.firm_id == uow.firm_id)
+    ).all()
+    position = {r[0]: i for i, r in enumerate(rows)}
+    order = np.array([position[x] for x in snap.account_ids], dtype=np.int64)
+    columns = [[r[k] for r in rows] for k in range(5 + len(NUMERIC_SETTINGS))]
 
-    def num(name: str) -> npt.NDArray[np.float64]:
-        return np.array([float(getattr(r, name)) for r in acc], dtype=np.float64)
+    def pick(k: int, dtype: type) -> Any:
+        return np.array(columns[k], dtype=dtype)[order] if len(order) else np.zeros(0, dtype)
 
+    numbers = {name: pick(5 + i, np.float64) for i, name in enumerate(NUMERIC_SETTINGS)}
+    until = [columns[3][i] for i in order.tolist()]
+    hold = pick(2, bool) & np.array([u is None or u >= day for u in until], dtype=bool)
     return Settings(
-        sac_soft_pct=num("sac_soft_pct"),
-        sac_soft_days=num("sac_soft_days").astype(np.int64),
-        sac_hard_pct=num("sac_hard_pct"),
-        cash_high_usd=num("cash_high_usd"),
-        cash_low_pct=num("cash_low_pct"),
-        sweep_pct=num("sweep_pct"),
-        sweep_min_usd=num("sweep_min_usd"),
-        no_trade_days=num("no_trade_days").astype(np.int64),
-        held=np.array(
-            [
-                bool(r.trade_hold) and (r.trade_hold_until is None or r.trade_hold_until >= day)
-                for r in acc
-            ],
-            dtype=bool,
-        ),
-        rebalancing=np.array([bool(r.rebalancing) for r in acc], dtype=bool),
-        first_seen=_day_number([r.first_seen for r in acc]),
+        sac_soft_pct=numbers["sac_soft_pct"],
+        sac_soft_days=numbers["sac_soft_days"].astype(np.int64),
+        sac_hard_pct=numbers["sac_hard_pct"],
+        cash_high_usd=numbers["cash_high_usd"],
+        cash_low_pct=numbers["cash_low_pct"],
+        sweep_pct=numbers["sweep_pct"],
+        sweep_min_usd=numbers["sweep_min_usd"],
+        no_trade_days=numbers["no_trade_days"].astype(np.int64),
+        held=hold,
+        rebalancing=pick(1, bool),
+        first_seen=_day_number([columns[4][i] for i in order.tolist()]),
     )
 
 
@@ -468,7 +487,13 @@ def _toggled(
                         t.rebalancing_changes.c.rebalancing.is_(True),
                     )
                 )
-            )
+            ),
+            t.rebalancing_changes.c.account_id.in_(
+                select(t.rebalancing_changes.c.account_id)
+                .where(t.rebalancing_changes.c.firm_id == uow.firm_id)
+                .group_by(t.rebalancing_changes.c.account_id)
+                .having(func.count() >= 3)
+            ),
         )
         .order_by(t.rebalancing_changes.c.change_id)
     ):
@@ -590,21 +615,27 @@ def _write(
 
 
 def _summary(uow: UnitOfWork, day: date, data_date: date, resumed: bool) -> EvaluationSummary:
-    rows = uow.conn.execute(
-        select(t.evaluations.c.account_id, t.evaluations.c.skipped, t.evaluations.c.reasons)
-        .where(t.evaluations.c.firm_id == uow.firm_id, t.evaluations.c.as_of == day)
-        .order_by(t.evaluations.c.account_id)
-    ).all()
+    """Counts of the run of ``day`` as stored (resumed chunks included), by SQL aggregation."""
+    e = t.evaluations.c
+    mine = (e.firm_id == uow.firm_id) & (e.as_of == day)
     by_reason: dict[str, int] = dict.fromkeys(REASONS, 0)
-    for r in rows:
-        for reason in filter(None, r.reasons.split(",")):
-            by_reason[reason] += 1
+    evaluated = flagged = 0
+    for reasons, n in uow.conn.execute(
+        select(e.reasons, func.count()).where(mine).group_by(e.reasons)
+    ).all():
+        evaluated += n
+        flagged += n if reasons else 0
+        for reason in filter(None, reasons.split(",")):
+            by_reason[reason] += n
+    skipped = uow.conn.execute(
+        select(e.account_id).where(mine, e.skipped.is_(True)).order_by(e.account_id)
+    ).scalars()
     return EvaluationSummary(
         as_of=day,
         data_date=data_date,
-        evaluated=len(rows),
-        flagged=sum(1 for r in rows if r.reasons),
-        skipped=[r.account_id for r in rows if r.skipped],
+        evaluated=evaluated,
+        flagged=flagged,
+        skipped=sorted(skipped),
         resumed=resumed,
         by_reason=by_reason,
     )

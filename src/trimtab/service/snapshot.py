@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Float, Select, cast, select
 
 from trimtab.core.book import BookArrays, assemble_book
@@ -130,7 +132,10 @@ def load_snapshot(
     ).where(t.positions.c.firm_id == firm, t.positions.c.as_of == as_of)
     if account_ids is not None:
         pos_q = pos_q.where(t.positions.c.account_id.in_(ids))
-    pos_account, pos_symbol, pos_qty = _positions(conn.execute(pos_q).all(), ids, symbols)
+    # rows straight from the driver cursor: no per-row processing for millions of positions
+    pos_account, pos_symbol, pos_qty = _positions(
+        conn.execute(pos_q).cursor.fetchall(), ids, symbols
+    )
     arrays = assemble_book(
         price=price,
         model_symbol=model_symbol,
@@ -162,21 +167,23 @@ def load_snapshot(
 def _positions(
     rows: Sequence[Any], account_ids: list[str], symbols: list[str]
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
-    """(account code, symbol code, shares) of each row, dropping accounts not in the list.
-
-    ``account_ids`` and ``symbols`` are sorted, so codes come from a binary search.
-    """
+    """(account code, symbol code, shares) of each row, dropping accounts not in the list."""
     if not rows:
         empty = np.zeros(0, dtype=np.int32)
         return empty, empty.copy(), np.zeros(0)
-    accounts, held, shares = zip(*rows, strict=True)
-    ids = np.array(account_ids, dtype=object)
-    acc = np.searchsorted(ids, np.array(accounts, dtype=object))
-    acc = np.minimum(acc, max(len(ids) - 1, 0))
-    keep = ids[acc] == np.array(accounts, dtype=object) if len(ids) else np.zeros(len(acc), bool)
-    sym = np.searchsorted(np.array(symbols, dtype=object), np.array(held, dtype=object))
+    # list comprehensions: zip(*rows) over millions of rows is many times slower
+    accounts = [r[0] for r in rows]
+    held = [r[1] for r in rows]
+    shares = [r[2] for r in rows]
+    acc = pc.index_in(pa.array(accounts, pa.string()), value_set=pa.array(account_ids, pa.string()))
+    sym = pc.index_in(pa.array(held, pa.string()), value_set=pa.array(symbols, pa.string()))
+    keep = pc.and_(acc.is_valid(), sym.is_valid()).to_numpy(zero_copy_only=False)
     qty = np.array(shares, dtype=np.float64)
-    return acc[keep].astype(np.int32), sym[keep].astype(np.int32), qty[keep]
+    return (
+        pc.fill_null(acc, -1).to_numpy().astype(np.int32)[keep],
+        pc.fill_null(sym, -1).to_numpy().astype(np.int32)[keep],
+        qty[keep],
+    )
 
 
 def latest_book_date(uow: UnitOfWork) -> date:
