@@ -120,7 +120,7 @@ def on_target(draw: st.DrawFn, method: str) -> dict[str, Any]:
     qty = [draw(st.integers(1, 500)) for _ in range(n)]
     cash = draw(st.integers(0, 100_000)) / 100
     value = cash + sum(p * q for p, q in zip(prices, qty, strict=True))
-    weights = [100 * p * q / value for p, q in zip(prices, qty, strict=True)]
+    weights = [min(100.0, 100 * p * q / value) for p, q in zip(prices, qty, strict=True)]
     syms = [f"S{i}" for i in range(n)]
     options = {"cash_to_generate": 0} if method == "generate_cash" else {}
     return {
@@ -128,7 +128,7 @@ def on_target(draw: st.DrawFn, method: str) -> dict[str, Any]:
         "options": options,
         "prices": dict(zip(syms, prices, strict=True)),
         "model": {
-            "cash_pct": 100 * cash / value,
+            "cash_pct": min(100.0, 100 * cash / value),
             "securities": [
                 {"symbol": s, "target_pct": w, "min_pct": w, "max_pct": w}
                 for s, w in zip(syms, weights, strict=True)

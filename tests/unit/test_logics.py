@@ -60,3 +60,14 @@ def test_a_locked_overweight_security_leaves_the_buys_short() -> None:
     assert result.status[0] == Status.PART_SUCCESS
     assert result.trade_value[0, 2] + result.trade_value[0, 3] == 2500.0
     assert result.cash_after[0] >= 0
+
+
+def test_an_account_that_starts_overdrawn_buys_nothing_and_is_not_made_worse() -> None:
+    batch = tech_batch(cash=-2000.0)
+    for method in (Method.INVEST_CASH_PROPORTIONAL, Method.INVEST_CASH_MIN_TRADES):
+        result = propose(batch, method)
+        assert (result.quantity == 0).all()
+        assert result.cash_after[0] == -2000.0
+    # Rebalance to target sells the overweight and buys only with what the sales raise.
+    result = propose(batch, Method.REBALANCE_TO_TARGET)
+    assert result.cash_after[0] >= -2000.0

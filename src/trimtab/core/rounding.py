@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from trimtab.core.batch import AccountBatch, Dollars, Shares
 from trimtab.core.logics import Plan
@@ -82,14 +83,12 @@ def _trim_overdraft(
     units then settle the cents of rounded order values.
     """
     for attempt in range(VECTOR_PASSES):
-        rows = np.flatnonzero(cash_after < -OVERDRAFT_TOLERANCE)
+        rows = _overdrawn_with_buys(qty, cash_after, unit)
         if rows.size == 0:
             return
         q = qty[rows]
         price = batch.price[rows]
         buys = q >= unit - 1e-12
-        if not buys.any(axis=1).all():
-            raise ArithmeticError("overdraft with no buy left to trim")  # sells cover buys
         value = batch.cash[rows] + np.einsum("ij,ij->i", batch.quantity[rows], price)
         excess = (batch.quantity[rows] + q) * price - batch.target[rows] * value[:, None]
         rank = np.where(buys, -np.round(excess, TIE_DECIMALS), np.inf)
@@ -112,5 +111,12 @@ def _trim_overdraft(
         plan.reason[rows] = np.where(
             taken > 0, plan.reason[rows] | np.uint32(Reason.TRIMMED_OVERDRAFT), plan.reason[rows]
         )
-    if (cash_after < -OVERDRAFT_TOLERANCE).any():
+    if _overdrawn_with_buys(qty, cash_after, unit).size:
         raise ArithmeticError("overdraft left after trimming")  # pragma: no cover
+
+
+def _overdrawn_with_buys(qty: Shares, cash_after: Dollars, unit: float) -> npt.NDArray[np.intp]:
+    """Accounts whose cash is below zero and that still have a buy to trim. An account that
+    starts with negative cash and buys nothing keeps its cash: no proposal makes it worse."""
+    over = cash_after < -OVERDRAFT_TOLERANCE
+    return np.flatnonzero(over & (qty >= unit - 1e-12).any(axis=1))
