@@ -338,3 +338,39 @@ def test_rebalance_due_when_a_restriction_ends_with_rebalance_immediately() -> N
     assert rebalance_due((ends,), date(2026, 11, 20), date(2026, 11, 23))
     assert not rebalance_due((ends,), date(2026, 11, 23), date(2026, 11, 24))
     assert not rebalance_due((waits,), date(2026, 11, 20), date(2026, 11, 23))
+
+
+def test_generate_cash_takes_a_groups_share_from_its_non_model_member_first() -> None:
+    """$10,000 from an account at target: adjusted targets A 45%, group B+D 27%, C 18%;
+    the tide sells each excess exactly: A $5,000, group $3,000 (from D, outside the model,
+    before B), C $2,000."""
+    doc = run(
+        {"A": 500, "B": 200, "C": 200, "D": 100},
+        [group(("B", "none"), ("D", "none"))],
+        method="generate_cash",
+        options={"cash_to_generate": 10000},
+    )
+    assert trades(doc) == {
+        "A": ("sell", 50),
+        "B": ("none", 0),
+        "C": ("sell", 20),
+        "D": ("sell", 30),
+    }
+    assert doc["accounts"][0]["cash_after"] == 10000.0
+
+
+def test_substitution_moves_the_band_in_tolerance_logics() -> None:
+    """B -> D, liquidate immediately: B (300 shares) is sold; D takes B's 27-33% band and,
+    empty, is bought up to its minimum: $27,000 = 270 shares; $3,000 stays in cash."""
+    doc = run(
+        AT_TARGET,
+        [substitution("B", "D", "liquidate_immediately")],
+        method="rebalance_to_tolerance",
+    )
+    assert trades(doc) == {
+        "A": ("none", 0),
+        "B": ("sell", 300),
+        "C": ("none", 0),
+        "D": ("buy", 270),
+    }
+    assert doc["accounts"][0]["cash_after"] == 3000.0
