@@ -160,8 +160,11 @@ def database_fixture() -> Any:
     return engine
 
 
-def postgres_engine() -> Iterator[sa.Engine]:
-    """A migrated PostgreSQL engine in a fresh schema; skips when no server is configured."""
+def postgres_engine(*, migrate: bool = True) -> Iterator[sa.Engine]:
+    """A PostgreSQL engine in a fresh schema, migrated unless ``migrate`` is false.
+
+    Skips the test when no server is configured.
+    """
     if not POSTGRES_URL:
         pytest.skip("TRIMTAB_TEST_POSTGRES_URL is not set")
     schema = f"tt_{uuid.uuid4().hex[:12]}"
@@ -170,7 +173,8 @@ def postgres_engine() -> Iterator[sa.Engine]:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     eng = make_engine(POSTGRES_URL, schema=schema, durable=False)
     try:
-        upgrade(eng)
+        if migrate:
+            upgrade(eng)
         yield eng
     finally:
         eng.dispose()

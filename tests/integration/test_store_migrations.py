@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from tests.factories import T0, database_fixture, postgres_engine, seed_firm
 from trimtab.store.migrate import (
     current_revision,
     downgrade,
+    ensure_schema,
     head_revision,
     make_engine,
     upgrade,
@@ -91,3 +93,27 @@ def test_bulk_insert_reports_duplicate_keys_as_integrity_errors(engine: sa.Engin
             uow.bulk_insert(securities, ("firm_id", "symbol"), [("acme", "X"), ("acme", "X")])
         uow.rollback()
         assert uow.bulk_insert(securities, ("firm_id", "symbol"), [("acme", "X")]) == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_first_runs_migrate_once() -> None:
+    gen = postgres_engine(migrate=False)
+    eng = next(gen)
+    try:
+        errors: list[BaseException] = []
+
+        def first_run() -> None:
+            try:
+                ensure_schema(eng)
+            except BaseException as err:  # collected for the assertion below
+                errors.append(err)
+
+        threads = [threading.Thread(target=first_run) for _ in range(3)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert errors == []
+        assert current_revision(eng) == "0001"
+    finally:
+        gen.close()
