@@ -126,3 +126,72 @@ def test_group_of_21(tmp_path: Path) -> None:
     )
     with pytest.raises(BookError, match="must have 1 to 20 members, got 21"):
         read(tmp_path)
+
+
+def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
+    """Two accounts, model A/B, account 1 also holds C: lots given as flat book arrays give
+    the same sell limits and reliefs as lots given per account."""
+    import numpy as np
+
+    from trimtab.core.book import assemble_book
+    from trimtab.core.engine import Method, propose
+    from trimtab.core.lots import lots_on_slots
+    from trimtab.core.rules import AccountRules, apply_slot_rules, realise, slot_rules
+
+    book = assemble_book(
+        price=np.array([10.0, 20.0, 30.0]),
+        model_symbol=np.array([[0, 1]], dtype=np.int32),
+        model_target=np.array([[0.5, 0.5]]),
+        model_lower=np.array([[0.5, 0.5]]),
+        model_upper=np.array([[0.5, 0.5]]),
+        model_cash=np.array([0.0]),
+        account_model=np.zeros(2, dtype=np.int32),
+        cash=np.array([0.0, 0.0]),
+        position_account=np.array([0, 0, 1, 1], dtype=np.int32),
+        position_symbol=np.array([0, 1, 0, 2], dtype=np.int32),
+        position_quantity=np.array([300.0, 20.0, 100.0, 50.0]),
+    )
+    flat = [  # account, symbol, shares, basis, acquired
+        (0, 0, 200.0, 1000.0, date(2024, 1, 2)),
+        (0, 0, 100.0, np.nan, date(2025, 1, 2)),
+        (1, 2, 30.0, 1200.0, date(2026, 9, 1)),
+        (1, 2, 20.0, 400.0, date(2023, 9, 1)),
+        (1, 0, 100.0, 2000.0, date(2022, 9, 1)),
+    ]
+    per_account = [
+        AccountRules(
+            account=f"A-{a}",
+            gain_lock=a == 1,
+            lots={
+                s: tuple(
+                    Lot(q, None if np.isnan(b) else b, d)
+                    for aa, ss, q, b, d in flat
+                    if aa == a and ss == s
+                )
+                for s in {s for aa, s, *_ in flat if aa == a}
+            },
+        )
+        for a in (0, 1)
+    ]
+    columns = list(zip(*flat, strict=True))
+    laid = lots_on_slots(
+        book.slot_symbol,
+        account=np.array(columns[0], dtype=np.int32),
+        symbol=np.array(columns[1], dtype=np.int32),
+        quantity=np.array(columns[2]),
+        basis=np.array(columns[3]),
+        acquired=np.array([d.toordinal() for d in columns[4]], dtype=np.int64),
+    )
+    batch = book.batch(0, 2)
+    no_lots = [AccountRules(account=r.account, gain_lock=r.gain_lock) for r in per_account]
+    one = apply_slot_rules(batch, slot_rules(book.slot_symbol, per_account, AS_OF))
+    two = apply_slot_rules(batch, slot_rules(book.slot_symbol, no_lots, AS_OF, lots=laid))
+    np.testing.assert_array_equal(one.batch.sell_limit, two.batch.sell_limit)
+    # Account 0: the lot without basis is locked (200 of 300 A sellable); account 1 has a
+    # gain lock: of C only the 30 shares bought at $40 (a loss at $30) may be sold.
+    assert one.batch.sell_limit[0, 0] == 200.0
+    assert one.batch.sell_limit[1, 2] == 30.0
+    p = propose(one.batch, Method.REBALANCE_TO_TARGET)
+    a, b = realise(p, one, AS_OF), realise(p, two, AS_OF)
+    assert {k: s.gain for k, s in a.items()} == {k: s.gain for k, s in b.items()}
+    assert a

@@ -438,3 +438,39 @@ def relieve_lots(
             gain[idx] = np.where(missing[order], np.nan, took * each[order])
         gain[idx[took <= 0]] = 0.0
     return Relieved(quantity=out_q, gain=gain, long_term=long, sequence=sequence)
+
+
+def lots_on_slots(
+    slot_symbol: npt.NDArray[np.int32],
+    *,
+    account: npt.NDArray[np.int32],
+    symbol: npt.NDArray[np.int32],
+    quantity: npt.NDArray[np.float64],
+    basis: npt.NDArray[np.float64],
+    acquired: npt.NDArray[np.int64],
+) -> LotArrays:
+    """Flat lots of a book (account row, symbol code, shares, total basis in dollars or NaN,
+    acquisition ordinal) laid on the batch's slots (``slot_symbol``, (N, K)), sorted by row.
+
+    Lots whose security has no slot in their account are dropped. Vectorised: one sort of
+    the slots and one search per lot.
+    """
+    width = int(slot_symbol.max(initial=-1)) + 2
+    rows, cols = np.nonzero(slot_symbol >= 0)
+    keys = rows.astype(np.int64) * width + slot_symbol[rows, cols] + 1
+    order = np.argsort(keys, kind="stable")
+    keys, cols = keys[order], cols[order]
+    wanted = account.astype(np.int64) * width + symbol + 1
+    at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+    found = (keys[at] == wanted) if keys.size else np.zeros(wanted.size, dtype=bool)
+    slot = cols[at].astype(np.int32) if keys.size else np.zeros(wanted.size, dtype=np.int32)
+    keep = np.flatnonzero(found)
+    keep = keep[np.lexsort((slot[keep], account[keep]))]
+    return LotArrays(
+        row=account[keep].astype(np.int32),
+        slot=slot[keep],
+        quantity=quantity[keep].astype(np.float64),
+        basis=basis[keep].astype(np.float64),
+        acquired=acquired[keep].astype(np.int64),
+        rank=np.full(keep.size, np.inf),
+    )

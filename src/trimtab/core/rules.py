@@ -249,12 +249,14 @@ def slot_rules(
     rules: Sequence[AccountRules | None],
     as_of: date,
     target: npt.NDArray[np.float64] | None = None,
+    lots: LotArrays | None = None,
 ) -> SlotRules:
     """Lay per-account rules on a batch's slots (``slot_symbol``: symbol codes, (N, K)).
 
     Restrictions in force on ``as_of`` only (``target``: the model weights, fractions,
     (N, K), for end action "wait for a weight change"); securities without a slot are left
-    out.
+    out. ``lots``, when given (a book's lots laid out by :func:`lots_on_slots`), replace the
+    lots of the :class:`AccountRules`.
     """
     n, k = slot_symbol.shape
     out = SlotRules.none(n, k)
@@ -316,13 +318,13 @@ def slot_rules(
                 j = slot_of.get(code)
                 if j is not None:
                     fields[name][r, j] = True
-        for code, lots in acc.lots.items():
+        for code, position in acc.lots.items() if lots is None else ():
             j = slot_of.get(code)
             if j is None:
                 continue
             named = acc.specific_lots.get(code, ())
             rank = {lot_id: i for i, lot_id in enumerate(named)}
-            for lot in lots:
+            for lot in position:
                 lot_cols[0].append(r)
                 lot_cols[1].append(j)
                 lot_cols[2].append(lot.quantity)
@@ -339,6 +341,9 @@ def slot_rules(
         rank=np.array(lot_cols[5], dtype=np.float64),
         lot_id=tuple(lot_cols[6]),
     )
+    if lots is not None:
+        lot_arrays = lots
+        ruled[np.unique(lots.row)] = True
     return SlotRules(
         restrictions=res,
         hold=hold,
