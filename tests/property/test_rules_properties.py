@@ -1,7 +1,8 @@
 """Invariants of every trade logic under random restrictions, locks, lots and history.
 
 - nothing is bought that a rule forbids (exclusions, do-not-buy, wash sales, short term);
-- nothing locked is sold, and no sale relieves a locked lot or a loss lot in a wash window;
+- nothing locked or protected is sold, and no sale relieves a locked lot or a loss lot in a
+  wash window;
 - an equivalents group never sells one member while buying another;
 - value is conserved to the cent and cash never goes below zero.
 """
@@ -135,6 +136,14 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         }
         for _ in range(draw(st.integers(0, 4)))
     ]
+    sleeves: list[dict[str, Any]] = []
+    protect = []
+    for pos in positions:
+        held = pos.get("quantity") or sum(lot["quantity"] for lot in pos.get("lots") or [])
+        if held > 0 and draw(st.integers(0, 3)) == 0:
+            protect.append({"symbol": pos["symbol"], "quantity": draw(st.integers(1, held))})
+    if protect:
+        sleeves.append({"type": "protected", "positions": protect})
     method = draw(st.sampled_from(METHODS))
     options: dict[str, Any] = {
         "min_trade_value": draw(st.sampled_from([0, 100])),
@@ -159,6 +168,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "locks": locks,
         "transactions": transactions,
         "short_term_windows": {s: 30 for s in SYMBOLS[:3]},
+        "sleeves": sleeves,
     }
 
 
@@ -183,6 +193,9 @@ def test_rules_hold_in_every_logic(doc: dict[str, Any]) -> None:
     assert (-q <= rb.sell_limit[0] + 1e-9).all()
     for code in rules.elective_locks:
         assert not (q[slots[0] == code] < 0).any()
+    for code, shares in rules.protected.items():
+        k = int(np.flatnonzero(slots[0] == code)[0])
+        assert -q[k] <= batch.quantity[0, k] - shares + 1e-9
     for code in rules.wash_buy_blocked(AS_OF) | rules.short_term_blocked(AS_OF):
         assert not (q[slots[0] == code] > 0).any()
 

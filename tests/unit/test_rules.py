@@ -260,3 +260,47 @@ def test_min_trade_dropped_where_bands_do_not_allow() -> None:
     doc = run(SMALL_DRIFT, prices=SMALL_PRICES, model=exact, options={"min_trade_value": 100})
     assert trades(doc) == {"A": ("none", 0), "B": ("none", 0), "C": ("none", 0)}
     assert "below the minimum trade size: dropped" in line(doc, "A")["reason"]
+
+
+def test_protected_sleeve_shares_are_never_traded() -> None:
+    """600 A of which 100 protected ($10,000 = 10%): the model sleeve manages the other 90%,
+    so A's target is 50% x 0.9 + 10% = 55%, B's 27%, C's 18%. A sells $5,000 (50 shares),
+    C buys $8,000 (80 shares); B at 30% sells $3,000 (30 shares)."""
+    sleeves = [{"type": "protected", "positions": [{"symbol": "A", "quantity": 100}]}]
+    doc = run(sleeves=sleeves)
+    assert trades(doc) == {"A": ("sell", 50), "B": ("sell", 30), "C": ("buy", 80)}
+    assert line(doc, "A")["rule_target_pct"] == 55.0
+    assert "protected sleeve" in line(doc, "A")["reason"]
+
+
+def test_protected_shares_survive_a_liquidating_exclusion() -> None:
+    """A excluded, liquidate immediately: only the 500 unprotected shares are sold."""
+    sleeves = [{"type": "protected", "positions": [{"symbol": "A", "quantity": 100}]}]
+    exclusion = {
+        "type": "exclusion",
+        "symbol": "A",
+        "behaviour": "liquidate_immediately",
+        "start_date": "2026-11-01",
+    }
+    doc = run(sleeves=sleeves, restrictions=[exclusion])
+    assert trades(doc)["A"] == ("sell", 500)
+
+
+def test_protected_non_model_holding_is_kept() -> None:
+    """D (outside the model) wholly protected: not sold as a non-model holding."""
+    holdings = {"A": 500, "B": 300, "C": 100, "D": 100}
+    sleeves = [{"type": "protected", "positions": [{"symbol": "D", "quantity": 100}]}]
+    doc = run(holdings, prices={**PRICES, "D": 100.0}, sleeves=sleeves)
+    assert trades(doc)["D"] == ("none", 0)
+    assert doc["status"] == "success"
+
+
+def test_protected_more_than_held_is_refused() -> None:
+    from trimtab.errors import ScenarioError
+
+    sleeves = [{"type": "protected", "positions": [{"symbol": "C", "quantity": 101}]}]
+    with pytest.raises(ScenarioError) as err:
+        run(sleeves=sleeves)
+    assert (
+        str(err.value) == "sleeves[0].positions[0].quantity: more than the 100 shares of 'C' held"
+    )

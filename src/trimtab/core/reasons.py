@@ -159,6 +159,7 @@ class RuleReason(IntFlag):
     SPECIFIC_LOTS = 1 << 17
     EXCLUDED = 1 << 18
     EXCLUDED_REALLOCATE = 1 << 19
+    PROTECTED = 1 << 20
 
 
 SELL_RULES = (
@@ -203,6 +204,7 @@ _RULE_TEXT: dict[RuleReason, str] = {
     RuleReason.WASH_SALE_BUY: "wash sale: sold at a loss within 30 days in the household",
     RuleReason.SHORT_TERM_LIMIT: "short-term trading limit: sold within its window, not bought",
     RuleReason.SPECIFIC_LOTS: "specific lots: only the named lots are sold",
+    RuleReason.PROTECTED: "protected sleeve: its shares are never traded",
 }
 
 

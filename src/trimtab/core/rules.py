@@ -94,6 +94,7 @@ class AccountRules:
         on_hold: a trade hold is in force.
         transactions: past trades in the household, this account's included.
         short_term_days: short-term trading window in days by symbol code.
+        protected: shares of a protected sleeve by symbol code (never traded).
     """
 
     account: str
@@ -110,6 +111,7 @@ class AccountRules:
     on_hold: bool = False
     transactions: tuple[Transaction, ...] = ()
     short_term_days: Mapping[int, int] = field(default_factory=dict)
+    protected: Mapping[int, float] = field(default_factory=dict)
 
     def lot_locks(self, symbol: int, as_of: date) -> LotLocks:
         """The locks on the lots of ``symbol``."""
@@ -171,6 +173,7 @@ class SlotRules:
         ruled: the account has rules (or lots).
         method: lot relief method code per account (:data:`METHOD_CODE`).
         lots: the tax lots, sorted by row.
+        protected: shares held in a protected sleeve, never traded, (N, K).
     """
 
     restrictions: SlotRestrictions
@@ -184,6 +187,7 @@ class SlotRules:
     ruled: Mask
     method: npt.NDArray[np.int8]
     lots: LotArrays
+    protected: npt.NDArray[np.float64] | None = None
 
     @classmethod
     def none(cls, n: int, k: int) -> SlotRules:
@@ -217,6 +221,7 @@ class SlotRules:
             ruled=self.ruled[start:stop],
             method=self.method[start:stop],
             lots=self.lots.rows(start, stop),
+            protected=None if self.protected is None else self.protected[start:stop],
         )
 
 
@@ -270,6 +275,7 @@ def slot_rules(
     ruled = out.ruled.copy()
     method = out.method.copy()
     lot_cols: list[list[Any]] = [[], [], [], [], [], [], []]
+    protected = np.zeros((n, k))
     for r, acc in enumerate(rules):
         if acc is None:
             continue
@@ -303,6 +309,10 @@ def slot_rules(
                 res.lead[r, j] = lead
                 res.member[r, j] = b
                 res.several[r, j] = len(group.members) > 1
+        for code, shares in acc.protected.items():
+            j = slot_of.get(code)
+            if j is not None:
+                protected[r, j] = shares
         sets = {
             "elective": acc.elective_locks,
             "wash_window": acc.bought_recently(as_of),
@@ -350,6 +360,7 @@ def slot_rules(
         ruled=ruled,
         method=method,
         lots=lot_arrays,
+        protected=protected if protected.any() else None,
         **fields,
     )
 
@@ -359,8 +370,17 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     market = batch.quantity * batch.price
     value = batch.cash + market.sum(axis=1)
     scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
+    weight = market * scale[:, None]
+    kept = None
+    if rules.protected is not None:
+        # Restrictions act on the model sleeve: weights of the unprotected value.
+        kept = np.minimum(rules.protected, batch.quantity)
+        share = kept * batch.price * scale[:, None]
+        rest = 1.0 - share.sum(axis=1)
+        inv = np.divide(1.0, rest, out=np.zeros_like(rest), where=rest > 0)
+        weight = (weight - share) * inv[:, None]
     res = restrict_batch(
-        weight=market * scale[:, None],
+        weight=weight,
         target=batch.target,
         lower=batch.lower,
         upper=batch.upper,
@@ -368,6 +388,16 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
         cash_target=batch.cash_target,
         slots=rules.restrictions,
     )
+    if kept is not None:
+        r = rest[:, None]
+        res = replace(
+            res,
+            target=res.target * r + share,
+            lower=res.lower * r + share,
+            upper=res.upper * r + share,
+            in_model=res.in_model | (kept > 0),
+            cash_target=res.cash_target * rest,
+        )
     flags = res.flags
     n, k = batch.price.shape
     lots = rules.lots
@@ -400,6 +430,9 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     blocked = rules.elective | res.no_sell
     if blocked.any():
         limit = np.where(blocked, 0.0, limit)
+    if kept is not None:
+        limit = np.minimum(limit, batch.quantity - kept)
+        set_flag(flags, kept > 0, RuleReason.PROTECTED)
     if lots.size:
         held_back = np.flatnonzero(~eligible & (lots.quantity > 0))
         if held_back.size:

@@ -112,6 +112,18 @@ class TransactionIn(_Strict):
     realized_gain: Annotated[float, Field(allow_inf_nan=False)] | None = None
 
 
+class ProtectedPositionIn(_Strict):
+    symbol: Symbol
+    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class ProtectedSleeveIn(_Strict):
+    """Shares held in a protected sleeve: never traded; the model sleeve manages the rest."""
+
+    type: Literal["protected"]
+    positions: list[ProtectedPositionIn]
+
+
 class RulesIn(_Strict):
     """The rule fields of a scenario, all optional."""
 
@@ -120,6 +132,7 @@ class RulesIn(_Strict):
     trade_hold: TradeHoldIn | None = None
     transactions: list[TransactionIn] = []
     short_term_windows: dict[str, Annotated[int, Field(ge=0)]] = {}
+    sleeves: list[ProtectedSleeveIn] = []
 
 
 _KIND = {
@@ -307,4 +320,15 @@ def account_rules(
             if t.symbol in code
         ),
         short_term_days={code[s]: d for s, d in rules.short_term_windows.items() if s in code},
+        protected=protected_shares(rules, code),
     )
+
+
+def protected_shares(rules: RulesIn, code: Mapping[str, int]) -> dict[int, float]:
+    """Shares in protected sleeves by symbol code."""
+    out: dict[int, float] = {}
+    for sleeve in rules.sleeves:
+        for pos in sleeve.positions:
+            if pos.symbol in code:
+                out[code[pos.symbol]] = out.get(code[pos.symbol], 0.0) + pos.quantity
+    return out

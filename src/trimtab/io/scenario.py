@@ -24,6 +24,7 @@ from trimtab.io.errors import first_error
 from trimtab.io.rules import (
     LockIn,
     LotMethodName,
+    ProtectedSleeveIn,
     RestrictionIn,
     RulesIn,
     TradeHoldIn,
@@ -132,6 +133,7 @@ class ScenarioIn(_Strict):
     trade_hold: TradeHoldIn | None = None
     transactions: list[TransactionIn] = []
     short_term_windows: dict[str, Annotated[int, Field(ge=0)]] = {}
+    sleeves: list[ProtectedSleeveIn] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +333,7 @@ def _rules_of(src: ScenarioIn) -> RulesIn | None:
         trade_hold=src.trade_hold,
         transactions=src.transactions,
         short_term_windows=src.short_term_windows,
+        sleeves=src.sleeves,
     )
     given = [name for name in RulesIn.model_fields if getattr(src, name)]
     has_lots = any(p.lots for p in src.account.positions)
@@ -339,6 +342,7 @@ def _rules_of(src: ScenarioIn) -> RulesIn | None:
     if given and src.as_of is None:
         raise ScenarioError("as_of", f"required when {', '.join(given)} is given")
     check_rules(rules)
+    _check_sleeves(src)
     for i, pos in enumerate(src.account.positions):
         ids = [lot.lot_id for lot in pos.lots or [] if lot.lot_id is not None]
         if len(ids) != len(set(ids)):
@@ -352,6 +356,24 @@ def _rules_of(src: ScenarioIn) -> RulesIn | None:
                     f"account.specific_lots.{sym}[{j}]", f"no lot {lot_id!r} in {sym!r}"
                 )
     return rules
+
+
+def _check_sleeves(src: ScenarioIn) -> None:
+    """Protected shares must be held."""
+    held = {
+        p.symbol: _position_quantity(i, p, src.prices.get(p.symbol, 1.0))
+        for i, p in enumerate(src.account.positions)
+    }
+    total: dict[str, float] = {}
+    for s, sleeve in enumerate(src.sleeves):
+        for j, pos in enumerate(sleeve.positions):
+            total[pos.symbol] = total.get(pos.symbol, 0.0) + pos.quantity
+            if total[pos.symbol] > held.get(pos.symbol, 0.0) + 1e-9:
+                raise ScenarioError(
+                    f"sleeves[{s}].positions[{j}].quantity",
+                    f"more than the {held.get(pos.symbol, 0.0):g} shares of "
+                    f"{pos.symbol!r} held",
+                )
 
 
 def _rule_symbols(src: ScenarioIn, rules: RulesIn | None) -> list[str]:
