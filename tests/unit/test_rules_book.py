@@ -195,3 +195,72 @@ def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
     a, b = realise(p, one, AS_OF), realise(p, two, AS_OF)
     assert {k: s.gain for k, s in a.items()} == {k: s.gain for k, s in b.items()}
     assert a
+
+
+def test_book_slot_rules_from_a_book_folder(tmp_path: Path) -> None:
+    """A two-account book, model A 50% / B 50%, every price $100.
+
+    A-1 holds 600 A, 300 B, 100 C with an elective lock on A and an exclusion of C
+    (liquidate immediately): the 100 C are sold and their $10,000 buys 100 B; A's $10,000
+    excess stays (locked). A-2 holds 700 A (lots: 400 at $80, 300 at $120) and 300 B under
+    a gain lock: only the 300 at a loss may go; A sells $20,000 = 200 shares (short-term
+    loss 200 x $20 = $4,000) and B buys 200."""
+    import numpy as np
+
+    from trimtab.core.engine import Method, propose
+    from trimtab.core.rules import apply_slot_rules, realise, settle
+    from trimtab.io.book import read_book
+    from trimtab.io.book_rules import book_slot_rules
+
+    write(tmp_path, "prices", "symbol,price\nA,100\nB,100\nC,100\n")
+    write(
+        tmp_path,
+        "models",
+        "model_id,symbol,target_pct,min_pct,max_pct\nM,A,50,50,50\nM,B,50,50,50\n",
+    )
+    write(
+        tmp_path,
+        "accounts",
+        "account_id,model_id,cash,household_id,registration\n"
+        "A-1,M,0,H,non_qualified\nA-2,M,0,H,non_qualified\n",
+    )
+    write(
+        tmp_path,
+        "positions",
+        "account_id,symbol,quantity\nA-1,A,600\nA-1,B,300\nA-1,C,100\nA-2,B,300\n",
+    )
+    write(
+        tmp_path,
+        "lots",
+        "account_id,symbol,quantity,cost_basis,acquired\n"
+        "A-2,A,400,32000,2024-01-02\nA-2,A,300,36000,2026-06-01\n",
+    )
+    write(tmp_path, "locks", "account_id,type,symbol\nA-1,elective,A\nA-2,gain,\n")
+    write(
+        tmp_path,
+        "restrictions",
+        "account_id,type,symbol,behaviour,start_date\n"
+        "A-1,exclusion,C,liquidate_immediately,2026-11-01\n",
+    )
+    loaded = read_book(tmp_path)
+    rules, extra = book_slot_rules(tmp_path, loaded, as_of=AS_OF)
+    assert extra == []
+    ruled = apply_slot_rules(loaded.arrays.batch(0, 2), rules.rows(0, 2))
+    p = propose(ruled.batch, Method.REBALANCE_TO_TARGET, groups=ruled.groups)
+    p, limited = settle(p, ruled)
+    by_symbol = [
+        {
+            loaded.symbols[int(c)]: float(q)
+            for c, q in zip(loaded.arrays.slot_symbol[r], p.quantity[r], strict=True)
+            if c >= 0
+        }
+        for r in (0, 1)
+    ]
+    assert by_symbol[0] == {"A": 0.0, "B": 100.0, "C": -100.0}
+    assert by_symbol[1] == {"A": -200.0, "B": 200.0}
+    assert limited.tolist() == [True, False]
+    sale = realise(p, ruled, AS_OF)[(1, 0)]
+    assert [(r.acquired, r.quantity, r.gain) for r in sale.reliefs] == [
+        (date(2026, 6, 1), 200.0, -4000.0)
+    ]
+    assert np.isclose(sale.short_term_gain, -4000.0)

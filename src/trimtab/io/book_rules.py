@@ -28,12 +28,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from trimtab.core.lots import Lot
-from trimtab.core.rules import AccountRules
+from trimtab.core.lots import Lot, lots_on_slots
+from trimtab.core.rules import AccountRules, SlotRules, slot_rules
 from trimtab.errors import BookError, ScenarioError
+from trimtab.io.book import LoadedBook
 from trimtab.io.errors import first_error
 from trimtab.io.rules import (
     EquivalentsIn,
@@ -257,3 +260,71 @@ def read_book_rules(
         )
         extra.extend((code, symbol_code[sym]) for _, sym in rule_symbols(rules))
     return BookRules(rules=out, extra_slots=sorted(set(extra)))
+
+
+def book_slot_rules(
+    folder: Path | str, loaded: LoadedBook, *, as_of: date
+) -> tuple[SlotRules, list[tuple[int, int]]]:
+    """Every rule of a read book laid on its slots, ready for ``apply_slot_rules``.
+
+    Reads the rule tables of ``folder`` (see :func:`read_book_rules`); households and
+    registrations come from the ``accounts`` table, tax lots from the ``lots`` table (laid
+    on slots without per-lot Python objects). Returns the slot rules of all accounts (cut
+    them with ``SlotRules.rows`` per chunk) and the ``(account, symbol)`` slots that
+    restrictions need but the book does not lay out (substitutes and group members neither
+    held nor in the model): until the book gives them zero-quantity positions, such a
+    substitution's target stays in cash and such a member is not bought.
+    """
+    arrays = loaded.arrays
+    ids = loaded.account_ids.to_pylist()
+    account_code = {a: i for i, a in enumerate(ids)}
+    symbol_code = {s: i for i, s in enumerate(loaded.symbols)}
+    accounts = loaded.tables["accounts"]
+    household = None
+    if "household_id" in accounts.column_names:
+        household = {
+            a: h
+            for a, h in zip(ids, accounts.column("household_id").to_pylist(), strict=True)
+            if h is not None
+        }
+    qualified = None
+    if "registration" in accounts.column_names:
+        qualified = [r == "qualified" for r in accounts.column("registration").to_pylist()]
+    found = read_book_rules(
+        folder,
+        account_code=account_code,
+        symbol_code=symbol_code,
+        as_of=as_of,
+        household=household,
+        qualified=qualified,
+    )
+    lots = None
+    if "lots" in loaded.tables:
+        table = loaded.tables["lots"]
+        codes = []
+        for column, names in (("account_id", loaded.account_ids), ("symbol", loaded.symbols)):
+            values = table.column(column)
+            if pa.types.is_dictionary(values.type):
+                values = values.cast(pa.string())
+            codes.append(
+                pc.index_in(values, value_set=pa.array(list(names), pa.string()))
+                .to_numpy(zero_copy_only=False)
+                .astype(np.int32)
+            )
+        basis = table.column("cost_basis").to_numpy(zero_copy_only=False).astype(np.float64)
+        acquired = table.column("acquired").cast(pa.int32()).to_numpy(zero_copy_only=False)
+        lots = lots_on_slots(
+            arrays.slot_symbol,
+            account=codes[0],
+            symbol=codes[1],
+            quantity=table.column("quantity").to_numpy(zero_copy_only=False),
+            basis=basis,
+            acquired=acquired.astype(np.int64) + _EPOCH_ORDINAL,
+        )
+    target = np.zeros(arrays.slot_symbol.shape)
+    target[:, : arrays.model_width] = arrays.model_target[arrays.account_model]
+    rules = slot_rules(arrays.slot_symbol, found.rules, as_of, target, lots=lots)
+    return rules, found.extra_slots
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
