@@ -205,6 +205,18 @@ def restrict_batch(
     n, k = target.shape
     if rows.size == n:
         return _restrict(weight, target, lower, upper, in_model, cash_target, slots)
+    if rows.size == 0:
+        return Restricted(
+            target=target,
+            lower=lower,
+            upper=upper,
+            in_model=in_model,
+            cash_target=cash_target,
+            no_sell=np.zeros((n, k), dtype=bool),
+            no_buy=np.zeros((n, k), dtype=bool),
+            flags=np.zeros((n, k), dtype=np.uint32),
+            groups=None,
+        )
     some = _restrict(
         weight[rows],
         target[rows],
