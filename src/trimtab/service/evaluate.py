@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Float, and_, cast, delete, func, insert, select, update
+from sqlalchemy import Float, case, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import drift_book
@@ -467,44 +467,43 @@ def _triggers(
 def _toggled(
     uow: UnitOfWork, code: dict[str, int], n: int, window_start: date, data_date: date
 ) -> npt.NDArray[np.bool_]:
-    """Accounts whose switch history reads on, off, on with the last "on" in the window."""
+    """Accounts whose switch history reads on, off, on with the last "on" in the window.
+
+    One aggregate finds the candidates (three or more changes, one of them an "on" in the
+    window); only their histories are read.
+    """
+    c = t.rebalancing_changes.c
+    in_window_on = case(
+        (c.rebalancing.is_(True) & (c.effective > window_start) & (c.effective <= data_date), 1),
+        else_=0,
+    )
+    candidates = (
+        uow.conn.execute(
+            select(c.account_id)
+            .where(c.firm_id == uow.firm_id, c.effective <= data_date)
+            .group_by(c.account_id)
+            .having((func.count() >= 3) & (func.max(in_window_on) == 1))
+        )
+        .scalars()
+        .all()
+    )
     out = np.zeros(n, dtype=bool)
+    wanted = [a for a in candidates if a in code]
     history: dict[str, list[tuple[date, bool]]] = defaultdict(list)
-    for r in uow.conn.execute(
-        select(
-            t.rebalancing_changes.c.account_id,
-            t.rebalancing_changes.c.effective,
-            t.rebalancing_changes.c.rebalancing,
-        )
-        .where(t.rebalancing_changes.c.firm_id == uow.firm_id)
-        .where(
-            t.rebalancing_changes.c.account_id.in_(
-                select(t.rebalancing_changes.c.account_id).where(
-                    and_(
-                        t.rebalancing_changes.c.firm_id == uow.firm_id,
-                        t.rebalancing_changes.c.effective > window_start,
-                        t.rebalancing_changes.c.effective <= data_date,
-                        t.rebalancing_changes.c.rebalancing.is_(True),
-                    )
-                )
-            ),
-            t.rebalancing_changes.c.account_id.in_(
-                select(t.rebalancing_changes.c.account_id)
-                .where(t.rebalancing_changes.c.firm_id == uow.firm_id)
-                .group_by(t.rebalancing_changes.c.account_id)
-                .having(func.count() >= 3)
-            ),
-        )
-        .order_by(t.rebalancing_changes.c.change_id)
-    ):
-        history[r.account_id].append((r.effective, bool(r.rebalancing)))
+    for start in range(0, len(wanted), 1000):
+        for r in uow.conn.execute(
+            select(c.account_id, c.effective, c.rebalancing)
+            .where(
+                c.firm_id == uow.firm_id,
+                c.account_id.in_(wanted[start : start + 1000]),
+                c.effective <= data_date,
+            )
+            .order_by(c.change_id)
+        ):
+            history[r.account_id].append((r.effective, bool(r.rebalancing)))
     for account_id, changes in history.items():
-        if account_id not in code:
-            continue
         seen = ""
         for effective, on in changes:
-            if effective > data_date:
-                break
             seen += "1" if on else "0"
             if seen.endswith("101") and effective > window_start:
                 out[code[account_id]] = True

@@ -114,6 +114,10 @@ def import_book(
             row_counts=json.dumps(rows, sort_keys=True),
         )
     )
+    if uow.dialect == "postgresql":
+        # fresh statistics, so that the planner sees the bulk-loaded rows
+        for name in ("accounts", "account_days", "positions", "lots", "rebalancing_changes"):
+            uow.conn.exec_driver_sql(f'ANALYZE "{name}"')
     uow.audit(
         actor=actor,
         action="reimport" if replaced else "import",
