@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from trimtab.core.engine import SOLVER_METHODS, propose
 from trimtab.core.lots import eligible_lots
-from trimtab.core.rules import apply_rules, realise, settle
+from trimtab.core.rules import apply_rules, apply_slot_rules, realise, settle, slot_rules
 from trimtab.io.scenario import parse_scenario
 from trimtab.optimize import propose as solve
 
@@ -182,6 +182,12 @@ def test_rules_hold_in_every_logic(doc: dict[str, Any]) -> None:
     batch = book.batch(0, 1)
     slots = book.slot_symbol[0:1]
     ruled = apply_rules(batch, slots, [rules], AS_OF)
+    cached = apply_slot_rules(
+        batch, slot_rules(slots, [rules], AS_OF, batch.target).prepared().rows(0, 1)
+    )
+    np.testing.assert_array_equal(cached.batch.sell_limit, ruled.batch.sell_limit)
+    np.testing.assert_array_equal(cached.rule_reason, ruled.rule_reason)
+    np.testing.assert_array_equal(cached.lot_eligible, ruled.lot_eligible)
     engine = solve if scenario.method in SOLVER_METHODS else propose
     result = engine(ruled.batch, scenario.method, scenario.options, groups=ruled.groups)
     result, _ = settle(result, ruled)

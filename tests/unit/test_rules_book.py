@@ -246,6 +246,12 @@ def test_book_slot_rules_from_a_book_folder(tmp_path: Path) -> None:
     rules, extra = book_slot_rules(tmp_path, loaded, as_of=AS_OF)
     assert extra == []
     ruled = apply_slot_rules(loaded.arrays.batch(0, 2), rules.rows(0, 2))
+    prepared = rules.prepared()
+    for start in (0, 1):
+        plain = apply_slot_rules(loaded.arrays.batch(start, 2), rules.rows(start, 2))
+        fast = apply_slot_rules(loaded.arrays.batch(start, 2), prepared.rows(start, 2))
+        np.testing.assert_array_equal(fast.batch.sell_limit, plain.batch.sell_limit)
+        np.testing.assert_array_equal(fast.rule_reason, plain.rule_reason)
     p = propose(ruled.batch, Method.REBALANCE_TO_TARGET, groups=ruled.groups)
     p, limited = settle(p, ruled)
     by_symbol = [

@@ -158,6 +158,41 @@ class AccountRules:
 
 
 @dataclass(frozen=True, slots=True)
+class LotCache:
+    """What of a batch's lot eligibility does not depend on prices, computed once.
+
+    Attributes:
+        flat: each lot's slot as ``row * K + slot``, (L,).
+        static_ok: lots no price-independent rule holds back, (L,).
+        static_flags: :class:`RuleReason` flags of those rules per lot, (L,).
+        watched: lots under a gain lock or in a wash window (re-checked at each price), (L,).
+        free: shares of ``static_ok`` lots per slot, (N, K).
+        has_lots: the slot's position has lots, (N, K).
+        slot_flags: ``static_flags`` of the slot's held-back lots, or-ed, (N, K).
+    """
+
+    flat: npt.NDArray[np.int64]
+    static_ok: Mask
+    static_flags: Flags
+    watched: Mask
+    free: npt.NDArray[np.float64]
+    has_lots: Mask
+    slot_flags: Flags
+
+    def rows(self, start: int, stop: int, a: int, b: int, width: int) -> LotCache:
+        """Accounts ``start:stop`` whose lots are ``a:b``."""
+        return LotCache(
+            self.flat[a:b] - start * width,
+            self.static_ok[a:b],
+            self.static_flags[a:b],
+            self.watched[a:b],
+            self.free[start:stop],
+            self.has_lots[start:stop],
+            self.slot_flags[start:stop],
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SlotRules:
     """A batch's rules laid out on its slots: (N, K) per slot, (N,) per account.
 
@@ -188,6 +223,7 @@ class SlotRules:
     method: npt.NDArray[np.int8]
     lots: LotArrays
     protected: npt.NDArray[np.float64] | None = None
+    cache: LotCache | None = None
 
     @classmethod
     def none(cls, n: int, k: int) -> SlotRules:
@@ -222,6 +258,40 @@ class SlotRules:
             method=self.method[start:stop],
             lots=self.lots.rows(start, stop),
             protected=None if self.protected is None else self.protected[start:stop],
+            cache=None if self.cache is None else self._cache_rows(self.cache, start, stop),
+        )
+
+    def _cache_rows(self, cache: LotCache, start: int, stop: int) -> LotCache:
+        rows = self.lots.row
+        a, b = np.searchsorted(rows, np.array([start, stop], dtype=rows.dtype))
+        return cache.rows(start, stop, int(a), int(b), self.elective.shape[1])
+
+    def prepared(self) -> SlotRules:
+        """These rules with the price-independent part of lot eligibility computed once
+        (:class:`LotCache`): applying them then costs in proportion to the watched lots."""
+        n, k = self.elective.shape
+        lots = self.lots
+        flat = lots.row.astype(np.int64) * k + lots.slot
+        static_ok, static_flags = _lot_rules(self, flat, None)
+        watched = np.zeros(lots.size, dtype=bool)
+        for mask in (self.gain_lock, self.wash_window):
+            if mask.any():
+                watched |= mask.ravel().take(flat)
+        free = np.bincount(flat, weights=lots.quantity * static_ok, minlength=n * k)
+        has_lots = np.bincount(flat, minlength=n * k) > 0
+        return replace(
+            self,
+            cache=LotCache(
+                flat=flat,
+                static_ok=static_ok,
+                static_flags=static_flags,
+                watched=watched,
+                free=free.astype(np.float64).reshape(n, k),
+                has_lots=has_lots.reshape(n, k),
+                slot_flags=_slot_flags(flat, static_ok, static_flags, lots.quantity, n * k).reshape(
+                    n, k
+                ),
+            ),
         )
 
 
@@ -365,6 +435,102 @@ def slot_rules(
     )
 
 
+def _lot_rules(
+    rules: SlotRules, flat: npt.NDArray[np.int64], slot_price: npt.NDArray[np.float64] | None
+) -> tuple[Mask, Flags]:
+    """Lot eligibility under ``rules``; without ``slot_price`` only the rules that do not
+    depend on prices (gain-locked lots without a basis count as held back)."""
+    lots = rules.lots
+
+    def per_lot(mask: Mask) -> Mask | None:
+        if not mask.any():
+            return None
+        out: Mask = mask.ravel().take(flat)
+        return out
+
+    method = rules.method.take(lots.row) if rules.method.any() else None
+    specific = None if method is None else method == METHOD_CODE[LotMethod.SPECIFIC]
+    if slot_price is not None:
+        return lot_eligibility(
+            lots,
+            slot_price,
+            flat,
+            elective=per_lot(rules.elective),
+            gain_lock=per_lot(rules.gain_lock),
+            basis_unlocked=per_lot(rules.basis_unlocked),
+            wash_window=per_lot(rules.wash_window),
+            specific=specific,
+        )
+    ok, flags = lot_eligibility(
+        lots,
+        np.zeros(1),
+        flat,
+        elective=per_lot(rules.elective),
+        basis_unlocked=per_lot(rules.basis_unlocked),
+        specific=specific,
+    )
+    locked = per_lot(rules.gain_lock)
+    if locked is not None:
+        unknown = locked & np.isnan(lots.basis)
+        ok &= ~unknown
+        flags |= unknown.astype(np.uint32) * np.uint32(RuleReason.GAIN_LOCK)
+    return ok, flags
+
+
+def _slot_flags(
+    flat: npt.NDArray[np.int64],
+    ok: Mask,
+    flags: Flags,
+    quantity: npt.NDArray[np.float64],
+    size: int,
+) -> Flags:
+    """The flags of each slot's held-back lots, or-ed, (size,)."""
+    out = np.zeros(size, dtype=np.uint32)
+    held_back = np.flatnonzero(~ok & (quantity > 0))
+    if held_back.size:
+        where = flat[held_back]
+        bits = flags[held_back]
+        for reason in LOT_RULES:
+            hit = np.bincount(where[(bits & np.uint32(reason)) != 0], minlength=size) > 0
+            out |= hit.astype(np.uint32) * np.uint32(reason)
+    return out
+
+
+def _cached_lots(
+    rules: SlotRules, cache: LotCache, slot_price: npt.NDArray[np.float64], n: int, k: int
+) -> tuple[Mask, npt.NDArray[np.float64], Flags]:
+    """Eligibility, free shares per slot (N, K) and slot flags from the cache and prices."""
+    lots = rules.lots
+    eligible = cache.static_ok
+    free = cache.free
+    slot_flags = cache.slot_flags
+    idx = np.flatnonzero(cache.watched & (lots.quantity > 0))
+    if idx.size:
+        gain = lots.quantity[idx] * slot_price.take(cache.flat[idx]) - lots.basis[idx]
+        where = cache.flat[idx]
+        dynamic = np.zeros(idx.size, dtype=np.uint32)
+        for mask, test, reason in (
+            (rules.gain_lock, gain > 0, RuleReason.GAIN_LOCK),
+            (rules.wash_window, gain < 0, RuleReason.WASH_SALE_SELL),
+        ):
+            if mask.any():
+                hit = mask.ravel().take(where) & test
+                dynamic |= hit.astype(np.uint32) * np.uint32(reason)
+        out = dynamic != 0
+        if out.any():
+            newly = out & cache.static_ok[idx]
+            eligible = eligible.copy()
+            eligible[idx[newly]] = False
+            lost = np.bincount(where[newly], weights=lots.quantity[idx[newly]], minlength=n * k)
+            free = free - lost.astype(np.float64).reshape(n, k)
+            extra = np.zeros(n * k, dtype=np.uint32)
+            for reason in (RuleReason.GAIN_LOCK, RuleReason.WASH_SALE_SELL):
+                count = np.bincount(where[(dynamic & np.uint32(reason)) != 0], minlength=n * k)
+                extra |= (count > 0).astype(np.uint32) * np.uint32(reason)
+            slot_flags = slot_flags | extra.reshape(n, k)
+    return eligible, free, slot_flags
+
+
 def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     """The batch as the logics must see it under ``rules`` (laid out on its slots)."""
     market = batch.quantity * batch.price
@@ -404,44 +570,27 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     limit = batch.quantity
     eligible = np.zeros(0, dtype=bool)
     has_lots: Mask = np.zeros((n, k), dtype=bool)
-    if lots.size:
+    slot_flags: Flags | None = None
+    if lots.size and rules.cache is not None:
+        eligible, free, slot_flags = _cached_lots(rules, rules.cache, batch.price.ravel(), n, k)
+        has_lots = rules.cache.has_lots
+        limit = np.where(has_lots, np.minimum(free, limit), limit)
+    elif lots.size:
         flat = lots.row.astype(np.int64) * k + lots.slot
-
-        def per_lot(mask: Mask) -> Mask | None:
-            if not mask.any():
-                return None
-            out: Mask = mask.ravel().take(flat)
-            return out
-
-        method = rules.method.take(lots.row) if rules.method.any() else None
-        eligible, lot_flags = lot_eligibility(
-            lots,
-            batch.price.ravel(),
-            flat,
-            elective=per_lot(rules.elective),
-            gain_lock=per_lot(rules.gain_lock),
-            basis_unlocked=per_lot(rules.basis_unlocked),
-            wash_window=per_lot(rules.wash_window),
-            specific=None if method is None else method == METHOD_CODE[LotMethod.SPECIFIC],
-        )
+        eligible, lot_flags = _lot_rules(rules, flat, batch.price.ravel())
         has_lots = np.bincount(flat, minlength=n * k).reshape(n, k) > 0
-        free = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k)
-        limit = np.where(has_lots, np.minimum(free.reshape(n, k), limit), limit)
+        free_all = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k)
+        limit = np.where(has_lots, np.minimum(free_all.reshape(n, k), limit), limit)
+        slot_flags = _slot_flags(flat, eligible, lot_flags, lots.quantity, n * k).reshape(n, k)
     blocked = rules.elective | res.no_sell
     if blocked.any():
         limit = np.where(blocked, 0.0, limit)
     if kept is not None:
         limit = np.minimum(limit, batch.quantity - kept)
         set_flag(flags, kept > 0, RuleReason.PROTECTED)
-    if lots.size:
-        held_back = np.flatnonzero(~eligible & (lots.quantity > 0))
-        if held_back.size:
-            short = limit < batch.quantity - 1e-12
-            where = flat[held_back]
-            bits = lot_flags[held_back]
-            for reason in LOT_RULES:
-                hit = np.bincount(where[(bits & np.uint32(reason)) != 0], minlength=n * k) > 0
-                set_flag(flags, hit.reshape(n, k) & short, reason)
+    if slot_flags is not None and slot_flags.any():
+        short = limit < batch.quantity - 1e-12
+        flags |= slot_flags * short
     if rules.elective.any():
         set_flag(flags, rules.elective & ~has_lots & (batch.quantity > 0), RuleReason.ELECTIVE_LOCK)
     valid = batch.valid
