@@ -165,7 +165,8 @@ class LotCache:
         flat: each lot's slot as ``row * K + slot``, (L,).
         static_ok: lots no price-independent rule holds back, (L,).
         static_flags: :class:`RuleReason` flags of those rules per lot, (L,).
-        watched: lots under a gain lock or in a wash window (re-checked at each price), (L,).
+        watched: indices of the lots (with shares) under a gain lock or in a wash window,
+            re-checked at each price, ascending.
         free: shares of ``static_ok`` lots per slot, (N, K).
         has_lots: the slot's position has lots, (N, K).
         slot_flags: ``static_flags`` of the slot's held-back lots, or-ed, (N, K).
@@ -174,18 +175,19 @@ class LotCache:
     flat: npt.NDArray[np.int64]
     static_ok: Mask
     static_flags: Flags
-    watched: Mask
+    watched: npt.NDArray[np.int64]
     free: npt.NDArray[np.float64]
     has_lots: Mask
     slot_flags: Flags
 
     def rows(self, start: int, stop: int, a: int, b: int, width: int) -> LotCache:
         """Accounts ``start:stop`` whose lots are ``a:b``."""
+        i, j = np.searchsorted(self.watched, np.array([a, b], dtype=np.int64))
         return LotCache(
             self.flat[a:b] - start * width,
             self.static_ok[a:b],
             self.static_flags[a:b],
-            self.watched[a:b],
+            self.watched[i:j] - a,
             self.free[start:stop],
             self.has_lots[start:stop],
             self.slot_flags[start:stop],
@@ -277,6 +279,7 @@ class SlotRules:
         for mask in (self.gain_lock, self.wash_window):
             if mask.any():
                 watched |= mask.ravel().take(flat)
+        watched &= lots.quantity > 0
         free = np.bincount(flat, weights=lots.quantity * static_ok, minlength=n * k)
         has_lots = np.bincount(flat, minlength=n * k) > 0
         return replace(
@@ -285,7 +288,7 @@ class SlotRules:
                 flat=flat,
                 static_ok=static_ok,
                 static_flags=static_flags,
-                watched=watched,
+                watched=np.flatnonzero(watched).astype(np.int64),
                 free=free.astype(np.float64).reshape(n, k),
                 has_lots=has_lots.reshape(n, k),
                 slot_flags=_slot_flags(flat, static_ok, static_flags, lots.quantity, n * k).reshape(
@@ -504,7 +507,7 @@ def _cached_lots(
     eligible = cache.static_ok
     free = cache.free
     slot_flags = cache.slot_flags
-    idx = np.flatnonzero(cache.watched & (lots.quantity > 0))
+    idx = cache.watched
     if idx.size:
         gain = lots.quantity[idx] * slot_price.take(cache.flat[idx]) - lots.basis[idx]
         where = cache.flat[idx]
