@@ -18,6 +18,7 @@ from trimtab.service.requests import (
     approve_request,
     cancel_request,
     expire_requests,
+    resubmit_failed,
     show_request,
     submit_request,
 )
@@ -279,3 +280,39 @@ def test_concurrent_approvals_and_cancel(engine: sa.Engine, tmp_path: Path) -> N
             assert (status, orders) == ("complete", 4)
         else:
             assert (status, orders) == ("canceled", 0)
+
+
+def test_every_account_failing_fails_the_request(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    with engine.begin() as conn:
+        conn.execute(sa.update(t.accounts).values(trade_hold=True))
+    with UnitOfWork(engine, "acme") as uow:
+        done = submit_request(
+            uow, actor="olga", account_ids=["ACC1", "ACC2"], logic="rebalance_to_target", now=T0
+        )
+        shown = show_request(uow, request_id=done.request_id)
+    assert done.status == "failed"
+    assert shown["request"]["issue"] == (
+        "Every account failed: ACC1: The account is on trade hold.; "
+        "ACC2: The account is on trade hold."
+    )
+    with (
+        pytest.raises(ConflictError, match="is failed, no longer pending"),
+        UnitOfWork(engine, "acme") as uow,
+    ):
+        approve_request(uow, actor="amy", request_id=done.request_id, now=T0)
+
+
+def test_failed_accounts_are_resubmitted(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    hold = sa.update(t.accounts).where(t.accounts.c.account_id == "ACC2")
+    with engine.begin() as conn:
+        conn.execute(hold.values(trade_hold=True))
+    first = submit(engine, ["ACC1", "ACC2"])
+    with UnitOfWork(engine, "acme") as uow:
+        assert approve_request(uow, actor="amy", request_id=first, now=T0) == "complete_with_errors"
+    with engine.begin() as conn:
+        conn.execute(hold.values(trade_hold=False))
+    with UnitOfWork(engine, "acme") as uow:
+        again = resubmit_failed(uow, actor="olga", request_id=first, now=T0)
+    assert (again.status, again.proposals) == ("pending", {"ACC2": "success"})
