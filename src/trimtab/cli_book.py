@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option(min=1, help="Threads.")] = 2,
     ) -> None:
         """Trades for every account: one row per buy or sell, same numbers as ``propose``."""
-        from trimtab.io.batch import batch_options, propose_tables, write_output
+        from trimtab.io.batch import batch_options, write_proposals
         from trimtab.io.book import read_book
 
         _check_out(out)
@@ -79,12 +79,9 @@ def register(app: typer.Typer) -> None:
             loaded = read_book(book)
         except InputError as err:
             raise _fail(str(err)) from None
-        trades, statuses = propose_tables(loaded, chosen, options, workers=workers)
         if status_out is None and out is not None:
             status_out = out.with_name(f"{out.stem}.status{out.suffix}")
-        write_output(trades, out)
-        if status_out is not None:
-            write_output(statuses, status_out)
+        write_proposals(loaded, chosen, options, out=out, status_out=status_out, workers=workers)
 
     @app.command("demo-book")
     def demo_book(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -72,59 +74,166 @@ def drift_table(loaded: LoadedBook, *, workers: int = 2) -> pa.Table:
     )
 
 
+ACTIONS = pa.array(["buy", "sell"])
+STATUSES = pa.array(STATUS_LABELS.tolist())
+MESSAGES = pa.array(MESSAGE_TEXTS.tolist())
+
+
+def _coded(indices: npt.NDArray[np.integer], dictionary: pa.Array) -> pa.DictionaryArray:
+    """Strings as a dictionary array: no string is copied per row."""
+    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), dictionary)
+
+
+def iter_proposal_tables(
+    loaded: LoadedBook, method: Method, options: TradeOptions, *, workers: int = 2
+) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """Trades (one row per buy or sell) and statuses, chunk by chunk, in account order.
+
+    Text columns are dictionary-encoded, so memory stays flat however large the book.
+    """
+    book = loaded.arrays
+    symbols = pa.array(loaded.symbols)
+    for start, stop, p in propose_book(book, method, options, workers=workers):
+        rows, cols = np.nonzero(p.quantity)
+        qty = p.quantity[rows, cols]
+        sym = book.slot_symbol[start + rows, cols]
+        quantity: pa.Array = (
+            pa.array(np.round(np.abs(qty), options.share_decimals))
+            if options.fractional
+            else pa.array(np.rint(np.abs(qty)).astype(np.int64))
+        )
+        trades = pa.table(
+            {
+                "account_id": _coded(rows + start, loaded.account_ids),
+                "symbol": _coded(sym, symbols),
+                "action": _coded((qty < 0).astype(np.int32), ACTIONS),
+                "quantity": quantity,
+                "price": book.price[sym],
+                "order_value": np.round(np.abs(p.order_value[rows, cols]), 2),
+                "trade_value": np.round(np.abs(p.trade_value[rows, cols]), 2),
+            }
+        )
+        statuses = pa.table(
+            {
+                "account_id": loaded.account_ids[start:stop],
+                "status": _coded(p.status.astype(np.int32), STATUSES),
+                "message": _coded(p.message.astype(np.int32), MESSAGES),
+                "value": np.round(p.value, 2),
+                "cash_after": np.round(p.cash_after, 2),
+            }
+        )
+        yield trades, statuses
+
+
 def propose_tables(
     loaded: LoadedBook, method: Method, options: TradeOptions, *, workers: int = 2
 ) -> tuple[pa.Table, pa.Table]:
-    """Trades (one row per buy or sell) and per-account statuses for the whole book."""
-    book = loaded.arrays
-    acc_parts, slot_parts, qty_parts, ov_parts, tv_parts = [], [], [], [], []
-    status = np.empty(book.size, dtype=np.int8)
-    message = np.empty(book.size, dtype=np.int8)
-    cash_after = np.empty(book.size)
-    value = np.empty(book.size)
-    for start, stop, p in propose_book(book, method, options, workers=workers):
-        rows, cols = np.nonzero(p.quantity)
-        acc_parts.append(rows + start)
-        slot_parts.append(book.slot_symbol[start + rows, cols])
-        qty_parts.append(p.quantity[rows, cols])
-        ov_parts.append(p.order_value[rows, cols])
-        tv_parts.append(p.trade_value[rows, cols])
-        status[start:stop] = p.status
-        message[start:stop] = p.message
-        cash_after[start:stop] = p.cash_after
-        value[start:stop] = p.value
-    acc = np.concatenate(acc_parts) if acc_parts else np.zeros(0, dtype=np.int64)
-    sym = np.concatenate(slot_parts) if slot_parts else np.zeros(0, dtype=np.int32)
-    qty = np.concatenate(qty_parts) if qty_parts else np.zeros(0)
-    ov = np.concatenate(ov_parts) if ov_parts else np.zeros(0)
-    tv = np.concatenate(tv_parts) if tv_parts else np.zeros(0)
-    symbols = pa.array(loaded.symbols)
-    quantity: pa.Array = (
-        pa.array(np.round(np.abs(qty), options.share_decimals))
-        if options.fractional
-        else pa.array(np.rint(np.abs(qty)).astype(np.int64))
-    )
-    trades = pa.table(
-        {
-            "account_id": loaded.account_ids.take(pa.array(acc)),
-            "symbol": symbols.take(pa.array(sym)),
-            "action": pa.array(np.where(qty > 0, "buy", "sell").astype(object)),
-            "quantity": quantity,
-            "price": book.price[sym],
-            "order_value": np.round(np.abs(ov), 2),
-            "trade_value": np.round(np.abs(tv), 2),
-        }
-    )
-    statuses = pa.table(
-        {
-            "account_id": loaded.account_ids,
-            "status": pa.array(STATUS_LABELS[status].astype(object)),
-            "message": pa.array(MESSAGE_TEXTS[message].astype(object)),
-            "value": np.round(value, 2),
-            "cash_after": np.round(cash_after, 2),
-        }
-    )
+    """Trades and statuses for the whole book as two tables (for books that fit in memory;
+    :func:`write_proposals` streams instead)."""
+    parts = list(iter_proposal_tables(loaded, method, options, workers=workers))
+    if not parts:
+        return _empty_trades(options), _empty_statuses()
+    trades = pa.concat_tables([t for t, _ in parts], promote_options="permissive")
+    statuses = pa.concat_tables([s for _, s in parts], promote_options="permissive")
     return trades, statuses
+
+
+def _empty_trades(options: TradeOptions) -> pa.Table:
+    return pa.table(
+        {
+            "account_id": pa.array([], pa.string()),
+            "symbol": pa.array([], pa.string()),
+            "action": pa.array([], pa.string()),
+            "quantity": pa.array([], pa.float64() if options.fractional else pa.int64()),
+            "price": pa.array([], pa.float64()),
+            "order_value": pa.array([], pa.float64()),
+            "trade_value": pa.array([], pa.float64()),
+        }
+    )
+
+
+def _empty_statuses() -> pa.Table:
+    return pa.table(
+        {
+            "account_id": pa.array([], pa.string()),
+            "status": pa.array([], pa.string()),
+            "message": pa.array([], pa.string()),
+            "value": pa.array([], pa.float64()),
+            "cash_after": pa.array([], pa.float64()),
+        }
+    )
+
+
+class _Sink:
+    """One output, CSV or Parquet by extension (CSV on standard output), written in parts."""
+
+    def __init__(self, out: Path | None) -> None:
+        self.out = out
+        self.writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+        self.stream: pa.BufferOutputStream | None = None
+
+    def write(self, table: pa.Table) -> None:
+        table = _plain(table)
+        if self.writer is None:
+            if self.out is None:
+                self.stream = pa.BufferOutputStream()
+                self.writer = pacsv.CSVWriter(self.stream, table.schema)
+            elif self.out.suffix == ".parquet":
+                self.writer = pq.ParquetWriter(self.out, table.schema)
+            else:
+                self.writer = pacsv.CSVWriter(str(self.out), table.schema)
+        self.writer.write_table(table)
+        if self.stream is not None:
+            sys.stdout.buffer.write(self.stream.getvalue().to_pybytes())
+            self.stream = pa.BufferOutputStream()
+            self.writer = pacsv.CSVWriter(self.stream, table.schema, write_options=_NO_HEADER)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.stream is not None:
+            sys.stdout.buffer.write(self.stream.getvalue().to_pybytes())
+        sys.stdout.flush()
+
+
+_NO_HEADER = pacsv.WriteOptions(include_header=False)
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary text columns as plain strings (one chunk at a time: bounded memory), so
+    that every part of a file has the same schema."""
+    columns = [
+        c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
+
+
+def write_proposals(
+    loaded: LoadedBook,
+    method: Method,
+    options: TradeOptions,
+    *,
+    out: Path | None,
+    status_out: Path | None,
+    workers: int = 2,
+) -> None:
+    """Stream trades to ``out`` (standard output when ``None``) and statuses to ``status_out``
+    (skipped when ``None``), chunk by chunk."""
+    trades_sink = _Sink(out)
+    status_sink = _Sink(status_out) if status_out is not None else None
+    wrote = False
+    for trades, statuses in iter_proposal_tables(loaded, method, options, workers=workers):
+        trades_sink.write(trades)
+        if status_sink is not None:
+            status_sink.write(statuses)
+        wrote = True
+    if not wrote:
+        trades_sink.write(_empty_trades(options))
+        if status_sink is not None:
+            status_sink.write(_empty_statuses())
+    trades_sink.close()
+    if status_sink is not None:
+        status_sink.close()
 
 
 def write_output(table: pa.Table, out: Path | None) -> None:
