@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import csv
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from tests.factories import count
+from tests.factories import POSTGRES_URL, count
 from trimtab import cli
 from trimtab.store.migrate import make_engine
 from trimtab.store.tables import metadata
@@ -41,11 +43,32 @@ def rewrite(path: Path, change: dict[str, object], where: tuple[str, str] | None
         writer.writerows(rows)
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TRIMTAB_DATABASE_URL", f"sqlite:///{tmp_path / 'e2e.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def env(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A database for the commands: a SQLite file, or a schema of its own on PostgreSQL."""
     monkeypatch.setenv("TRIMTAB_FIRM", "acme")
-    return tmp_path
+    if request.param == "sqlite":
+        monkeypatch.setenv("TRIMTAB_DATABASE_URL", f"sqlite:///{tmp_path / 'e2e.db'}")
+        yield tmp_path
+        return
+    if not POSTGRES_URL:
+        pytest.skip("TRIMTAB_TEST_POSTGRES_URL is not set")
+    schema = f"tt_e2e_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    monkeypatch.setenv(
+        "TRIMTAB_DATABASE_URL", f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    )
+    try:
+        yield tmp_path
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def test_import_evaluate_submit_approve_export(env: Path) -> None:
