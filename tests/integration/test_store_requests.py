@@ -316,3 +316,32 @@ def test_failed_accounts_are_resubmitted(engine: sa.Engine, tmp_path: Path) -> N
     with UnitOfWork(engine, "acme") as uow:
         again = resubmit_failed(uow, actor="olga", request_id=first, now=T0)
     assert (again.status, again.proposals) == ("pending", {"ACC2": "success"})
+
+
+def test_locks_limit_what_is_sold(engine: sa.Engine, tmp_path: Path) -> None:
+    # ACC1 (non-qualified) at A = $500: value 7,400, A worth 6,000 against a 4,440 target,
+    # but a gain lock holds both lots (bases $10 and $55 a share): nothing of A is sold, and
+    # B is bought with the $1,000 of cash alone: 25 shares at $40.
+    # ACC2 has an elective lock on B: its 20 B stay; A is bought with its $100: 0 shares at
+    # $500 (the $100 minimum trade does not help: one share costs more than the cash).
+    locks = [
+        {"account_id": "ACC1", "symbol": "A", "kind": "gain"},
+        {"account_id": "ACC2", "symbol": "B", "kind": "elective"},
+    ]
+    setup_book(engine, tmp_path, price_a=500.0, lots=LOTS, locks=locks)
+    request_id = submit(engine, ["ACC1", "ACC2"])
+    with UnitOfWork(engine, "acme") as uow:
+        shown = show_request(uow, request_id=request_id)
+    by_account = {p["account_id"]: p for p in shown["proposals"]}
+    acc1 = {(x["symbol"], x["action"], x["quantity"]) for x in by_account["ACC1"]["trades"]}
+    assert acc1 == {("B", "buy", Decimal(25))}
+    assert by_account["ACC1"]["realised_gain"] == Decimal(0)
+    assert by_account["ACC2"]["trades"] == []
+    assert shown["request"]["needs_second_approver"] is False
+    with engine.connect() as conn:
+        reason = conn.execute(
+            sa.select(t.proposal_lines.c.reason).where(
+                t.proposal_lines.c.account_id == "ACC1", t.proposal_lines.c.symbol == "A"
+            )
+        ).scalar_one()
+    assert "sale limited by a rule" in reason

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import insert, select, update
 
-from trimtab.core.book import propose_book
-from trimtab.core.engine import Method, TradeOptions
+from trimtab.core.engine import Method, TradeOptions, propose
 from trimtab.core.reasons import Message, Status, describe_reason
 from trimtab.errors import ConflictError, InputError, NotFoundError
 from trimtab.service.access import require_role
 from trimtab.service.gains import Lot, realised_gain
+from trimtab.service.locks import sell_limits
 from trimtab.service.market import expiry
 from trimtab.service.orders import create_orders
 from trimtab.service.snapshot import latest_book_date, load_snapshot
@@ -95,60 +95,70 @@ def submit_request(
         for a, r in accounts.items()
         if r.trade_hold and (r.trade_hold_until is None or r.trade_hold_until >= now.date())
     }
+    limits, eligible = sell_limits(
+        snap,
+        lots=lots,
+        locks=_locks(uow, as_of, snap.account_ids),
+        qualified={a: r.registration == "qualified" for a, r in accounts.items()},
+    )
     proposals: list[dict[str, Any]] = []
     lines: list[tuple[Any, ...]] = []
     arrays = snap.arrays
-    for start, stop, batch in propose_book(
-        arrays, method, TradeOptions(min_trade_value=MIN_TRADE), workers=1
-    ):
-        for i in range(stop - start):
-            row = start + i
-            account_id = snap.account_ids[row]
-            account = accounts[account_id]
-            status = Status(int(batch.status[i])).label
-            message = Message(int(batch.message[i])).text
-            if account_id in held_on:
-                status, message = "failed", HOLD_MESSAGE
-            gain = Decimal(0)
-            for k in np.flatnonzero(arrays.slot_symbol[row] >= 0):
-                qty = float(batch.quantity[i, k])
-                symbol = snap.symbols[int(arrays.slot_symbol[row, k])]
-                price = Decimal(repr(float(arrays.price[arrays.slot_symbol[row, k]])))
-                action = "buy" if qty > 0 else "sell" if qty < 0 else "none"
-                if status == "failed":
-                    action, qty = "none", 0.0
-                shares = Decimal(repr(abs(qty)))
-                line_gain = Decimal(0)
-                if action == "sell":
-                    line_gain = realised_gain(
-                        lots.get((account_id, symbol), []), account.lot_method, shares, price
-                    )
-                    gain += line_gain
-                lines.append(
-                    (
-                        firm,
-                        account_id,
-                        symbol,
-                        action,
-                        shares,
-                        price,
-                        Decimal(repr(abs(float(batch.order_value[i, k])))),
-                        line_gain,
-                        describe_reason(int(batch.reason[i, k])),
-                    )
+    whole = arrays.batch(0, arrays.size)
+    ruled = whole.with_rules(
+        sell_limit=np.minimum(whole.sell_limit, limits), buy_allowed=whole.buy_allowed
+    )
+    proposal = propose(ruled, method, TradeOptions(min_trade_value=MIN_TRADE))
+    for row in range(arrays.size):
+        account_id = snap.account_ids[row]
+        account = accounts[account_id]
+        status = Status(int(proposal.status[row])).label
+        message = Message(int(proposal.message[row])).text
+        if account_id in held_on:
+            status, message = "failed", HOLD_MESSAGE
+        gain = Decimal(0)
+        for k in np.flatnonzero(arrays.slot_symbol[row] >= 0):
+            qty = float(proposal.quantity[row, k])
+            symbol = snap.symbols[int(arrays.slot_symbol[row, k])]
+            price = Decimal(repr(float(arrays.price[arrays.slot_symbol[row, k]])))
+            action = "buy" if qty > 0 else "sell" if qty < 0 else "none"
+            if status == "failed":
+                action, qty = "none", 0.0
+            shares = Decimal(repr(abs(qty)))
+            line_gain = Decimal(0)
+            if action == "sell":
+                line_gain = realised_gain(
+                    eligible.get((account_id, symbol), lots.get((account_id, symbol), [])),
+                    account.lot_method,
+                    shares,
+                    price,
                 )
-            needs = account.registration == "non_qualified" and gain >= APPROVAL_GAIN
-            proposals.append(
-                {
-                    "account_id": account_id,
-                    "status": status,
-                    "message": message,
-                    "value": Decimal(repr(float(batch.value[i]))).quantize(Decimal("0.01")),
-                    "cash_after": Decimal(repr(float(batch.cash_after[i]))),
-                    "realised_gain": gain,
-                    "needs_second_approver": needs and status != "failed",
-                }
+                gain += line_gain
+            lines.append(
+                (
+                    firm,
+                    account_id,
+                    symbol,
+                    action,
+                    shares,
+                    price,
+                    Decimal(repr(abs(float(proposal.order_value[row, k])))),
+                    line_gain,
+                    describe_reason(int(proposal.reason[row, k])),
+                )
             )
+        needs = account.registration == "non_qualified" and gain >= APPROVAL_GAIN
+        proposals.append(
+            {
+                "account_id": account_id,
+                "status": status,
+                "message": message,
+                "value": Decimal(repr(float(proposal.value[row]))).quantize(Decimal("0.01")),
+                "cash_after": Decimal(repr(float(proposal.cash_after[row]))),
+                "realised_gain": gain,
+                "needs_second_approver": needs and status != "failed",
+            }
+        )
     all_failed = all(p["status"] == "failed" for p in proposals)
     needs_second = any(p["needs_second_approver"] for p in proposals)
     status = "failed" if all_failed else "pending"
@@ -237,6 +247,19 @@ def _lots(uow: UnitOfWork, as_of: Any, account_ids: list[str]) -> dict[tuple[str
         )
     ):
         out[(r.account_id, r.symbol)].append(Lot(r.quantity, r.cost_basis, r.acquired))
+    return out
+
+
+def _locks(uow: UnitOfWork, as_of: Any, account_ids: list[str]) -> dict[tuple[str, str], set[str]]:
+    out: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in uow.conn.execute(
+        select(t.locks.c.account_id, t.locks.c.symbol, t.locks.c.kind).where(
+            t.locks.c.firm_id == uow.firm_id,
+            t.locks.c.as_of == as_of,
+            t.locks.c.account_id.in_(account_ids),
+        )
+    ):
+        out[(r.account_id, r.symbol)].add(r.kind)
     return out
 
 
