@@ -79,23 +79,32 @@ def propose(
     raise typer.Exit(1 if document["status"] == "failed" else 0)
 
 
-_registered: list[bool] = []
+BOOK_COMMANDS = frozenset({"propose", "drift", "propose-book", "demo-book"})
+"""Commands that need no database: the service commands (SQLAlchemy, Alembic) are not
+imported for them, which keeps batch runs quick to start."""
+
+_registered: set[str] = set()
 
 
-def _register_more() -> None:
+def _register_more(argv: list[str] | None = None) -> None:
     """Commands defined in their own modules (once per process)."""
-    if _registered:
-        return
-    _registered.append(True)
-    from trimtab import cli_book, cli_service
+    args = sys.argv[1:] if argv is None else argv
+    command = next((a for a in args if not a.startswith("-")), None)
+    if "book" not in _registered:
+        from trimtab import cli_book
 
-    cli_book.register(app)
-    cli_service.register(app)
+        cli_book.register(app)
+        _registered.add("book")
+    if command not in BOOK_COMMANDS and "service" not in _registered:
+        from trimtab import cli_service
+
+        cli_service.register(app)
+        _registered.add("service")
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
-    _register_more()
+    _register_more(argv)
     try:
         return app(args=argv)
     except TrimtabError as err:  # pragma: no cover - commands catch their own

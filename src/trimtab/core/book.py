@@ -7,8 +7,9 @@ accounts well inside memory. Chunks are evaluated on a thread pool: numpy releas
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -108,16 +109,27 @@ class BookArrays:
 def map_chunks(
     book: BookArrays, work: Callable[[int, int], T], *, workers: int = 2, size: int = CHUNK
 ) -> Iterator[tuple[int, int, T]]:
-    """``work(start, stop)`` over every chunk of ``book``, in order, on ``workers`` threads."""
+    """``work(start, stop)`` over every chunk of ``book``, in order, on ``workers`` threads.
+
+    At most ``2 x workers`` chunks are in flight, so memory does not grow with the book when
+    the caller consumes results more slowly than they are made.
+    """
     spans = list(book.chunks(size))
     if workers <= 1 or len(spans) <= 1:
         for start, stop in spans:
             yield start, stop, work(start, stop)
         return
+    window = 2 * workers
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [(s, e, pool.submit(work, s, e)) for s, e in spans]
-        for start, stop, future in futures:
-            yield start, stop, future.result()
+        pending: deque[tuple[int, int, Future[T]]] = deque()
+        for start, stop in spans:
+            pending.append((start, stop, pool.submit(work, start, stop)))
+            if len(pending) >= window:
+                s, e, future = pending.popleft()
+                yield s, e, future.result()
+        while pending:
+            s, e, future = pending.popleft()
+            yield s, e, future.result()
 
 
 def drift_book(book: BookArrays, *, workers: int = 2) -> DriftResult:

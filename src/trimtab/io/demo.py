@@ -150,11 +150,11 @@ def demo_tables(spec: DemoSpec) -> dict[str, pa.Table]:
     )
     sym_arr = pa.array(symbols)
     acc_dict = pa.array(account_ids)
+    # Account ids as plain text, as custodian files hold them: a Parquet dictionary of a
+    # million ids overflows its page and would be rebuilt on every read.
     positions = pa.table(
         {
-            "account_id": pa.DictionaryArray.from_arrays(
-                pa.array(acc_idx.astype(np.int32)), acc_dict
-            ),
+            "account_id": acc_dict.take(pa.array(acc_idx.astype(np.int32))),
             "symbol": pa.DictionaryArray.from_arrays(pa.array(pos_sym.astype(np.int32)), sym_arr),
             "quantity": pos_qty,
         }
@@ -188,9 +188,7 @@ def _lots(
     idx = np.repeat(np.arange(pos_qty.size), 3)[keep]
     return pa.table(
         {
-            "account_id": pa.DictionaryArray.from_arrays(
-                pa.array(acc_idx[idx].astype(np.int32)), acc_dict
-            ),
+            "account_id": acc_dict.take(pa.array(acc_idx[idx].astype(np.int32))),
             "symbol": pa.DictionaryArray.from_arrays(
                 pa.array(pos_sym[idx].astype(np.int32)), sym_arr
             ),
