@@ -17,7 +17,6 @@ from trimtab.core.engine import Method, TradeOptions
 from trimtab.errors import InputError
 from trimtab.io.book import LoadedBook
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
-from trimtab.io.scenario import ALL_METHODS
 
 
 def batch_options(
@@ -31,8 +30,9 @@ def batch_options(
     min_trade_value: float,
 ) -> tuple[Method, TradeOptions]:
     """Command-line options as the engine's; the same rules as a scenario's ``options``."""
-    if method not in ALL_METHODS:
-        raise InputError("--method", f"must be one of {', '.join(ALL_METHODS)}, got {method!r}")
+    names = [m.value for m in Method]
+    if method not in names:
+        raise InputError("--method", f"must be one of {', '.join(names)}, got {method!r}")
     try:
         chosen = Method(method)
     except ValueError:

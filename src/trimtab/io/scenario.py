@@ -38,19 +38,7 @@ from trimtab.io.rules import (
 WEIGHT_SUM_TOLERANCE = 1e-6
 """Percent points by which model targets plus cash may miss 100."""
 
-ALL_METHODS = (
-    "rebalance_to_target",
-    "rebalance_to_tolerance",
-    "rebalance_to_tolerance_oot_only",
-    "invest_cash_proportional",
-    "invest_cash_min_trades",
-    "generate_cash",
-    "best_fit",
-    "minimum_transaction",
-    "household_rebalance",
-    "deposit",
-    "withdrawal",
-)
+ALL_METHODS = tuple(m.value for m in Method)
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
