@@ -365,19 +365,28 @@ def register(app: typer.Typer) -> None:
         from trimtab.service.evaluate import evaluate as run_evaluation
 
         day = _date(as_of)
-        with Progress(transient=True) as bar:
-            task = bar.add_task(f"evaluating {day}", total=None)
+        written = [0]
+        try:
+            with Progress(transient=True) as bar:
+                task = bar.add_task(f"evaluating {day}", total=None)
 
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+                def progress(done: int, total: int) -> None:
+                    written[0] = done
+                    bar.update(task, completed=done, total=total)
 
-            summary = _run(
-                db,
-                firm,
-                lambda uow: run_evaluation(
-                    uow, actor=user, day=day, now=_now(at), progress=progress, chunk=chunk
-                ),
+                summary = _run(
+                    db,
+                    firm,
+                    lambda uow: run_evaluation(
+                        uow, actor=user, day=day, now=_now(at), progress=progress, chunk=chunk
+                    ),
+                )
+        except KeyboardInterrupt:
+            sys.stderr.write(
+                f"trimtab: interrupted with {written[0]} accounts of {day} stored; "
+                "run the same command again to resume\n"
             )
+            raise typer.Exit(130) from None
         reasons = ", ".join(f"{k} {v}" for k, v in summary.by_reason.items() if v)
         typer.echo(
             f"{'resumed and ' if summary.resumed else ''}evaluated {summary.evaluated} accounts "
