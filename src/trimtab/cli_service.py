@@ -208,11 +208,18 @@ def register(app: typer.Typer) -> None:
         request_id: Annotated[int, typer.Argument(help="Request id.")],
         firm: Firm,
         db: Db = None,
+        fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     ) -> None:
         """A request with each account's proposal and trades."""
         from trimtab.service.requests import show_request
+        from trimtab.store.uow import audit_json
 
+        if fmt not in ("table", "json"):
+            raise _fail(f"--format: must be table or json, got {fmt!r}")
         shown = _run(db, firm, lambda uow: show_request(uow, request_id=request_id))
+        if fmt == "json":
+            typer.echo(audit_json(shown))
+            return
         req = shown["request"]
         typer.echo(
             f"request {req['request_id']} {req['status']} logic {req['logic']} "

@@ -4,6 +4,7 @@ approved and exported; a bad import refused with exit 2 and nothing changed."""
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -142,6 +143,9 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
     assert {r["best_effort"] for r in rows} == {"true"}
     assert {r["account_id"] for r in rows} <= {"ACC0000001", "ACC0000002"}
     assert out_fix.read_bytes().count(b"35=D\x01") == n_orders
+    shown = json.loads(invoke("request", "show", "1", "--format", "json"))
+    assert shown["request"]["status"] == "complete"
+    assert sum(len(p["trades"]) for p in shown["proposals"]) == n_orders
     invoke("orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(out_csv))
     assert out_csv.read_text().count("\n") == 1  # header only: each order goes out once
     assert "ACC0000001" not in invoke("queue")
