@@ -18,6 +18,8 @@ from trimtab.service.requests import (
     approve_request,
     cancel_request,
     expire_requests,
+    list_queue,
+    list_requests,
     resubmit_failed,
     show_request,
     submit_request,
@@ -345,3 +347,19 @@ def test_locks_limit_what_is_sold(engine: sa.Engine, tmp_path: Path) -> None:
             )
         ).scalar_one()
     assert "sale limited by a rule" in reason
+
+
+def test_another_firm_cannot_see_or_approve(engine: sa.Engine, tmp_path: Path) -> None:
+    setup_book(engine, tmp_path)
+    seed_firm(engine, "zenith")
+    request_id = submit(engine, ["ACC1"])
+    with (
+        pytest.raises(TrimtabError, match=f"request {request_id} does not exist"),
+        UnitOfWork(engine, "zenith") as uow,
+    ):
+        approve_request(uow, actor="amy", request_id=request_id, now=T0)
+    with UnitOfWork(engine, "zenith") as uow:
+        assert list_requests(uow) == []
+        assert list_queue(uow) == []
+    with UnitOfWork(engine, "acme") as uow:
+        assert [r.request_id for r in list_requests(uow, pending=True)] == [request_id]
