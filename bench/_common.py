@@ -34,20 +34,36 @@ def book_dir(accounts: int) -> Path:
     return OUT / f"book-{accounts}"
 
 
+def demo_version() -> str:
+    """A hash of the demo generator's source: books are regenerated when it changes."""
+    import hashlib
+    import inspect
+
+    import trimtab.io.demo
+
+    return hashlib.sha256(inspect.getsource(trimtab.io.demo).encode()).hexdigest()[:16]
+
+
 def ensure_book(accounts: int, *, quiet: bool = False) -> Path:
     """The demo book with ``accounts`` accounts, generated once and reused when present.
 
-    A ``.complete`` marker is written last so that an interrupted generation is redone.
+    A ``.complete`` marker holding the generator's version is written last, so that an
+    interrupted generation, or a book from an older ``trimtab.io.demo``, is made again.
     """
     folder = book_dir(accounts)
     marker = folder / ".complete"
-    if marker.exists():
+    version = demo_version()
+    if marker.exists() and version in marker.read_text():
         return folder
     from trimtab.io.demo import DemoSpec, demo_tables, write_book
 
     t0 = time.perf_counter()
+    if marker.exists():
+        marker.unlink()
+    for old in folder.glob("*.parquet"):
+        old.unlink()
     write_book(folder, demo_tables(DemoSpec(accounts=accounts)), "parquet")
-    marker.write_text("DemoSpec defaults, seed 7\n")
+    marker.write_text(f"DemoSpec defaults, seed 7, trimtab.io.demo {version}\n")
     if not quiet:
         log(f"generated {folder} in {time.perf_counter() - t0:.1f} s")
     return folder

@@ -2,10 +2,11 @@
 
 A subprocess (this script with ``--worker``) reads the 1M-account Parquet book with
 ``read_book``, runs ``drift_book`` and then rebalance-to-target over every account, the way
-``trimtab propose-book`` does (``propose_tables``: trade rows and status tables). Its peak
-resident set size comes from ``os.wait4`` (``ru_maxrss``, the kernel's high-water mark, so no
-sampling gaps); the worker also reports its RSS after each phase. ``--variant iterate`` runs
-``propose_book`` without building output tables instead.
+``trimtab propose-book`` does (``write_proposals``: trades and statuses streamed chunk by chunk
+to Parquet files under ``bench/out/memory/``). Its peak resident set size is the kernel's
+high-water mark (``ru_maxrss``, so no sampling gaps); the worker also reports its RSS after
+each phase. Other variants: ``tables`` builds the whole book's trade and status tables in
+memory (``propose_tables``); ``iterate`` runs ``propose_book`` without output tables.
 
     .venv/bin/python bench/bench_memory.py [--accounts 1000000] [--json]
 """
@@ -50,15 +51,37 @@ def worker(folder: Path, variant: str) -> None:
     from trimtab.io.book import read_book
 
     mark("imports", t0)
+    import inspect
+
+    # Read as the batch commands do: without keeping the raw positions table once laid out,
+    # when this version of read_book offers that.
+    lean = "keep_positions" in inspect.signature(read_book).parameters
     t0 = time.perf_counter()
-    loaded = read_book(folder)
-    mark("read_book", t0)
+    loaded = read_book(folder, keep_positions=False) if lean else read_book(folder)
+    mark("read_book" + (" (keep_positions=False)" if lean else ""), t0)
     t0 = time.perf_counter()
     drift = drift_book(loaded.arrays, workers=2)
     mark("drift_book", t0)
     del drift
     t0 = time.perf_counter()
-    if variant == "tables":
+    if variant == "stream":
+        from trimtab.io.batch import write_proposals
+
+        out = c.OUT / "memory"
+        out.mkdir(parents=True, exist_ok=True)
+        write_proposals(
+            loaded,
+            Method.REBALANCE_TO_TARGET,
+            TradeOptions(),
+            out=out / "trades.parquet",
+            status_out=out / "trades.status.parquet",
+            workers=2,
+        )
+        import pyarrow.parquet as pq
+
+        rows = pq.ParquetFile(out / "trades.parquet").metadata.num_rows
+        mark("write_proposals", t0)
+    elif variant == "tables":
         trades, statuses = propose_tables(
             loaded, Method.REBALANCE_TO_TARGET, TradeOptions(), workers=2
         )
@@ -162,7 +185,10 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--quick", action="store_true", help="100k accounts instead of 1M")
     parser.add_argument(
-        "--variant", choices=("tables", "iterate", "both"), default="both", help="what to run"
+        "--variant",
+        choices=("stream", "tables", "iterate", "all"),
+        default="all",
+        help="what to run after reading and drift",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
@@ -174,7 +200,7 @@ def main() -> None:
     if args.measure:
         sys.stdout.write(json.dumps(measure(args.measure, args.variant)) + "\n")
         return
-    variants = ["tables", "iterate"] if args.variant == "both" else [args.variant]
+    variants = ["stream", "tables", "iterate"] if args.variant == "all" else [args.variant]
     sizes = [100_000] if args.quick and args.accounts == [1_000_000] else args.accounts
     c.emit_all([run(n, variants) for n in sizes], render, args.json)
 
