@@ -184,6 +184,15 @@ def register(app: typer.Typer) -> None:
         logic: Annotated[str, typer.Option(help="Trade logic, e.g. rebalance_to_target.")],
         firm: Firm,
         user: User,
+        cash_to_generate: Annotated[
+            float | None, typer.Option(help="Dollars to raise per account (generate cash).")
+        ] = None,
+        mccar_pct: Annotated[
+            float | None, typer.Option(help="Minimum cash, percent of value (generate cash).")
+        ] = None,
+        cash_to_invest: Annotated[
+            float | None, typer.Option(help="Dollars to invest at most (invest cash).")
+        ] = None,
         db: Db = None,
         at: At = None,
     ) -> None:
@@ -191,10 +200,22 @@ def register(app: typer.Typer) -> None:
         from trimtab.service.requests import submit_request
 
         ids = [a for a in accounts.split(",") if a.strip()]
+        amounts = {
+            "cash_to_generate": cash_to_generate,
+            "mccar_pct": mccar_pct,
+            "cash_to_invest": cash_to_invest,
+        }
         done = _run(
             db,
             firm,
-            lambda uow: submit_request(uow, actor=user, account_ids=ids, logic=logic, now=_now(at)),
+            lambda uow: submit_request(
+                uow,
+                actor=user,
+                account_ids=ids,
+                logic=logic,
+                now=_now(at),
+                amounts={k: v for k, v in amounts.items() if v is not None},
+            ),
         )
         failed = [a for a, s in done.proposals.items() if s == "failed"]
         typer.echo(

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 
 from tests.factories import T0, database_fixture, postgres_engine, seed_firm
 from trimtab.store.migrate import (
@@ -29,8 +31,22 @@ def _tables(eng: sa.Engine) -> set[str]:
 
 
 def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision(engine) == "0002"
     assert _tables(engine) == set(metadata.tables)
+
+
+def test_migrations_match_the_tables(engine: sa.Engine) -> None:
+    """The migrated schema is exactly the one ``tables.py`` declares (columns, keys, indexes)."""
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+
+
+def test_downgrade_one_step(engine: sa.Engine) -> None:
+    downgrade(engine, "0001")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("requests")}
+    assert "options" not in columns
+    upgrade(engine)
+    assert current_revision(engine) == "0002"
 
 
 def test_downgrade_to_base_then_upgrade_again(engine: sa.Engine) -> None:
@@ -44,7 +60,7 @@ def test_sqlite_file_from_empty(tmp_path: Path) -> None:
     eng = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert current_revision(eng) is None
     upgrade(eng)
-    assert current_revision(eng) == "0001"
+    assert current_revision(eng) == "0002"
     eng.dispose()
 
 
@@ -114,6 +130,6 @@ def test_concurrent_first_runs_migrate_once() -> None:
         for th in threads:
             th.join()
         assert errors == []
-        assert current_revision(eng) == "0001"
+        assert current_revision(eng) == "0002"
     finally:
         gen.close()

@@ -55,11 +55,15 @@ def setup_book(engine: sa.Engine, tmp_path: Path, **extra: object) -> None:
 
 
 def submit(
-    engine: sa.Engine, accounts: list[str], actor: str = "olga", logic: str = "rebalance_to_target"
+    engine: sa.Engine,
+    accounts: list[str],
+    actor: str = "olga",
+    logic: str = "rebalance_to_target",
+    amounts: dict[str, float] | None = None,
 ) -> int:
     with UnitOfWork(engine, "acme") as uow:
         return submit_request(
-            uow, actor=actor, account_ids=accounts, logic=logic, now=T0
+            uow, actor=actor, account_ids=accounts, logic=logic, now=T0, amounts=amounts
         ).request_id
 
 
@@ -363,3 +367,25 @@ def test_another_firm_cannot_see_or_approve(engine: sa.Engine, tmp_path: Path) -
         assert list_queue(uow) == []
     with UnitOfWork(engine, "acme") as uow:
         assert [r.request_id for r in list_requests(uow, pending=True)] == [request_id]
+
+
+def test_generate_cash_amount_is_kept_for_resubmission(engine: sa.Engine, tmp_path: Path) -> None:
+    # ACC2: 20 B at $40 and $100 cash. Raising $300: the $100 of cash counts, so $200 more
+    # comes from B, the only holding: 5 shares at $40.
+    setup_book(engine, tmp_path)
+    with UnitOfWork(engine, "acme") as uow:
+        done = submit_request(
+            uow,
+            actor="olga",
+            account_ids=["ACC2"],
+            logic="generate_cash",
+            now=T0,
+            amounts={"cash_to_generate": 300.0},
+        )
+        shown = show_request(uow, request_id=done.request_id)
+    trades = [(x["symbol"], x["action"], x["quantity"]) for x in shown["proposals"][0]["trades"]]
+    assert trades == [("B", "sell", Decimal(5))]
+    assert shown["proposals"][0]["cash_after"] == Decimal(300)
+    assert shown["request"]["options"] == '{"cash_to_generate": 300.0}'
+    with pytest.raises(InputError, match="--mccar-pct: must be at most 100"):
+        submit(engine, ["ACC2"], logic="generate_cash", amounts={"mccar_pct": 120.0})

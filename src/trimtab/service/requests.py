@@ -9,7 +9,10 @@ or an approval racing a cancellation, exactly one takes effect.
 
 from __future__ import annotations
 
+import json
+import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -57,16 +60,51 @@ def _logic(logic: str) -> Method:
         raise InputError("--logic", f"must be one of {allowed}, got {logic!r}") from None
 
 
+AMOUNTS = {
+    "cash_to_generate": "--cash-to-generate",
+    "mccar_pct": "--mccar-pct",
+    "cash_to_invest": "--cash-to-invest",
+}
+"""Amounts a logic may be asked for (dollars, percent of value, dollars) and their options."""
+
+
+def _options(amounts: Mapping[str, float] | None) -> tuple[TradeOptions, dict[str, float]]:
+    given = {k: float(v) for k, v in (amounts or {}).items() if v is not None}
+    for name, value in given.items():
+        if name not in AMOUNTS:
+            raise InputError(name, f"unknown amount (allowed: {', '.join(AMOUNTS)})")
+        if not math.isfinite(value) or value < 0:
+            raise InputError(AMOUNTS[name], f"must be a number at least 0, got {value:g}")
+    if given.get("mccar_pct", 0.0) > 100:
+        raise InputError("--mccar-pct", f"must be at most 100, got {given['mccar_pct']:g}")
+    options = TradeOptions(
+        min_trade_value=MIN_TRADE,
+        cash_to_generate=given.get("cash_to_generate", 0.0),
+        mccar_pct=given.get("mccar_pct", 0.0),
+        cash_to_invest=given.get("cash_to_invest"),
+    )
+    return options, given
+
+
 def submit_request(
-    uow: UnitOfWork, *, actor: str, account_ids: list[str], logic: str, now: datetime
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    account_ids: list[str],
+    logic: str,
+    now: datetime,
+    amounts: Mapping[str, float] | None = None,
 ) -> Submitted:
     """Propose trades for ``account_ids`` by ``logic`` and store them as a pending request.
 
+    ``amounts`` are the logic's amounts (:data:`AMOUNTS`): ``cash_to_generate`` and
+    ``cash_to_invest`` in dollars per account, ``mccar_pct`` in percent of account value.
     Accounts on trade hold get a failed proposal. A request whose every proposal failed is
     ``failed`` at once (with the issue); otherwise it waits for approval.
     """
     require_role(uow, user_id=actor, role="operator")
     method = _logic(logic)
+    options, given = _options(amounts)
     wanted = list(dict.fromkeys(a.strip() for a in account_ids if a.strip()))
     if not wanted:
         raise InputError("--accounts", "name at least one account")
@@ -108,7 +146,7 @@ def submit_request(
     ruled = whole.with_rules(
         sell_limit=np.minimum(whole.sell_limit, limits), buy_allowed=whole.buy_allowed
     )
-    proposal = propose(ruled, method, TradeOptions(min_trade_value=MIN_TRADE))
+    proposal = propose(ruled, method, options)
     for row in range(arrays.size):
         account_id = snap.account_ids[row]
         account = accounts[account_id]
@@ -181,6 +219,7 @@ def submit_request(
             issue=issue,
             needs_second_approver=needs_second,
             price_date=as_of,
+            options=json.dumps(given, sort_keys=True) if given else None,
         )
         .returning(t.requests.c.request_id)
     ).scalar_one()
@@ -225,6 +264,7 @@ def submit_request(
             "logic": method.value,
             "accounts": wanted,
             "price_date": as_of,
+            "amounts": given,
             "needs_second_approver": needs_second,
         },
     )
@@ -423,7 +463,7 @@ def expire_requests(uow: UnitOfWork, *, actor: str, now: datetime) -> list[int]:
 
 
 def resubmit_failed(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> Submitted:
-    """Submit again, with the same logic, the accounts that failed in request ``request_id``."""
+    """Submit again, with the same logic and amounts, the accounts that failed in a request."""
     req = _request(uow, request_id)
     if req.status not in ("complete_with_errors", "failed"):
         raise ConflictError(
@@ -440,7 +480,14 @@ def resubmit_failed(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
         .scalars()
         .all()
     )
-    return submit_request(uow, actor=actor, account_ids=list(failed), logic=req.logic, now=now)
+    return submit_request(
+        uow,
+        actor=actor,
+        account_ids=list(failed),
+        logic=req.logic,
+        now=now,
+        amounts=json.loads(req.options) if req.options else None,
+    )
 
 
 def show_request(uow: UnitOfWork, *, request_id: int) -> dict[str, Any]:

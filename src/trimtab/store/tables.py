@@ -359,6 +359,7 @@ requests = Table(
     Column("issue", Text),
     Column("needs_second_approver", Boolean, nullable=False),
     Column("price_date", Date, nullable=False),
+    Column("options", Text),
     CheckConstraint(
         "status IN ('pending', 'complete', 'complete_with_errors', 'failed', 'expired', "
         "'canceled')",
