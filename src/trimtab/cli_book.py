@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
         _check_out(out)
         try:
-            loaded = read_book(book)
+            loaded = read_book(book, keep_positions=False)
         except InputError as err:
             raise _fail(str(err)) from None
         write_output(drift_table(loaded, workers=workers), out)
@@ -58,10 +58,20 @@ def register(app: typer.Typer) -> None:
         mccar_pct: Annotated[float | None, typer.Option(min=0, max=100)] = None,
         cash_to_invest: Annotated[float | None, typer.Option(min=0)] = None,
         min_trade_value: Annotated[float, typer.Option(min=0)] = 0.0,
+        as_of: Annotated[
+            str | None,
+            typer.Option("--as-of", help="Date rules are evaluated at (YYYY-MM-DD)."),
+        ] = None,
         workers: Annotated[int, typer.Option(min=1, help="Threads.")] = 2,
     ) -> None:
-        """Trades for every account: one row per buy or sell, same numbers as ``propose``."""
-        from trimtab.io.batch import batch_options, write_proposals
+        """Trades for every account: one row per buy or sell, same numbers as ``propose``.
+
+        A book with rule tables (restrictions, locks, transactions, short_term_windows) or
+        tax lots needs ``--as-of``; every logic then honours them (docs/rules.md).
+        """
+        from datetime import date
+
+        from trimtab.io.batch import batch_options, book_rules, has_rules, write_proposals
         from trimtab.io.book import read_book
 
         _check_out(out)
@@ -76,12 +86,26 @@ def register(app: typer.Typer) -> None:
                 cash_to_invest=cash_to_invest,
                 min_trade_value=min_trade_value,
             )
-            loaded = read_book(book)
+            when = None
+            if as_of is not None:
+                try:
+                    when = date.fromisoformat(as_of)
+                except ValueError:
+                    raise InputError("--as-of", f"not a date (YYYY-MM-DD): {as_of!r}") from None
+            ruled = has_rules(book)
+            if ruled and when is None:
+                raise InputError("--as-of", "required: the book has rule tables or tax lots")
+            loaded = read_book(book, keep_positions=False)
+            rules = None
+            if ruled and when is not None:
+                loaded, rules = book_rules(book, loaded, when)
         except InputError as err:
             raise _fail(str(err)) from None
         if status_out is None and out is not None:
             status_out = out.with_name(f"{out.stem}.status{out.suffix}")
-        write_proposals(loaded, chosen, options, out=out, status_out=status_out, workers=workers)
+        write_proposals(
+            loaded, chosen, options, out=out, status_out=status_out, workers=workers, rules=rules
+        )
 
     @app.command("demo-book")
     def demo_book(

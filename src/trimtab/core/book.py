@@ -206,11 +206,20 @@ def assemble_book(
         extra = int(rank.max()) + 1
     k = width + extra
     n = account_model.shape[0]
-    flat = position_account.astype(np.int64) * k + slot
-    counts = np.bincount(flat, minlength=n * k)
-    if (counts > 1).any():
-        bad = np.flatnonzero(counts[flat] > 1)
-        raise DuplicateHolding(int(bad[1]))
+    wide = n * k >= 2**31  # int32 indices halve the memory of a large book's layout
+    flat: npt.NDArray[np.int64] | Codes = (
+        position_account.astype(np.int64) * k + slot
+        if wide
+        else position_account.astype(np.int32) * np.int32(k) + slot
+    )
+    occupied = np.zeros(n * k, dtype=bool)
+    occupied[flat] = True
+    if np.count_nonzero(occupied) != flat.size:  # two positions in one slot: find the later
+        order = np.argsort(flat, kind="stable")
+        ranked = flat[order]
+        again = np.flatnonzero(ranked[1:] == ranked[:-1]) + 1
+        raise DuplicateHolding(int(order[again].min()))
+    del occupied
     slot_symbol = np.full((n, k), -1, dtype=np.int32)
     slot_symbol[:, :width] = model_symbol[account_model]
     slot_symbol.ravel()[flat[outside]] = position_symbol[outside]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +15,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from trimtab.core.book import drift_book, propose_book
-from trimtab.core.engine import Method, TradeOptions
+from trimtab.core.book import drift_book, map_chunks
+from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions
+from trimtab.core.engine import propose as engine_propose
+from trimtab.core.lots import APPROVAL_GAIN
+from trimtab.core.reasons import Message
+from trimtab.core.rules import SlotRules, apply_slot_rules, realise, settle
 from trimtab.errors import InputError
-from trimtab.io.book import LoadedBook
+from trimtab.io.book import LoadedBook, with_extra_holdings
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
+from trimtab.io.tables import table_path
 
 
 def batch_options(
@@ -84,16 +92,66 @@ def _coded(indices: npt.NDArray[np.integer], dictionary: pa.Array) -> pa.Diction
     return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), dictionary)
 
 
+@dataclass(frozen=True, slots=True)
+class BookRulesOn:
+    """A book's rules laid on its slots, and the date they are evaluated at."""
+
+    rules: SlotRules
+    as_of: date
+    qualified: npt.NDArray[np.bool_]
+
+
+def _chunk_proposal(
+    loaded: LoadedBook,
+    method: Method,
+    options: TradeOptions,
+    rules: BookRulesOn | None,
+    start: int,
+    stop: int,
+) -> tuple[BatchProposal, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Proposals of accounts ``start:stop``, with short- and long-term realised gains per slot
+    (dollars; zero without lots)."""
+    batch = loaded.arrays.batch(start, stop)
+    propose_with: Callable[..., BatchProposal] = engine_propose
+    if method in SOLVER_METHODS:
+        from trimtab.optimize import propose as solve
+
+        propose_with = solve
+    short = np.zeros(batch.price.shape)
+    long = np.zeros(batch.price.shape)
+    if rules is None:
+        return propose_with(batch, method, options, rows=slice(start, stop)), short, long
+    ruled = apply_slot_rules(batch, rules.rules.rows(start, stop))
+    result = propose_with(
+        ruled.batch, method, options, rows=slice(start, stop), groups=ruled.groups
+    )
+    result, limited = settle(result, ruled)
+    message = result.message.copy()
+    message[limited & (message == Message.NONE)] = Message.RULES_LIMITED
+    for (row, slot), sale in realise(result, ruled, rules.as_of).items():
+        short[row, slot] = sale.short_term_gain
+        long[row, slot] = sale.long_term_gain
+    return replace(result, message=message), short, long
+
+
 def iter_proposal_tables(
-    loaded: LoadedBook, method: Method, options: TradeOptions, *, workers: int = 2
+    loaded: LoadedBook,
+    method: Method,
+    options: TradeOptions,
+    *,
+    workers: int = 2,
+    rules: BookRulesOn | None = None,
 ) -> Iterator[tuple[pa.Table, pa.Table]]:
     """Trades (one row per buy or sell) and statuses, chunk by chunk, in account order.
 
-    Text columns are dictionary-encoded, so memory stays flat however large the book.
+    Text columns are dictionary-encoded, so memory stays flat however large the book. With
+    ``rules``, every logic honours the book's restrictions, locks, lots and trading rules,
+    sells carry their realised gains and statuses the approval flag.
     """
     book = loaded.arrays
     symbols = pa.array(loaded.symbols)
-    for start, stop, p in propose_book(book, method, options, workers=workers):
+    work = partial(_chunk_proposal, loaded, method, options, rules)
+    for start, stop, (p, short, long) in map_chunks(book, work, workers=workers):
         rows, cols = np.nonzero(p.quantity)
         qty = p.quantity[rows, cols]
         sym = book.slot_symbol[start + rows, cols]
@@ -111,7 +169,13 @@ def iter_proposal_tables(
                 "price": book.price[sym],
                 "order_value": np.round(np.abs(p.order_value[rows, cols]), 2),
                 "trade_value": np.round(np.abs(p.trade_value[rows, cols]), 2),
+                "short_term_gain": np.round(short[rows, cols], 2),
+                "long_term_gain": np.round(long[rows, cols], 2),
             }
+        )
+        gain = short.sum(axis=1) + long.sum(axis=1)
+        qualified = (
+            rules.qualified[start:stop] if rules is not None else np.ones(stop - start, bool)
         )
         statuses = pa.table(
             {
@@ -120,17 +184,52 @@ def iter_proposal_tables(
                 "message": _coded(p.message.astype(np.int32), MESSAGES),
                 "value": np.round(p.value, 2),
                 "cash_after": np.round(p.cash_after, 2),
+                "realized_gain": np.round(gain, 2),
+                "needs_approval": ~qualified & (gain >= APPROVAL_GAIN - 0.005),
             }
         )
         yield trades, statuses
 
 
+RULE_TABLES = ("restrictions", "locks", "transactions", "short_term_windows", "lots")
+"""Tables that make a book's proposals rule-aware (and ``--as-of`` required)."""
+
+
+def has_rules(folder: Path) -> bool:
+    """The book has rule tables or tax lots."""
+    return any(table_path(folder, name) is not None for name in RULE_TABLES)
+
+
+def book_rules(folder: Path, loaded: LoadedBook, as_of: date) -> tuple[LoadedBook, BookRulesOn]:
+    """The book's rule tables on ``as_of``, laid on its slots; the book gains zero-quantity
+    slots for substitutes and group members it neither holds nor has in a model."""
+    from trimtab.io.book_rules import book_slot_rules
+
+    rules, extra = book_slot_rules(folder, loaded, as_of=as_of)
+    if extra:
+        loaded = with_extra_holdings(loaded, extra)
+        rules, _ = book_slot_rules(folder, loaded, as_of=as_of)
+    accounts = loaded.tables["accounts"]
+    if "registration" in accounts.column_names:
+        qualified = np.array(
+            [r == "qualified" for r in accounts.column("registration").to_pylist()], dtype=bool
+        )
+    else:
+        qualified = np.zeros(loaded.arrays.size, dtype=bool)
+    return loaded, BookRulesOn(rules=rules.prepared(), as_of=as_of, qualified=qualified)
+
+
 def propose_tables(
-    loaded: LoadedBook, method: Method, options: TradeOptions, *, workers: int = 2
+    loaded: LoadedBook,
+    method: Method,
+    options: TradeOptions,
+    *,
+    workers: int = 2,
+    rules: BookRulesOn | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Trades and statuses for the whole book as two tables (for books that fit in memory;
     :func:`write_proposals` streams instead)."""
-    parts = list(iter_proposal_tables(loaded, method, options, workers=workers))
+    parts = list(iter_proposal_tables(loaded, method, options, workers=workers, rules=rules))
     if not parts:
         return _empty_trades(options), _empty_statuses()
     trades = pa.concat_tables([t for t, _ in parts], promote_options="permissive")
@@ -148,6 +247,8 @@ def _empty_trades(options: TradeOptions) -> pa.Table:
             "price": pa.array([], pa.float64()),
             "order_value": pa.array([], pa.float64()),
             "trade_value": pa.array([], pa.float64()),
+            "short_term_gain": pa.array([], pa.float64()),
+            "long_term_gain": pa.array([], pa.float64()),
         }
     )
 
@@ -160,6 +261,8 @@ def _empty_statuses() -> pa.Table:
             "message": pa.array([], pa.string()),
             "value": pa.array([], pa.float64()),
             "cash_after": pa.array([], pa.float64()),
+            "realized_gain": pa.array([], pa.float64()),
+            "needs_approval": pa.array([], pa.bool_()),
         }
     )
 
@@ -216,13 +319,16 @@ def write_proposals(
     out: Path | None,
     status_out: Path | None,
     workers: int = 2,
+    rules: BookRulesOn | None = None,
 ) -> None:
     """Stream trades to ``out`` (standard output when ``None``) and statuses to ``status_out``
     (skipped when ``None``), chunk by chunk."""
     trades_sink = _Sink(out)
     status_sink = _Sink(status_out) if status_out is not None else None
     wrote = False
-    for trades, statuses in iter_proposal_tables(loaded, method, options, workers=workers):
+    for trades, statuses in iter_proposal_tables(
+        loaded, method, options, workers=workers, rules=rules
+    ):
         trades_sink.write(trades)
         if status_sink is not None:
             status_sink.write(statuses)

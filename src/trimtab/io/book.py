@@ -7,7 +7,7 @@ after the header) and nothing is written when a book is refused.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +83,12 @@ class LoadedBook:
     tables: dict[str, pa.Table]
 
 
-def read_book(folder: Path | str) -> LoadedBook:
-    """Read and validate the book in ``folder``. Raises :class:`BookError`."""
+def read_book(folder: Path | str, *, keep_positions: bool = True) -> LoadedBook:
+    """Read and validate the book in ``folder``. Raises :class:`BookError`.
+
+    ``keep_positions=False`` drops the raw positions table once it is laid out (its rows are
+    all in ``arrays``): what the batch commands do to keep a large book's memory low.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise BookError(str(folder), "not a book folder")
@@ -98,7 +102,7 @@ def read_book(folder: Path | str) -> LoadedBook:
             continue
         tables[name] = read_table(path, columns)
         labels[name] = path.name
-    return _validate(tables, labels)
+    return _validate(tables, labels, keep_positions=keep_positions)
 
 
 def _codes(
@@ -128,7 +132,7 @@ def _codes(
         row = first_row(missing)
         value = values[row - 1].as_py()
         raise BookError(f"{label} row {row} column {column}", f"{what} {value!r}")
-    codes: Codes = idx.to_numpy().astype(np.int32)
+    codes: Codes = idx.to_numpy().astype(np.int32, copy=False)
     return codes
 
 
@@ -152,7 +156,9 @@ def _unique(label: str, table: pa.Table, keys: list[str]) -> None:
     raise BookError(f"{label} row {row} column {keys[-1]}", f"duplicate key ({shown})")
 
 
-def _validate(tables: dict[str, pa.Table], labels: dict[str, str]) -> LoadedBook:
+def _validate(
+    tables: dict[str, pa.Table], labels: dict[str, str], *, keep_positions: bool = True
+) -> LoadedBook:
     for name, table in tables.items():
         require_values(
             labels[name], table, [c.name for c in SCHEMAS[name] if c.required and not c.nullable]
@@ -184,6 +190,8 @@ def _validate(tables: dict[str, pa.Table], labels: dict[str, str]) -> LoadedBook
     account_ids = accounts.column("account_id").combine_chunks()
 
     pos_account, pos_symbol, pos_qty, origin = _holdings(tables, labels, account_ids, symbols_arr)
+    if not keep_positions:
+        del tables["positions"]
     try:
         arrays = assemble_book(
             price=price_sorted,
@@ -337,3 +345,31 @@ def _holdings(
         np.r_[qty[keep], summed],
         origin,
     )
+
+
+def with_extra_holdings(loaded: LoadedBook, extra: list[tuple[int, int]]) -> LoadedBook:
+    """The book with zero-quantity holdings at ``(account code, symbol code)`` pairs, so that
+    rules can buy into securities an account neither holds nor has in its model."""
+    arrays = loaded.arrays
+    held = (arrays.slot_symbol >= 0) & (arrays.quantity > 0)
+    held[:, arrays.model_width :] |= arrays.slot_symbol[:, arrays.model_width :] >= 0
+    rows, cols = np.nonzero(held)
+    extra_arr = np.array(extra, dtype=np.int32).reshape(-1, 2)
+    laid = (arrays.slot_symbol[extra_arr[:, 0]] == extra_arr[:, 1:2]).any(axis=1)
+    extra_arr = np.unique(extra_arr[~laid], axis=0)
+    if extra_arr.shape[0] == 0:
+        return loaded
+    rebuilt = assemble_book(
+        price=arrays.price[:-1],
+        model_symbol=arrays.model_symbol,
+        model_target=arrays.model_target,
+        model_lower=arrays.model_lower,
+        model_upper=arrays.model_upper,
+        model_cash=arrays.model_cash,
+        account_model=arrays.account_model,
+        cash=arrays.cash,
+        position_account=np.r_[rows.astype(np.int32), extra_arr[:, 0]],
+        position_symbol=np.r_[arrays.slot_symbol[rows, cols], extra_arr[:, 1]],
+        position_quantity=np.r_[arrays.quantity[rows, cols], np.zeros(len(extra_arr))],
+    )
+    return replace(loaded, arrays=rebuilt)

@@ -221,7 +221,8 @@ def read_book_rules(
 
     out: list[AccountRules | None] = [None] * n
     extra: list[tuple[int, int]] = []
-    wanted = set(per_account) | {acc for acc, _ in history}
+    # Wash sales look across the household: every account of a household with history.
+    wanted = set(per_account) | {acc for acc in account_code if house.get(acc, acc) in by_house}
     if lots:
         wanted |= {acc for acc, code in account_code.items() if code in lots}
     for acc in sorted(wanted):

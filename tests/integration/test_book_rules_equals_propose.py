@@ -1,0 +1,285 @@
+"""``propose-book`` with rule tables gives each account what ``propose`` gives it alone with the
+same rules written into its scenario (restrictions, locks, lots, household transactions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from trimtab.cli import main
+from trimtab.io.propose import run_scenario
+
+AS_OF = "2026-11-20"
+PRICES = {
+    "FB": 26.18,
+    "ORCL": 38.46,
+    "MSFT": 37.60,
+    "INTC": 24.31,
+    "CSCO": 22.30,
+    "AAPL": 180.0,
+    "AMD": 110.0,
+}
+MODEL = [
+    ("FB", 25, 22.5, 27.5),
+    ("ORCL", 25, 22.5, 27.5),
+    ("MSFT", 20, 18, 22),
+    ("INTC", 15, 13.5, 16.5),
+    ("CSCO", 15, 13.5, 16.5),
+]
+ACCOUNTS: dict[str, dict[str, Any]] = {
+    "A-1": {
+        "household": "H1",
+        "registration": "non_qualified",
+        "cash": 1000.0,
+        "positions": {"FB": 1200, "ORCL": 500, "MSFT": 300, "INTC": 400, "CSCO": 900},
+    },
+    "A-2": {
+        "household": "H2",
+        "registration": "qualified",
+        "cash": 0.0,
+        "positions": {"FB": 800, "ORCL": 700, "MSFT": 600, "INTC": 500, "CSCO": 300},
+    },
+    "A-3": {
+        "household": "H3",
+        "registration": "non_qualified",
+        "cash": 5000.0,
+        "positions": {"FB": 900, "ORCL": 600, "MSFT": 500, "INTC": 200, "AMD": 40},
+    },
+    "A-4": {
+        "household": "H1",
+        "registration": "non_qualified",
+        "cash": 20000.0,
+        "positions": {"FB": 500, "ORCL": 500, "MSFT": 500, "INTC": 500, "CSCO": 500},
+    },
+}
+LOTS = {  # A-1 holds FB in two lots: one at a gain, one at a loss
+    ("A-1", "FB"): [(700, 14000.0, "2024-01-15"), (500, 16000.0, "2026-06-01")],
+    ("A-1", "ORCL"): [(500, 25000.0, "2025-12-01")],
+}
+RESTRICTIONS = [  # account, scenario entry, book rows
+    (
+        "A-1",
+        {
+            "type": "exclusion",
+            "symbol": "CSCO",
+            "replacement": "reallocate",
+            "behaviour": "liquidate_immediately",
+            "start_date": "2026-11-01",
+        },
+    ),
+    (
+        "A-2",
+        {
+            "type": "substitution",
+            "symbol": "MSFT",
+            "substitute": "AAPL",
+            "behaviour": "liquidate_as_needed",
+            "start_date": "2026-11-01",
+        },
+    ),
+    (
+        "A-3",
+        {
+            "type": "equivalents",
+            "start_date": "2026-11-01",
+            "members": [
+                {"symbol": "INTC", "behaviour": "none"},
+                {"symbol": "AMD", "behaviour": "do_not_buy"},
+            ],
+        },
+    ),
+]
+LOCKS = [
+    ("A-1", {"type": "gain", "symbol": "ORCL"}),
+    ("A-2", {"type": "elective", "symbol": "CSCO"}),
+]
+TRANSACTIONS = [  # A-1 sold INTC at a loss 10 days ago: no INTC buy anywhere in household H1
+    {
+        "account": "A-1",
+        "symbol": "INTC",
+        "action": "sell",
+        "date": "2026-11-10",
+        "quantity": 100,
+        "realized_gain": -500.0,
+    },
+]
+
+
+def write_book(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "prices.csv").write_text(
+        "symbol,price\n" + "".join(f"{s},{p}\n" for s, p in PRICES.items())
+    )
+    (folder / "models.csv").write_text(
+        "model_id,symbol,target_pct,min_pct,max_pct\n"
+        + "".join(f"TECH,{s},{t},{lo},{hi}\n" for s, t, lo, hi in MODEL)
+    )
+    (folder / "accounts.csv").write_text(
+        "account_id,model_id,cash,household_id,registration\n"
+        + "".join(
+            f"{a},TECH,{d['cash']},{d['household']},{d['registration']}\n"
+            for a, d in ACCOUNTS.items()
+        )
+    )
+    (folder / "positions.csv").write_text(
+        "account_id,symbol,quantity\n"
+        + "".join(
+            f"{a},{s},{q}\n"
+            for a, d in ACCOUNTS.items()
+            for s, q in d["positions"].items()
+            if (a, s) not in LOTS
+        )
+    )
+    (folder / "lots.csv").write_text(
+        "account_id,symbol,quantity,cost_basis,acquired\n"
+        + "".join(f"{a},{s},{q},{b},{d}\n" for (a, s), lots in LOTS.items() for q, b, d in lots)
+    )
+    rows = []
+    for n, (a, r) in enumerate(RESTRICTIONS):
+        if r["type"] == "equivalents":
+            rows += [
+                f"{a},equivalents,{m['symbol']},{r['start_date']},g{n},,,{m['behaviour']}\n"
+                for m in r["members"]
+            ]
+        else:
+            rows.append(
+                f"{a},{r['type']},{r['symbol']},{r['start_date']},,{r.get('substitute', '')},"
+                f"{r.get('replacement', '')},{r['behaviour']}\n"
+            )
+    (folder / "restrictions.csv").write_text(
+        "account_id,type,symbol,start_date,restriction_id,substitute,replacement,behaviour\n"
+        + "".join(rows)
+    )
+    (folder / "locks.csv").write_text(
+        "account_id,type,symbol\n" + "".join(f"{a},{r['type']},{r['symbol']}\n" for a, r in LOCKS)
+    )
+    (folder / "transactions.csv").write_text(
+        "account_id,symbol,action,date,quantity,realized_gain\n"
+        + "".join(
+            f"{t['account']},{t['symbol']},{t['action']},{t['date']},{t['quantity']},"
+            f"{t['realized_gain']}\n"
+            for t in TRANSACTIONS
+        )
+    )
+
+
+def scenario(account: str, method: str, options: dict[str, Any]) -> str:
+    d = ACCOUNTS[account]
+    positions = []
+    for s, q in d["positions"].items():
+        if (account, s) in LOTS:
+            lots = [
+                {"quantity": q, "cost_basis": b, "acquired": a} for q, b, a in LOTS[(account, s)]
+            ]
+            positions.append({"symbol": s, "lots": lots})
+        else:
+            positions.append({"symbol": s, "quantity": q})
+    house = {a for a, x in ACCOUNTS.items() if x["household"] == d["household"]}
+    doc: dict[str, Any] = {
+        "method": method,
+        "as_of": AS_OF,
+        "options": options,
+        "prices": PRICES,
+        "model": {
+            "securities": [
+                {"symbol": s, "target_pct": t, "min_pct": lo, "max_pct": hi}
+                for s, t, lo, hi in MODEL
+            ]
+        },
+        "account": {
+            "id": account,
+            "registration": d["registration"],
+            "cash": d["cash"],
+            "positions": positions,
+        },
+        "restrictions": [r for a, r in RESTRICTIONS if a == account],
+        "locks": [r for a, r in LOCKS if a == account],
+        "transactions": [t for t in TRANSACTIONS if t["account"] in house],
+    }
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "flags"),
+    [
+        ("rebalance_to_target", {}, []),
+        ("rebalance_to_tolerance", {}, []),
+        ("invest_cash_proportional", {}, []),
+        ("generate_cash", {"cash_to_generate": 15000.0}, ["--cash-to-generate", "15000"]),
+    ],
+)
+def test_book_with_rules_matches_each_account_alone(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    method: str,
+    options: dict[str, Any],
+    flags: list[str],
+) -> None:
+    book = tmp_path / "book"
+    write_book(book)
+    out = tmp_path / "trades.csv"
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "propose-book",
+                str(book),
+                "--method",
+                method,
+                "--as-of",
+                AS_OF,
+                "--out",
+                str(out),
+                *flags,
+            ]
+        )
+    assert done.value.code in (0, None), capsys.readouterr().err
+    import csv
+
+    with out.open() as f:
+        batch = [r for r in csv.DictReader(f)]
+    with (tmp_path / "trades.status.csv").open() as f:
+        statuses = {r["account_id"]: r for r in csv.DictReader(f)}
+    for account in ACCOUNTS:
+        alone = run_scenario(scenario(account, method, options))["accounts"][0]
+        single = sorted(
+            (
+                t["symbol"],
+                t["action"],
+                float(t["quantity"]),
+                t["order_value"],
+                round(t.get("short_term_gain", 0.0), 2),
+                round(t.get("long_term_gain", 0.0), 2),
+            )
+            for t in alone["trades"]
+            if t["action"] != "none"
+        )
+        mine = sorted(
+            (
+                r["symbol"],
+                r["action"],
+                float(r["quantity"]),
+                float(r["order_value"]),
+                float(r["short_term_gain"]),
+                float(r["long_term_gain"]),
+            )
+            for r in batch
+            if r["account_id"] == account
+        )
+        assert mine == single, account
+        assert statuses[account]["status"] == alone["status"], account
+        approval = alone.get("approval", {"required": False})["required"]
+        assert (statuses[account]["needs_approval"] == "true") == approval, account
+
+
+def test_rules_need_a_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    book = tmp_path / "book"
+    write_book(book)
+    with pytest.raises(SystemExit) as done:
+        main(["propose-book", str(book), "--method", "rebalance_to_target"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == (
+        "trimtab: --as-of: required: the book has rule tables or tax lots\n"
+    )
