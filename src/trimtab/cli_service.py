@@ -18,6 +18,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.table import Table
 from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from trimtab.errors import TrimtabError
 from trimtab.store.migrate import ensure_schema, make_engine
@@ -65,9 +66,17 @@ def _date(value: str, option: str = "--date") -> date:
 
 @contextmanager
 def _engine(db: str | None) -> Iterator[Engine]:
-    engine = make_engine(db)
+    """The database of ``--db``, migrated; an unusable URL or server is exit 2."""
     try:
-        ensure_schema(engine)
+        engine = make_engine(db)
+    except (ArgumentError, ImportError, ValueError) as err:
+        raise _fail(f"--db: not a usable database URL: {err}") from None
+    try:
+        try:
+            ensure_schema(engine)
+        except OperationalError as err:
+            reason = " ".join(str(err.orig).split())
+            raise _fail(f"--db: cannot open the database: {reason}") from None
         yield engine
     finally:
         engine.dispose()

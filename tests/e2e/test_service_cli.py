@@ -177,3 +177,11 @@ def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
         dates = conn.execute(sa.text("SELECT DISTINCT as_of FROM positions")).scalars().all()
     assert [str(d) for d in dates] == ["2026-11-19"]
     engine.dispose()
+
+
+def test_unusable_database_is_exit_2(tmp_path: Path) -> None:
+    missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
+    message = invoke("queue", "--firm", "acme", "--db", missing, code=2)
+    assert "--db: cannot open the database: unable to open database file" in message
+    message = invoke("queue", "--firm", "acme", "--db", "nosuch://x", code=2)
+    assert "--db: not a usable database URL" in message
