@@ -73,3 +73,9 @@ def test_failed_use_case_leaves_nothing(engine: sa.Engine) -> None:
         add_user(uow, actor="alice", user_id="alice", role="operator", now=T0)
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar_one() == 1
+
+
+def test_unknown_firm_is_named(engine: sa.Engine) -> None:
+    message = "firm 'nope' does not exist: create it with trimtab firm add"
+    with pytest.raises(NotFoundError, match=message), UnitOfWork(engine, "nope") as uow:
+        require_role(uow, user_id="alice", role="operator")

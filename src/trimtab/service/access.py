@@ -19,6 +19,13 @@ def require_role(uow: UnitOfWork, *, user_id: str, role: str) -> str:
         select(users.c.role).where(users.c.firm_id == uow.firm_id, users.c.user_id == user_id)
     ).scalar_one_or_none()
     if found is None:
+        firm = uow.conn.execute(
+            select(firms.c.firm_id).where(firms.c.firm_id == uow.firm_id)
+        ).first()
+        if firm is None:
+            raise NotFoundError(
+                f"firm {uow.firm_id!r} does not exist: create it with trimtab firm add"
+            )
         raise NotFoundError(f"user {user_id!r} does not exist in firm {uow.firm_id!r}")
     if RANK[found] < RANK[role]:
         raise ConflictError(f"user {user_id!r} is {found}; this needs the {role} role")
