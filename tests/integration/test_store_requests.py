@@ -153,7 +153,9 @@ def test_trade_hold_fails_the_account(engine: sa.Engine, tmp_path: Path) -> None
         status = approve_request(uow, actor="amy", request_id=request_id, now=T0)
         shown = show_request(uow, request_id=request_id)
     assert status == "complete_with_errors"
-    assert shown["request"]["issue"] == "ACC2: The account is on trade hold."
+    assert (
+        shown["request"]["issue"] == "ACC2: The account is on trade hold: no trades are proposed."
+    )
     assert count(engine, "orders") == 2
     with engine.connect() as conn:
         queue = conn.execute(
@@ -299,8 +301,8 @@ def test_every_account_failing_fails_the_request(engine: sa.Engine, tmp_path: Pa
         shown = show_request(uow, request_id=done.request_id)
     assert done.status == "failed"
     assert shown["request"]["issue"] == (
-        "Every account failed: ACC1: The account is on trade hold.; "
-        "ACC2: The account is on trade hold."
+        "Every account failed: ACC1: The account is on trade hold: no trades are proposed.; "
+        "ACC2: The account is on trade hold: no trades are proposed."
     )
     with (
         pytest.raises(ConflictError, match="is failed, no longer pending"),
@@ -389,3 +391,28 @@ def test_generate_cash_amount_is_kept_for_resubmission(engine: sa.Engine, tmp_pa
     assert shown["request"]["options"] == '{"cash_to_generate": 300.0}'
     with pytest.raises(InputError, match="--mccar-pct: must be at most 100"):
         submit(engine, ["ACC2"], logic="generate_cash", amounts={"mccar_pct": 120.0})
+
+
+def test_no_loss_sale_of_a_security_bought_within_30_days(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    # A at $500 against lots bought at $600 a share: selling A realises a loss, and ACC1
+    # bought A on 10 November, 10 days before the trade day: the wash-sale rule keeps A.
+    dear = [dict(lot, cost_basis=3600.0) for lot in LOTS]
+    bought = [
+        {
+            "account_id": "ACC1",
+            "trade_date": "2026-11-10",
+            "symbol": "A",
+            "side": "buy",
+            "quantity": 1,
+            "price": 510,
+        },
+    ]
+    setup_book(engine, tmp_path, price_a=500.0, lots=dear, transactions=bought)
+    request_id = submit(engine, ["ACC1"])
+    with UnitOfWork(engine, "acme") as uow:
+        shown = show_request(uow, request_id=request_id)
+    trades = {(x["symbol"], x["action"]) for x in shown["proposals"][0]["trades"]}
+    assert ("A", "sell") not in trades
+    assert ("B", "buy") in trades

@@ -1,8 +1,7 @@
-"""Realised gains by lot method and exact decimals from book values, by hand."""
+"""Exact decimals from book values, by hand."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pyarrow as pa
@@ -10,28 +9,6 @@ import pytest
 
 from trimtab.errors import BookError
 from trimtab.service.exact import number_texts, to_decimals
-from trimtab.service.gains import Lot, realised_gain
-
-OLD = Lot(Decimal(6), Decimal(60), date(2020, 1, 2))  # $10 a share
-NEW = Lot(Decimal(6), Decimal(330), date(2025, 1, 2))  # $55 a share
-
-
-@pytest.mark.parametrize(
-    ("method", "gain"),
-    [
-        ("fifo", Decimal(230)),  # 6 x (50 - 10) + 2 x (50 - 55)
-        ("lifo", Decimal(50)),  # 6 x (50 - 55) + 2 x (50 - 10)
-        ("hifo", Decimal(50)),  # the $55 lot first, as lifo here
-    ],
-)
-def test_gain_by_lot_method(method: str, gain: Decimal) -> None:
-    assert realised_gain([OLD, NEW], method, Decimal(8), Decimal(50)) == gain
-
-
-def test_missing_basis_counts_no_gain() -> None:
-    unknown = Lot(Decimal(6), None, date(2019, 1, 1))
-    # FIFO: 6 shares of unknown basis, then 2 of the $10 lot: 2 x 40 = 80.
-    assert realised_gain([unknown, OLD], "fifo", Decimal(8), Decimal(50)) == Decimal(80)
 
 
 def test_decimals_keep_the_written_value() -> None:

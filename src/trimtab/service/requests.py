@@ -23,11 +23,11 @@ from sqlalchemy import insert, select, update
 
 from trimtab.core.engine import Method, TradeOptions, propose
 from trimtab.core.reasons import Message, Status, describe_reason
+from trimtab.core.rules import apply_rules, realise, settle
 from trimtab.errors import ConflictError, InputError, NotFoundError
 from trimtab.service.access import require_role
-from trimtab.service.gains import Lot, realised_gain
-from trimtab.service.locks import sell_limits
-from trimtab.service.market import expiry
+from trimtab.service.account_rules import account_rules
+from trimtab.service.market import CHICAGO, expiry
 from trimtab.service.orders import create_orders
 from trimtab.service.snapshot import latest_book_date, load_snapshot
 from trimtab.store import tables as t
@@ -38,8 +38,6 @@ APPROVAL_GAIN = Decimal(1000)
 
 MIN_TRADE = 100.0
 """Dollars: smaller trades are dropped (product brief: minimum trade size)."""
-
-HOLD_MESSAGE = "The account is on trade hold."
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,33 +125,25 @@ def submit_request(
     missing = sorted(set(wanted) - set(snap.account_ids))
     if missing:
         raise InputError("--accounts", f"account {missing[0]!r} is not in the book of {as_of}")
-    lots = _lots(uow, as_of, snap.account_ids)
     held_on = {
         a
         for a, r in accounts.items()
         if r.trade_hold and (r.trade_hold_until is None or r.trade_hold_until >= now.date())
     }
-    limits, eligible = sell_limits(
-        snap,
-        lots=lots,
-        locks=_locks(uow, as_of, snap.account_ids),
-        qualified={a: r.registration == "qualified" for a, r in accounts.items()},
-    )
+    trade_day = now.astimezone(CHICAGO).date()
+    rules = account_rules(uow, snap=snap, accounts=accounts, held=held_on, trade_day=trade_day)
     proposals: list[dict[str, Any]] = []
     lines: list[tuple[Any, ...]] = []
     arrays = snap.arrays
-    whole = arrays.batch(0, arrays.size)
-    ruled = whole.with_rules(
-        sell_limit=np.minimum(whole.sell_limit, limits), buy_allowed=whole.buy_allowed
-    )
-    proposal = propose(ruled, method, options)
+    ruled = apply_rules(arrays.batch(0, arrays.size), arrays.slot_symbol, rules, trade_day)
+    proposal = propose(ruled.batch, method, options, groups=ruled.groups)
+    proposal, _ = settle(proposal, ruled)
+    sales = realise(proposal, ruled, trade_day)
     for row in range(arrays.size):
         account_id = snap.account_ids[row]
         account = accounts[account_id]
         status = Status(int(proposal.status[row])).label
         message = Message(int(proposal.message[row])).text
-        if account_id in held_on:
-            status, message = "failed", HOLD_MESSAGE
         gain = Decimal(0)
         for k in np.flatnonzero(arrays.slot_symbol[row] >= 0):
             qty = float(proposal.quantity[row, k])
@@ -164,13 +154,8 @@ def submit_request(
                 action, qty = "none", 0.0
             shares = Decimal(repr(abs(qty)))
             line_gain = Decimal(0)
-            if action == "sell":
-                line_gain = realised_gain(
-                    eligible.get((account_id, symbol), lots.get((account_id, symbol), [])),
-                    account.lot_method,
-                    shares,
-                    price,
-                )
+            if action == "sell" and (row, int(k)) in sales:
+                line_gain = Decimal(repr(round(sales[(row, int(k))].gain, 2)))
                 gain += line_gain
             lines.append(
                 (
@@ -275,32 +260,6 @@ def submit_request(
         proposals={p["account_id"]: p["status"] for p in proposals},
         needs_second_approver=needs_second,
     )
-
-
-def _lots(uow: UnitOfWork, as_of: Any, account_ids: list[str]) -> dict[tuple[str, str], list[Lot]]:
-    out: dict[tuple[str, str], list[Lot]] = defaultdict(list)
-    for r in uow.conn.execute(
-        select(t.lots).where(
-            t.lots.c.firm_id == uow.firm_id,
-            t.lots.c.as_of == as_of,
-            t.lots.c.account_id.in_(account_ids),
-        )
-    ):
-        out[(r.account_id, r.symbol)].append(Lot(r.quantity, r.cost_basis, r.acquired))
-    return out
-
-
-def _locks(uow: UnitOfWork, as_of: Any, account_ids: list[str]) -> dict[tuple[str, str], set[str]]:
-    out: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for r in uow.conn.execute(
-        select(t.locks.c.account_id, t.locks.c.symbol, t.locks.c.kind).where(
-            t.locks.c.firm_id == uow.firm_id,
-            t.locks.c.as_of == as_of,
-            t.locks.c.account_id.in_(account_ids),
-        )
-    ):
-        out[(r.account_id, r.symbol)].add(r.kind)
-    return out
 
 
 def _request(uow: UnitOfWork, request_id: int) -> Any:
