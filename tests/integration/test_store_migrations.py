@@ -31,7 +31,7 @@ def _tables(eng: sa.Engine) -> set[str]:
 
 
 def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0002"
+    assert current_revision(engine) == head_revision(engine) == "0003"
     assert _tables(engine) == set(metadata.tables)
 
 
@@ -41,12 +41,17 @@ def test_migrations_match_the_tables(engine: sa.Engine) -> None:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
 
 
-def test_downgrade_one_step(engine: sa.Engine) -> None:
+def test_downgrade_step_by_step(engine: sa.Engine) -> None:
+    def columns(table: str) -> set[str]:
+        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+
+    downgrade(engine, "0002")
+    assert "behaviour" not in columns("restrictions")
     downgrade(engine, "0001")
-    columns = {c["name"] for c in sa.inspect(engine).get_columns("requests")}
-    assert "options" not in columns
+    assert "options" not in columns("requests")
     upgrade(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
+    assert {"behaviour", "replacement", "substitute"} <= columns("restrictions")
 
 
 def test_downgrade_to_base_then_upgrade_again(engine: sa.Engine) -> None:
@@ -60,7 +65,7 @@ def test_sqlite_file_from_empty(tmp_path: Path) -> None:
     eng = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert current_revision(eng) is None
     upgrade(eng)
-    assert current_revision(eng) == "0002"
+    assert current_revision(eng) == "0003"
     eng.dispose()
 
 
@@ -130,6 +135,6 @@ def test_concurrent_first_runs_migrate_once() -> None:
         for th in threads:
             th.join()
         assert errors == []
-        assert current_revision(eng) == "0002"
+        assert current_revision(eng) == "0003"
     finally:
         gen.close()

@@ -416,3 +416,47 @@ def test_no_loss_sale_of_a_security_bought_within_30_days(
     trades = {(x["symbol"], x["action"]) for x in shown["proposals"][0]["trades"]}
     assert ("A", "sell") not in trades
     assert ("B", "buy") in trades
+
+
+def test_exclusion_liquidated_now_holds_cash(engine: sa.Engine, tmp_path: Path) -> None:
+    # ACC1 (value 2,000) excludes A, liquidate now, replacement hold cash: all 12 A are
+    # sold and A's 60% stays in cash; B goes to its 40% = 800 from 400: 10 shares bought.
+    # Cash after: 1,000 + 600 - 400 = 1,200.
+    restrictions = [
+        {
+            "account_id": "ACC1",
+            "restriction_id": "R1",
+            "kind": "exclusion",
+            "symbol": "A",
+            "start_date": "2026-01-05",
+            "end_date": "",
+            "end_action": "",
+            "behaviour": "liquidate_now",
+            "replacement": "hold_cash",
+            "substitute": "",
+        },
+    ]
+    setup_book(engine, tmp_path, restrictions=restrictions)
+    request_id = submit(engine, ["ACC1"])
+    with UnitOfWork(engine, "acme") as uow:
+        shown = show_request(uow, request_id=request_id)
+    proposal = shown["proposals"][0]
+    trades = {(x["symbol"], x["action"], x["quantity"]) for x in proposal["trades"]}
+    assert trades == {("A", "sell", Decimal(12)), ("B", "buy", Decimal(10))}
+    assert proposal["cash_after"] == Decimal(1200)
+
+
+def test_substitution_needs_its_substitute(tmp_path: Path) -> None:
+    restrictions = [
+        {
+            "account_id": "ACC1",
+            "restriction_id": "R1",
+            "kind": "substitution",
+            "symbol": "A",
+            "start_date": "2026-01-05",
+            "substitute": "",
+        },
+    ]
+    with pytest.raises(InputError) as err:
+        read_book_folder(tiny_book(tmp_path / "b", restrictions=restrictions))
+    assert str(err.value) == ("restrictions.csv row 1 column substitute: a substitution needs one")

@@ -1,8 +1,8 @@
 """The stored rules of submitted accounts as the core's :class:`AccountRules`.
 
-Tax lots, lot method, gain and elective locks, trade hold, and the household's recent
-transactions (for wash sales), read with one query per table for all accounts at once.
-Restrictions are not laid on yet: the book's restriction rows carry no behaviour.
+Tax lots, lot method, gain and elective locks, trade hold, exclusions and substitutions,
+and the household's recent transactions (for wash sales), read with one query per table
+for all accounts at once. Equivalents groups are stored but not laid on yet.
 """
 
 from __future__ import annotations
@@ -15,10 +15,18 @@ from typing import Any
 from sqlalchemy import select
 
 from trimtab.core.lots import Lot, LotMethod
+from trimtab.core.restrictions import Behaviour, EndAction, Exclusion, Replacement
 from trimtab.core.rules import WASH_SALE_DAYS, AccountRules, Side, Transaction
 from trimtab.service.snapshot import Snapshot
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
+
+BEHAVIOUR = {
+    "hold": Behaviour.HOLD,
+    "liquidate_now": Behaviour.LIQUIDATE_NOW,
+    "liquidate_as_needed": Behaviour.LIQUIDATE_AS_NEEDED,
+}
+REPLACEMENT = {"hold_cash": Replacement.HOLD_CASH, "reallocate": Replacement.REALLOCATE}
 
 
 def account_rules(
@@ -58,6 +66,32 @@ def account_rules(
     ):
         if r.symbol in code:
             locks[r.account_id][r.kind].add(code[r.symbol])
+    exclusions: dict[str, list[Exclusion]] = defaultdict(list)
+    for r in conn.execute(
+        select(t.restrictions)
+        .where(
+            t.restrictions.c.firm_id == firm,
+            t.restrictions.c.as_of == snap.as_of,
+            t.restrictions.c.account_id.in_(ids),
+            t.restrictions.c.kind.in_(("exclusion", "substitution")),
+        )
+        .order_by(t.restrictions.c.account_id, t.restrictions.c.restriction_id)
+    ):
+        if r.symbol not in code:
+            continue
+        exclusions[r.account_id].append(
+            Exclusion(
+                symbol=code[r.symbol],
+                behaviour=BEHAVIOUR[r.behaviour],
+                start=r.start_date,
+                replacement=REPLACEMENT[r.replacement],
+                substitute=code.get(r.substitute, -1) if r.substitute else -1,
+                end=r.end_date,
+                end_action=EndAction.REBALANCE
+                if r.end_action == "rebalance_immediately"
+                else EndAction.WAIT_FOR_WEIGHT_CHANGE,
+            )
+        )
     household = {a: accounts[a].household_id or f"account:{a}" for a in ids}
     members: dict[str, list[str]] = defaultdict(list)
     for r in conn.execute(
@@ -104,6 +138,7 @@ def account_rules(
                 gain_lock_symbols=frozenset(locks[a]["gain"]),
                 elective_locks=frozenset(locks[a]["elective"]),
                 on_hold=a in held,
+                exclusions=tuple(exclusions.get(a, ())),
                 transactions=tuple(x for m in mates for x in recent.get(m, [])),
             )
         )

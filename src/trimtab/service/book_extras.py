@@ -39,6 +39,9 @@ EXTRA_SCHEMAS: dict[str, list[Column]] = {
         Column("start_date", pa.date32()),
         Column("end_date", pa.date32(), required=False, nullable=True),
         Column("end_action", pa.string(), required=False),
+        Column("behaviour", pa.string(), required=False),
+        Column("replacement", pa.string(), required=False),
+        Column("substitute", pa.string(), required=False),
     ],
     "locks": [
         Column("account_id", pa.string()),
@@ -52,8 +55,13 @@ ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
     ("transactions", "side"): ("buy", "sell"),
     ("restrictions", "kind"): ("exclusion", "substitution", "equivalents"),
     ("restrictions", "end_action"): ("rebalance_immediately", "wait_for_model_change"),
+    ("restrictions", "behaviour"): ("hold", "liquidate_now", "liquidate_as_needed"),
+    ("restrictions", "replacement"): ("hold_cash", "reallocate"),
     ("locks", "kind"): ("gain", "elective", "missing_cost_basis"),
 }
+
+OPTIONAL_TEXT = {"end_action", "behaviour", "replacement", "substitute"}
+"""Text columns that may be left empty (their default applies)."""
 
 POSITIVE = {("cash_activity", "amount"), ("transactions", "quantity"), ("transactions", "price")}
 
@@ -103,13 +111,14 @@ def read_extras(folder: Path, account_ids: pa.Array) -> dict[str, ExtraTable]:
                     )
         if name == "restrictions":
             _dates_ordered(label, table)
+            _substitutes(label, table)
         out[name] = ExtraTable(label=label, table=table)
     return out
 
 
 def _non_empty(label: str, table: pa.Table, names: list[str]) -> None:
     for name in names:
-        if name not in table.column_names or name == "end_action":
+        if name not in table.column_names or name in OPTIONAL_TEXT:
             continue
         col = table.column(name)
         empty = pc.equal(pc.utf8_trim_whitespace(col), "").to_numpy(zero_copy_only=False)
@@ -123,8 +132,8 @@ def _allowed(label: str, table: pa.Table, column: str, values: tuple[str, ...]) 
     ok = pc.is_in(col, value_set=pa.array(values)).to_numpy(zero_copy_only=False)
     ok = np.asarray(ok, dtype=bool)
     ok |= pc.is_null(col).to_numpy(zero_copy_only=False)
-    if column == "end_action":
-        ok |= pc.equal(col, "").to_numpy(zero_copy_only=False)
+    if column in OPTIONAL_TEXT:
+        ok |= np.asarray(pc.fill_null(pc.equal(col, ""), False).to_numpy(zero_copy_only=False))
     if not ok.all():
         r = first_row(~ok)
         raise BookError(
@@ -142,3 +151,19 @@ def _dates_ordered(label: str, table: pa.Table) -> None:
         raise BookError(
             f"{label} row {first_row(bad)} column end_date", "must not be before start_date"
         )
+
+
+def _substitutes(label: str, table: pa.Table) -> None:
+    """A substitution names its substitute; no other kind does."""
+    n = len(table)
+    kind = table.column("kind").to_pylist()
+    sub = (
+        table.column("substitute").to_pylist() if "substitute" in table.column_names else [None] * n
+    )
+    for i, (k, s) in enumerate(zip(kind, sub, strict=True)):
+        if k == "substitution" and not s:
+            raise BookError(f"{label} row {i + 1} column substitute", "a substitution needs one")
+        if k != "substitution" and s:
+            raise BookError(
+                f"{label} row {i + 1} column substitute", f"only a substitution has one, not {k!r}"
+            )

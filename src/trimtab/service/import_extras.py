@@ -71,8 +71,21 @@ def write_extra(uow: UnitOfWork, as_of: date, name: str, extra: ExtraTable) -> i
         return uow.bulk_insert(t.transactions, cols, rows)
     if name == "restrictions":
         rows = [
-            (firm, as_of, a, r, k, s, sd, ed, ea or "wait_for_model_change")
-            for a, r, k, s, sd, ed, ea in zip(
+            (
+                firm,
+                as_of,
+                a,
+                r,
+                k,
+                s,
+                sd,
+                ed,
+                ea or "wait_for_model_change",
+                be or "hold",
+                rp or "hold_cash",
+                sub or None,
+            )
+            for a, r, k, s, sd, ed, ea, be, rp, sub in zip(
                 _col(tb, "account_id"),
                 _col(tb, "restriction_id"),
                 _col(tb, "kind"),
@@ -80,6 +93,9 @@ def write_extra(uow: UnitOfWork, as_of: date, name: str, extra: ExtraTable) -> i
                 _col(tb, "start_date"),
                 _col(tb, "end_date"),
                 _col(tb, "end_action"),
+                _col(tb, "behaviour"),
+                _col(tb, "replacement"),
+                _col(tb, "substitute"),
                 strict=True,
             )
         ]
@@ -93,6 +109,9 @@ def write_extra(uow: UnitOfWork, as_of: date, name: str, extra: ExtraTable) -> i
             "start_date",
             "end_date",
             "end_action",
+            "behaviour",
+            "replacement",
+            "substitute",
         )
         _unique_keys(label, [(r[2], r[3]) for r in rows], "restriction_id")
         return uow.bulk_insert(t.restrictions, cols, rows)

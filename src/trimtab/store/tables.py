@@ -267,6 +267,9 @@ restrictions = Table(
     Column("start_date", Date, nullable=False),
     Column("end_date", Date),
     Column("end_action", String(32), nullable=False),
+    Column("behaviour", String(24), nullable=False, server_default="hold"),
+    Column("replacement", String(16), nullable=False, server_default="hold_cash"),
+    Column("substitute", String(32)),
 )
 
 locks = Table(
