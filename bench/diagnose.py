@@ -13,12 +13,12 @@ this process), so that the owner of the code can see what a fix would be worth.
   ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` raised (no page faults on the 1 MB
   chunk temporaries); minor page faults and CPU time.
 - ``window``: RSS growth while iterating ``propose_book`` over 200k accounts with
-  ``map_chunks`` as shipped and with a bounded window of in-flight chunks.
-- ``action``: the ``action`` column of ``propose_tables`` built from a numpy object array (as
-  shipped) and as a dictionary array, for 100k accounts' trade rows.
-- ``parquet``: reading the 1M book's ``positions.parquet`` as written by ``write_book``
-  (dictionary columns with the full 1M-account dictionary in each row group) and rewritten
-  with plain string keys, read with and without ``read_dictionary``.
+  ``map_chunks`` as in trimtab and with a bounded window of in-flight chunks (trimtab bounds
+  it too since commit 0880202; before, every chunk's proposal stayed referenced).
+- ``action``: the ``action`` column of the trade table built from a numpy object array (as
+  before commit ece6525) and as a dictionary array (as now), for 100k accounts' trade rows.
+- ``parquet``: reading the 1M book's ``positions.parquet`` as ``trimtab.io.tables`` does
+  (read, then cast plain-text keys to dictionaries) and with ``read_dictionary`` instead.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def window_worker(mode: str, folder: str) -> None:
     t0 = time.perf_counter()
     for _s, _e, _p in book_module.propose_book(arrays, Method.REBALANCE_TO_TARGET):
         peak = max(peak, proc.memory_info().rss)
-    label = "map_chunks as shipped" if mode == "shipped" else "bounded window (2 x workers)"
+    label = "map_chunks as in trimtab" if mode == "shipped" else "bounded window (this script)"
     result = {
         "case": label,
         "wall_s": time.perf_counter() - t0,
@@ -219,53 +219,55 @@ def action(accounts: int) -> dict[str, Any]:
         )
 
     rows = []
-    for label, fn in (("object array (as shipped)", shipped), ("dictionary array", dictionary)):
+    for label, fn in (
+        ("numpy object array (before ece6525)", shipped),
+        ("dictionary array (trimtab now)", dictionary),
+    ):
         timing = c.repeat(fn, 3)
         rows.append({"case": label, "trade_rows": int(qty.size), **timing.as_dict()})
     return {"section": "action", "accounts": accounts, "results": rows}
 
 
 def parquet(accounts: int) -> dict[str, Any]:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     src = c.ensure_book(accounts) / "positions.parquet"
-    plain = c.OUT / "diagnose" / f"positions-{accounts}-plain.parquet"
-    plain.parent.mkdir(parents=True, exist_ok=True)
-    if not plain.exists():
-        table = pq.read_table(src)
-        cols = [
-            col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
-            for col in table.columns
-        ]
-        pq.write_table(pa.table(cols, names=table.column_names), plain)
     keys = ["account_id", "symbol"]
     cases = [
-        ("as written by write_book", lambda: pq.ParquetFile(src).read()),
-        ("plain string keys", lambda: pq.ParquetFile(plain).read()),
+        ("as read_table reads it", lambda: pq.ParquetFile(src).read()),
         (
-            "plain string keys, read_dictionary",
-            lambda: pq.ParquetFile(plain, read_dictionary=keys).read(),
+            "as read_table reads it, then keys cast to dictionaries",
+            lambda: _cast_keys(pq.ParquetFile(src).read(), keys),
+        ),
+        (
+            "read_dictionary=[account_id, symbol]",
+            lambda: pq.ParquetFile(src, read_dictionary=keys).read(),
         ),
     ]
     meta = pq.ParquetFile(src).metadata
     rows = []
     for label, fn in cases:
         timing = c.repeat(fn, 3, warmup=1)
-        rows.append(
-            {
-                "case": label,
-                **timing.as_dict(),
-                "file_mb": (src if "write_book" in label else plain).stat().st_size / 2**20,
-                "load_1min": c.loadavg()[0],
-            }
-        )
+        rows.append({"case": label, **timing.as_dict(), "load_1min": c.loadavg()[0]})
     return {
         "section": "parquet",
         "accounts": accounts,
+        "file_mb": src.stat().st_size / 2**20,
         "row_groups": meta.num_row_groups,
         "results": rows,
     }
+
+
+def _cast_keys(table: Any, keys: list[str]) -> Any:
+    """What ``trimtab.io.tables._cast_parquet`` does to plain-text key columns."""
+    import pyarrow as pa
+
+    key_type = pa.dictionary(pa.int32(), pa.string())
+    cols = [
+        col.cast(key_type) if name in keys and col.type != key_type else col
+        for name, col in zip(table.column_names, table.columns, strict=True)
+    ]
+    return pa.table(cols, names=table.column_names)
 
 
 def render(r: dict[str, Any]) -> str:
