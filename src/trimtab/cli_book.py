@@ -71,7 +71,13 @@ def register(app: typer.Typer) -> None:
         """
         from datetime import date
 
-        from trimtab.io.batch import batch_options, book_rules, has_rules, write_proposals
+        from trimtab.io.batch import (
+            batch_options,
+            book_rules,
+            has_rules,
+            with_book_classes,
+            write_proposals,
+        )
         from trimtab.io.book import read_book
 
         _check_out(out)
@@ -99,6 +105,7 @@ def register(app: typer.Typer) -> None:
             rules = None
             if ruled and when is not None:
                 loaded, rules = book_rules(book, loaded, when)
+            options = with_book_classes(loaded, chosen, options)
         except InputError as err:
             raise _fail(str(err)) from None
         if status_out is None and out is not None:

@@ -47,8 +47,18 @@ def batch_options(
         raise InputError("--method", f"{method!r} is not supported by propose-book") from None
     if rounding not in ("whole_shares", "fractional"):
         raise InputError("--rounding", f"must be whole_shares or fractional, got {rounding!r}")
-    generating = chosen is Method.GENERATE_CASH
-    investing = chosen in (Method.INVEST_CASH_PROPORTIONAL, Method.INVEST_CASH_MIN_TRADES)
+    if chosen is Method.HOUSEHOLD_REBALANCE:
+        raise InputError(
+            "--method",
+            "household_rebalance is not available in propose-book: use trimtab propose with a "
+            "household scenario",
+        )
+    generating = chosen in (Method.GENERATE_CASH, Method.WITHDRAWAL)
+    investing = chosen in (
+        Method.INVEST_CASH_PROPORTIONAL,
+        Method.INVEST_CASH_MIN_TRADES,
+        Method.DEPOSIT,
+    )
     for name, value, used in (
         ("--cash-to-generate", cash_to_generate, generating),
         ("--mccar-pct", mccar_pct, generating),
@@ -189,6 +199,28 @@ def iter_proposal_tables(
             }
         )
         yield trades, statuses
+
+
+def with_book_classes(loaded: LoadedBook, method: Method, options: TradeOptions) -> TradeOptions:
+    """Withdrawal checks sub-asset-class drift: the class of every slot, from ``prices``."""
+    prices = loaded.tables["prices"]
+    if method is not Method.WITHDRAWAL or "sub_asset_class" not in prices.column_names:
+        return options
+    by_symbol = dict(
+        zip(
+            prices.column("symbol").to_pylist(),
+            prices.column("sub_asset_class").to_pylist(),
+            strict=True,
+        )
+    )
+    names = sorted({c for c in by_symbol.values() if c is not None})
+    code = {name: i for i, name in enumerate(names)}
+    per_symbol = np.array(
+        [code.get(by_symbol[s], -1) if by_symbol[s] is not None else -1 for s in loaded.symbols]
+        + [-1],
+        dtype=np.int32,
+    )
+    return replace(options, sub_asset_class=per_symbol[loaded.arrays.slot_symbol])
 
 
 RULE_TABLES = ("restrictions", "locks", "transactions", "short_term_windows", "lots")
