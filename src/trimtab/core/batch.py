@@ -59,14 +59,14 @@ class AccountBatch:
 
     def rows(self, start: int, stop: int) -> AccountBatch:
         """The accounts ``start:stop`` as a batch (views, no copy)."""
-        return AccountBatch(*(getattr(self, f)[start:stop] for f in _FIELDS))
+        return AccountBatch(*(getattr(self, f)[start:stop] for f in BATCH_FIELDS))
 
     def with_rules(self, *, sell_limit: Shares, buy_allowed: Mask) -> AccountBatch:
         """The same accounts with rule-derived sell limits (shares) and buy permissions."""
         return replace(self, sell_limit=sell_limit, buy_allowed=buy_allowed)
 
 
-_FIELDS = (
+BATCH_FIELDS = (  # the fields of AccountBatch, in order
     "price",
     "quantity",
     "target",
@@ -113,7 +113,7 @@ def stack_batches(batches: list[AccountBatch]) -> AccountBatch:
     """One batch of all accounts of ``batches``, padded to the widest."""
     width = max(b.width for b in batches)
     fields: dict[str, npt.NDArray[np.generic]] = {}
-    for name in _FIELDS:
+    for name in BATCH_FIELDS:
         parts = []
         for b in batches:
             a = getattr(b, name)

@@ -24,7 +24,7 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.batch import AccountBatch, Fractions, Mask
+from trimtab.core.batch import BATCH_FIELDS, AccountBatch, Fractions, Mask
 from trimtab.core.logics import Plan
 from trimtab.core.money import HALF_CENT
 from trimtab.core.reasons import Reason, RuleReason
@@ -400,31 +400,16 @@ def collapse(batch: AccountBatch, groups: GroupArrays) -> AccountBatch:
     some = np.flatnonzero(member.any(axis=1))
     if some.size == 0:
         return batch
-    sub = AccountBatch(*(getattr(batch, f)[some] for f in _BATCH_FIELDS))
+    sub = AccountBatch(*(getattr(batch, f)[some] for f in BATCH_FIELDS))
     merged = _collapse_rows(sub, groups.lead[some])
     out = {}
-    for f in _BATCH_FIELDS:
+    for f in BATCH_FIELDS:
         full = getattr(batch, f)
         if full.ndim == 2:
             full = full.copy()
             full[some] = getattr(merged, f)
         out[f] = full
     return AccountBatch(**out)
-
-
-_BATCH_FIELDS = (
-    "price",
-    "quantity",
-    "target",
-    "lower",
-    "upper",
-    "in_model",
-    "valid",
-    "cash",
-    "cash_target",
-    "sell_limit",
-    "buy_allowed",
-)
 
 
 def _collapse_rows(batch: AccountBatch, lead: Codes) -> AccountBatch:
