@@ -154,6 +154,9 @@ def render(r: dict[str, Any]) -> str:
     else:
         same = "outputs agree (value within a cent, max drift within 1e-4 pt, counts exact)"
     failed = [f"{x['case']}: {x['failed']} FAILED runs" for x in r["results"] if x["failed"]]
+    accounts = r["results"][0]["accounts"]
+    if accounts != 200_000:
+        failed.append(f"note: the goals are set for 200,000 accounts; this run used {accounts:,}")
     return "\n".join(
         [
             *failed,
