@@ -45,8 +45,10 @@ def read_table(path: Path, columns: list[Column]) -> pa.Table:
     label = path.name
     declared = {c.name: c for c in columns}
     if path.suffix == ".parquet":
+        keys = [c.name for c in columns if c.key]
         try:
-            table = pq.ParquetFile(path).read()
+            # Keys decode straight into dictionaries (no string column is built and re-hashed).
+            table = pq.ParquetFile(path, read_dictionary=keys).read()
         except (pa.ArrowException, OSError) as err:
             raise BookError(label, f"cannot read Parquet: {err}") from None
         names = table.column_names
