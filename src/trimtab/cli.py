@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from trimtab.errors import InputError, TrimtabError
+from trimtab.runtime import keep_freed_memory
 
 app = typer.Typer(
     name="trimtab",
@@ -105,6 +106,7 @@ def _register_more(argv: list[str] | None = None) -> None:
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     _register_more(argv)
+    keep_freed_memory()
     try:
         return app(args=argv)
     except TrimtabError as err:  # pragma: no cover - commands catch their own

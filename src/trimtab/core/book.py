@@ -115,7 +115,7 @@ def map_chunks(
     the caller consumes results more slowly than they are made.
     """
     spans = list(book.chunks(size))
-    if workers <= 1 or len(spans) <= 1:
+    if workers <= 1 or len(spans) <= 2 * workers:  # a pool costs more than it saves here
         for start, stop in spans:
             yield start, stop, work(start, stop)
         return

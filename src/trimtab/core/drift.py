@@ -40,12 +40,12 @@ def drift(batch: AccountBatch) -> DriftResult:
 
     Padding slots hold zeros and never count. An account with no value has no drift.
     """
-    market = batch.quantity * batch.price
-    value = batch.cash + market.sum(axis=1)
+    weight = batch.quantity * batch.price
+    value = batch.cash + np.einsum("ij->i", weight)
     scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
-    weight = market
     weight *= scale[:, None]
-    diff = np.abs(weight - batch.target)
+    diff = np.subtract(weight, batch.target)
+    np.abs(diff, out=diff)
     max_drift = diff.max(axis=1) if batch.width else np.zeros_like(value)
     outside = (weight < batch.lower - BAND_TOLERANCE) | (weight > batch.upper + BAND_TOLERANCE)
     out_of_band = outside.sum(axis=1, dtype=np.int32)
