@@ -18,6 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trimtab.runtime import keep_freed_memory
+
+# The benchmarks run the library in-process under the same allocator setting that the
+# command line applies at start (see trimtab.runtime): results are identical either way.
+keep_freed_memory()
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out"
