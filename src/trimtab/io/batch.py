@@ -22,6 +22,7 @@ from trimtab.core.lots import APPROVAL_GAIN
 from trimtab.core.reasons import Message
 from trimtab.core.rules import SlotRules, apply_slot_rules, realise, settle
 from trimtab.errors import InputError
+from trimtab.io.arrow import from_numpy, strings
 from trimtab.io.book import LoadedBook, with_extra_holdings
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
 from trimtab.io.tables import table_path
@@ -82,24 +83,25 @@ def drift_table(loaded: LoadedBook, *, workers: int = 2) -> pa.Table:
     """One row per account: ``account_id, value, max_drift_pct, out_of_band, flagged``."""
     result = drift_book(loaded.arrays, workers=workers)
     return pa.table(
-        {
-            "account_id": loaded.account_ids,
-            "value": np.round(result.value, 2),
-            "max_drift_pct": np.round(result.max_drift * 100.0, 4),
-            "out_of_band": result.out_of_band,
-            "flagged": result.out_of_band > 0,
-        }
+        [
+            loaded.account_ids,
+            from_numpy(np.round(result.value, 2)),
+            from_numpy(np.round(result.max_drift * 100.0, 4)),
+            from_numpy(result.out_of_band),
+            from_numpy(result.out_of_band > 0),
+        ],
+        names=["account_id", "value", "max_drift_pct", "out_of_band", "flagged"],
     )
 
 
-ACTIONS = pa.array(["buy", "sell"])
-STATUSES = pa.array(STATUS_LABELS.tolist())
-MESSAGES = pa.array(MESSAGE_TEXTS.tolist())
+ACTIONS = strings(["buy", "sell"])
+STATUSES = strings(STATUS_LABELS.tolist())
+MESSAGES = strings(MESSAGE_TEXTS.tolist())
 
 
 def _coded(indices: npt.NDArray[np.integer], dictionary: pa.Array) -> pa.DictionaryArray:
     """Strings as a dictionary array: no string is copied per row."""
-    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), dictionary)
+    return pa.DictionaryArray.from_arrays(from_numpy(indices.astype(np.int32)), dictionary)
 
 
 @dataclass(frozen=True, slots=True)

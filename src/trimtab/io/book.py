@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from trimtab.core.book import BookArrays, DuplicateHolding, assemble_book
 from trimtab.errors import BookError
+from trimtab.io.arrow import as_numpy, from_numpy, strings
 from trimtab.io.tables import Column, first_row, numbers, read_table, require_values, table_path
 
 WEIGHT_SUM_TOLERANCE = 1e-6
@@ -128,28 +129,24 @@ def _codes(
     else:
         idx = pc.index_in(values, value_set=vocabulary)
     if idx.null_count:
-        missing = pc.is_null(idx).to_numpy(zero_copy_only=False)
+        missing = as_numpy(pc.is_null(idx))
         row = first_row(missing)
         value = values[row - 1].as_py()
         raise BookError(f"{label} row {row} column {column}", f"{what} {value!r}")
-    codes: Codes = idx.to_numpy().astype(np.int32, copy=False)
+    codes: Codes = as_numpy(idx).astype(np.int32, copy=False)
     return codes
 
 
 def _unique(label: str, table: pa.Table, keys: list[str]) -> None:
     """No two rows share the key columns."""
-    if len(keys) == 1:
-        col = table.column(keys[0])
-        if pc.count_distinct(col).as_py() == len(col):
-            return
-        values = col.to_numpy(zero_copy_only=False)
-    else:
-        joined = pc.binary_join_element_wise(*[table.column(k) for k in keys], "\x1f")
-        if pc.count_distinct(joined).as_py() == len(joined):
-            return
-        values = joined.to_numpy(zero_copy_only=False)
-    _, first = np.unique(values, return_index=True)
-    seen = np.zeros(len(values), dtype=bool)
+    codes = [as_numpy(pc.dictionary_encode(table.column(k)).combine_chunks().indices) for k in keys]
+    combined = codes[0].astype(np.int64)
+    for more in codes[1:]:
+        combined = combined * (int(more.max(initial=0)) + 1) + more
+    _, first = np.unique(combined, return_index=True)
+    if first.size == combined.size:
+        return
+    seen = np.zeros(combined.size, dtype=bool)
     seen[first] = True
     row = first_row(~seen)
     shown = ", ".join(f"{k}={table.column(k)[row - 1].as_py()}" for k in keys)
@@ -174,8 +171,8 @@ def _validate(
         raise BookError(
             f"{lp} row {r} column price", f"must be greater than 0, got {price_values[r - 1]:g}"
         )
-    order = np.argsort(prices.column("symbol").to_numpy(zero_copy_only=False), kind="stable")
-    symbols_arr = pc.take(prices.column("symbol"), pa.array(order)).combine_chunks()
+    order = as_numpy(pc.sort_indices(prices.column("symbol")))
+    symbols_arr = pc.take(prices.column("symbol"), from_numpy(order)).combine_chunks()
     price_sorted = price_values[order]
 
     model_symbol, model_target, model_lower, model_upper, model_cash, model_ids = _models(
@@ -224,8 +221,8 @@ def _validate(
 
 def _allowed(label: str, table: pa.Table, column: str, values: tuple[str, ...]) -> None:
     col = table.column(column)
-    ok = pc.is_in(col, value_set=pa.array(values)).to_numpy(zero_copy_only=False)
-    ok |= pc.is_null(col).to_numpy(zero_copy_only=False)
+    ok = as_numpy(pc.is_in(col, value_set=strings(values)))
+    ok |= as_numpy(pc.is_null(col))
     if not ok.all():
         r = first_row(~ok)
         raise BookError(
@@ -318,7 +315,7 @@ def _holdings(
     lacc = _codes(ll, "account_id", lots.column("account_id"), account_ids, "unknown account")
     lsym = _codes(ll, "symbol", lots.column("symbol"), symbols, "no price for symbol")
     lqty = numbers(ll, lots, "quantity", minimum=0.0)
-    basis = lots.column("cost_basis").to_numpy(zero_copy_only=False)
+    basis = as_numpy(lots.column("cost_basis"))
     bad = ~np.isfinite(basis) & ~pc.is_null(lots.column("cost_basis")).to_numpy(
         zero_copy_only=False
     )

@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from trimtab.errors import BookError
+from trimtab.io.arrow import as_numpy
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,7 @@ def require_values(label: str, table: pa.Table, names: list[str]) -> None:
             continue
         col = table.column(name)
         if col.null_count:
-            nulls = pc.is_null(col).to_numpy(zero_copy_only=False)
+            nulls = as_numpy(pc.is_null(col))
             raise BookError(f"{label} row {first_row(nulls)} column {name}", "value is missing")
 
 
@@ -159,7 +160,7 @@ def numbers(
     label: str, table: pa.Table, name: str, *, minimum: float | None = None
 ) -> npt.NDArray[np.float64]:
     """A float column as numpy, finite and (optionally) at least ``minimum``."""
-    values: npt.NDArray[np.float64] = table.column(name).to_numpy()
+    values: npt.NDArray[np.float64] = as_numpy(table.column(name))
     bad = ~np.isfinite(values)
     if bad.any():
         raise BookError(f"{label} row {first_row(bad)} column {name}", "must be a finite number")
