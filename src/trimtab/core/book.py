@@ -192,7 +192,8 @@ def assemble_book(
     extra = 0
     if outside.any():
         idx = np.flatnonzero(outside)
-        order = np.lexsort((position_symbol[idx], position_account[idx]))
+        key = position_account[idx].astype(np.int64) * (n_symbols + 1) + position_symbol[idx]
+        order = np.argsort(key, kind="stable")
         idx = idx[order]
         acc = position_account[idx]
         sym = position_symbol[idx]

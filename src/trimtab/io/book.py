@@ -111,18 +111,21 @@ def _codes(
 ) -> Codes:
     """Code of each value in ``vocabulary``; a value not in it is an error naming the row.
 
-    Dictionary-encoded columns are mapped through their dictionaries, once per distinct
-    dictionary (Parquet chunks usually repeat the same one).
+    Dictionary-encoded columns are mapped through their dictionaries in one lookup (index_in
+    builds its hash set of the vocabulary on each call): the shared dictionary when every
+    chunk repeats it, else all the chunks' dictionaries together.
     """
     if pa.types.is_dictionary(values.type):
+        dictionaries = [chunk.dictionary for chunk in values.chunks]
+        shared = all(d.equals(dictionaries[0]) for d in dictionaries[1:])
+        lookup = dictionaries[:1] if shared else dictionaries
+        mapped = pc.index_in(pa.concat_arrays(lookup), value_set=vocabulary) if lookup else None
         parts = []
-        seen: pa.Array | None = None
-        mapped: pa.Array | None = None
-        for chunk in values.chunks:
-            if seen is None or mapped is None or not chunk.dictionary.equals(seen):
-                seen = chunk.dictionary
-                mapped = pc.index_in(seen, value_set=vocabulary)
-            parts.append(mapped.take(chunk.indices))
+        at = 0
+        for chunk, dictionary in zip(values.chunks, dictionaries, strict=True):
+            assert mapped is not None
+            parts.append(mapped.slice(at, len(dictionary)).take(chunk.indices))
+            at += 0 if shared else len(dictionary)
         idx = (
             pa.chunked_array(parts, type=pa.int32()) if parts else pa.chunked_array([], pa.int32())
         )
