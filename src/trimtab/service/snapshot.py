@@ -6,6 +6,7 @@ them happens in :mod:`trimtab.core`.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Float, Select, cast, select
+import pyarrow.csv as pacsv
+from sqlalchemy import Connection, Float, Select, cast, select
 
 from trimtab.core.book import BookArrays, assemble_book
 from trimtab.errors import NotFoundError
@@ -132,10 +134,13 @@ def load_snapshot(
     ).where(t.positions.c.firm_id == firm, t.positions.c.as_of == as_of)
     if account_ids is not None:
         pos_q = pos_q.where(t.positions.c.account_id.in_(ids))
-    # rows straight from the driver cursor: no per-row processing for millions of positions
-    pos_account, pos_symbol, pos_qty = _positions(
-        conn.execute(pos_q).cursor.fetchall(), ids, symbols
-    )
+    if account_ids is None and conn.dialect.name == "postgresql":
+        pos_account, pos_symbol, pos_qty = _positions_by_copy(conn, pos_q, ids, symbols)
+    else:
+        # rows straight from the driver cursor: no per-row processing for millions of positions
+        pos_account, pos_symbol, pos_qty = _positions(
+            conn.execute(pos_q).cursor.fetchall(), ids, symbols
+        )
     arrays = assemble_book(
         price=price,
         model_symbol=model_symbol,
@@ -179,6 +184,43 @@ def _positions(
     sym = pc.index_in(pa.array(held, pa.string()), value_set=pa.array(symbols, pa.string()))
     keep = pc.and_(acc.is_valid(), sym.is_valid()).to_numpy(zero_copy_only=False)
     qty = np.array(shares, dtype=np.float64)
+    return (
+        pc.fill_null(acc, -1).to_numpy().astype(np.int32)[keep],
+        pc.fill_null(sym, -1).to_numpy().astype(np.int32)[keep],
+        qty[keep],
+    )
+
+
+def _positions_by_copy(
+    conn: Connection,
+    query: Select,  # type: ignore[type-arg]
+    account_ids: list[str],
+    symbols: list[str],
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+    """:func:`_positions` for PostgreSQL, streamed with ``COPY ... TO STDOUT`` into Arrow:
+    millions of rows without a Python object each."""
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    buffer = io.BytesIO()
+    driver: Any = conn.connection.driver_connection  # psycopg's connection
+    with driver.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT CSV)") as copy:
+        for block in copy:
+            buffer.write(block)
+    table = pacsv.read_csv(
+        pa.BufferReader(buffer.getvalue()),
+        read_options=pacsv.ReadOptions(column_names=["account_id", "symbol", "quantity"]),
+        convert_options=pacsv.ConvertOptions(
+            column_types={
+                "account_id": pa.string(),
+                "symbol": pa.string(),
+                "quantity": pa.float64(),
+            }
+        ),
+    )
+    del buffer
+    acc = pc.index_in(table.column("account_id"), value_set=pa.array(account_ids, pa.string()))
+    sym = pc.index_in(table.column("symbol"), value_set=pa.array(symbols, pa.string()))
+    keep = pc.and_(acc.is_valid(), sym.is_valid()).to_numpy(zero_copy_only=False)
+    qty = table.column("quantity").to_numpy()
     return (
         pc.fill_null(acc, -1).to_numpy().astype(np.int32)[keep],
         pc.fill_null(sym, -1).to_numpy().astype(np.int32)[keep],
