@@ -31,14 +31,16 @@ EVALUATION_DATE = date(2026, 11, 20)
 
 
 @contextmanager
-def databases(tmp: Path) -> Iterator[list[tuple[str, sa.Engine]]]:
+def databases(tmp: Path, only: str | None = None) -> Iterator[list[tuple[str, sa.Engine]]]:
     from trimtab.store.migrate import make_engine, upgrade
 
-    engines = [("sqlite", make_engine(f"sqlite:///{tmp / 'bench.db'}"))]
+    engines = (
+        [] if only == "postgresql" else [("sqlite", make_engine(f"sqlite:///{tmp / 'bench.db'}"))]
+    )
     url = os.environ.get("TRIMTAB_TEST_POSTGRES_URL")
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(url) if url else None
-    if admin is not None and url:
+    if admin is not None and url and only != "sqlite":
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         engines.append(("postgresql", make_engine(url, schema=schema)))
@@ -61,7 +63,7 @@ def timed(work: Any) -> tuple[float, float, Any]:
     return time.perf_counter() - t0, time.process_time() - c0, out
 
 
-def run(sizes: tuple[int, ...]) -> dict[str, Any]:
+def run(sizes: tuple[int, ...], only: str | None = None) -> dict[str, Any]:
     from trimtab.service.access import add_firm
     from trimtab.service.evaluate import evaluate
     from trimtab.service.imports import import_book, read_book_folder
@@ -75,7 +77,7 @@ def run(sizes: tuple[int, ...]) -> dict[str, Any]:
         t0 = time.perf_counter()
         book = read_book_folder(folder)
         c.log(f"evaluate: {n:,} accounts read in {time.perf_counter() - t0:.2f} s")
-        with tempfile.TemporaryDirectory() as tmp, databases(Path(tmp)) as engines:
+        with tempfile.TemporaryDirectory() as tmp, databases(Path(tmp), only) as engines:
             for name, engine in engines:
                 with UnitOfWork(engine, "bench") as uow:
                     add_firm(uow, name="Bench", admin_id="ops", now=now)
@@ -162,9 +164,10 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, nargs="+", help="book sizes (accounts)")
     parser.add_argument("--quick", action="store_true", help="10k accounts only")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="one database only")
     args = parser.parse_args()
     sizes = tuple(args.accounts or ((10_000,) if args.quick else (10_000, 100_000)))
-    result = run(sizes)
+    result = run(sizes, args.only)
     c.emit(result, render(result), args.json)
 
 
