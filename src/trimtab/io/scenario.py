@@ -359,8 +359,7 @@ def _check_sleeves(src: ScenarioIn) -> None:
             if total[pos.symbol] > held.get(pos.symbol, 0.0) + 1e-9:
                 raise ScenarioError(
                     f"sleeves[{s}].positions[{j}].quantity",
-                    f"more than the {held.get(pos.symbol, 0.0):g} shares of "
-                    f"{pos.symbol!r} held",
+                    f"more than the {held.get(pos.symbol, 0.0):g} shares of {pos.symbol!r} held",
                 )
 
 
