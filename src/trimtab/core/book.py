@@ -22,7 +22,12 @@ from trimtab.core.engine import BatchProposal, Method, TradeOptions, propose
 
 Codes = npt.NDArray[np.int32]
 CHUNK = 4096
-"""Accounts per chunk: small enough for the CPU caches, large enough to amortise numpy calls."""
+"""Accounts per chunk of proposals: small enough for the CPU caches, large enough to amortise
+the logics' many numpy calls."""
+
+DRIFT_CHUNK = 2048
+"""Accounts per chunk of drift: its few passes are bound by memory, so chunks that stay in a
+core's cache win (measured: 3.6 M accounts/s against 3.0 M with 4,096 on 2 cores)."""
 
 T = TypeVar("T")
 
@@ -139,7 +144,7 @@ def drift_book(book: BookArrays, *, workers: int = 2) -> DriftResult:
     max_drift = np.empty(n)
     out_of_band = np.empty(n, dtype=np.int32)
     for start, stop, result in map_chunks(
-        book, lambda s, e: drift(book.batch(s, e)), workers=workers
+        book, lambda s, e: drift(book.batch(s, e)), workers=workers, size=DRIFT_CHUNK
     ):
         value[start:stop] = result.value
         max_drift[start:stop] = result.max_drift
