@@ -1,12 +1,17 @@
-"""The main job of ``make run``: a demo book, its drift, and the proposals that fix it.
+"""The main job of ``make run``: a demo book, its drift, the proposals that fix it, and a day
+of the service.
 
 Writes a seeded synthetic book to ``./demo-book`` (once), evaluates drift for every account,
-then proposes rebalance-to-tolerance trades for the whole book, and prints readable tables.
+proposes rebalance-to-tolerance trades for the whole book, then loads the book into an SQLite
+database (``demo-book/trimtab-demo.db``) and runs the next market day's evaluation, printing
+readable tables.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -78,10 +83,54 @@ def main() -> None:
             f"{row['order_value']:,.2f}",
         )
     console.print(detail)
+    console.print(f"\nBatch work done in {elapsed:.2f} s.")
+    service_day(console)
     console.print(
-        f"\nDone in {elapsed:.2f} s. Try: trimtab propose-book {DEMO_FOLDER} "
-        f"--method rebalance_to_target --out trades.csv"
+        f"\nTry: trimtab propose-book {DEMO_FOLDER} --method rebalance_to_target --out trades.csv"
     )
+
+
+BOOK_DATE = date(2026, 11, 20)
+"""The demo book's custodian date (a Friday); the service evaluates it on Monday."""
+
+
+def service_day(console: Console) -> None:
+    """Import the demo book into SQLite and run the next market day's evaluation."""
+    from trimtab.errors import ConflictError
+    from trimtab.service.access import add_firm
+    from trimtab.service.evaluate import evaluate
+    from trimtab.service.imports import import_book, read_book_folder
+    from trimtab.service.market import previous_market_day
+    from trimtab.store.migrate import make_engine, upgrade
+    from trimtab.store.uow import UnitOfWork
+
+    url = f"sqlite:///{DEMO_FOLDER / 'trimtab-demo.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    with UnitOfWork(engine, "demo") as uow, contextlib.suppress(ConflictError):
+        add_firm(uow, name="Demo Advisers", admin_id="ops", now=now)
+    started = time.perf_counter()
+    book = read_book_folder(DEMO_FOLDER)
+    with UnitOfWork(engine, "demo") as uow:
+        imported = import_book(uow, actor="ops", as_of=BOOK_DATE, folder=book, now=now)
+    day = date(2026, 11, 23)
+    assert previous_market_day(day) == BOOK_DATE
+    with UnitOfWork(engine, "demo") as uow:
+        summary = evaluate(uow, actor="ops", day=day, now=now)
+    console.print(
+        f"\n[bold]Service[/bold]: imported {sum(imported.rows.values()):,} rows for "
+        f"{BOOK_DATE} into {url}; evaluated {summary.evaluated:,} accounts for {day}: "
+        f"{summary.flagged:,} flagged into the queue ({time.perf_counter() - started:.1f} s)"
+    )
+    reasons = Table(title="Why accounts were flagged")
+    reasons.add_column("Reason")
+    reasons.add_column("Accounts", justify="right")
+    for reason, count in sorted(summary.by_reason.items(), key=lambda kv: -kv[1]):
+        if count:
+            reasons.add_row(reason, f"{count:,}")
+    console.print(reasons)
+    engine.dispose()
 
 
 if __name__ == "__main__":
