@@ -7,6 +7,7 @@ and reused by later runs. Nothing here is part of the test run.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -303,3 +304,46 @@ def summarise(runs: Sequence[ProcessRun]) -> dict[str, Any]:
         "peak_rss_mb": max(r.peak_rss_mb for r in runs),
         "failed": sum(r.returncode != 0 for r in runs),
     }
+
+
+def report(
+    title: str, head: Sequence[str], rows: Iterable[Sequence[object]], result: dict[str, Any]
+) -> str:
+    """A benchmark's printed report: title, table, and the load before and after."""
+    return "\n".join(
+        [title, table(head, rows), load_note(result["load_before"], result["load_after"])]
+    )
+
+
+def main_over_sizes(
+    doc: str | None,
+    run: Callable[[tuple[int, ...], int, int], dict[str, Any]],
+    render: Callable[[dict[str, Any]], str],
+) -> None:
+    """Command line of the in-memory benchmarks: book sizes, repeats, workers, one result."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--accounts", type=int, nargs="+", help="book sizes (accounts)")
+    parser.add_argument("--quick", action="store_true", help="10k and 100k only")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args()
+    result = run(parse_sizes(args.accounts, args.quick), args.repeats, args.workers)
+    emit(result, render(result), args.json)
+
+
+def main_per_book(
+    doc: str | None,
+    default_accounts: int,
+    run: Callable[[int, int], dict[str, Any]],
+    render: Callable[[dict[str, Any]], str],
+) -> None:
+    """Command line of the per-book benchmarks: one result per book size, repeats."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--accounts", type=int, nargs="+", default=[default_accounts])
+    parser.add_argument("--quick", action="store_true", help="3 repeats instead of 5")
+    parser.add_argument("--repeats", type=int)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args()
+    repeats = args.repeats or (3 if args.quick else 5)
+    emit_all([run(n, repeats) for n in args.accounts], render, args.json)

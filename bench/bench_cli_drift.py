@@ -14,7 +14,6 @@ extras: pyarrow imports pandas, about 0.5 s, whenever it is installed).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
@@ -174,14 +173,7 @@ def render(r: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, nargs="+", default=[200_000])
-    parser.add_argument("--quick", action="store_true", help="3 repeats instead of 5")
-    parser.add_argument("--repeats", type=int)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args()
-    repeats = args.repeats or (3 if args.quick else 5)
-    c.emit_all([run(n, repeats) for n in args.accounts], render, args.json)
+    c.main_per_book(__doc__, 200_000, run, render)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ is timed, best and median of ``--repeats`` runs after one warm-up run.
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
@@ -81,25 +80,11 @@ def render(result: dict[str, Any]) -> str:
         "goal",
         "load",
     )
-    return "\n".join(
-        [
-            f"Drift in memory — goal {result['goal']}",
-            c.table(head, rows),
-            c.load_note(result["load_before"], result["load_after"]),
-        ]
-    )
+    return c.report(f"Drift in memory — goal {result['goal']}", head, rows, result)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, nargs="+", help="book sizes (accounts)")
-    parser.add_argument("--quick", action="store_true", help="10k and 100k only")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args()
-    result = run(c.parse_sizes(args.accounts, args.quick), args.repeats, args.workers)
-    c.emit(result, render(result), args.json)
+    c.main_over_sizes(__doc__, run, render)
 
 
 if __name__ == "__main__":

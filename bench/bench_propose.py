@@ -14,7 +14,6 @@ The book is read once (not timed). Three variants are timed, best and median of
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable
 from typing import Any
@@ -138,25 +137,13 @@ def render(result: dict[str, Any]) -> str:
         "goal",
         "load",
     )
-    return "\n".join(
-        [
-            f"Rebalance-to-target proposals in memory — goal {result['goal']}",
-            c.table(head, rows),
-            c.load_note(result["load_before"], result["load_after"]),
-        ]
+    return c.report(
+        f"Rebalance-to-target proposals in memory — goal {result['goal']}", head, rows, result
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, nargs="+", help="book sizes (accounts)")
-    parser.add_argument("--quick", action="store_true", help="10k and 100k only")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = parser.parse_args()
-    result = run(c.parse_sizes(args.accounts, args.quick), args.repeats, args.workers)
-    c.emit(result, render(result), args.json)
+    c.main_over_sizes(__doc__, run, render)
 
 
 if __name__ == "__main__":
