@@ -352,21 +352,30 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
     return status
 
 
+def _closed_unapproved(
+    uow: UnitOfWork, *, actor: str, request_id: int, action: str, now: datetime
+) -> None:
+    """A pending request closed without orders (canceled or expired): its accounts return to
+    the queue and the audit log records the change."""
+    status = {"cancel": "canceled", "expire": "expired"}[action]
+    _requeue(uow, request_id)
+    uow.audit(
+        actor=actor,
+        action=action,
+        entity="request",
+        entity_id=str(request_id),
+        at=now,
+        before={"status": "pending"},
+        after={"status": status},
+    )
+
+
 def cancel_request(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> None:
     """Cancel a pending request (no orders); its accounts return to the queue."""
     require_role(uow, user_id=actor, role="operator")
     _request(uow, request_id)
     _decide(uow, request_id=request_id, actor=actor, status="canceled", now=now)
-    _requeue(uow, request_id)
-    uow.audit(
-        actor=actor,
-        action="cancel",
-        entity="request",
-        entity_id=str(request_id),
-        at=now,
-        before={"status": "pending"},
-        after={"status": "canceled"},
-    )
+    _closed_unapproved(uow, actor=actor, request_id=request_id, action="cancel", now=now)
     uow.commit()
 
 
@@ -407,16 +416,7 @@ def expire_requests(uow: UnitOfWork, *, actor: str, now: datetime) -> list[int]:
         )
         if done.rowcount == 1:
             expired.append(request_id)
-            _requeue(uow, request_id)
-            uow.audit(
-                actor=actor,
-                action="expire",
-                entity="request",
-                entity_id=str(request_id),
-                at=now,
-                before={"status": "pending"},
-                after={"status": "expired"},
-            )
+            _closed_unapproved(uow, actor=actor, request_id=request_id, action="expire", now=now)
     uow.commit()
     return expired
 
