@@ -21,8 +21,8 @@ BASE: dict[str, Any] = {
 }
 
 
-def parse(**more: Any) -> None:
-    parse_scenario(json.dumps({**BASE, **more}))
+def parse(**more: Any) -> Any:
+    return parse_scenario(json.dumps({**BASE, **more}))
 
 
 def refused(**more: Any) -> str:
@@ -84,8 +84,14 @@ def test_substitute_may_also_be_a_group_member() -> None:
         "start_date": "2026-11-01",
     }
     group = {"type": "equivalents", "members": [{"symbol": "C"}, {"symbol": "D"}]}
-    parse(restrictions=[sub, group])
-    parse(restrictions=[group, sub])
+    for order in ([sub, group], [group, sub]):
+        rules = parse(restrictions=order).rules
+        # Both restrictions are kept: C is the substitute and a member of the group.
+        assert len(rules.exclusions) == 1 and len(rules.groups) == 1
+        scenario_symbols = parse(restrictions=order).symbols
+        substitute = rules.exclusions[0].substitute
+        assert scenario_symbols[substitute] == "C"
+        assert sorted(scenario_symbols[m] for m in rules.groups[0].members) == ["C", "D"]
 
 
 def test_replaced_security_cannot_be_a_group_member() -> None:
