@@ -31,15 +31,19 @@ blocked combinations; the drift is then as small as the greedy gets, not necessa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.batch import AccountBatch, Dollars
+from trimtab.core.batch import AccountBatch, Dollars, Mask
+from trimtab.core.engine import BatchProposal, Method, TradeOptions, propose
 from trimtab.core.logics import Plan
+from trimtab.core.lots import Sale
 from trimtab.core.money import HALF_CENT
-from trimtab.core.reasons import Reason
+from trimtab.core.reasons import Reason, RuleReason
+from trimtab.core.rules import RuledBatch, realise, settle
 
 Codes = npt.NDArray[np.int32]
 
@@ -66,6 +70,93 @@ class HouseholdPlan:
 
     plan: Plan
     pairs: tuple[Pair, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuledHouseholdProposal:
+    """Household proposals under rules.
+
+    Attributes:
+        proposal: trades of every account, trade holds applied.
+        ruled: the rules as planned: the batch's ``buy_allowed`` and ``rule_reason`` also
+            carry the buys refused because the proposal sells the security at a loss in
+            another account of the household (wash sale).
+        limited: accounts whose wanted trades rules blocked or limited, (N,).
+        sales: lots relieved and gains realised by ``(account, slot)``.
+    """
+
+    proposal: BatchProposal
+    ruled: RuledBatch
+    limited: Mask
+    sales: dict[tuple[int, int], Sale]
+
+
+def propose_households(
+    batch: AccountBatch, symbol: Codes, household: Codes, options: TradeOptions
+) -> BatchProposal:
+    """Household rebalance of every household of ``batch``, rounded as every logic is."""
+
+    def planner(b: AccountBatch, method: Method, opts: TradeOptions, rows: slice) -> Plan:
+        return household_rebalance(b, symbol, household).plan
+
+    return propose(batch, Method.HOUSEHOLD_REBALANCE, options, planner=planner)
+
+
+def propose_ruled_households(
+    ruled: RuledBatch, symbol: Codes, household: Codes, options: TradeOptions, as_of: date
+) -> RuledHouseholdProposal:
+    """Household rebalance under each account's rules (:func:`trimtab.core.rules.apply_rules`).
+
+    Accounts on trade hold neither sell nor buy, so the others trade around them. Wash sales
+    look across the household twice: the rules refuse buys of securities sold at a loss in
+    the household within 30 days (from the history), and here a security the proposal sells
+    at a loss in one account (a relieved lot at a loss) is not bought in any account of the
+    household: the buy is refused and the household re-planned, until no such pair is left.
+    """
+    b = ruled.batch
+    hold = ruled.hold[:, None]
+    if hold.any():
+        b = replace(
+            b, sell_limit=np.where(hold, 0.0, b.sell_limit), buy_allowed=b.buy_allowed & ~hold
+        )
+        ruled = replace(ruled, batch=b)
+    blocked: set[tuple[int, int]] = set()
+    while True:
+        result = propose(
+            ruled.batch,
+            Method.HOUSEHOLD_REBALANCE,
+            options,
+            groups=ruled.groups,
+            planner=lambda b, m, o, r: household_rebalance(b, symbol, household).plan,
+        )
+        settled, limited = settle(result, ruled)
+        sales = realise(settled, ruled, as_of)
+        losses = {
+            (int(household[r]), int(symbol[r, k]))
+            for (r, k), sale in sales.items()
+            if any(x.gain is not None and x.gain < 0 for x in sale.reliefs)
+        } - blocked
+        rows, cols = np.nonzero(settled.quantity > 0)
+        conflict = {
+            (int(household[r]), int(symbol[r, k])) for r, k in zip(rows, cols, strict=True)
+        } & losses
+        if not conflict:
+            return RuledHouseholdProposal(settled, ruled, limited, sales)
+        blocked |= conflict
+        ruled = _refuse_buys(ruled, symbol, household, blocked)
+
+
+def _refuse_buys(
+    ruled: RuledBatch, symbol: Codes, household: Codes, blocked: set[tuple[int, int]]
+) -> RuledBatch:
+    """``ruled`` with buys of the ``(household, symbol)`` pairs refused (wash sale)."""
+    b = ruled.batch
+    width = int(symbol.max(initial=0)) + 2  # symbol codes and padding (-1) stay apart
+    keys = household.astype(np.int64)[:, None] * width + symbol
+    wanted = np.array([h * width + s for h, s in blocked], dtype=np.int64)
+    refused = np.isin(keys, wanted) & b.valid
+    flags = ruled.rule_reason | (refused.astype(np.uint32) * np.uint32(RuleReason.WASH_SALE_BUY))
+    return replace(ruled, batch=replace(b, buy_allowed=b.buy_allowed & ~refused), rule_reason=flags)
 
 
 def _account_order(value: Dollars, rows: npt.NDArray[np.intp]) -> list[int]:
@@ -116,37 +207,52 @@ def _pair_household(
     order = _account_order(value, rows)
     slot_of: dict[tuple[int, int], int] = {}
     excess: dict[int, float] = {}
-    non_model: set[int] = set()
+    # Holdings outside an account's model, by symbol: the accounts that hold it so. Rules
+    # make this per account (an exclusion that liquidates in one account only).
+    outside: dict[int, list[int]] = {}
+    modelled: set[int] = set()
     for r in order:
         for j in np.flatnonzero(batch.valid[r]):
             s = int(symbol[r, j])
             slot_of[(r, s)] = int(j)
             excess[s] = excess.get(s, 0.0) + float(market[r, j] - batch.target[r, j] * value[r])
-            if not batch.in_model[r, j]:
-                non_model.add(s)
+            if batch.in_model[r, j]:
+                modelled.add(s)
+            else:
+                outside.setdefault(s, []).append(r)
     excess[CASH] = sum(float(batch.cash[r] - batch.cash_target[r] * value[r]) for r in order)
+    modelled.add(CASH)
     # Room to sell per (account, symbol), dollars; cash can be spent down to zero.
     room: dict[tuple[int, int], float] = {}
     for (r, s), slot in slot_of.items():
         room[(r, s)] = float(batch.sell_limit[r, slot] * batch.price[r, slot])
     for r in order:
         room[(r, CASH)] = max(float(batch.cash[r]), 0.0)
-    nm = sorted(non_model, key=lambda s: (-excess[s], s))
+    # Non-model holdings are sold in full (what may be sold); what is left of each symbol's
+    # excess is measured against the accounts that hold it in their model.
+    shed = {s: sum(room[(r, s)] for r in held) for s, held in outside.items()}
+    rest = {s: excess[s] - shed.get(s, 0.0) for s in excess}
+    nm = sorted(outside, key=lambda s: (-excess[s], s))
     over = sorted(
-        (s for s in excess if s not in non_model and excess[s] > HALF_CENT),
-        key=lambda s: (-excess[s], s),
+        (s for s in rest if s in modelled and rest[s] > HALF_CENT),
+        key=lambda s: (-rest[s], s),
     )
-    under = sorted((s for s in excess if excess[s] < -HALF_CENT), key=lambda s: (excess[s], s))
-    lacking = {s: -excess[s] for s in under}
+    under = sorted(
+        (s for s in rest if s in modelled and rest[s] < -HALF_CENT), key=lambda s: (rest[s], s)
+    )
+    lacking = {s: -rest[s] for s in under}
+    sources = [(s, outside[s], shed[s], True) for s in nm]
+    sources += [
+        (s, [r for r in order if r not in outside.get(s, ())], rest[s], False) for s in over
+    ]
     pairs: list[Pair] = []
-    for s in nm + over:
-        # A non-model symbol is sold in full; a model symbol down to its household target.
-        left = sum(room.get((r, s), 0.0) for r in order) if s in non_model else excess[s]
-        for r in order:
+    for s, sellers, left, full in sources:
+        # A non-model holding is sold in full; a model symbol down to its household target.
+        for r in sellers:
             while left > HALF_CENT and room.get((r, s), 0.0) > HALF_CENT:
                 sink = _first_sink(batch, slot_of, r, under, lacking)
                 if sink is None:
-                    if s not in non_model:
+                    if not full:
                         break
                     sink = CASH  # non-model proceeds stay in cash when nothing can be bought
                     amount = min(left, room[(r, s)])
@@ -157,12 +263,38 @@ def _pair_household(
                 left -= amount
                 pairs.append(Pair(row=r, sell=s, buy=sink, dollars=amount))
                 _apply(plan, slot_of, r, s, sink, amount)
-    for r in order:
-        for s in non_model:
-            held = slot_of.get((r, s))
-            if held is not None and batch.sell_limit[r, held] > 0:
-                plan.full_sell[r, held] = True
+        if left > HALF_CENT and s != CASH:
+            _mark(batch, plan, slot_of, order, s, Reason.SELL_LIMITED)
+        if full:
+            for r in sellers:
+                if batch.sell_limit[r, slot_of[(r, s)]] > 0:
+                    plan.full_sell[r, slot_of[(r, s)]] = True
+    for s in under:
+        if lacking[s] > HALF_CENT and s != CASH:
+            _mark(batch, plan, slot_of, order, s, Reason.BUY_BLOCKED)
     return pairs
+
+
+def _mark(
+    batch: AccountBatch,
+    plan: Plan,
+    slot_of: dict[tuple[int, int], int],
+    order: list[int],
+    symbol: int,
+    reason: Reason,
+) -> None:
+    """Mark the slots of ``symbol`` whose rules kept the household from trading it as wanted:
+    shares held back from a sale, or a model line that may not be bought."""
+    for r in order:
+        j = slot_of.get((r, symbol))
+        if j is None:
+            continue
+        if reason is Reason.SELL_LIMITED:
+            blocked = batch.sell_limit[r, j] < batch.quantity[r, j] - 1e-9
+        else:
+            blocked = bool(batch.in_model[r, j]) and not batch.buy_allowed[r, j]
+        if blocked:
+            plan.reason[r, j] |= np.uint32(reason)
 
 
 def _first_sink(
@@ -200,7 +332,8 @@ def _reasons(batch: AccountBatch, plan: Plan) -> None:
     )
     plan.reason[model & (d < -HALF_CENT)] |= np.uint32(Reason.ABOVE_TARGET_SELL)
     plan.reason[model & (d > HALF_CENT)] |= np.uint32(Reason.BELOW_TARGET_BUY)
-    plan.reason[model & (np.abs(d) <= HALF_CENT)] |= np.uint32(Reason.AT_TARGET)
+    ruled = (plan.reason & np.uint32(Reason.SELL_LIMITED | Reason.BUY_BLOCKED)) != 0
+    plan.reason[model & (np.abs(d) <= HALF_CENT) & ~ruled] |= np.uint32(Reason.AT_TARGET)
 
 
 def household_weights(

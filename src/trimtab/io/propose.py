@@ -9,10 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from trimtab.core.batch import AccountBatch
 from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions, propose
-from trimtab.core.household import household_rebalance
-from trimtab.core.logics import Plan
+from trimtab.core.household import propose_households, propose_ruled_households
 from trimtab.core.reasons import Reason
 from trimtab.core.rules import AccountRules, apply_rules, realise, settle
 from trimtab.errors import ScenarioError
@@ -123,11 +121,27 @@ def _household(scenario: HouseholdScenario) -> dict[str, Any]:
     book = scenario.book
     batch = book.batch(0, book.size)
     household = np.zeros(book.size, dtype=np.int32)
-
-    def planner(b: AccountBatch, method: Method, options: TradeOptions, rows: slice) -> Plan:
-        return household_rebalance(b, book.slot_symbol, household).plan
-
-    result = propose(batch, scenario.method, scenario.options, planner=planner)
+    outputs: list[AccountRuleOutput | None] = [None] * book.size
+    if scenario.rules is not None and scenario.as_of is not None:
+        ruled = apply_rules(batch, book.slot_symbol, list(scenario.rules), scenario.as_of)
+        done = propose_ruled_households(
+            ruled, book.slot_symbol, household, scenario.options, scenario.as_of
+        )
+        result = done.proposal
+        shaped = np.any(result.reason & np.uint32(Reason.SELL_LIMITED), axis=1)
+        outputs = [
+            AccountRuleOutput(
+                rule_reason=done.ruled.rule_reason[row],
+                target=done.ruled.batch.target[row],
+                sales={k: sale for (r, k), sale in done.sales.items() if r == row},
+                limited=bool(done.limited[row]),
+                shaped=bool(shaped[row]),
+                qualified=rules.qualified,
+            )
+            for row, rules in enumerate(scenario.rules)
+        ]
+    else:
+        result = propose_households(batch, book.slot_symbol, household, scenario.options)
     accounts = [
         account_proposal(
             account_id=account_id,
@@ -137,6 +151,7 @@ def _household(scenario: HouseholdScenario) -> dict[str, Any]:
             proposal=result,
             symbols=scenario.symbols,
             share_decimals=scenario.share_decimals,
+            rules=outputs[row],
         )
         for row, account_id in enumerate(scenario.account_ids)
     ]

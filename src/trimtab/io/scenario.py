@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -395,9 +396,20 @@ def _account_rules(src: ScenarioIn, rules: RulesIn, code: dict[str, int]) -> Acc
     )
 
 
+class HouseholdAccountIn(AccountIn):
+    """An account of a household with its own rules (the rule fields of a scenario)."""
+
+    restrictions: list[RestrictionIn] = []
+    locks: list[LockIn] = []
+    trade_hold: TradeHoldIn | None = None
+    transactions: list[TransactionIn] = []
+    short_term_windows: dict[str, Annotated[int, Field(ge=0)]] = {}
+    sleeves: list[ProtectedSleeveIn] = []
+
+
 class HouseholdIn(_Strict):
     id: Annotated[str, Field(min_length=1)]
-    accounts: Annotated[list[AccountIn], Field(min_length=1)]
+    accounts: Annotated[list[HouseholdAccountIn], Field(min_length=1)]
 
 
 class HouseholdScenarioIn(_Strict):
@@ -421,6 +433,8 @@ class HouseholdScenario:
     account_ids: tuple[str, ...]
     share_decimals: int | None
     source: HouseholdScenarioIn
+    rules: tuple[AccountRules, ...] | None = None
+    as_of: date | None = None
 
 
 def parse_household(raw: dict[str, Any]) -> HouseholdScenario:
@@ -428,7 +442,8 @@ def parse_household(raw: dict[str, Any]) -> HouseholdScenario:
     try:
         src = HouseholdScenarioIn.model_validate(raw)
     except ValidationError as err:
-        raise ScenarioError(*first_error(err)) from None
+        path, problem = first_error(err)
+        raise ScenarioError(_HOUSEHOLD_TAG.sub(r"\1", path), problem) from None
     if src.method != Method.HOUSEHOLD_REBALANCE.value:
         raise ScenarioError(
             "household", f"only household_rebalance takes a household, got {src.method!r}"
@@ -463,6 +478,19 @@ def parse_household(raw: dict[str, Any]) -> HouseholdScenario:
     for sym in in_use[: len(src.model.securities)]:
         if sym not in src.prices:
             raise ScenarioError("model.securities", f"no price for {sym!r} in prices")
+    rules_in = _household_rules_in(src)
+    extra: list[tuple[int, str]] = []  # (account, symbol) slots the restrictions need
+    if rules_in is not None:
+        for a, rules in enumerate(rules_in):
+            for where, sym in rule_symbols(rules):
+                if sym not in src.prices:
+                    raise ScenarioError(
+                        f"household.accounts[{a}].{where}", f"no price for {sym!r} in prices"
+                    )
+                held_syms = {p.symbol for p in src.household.accounts[a].positions}
+                if sym not in held_syms and (a, sym) not in extra:
+                    extra.append((a, sym))
+                    in_use.append(sym)
     symbols = tuple(sorted(set(in_use)))
     code = {sym: i for i, sym in enumerate(symbols)}
     accounts, positions, quantities = [], [], []
@@ -475,6 +503,10 @@ def parse_household(raw: dict[str, Any]) -> HouseholdScenario:
                 raise ScenarioError(f"household.accounts[{a}].{where}", err.problem) from None
             accounts.append(a)
             positions.append(code[pos.symbol])
+    for a, sym in extra:
+        accounts.append(a)
+        positions.append(code[sym])
+        quantities.append(0.0)
     secs = src.model.securities
     width = max(len(secs), 1)
     n = len(src.household.accounts)
@@ -514,4 +546,108 @@ def parse_household(raw: dict[str, Any]) -> HouseholdScenario:
         account_ids=tuple(acc.id for acc in src.household.accounts),
         share_decimals=o.share_decimals if fractional else None,
         source=src,
+        rules=None if rules_in is None else _household_rules(src, rules_in, code),
+        as_of=src.as_of,
+    )
+
+
+_HOUSEHOLD_TAG = re.compile(r"(restrictions\[\d+\])\.(?:exclusion|substitution|equivalents)\b")
+_RULE_FIELDS = tuple(RulesIn.model_fields)
+
+
+def _household_rules_in(src: HouseholdScenarioIn) -> list[RulesIn] | None:
+    """Each account's rule fields, checked, with the household's history shared by all
+    accounts (wash sales look across the household); ``None`` when no account has rules."""
+    accounts = src.household.accounts
+    for a, acc in enumerate(accounts):
+        _check_household_lots(f"household.accounts[{a}]", acc)
+    given = [
+        f"household.accounts[{a}].{name}"
+        for a, acc in enumerate(accounts)
+        for name in _RULE_FIELDS
+        if getattr(acc, name)
+    ]
+    has_lots = any(p.lots for acc in accounts for p in acc.positions)
+    if not given and not (has_lots and src.as_of is not None):
+        return None
+    if given and src.as_of is None:
+        raise ScenarioError("as_of", f"required when {', '.join(given)} is given")
+    history = [t for acc in accounts for t in acc.transactions]
+    out = []
+    for a, acc in enumerate(accounts):
+        where = f"household.accounts[{a}]"
+        rules = RulesIn(
+            restrictions=acc.restrictions,
+            locks=acc.locks,
+            trade_hold=acc.trade_hold,
+            transactions=history,
+            short_term_windows=acc.short_term_windows,
+            sleeves=acc.sleeves,
+        )
+        try:
+            check_rules(rules)
+        except ScenarioError as err:
+            raise ScenarioError(f"{where}.{err.where}", err.problem) from None
+        try:
+            shares = {
+                p.symbol: _position_quantity(i, p, src.prices.get(p.symbol, 1.0))
+                for i, p in enumerate(acc.positions)
+            }
+        except ScenarioError as err:
+            raise ScenarioError(
+                f"{where}.{err.where.removeprefix('account.')}", err.problem
+            ) from None
+        total: dict[str, float] = {}
+        for k, sleeve in enumerate(acc.sleeves):
+            for j, kept in enumerate(sleeve.positions):
+                total[kept.symbol] = total.get(kept.symbol, 0.0) + kept.quantity
+                if total[kept.symbol] > shares.get(kept.symbol, 0.0) + 1e-9:
+                    raise ScenarioError(
+                        f"{where}.sleeves[{k}].positions[{j}].quantity",
+                        f"more than the {shares.get(kept.symbol, 0.0):g} shares of "
+                        f"{kept.symbol!r} held",
+                    )
+        out.append(rules)
+    return out
+
+
+def _check_household_lots(where: str, acc: HouseholdAccountIn) -> None:
+    """Lot ids are unique within a position; specific lots name lots the account holds."""
+    held: dict[str, PositionIn] = {}
+    for i, pos in enumerate(acc.positions):
+        held[pos.symbol] = pos
+        ids = [lot.lot_id for lot in pos.lots or [] if lot.lot_id is not None]
+        if len(ids) != len(set(ids)):
+            raise ScenarioError(f"{where}.positions[{i}].lots", "lot_id values must be unique")
+    for sym, lot_ids in acc.specific_lots.items():
+        known = {lot.lot_id for lot in (held[sym].lots or [])} if sym in held else set()
+        for j, lot_id in enumerate(lot_ids):
+            if lot_id not in known:
+                raise ScenarioError(
+                    f"{where}.specific_lots.{sym}[{j}]", f"no lot {lot_id!r} in {sym!r}"
+                )
+
+
+def _household_rules(
+    src: HouseholdScenarioIn, rules_in: list[RulesIn], code: dict[str, int]
+) -> tuple[AccountRules, ...]:
+    assert src.as_of is not None
+    return tuple(
+        account_rules(
+            rules,
+            account=acc.id,
+            qualified=acc.registration == "qualified",
+            code=code,
+            lots={
+                p.symbol: [
+                    Lot(lot.quantity, lot.cost_basis, lot.acquired, lot.lot_id) for lot in p.lots
+                ]
+                for p in acc.positions
+                if p.lots is not None
+            },
+            lot_method=acc.lot_method,
+            specific_lots=acc.specific_lots,
+            as_of=src.as_of,
+        )
+        for acc, rules in zip(src.household.accounts, rules_in, strict=True)
     )

@@ -1,0 +1,329 @@
+"""Household rebalance under each account's rules: locks, restrictions, wash sales across the
+household, trade holds, tax lots, and the errors of the rule fields of household accounts.
+
+The household is the seed's three-account example (``003_…``, as in
+``tests/golden/test_household_scenario.py``): without rules A buys IBM, GE and GOOG and sells
+MSFT and HD; B sells MSFT and buys GE; C sells AMAT and buys IBM.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from trimtab.errors import ScenarioError
+from trimtab.io.propose import run_scenario
+
+AS_OF = "2026-11-20"
+PRICES = {"IBM": 125, "MSFT": 40, "GE": 32, "HD": 100, "GOOG": 250, "AMAT": 20}
+MODEL = {
+    "securities": [
+        {"symbol": s, "target_pct": 20, "min_pct": 15, "max_pct": 25}
+        for s in ("IBM", "MSFT", "GE", "HD", "GOOG")
+    ],
+}
+ACCOUNTS: list[dict[str, Any]] = [
+    {"id": "A", "positions": [
+        {"symbol": "IBM", "quantity": 6400}, {"symbol": "MSFT", "quantity": 5000},
+        {"symbol": "GE", "quantity": 21875}, {"symbol": "HD", "quantity": 23000},
+        {"symbol": "GOOG", "quantity": 4000}]},
+    {"id": "B", "positions": [
+        {"symbol": "IBM", "quantity": 2400}, {"symbol": "MSFT", "quantity": 35000},
+        {"symbol": "GE", "quantity": 15625}, {"symbol": "GOOG", "quantity": 3200}]},
+    {"id": "C", "positions": [
+        {"symbol": "IBM", "quantity": 1200}, {"symbol": "MSFT", "quantity": 27500},
+        {"symbol": "GE", "quantity": 3125}, {"symbol": "GOOG", "quantity": 200},
+        {"symbol": "AMAT", "quantity": 30000}]},
+]  # fmt: skip
+VALUES = {"A": 5_000_000.0, "B": 3_000_000.0, "C": 2_000_000.0}
+
+
+def household(**rules: dict[str, Any]) -> dict[str, Any]:
+    """The seed household with ``rules`` merged into accounts by id."""
+    accounts = copy.deepcopy(ACCOUNTS)
+    for acc in accounts:
+        acc.update(rules.get(acc["id"], {}))
+    return {
+        "method": "household_rebalance",
+        "as_of": AS_OF,
+        "prices": PRICES,
+        "model": MODEL,
+        "household": {"id": "H-1", "accounts": accounts},
+    }
+
+
+def run(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, dict[str, Any]]]]:
+    out = run_scenario(json.dumps(doc))
+    lines = {a["id"]: {t["symbol"]: t for t in a["trades"]} for a in out["accounts"]}
+    for a in out["accounts"]:  # every pair stays inside its account
+        assert a["value"] == VALUES[a["id"]]
+    return out, lines
+
+
+def quantity(line: dict[str, Any]) -> float:
+    sign = {"buy": 1, "sell": -1, "none": 0}[line["action"]]
+    return float(sign * line["quantity"])
+
+
+def test_without_rules_the_seed_pairs_are_unchanged() -> None:
+    _, lines = run(household())
+    assert quantity(lines["C"]["IBM"]) == 4800
+    assert quantity(lines["A"]["HD"]) == -3000
+    assert quantity(lines["A"]["GE"]) == 6250
+
+
+def test_locked_position_stays() -> None:
+    out, lines = run(household(A={"locks": [{"type": "elective", "symbol": "HD"}]}))
+    hd = lines["A"]["HD"]
+    assert hd["action"] == "none"
+    assert "elective lock" in hd["reason"]
+    assert "sale limited by a rule" in hd["reason"]
+    assert out["household"]["weights_after_pct"]["HD"] == pytest.approx(23.0)
+    accounts = {a["id"]: a for a in out["accounts"]}
+    assert accounts["A"]["status"] == "part_success"
+    # The other overweight symbols are still brought down in the household.
+    assert out["household"]["weights_after_pct"]["MSFT"] == pytest.approx(20.0, abs=0.01)
+
+
+def test_restricted_security_not_bought_in_that_account_but_in_another() -> None:
+    exclusion = {
+        "type": "exclusion",
+        "symbol": "IBM",
+        "behaviour": "hold",
+        "start_date": "2026-11-01",
+    }
+    out, lines = run(household(C={"restrictions": [exclusion]}))
+    assert lines["C"]["IBM"]["action"] == "none"
+    assert "excluded" in lines["C"]["IBM"]["reason"]
+    # Without the exclusion C buys 4,800 IBM; now the household buys its IBM elsewhere.
+    bought = sum(quantity(lines[a]["IBM"]) for a in ("A", "B"))
+    assert bought > 1200
+    assert all(quantity(lines[a]["IBM"]) >= 0 for a in ("A", "B"))
+    assert out["household"]["weights_after_pct"]["IBM"] > 12.5
+
+
+def test_wash_sale_history_in_one_account_blocks_the_buy_in_every_account() -> None:
+    loss = {
+        "account": "C",
+        "symbol": "GE",
+        "action": "sell",
+        "date": "2026-11-10",
+        "quantity": 100,
+        "realized_gain": -400.0,
+    }
+    out, lines = run(household(C={"transactions": [loss]}))
+    for acc in ("A", "B", "C"):
+        assert lines[acc]["GE"]["action"] == "none", acc
+        assert "wash sale" in lines[acc]["GE"]["reason"], acc
+    assert out["household"]["weights_after_pct"]["GE"] == pytest.approx(13.0)
+
+
+def test_loss_sale_in_one_account_and_buy_in_another_are_not_both_proposed() -> None:
+    liquidate = {
+        "type": "exclusion",
+        "symbol": "IBM",
+        "behaviour": "liquidate_immediately",
+        "start_date": "2026-11-01",
+    }
+    at_a_loss = {"symbol": "IBM", "lots": [
+        {"quantity": 1200, "cost_basis": 180000.0, "acquired": "2026-01-05"}]}  # fmt: skip
+    doc = household(C={"restrictions": [liquidate]})
+    doc["household"]["accounts"][2]["positions"][0] = at_a_loss
+    out, lines = run(doc)
+    sold = lines["C"]["IBM"]
+    assert quantity(sold) == -1200
+    assert sold["lots"][0]["gain"] == pytest.approx(-30000.0)
+    assert sold["short_term_gain"] == pytest.approx(-30000.0)
+    for acc in ("A", "B"):
+        assert lines[acc]["IBM"]["action"] == "none", acc
+        assert "wash sale" in lines[acc]["IBM"]["reason"], acc
+    accounts = {a["id"]: a for a in out["accounts"]}
+    assert accounts["C"]["realized_gain"]["total"] == pytest.approx(-30000.0)
+
+
+def test_gain_sale_in_one_account_may_fund_a_buy_in_another() -> None:
+    liquidate = {
+        "type": "exclusion",
+        "symbol": "IBM",
+        "behaviour": "liquidate_immediately",
+        "start_date": "2026-11-01",
+    }
+    at_a_gain = {"symbol": "IBM", "lots": [
+        {"quantity": 1200, "cost_basis": 60000.0, "acquired": "2020-01-05"}]}  # fmt: skip
+    doc = household(C={"restrictions": [liquidate]})
+    doc["household"]["accounts"][2]["positions"][0] = at_a_gain
+    _, lines = run(doc)
+    assert quantity(lines["C"]["IBM"]) == -1200
+    assert lines["C"]["IBM"]["long_term_gain"] == pytest.approx(90000.0)
+    assert quantity(lines["A"]["IBM"]) + quantity(lines["B"]["IBM"]) > 0
+
+
+def test_trade_hold_on_one_account_the_others_trade_around_it() -> None:
+    out, lines = run(household(B={"trade_hold": {}}))
+    accounts = {a["id"]: a for a in out["accounts"]}
+    assert accounts["B"]["status"] == "failed"
+    assert accounts["B"]["messages"] == ["The account is on trade hold: no trades are proposed."]
+    assert all(t["action"] == "none" for t in lines["B"].values())
+    assert accounts["A"]["status"] == "success"
+    assert any(t["action"] != "none" for t in lines["A"].values())
+    assert any(t["action"] != "none" for t in lines["C"].values())
+    assert out["status"] == "failed"
+
+
+def test_trade_hold_that_has_ended_does_not_act() -> None:
+    _, lines = run(household(B={"trade_hold": {"until": "2026-11-19"}}))
+    assert quantity(lines["B"]["MSFT"]) == -12500
+
+
+def test_sells_list_the_lots_relieved_by_the_account_method() -> None:
+    lots = [
+        {"lot_id": "old", "quantity": 13000, "cost_basis": 650000.0, "acquired": "2015-03-01"},
+        {"lot_id": "new", "quantity": 10000, "cost_basis": 1200000.0, "acquired": "2026-02-01"},
+    ]
+    doc = household(A={"lot_method": "hifo"})
+    doc["household"]["accounts"][0]["positions"][3] = {"symbol": "HD", "lots": lots}
+    out, lines = run(doc)
+    hd = lines["A"]["HD"]
+    assert quantity(hd) == -3000
+    assert [(r["lot_id"], r["quantity"]) for r in hd["lots"]] == [("new", 3000)]
+    assert hd["short_term_gain"] == pytest.approx(-60000.0)
+    accounts = {a["id"]: a for a in out["accounts"]}
+    assert accounts["A"]["realized_gain"]["short_term"] == pytest.approx(-60000.0)
+    assert accounts["A"]["approval"]["required"] is False
+
+
+def test_lots_without_as_of_are_only_positions() -> None:
+    doc = household()
+    del doc["as_of"]
+    doc["household"]["accounts"][0]["positions"][3] = {
+        "symbol": "HD",
+        "lots": [{"quantity": 23000, "cost_basis": 1e6, "acquired": "2015-03-01"}],
+    }
+    _, lines = run(doc)
+    assert quantity(lines["A"]["HD"]) == -3000
+    assert "lots" not in lines["A"]["HD"]
+
+
+@pytest.mark.parametrize(
+    ("account", "rules", "message"),
+    [
+        (
+            1,
+            {"restrictions": [{"type": "exclusion", "symbol": "IBM", "behaviour": "hold",
+                               "start_date": "2026-11-01", "end_date": "2026-10-01",
+                               "end_action": "rebalance_immediately"}]},
+            "household.accounts[1].restrictions[0].end_date: must be after start_date "
+            "2026-11-01, got 2026-10-01",
+        ),
+        (
+            0,
+            {"restrictions": [{"type": "exclusion", "symbol": "IBM", "behaviour": "sell",
+                               "start_date": "2026-11-01"}]},
+            "household.accounts[0].restrictions[0].behaviour: must be 'hold', "
+            "'liquidate_immediately' or 'liquidate_as_needed', got 'sell'",
+        ),
+        (
+            2,
+            {"restrictions": [{"type": "substitution", "symbol": "IBM", "substitute": "ZZZ",
+                               "behaviour": "hold", "start_date": "2026-11-01"}]},
+            "household.accounts[2].restrictions[0].substitute: no price for 'ZZZ' in prices",
+        ),
+        (
+            1,
+            {"locks": [{"type": "forever", "symbol": "IBM"}]},
+            "household.accounts[1].locks[0].type: must be 'gain', 'elective' or "
+            "'cost_basis_unlock', got 'forever'",
+        ),
+        (
+            1,
+            {"trade_hold": {"until": "soon"}},
+            "household.accounts[1].trade_hold.until: must be a valid date or datetime, "
+            "input is too short, got 'soon'",
+        ),
+        (
+            2,
+            {"transactions": [{"account": "C", "symbol": "GE", "action": "sell",
+                               "date": "2026-11-10", "quantity": -1}]},
+            "household.accounts[2].transactions[0].quantity: must be at least 0, got -1",
+        ),
+        (
+            0,
+            {"short_term_windows": {"IBM": -3}},
+            "household.accounts[0].short_term_windows.IBM: must be at least 0, got -3",
+        ),
+        (
+            1,
+            {"sleeves": [{"type": "protected", "positions": [{"symbol": "IBM",
+                                                              "quantity": 5000}]}]},
+            "household.accounts[1].sleeves[0].positions[0].quantity: more than the 2400 "
+            "shares of 'IBM' held",
+        ),
+        (
+            0,
+            {"lot_method": "random"},
+            "household.accounts[0].lot_method: must be 'fifo', 'lifo', 'hifo', 'minimum_tax' "
+            "or 'specific_lots', got 'random'",
+        ),
+        (
+            0,
+            {"lot_method": "specific_lots", "specific_lots": {"IBM": ["L9"]}},
+            "household.accounts[0].specific_lots.IBM[0]: no lot 'L9' in 'IBM'",
+        ),
+        (
+            2,
+            {"restrictions": [
+                {"type": "exclusion", "symbol": "GE", "behaviour": "hold",
+                 "start_date": "2026-11-01"},
+                {"type": "exclusion", "symbol": "GE", "behaviour": "hold",
+                 "start_date": "2026-11-01"}]},
+            "household.accounts[2].restrictions[1].symbol: 'GE' is already in restrictions[0] "
+            "(an exclusion); a security may be in one restriction only (a group member may "
+            "also be a substitute): delete the other restriction first",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_rule_fields_name_the_household_account(
+    account: int, rules: dict[str, Any], message: str
+) -> None:
+    doc = household(**{ACCOUNTS[account]["id"]: rules})
+    with pytest.raises(ScenarioError) as err:
+        run_scenario(json.dumps(doc))
+    assert str(err.value) == message
+
+
+def test_dated_rules_need_as_of() -> None:
+    doc = household(B={"locks": [{"type": "elective", "symbol": "MSFT"}]})
+    del doc["as_of"]
+    with pytest.raises(ScenarioError) as err:
+        run_scenario(json.dumps(doc))
+    assert str(err.value) == "as_of: required when household.accounts[1].locks is given"
+
+
+def test_duplicate_lot_ids_name_the_household_position() -> None:
+    doc = household()
+    doc["household"]["accounts"][1]["positions"][0] = {
+        "symbol": "IBM",
+        "lots": [
+            {"lot_id": "L1", "quantity": 1200, "cost_basis": 1.0, "acquired": "2020-01-01"},
+            {"lot_id": "L1", "quantity": 1200, "cost_basis": 1.0, "acquired": "2021-01-01"},
+        ],
+    }
+    with pytest.raises(ScenarioError) as err:
+        run_scenario(json.dumps(doc))
+    assert str(err.value) == (
+        "household.accounts[1].positions[0].lots: lot_id values must be unique"
+    )
+
+
+def test_equivalents_group_in_one_account_keeps_values_and_trades_the_group() -> None:
+    group = {
+        "type": "equivalents",
+        "start_date": "2026-11-01",
+        "members": [{"symbol": "GE", "behaviour": "do_not_buy"}, {"symbol": "AMAT"}],
+    }
+    out, lines = run(household(B={"restrictions": [group]}))
+    assert lines["B"]["GE"]["action"] != "buy"
+    assert out["status"] in ("success", "part_success")
