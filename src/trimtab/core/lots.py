@@ -244,6 +244,7 @@ class LotArrays:
         acquired: acquisition date as a proleptic Gregorian ordinal (``date.toordinal``).
         rank: with specific lots, the lot's place in the named order; ``inf`` if not named.
         lot_id: ids for display, or ``None``.
+        source: each lot's row in the caller's lots table (a book's), or ``None``.
     """
 
     row: npt.NDArray[np.int32]
@@ -253,6 +254,7 @@ class LotArrays:
     acquired: npt.NDArray[np.int64]
     rank: npt.NDArray[np.float64]
     lot_id: tuple[str | None, ...] | None = None
+    source: npt.NDArray[np.int64] | None = None
 
     @classmethod
     def empty(cls) -> LotArrays:
@@ -277,6 +279,7 @@ class LotArrays:
             self.acquired[a:b],
             self.rank[a:b],
             None if self.lot_id is None else self.lot_id[a:b],
+            None if self.source is None else self.source[a:b],
         )
 
 
@@ -440,6 +443,19 @@ def relieve_lots(
     return Relieved(quantity=out_q, gain=gain, long_term=long, sequence=sequence)
 
 
+def slot_gains(
+    done: Relieved, lots: LotArrays, shape: tuple[int, int]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Short- and long-term gains realised per slot in dollars, (N, K) each, from the lots
+    a batch's sales relieved; lots without a cost basis are left out (as in :class:`Sale`)."""
+    n, k = shape
+    flat = lots.row.astype(np.int64) * k + lots.slot
+    gain = np.nan_to_num(done.gain, nan=0.0)
+    short = np.bincount(flat, weights=np.where(done.long_term, 0.0, gain), minlength=n * k)
+    long = np.bincount(flat, weights=np.where(done.long_term, gain, 0.0), minlength=n * k)
+    return short.astype(np.float64).reshape(n, k), long.astype(np.float64).reshape(n, k)
+
+
 def lots_on_slots(
     slot_symbol: npt.NDArray[np.int32],
     *,
@@ -448,12 +464,15 @@ def lots_on_slots(
     quantity: npt.NDArray[np.float64],
     basis: npt.NDArray[np.float64],
     acquired: npt.NDArray[np.int64],
+    rank: npt.NDArray[np.float64] | None = None,
 ) -> LotArrays:
     """Flat lots of a book (account row, symbol code, shares, total basis in dollars or NaN,
     acquisition ordinal) laid on the batch's slots (``slot_symbol``, (N, K)), sorted by row.
 
-    Lots whose security has no slot in their account are dropped. Vectorised: one sort of
-    the slots and one search per lot.
+    ``rank`` is each lot's place in its position's specific-lot order (``inf`` where not
+    named); the result's ``source`` is each lot's index in the given arrays. Lots whose
+    security has no slot in their account are dropped. Vectorised: one sort of the slots
+    and one search per lot.
     """
     width = int(slot_symbol.max(initial=-1)) + 2
     rows, cols = np.nonzero(slot_symbol >= 0)
@@ -472,5 +491,6 @@ def lots_on_slots(
         quantity=quantity[keep].astype(np.float64),
         basis=basis[keep].astype(np.float64),
         acquired=acquired[keep].astype(np.int64),
-        rank=np.full(keep.size, np.inf),
+        rank=np.full(keep.size, np.inf) if rank is None else rank[keep].astype(np.float64),
+        source=keep.astype(np.int64),
     )

@@ -18,13 +18,14 @@ import pyarrow.parquet as pq
 from trimtab.core.book import drift_book, map_chunks
 from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions
 from trimtab.core.engine import propose as engine_propose
-from trimtab.core.lots import APPROVAL_GAIN
+from trimtab.core.lots import APPROVAL_GAIN, relieve_lots, slot_gains
 from trimtab.core.reasons import Message
-from trimtab.core.rules import SlotRules, apply_slot_rules, realise, settle
+from trimtab.core.rules import SlotRules, apply_slot_rules, settle
 from trimtab.errors import InputError
 from trimtab.io.arrow import from_numpy, strings
 from trimtab.io.book import LoadedBook, with_extra_holdings
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
+from trimtab.io.relief import relief_text
 from trimtab.io.tables import table_path
 
 
@@ -111,6 +112,8 @@ class BookRulesOn:
     rules: SlotRules
     as_of: date
     qualified: npt.NDArray[np.bool_]
+    lot_ids: pa.ChunkedArray | None = None
+    """The ``lots`` table's ``lot_id`` column (the lots' ``source`` indexes it)."""
 
 
 def _chunk_proposal(
@@ -120,9 +123,10 @@ def _chunk_proposal(
     rules: BookRulesOn | None,
     start: int,
     stop: int,
-) -> tuple[BatchProposal, npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+) -> tuple[BatchProposal, npt.NDArray[np.float64], npt.NDArray[np.float64], pa.Array]:
     """Proposals of accounts ``start:stop``, with short- and long-term realised gains per slot
-    (dollars; zero without lots)."""
+    (dollars; zero without lots) and the lots each trade line relieved (text, see
+    :func:`relief_text`; null without lots)."""
     batch = loaded.arrays.batch(start, stop)
     propose_with: Callable[..., BatchProposal] = engine_propose
     if method in SOLVER_METHODS:
@@ -132,7 +136,9 @@ def _chunk_proposal(
     short = np.zeros(batch.price.shape)
     long = np.zeros(batch.price.shape)
     if rules is None:
-        return propose_with(batch, method, options, rows=slice(start, stop)), short, long
+        result = propose_with(batch, method, options, rows=slice(start, stop))
+        no_lots = pa.nulls(int(np.count_nonzero(result.quantity)), pa.string())
+        return result, short, long, no_lots
     ruled = apply_slot_rules(batch, rules.rules.rows(start, stop))
     result = propose_with(
         ruled.batch, method, options, rows=slice(start, stop), groups=ruled.groups
@@ -140,10 +146,21 @@ def _chunk_proposal(
     result, limited = settle(result, ruled)
     message = result.message.copy()
     message[limited & (message == Message.NONE)] = Message.RULES_LIMITED
-    for (row, slot), sale in realise(result, ruled, rules.as_of).items():
-        short[row, slot] = sale.short_term_gain
-        long[row, slot] = sale.long_term_gain
-    return replace(result, message=message), short, long
+    lots = ruled.rules.lots
+    sold = np.maximum(-result.quantity, 0.0)
+    done = relieve_lots(
+        lots, ruled.lot_eligible, sold, ruled.batch.price, ruled.rules.method, rules.as_of
+    )
+    short, long = slot_gains(done, lots, batch.price.shape)
+    text = relief_text(
+        lots,
+        done,
+        np.flatnonzero(result.quantity),
+        batch.price.shape[1],
+        rules.lot_ids,
+        options.share_decimals if options.fractional else 9,
+    )
+    return replace(result, message=message), short, long, text
 
 
 def iter_proposal_tables(
@@ -163,7 +180,7 @@ def iter_proposal_tables(
     book = loaded.arrays
     symbols = pa.array(loaded.symbols)
     work = partial(_chunk_proposal, loaded, method, options, rules)
-    for start, stop, (p, short, long) in map_chunks(book, work, workers=workers):
+    for start, stop, (p, short, long, lots) in map_chunks(book, work, workers=workers):
         rows, cols = np.nonzero(p.quantity)
         qty = p.quantity[rows, cols]
         sym = book.slot_symbol[start + rows, cols]
@@ -183,6 +200,7 @@ def iter_proposal_tables(
                 "trade_value": np.round(np.abs(p.trade_value[rows, cols]), 2),
                 "short_term_gain": np.round(short[rows, cols], 2),
                 "long_term_gain": np.round(long[rows, cols], 2),
+                "lots": lots,
             }
         )
         gain = short.sum(axis=1) + long.sum(axis=1)
@@ -225,7 +243,14 @@ def with_book_classes(loaded: LoadedBook, method: Method, options: TradeOptions)
     return replace(options, sub_asset_class=per_symbol[loaded.arrays.slot_symbol])
 
 
-RULE_TABLES = ("restrictions", "locks", "transactions", "short_term_windows", "lots")
+RULE_TABLES = (
+    "restrictions",
+    "locks",
+    "transactions",
+    "short_term_windows",
+    "lots",
+    "specific_lots",
+)
 """Tables that make a book's proposals rule-aware (and ``--as-of`` required)."""
 
 
@@ -250,7 +275,11 @@ def book_rules(folder: Path, loaded: LoadedBook, as_of: date) -> tuple[LoadedBoo
         )
     else:
         qualified = np.zeros(loaded.arrays.size, dtype=bool)
-    return loaded, BookRulesOn(rules=rules.prepared(), as_of=as_of, qualified=qualified)
+    lots = loaded.tables.get("lots")
+    lot_ids = lots.column("lot_id") if lots is not None and "lot_id" in lots.column_names else None
+    return loaded, BookRulesOn(
+        rules=rules.prepared(), as_of=as_of, qualified=qualified, lot_ids=lot_ids
+    )
 
 
 def propose_tables(
@@ -283,6 +312,7 @@ def _empty_trades(options: TradeOptions) -> pa.Table:
             "trade_value": pa.array([], pa.float64()),
             "short_term_gain": pa.array([], pa.float64()),
             "long_term_gain": pa.array([], pa.float64()),
+            "lots": pa.array([], pa.string()),
         }
     )
 

@@ -45,6 +45,7 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("household_id", pa.string(), required=False),
         Column("registration", pa.string(), required=False),
         Column("rebalancing", pa.bool_(), required=False),
+        Column("lot_method", pa.string(), required=False, nullable=True),
     ],
     "positions": [
         Column("account_id", pa.string(), key=True),
@@ -57,9 +58,12 @@ SCHEMAS: dict[str, list[Column]] = {
         Column("quantity", pa.float64()),
         Column("cost_basis", pa.float64(), nullable=True),
         Column("acquired", pa.date32()),
+        Column("lot_id", pa.string(), required=False, nullable=True),
     ],
 }
 REQUIRED_TABLES = ("prices", "models", "accounts", "positions")
+LOT_METHODS = ("fifo", "lifo", "hifo", "minimum_tax", "specific_lots")
+"""Values of ``accounts.lot_method`` (empty: fifo), as a scenario's ``account.lot_method``."""
 
 Codes = npt.NDArray[np.int32]
 
@@ -187,6 +191,8 @@ def _validate(
     cash = numbers(la, accounts, "cash")
     if "registration" in accounts.column_names:
         _allowed(la, accounts, "registration", ("qualified", "non_qualified"))
+    if "lot_method" in accounts.column_names:
+        _allowed(la, accounts, "lot_method", LOT_METHODS, empty=True)
     account_ids = accounts.column("account_id").combine_chunks()
 
     pos_account, pos_symbol, pos_qty, origin = _holdings(tables, labels, account_ids, symbols_arr)
@@ -222,9 +228,12 @@ def _validate(
     )
 
 
-def _allowed(label: str, table: pa.Table, column: str, values: tuple[str, ...]) -> None:
+def _allowed(
+    label: str, table: pa.Table, column: str, values: tuple[str, ...], *, empty: bool = False
+) -> None:
+    """Every value of ``column`` is one of ``values`` or missing (or empty, with ``empty``)."""
     col = table.column(column)
-    ok = as_numpy(pc.is_in(col, value_set=strings(values)))
+    ok = as_numpy(pc.is_in(col, value_set=strings((*values, "") if empty else values)))
     ok |= as_numpy(pc.is_null(col))
     if not ok.all():
         r = first_row(~ok)
@@ -324,6 +333,8 @@ def _holdings(
     )
     if bad.any():
         raise BookError(f"{ll} row {first_row(bad)} column cost_basis", "must be a finite number")
+    if "lot_id" in lots.column_names:
+        _unique_lot_ids(ll, lots, lacc, lsym)
     n_sym = len(symbols)
     lkey = lacc.astype(np.int64) * n_sym + lsym
     keys, inverse = np.unique(lkey, return_inverse=True)
@@ -344,6 +355,33 @@ def _holdings(
         np.r_[sym[keep], (keys % n_sym).astype(np.int32)].astype(np.int32),
         np.r_[qty[keep], summed],
         origin,
+    )
+
+
+def _unique_lot_ids(label: str, lots: pa.Table, account: Codes, symbol: Codes) -> None:
+    """Lot ids, where given (not empty), are unique within an account's position."""
+    ids = lots.column("lot_id")
+    given = np.flatnonzero(as_numpy(pc.fill_null(pc.not_equal(ids, ""), False)))
+    if given.size < 2:
+        return
+    codes = as_numpy(
+        pc.dictionary_encode(pc.take(ids, from_numpy(given))).combine_chunks().indices
+    ).astype(np.int64)
+    width = int(symbol.max(initial=0)) + 1
+    place = (account[given].astype(np.int64) * width + symbol[given]) * (
+        int(codes.max()) + 1
+    ) + codes
+    _, first = np.unique(place, return_index=True)
+    if first.size == place.size:
+        return
+    seen = np.zeros(place.size, dtype=bool)
+    seen[first] = True
+    row = int(given[np.flatnonzero(~seen)[0]])
+    shown = ", ".join(f"{k}={lots.column(k)[row].as_py()}" for k in ("account_id", "symbol"))
+    raise BookError(
+        f"{label} row {row + 1} column lot_id",
+        f"duplicate key ({shown}, lot_id={ids[row].as_py()}): lot ids are unique per account "
+        "and symbol",
     )
 
 

@@ -11,6 +11,9 @@ Optional tables, CSV or Parquet like the rest of the book:
 - ``transactions``: ``account_id``, ``symbol``, ``action`` (buy, sell), ``date``,
   ``quantity``; optional ``realized_gain``.
 - ``short_term_windows``: ``symbol``, ``days``.
+- ``specific_lots``: ``account_id``, ``symbol``, ``lot_id``: for accounts whose
+  ``lot_method`` is ``specific_lots``, the lots to relieve, in order (read by
+  :func:`book_slot_rules` with the ``lots`` table).
 
 The caller (the book reader) passes the account and symbol code maps, the households, the
 registrations and the lots; :func:`read_book_rules` returns the rules per account code and
@@ -23,17 +26,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from trimtab.core.lots import Lot, lots_on_slots
+from trimtab.core.lots import METHOD_CODE, Lot, LotMethod, lots_on_slots
 from trimtab.core.rules import AccountRules, SlotRules, slot_rules
 from trimtab.errors import BookError, ScenarioError
 from trimtab.io.book import LoadedBook
@@ -51,7 +55,7 @@ from trimtab.io.rules import (
     check_rules,
     rule_symbols,
 )
-from trimtab.io.tables import Column, read_table, table_path
+from trimtab.io.tables import Column, first_row, read_table, require_values, table_path
 
 RULE_SCHEMAS: dict[str, list[Column]] = {
     "restrictions": [
@@ -84,6 +88,11 @@ RULE_SCHEMAS: dict[str, list[Column]] = {
     "short_term_windows": [
         Column("symbol", pa.string()),
         Column("days", pa.int64()),
+    ],
+    "specific_lots": [
+        Column("account_id", pa.string()),
+        Column("symbol", pa.string()),
+        Column("lot_id", pa.string()),
     ],
 }
 
@@ -139,12 +148,14 @@ def read_book_rules(
     household: Mapping[str, str] | None = None,
     qualified: Sequence[bool] | None = None,
     lots: Mapping[int, Mapping[int, Sequence[Lot]]] | None = None,
+    lot_method: Sequence[str] | None = None,
 ) -> BookRules:
     """The rules of every account of the book in ``folder`` on ``as_of``.
 
     ``household`` maps account id to household id (wash sales look across a household;
-    without it each account is its own household); ``qualified`` is per account code;
-    ``lots`` are per account code, then symbol code.
+    without it each account is its own household); ``qualified`` and ``lot_method`` (a
+    :class:`LotMethod` value, fifo by default) are per account code; ``lots`` are per
+    account code, then symbol code.
     """
     folder = Path(folder)
     n = len(account_code)
@@ -255,7 +266,7 @@ def read_book_rules(
             qualified=bool(qualified[code]) if qualified is not None else False,
             code=symbol_code,
             lots={symbols[s]: list(v) for s, v in account_lots.items()},
-            lot_method="fifo",
+            lot_method=lot_method[code] if lot_method is not None else "fifo",
             specific_lots={},
             as_of=as_of,
         )
@@ -268,14 +279,16 @@ def book_slot_rules(
 ) -> tuple[SlotRules, list[tuple[int, int]]]:
     """Every rule of a read book laid on its slots, ready for ``apply_slot_rules``.
 
-    Reads the rule tables of ``folder`` (see :func:`read_book_rules`); households and
-    registrations come from the ``accounts`` table, tax lots from the ``lots`` table (laid
-    on slots without per-lot Python objects). Returns the slot rules of all accounts (cut
-    them with ``SlotRules.rows`` per chunk) and the ``(account, symbol)`` slots that
-    restrictions need but the book does not lay out (substitutes and group members neither
-    held nor in the model): until the book gives them zero-quantity positions, such a
-    substitution's target stays in cash and such a member is not bought.
+    Reads the rule tables of ``folder`` (see :func:`read_book_rules`); households,
+    registrations and lot methods come from the ``accounts`` table, tax lots from the
+    ``lots`` table and the specific-lot order from ``specific_lots`` (laid on slots without
+    per-lot Python objects; the lots' ``source`` is their row in ``lots``). Returns the slot
+    rules of all accounts (cut them with ``SlotRules.rows`` per chunk) and the ``(account,
+    symbol)`` slots that restrictions need but the book does not lay out (substitutes and
+    group members neither held nor in the model): until the book gives them zero-quantity
+    positions, such a substitution's target stays in cash and such a member is not bought.
     """
+    folder = Path(folder)
     arrays = loaded.arrays
     ids = loaded.account_ids.to_pylist()
     account_code = {a: i for i, a in enumerate(ids)}
@@ -291,6 +304,8 @@ def book_slot_rules(
     qualified = None
     if "registration" in accounts.column_names:
         qualified = [r == "qualified" for r in accounts.column("registration").to_pylist()]
+    method = _method_codes(accounts)
+    names = [m.value for m in METHOD_CODE]
     found = read_book_rules(
         folder,
         account_code=account_code,
@@ -298,20 +313,15 @@ def book_slot_rules(
         as_of=as_of,
         household=household,
         qualified=qualified,
+        lot_method=[names[c] for c in method.tolist()] if method.any() else None,
     )
     lots = None
     if "lots" in loaded.tables:
         table = loaded.tables["lots"]
-        codes = []
-        for column, names in (("account_id", loaded.account_ids), ("symbol", loaded.symbols)):
-            values = table.column(column)
-            if pa.types.is_dictionary(values.type):
-                values = values.cast(pa.string())
-            codes.append(
-                pc.index_in(values, value_set=pa.array(list(names), pa.string()))
-                .to_numpy(zero_copy_only=False)
-                .astype(np.int32)
-            )
+        codes = [
+            _codes_in(table.column(column), names_)
+            for column, names_ in (("account_id", loaded.account_ids), ("symbol", loaded.symbols))
+        ]
         basis = table.column("cost_basis").to_numpy(zero_copy_only=False).astype(np.float64)
         acquired = table.column("acquired").cast(pa.int32()).to_numpy(zero_copy_only=False)
         lots = lots_on_slots(
@@ -321,11 +331,107 @@ def book_slot_rules(
             quantity=table.column("quantity").to_numpy(zero_copy_only=False),
             basis=basis,
             acquired=acquired.astype(np.int64) + _EPOCH_ORDINAL,
+            rank=_specific_rank(folder, loaded, method),
         )
+    elif table_path(folder, "specific_lots") is not None:
+        raise BookError("specific_lots", "needs the lots table (with lot_id) it names lots of")
     target = np.zeros(arrays.slot_symbol.shape)
     target[:, : arrays.model_width] = arrays.model_target[arrays.account_model]
     rules = slot_rules(arrays.slot_symbol, found.rules, as_of, target, lots=lots)
-    return rules, found.extra_slots
+    return replace(rules, method=method), found.extra_slots
+
+
+def _codes_in(values: pa.ChunkedArray, names: Sequence[str] | pa.Array) -> npt.NDArray[np.int32]:
+    """Index of each value in ``names`` (-1 where absent)."""
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(pa.string())
+    found = pc.index_in(values, value_set=pa.array(list(names), pa.string()))
+    out: npt.NDArray[np.int32] = (
+        pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int32)
+    )
+    return out
+
+
+def _method_codes(accounts: pa.Table) -> npt.NDArray[np.int8]:
+    """Lot relief method code of each account (:data:`METHOD_CODE`); missing or empty: fifo.
+
+    The values were checked when the book was read.
+    """
+    if "lot_method" not in accounts.column_names:
+        return np.zeros(accounts.num_rows, dtype=np.int8)
+    codes = _codes_in(accounts.column("lot_method"), [m.value for m in METHOD_CODE])
+    return np.maximum(codes, 0).astype(np.int8)
+
+
+def _specific_rank(
+    folder: Path, loaded: LoadedBook, method: npt.NDArray[np.int8]
+) -> npt.NDArray[np.float64] | None:
+    """Each lot's place in its position's specific-lot order, ``inf`` where not named
+    (``None`` without a ``specific_lots`` table). Errors name the ``specific_lots`` row."""
+    path = table_path(folder, "specific_lots")
+    if path is None:
+        return None
+    label = path.name
+    spec = read_table(path, RULE_SCHEMAS["specific_lots"])
+    require_values(label, spec, ["account_id", "symbol", "lot_id"])
+    lots = loaded.tables["lots"]
+    n_lots = lots.num_rows
+    rank = np.full(n_lots, np.inf)
+    if spec.num_rows == 0:
+        return rank
+    account = _codes_in(spec.column("account_id"), loaded.account_ids)
+    symbol = _codes_in(spec.column("symbol"), loaded.symbols)
+    for column, codes, what in (
+        ("account_id", account, "unknown account"),
+        ("symbol", symbol, "no price for symbol"),
+    ):
+        if (codes < 0).any():
+            r = first_row(codes < 0)
+            raise BookError(
+                f"{label} row {r} column {column}", f"{what} {spec.column(column)[r - 1].as_py()!r}"
+            )
+    wrong = method[account] != METHOD_CODE[LotMethod.SPECIFIC]
+    if wrong.any():
+        r = first_row(wrong)
+        used = [m.value for m in METHOD_CODE][int(method[account[r - 1]])]
+        raise BookError(
+            f"{label} row {r} column account_id",
+            f"account {spec.column('account_id')[r - 1].as_py()!r} relieves lots by {used}: "
+            "give it lot_method specific_lots in accounts",
+        )
+    lot_ids = (
+        lots.column("lot_id") if "lot_id" in lots.column_names else pa.nulls(n_lots, pa.string())
+    )
+    keys = [
+        pc.binary_join_element_wise(
+            *(c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in cols), "\x1f"
+        )
+        for cols in (
+            (lots.column("account_id"), lots.column("symbol"), lot_ids),
+            (spec.column("account_id"), spec.column("symbol"), spec.column("lot_id")),
+        )
+    ]
+    at = pc.index_in(keys[1], value_set=keys[0].combine_chunks())
+    lot = pc.fill_null(at, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if (lot < 0).any():
+        r = first_row(lot < 0)
+        row = spec.slice(r - 1, 1).to_pylist()[0]
+        raise BookError(
+            f"{label} row {r} column lot_id",
+            f"no lot {row['lot_id']!r} of {row['symbol']!r} in account {row['account_id']!r} "
+            "in lots",
+        )
+    _, first = np.unique(lot, return_index=True)
+    if first.size < lot.size:
+        seen = np.zeros(lot.size, dtype=bool)
+        seen[first] = True
+        r = first_row(~seen)
+        raise BookError(
+            f"{label} row {r} column lot_id",
+            f"lot {spec.column('lot_id')[r - 1].as_py()!r} is named twice",
+        )
+    rank[lot] = np.arange(lot.size, dtype=np.float64)
+    return rank
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -1,0 +1,60 @@
+"""The lots a book's sales relieve, as text for the ``lots`` column of propose-book's trades.
+
+Kept apart from the rule tables' reader so that the batch path does not import pydantic.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trimtab.core.lots import LotArrays, Relieved
+
+
+def relief_text(
+    lots: LotArrays,
+    done: Relieved,
+    lines: npt.NDArray[np.int64],
+    width: int,
+    lot_ids: pa.ChunkedArray | None,
+    decimals: int,
+) -> pa.Array:
+    """The ``lots`` column of a chunk's trade lines: the lots each sale relieved, in relief
+    order, as ``id:shares`` joined by ``;`` (``#N`` for a lot without an id, N its row in
+    ``lots``); null for buys and sales of positions without lots. Vectorised.
+
+    ``lines`` are the trade lines' slots as ``row * width + slot``; ``lot_ids`` the ``lots``
+    table's ``lot_id`` column (``None`` without one); ``decimals`` rounds the shares.
+    """
+    out = pa.nulls(lines.size, pa.string())
+    idx = np.flatnonzero(done.quantity > 0)
+    if idx.size == 0 or lots.source is None:
+        return out
+    flat = lots.row[idx].astype(np.int64) * width + lots.slot[idx]
+    order = np.lexsort((done.sequence[idx], flat))
+    idx, flat = idx[order], flat[order]
+    source = lots.source[idx]
+    number = pa.array(np.char.add("#", (source + 1).astype(str)), pa.string())
+    if lot_ids is not None:
+        given = lot_ids.take(pa.array(source))
+        if pa.types.is_dictionary(given.type):
+            given = given.cast(pa.string())
+        given = pc.if_else(pc.equal(given, ""), pa.scalar(None, pa.string()), given)
+        number = pc.coalesce(given, number)
+    shares = pc.cast(pa.array(np.round(done.quantity[idx], decimals)), pa.string())
+    each = pc.binary_join_element_wise(number, shares, ":")
+    starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
+    grouped = pa.ListArray.from_arrays(
+        pa.array(np.r_[starts, flat.size].astype(np.int32)),
+        each.combine_chunks() if isinstance(each, pa.ChunkedArray) else each,
+    )
+    joined = pc.binary_join(grouped, ";")
+    keys = flat[starts]
+    at = np.minimum(np.searchsorted(keys, lines), keys.size - 1)
+    hit = keys[at] == lines
+    if not hit.any():
+        return out
+    taken = joined.take(pa.array(at))
+    return pc.if_else(pa.array(hit), taken, out)
