@@ -71,6 +71,7 @@ def register(app: typer.Typer) -> None:
         """
         from datetime import date
 
+        from trimtab.core.engine import Method
         from trimtab.io.batch import (
             batch_options,
             book_rules,
@@ -79,6 +80,7 @@ def register(app: typer.Typer) -> None:
             write_proposals,
         )
         from trimtab.io.book import read_book
+        from trimtab.io.household_book import group_households
 
         _check_out(out)
         _check_out(status_out)
@@ -102,6 +104,8 @@ def register(app: typer.Typer) -> None:
             if ruled and when is None:
                 raise InputError("--as-of", "required: the book has rule tables or tax lots")
             loaded = read_book(book, keep_positions=False)
+            if chosen is Method.HOUSEHOLD_REBALANCE:
+                loaded = group_households(loaded)  # output in household order
             rules = None
             if ruled and when is not None:
                 loaded, rules = book_rules(book, loaded, when)

@@ -8,7 +8,7 @@ accounts well inside memory. Chunks are evaluated on a thread pool: numpy releas
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
@@ -112,14 +112,20 @@ class BookArrays:
 
 
 def map_chunks(
-    book: BookArrays, work: Callable[[int, int], T], *, workers: int = 2, size: int = CHUNK
+    book: BookArrays,
+    work: Callable[[int, int], T],
+    *,
+    workers: int = 2,
+    size: int = CHUNK,
+    spans: Sequence[tuple[int, int]] | None = None,
 ) -> Iterator[tuple[int, int, T]]:
     """``work(start, stop)`` over every chunk of ``book``, in order, on ``workers`` threads.
 
-    At most ``2 x workers`` chunks are in flight, so memory does not grow with the book when
-    the caller consumes results more slowly than they are made.
+    ``spans`` replaces the chunks of ``size`` accounts (e.g. chunks that keep households
+    whole). At most ``2 x workers`` chunks are in flight, so memory does not grow with the
+    book when the caller consumes results more slowly than they are made.
     """
-    spans = list(book.chunks(size))
+    spans = list(book.chunks(size)) if spans is None else list(spans)
     if workers <= 1 or len(spans) <= 2 * workers:  # a pool costs more than it saves here
         for start, stop in spans:
             yield start, stop, work(start, stop)

@@ -24,6 +24,7 @@ from trimtab.core.rules import SlotRules, apply_slot_rules, settle
 from trimtab.errors import InputError
 from trimtab.io.arrow import from_numpy, strings
 from trimtab.io.book import LoadedBook, with_extra_holdings
+from trimtab.io.household_book import household_proposer, household_spans
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
 from trimtab.io.relief import relief_text
 from trimtab.io.tables import table_path
@@ -49,12 +50,6 @@ def batch_options(
         raise InputError("--method", f"{method!r} is not supported by propose-book") from None
     if rounding not in ("whole_shares", "fractional"):
         raise InputError("--rounding", f"must be whole_shares or fractional, got {rounding!r}")
-    if chosen is Method.HOUSEHOLD_REBALANCE:
-        raise InputError(
-            "--method",
-            "household_rebalance is not available in propose-book: use trimtab propose with a "
-            "household scenario",
-        )
     generating = chosen in (Method.GENERATE_CASH, Method.WITHDRAWAL)
     investing = chosen in (
         Method.INVEST_CASH_PROPORTIONAL,
@@ -133,6 +128,14 @@ def _chunk_proposal(
         from trimtab.optimize import propose as solve
 
         propose_with = solve
+    if method is Method.HOUSEHOLD_REBALANCE:
+        propose_with = household_proposer(
+            loaded,
+            start,
+            stop,
+            rules=None if rules is None else rules.rules,
+            as_of=None if rules is None else rules.as_of,
+        )
     short = np.zeros(batch.price.shape)
     long = np.zeros(batch.price.shape)
     if rules is None:
@@ -173,6 +176,9 @@ def iter_proposal_tables(
 ) -> Iterator[tuple[pa.Table, pa.Table]]:
     """Trades (one row per buy or sell) and statuses, chunk by chunk, in account order.
 
+    ``household_rebalance`` plans whole households per chunk: the accounts of a household
+    must be together (:func:`trimtab.io.household_book.group_households`).
+
     Text columns are dictionary-encoded, so memory stays flat however large the book. With
     ``rules``, every logic honours the book's restrictions, locks, lots and trading rules,
     sells carry their realised gains and statuses the approval flag.
@@ -180,7 +186,10 @@ def iter_proposal_tables(
     book = loaded.arrays
     symbols = pa.array(loaded.symbols)
     work = partial(_chunk_proposal, loaded, method, options, rules)
-    for start, stop, (p, short, long, lots) in map_chunks(book, work, workers=workers):
+    spans = None
+    if method is Method.HOUSEHOLD_REBALANCE:  # whole households per chunk
+        spans = household_spans(loaded)
+    for start, stop, (p, short, long, lots) in map_chunks(book, work, workers=workers, spans=spans):
         rows, cols = np.nonzero(p.quantity)
         qty = p.quantity[rows, cols]
         sym = book.slot_symbol[start + rows, cols]

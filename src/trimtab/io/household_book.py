@@ -1,0 +1,133 @@
+"""``propose-book --method household_rebalance``: a book's accounts rebalanced by household.
+
+Accounts are grouped by ``accounts.household_id`` (an account without one is a household of
+its own). :func:`group_households` puts each household's accounts next to each other,
+:func:`household_spans` cuts the book into chunks of whole households, and
+:func:`household_proposer` plans a chunk with :mod:`trimtab.core.household`, under the
+chunk's rules when the book has rule tables or lots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from trimtab.core.batch import AccountBatch
+from trimtab.core.book import CHUNK
+from trimtab.core.engine import BatchProposal, Method, TradeOptions
+from trimtab.core.household import propose_households, propose_ruled_households
+from trimtab.core.restrictions import GroupArrays
+from trimtab.core.rules import SlotRules, apply_slot_rules
+from trimtab.io.book import LoadedBook
+
+Codes = npt.NDArray[np.int32]
+
+
+def household_codes(loaded: LoadedBook, start: int = 0, stop: int | None = None) -> Codes:
+    """Household code of accounts ``start:stop``, from ``accounts.household_id``; an account
+    without a household (no column, or a missing value) is a household of its own. Codes
+    are consistent within one call only."""
+    stop = loaded.arrays.size if stop is None else stop
+    n = stop - start
+    accounts = loaded.tables["accounts"]
+    if "household_id" not in accounts.column_names:
+        return np.arange(n, dtype=np.int32)
+    column = accounts.column("household_id").slice(start, n)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(pa.string())
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    index = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+    alone = len(encoded.dictionary) + np.arange(n)
+    codes: Codes = np.where(index >= 0, index, alone).astype(np.int32)
+    return codes
+
+
+def group_households(loaded: LoadedBook) -> LoadedBook:
+    """The book with each household's accounts next to each other: households in the order
+    of their first account, accounts in book order within one. A chunk of proposals then
+    holds whole households. Lay rules on the book this returns; a book whose households
+    are already together is returned as is."""
+    codes = household_codes(loaded)
+    if codes.size == 0:
+        return loaded
+    seen, first = np.unique(codes, return_index=True)
+    rank = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+    rank[seen] = first
+    order = np.argsort(rank[codes], kind="stable")
+    if np.array_equal(order, np.arange(codes.size)):
+        return loaded
+    a = loaded.arrays
+    arrays = replace(
+        a,
+        account_model=a.account_model[order],
+        cash=a.cash[order],
+        slot_symbol=a.slot_symbol[order],
+        quantity=a.quantity[order],
+    )
+    take = pa.array(order)
+    tables = dict(loaded.tables)
+    tables["accounts"] = tables["accounts"].take(take)
+    return replace(loaded, arrays=arrays, account_ids=loaded.account_ids.take(take), tables=tables)
+
+
+def household_spans(loaded: LoadedBook, size: int = CHUNK) -> list[tuple[int, int]]:
+    """``(start, stop)`` chunks of at most ``size`` accounts that never split a household (a
+    larger household is a chunk of its own). Raises ``ValueError`` when a household's
+    accounts are not together (see :func:`group_households`)."""
+    codes = household_codes(loaded)
+    n = codes.size
+    if n == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    if np.unique(codes).size != starts.size:
+        raise ValueError("household_rebalance needs each household's accounts together")
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for begin, end in zip(starts.tolist(), [*starts[1:].tolist(), n], strict=True):
+        if end - at > size and begin > at:
+            spans.append((at, begin))
+            at = begin
+    spans.append((at, n))
+    return spans
+
+
+def household_proposer(
+    loaded: LoadedBook,
+    start: int,
+    stop: int,
+    *,
+    rules: SlotRules | None = None,
+    as_of: date | None = None,
+) -> Callable[..., BatchProposal]:
+    """A function with the signature of :func:`trimtab.core.engine.propose` that rebalances
+    accounts ``start:stop`` (whole households) by household.
+
+    With ``rules`` (the book's, laid on its slots) the chunk's rules are applied to the
+    book's own batch of these accounts, whatever batch the function is given: the household
+    logic needs the rules themselves, to refuse a buy of what it sells at a loss in another
+    account of the household. Trade holds are already applied to the result (applying them
+    again with :func:`trimtab.core.rules.settle` changes nothing).
+    """
+    symbol = loaded.arrays.slot_symbol[start:stop]
+    house = household_codes(loaded, start, stop)
+
+    def run(
+        batch: AccountBatch,
+        method: Method,
+        options: TradeOptions,
+        *,
+        rows: slice | None = None,
+        groups: GroupArrays | None = None,
+    ) -> BatchProposal:
+        if rules is None or as_of is None:
+            return propose_households(batch, symbol, house, options)
+        ruled = apply_slot_rules(loaded.arrays.batch(start, stop), rules.rows(start, stop))
+        return propose_ruled_households(ruled, symbol, house, options, as_of).proposal
+
+    return run
