@@ -81,3 +81,42 @@ def test_threshold_trim_takes_the_same_units_as_the_literal_rule(
     assert out.cash_after[0] >= 0
     spent = float(cents(out.quantity[0] * arr(price)).sum())
     assert out.cash_after[0] == round(cash - spent, 2)
+
+
+def test_overdraft_trim_never_cuts_a_raised_buy_below_the_minimum() -> None:
+    """The rare case, by hand: a $15.8 billion account's cash covers, to the cent, a buy of
+    170,854,667 shares at $92.76 ($15,848,478,910.92) and a $78.36 buy (2 shares at $39.18)
+    raised to the $100 minimum (3 shares, $117.54). In floating point the cash left is
+    -0.0000019, which the overdraft trim takes for an overdraft; the raised buy ranks first
+    (most above its 0% target). Trimming it one share would leave $78.36, below the minimum:
+    it must go whole (dropped, with its reason) or stay raised."""
+    from trimtab.core.reasons import Reason
+
+    arr = np.array
+    price = arr([[92.76, 39.18]])
+    batch = make_batch(
+        price=price,
+        quantity=arr([[0.0, 0.0]]),
+        target=arr([[1.0, 0.0]]),
+        lower=arr([[0.0, 0.0]]),
+        upper=arr([[1.0, 1.0]]),
+        in_model=np.ones((1, 2), dtype=bool),
+        valid=np.ones((1, 2), dtype=bool),
+        cash=arr([15_848_479_028.46]),
+        cash_target=arr([0.0]),
+    )
+    plan = Plan(
+        dollars=arr([[170_854_667 * 92.76 + 0.001, 2 * 39.18 + 1.0]]),
+        full_sell=np.zeros((1, 2), dtype=bool),
+        reason=np.zeros((1, 2), dtype=np.uint32),
+        status=np.zeros(1, dtype=np.int8),
+        message=np.zeros(1, dtype=np.int8),
+    )
+    out = round_plan(batch, plan, unit=1.0, min_trade_value=100.0)
+    small = float(out.order_value[0, 1])
+    assert small == 0.0 or small >= 100.0, small
+    assert out.quantity[0].tolist() == [170_854_667.0, 0.0]
+    reason = int(plan.reason[0, 1])
+    assert reason & Reason.BELOW_MIN_TRADE
+    assert not reason & Reason.MIN_TRADE_RAISED
+    assert out.cash_after[0] == 117.54

@@ -81,6 +81,9 @@ def _trim_overdraft(
     below zero or that buy is gone, then the next. Every buy before the one that cures the
     overdraft is therefore trimmed in full, which makes the rule one vectorised pass; single
     units then settle the cents of rounded order values.
+
+    A buy the minimum-trade step raised is trimmed whole or not at all: it never ends
+    between zero and the minimum trade size (its reason then says it was dropped).
     """
     for attempt in range(VECTOR_PASSES):
         rows = _overdrawn_with_buys(qty, cash_after, unit)
@@ -94,13 +97,24 @@ def _trim_overdraft(
         rank = np.where(buys, -np.round(excess, TIE_DECIMALS), np.inf)
         order = np.argsort(rank, axis=1, kind="stable")
         per_unit = np.take_along_axis(price, order, axis=1) * unit
-        units = np.take_along_axis(np.where(buys, np.floor(q / unit + 1e-9), 0.0), order, axis=1)
+        held = np.take_along_axis(np.where(buys, np.floor(q / unit + 1e-9), 0.0), order, axis=1)
+        units = held
         need = -cash_after[rows]
         if attempt:  # cents left over by rounding: one unit from the first buy
             need = np.full_like(need, np.inf)
             units = np.minimum(units, (np.arange(units.shape[1]) == 0)[None, :])
         before = np.cumsum(units * per_unit, axis=1) - units * per_unit
         take = np.clip(np.ceil((need[:, None] - before) / per_unit - 1e-9), 0.0, units)
+        raised = (plan.reason[rows] & np.uint32(Reason.MIN_TRADE_RAISED)) != 0
+        whole = np.take_along_axis(raised & buys, order, axis=1) & (take > 0)
+        if whole.any():  # a raised buy is not cut below the minimum: it goes whole
+            take = np.where(whole, held, take)
+            dropped = np.zeros_like(buys)
+            np.put_along_axis(dropped, order, whole, axis=1)
+            reason = plan.reason[rows]
+            reason[dropped] &= ~np.uint32(Reason.MIN_TRADE_RAISED)
+            reason[dropped] |= np.uint32(Reason.BELOW_MIN_TRADE)
+            plan.reason[rows] = reason
         taken = np.zeros_like(q)
         np.put_along_axis(taken, order, take, axis=1)
         q -= taken * unit
