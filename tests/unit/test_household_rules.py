@@ -26,18 +26,36 @@ MODEL = {
     ],
 }
 ACCOUNTS: list[dict[str, Any]] = [
-    {"id": "A", "positions": [
-        {"symbol": "IBM", "quantity": 6400}, {"symbol": "MSFT", "quantity": 5000},
-        {"symbol": "GE", "quantity": 21875}, {"symbol": "HD", "quantity": 23000},
-        {"symbol": "GOOG", "quantity": 4000}]},
-    {"id": "B", "positions": [
-        {"symbol": "IBM", "quantity": 2400}, {"symbol": "MSFT", "quantity": 35000},
-        {"symbol": "GE", "quantity": 15625}, {"symbol": "GOOG", "quantity": 3200}]},
-    {"id": "C", "positions": [
-        {"symbol": "IBM", "quantity": 1200}, {"symbol": "MSFT", "quantity": 27500},
-        {"symbol": "GE", "quantity": 3125}, {"symbol": "GOOG", "quantity": 200},
-        {"symbol": "AMAT", "quantity": 30000}]},
-]  # fmt: skip
+    {
+        "id": "A",
+        "positions": [
+            {"symbol": "IBM", "quantity": 6400},
+            {"symbol": "MSFT", "quantity": 5000},
+            {"symbol": "GE", "quantity": 21875},
+            {"symbol": "HD", "quantity": 23000},
+            {"symbol": "GOOG", "quantity": 4000},
+        ],
+    },
+    {
+        "id": "B",
+        "positions": [
+            {"symbol": "IBM", "quantity": 2400},
+            {"symbol": "MSFT", "quantity": 35000},
+            {"symbol": "GE", "quantity": 15625},
+            {"symbol": "GOOG", "quantity": 3200},
+        ],
+    },
+    {
+        "id": "C",
+        "positions": [
+            {"symbol": "IBM", "quantity": 1200},
+            {"symbol": "MSFT", "quantity": 27500},
+            {"symbol": "GE", "quantity": 3125},
+            {"symbol": "GOOG", "quantity": 200},
+            {"symbol": "AMAT", "quantity": 30000},
+        ],
+    },
+]
 VALUES = {"A": 5_000_000.0, "B": 3_000_000.0, "C": 2_000_000.0}
 
 
@@ -128,8 +146,10 @@ def test_loss_sale_in_one_account_and_buy_in_another_are_not_both_proposed() -> 
         "behaviour": "liquidate_immediately",
         "start_date": "2026-11-01",
     }
-    at_a_loss = {"symbol": "IBM", "lots": [
-        {"quantity": 1200, "cost_basis": 180000.0, "acquired": "2026-01-05"}]}  # fmt: skip
+    at_a_loss = {
+        "symbol": "IBM",
+        "lots": [{"quantity": 1200, "cost_basis": 180000.0, "acquired": "2026-01-05"}],
+    }
     doc = household(C={"restrictions": [liquidate]})
     doc["household"]["accounts"][2]["positions"][0] = at_a_loss
     out, lines = run(doc)
@@ -151,8 +171,10 @@ def test_gain_sale_in_one_account_may_fund_a_buy_in_another() -> None:
         "behaviour": "liquidate_immediately",
         "start_date": "2026-11-01",
     }
-    at_a_gain = {"symbol": "IBM", "lots": [
-        {"quantity": 1200, "cost_basis": 60000.0, "acquired": "2020-01-05"}]}  # fmt: skip
+    at_a_gain = {
+        "symbol": "IBM",
+        "lots": [{"quantity": 1200, "cost_basis": 60000.0, "acquired": "2020-01-05"}],
+    }
     doc = household(C={"restrictions": [liquidate]})
     doc["household"]["accounts"][2]["positions"][0] = at_a_gain
     _, lines = run(doc)
@@ -212,23 +234,49 @@ def test_lots_without_as_of_are_only_positions() -> None:
     [
         (
             1,
-            {"restrictions": [{"type": "exclusion", "symbol": "IBM", "behaviour": "hold",
-                               "start_date": "2026-11-01", "end_date": "2026-10-01",
-                               "end_action": "rebalance_immediately"}]},
+            {
+                "restrictions": [
+                    {
+                        "type": "exclusion",
+                        "symbol": "IBM",
+                        "behaviour": "hold",
+                        "start_date": "2026-11-01",
+                        "end_date": "2026-10-01",
+                        "end_action": "rebalance_immediately",
+                    }
+                ]
+            },
             "household.accounts[1].restrictions[0].end_date: must be after start_date "
             "2026-11-01, got 2026-10-01",
         ),
         (
             0,
-            {"restrictions": [{"type": "exclusion", "symbol": "IBM", "behaviour": "sell",
-                               "start_date": "2026-11-01"}]},
+            {
+                "restrictions": [
+                    {
+                        "type": "exclusion",
+                        "symbol": "IBM",
+                        "behaviour": "sell",
+                        "start_date": "2026-11-01",
+                    }
+                ]
+            },
             "household.accounts[0].restrictions[0].behaviour: must be 'hold', "
             "'liquidate_immediately' or 'liquidate_as_needed', got 'sell'",
         ),
         (
             2,
-            {"restrictions": [{"type": "substitution", "symbol": "IBM", "substitute": "ZZZ",
-                               "behaviour": "hold", "start_date": "2026-11-01"}]},
+            {
+                "restrictions": [
+                    {
+                        "type": "substitution",
+                        "symbol": "IBM",
+                        "substitute": "ZZZ",
+                        "behaviour": "hold",
+                        "start_date": "2026-11-01",
+                    }
+                ]
+            },
             "household.accounts[2].restrictions[0].substitute: no price for 'ZZZ' in prices",
         ),
         (
@@ -245,8 +293,17 @@ def test_lots_without_as_of_are_only_positions() -> None:
         ),
         (
             2,
-            {"transactions": [{"account": "C", "symbol": "GE", "action": "sell",
-                               "date": "2026-11-10", "quantity": -1}]},
+            {
+                "transactions": [
+                    {
+                        "account": "C",
+                        "symbol": "GE",
+                        "action": "sell",
+                        "date": "2026-11-10",
+                        "quantity": -1,
+                    }
+                ]
+            },
             "household.accounts[2].transactions[0].quantity: must be at least 0, got -1",
         ),
         (
@@ -256,8 +313,11 @@ def test_lots_without_as_of_are_only_positions() -> None:
         ),
         (
             1,
-            {"sleeves": [{"type": "protected", "positions": [{"symbol": "IBM",
-                                                              "quantity": 5000}]}]},
+            {
+                "sleeves": [
+                    {"type": "protected", "positions": [{"symbol": "IBM", "quantity": 5000}]}
+                ]
+            },
             "household.accounts[1].sleeves[0].positions[0].quantity: more than the 2400 "
             "shares of 'IBM' held",
         ),
@@ -274,17 +334,28 @@ def test_lots_without_as_of_are_only_positions() -> None:
         ),
         (
             2,
-            {"restrictions": [
-                {"type": "exclusion", "symbol": "GE", "behaviour": "hold",
-                 "start_date": "2026-11-01"},
-                {"type": "exclusion", "symbol": "GE", "behaviour": "hold",
-                 "start_date": "2026-11-01"}]},
+            {
+                "restrictions": [
+                    {
+                        "type": "exclusion",
+                        "symbol": "GE",
+                        "behaviour": "hold",
+                        "start_date": "2026-11-01",
+                    },
+                    {
+                        "type": "exclusion",
+                        "symbol": "GE",
+                        "behaviour": "hold",
+                        "start_date": "2026-11-01",
+                    },
+                ]
+            },
             "household.accounts[2].restrictions[1].symbol: 'GE' is already in restrictions[0] "
             "(an exclusion); a security may be in one restriction only (a group member may "
             "also be a substitute): delete the other restriction first",
         ),
     ],
-)  # fmt: skip
+)
 def test_bad_rule_fields_name_the_household_account(
     account: int, rules: dict[str, Any], message: str
 ) -> None:
@@ -327,3 +398,126 @@ def test_equivalents_group_in_one_account_keeps_values_and_trades_the_group() ->
     out, lines = run(household(B={"restrictions": [group]}))
     assert lines["B"]["GE"]["action"] != "buy"
     assert out["status"] in ("success", "part_success")
+
+
+def _random_household_rules(
+    seed: int,
+) -> tuple[Any, Any, Any, list[Any], Any]:
+    """Six households of three accounts, one shared 5-line model plus a held extra symbol,
+    with random lots, elective locks, exclusions, trade holds and loss sales in the history."""
+    from datetime import date
+
+    import numpy as np
+
+    from trimtab.core.batch import make_batch
+    from trimtab.core.lots import Lot
+    from trimtab.core.restrictions import Behaviour, Exclusion
+    from trimtab.core.rules import AccountRules, Side, Transaction
+
+    rng = np.random.default_rng(seed)
+    n_house, per, k = 6, 3, 6
+    n = n_house * per
+    price = rng.uniform(10.0, 200.0, k)
+    target = np.zeros(k)
+    target[:5] = rng.dirichlet(np.ones(5)) * 0.99
+    in_model = np.zeros((n, k), dtype=bool)
+    in_model[:, :5] = True
+    quantity = rng.integers(0, 2000, (n, k)).astype(np.float64)
+    quantity[rng.random(n) < 0.6, 5] = 0.0
+    valid = in_model | (quantity > 0)
+    batch = make_batch(
+        price=np.tile(price, (n, 1)),
+        quantity=quantity,
+        target=np.tile(target, (n, 1)) * in_model,
+        lower=np.tile(target * 0.8, (n, 1)) * in_model,
+        upper=np.tile(target * 1.2, (n, 1)) * in_model,
+        in_model=in_model,
+        valid=valid,
+        cash=rng.uniform(0.0, 5000.0, n),
+        cash_target=np.full(n, 0.01),
+    )
+    symbol = np.where(valid, np.arange(k, dtype=np.int32)[None, :], -1).astype(np.int32)
+    house = np.repeat(np.arange(n_house, dtype=np.int32), per)
+    as_of = date(2026, 11, 20)
+    history: dict[int, list[Transaction]] = {h: [] for h in range(n_house)}
+    for h in range(n_house):
+        if rng.random() < 0.5:
+            history[h].append(
+                Transaction(
+                    f"a{h * per}",
+                    int(rng.integers(0, 5)),
+                    Side.SELL,
+                    date(2026, 11, 1),
+                    10.0,
+                    -100.0,
+                )
+            )
+    rules = []
+    for r in range(n):
+        lots = {
+            j: (
+                Lot(
+                    float(quantity[r, j]),
+                    float(quantity[r, j] * price[j] * rng.uniform(0.7, 1.3)),
+                    date(2026, 1, 1),
+                ),
+            )
+            for j in range(k)
+            if quantity[r, j] > 0
+        }
+        exclusions = ()
+        if rng.random() < 0.3:
+            exclusions = (
+                Exclusion(int(rng.integers(0, 5)), Behaviour.LIQUIDATE_NOW, date(2026, 1, 1)),
+            )
+        rules.append(
+            AccountRules(
+                account=f"a{r}",
+                exclusions=exclusions,
+                lots=lots,
+                elective_locks=frozenset({int(rng.integers(0, k))})
+                if rng.random() < 0.3
+                else frozenset(),
+                on_hold=bool(rng.random() < 0.15),
+                transactions=tuple(history[int(house[r])]),
+            )
+        )
+    return batch, symbol, house, rules, as_of
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_ruled_household_invariants(seed: int) -> None:
+    import numpy as np
+
+    from trimtab.core.engine import TradeOptions
+    from trimtab.core.household import propose_ruled_households
+    from trimtab.core.rules import apply_rules
+
+    batch, symbol, house, rules, as_of = _random_household_rules(seed)
+    ruled = apply_rules(batch, symbol, rules, as_of)
+    done = propose_ruled_households(ruled, symbol, house, TradeOptions(), as_of)
+    p = done.proposal
+    q = p.quantity
+    # No money moves between accounts, and no account overdraws.
+    after = p.cash_after + ((batch.quantity + q) * batch.price).sum(axis=1)
+    np.testing.assert_allclose(after, p.value, atol=0.011)
+    assert np.all(p.cash_after >= -1e-9)
+    # Sells within what rules leave sellable; buys only where rules allow.
+    assert np.all(-q <= ruled.batch.sell_limit + 1e-9)
+    assert not np.any((q > 0) & ~ruled.batch.buy_allowed)
+    hold = np.array([r.on_hold for r in rules])
+    assert not np.any(q[hold])
+    for r, acc in enumerate(rules):
+        for s in acc.elective_locks:
+            assert q[r, s] >= 0
+        for s in acc.wash_buy_blocked(as_of):
+            assert q[r, s] <= 0
+    # No security sold at a loss in one account and bought in another of the household.
+    losses = {
+        (int(house[r]), int(symbol[r, k]))
+        for (r, k), sale in done.sales.items()
+        if any(x.gain is not None and x.gain < 0 for x in sale.reliefs)
+    }
+    bought = {(int(house[r]), int(symbol[r, k])) for r, k in zip(*np.nonzero(q > 0), strict=True)}
+    assert not losses & bought
+    assert np.any(q != 0)
