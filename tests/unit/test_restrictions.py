@@ -104,6 +104,28 @@ def test_exclusion_hold_cash_liquidate_immediately() -> None:
     assert "hold cash" in line(doc, "C")["reason"]
 
 
+def test_liquidated_by_an_exclusion_reads_as_the_exclusion_not_as_a_non_model_sale() -> None:
+    """C is sold in full by the "sell non-model" step because the exclusion liquidates it;
+    its reason names the exclusion only. D, outside the model and unrestricted, is still
+    "not in the model"."""
+    doc = run({**AT_TARGET, "D": 10}, [exclusion("C", "liquidate_immediately")])
+    assert trades(doc)["C"] == ("sell", 200)
+    assert trades(doc)["D"] == ("sell", 10)
+    assert line(doc, "C")["reason"] == (
+        "excluded, liquidate immediately: sold in full; "
+        "excluded, hold cash: its target weight goes to cash"
+    )
+    assert line(doc, "D")["reason"] == "not in the model: sold in full"
+
+
+def test_liquidated_by_a_substitution_reads_as_the_substitution() -> None:
+    doc = run(AT_TARGET, [substitution("C", "D", "liquidate_immediately")])
+    assert line(doc, "C")["reason"] == (
+        "excluded, liquidate immediately: sold in full; "
+        "replaced by its substitute (substitution restriction)"
+    )
+
+
 def test_exclusion_reallocate_pro_rata_cash_target_unchanged() -> None:
     """C's 20 points go to A and B pro rata 50:30: A 62.5%, B 37.5%; sell 200 C, buy 125 A
     and 75 B; cash stays 0."""

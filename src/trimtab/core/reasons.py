@@ -218,3 +218,16 @@ def describe_rules(flags: int, *, buying: bool, selling: bool) -> str:
             continue
         parts.append(text)
     return "; ".join(parts)
+
+
+def describe_line(flags: int, rule_flags: int, *, buying: bool, selling: bool) -> str:
+    """A line's whole reason: the steps (:class:`Reason` ``flags``), then the rules.
+
+    A security that an exclusion or substitution liquidates immediately is sold by the
+    logics' "sell non-model" step; its sale then reads as the restriction's liquidation,
+    not as the sale of a holding outside the model.
+    """
+    if selling and rule_flags & RuleReason.EXCLUDED_LIQUIDATE:
+        flags &= ~Reason.NON_MODEL_SELL
+    parts = (describe_reason(flags), describe_rules(rule_flags, buying=buying, selling=selling))
+    return "; ".join(p for p in parts if p)

@@ -18,7 +18,7 @@ from trimtab.core.engine import BatchProposal, Method
 from trimtab.core.household import household_weights
 from trimtab.core.lots import Sale, needs_approval
 from trimtab.core.partial import class_drift
-from trimtab.core.reasons import Message, Status, describe_reason, describe_rules
+from trimtab.core.reasons import Message, Status, describe_line, describe_reason
 
 
 def _qty(q: float, decimals: int | None) -> float | int:
@@ -145,9 +145,12 @@ def account_proposal(
         )
         if rules is not None:
             line = trades[-1]
-            text = describe_rules(int(rules.rule_reason[k]), buying=q > 0, selling=q < 0)
-            if text:
-                line["reason"] = f"{line['reason']}; {text}" if line["reason"] else text
+            line["reason"] = describe_line(
+                int(proposal.reason[local, k]),
+                int(rules.rule_reason[k]),
+                buying=q > 0,
+                selling=q < 0,
+            )
             line["rule_target_pct"] = _pct(rules.target[k])
             sale = rules.sales.get(int(k))
             if sale is not None:
