@@ -80,9 +80,9 @@ LOTS = {  # shares, total cost basis, acquired, lot id ("" for none)
         (300, 10500.0, "2025-03-01", "H2"),
         (200, 5000.0, "2023-03-01", "H3"),
     ],
-    ("A-5", "FB"): [  # minimum tax: M3 (long loss), M1 (short loss), M2 (long gain), M4
+    ("A-5", "FB"): [  # minimum tax: M3 (long loss), M1 (short loss), row 10 (long gain), M4
         (600, 18000.0, "2026-09-01", "M1"),
-        (500, 5000.0, "2023-03-01", "M2"),
+        (500, 5000.0, "2023-03-01", ""),
         (400, 11200.0, "2025-01-10", "M3"),
         (500, 10000.0, "2026-05-01", "M4"),
     ],
@@ -397,7 +397,8 @@ def test_each_lot_method_relieves_its_lots_first(
     assert sells[("A-2", "ORCL")].startswith("O2:")  # lifo: newest
     assert sells[("A-3", "FB")].startswith("H2:")  # hifo: $35 a share
     # minimum tax: the long-term loss, then the short-term loss, then the long-term gain
-    assert sells[("A-5", "FB")].startswith("M3:400;M1:600;M2:")
+    # (the lot without an id, named by its row in lots.csv)
+    assert sells[("A-5", "FB")].startswith("M3:400;M1:600;#10:")
     assert sells[("A-6", "FB")].startswith("S3:500;S1:")  # specific lots, in the named order
     assert "S2" not in sells[("A-6", "FB")]
     assert sells[("A-1", "CSCO")] == ""  # no lots

@@ -36,7 +36,7 @@ def relief_text(
     order = np.lexsort((done.sequence[idx], flat))
     idx, flat = idx[order], flat[order]
     source = lots.source[idx]
-    number = pa.array(np.char.add("#", (source + 1).astype(str)), pa.string())
+    number = pc.binary_join_element_wise("#", pc.cast(pa.array(source + 1), pa.string()), "")
     if lot_ids is not None:
         given = lot_ids.take(pa.array(source))
         if pa.types.is_dictionary(given.type):
