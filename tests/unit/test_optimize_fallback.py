@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from trimtab.core.batch import AccountBatch, make_batch
 from trimtab.core.engine import Method, TradeOptions, propose
 from trimtab.optimize import SolveStatus, best_fit, minimum_transaction
+from trimtab.optimize import solve as solve_module
 
 
 def _account(seed: int, k: int = 30) -> AccountBatch:
@@ -27,7 +29,10 @@ def _account(seed: int, k: int = 30) -> AccountBatch:
     )
 
 
-def test_no_time_falls_back_to_the_core_logics() -> None:
+def test_no_time_falls_back_to_the_core_logics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An account neither shortcut proves, with no solver time, gets the fallback."""
+    monkeypatch.setattr(solve_module, "best_fit_bracket", lambda p: None)
+    monkeypatch.setattr(solve_module, "minimum_transaction_shortcut", lambda p, floor: None)
     batch = _account(3)
     sell_limit = batch.sell_limit.copy()
     sell_limit[0, :5] = 0.0

@@ -22,6 +22,7 @@ from trimtab.core.batch import AccountBatch, Shares
 from trimtab.core.logics import Plan, rebalance_to_target, rebalance_to_tolerance
 from trimtab.core.rounding import round_plan
 from trimtab.optimize._highs import MIP_ABS_GAP, Outcome, Solution, solve_lexicographic
+from trimtab.optimize.bracket import best_fit_bracket
 from trimtab.optimize.problem import (
     AccountProblem,
     Vector,
@@ -122,10 +123,14 @@ def best_fit(
     """Logic 7 for account ``row``: whole units (``unit`` shares) that minimise the total
     absolute dollar deviation from target (model lines, cash against its target), then the
     dollars traded. Buys only model lines that ``buy_allowed``; never sells more than
-    ``sell_limit``; cash after >= 0. Held non-model securities are sold in full."""
+    ``sell_limit``; cash after >= 0. Held non-model securities are sold in full. An account
+    whose optimum :mod:`trimtab.optimize.bracket` proves directly is not sent to the solver."""
     p = account_problem(batch, row, unit)
     if p.size == 0:
         return AccountResult(quantities(p, np.zeros(0), batch.width), SolveStatus.OPTIMAL)
+    proven = best_fit_bracket(p)
+    if proven is not None:
+        return AccountResult(quantities(p, proven, batch.width), SolveStatus.OPTIMAL)
     program, objectives = best_fit_program(p)
     solution = solve_lexicographic(program, objectives, TIE_DOLLARS, time_limit=time_limit)
     return _optimise(
