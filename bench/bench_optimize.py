@@ -2,15 +2,16 @@
 
 Synthetic, seeded accounts of ``--securities`` model lines (default 30): prices $10-$500,
 values $50,000-$2,000,000, holdings drifted ±40% around target, cash 0-5% of value,
-a 1% model cash target, bands at ±20% of each target; one in four accounts also holds a
-security outside the model. Each account is solved on its own (``best_fit`` /
-``minimum_transaction``, the default per-account time limit) and timed; the report gives
-median, p99 and max milliseconds per account and how each was settled (optimal, best
-solution at the time limit, fallback). Household rebalance plans ``--households``
-households of 3 accounts in one call and rounds them; the report gives the total and the
-time per household. Nothing here is part of the test run.
+a model cash target of ``--cash-target`` percent (default 1), bands at ±20% of each target;
+one in four accounts also holds a security outside the model. Each account is solved on
+its own (``best_fit`` / ``minimum_transaction``, the default per-account time limit) and
+timed; the report gives median, p99 and max milliseconds per account and how each was
+settled (optimal, best solution at the time limit, fallback). Household rebalance plans
+``--households`` households of 3 accounts in one call and rounds them; the report gives
+the total and the time per household. Nothing here is part of the test run.
 
-    .venv/bin/python bench/bench_optimize.py [--accounts 300] [--households 1000] [--json]
+    .venv/bin/python bench/bench_optimize.py [--accounts 300] [--households 1000]
+        [--cash-target 1] [--json]
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ GOAL_MEDIAN_MS = 5.0
 GOAL_P99_MS = 50.0
 
 
-def accounts(n: int, k: int, seed: int = 11) -> AccountBatch:
-    """``n`` accounts of ``k`` model lines (plus one slot for a non-model holding)."""
+def accounts(n: int, k: int, seed: int = 11, cash_target: float = 0.01) -> AccountBatch:
+    """``n`` accounts of ``k`` model lines (plus one slot for a non-model holding), with a
+    model cash target of ``cash_target`` (a fraction of value)."""
     rng = np.random.default_rng(seed)
     width = k + 1
     price = np.round(rng.uniform(10.0, 500.0, (n, width)), 2)
     target = np.zeros((n, width))
-    target[:, :k] = rng.dirichlet(np.ones(k), n) * 0.99
+    target[:, :k] = rng.dirichlet(np.ones(k), n) * (1.0 - cash_target)
     value = rng.uniform(50_000.0, 2_000_000.0, n)
     cash_share = rng.uniform(0.0, 0.05, n)
     drifted = target * rng.uniform(0.6, 1.4, (n, width))
@@ -61,7 +63,7 @@ def accounts(n: int, k: int, seed: int = 11) -> AccountBatch:
         in_model=in_model,
         valid=valid,
         cash=cash,
-        cash_target=np.full(n, 0.01),
+        cash_target=np.full(n, cash_target),
     )
 
 
@@ -113,9 +115,12 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT)
+    parser.add_argument(
+        "--cash-target", type=float, default=1.0, help="Model cash target, percent of value."
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    batch = accounts(args.accounts, args.securities)
+    batch = accounts(args.accounts, args.securities, cash_target=args.cash_target / 100.0)
     report = {
         "machine": {
             "python": platform.python_version(),
@@ -123,6 +128,7 @@ def main() -> None:
             "load_average": [round(x, 2) for x in os.getloadavg()],
         },
         "securities": args.securities,
+        "cash_target_pct": args.cash_target,
         "time_limit_s": args.time_limit,
         "best_fit": time_solver(batch, best_fit, args.time_limit),
         "minimum_transaction": time_solver(batch, minimum_transaction, args.time_limit),
