@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trimtab.core.lots import Lot
+from trimtab.core.lots import Lot, LotMethod
 from trimtab.core.restrictions import Behaviour, MemberBehaviour
 from trimtab.errors import BookError
 from trimtab.io.book_rules import read_book_rules
@@ -67,6 +67,13 @@ A-2,MSFT,sell,2026-11-10,5,-40
     assert a3.on_hold
     assert a3.wash_buy_blocked(AS_OF) == frozenset()
     assert got.extra_slots == [(0, 1), (0, 2)]  # type: ignore[attr-defined]
+
+
+def test_lot_method_per_account(tmp_path: Path) -> None:
+    lots = {c: {3: [Lot(10, 900.0, date(2025, 1, 2), "L1")]} for c in range(3)}
+    got = read(tmp_path, lots=lots, lot_method=["fifo", "lifo", "minimum_tax"])
+    methods = [r.lot_method for r in got.rules]  # type: ignore[attr-defined]
+    assert methods == [LotMethod.FIFO, LotMethod.LIFO, LotMethod.MINIMUM_TAX]
 
 
 def test_no_tables_no_rules(tmp_path: Path) -> None:
