@@ -35,6 +35,7 @@ from trimtab.core.lots import (
 )
 from trimtab.core.reasons import Message, Reason, RuleReason, Status
 from trimtab.core.restrictions import (
+    Behaviour,
     EquivalentGroup,
     Exclusion,
     GroupArrays,
@@ -95,6 +96,8 @@ class AccountRules:
         transactions: past trades in the household, this account's included.
         short_term_days: short-term trading window in days by symbol code.
         protected: shares of a protected sleeve by symbol code (never traded).
+        apm: symbol codes of the APM sleeve's own slots (docs/rules.md, "Sleeves"): they
+            take no share of a target an exclusion reallocates.
     """
 
     account: str
@@ -112,6 +115,7 @@ class AccountRules:
     transactions: tuple[Transaction, ...] = ()
     short_term_days: Mapping[int, int] = field(default_factory=dict)
     protected: Mapping[int, float] = field(default_factory=dict)
+    apm: frozenset[int] = frozenset()
 
     def lot_locks(self, symbol: int, as_of: date) -> LotLocks:
         """The locks on the lots of ``symbol``."""
@@ -211,6 +215,7 @@ class SlotRules:
         method: lot relief method code per account (:data:`METHOD_CODE`).
         lots: the tax lots, sorted by row.
         protected: shares held in a protected sleeve, never traded, (N, K).
+        apm: the slot is a line of an APM sleeve, (N, K).
     """
 
     restrictions: SlotRestrictions
@@ -226,6 +231,7 @@ class SlotRules:
     lots: LotArrays
     protected: npt.NDArray[np.float64] | None = None
     cache: LotCache | None = None
+    apm: Mask | None = None
 
     @classmethod
     def none(cls, n: int, k: int) -> SlotRules:
@@ -261,6 +267,7 @@ class SlotRules:
             lots=self.lots.rows(start, stop),
             protected=None if self.protected is None else self.protected[start:stop],
             cache=None if self.cache is None else self._cache_rows(self.cache, start, stop),
+            apm=None if self.apm is None else self.apm[start:stop],
         )
 
     def _cache_rows(self, cache: LotCache, start: int, stop: int) -> LotCache:
@@ -349,6 +356,7 @@ def slot_rules(
     method = out.method.copy()
     lot_cols: list[list[Any]] = [[], [], [], [], [], [], []]
     protected = np.zeros((n, k))
+    apm = np.zeros((n, k), dtype=bool)
     for r, acc in enumerate(rules):
         if acc is None:
             continue
@@ -386,6 +394,10 @@ def slot_rules(
             j = slot_of.get(code)
             if j is not None:
                 protected[r, j] = shares
+        for code in acc.apm:
+            j = slot_of.get(code)
+            if j is not None:
+                apm[r, j] = True
         sets = {
             "elective": acc.elective_locks,
             "wash_window": acc.bought_recently(as_of),
@@ -434,6 +446,7 @@ def slot_rules(
         method=method,
         lots=lot_arrays,
         protected=protected if protected.any() else None,
+        apm=apm if apm.any() else None,
         **fields,
     )
 
@@ -548,15 +561,22 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
         rest = 1.0 - share.sum(axis=1)
         inv = np.divide(1.0, rest, out=np.zeros_like(rest), where=rest > 0)
         weight = (weight - share) * inv[:, None]
+    model_lines = batch.in_model & batch.valid
+    apm = rules.apm
     res = restrict_batch(
         weight=weight,
         target=batch.target,
         lower=batch.lower,
         upper=batch.upper,
-        in_model=batch.in_model & batch.valid,
+        in_model=model_lines if apm is None else model_lines & ~apm,
         cash_target=batch.cash_target,
         slots=rules.restrictions,
     )
+    if apm is not None:
+        # APM lines were hidden from the reallocation pool only; they stay target lines
+        # unless an exclusion liquidates them.
+        liquidated = rules.restrictions.behaviour == Behaviour.LIQUIDATE_NOW
+        res = replace(res, in_model=res.in_model | (apm & model_lines & ~liquidated))
     if kept is not None:
         r = rest[:, None]
         res = replace(

@@ -44,6 +44,7 @@ def run_scenario(text: str) -> dict[str, Any]:
         share_decimals=scenario.share_decimals,
     )
     account.update(_class_drift(scenario, result))
+    _mark_apm(scenario, account)
     return proposal_document(scenario.method, [account])
 
 
@@ -90,7 +91,7 @@ def _engine(method: Method) -> Callable[..., BatchProposal]:
 def _options(scenario: Scenario) -> TradeOptions:
     """The scenario's options with the sub-asset class of each slot (withdrawal uses them)."""
     _, classes = sub_asset_classes(
-        [sec.sub_asset_class for sec in scenario.source.model.securities],
+        list(scenario.line_classes),
         scenario.book.slot_symbol.shape[1],
     )
     return replace(scenario.options, sub_asset_class=classes)
@@ -99,7 +100,7 @@ def _options(scenario: Scenario) -> TradeOptions:
 def _class_drift(scenario: Scenario, result: BatchProposal) -> dict[str, Any]:
     """``sub_asset_class_drift_pct`` (after) and ``..._before_pct`` of the account."""
     names, classes = sub_asset_classes(
-        [sec.sub_asset_class for sec in scenario.source.model.securities],
+        list(scenario.line_classes),
         scenario.book.slot_symbol.shape[1],
     )
     withdrawn = 0.0
@@ -114,6 +115,16 @@ def _class_drift(scenario: Scenario, result: BatchProposal) -> dict[str, Any]:
         local=0,
         withdrawn=withdrawn,
     )
+
+
+def _mark_apm(scenario: Scenario, account: dict[str, Any]) -> None:
+    """``"sleeve": "apm"`` on the lines of the APM sleeve (docs/rules.md, "Sleeves")."""
+    if not scenario.apm_codes:
+        return
+    slots = scenario.book.slot_symbol[0]
+    for trade, code in zip(account["trades"], slots[slots >= 0].tolist(), strict=True):
+        if code in scenario.apm_codes:
+            trade["sleeve"] = "apm"
 
 
 def _household(scenario: HouseholdScenario) -> dict[str, Any]:
@@ -194,4 +205,5 @@ def _with_rules(scenario: Scenario, rules: AccountRules, as_of: date) -> dict[st
         ),
     )
     account.update(_class_drift(scenario, result))
+    _mark_apm(scenario, account)
     return proposal_document(scenario.method, [account])

@@ -35,6 +35,15 @@ from trimtab.io.rules import (
     rule_symbols,
     strip_restriction_tag,
 )
+from trimtab.io.sleeves import (
+    SHARE_TOLERANCE,
+    AccountTarget,
+    ApmSleeveIn,
+    account_target,
+    check_sleeve_shares,
+    check_sleeve_types,
+    twin_rules,
+)
 
 WEIGHT_SUM_TOLERANCE = 1e-6
 """Percent points by which model targets plus cash may miss 100."""
@@ -110,19 +119,35 @@ class AccountIn(_Strict):
     specific_lots: dict[str, list[str]] = {}
 
 
+class ModelSleeveIn(_Strict):
+    """A model sleeve: ``weight_pct`` of the account follows ``model``."""
+
+    type: Literal["model"]
+    weight_pct: Finite
+    model: ModelIn
+
+    _pct = field_validator("weight_pct")(_percent)
+
+
+SleeveIn = Annotated[ModelSleeveIn | ApmSleeveIn | ProtectedSleeveIn, Field(discriminator="type")]
+_SLEEVE_TAG = re.compile(r"^(sleeves\[\d+\])\.(?:model|apm|protected)\b")
+
+
 class ScenarioIn(_Strict):
+    """A scenario: ``model``, or model and APM ``sleeves`` (docs/rules.md, "Sleeves")."""
+
     method: str
     as_of: date | None = None
     options: OptionsIn = OptionsIn()
     prices: dict[str, Finite]
-    model: ModelIn
+    model: ModelIn | None = None
     account: AccountIn
     restrictions: list[RestrictionIn] = []
     locks: list[LockIn] = []
     trade_hold: TradeHoldIn | None = None
     transactions: list[TransactionIn] = []
     short_term_windows: dict[str, Annotated[int, Field(ge=0)]] = {}
-    sleeves: list[ProtectedSleeveIn] = []
+    sleeves: list[SleeveIn] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +163,10 @@ class Scenario:
     source: ScenarioIn
     rules: AccountRules | None = None
     as_of: date | None = None
+    line_classes: tuple[str | None, ...] = ()
+    """Sub-asset class of each line of the account's target, in slot order."""
+    apm_codes: frozenset[int] = frozenset()
+    """Symbol codes of the APM sleeve's slots (each names the same symbol as its security)."""
 
 
 def parse_scenario(text: str) -> Scenario | HouseholdScenario:
@@ -153,19 +182,21 @@ def parse_scenario(text: str) -> Scenario | HouseholdScenario:
         raise ScenarioError("scenario", "must be a JSON object")
     if "household" in raw:
         return parse_household(raw)
+    check_sleeve_types(raw)
     try:
         src = ScenarioIn.model_validate(raw)
     except ValidationError as err:
         path, problem = first_error(err)
-        raise ScenarioError(strip_restriction_tag(path), problem) from None
+        path = _SLEEVE_TAG.sub(r"\1", strip_restriction_tag(path))
+        raise ScenarioError(path, problem) from None
     return build_scenario(src)
 
 
-def _check_model(model: ModelIn) -> None:
+def _check_model(model: ModelIn, at: str = "model") -> None:
     seen: dict[str, int] = {}
     total = model.cash_pct
     for i, sec in enumerate(model.securities):
-        where = f"model.securities[{i}]"
+        where = f"{at}.securities[{i}]"
         if sec.symbol in seen:
             raise ScenarioError(
                 f"{where}.symbol",
@@ -185,7 +216,7 @@ def _check_model(model: ModelIn) -> None:
         total += sec.target_pct
     if abs(total - 100.0) > WEIGHT_SUM_TOLERANCE:
         raise ScenarioError(
-            "model.securities", f"targets plus cash_pct must sum to 100, got {total:.6g}"
+            f"{at}.securities", f"targets plus cash_pct must sum to 100, got {total:.6g}"
         )
 
 
@@ -236,7 +267,7 @@ def build_scenario(src: ScenarioIn) -> Scenario:
         ) from None
     if method is Method.HOUSEHOLD_REBALANCE:
         raise ScenarioError("account", "household_rebalance takes household instead of account")
-    _check_model(src.model)
+    target = account_target(src, _check_model)
     _check_options(src.method, src.options)
     for sym, px in src.prices.items():
         if not px > 0:
@@ -249,7 +280,8 @@ def build_scenario(src: ScenarioIn) -> Scenario:
                 f"duplicate symbol {pos.symbol!r} (also positions[{held[pos.symbol]}])",
             )
         held[pos.symbol] = i
-    in_use = [s.symbol for s in src.model.securities] + [p.symbol for p in src.account.positions]
+    lines = target.lines
+    in_use = [ln.symbol for ln in lines if not ln.apm] + [p.symbol for p in src.account.positions]
     for sym in in_use:
         if sym not in src.prices:
             where = f"account.positions[{held[sym]}].symbol" if sym in held else "model.securities"
@@ -257,16 +289,25 @@ def build_scenario(src: ScenarioIn) -> Scenario:
     rules_in = _rules_of(src)
     extra = [sym for sym in _rule_symbols(src, rules_in) if sym not in set(in_use)]
     in_use += extra
-    symbols = tuple(sorted(set(in_use)))
-    code = {s: i for i, s in enumerate(symbols)}
+    # Every APM security also has a code of its own (a slot only if held or in a model), so
+    # that its rules can be laid on its APM twin; twins come after, in symbol order.
+    apm_symbols = target.apm_symbols
+    real = sorted(set(in_use) | set(apm_symbols))
+    symbols = tuple(real) + apm_symbols
+    code = {s: i for i, s in enumerate(real)}
+    twin = {s: len(real) + i for i, s in enumerate(apm_symbols)}
     price = np.array([src.prices[s] for s in symbols], dtype=np.float64)
-    qty = [
+    held_qty = [
         _position_quantity(i, p, src.prices[p.symbol]) for i, p in enumerate(src.account.positions)
     ]
+    check_sleeve_shares(
+        src, {p.symbol: q for p, q in zip(src.account.positions, held_qty, strict=True)}
+    )
+    position_symbol, qty = _sleeve_positions(src, target, held_qty, code, twin)
     extra = list(dict.fromkeys(extra))
+    position_symbol += [code[s] for s in extra]
     qty += [0.0] * len(extra)
-    secs = src.model.securities
-    width = max(len(secs), 1)
+    width = max(len(lines), 1)
 
     def line(values: list[float]) -> np.ndarray[Any, np.dtype[np.float64]]:
         arr = np.zeros((1, width))
@@ -274,21 +315,18 @@ def build_scenario(src: ScenarioIn) -> Scenario:
         return arr
 
     model_symbol = np.full((1, width), -1, dtype=np.int32)
-    model_symbol[0, : len(secs)] = [code[s.symbol] for s in secs]
+    model_symbol[0, : len(lines)] = [(twin if ln.apm else code)[ln.symbol] for ln in lines]
     book = assemble_book(
         price=price,
         model_symbol=model_symbol,
-        model_target=line([s.target_pct for s in secs]),
-        model_lower=line([s.target_pct if s.min_pct is None else s.min_pct for s in secs]),
-        model_upper=line([s.target_pct if s.max_pct is None else s.max_pct for s in secs]),
-        model_cash=np.array([src.model.cash_pct / 100.0]),
+        model_target=line([ln.target_pct for ln in lines]),
+        model_lower=line([ln.min_pct for ln in lines]),
+        model_upper=line([ln.max_pct for ln in lines]),
+        model_cash=np.array([target.cash_pct / 100.0]),
         account_model=np.zeros(1, dtype=np.int32),
         cash=np.array([src.account.cash]),
         position_account=np.zeros(len(qty), dtype=np.int32),
-        position_symbol=np.array(
-            [code[p.symbol] for p in src.account.positions] + [code[s] for s in extra],
-            dtype=np.int32,
-        ),
+        position_symbol=np.array(position_symbol, dtype=np.int32),
         position_quantity=np.array(qty, dtype=np.float64),
     )
     o = src.options
@@ -309,9 +347,36 @@ def build_scenario(src: ScenarioIn) -> Scenario:
         account_id=src.account.id,
         share_decimals=o.share_decimals if fractional else None,
         source=src,
-        rules=None if rules_in is None else _account_rules(src, rules_in, code),
+        rules=None if rules_in is None else _account_rules(src, rules_in, code, twin),
         as_of=src.as_of,
+        line_classes=tuple(ln.sub_asset_class for ln in lines),
+        apm_codes=frozenset(twin.values()),
     )
+
+
+def _sleeve_positions(
+    src: ScenarioIn,
+    target: AccountTarget,
+    held: list[float],
+    code: dict[str, int],
+    twin: dict[str, int],
+) -> tuple[list[int], list[float]]:
+    """Symbol codes and shares of the account's positions, the APM sleeve's shares on
+    their twin codes; a position the APM sleeve holds in full has no slot of its own."""
+    symbols: list[int] = []
+    shares: list[float] = []
+    apm = target.apm_shares
+    for p, q in zip(src.account.positions, held, strict=True):
+        if p.symbol in apm:
+            q = max(q - apm[p.symbol], 0.0)
+            if q <= SHARE_TOLERANCE:
+                continue
+        symbols.append(code[p.symbol])
+        shares.append(q)
+    for sym, q in apm.items():
+        symbols.append(twin[sym])
+        shares.append(q)
+    return symbols, shares
 
 
 def _rules_of(src: ScenarioIn) -> RulesIn | None:
@@ -322,16 +387,15 @@ def _rules_of(src: ScenarioIn) -> RulesIn | None:
         trade_hold=src.trade_hold,
         transactions=src.transactions,
         short_term_windows=src.short_term_windows,
-        sleeves=src.sleeves,
+        sleeves=[s for s in src.sleeves if isinstance(s, ProtectedSleeveIn)],
     )
-    given = [name for name in RulesIn.model_fields if getattr(src, name)]
+    given = [name for name in RulesIn.model_fields if getattr(rules, name)]
     has_lots = any(p.lots for p in src.account.positions)
     if not given and not (has_lots and src.as_of is not None):
         return None
     if given and src.as_of is None:
         raise ScenarioError("as_of", f"required when {', '.join(given)} is given")
     check_rules(rules)
-    _check_sleeves(src)
     for i, pos in enumerate(src.account.positions):
         ids = [lot.lot_id for lot in pos.lots or [] if lot.lot_id is not None]
         if len(ids) != len(set(ids)):
@@ -347,23 +411,6 @@ def _rules_of(src: ScenarioIn) -> RulesIn | None:
     return rules
 
 
-def _check_sleeves(src: ScenarioIn) -> None:
-    """Protected shares must be held."""
-    held = {
-        p.symbol: _position_quantity(i, p, src.prices.get(p.symbol, 1.0))
-        for i, p in enumerate(src.account.positions)
-    }
-    total: dict[str, float] = {}
-    for s, sleeve in enumerate(src.sleeves):
-        for j, pos in enumerate(sleeve.positions):
-            total[pos.symbol] = total.get(pos.symbol, 0.0) + pos.quantity
-            if total[pos.symbol] > held.get(pos.symbol, 0.0) + 1e-9:
-                raise ScenarioError(
-                    f"sleeves[{s}].positions[{j}].quantity",
-                    f"more than the {held.get(pos.symbol, 0.0):g} shares of {pos.symbol!r} held",
-                )
-
-
 def _rule_symbols(src: ScenarioIn, rules: RulesIn | None) -> list[str]:
     """Securities the restrictions may buy that need a slot; each must have a price."""
     if rules is None:
@@ -376,7 +423,9 @@ def _rule_symbols(src: ScenarioIn, rules: RulesIn | None) -> list[str]:
     return out
 
 
-def _account_rules(src: ScenarioIn, rules: RulesIn, code: dict[str, int]) -> AccountRules:
+def _account_rules(
+    src: ScenarioIn, rules: RulesIn, code: dict[str, int], twin: dict[str, int]
+) -> AccountRules:
     acc = src.account
     assert src.as_of is not None
     lots = {
@@ -384,7 +433,7 @@ def _account_rules(src: ScenarioIn, rules: RulesIn, code: dict[str, int]) -> Acc
         for p in acc.positions
         if p.lots is not None
     }
-    return account_rules(
+    out = account_rules(
         rules,
         account=acc.id,
         qualified=acc.registration == "qualified",
@@ -394,6 +443,7 @@ def _account_rules(src: ScenarioIn, rules: RulesIn, code: dict[str, int]) -> Acc
         specific_lots=acc.specific_lots,
         as_of=src.as_of,
     )
+    return twin_rules(out, {code[s]: c for s, c in twin.items()}) if twin else out
 
 
 class HouseholdAccountIn(AccountIn):
