@@ -231,6 +231,41 @@ def test_exclusion_still_acts_on_an_apm_line() -> None:
     assert got[("C", "apm")] == ("sell", 200)
 
 
+def test_locks_and_trading_limits_reach_apm_lines() -> None:
+    """The APM sleeve of test_apm_line_is_not_netted_with_the_opposite_model_line holds 100
+    B outside its targets (the account 400 B). An elective lock on B keeps those 100 B
+    unsold; C sold in this account 10 days ago (30-day window) is not bought: APM C stays
+    at 100 shares."""
+    sleeves = [
+        model_sleeve(50, ("A", 40), ("B", 60)),
+        apm_sleeve(50, {"A": 60, "C": 40}, {"A": 200, "B": 100, "C": 100}),
+    ]
+    sold_c = {
+        "account": "ACC-1",
+        "symbol": "C",
+        "action": "sell",
+        "date": "2026-11-13",
+        "quantity": 5,
+    }
+    doc = run(
+        scenario(
+            {"A": 500, "B": 400, "C": 100},
+            as_of=AS_OF,
+            sleeves=sleeves,
+            locks=[{"type": "elective", "symbol": "B"}],
+            transactions=[sold_c],
+            short_term_windows={"C": 30},
+        )
+    )
+    got = {(s, sleeve): (a, q) for s, sleeve, a, q in lines(doc)}
+    assert got[("B", "apm")] == ("none", 0)
+    assert got[("C", "apm")] == ("none", 0)
+    apm = {t["symbol"]: t["reason"] for t in doc["accounts"][0]["trades"] if t.get("sleeve")}
+    assert "elective" in apm["B"]
+    assert "short-term" in apm["C"]
+    assert doc["status"] == "part_success"
+
+
 def test_reallocated_exclusion_leaves_apm_targets_as_entered() -> None:
     """B excluded with reallocate: its 30% go pro rata to the other model line A (20% ->
     50%), not to the APM lines, which keep 30% (A) and 20% (C)."""
