@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -521,3 +522,19 @@ def test_ruled_household_invariants(seed: int) -> None:
     bought = {(int(house[r]), int(symbol[r, k])) for r, k in zip(*np.nonzero(q > 0), strict=True)}
     assert not losses & bought
     assert np.any(q != 0)
+
+
+def test_bad_household_rule_exits_2_naming_the_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from trimtab.cli import main
+
+    doc = household(C={"locks": [{"type": "gain", "symbol": "IBM", "until": "2027-01-01"}]})
+    path = tmp_path / "household.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SystemExit) as done:
+        main(["propose", str(path)])
+    out, err = capsys.readouterr()
+    assert done.value.code == 2
+    assert out == ""
+    assert err == "trimtab: household.accounts[2].locks[0].until: unknown field\n"
