@@ -36,7 +36,7 @@ def print_proposal(document: dict[str, Any], console: Console | None = None) -> 
             none = t["action"] == "none"
             shares = t["trade_value"] / t["price"] if t["trade_value"] else 0.0
             table.add_row(
-                t["symbol"],
+                f"{t['symbol']} (APM)" if t.get("sleeve") == "apm" else t["symbol"],
                 "Zero Trade" if none else t["action"].capitalize(),
                 f"{t['price']:,.2f}",
                 "-" if none else f"{t['trade_value']:,.2f}",

@@ -400,6 +400,22 @@ def test_cli_writes_two_lines_for_one_symbol(tmp_path: Any) -> None:
     ]
 
 
+def test_table_marks_the_apm_lines() -> None:
+    import io
+
+    from rich.console import Console
+
+    from trimtab.tables import print_proposal
+
+    out = io.StringIO()
+    doc = run(scenario(HELD, sleeves=SLEEVES_OK))
+    print_proposal(doc, Console(file=out, width=160))
+    rows = [r for r in out.getvalue().splitlines() if " A " in r or "A (APM)" in r]
+    assert len(rows) == 2
+    assert "Sell" in rows[0] and "(APM)" not in rows[0]
+    assert "A (APM)" in rows[1] and "Buy" in rows[1]
+
+
 # Bad input: exit 2 naming the field.
 
 SLEEVES_OK = [
