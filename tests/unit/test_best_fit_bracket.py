@@ -15,7 +15,7 @@ import pytest
 from tests.unit.test_optimize import _account, _grid, _scores
 from trimtab.core.batch import AccountBatch, make_batch
 from trimtab.optimize import SolveStatus, best_fit
-from trimtab.optimize.bracket import _subset_sum, best_fit_bracket
+from trimtab.optimize.bracket import best_fit_bracket
 from trimtab.optimize.problem import account_problem, quantities
 
 EXACT = 1e-6
@@ -96,18 +96,3 @@ def test_best_fit_reports_a_proven_account_optimal() -> None:
     assert best_fit_bracket(account_problem(batch, 0, 1.0)) is not None
     result = best_fit(batch, 0, time_limit=0.0)  # no solver time: the proof alone decides
     assert result.status is SolveStatus.OPTIMAL
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_subset_sum_is_the_largest_sum_within_the_limit(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(1, 5))
-    cents = rng.integers(1, 40, n).astype(np.int64)
-    room = rng.integers(0, 4, n).astype(np.int64)
-    limit = int(rng.integers(0, 120))
-    counts = _subset_sum(cents, room, room > 0, limit)
-    grids = np.meshgrid(*[np.arange(r + 1) for r in room], indexing="ij")
-    sums = sum(g * c for g, c in zip(grids, cents, strict=True))
-    want = int(np.asarray(sums)[np.asarray(sums) <= limit].max())
-    assert np.all(counts <= room)
-    assert int(counts @ cents) == want

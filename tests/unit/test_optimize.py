@@ -21,7 +21,7 @@ from trimtab.optimize import (
     minimum_transaction,
     minimum_transaction_batch,
 )
-from trimtab.optimize.problem import account_problem
+from trimtab.optimize.problem import account_problem, quantities
 from trimtab.optimize.programs import cash_floor
 from trimtab.optimize.shortcut import minimum_transaction_shortcut
 
@@ -219,12 +219,14 @@ def test_batch_equals_single_on_threads() -> None:
         assert np.all(together.status == SolveStatus.OPTIMAL)
 
 
-def _short_of_cash(rng: np.random.Generator) -> AccountBatch:
+def _short_of_cash(rng: np.random.Generator, *, exact: bool = True) -> AccountBatch:
     """Three lines, no cash: A sits below its minimum, B and C inside wide bands, so A's buy
-    must be funded by extra sells of B and C (the subset-sum case of the shortcut). B costs
-    half of A to the cent, so some extra sells raise exactly what A's buy needs."""
+    must be funded by extra sells of B and C (the subset-sum case of the shortcut). With
+    ``exact`` B costs half of A to the cent, so some extra sells raise exactly what A's buy
+    needs; otherwise all three prices are drawn apart and the least covering sum decides."""
     half = float(rng.integers(250, 2000)) / 100.0
-    price = np.array([2.0 * half, half, float(np.round(rng.uniform(5.0, 40.0), 2))])
+    first = 2.0 * half if exact else float(np.round(rng.uniform(20.0, 60.0), 2))
+    price = np.array([first, half, float(np.round(rng.uniform(5.0, 40.0), 2))])
     qty = np.array([0.0, rng.integers(10, 16), rng.integers(8, 14)], dtype=np.float64)
     target = np.array([0.2, 0.4, 0.4])
     lower = np.array([float(rng.uniform(0.02, 0.08)), 0.05, 0.05])
@@ -254,3 +256,20 @@ def test_extra_sells_match_exhaustive_search(seed: int) -> None:
     assert got["cash_after"] >= -1e-9
     assert got["violation"] == pytest.approx(want[0], abs=TOL)
     assert got["turnover"] <= want[1] + TOL
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_least_covering_sells_match_exhaustive_search(seed: int) -> None:
+    """Prices drawn apart: no sells raise the buy's cost to the cent, and the shortcut's
+    exact least covering sum still proves the optimum."""
+    batch = _short_of_cash(np.random.default_rng(5000 + seed), exact=False)
+    p = account_problem(batch, 0, 1.0)
+    proven = minimum_transaction_shortcut(p, cash_floor(p))
+    assert proven is not None
+    trades, _ = _grid(batch)
+    s = _scores(batch, trades)
+    want = _lexicographic_best(s["violation"], s["turnover"], s["cash_after"] >= 0)
+    got = _score_one(batch, quantities(p, proven, batch.width))
+    assert got["cash_after"] >= -1e-9
+    assert got["violation"] == pytest.approx(want[0], abs=TOL)
+    assert got["turnover"] == pytest.approx(want[1], abs=1e-6)

@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trimtab.optimize.problem import AccountProblem, Vector, cash_after
+from trimtab.optimize.subset import largest_at_most
 
 Mask = npt.NDArray[np.bool_]
 
@@ -182,36 +183,7 @@ def _take_back(p: AccountProblem, units: Vector, lower: Vector, upper: Vector) -
     limit = int(np.floor(capacity * 100.0 + 1e-6))
     if limit > CENT_BITS:
         return None
-    counts = _subset_sum(cents.astype(np.int64), room.astype(np.int64), movable, limit)
+    counts = largest_at_most(
+        cents.astype(np.int64), np.where(movable, room, 0.0).astype(np.int64), limit
+    )
     return units - sign * counts
-
-
-def _subset_sum(
-    cents: npt.NDArray[np.int64], room: npt.NDArray[np.int64], movable: Mask, limit: int
-) -> Vector:
-    """Counts ``k_j <= room_j`` (movable lines) with the largest ``Σ k_j cents_j <= limit``.
-
-    Exact: reachable sums as bits of a Python integer, each line's count split in powers of
-    two (1, 2, 4, ..., rest); the reach after each piece is kept for the walk back.
-    """
-    mask = (1 << (limit + 1)) - 1
-    reach = 1
-    pieces: list[tuple[int, int, int]] = []  # (line, count, reach before the piece)
-    for j in np.flatnonzero(movable):
-        left: int = int(room[j])
-        piece, c = 1, int(cents[j])
-        while left > 0 and c <= limit:
-            k = min(piece, left)
-            left -= k
-            piece *= 2
-            if k * c > limit:
-                break
-            pieces.append((int(j), k, reach))
-            reach = (reach | (reach << (k * c))) & mask
-    total: int = reach.bit_length() - 1
-    counts = np.zeros(cents.shape[0])
-    for line, count, before in reversed(pieces):
-        if not (before >> total) & 1:
-            counts[line] += count
-            total -= count * int(cents[line])
-    return counts

@@ -11,11 +11,15 @@ beyond the cash it may use, among the trade sets with the least dollars outside 
     turnover(x) >= turnover(x0) + shortfall          for every feasible x
 
 If ``shortfall <= 0``, ``x0`` is optimal. Otherwise the extra cash must come from selling
-more of lines that may go lower in their bands, and any set of extra whole-unit sells that
-raises between ``shortfall`` and ``shortfall + $0.01`` meets the bound to the cent. This
-module looks for one: greedy from the largest unit values, then an exact subset-sum over
-cents for the last two largest units' worth. When prices are not
-whole cents per unit, or no such set is found, it gives up and HiGHS solves the program.
+more of lines that may go lower in their bands (each extra unit adds its dollars to
+turnover and to cash, and nothing else can raise cash without more violation), so the
+optimum is ``x0`` plus the extra whole-unit sells with the *least* dollars that still cover
+``shortfall``. A fast search first looks for a set that raises between ``shortfall`` and
+``shortfall + $0.01`` (the bound, met to the cent): greedy from the largest unit values,
+then an exact subset-sum over cents for the last two largest units' worth. When it finds
+none, an exact bounded subset-sum over every line (:mod:`trimtab.optimize.subset`) finds
+the least covering sum. When prices are not whole cents per unit, or the shortfall is above
+:data:`EXACT_LIMIT`, it gives up and HiGHS solves the program.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from __future__ import annotations
 import numpy as np
 
 from trimtab.optimize.problem import AccountProblem, Vector
+from trimtab.optimize.subset import smallest_at_least
 
 CENT = 0.01
+EXACT_LIMIT = 2_000_000
+"""Cents ($20,000) up to which the least covering sum of extra sells is searched exactly."""
 UNIT_EPSILON = 1e-9
 """Share units within this of a whole unit count as that unit when a band edge is divided
 by the unit value (floating-point noise)."""
@@ -74,8 +81,8 @@ def minimum_transaction_shortcut(p: AccountProblem, cash_floor: float) -> Vector
 
 
 def _extra_sells(a: Vector, room: Vector, shortfall: float) -> Vector | None:
-    """Whole units per line (at most ``room``) whose dollars are in
-    ``[shortfall, shortfall + CENT]``, or ``None``."""
+    """Whole units per line (at most ``room``) with the least dollars >= ``shortfall``, or
+    ``None`` (prices not whole cents per unit, not enough room, or a shortfall too large)."""
     cents = np.round(a * 100.0)
     if not np.allclose(cents / 100.0, a, rtol=0.0, atol=1e-9) or np.any(cents <= 0):
         return None
@@ -98,9 +105,13 @@ def _extra_sells(a: Vector, room: Vector, shortfall: float) -> Vector | None:
         return units
     spare = np.minimum(room - units, left // c + 1)
     found = _subset_sum(c, spare.astype(np.int64), left, left + (hi_target - lo_target))
-    if found is None:
+    if found is not None:
+        return units + found
+    # No set within a cent of the bound: the least covering sum over every line, exactly.
+    limit = lo_target + int(c.max())
+    if limit > EXACT_LIMIT:
         return None
-    return units + found
+    return smallest_at_least(c, room.astype(np.int64), lo_target, limit)
 
 
 def _subset_sum(c: np.ndarray, spare: np.ndarray, low: int, high: int) -> Vector | None:
