@@ -171,6 +171,8 @@ class LotCache:
         static_flags: :class:`RuleReason` flags of those rules per lot, (L,).
         watched: indices of the lots (with shares) under a gain lock or in a wash window,
             re-checked at each price, ascending.
+        watched_flat, watched_quantity, watched_basis: those lots' ``flat``, shares and
+            cost basis, gathered once.
         free: shares of ``static_ok`` lots per slot, (N, K).
         has_lots: the slot's position has lots, (N, K).
         slot_flags: ``static_flags`` of the slot's held-back lots, or-ed, (N, K).
@@ -180,6 +182,9 @@ class LotCache:
     static_ok: Mask
     static_flags: Flags
     watched: npt.NDArray[np.int64]
+    watched_flat: npt.NDArray[np.int64]
+    watched_quantity: npt.NDArray[np.float64]
+    watched_basis: npt.NDArray[np.float64]
     free: npt.NDArray[np.float64]
     has_lots: Mask
     slot_flags: Flags
@@ -192,6 +197,9 @@ class LotCache:
             self.static_ok[a:b],
             self.static_flags[a:b],
             self.watched[i:j] - a,
+            self.watched_flat[i:j] - start * width,
+            self.watched_quantity[i:j],
+            self.watched_basis[i:j],
             self.free[start:stop],
             self.has_lots[start:stop],
             self.slot_flags[start:stop],
@@ -289,13 +297,17 @@ class SlotRules:
         watched &= lots.quantity > 0
         free = np.bincount(flat, weights=lots.quantity * static_ok, minlength=n * k)
         has_lots = np.bincount(flat, minlength=n * k) > 0
+        watched_idx = np.flatnonzero(watched).astype(np.int64)
         return replace(
             self,
             cache=LotCache(
                 flat=flat,
                 static_ok=static_ok,
                 static_flags=static_flags,
-                watched=np.flatnonzero(watched).astype(np.int64),
+                watched=watched_idx,
+                watched_flat=flat[watched_idx],
+                watched_quantity=lots.quantity[watched_idx],
+                watched_basis=lots.basis[watched_idx],
                 free=free.astype(np.float64).reshape(n, k),
                 has_lots=has_lots.reshape(n, k),
                 slot_flags=_slot_flags(flat, static_ok, static_flags, lots.quantity, n * k).reshape(
@@ -516,14 +528,13 @@ def _cached_lots(
     rules: SlotRules, cache: LotCache, slot_price: npt.NDArray[np.float64], n: int, k: int
 ) -> tuple[Mask, npt.NDArray[np.float64], Flags]:
     """Eligibility, free shares per slot (N, K) and slot flags from the cache and prices."""
-    lots = rules.lots
     eligible = cache.static_ok
     free = cache.free
     slot_flags = cache.slot_flags
     idx = cache.watched
     if idx.size:
-        gain = lots.quantity[idx] * slot_price.take(cache.flat[idx]) - lots.basis[idx]
-        where = cache.flat[idx]
+        where = cache.watched_flat
+        gain = cache.watched_quantity * slot_price.take(where) - cache.watched_basis
         dynamic = np.zeros(idx.size, dtype=np.uint32)
         for mask, test, reason in (
             (rules.gain_lock, gain > 0, RuleReason.GAIN_LOCK),
@@ -537,7 +548,7 @@ def _cached_lots(
             newly = out & cache.static_ok[idx]
             eligible = eligible.copy()
             eligible[idx[newly]] = False
-            lost = np.bincount(where[newly], weights=lots.quantity[idx[newly]], minlength=n * k)
+            lost = np.bincount(where[newly], weights=cache.watched_quantity[newly], minlength=n * k)
             free = free - lost.astype(np.float64).reshape(n, k)
             extra = np.zeros(n * k, dtype=np.uint32)
             for reason in (RuleReason.GAIN_LOCK, RuleReason.WASH_SALE_SELL):
