@@ -353,6 +353,7 @@ def test_locks_limit_what_is_sold(engine: sa.Engine, tmp_path: Path) -> None:
             )
         ).scalar_one()
     assert "sale limited by a rule" in reason
+    assert "gain lock" in reason  # the rule that limited it is named, as in `trimtab propose`
 
 
 def test_another_firm_cannot_see_or_approve(engine: sa.Engine, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import insert, select, update
 
 from trimtab.core.engine import Method, TradeOptions, propose
-from trimtab.core.reasons import Message, Status, describe_reason
+from trimtab.core.reasons import Message, Status, describe_line
 from trimtab.core.rules import apply_rules, realise, settle
 from trimtab.errors import ConflictError, InputError, NotFoundError
 from trimtab.service.access import require_role
@@ -167,7 +167,12 @@ def submit_request(
                     price,
                     Decimal(repr(abs(float(proposal.order_value[row, k])))),
                     line_gain,
-                    describe_reason(int(proposal.reason[row, k])),
+                    describe_line(
+                        int(proposal.reason[row, k]),
+                        int(ruled.rule_reason[row, k]),
+                        buying=action == "buy",
+                        selling=action == "sell",
+                    ),
                 )
             )
         needs = account.registration == "non_qualified" and gain >= APPROVAL_GAIN
