@@ -9,12 +9,15 @@ cheap shares or few dear ones, and a held security outside the model.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from tests.unit.test_optimize import _account, _grid, _scores
 from trimtab.core.batch import AccountBatch, make_batch
 from trimtab.optimize import SolveStatus, best_fit
+from trimtab.optimize import bracket as bracket_module
 from trimtab.optimize.bracket import best_fit_bracket
 from trimtab.optimize.problem import account_problem, quantities
 
@@ -96,3 +99,61 @@ def test_best_fit_reports_a_proven_account_optimal() -> None:
     assert best_fit_bracket(account_problem(batch, 0, 1.0)) is not None
     result = best_fit(batch, 0, time_limit=0.0)  # no solver time: the proof alone decides
     assert result.status is SolveStatus.OPTIMAL
+
+
+def _no_cash_target(seed: int) -> AccountBatch:
+    """Few dear shares, no cash target, little cash: rounding up tends to overdraw."""
+    rng = np.random.default_rng(7000 + seed)
+    k = int(rng.integers(2, 5))
+    price = np.round(rng.uniform(20.0, 160.0, k), 2)
+    target = rng.dirichlet(np.ones(k))
+    batch = make_batch(
+        price=price[None],
+        quantity=rng.integers(0, 6, k).astype(np.float64)[None],
+        target=target[None],
+        lower=target[None] * 0.9,
+        upper=target[None] * 1.1,
+        in_model=np.ones((1, k), dtype=bool),
+        valid=np.ones((1, k), dtype=bool),
+        cash=np.array([float(np.round(rng.uniform(0.0, 150.0), 2))]),
+        cash_target=np.zeros(1),
+    )
+    return _ruled(batch, rng) if seed % 4 == 0 else batch
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_no_cash_target_optimum_is_the_exhaustive_optimum(seed: int) -> None:
+    """Where the bracket optimum overdraws, the cash-bound proof (``cash_bound``) decides."""
+    batch = _no_cash_target(seed)
+    p = account_problem(batch, 0, 1.0)
+    units = best_fit_bracket(p)
+    quantity = best_fit(batch, 0).quantity if units is None else quantities(p, units, batch.width)
+    tol = 0.01 + EXACT if units is None else EXACT  # HiGHS decides to the cent
+    trades, _ = _grid(batch)
+    s = _scores(batch, trades)
+    ok = s["cash_after"] >= 0.0
+    best = s["deviation"][ok].min()
+    least_turnover = s["turnover"][ok & (s["deviation"] <= best + EXACT)].min()
+    got = {k: float(v[0]) for k, v in _scores(batch, quantity[None]).items()}
+    assert got["cash_after"] >= -1e-9
+    assert got["deviation"] == pytest.approx(best, abs=tol)
+    assert got["turnover"] <= least_turnover + tol
+    if units is not None:
+        assert got["turnover"] == pytest.approx(least_turnover, abs=EXACT)
+
+
+def test_cash_bound_proof_settles_overdrawing_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cash-bound proof is reached and settles most of the accounts it is asked about."""
+    calls: list[bool] = []
+    real = bracket_module.best_fit_cash_bound
+
+    def counted(*args: Any) -> Any:
+        out = real(*args)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(bracket_module, "best_fit_cash_bound", counted)
+    for seed in range(80):
+        best_fit_bracket(account_problem(_no_cash_target(seed), 0, 1.0))
+    assert len(calls) >= 20
+    assert sum(calls) >= len(calls) // 2

@@ -39,87 +39,18 @@ integer program is solved by HiGHS.
 
 from __future__ import annotations
 
-import bisect
-
 import numpy as np
 import numpy.typing as npt
 
+from trimtab.optimize.cash_bound import best_fit_cash_bound
+from trimtab.optimize.knapsack import TIE, UNIT_EPSILON, Knapsack
 from trimtab.optimize.problem import AccountProblem, Vector, cash_after
 from trimtab.optimize.subset import largest_at_most
 
 Mask = npt.NDArray[np.bool_]
 
-UNIT_EPSILON = 1e-9
-"""Share units within this of a whole unit count as that unit (floating-point noise)."""
-TIE = 1e-7
-"""Dollars within which two deviations count as equal."""
-NODE_BUDGET = 20_000
-"""Branch-and-bound nodes per knapsack before the search gives up (HiGHS then solves)."""
 CENT_BITS = 1_000_000
 """Largest subset-sum capacity in cents ($10,000) searched; beyond it HiGHS solves."""
-
-
-class _Knapsack:
-    """0/1 knapsack: maximise ``Σ p`` within ``Σ w <= capacity``; ``w > 0``, ``p >= 0``.
-
-    Depth-first branch and bound over items sorted by ``p / w``, bounded by the greedy
-    fractional fill (found by bisection on prefix sums). Counts the leaves within
-    :data:`TIE` of the best, so that a caller can tell a unique optimum from a tie.
-    """
-
-    def __init__(self, w: Vector, p: Vector, capacity: float) -> None:
-        self.order = np.argsort(-p / w, kind="stable")
-        self.w: list[float] = w[self.order].tolist()
-        self.p: list[float] = p[self.order].tolist()
-        self.n = len(self.w)
-        self.cum_w: list[float] = np.concatenate([[0.0], np.cumsum(w[self.order])]).tolist()
-        self.cum_p: list[float] = np.concatenate([[0.0], np.cumsum(p[self.order])]).tolist()
-        self.capacity = capacity
-        self.nodes = 0
-        self.best = -1.0
-        self.ties = 0
-        self.best_take: list[bool] = []
-
-    def _bound(self, i: int, room: float) -> float:
-        """Most profit items ``i..`` can add within ``room`` dollars, fractions allowed."""
-        cum_w, cum_p = self.cum_w, self.cum_p
-        k = bisect.bisect_right(cum_w, cum_w[i] + room, lo=i) - 1  # items i..k-1 fit whole
-        extra = cum_p[k] - cum_p[i]
-        if k < self.n:
-            extra += (cum_w[i] + room - cum_w[k]) * self.p[k] / self.w[k]
-        return extra
-
-    def solve(self) -> tuple[float, Mask, bool] | None:
-        """Best profit, ``take`` per item (input order) and whether the optimum is unique;
-        ``None`` past the node budget."""
-        take = [False] * self.n
-        if not self._dfs(0, self.capacity + UNIT_EPSILON, 0.0, take):
-            return None
-        out = np.zeros(self.n, dtype=bool)
-        out[self.order] = self.best_take
-        return self.best, out, self.ties == 1
-
-    def _dfs(self, i: int, room: float, p: float, take: list[bool]) -> bool:
-        self.nodes += 1
-        if self.nodes > NODE_BUDGET:
-            return False
-        if i == self.n:
-            if p > self.best + TIE:
-                self.best, self.ties, self.best_take = p, 1, take.copy()
-            elif p >= self.best - TIE:
-                self.ties += 1
-                if p > self.best:
-                    self.best, self.best_take = p, take.copy()
-            return True
-        if p + self._bound(i, room) < self.best - TIE:
-            return True
-        if self.w[i] <= room:
-            take[i] = True
-            ok = self._dfs(i + 1, room - self.w[i], p + self.p[i], take)
-            take[i] = False
-            if not ok:
-                return False
-        return self._dfs(i + 1, room, p, take)
 
 
 def best_fit_bracket(p: AccountProblem) -> Vector | None:
@@ -139,7 +70,7 @@ def best_fit_bracket(p: AccountProblem) -> Vector | None:
     for profit, capacity, flip in ((u, s0, False), (w - u, float(w.sum()) - s0, True)):
         if capacity < -UNIT_EPSILON:
             continue
-        solved = _Knapsack(w, profit, capacity).solve()
+        solved = Knapsack(w, profit, capacity).solve()
         if solved is None or not solved[2]:
             return None
         _, take, _ = solved
@@ -154,6 +85,10 @@ def best_fit_bracket(p: AccountProblem) -> Vector | None:
     units: Vector = lower.copy()
     units[idx[found[0][1]]] += 1.0
     final = _take_back(p, units, lower, upper)
+    if final is None or cash_after(p, final) < 0.0:
+        # It overdraws: with no cash target, the cash-bound optimum (then sells taken back).
+        bound = best_fit_cash_bound(p, lower, idx, u, found[0][1])
+        final = None if bound is None else _take_back(p, bound, lower, upper)
     if final is None or cash_after(p, final) < 0.0:
         return None
     return final

@@ -15,7 +15,7 @@ Vector = npt.NDArray[np.float64]
 Cents = npt.NDArray[np.int64]
 
 
-class _Reach:
+class Reach:
     """Sums reachable with ``k_j <= room_j`` units of ``cents_j``, up to ``limit`` cents."""
 
     def __init__(self, cents: Cents, room: Cents, limit: int) -> None:
@@ -58,14 +58,14 @@ class _Reach:
 
 def largest_at_most(cents: Cents, room: Cents, limit: int) -> Vector:
     """Units ``k_j <= room_j`` with the largest ``Σ k_j cents_j <= limit`` (cents)."""
-    reach = _Reach(cents, room, limit)
+    reach = Reach(cents, room, limit)
     return reach.counts(reach.reach.bit_length() - 1, cents.shape[0])
 
 
 def smallest_at_least(cents: Cents, room: Cents, target: int, limit: int) -> Vector | None:
     """Units ``k_j <= room_j`` with the smallest ``Σ k_j cents_j >= target``, searched up
     to ``limit`` cents; ``None`` when no such sum is at most ``limit``."""
-    reach = _Reach(cents, room, limit)
+    reach = Reach(cents, room, limit)
     above = reach.reach >> target
     if above == 0:
         return None
