@@ -548,3 +548,53 @@ def test_bad_sleeve_exits_2_naming_the_field(tmp_path: Any) -> None:
     assert done.stderr.strip() == (
         "trimtab: sleeves: weight_pct of the model and apm sleeves must sum to 100, got 90"
     )
+
+
+def test_apm_shares_of_a_security_without_a_price_are_refused() -> None:
+    """An APM position in a security neither held nor priced is refused like any other
+    sleeve position above the shares held (not a crash)."""
+    sleeves = [SLEEVES_OK[0], apm_sleeve(50, {"C": 100}, {"C": 200, "Z": 1})]
+    assert refused(scenario(HELD, sleeves=sleeves)) == (
+        "sleeves[1].positions[1].quantity: more than the 0 shares of 'Z' held"
+    )
+
+
+def test_apm_shares_of_a_position_with_lots_are_refused() -> None:
+    """Which lots are the APM sleeve's is not known: its sales would escape lot locks and
+    gains, so an APM sleeve may not hold shares of a position given by lots."""
+    doc = scenario({"B": 300, "C": 200}, sleeves=SLEEVES_OK, as_of=AS_OF)
+    doc["account"]["positions"].append(
+        {"symbol": "A", "lots": [{"quantity": 500, "cost_basis": 75_000, "acquired": "2026-06-01"}]}
+    )
+    assert refused(doc) == (
+        "sleeves[1].positions[0].symbol: the position in 'A' is given by tax lots: an APM "
+        "sleeve cannot hold shares of it (which lots are the sleeve's is not known)"
+    )
+
+
+def test_a_loss_sale_is_not_bought_back_on_the_apm_twin() -> None:
+    """A held as one lot of 500 at $150 a share (price $100). The model sleeve (50%) wants A
+    at 40% of it: $20,000 of the $50,000 held, so it sells 300 A at a $15,000 loss. The APM
+    sleeve (50%, holding C only) wants A at 60% of it: $30,000, 300 A. Buying them back in
+    the same proposal would be a wash sale: the APM buy is refused and says so."""
+    doc = scenario(
+        {"B": 300, "C": 200},
+        sleeves=[SLEEVES_OK[0], apm_sleeve(50, {"A": 60, "C": 40}, {"C": 200})],
+        as_of=AS_OF,
+    )
+    doc["account"]["positions"].insert(
+        0,
+        {
+            "symbol": "A",
+            "lots": [{"quantity": 500, "cost_basis": 75_000, "acquired": "2026-06-01"}],
+        },
+    )
+    out = run(doc)
+    got = lines(out)
+    assert ("A", "", "sell", 300) in got
+    assert ("A", "apm", "none", 0) in got
+    apm_a = next(
+        t for t in out["accounts"][0]["trades"] if t["symbol"] == "A" and t.get("sleeve") == "apm"
+    )
+    assert "wash sale" in apm_a["reason"]
+    assert out["accounts"][0]["status"] == "part_success"

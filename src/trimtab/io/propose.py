@@ -8,10 +8,12 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions, propose
 from trimtab.core.household import propose_households, propose_ruled_households
-from trimtab.core.reasons import Reason
+from trimtab.core.lots import Sale
+from trimtab.core.reasons import Reason, RuleReason
 from trimtab.core.rules import AccountRules, apply_rules, realise, settle
 from trimtab.errors import ScenarioError
 from trimtab.io.proposal import (
@@ -176,17 +178,45 @@ def _household(scenario: HouseholdScenario) -> dict[str, Any]:
     return document
 
 
+def _wash_twins(
+    scenario: Scenario,
+    slot_symbol: npt.NDArray[np.int32],
+    quantity: npt.NDArray[np.float64],
+    sales: dict[tuple[int, int], Sale],
+    buy_allowed: npt.NDArray[np.bool_],
+) -> npt.NDArray[np.bool_]:
+    """Slots buying a security that another slot of the account (its model line or its APM
+    twin, which share the symbol) sells at a loss in the same proposal, (K,)."""
+    loss = {scenario.symbols[slot_symbol[k]] for (_, k), sale in sales.items() if sale.gain < 0}
+    named = np.array([scenario.symbols[c] in loss if c >= 0 else False for c in slot_symbol])
+    out: npt.NDArray[np.bool_] = named & (quantity > 0) & buy_allowed
+    return out
+
+
 def _with_rules(scenario: Scenario, rules: AccountRules, as_of: date) -> dict[str, Any]:
     """The proposal of an account with restrictions, locks, tax lots or trading rules."""
     book = scenario.book
     batch = book.batch(0, 1)
     slots = book.slot_symbol[0:1]
     ruled = apply_rules(batch, slots, [rules], as_of)
-    result = _engine(scenario.method)(
-        ruled.batch, scenario.method, _options(scenario), groups=ruled.groups
-    )
-    result, limited = settle(result, ruled)
-    sales = realise(result, ruled, as_of)
+    while True:
+        result = _engine(scenario.method)(
+            ruled.batch, scenario.method, _options(scenario), groups=ruled.groups
+        )
+        result, limited = settle(result, ruled)
+        sales = realise(result, ruled, as_of)
+        refused = _wash_twins(
+            scenario, slots[0], result.quantity[0], sales, ruled.batch.buy_allowed[0]
+        )
+        if not refused.any():
+            break
+        # A security sold at a loss on one line (model or APM) is not bought on its twin in
+        # the same proposal (a wash sale): refuse that buy and plan again.
+        flags = ruled.rule_reason.copy()
+        flags[0, refused] |= np.uint32(RuleReason.WASH_SALE_BUY)
+        allowed = ruled.batch.buy_allowed.copy()
+        allowed[0, refused] = False
+        ruled = replace(ruled, batch=replace(ruled.batch, buy_allowed=allowed), rule_reason=flags)
     account = account_proposal(
         account_id=scenario.account_id,
         row=0,

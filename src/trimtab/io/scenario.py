@@ -289,6 +289,12 @@ def build_scenario(src: ScenarioIn) -> Scenario:
     rules_in = _rules_of(src)
     extra = [sym for sym in _rule_symbols(src, rules_in) if sym not in set(in_use)]
     in_use += extra
+    held_qty = [
+        _position_quantity(i, p, src.prices[p.symbol]) for i, p in enumerate(src.account.positions)
+    ]
+    check_sleeve_shares(
+        src, {p.symbol: q for p, q in zip(src.account.positions, held_qty, strict=True)}
+    )
     # Every APM security also has a code of its own (a slot only if held or in a model), so
     # that its rules can be laid on its APM twin; twins come after, in symbol order.
     apm_symbols = target.apm_symbols
@@ -297,12 +303,6 @@ def build_scenario(src: ScenarioIn) -> Scenario:
     code = {s: i for i, s in enumerate(real)}
     twin = {s: len(real) + i for i, s in enumerate(apm_symbols)}
     price = np.array([src.prices[s] for s in symbols], dtype=np.float64)
-    held_qty = [
-        _position_quantity(i, p, src.prices[p.symbol]) for i, p in enumerate(src.account.positions)
-    ]
-    check_sleeve_shares(
-        src, {p.symbol: q for p, q in zip(src.account.positions, held_qty, strict=True)}
-    )
     position_symbol, qty = _sleeve_positions(src, target, held_qty, code, twin)
     extra = list(dict.fromkeys(extra))
     position_symbol += [code[s] for s in extra]

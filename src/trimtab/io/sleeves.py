@@ -223,9 +223,20 @@ def _check_duplicates(src: ScenarioIn) -> None:
 
 def check_sleeve_shares(src: ScenarioIn, held: Mapping[str, float]) -> None:
     """The shares the protected and APM sleeves hold, added up across sleeves, are at most
-    the account's position (``held``: shares by symbol)."""
+    the account's position (``held``: shares by symbol), and an APM sleeve holds no shares
+    of a position given by tax lots (which lots would be the sleeve's is not said, and its
+    sales would escape lot locks and gains)."""
+    with_lots = {p.symbol for p in src.account.positions if p.lots}
     total: dict[str, float] = {}
     for s, sleeve in enumerate(src.sleeves):
+        if sleeve.type == "apm":
+            for j, pos in enumerate(sleeve.positions):
+                if pos.symbol in with_lots:
+                    raise ScenarioError(
+                        f"sleeves[{s}].positions[{j}].symbol",
+                        f"the position in {pos.symbol!r} is given by tax lots: an APM sleeve "
+                        "cannot hold shares of it (which lots are the sleeve's is not known)",
+                    )
         for j, pos in enumerate(getattr(sleeve, "positions", [])):
             total[pos.symbol] = total.get(pos.symbol, 0.0) + pos.quantity
             if total[pos.symbol] > held.get(pos.symbol, 0.0) + SHARE_TOLERANCE:
