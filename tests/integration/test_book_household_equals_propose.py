@@ -312,3 +312,78 @@ def test_households_are_grouped_and_never_split_across_chunks(tmp_path: Path) ->
     assert household_spans(loaded, size=5) == [(0, 5), (5, 6)]
     with pytest.raises(ValueError, match="together"):
         household_spans(read_book(book), size=2)
+
+
+def test_a_buy_refused_for_a_loss_sale_elsewhere_limits_an_account_without_rules(
+    tmp_path: Path,
+) -> None:
+    """A-1 is excluded from FB (liquidate immediately) and sells its 500 FB, bought at $160,
+    at $100: a $30,000 loss. A-2, with no rules of its own, would buy FB: the household
+    refuses that buy (wash sale). Book and scenario agree that A-2 is part success with the
+    rules message, although A-2 has no rule rows in the book."""
+    book = tmp_path / "book"
+    book.mkdir()
+    files = {
+        "accounts.csv": "account_id,model_id,cash,household_id,registration\n"
+        "A-1,M,0,H1,non_qualified\nA-2,M,0,H1,non_qualified\n",
+        "lots.csv": "account_id,symbol,quantity,cost_basis,acquired\nA-1,FB,500,80000,2026-06-01\n",
+        "models.csv": "model_id,symbol,target_pct,min_pct,max_pct\n"
+        "M,FB,50,45,55\nM,ORCL,50,45,55\n",
+        "positions.csv": "account_id,symbol,quantity\nA-1,ORCL,500\nA-2,ORCL,1000\nA-2,FB,0\n",
+        "prices.csv": "symbol,price\nFB,100\nORCL,100\n",
+        "restrictions.csv": "account_id,type,symbol,start_date,behaviour\n"
+        "A-1,exclusion,FB,2026-11-01,liquidate_immediately\n",
+    }
+    for name, text in files.items():
+        (book / name).write_text(text)
+    out = tmp_path / "trades.csv"
+    args = ["propose-book", str(book), "--method", "household_rebalance", "--as-of", AS_OF]
+    with pytest.raises(SystemExit) as done:
+        main([*args, "--out", str(out)])
+    assert done.value.code in (0, None)
+    with (tmp_path / "trades.status.csv").open() as f:
+        statuses = {r["account_id"]: r for r in csv.DictReader(f)}
+    scenario = {
+        "method": "household_rebalance",
+        "as_of": AS_OF,
+        "prices": {"FB": 100, "ORCL": 100},
+        "model": {
+            "securities": [
+                {"symbol": "FB", "target_pct": 50, "min_pct": 45, "max_pct": 55},
+                {"symbol": "ORCL", "target_pct": 50, "min_pct": 45, "max_pct": 55},
+            ]
+        },
+        "household": {
+            "id": "H1",
+            "accounts": [
+                {
+                    "id": "A-1",
+                    "restrictions": [
+                        {
+                            "type": "exclusion",
+                            "symbol": "FB",
+                            "behaviour": "liquidate_immediately",
+                            "start_date": "2026-11-01",
+                        }
+                    ],
+                    "positions": [
+                        {"symbol": "ORCL", "quantity": 500},
+                        {
+                            "symbol": "FB",
+                            "lots": [
+                                {"quantity": 500, "cost_basis": 80000, "acquired": "2026-06-01"}
+                            ],
+                        },
+                    ],
+                },
+                {"id": "A-2", "positions": [{"symbol": "ORCL", "quantity": 1000}]},
+            ],
+        },
+    }
+    proposal = run_scenario(json.dumps(scenario))
+    for account in proposal["accounts"]:
+        row = statuses[account["id"]]
+        assert row["status"] == account["status"]
+        assert row["message"] == " ".join(account["messages"])
+    assert statuses["A-2"]["status"] == "part_success"
+    assert statuses["A-2"]["message"].startswith("Restrictions, locks or tax rules blocked")

@@ -156,7 +156,13 @@ def _refuse_buys(
     wanted = np.array([h * width + s for h, s in blocked], dtype=np.int64)
     refused = np.isin(keys, wanted) & b.valid
     flags = ruled.rule_reason | (refused.astype(np.uint32) * np.uint32(RuleReason.WASH_SALE_BUY))
-    return replace(ruled, batch=replace(b, buy_allowed=b.buy_allowed & ~refused), rule_reason=flags)
+    # An account whose buy is refused is limited by a rule even if it has no rules of its own.
+    return replace(
+        ruled,
+        batch=replace(b, buy_allowed=b.buy_allowed & ~refused),
+        rule_reason=flags,
+        ruled=ruled.ruled | refused.any(axis=1),
+    )
 
 
 def _account_order(value: Dollars, rows: npt.NDArray[np.intp]) -> list[int]:

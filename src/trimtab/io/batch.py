@@ -24,7 +24,7 @@ from trimtab.core.rules import SlotRules, apply_slot_rules, settle
 from trimtab.errors import InputError
 from trimtab.io.arrow import from_numpy, strings
 from trimtab.io.book import LoadedBook, with_extra_holdings
-from trimtab.io.household_book import household_proposer, household_spans
+from trimtab.io.household_book import household_proposer, household_ruled, household_spans
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
 from trimtab.io.relief import relief_text
 from trimtab.io.tables import table_path
@@ -143,6 +143,8 @@ def _chunk_proposal(
         no_lots = pa.nulls(int(np.count_nonzero(result.quantity)), pa.string())
         return result, short, long, no_lots
     ruled = apply_slot_rules(batch, rules.rules.rows(start, stop))
+    if method is Method.HOUSEHOLD_REBALANCE:
+        ruled = replace(ruled, ruled=household_ruled(loaded, start, stop, ruled.ruled))
     result = propose_with(
         ruled.batch, method, options, rows=slice(start, stop), groups=ruled.groups
     )

@@ -27,6 +27,7 @@ from trimtab.core.rules import SlotRules, apply_slot_rules
 from trimtab.io.book import LoadedBook
 
 Codes = npt.NDArray[np.int32]
+Mask = npt.NDArray[np.bool_]
 
 
 def household_codes(loaded: LoadedBook, start: int = 0, stop: int | None = None) -> Codes:
@@ -95,6 +96,17 @@ def household_spans(loaded: LoadedBook, size: int = CHUNK) -> list[tuple[int, in
             at = begin
     spans.append((at, n))
     return spans
+
+
+def household_ruled(loaded: LoadedBook, start: int, stop: int, ruled: Mask) -> Mask:
+    """Accounts ``start:stop`` in a household where any account has rules, (N,): as in a
+    household scenario, where each account of a household with rules gets a rules object
+    (a buy refused because another account sold at a loss limits an account without any)."""
+    codes = household_codes(loaded, start, stop)
+    _, inverse = np.unique(codes, return_inverse=True)
+    any_ruled = np.bincount(inverse, weights=ruled.astype(np.float64)) > 0
+    out: Mask = any_ruled[inverse]
+    return out
 
 
 def household_proposer(
