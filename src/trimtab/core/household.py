@@ -19,14 +19,17 @@ seed's worked example:
    least of what the source still has to shed, what the account holds of it (within its
    ``sell_limit``) and what the sink still lacks.
 
-Without rules every source can be paired in full (an account holds what it sells, and any
-account may buy any sink), so the household drift reaches zero before share rounding: the
-first objective, household drift, is met exactly. Each pair exhausts a source in an account,
-a source, or a sink, which bounds the number of pairs by the number of (account, source)
-holdings plus the number of sinks; pairs on the same account and symbol are netted into one
-trade. That is a bound, not a proven minimum: the least number of trades is a combinatorial
-problem the greedy does not solve exactly. Where rules block buys or sells, pairs skip the
-blocked combinations; the drift is then as small as the greedy gets, not necessarily least.
+Without rules, when every account has a slot for every symbol of the household (one model
+for all), every source can be paired in full (an account holds what it sells, and any account
+may buy any sink), so the household drift reaches zero before share rounding: the first
+objective, household drift, is met exactly. With different models per account a source pairs
+only with sinks its own account has a slot for, and the household can stay off target.
+Each pair exhausts a source in an account, a source, or a sink, which bounds the number of
+pairs by the number of (account, source) holdings plus the number of sinks; pairs on the same
+account and symbol are netted into one trade. That is a bound, not a proven minimum: the
+least number of trades is a combinatorial problem the greedy does not solve exactly. Where
+rules block buys or sells, pairs skip the blocked combinations; the drift is then as small
+as the greedy gets, not necessarily least.
 """
 
 from __future__ import annotations
