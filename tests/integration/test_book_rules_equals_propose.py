@@ -435,6 +435,11 @@ def test_each_lot_method_relieves_its_lots_first(
             lambda text: text + "A-6,FB,S3\n",
             "specific_lots.csv row 3 column lot_id: lot 'S3' is named twice",
         ),
+        (
+            "specific_lots.csv",
+            lambda text: text + "A-6,FB,\n",
+            "specific_lots.csv row 3 column lot_id: value is missing",
+        ),
     ],
 )
 def test_bad_lot_method_or_lot_ids_name_row_and_column(

@@ -277,3 +277,23 @@ def test_book_slot_rules_from_a_book_folder(tmp_path: Path) -> None:
         (date(2026, 6, 1), 200.0, -4000.0)
     ]
     assert np.isclose(sale.short_term_gain, -4000.0)
+
+
+def test_lots_of_a_security_without_a_slot_are_dropped() -> None:
+    """A lot of symbol 4 in an account whose slots hold symbols 0 and 1 has no slot: it is
+    dropped, not laid on another security's slot (keys must not collide)."""
+    import numpy as np
+
+    from trimtab.core.lots import lots_on_slots
+
+    laid = lots_on_slots(
+        np.array([[0, 1], [0, 1]], dtype=np.int32),
+        account=np.array([0, 1], dtype=np.int32),
+        symbol=np.array([4, 1], dtype=np.int32),
+        quantity=np.array([5.0, 7.0]),
+        basis=np.array([50.0, 70.0]),
+        acquired=np.array([700_000, 700_000], dtype=np.int64),
+    )
+    assert laid.row.tolist() == [1]
+    assert laid.slot.tolist() == [1]
+    assert laid.quantity.tolist() == [7.0]

@@ -474,7 +474,8 @@ def lots_on_slots(
     security has no slot in their account are dropped. Vectorised: one sort of the slots
     and one search per lot.
     """
-    width = int(slot_symbol.max(initial=-1)) + 2
+    # Key width covers every symbol code, of the slots and of the lots, so keys never collide.
+    width = int(max(slot_symbol.max(initial=-1), symbol.max(initial=-1))) + 2
     rows, cols = np.nonzero(slot_symbol >= 0)
     keys = rows.astype(np.int64) * width + slot_symbol[rows, cols] + 1
     order = np.argsort(keys, kind="stable")

@@ -334,7 +334,7 @@ def book_slot_rules(
             rank=_specific_rank(folder, loaded, method),
         )
     elif table_path(folder, "specific_lots") is not None:
-        raise BookError("specific_lots", "needs the lots table (with lot_id) it names lots of")
+        raise BookError("specific_lots.csv", "needs the lots table (with lot_id) it names lots of")
     target = np.zeros(arrays.slot_symbol.shape)
     target[:, : arrays.model_width] = arrays.model_target[arrays.account_model]
     rules = slot_rules(arrays.slot_symbol, found.rules, as_of, target, lots=lots)
@@ -374,6 +374,9 @@ def _specific_rank(
     label = path.name
     spec = read_table(path, RULE_SCHEMAS["specific_lots"])
     require_values(label, spec, ["account_id", "symbol", "lot_id"])
+    empty = pc.equal(spec.column("lot_id"), "").to_numpy(zero_copy_only=False)
+    if empty.any():  # CSV reads an empty field as "": a lot without an id cannot be named
+        raise BookError(f"{label} row {first_row(empty)} column lot_id", "value is missing")
     lots = loaded.tables["lots"]
     n_lots = lots.num_rows
     rank = np.full(n_lots, np.inf)

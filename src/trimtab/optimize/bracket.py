@@ -86,7 +86,8 @@ def best_fit_bracket(p: AccountProblem) -> Vector | None:
     units[idx[found[0][1]]] += 1.0
     final = _take_back(p, units, lower, upper)
     if final is None or cash_after(p, final) < 0.0:
-        # It overdraws: with no cash target, the cash-bound optimum (then sells taken back).
+        # Overdrawn (or the take-back gave up): with no cash target and whole cents, the
+        # cash-bound optimum, then sells taken back; otherwise no proof.
         bound = best_fit_cash_bound(p, lower, idx, u, found[0][1])
         final = None if bound is None else _take_back(p, bound, lower, upper)
     if final is None or cash_after(p, final) < 0.0:
