@@ -82,3 +82,33 @@ def test_blocked_buy_is_never_bought() -> None:
     ruled = batch.with_rules(sell_limit=batch.sell_limit, buy_allowed=allowed)
     plan = household_rebalance(ruled, symbol, household).plan
     assert np.all(plan.dollars[:, 0] <= 0.0)
+
+
+def test_accounts_with_different_models_trade_through_a_shared_symbol() -> None:
+    """Household H, prices $100. A-1 follows {FB 50, MSFT 50} and holds 1,000 FB; A-2
+    follows {MSFT 50, ORCL 50} and holds 1,000 MSFT. Household targets (value-weighted):
+    FB 25%, MSFT 50%, ORCL 25%; held: FB 50%, MSFT 50%, ORCL 0%. No account can sell FB for
+    ORCL directly, so the trade goes through MSFT: A-1 sells 500 FB for 500 MSFT, A-2 sells
+    500 MSFT for 500 ORCL. Household weights end 25 / 50 / 25, each account's value unchanged."""
+    # slots: FB, MSFT, ORCL (symbol codes 0, 1, 2)
+    in_model = np.array([[True, True, False], [False, True, True]])
+    target = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])
+    batch = make_batch(
+        price=np.full((2, 3), 100.0),
+        quantity=np.array([[1000.0, 0.0, 0.0], [0.0, 1000.0, 0.0]]),
+        target=target,
+        lower=target * 0.9,
+        upper=target * 1.1,
+        in_model=in_model,
+        valid=in_model,
+        cash=np.zeros(2),
+        cash_target=np.zeros(2),
+    )
+    symbol = np.where(in_model, np.arange(3, dtype=np.int32)[None, :], -1).astype(np.int32)
+    hp = household_rebalance(batch, symbol, np.zeros(2, dtype=np.int32))
+    np.testing.assert_allclose(
+        hp.plan.dollars, [[-50_000.0, 50_000.0, 0.0], [0.0, -50_000.0, 50_000.0]]
+    )
+    rounded = round_plan(batch, hp.plan, unit=1.0, min_trade_value=0.0)
+    np.testing.assert_array_equal(rounded.quantity, [[-500, 500, 0], [0, -500, 500]])
+    np.testing.assert_allclose(rounded.cash_after, [0.0, 0.0])

@@ -22,8 +22,9 @@ seed's worked example:
 Without rules, when every account has a slot for every symbol of the household (one model
 for all), every source can be paired in full (an account holds what it sells, and any account
 may buy any sink), so the household drift reaches zero before share rounding: the first
-objective, household drift, is met exactly. With different models per account a source pairs
-only with sinks its own account has a slot for, and the household can stay off target.
+objective, household drift, is met exactly. With different models per account, what the
+direct pairs leave is routed through a symbol two accounts both trade (:func:`_route`); a
+route of more than one intermediate symbol is not searched.
 Each pair exhausts a source in an account, a source, or a sink, which bounds the number of
 pairs by the number of (account, source) holdings plus the number of sinks; pairs on the same
 account and symbol are netted into one trade. That is a bound, not a proven minimum: the
@@ -255,6 +256,7 @@ def _pair_household(
         (s, [r for r in order if r not in outside.get(s, ())], rest[s], False) for s in over
     ]
     pairs: list[Pair] = []
+    remaining: dict[int, float] = {}
     for s, sellers, left, full in sources:
         # A non-model holding is sold in full; a model symbol down to its household target.
         for r in sellers:
@@ -272,15 +274,66 @@ def _pair_household(
                 left -= amount
                 pairs.append(Pair(row=r, sell=s, buy=sink, dollars=amount))
                 _apply(plan, slot_of, r, s, sink, amount)
-        if left > HALF_CENT and s != CASH:
-            _mark(batch, plan, slot_of, order, s, Reason.SELL_LIMITED)
+        if not full:
+            remaining[s] = left
         if full:
             for r in sellers:
                 if batch.sell_limit[r, slot_of[(r, s)]] > 0:
                     plan.full_sell[r, slot_of[(r, s)]] = True
+    pairs += _route(batch, slot_of, order, room, remaining, under, lacking, plan)
+    for s, left in remaining.items():
+        if left > HALF_CENT and s != CASH:
+            _mark(batch, plan, slot_of, order, s, Reason.SELL_LIMITED)
     for s in under:
         if lacking[s] > HALF_CENT and s != CASH:
             _mark(batch, plan, slot_of, order, s, Reason.BUY_BLOCKED)
+    return pairs
+
+
+def _route(
+    batch: AccountBatch,
+    slot_of: dict[tuple[int, int], int],
+    order: list[int],
+    room: dict[tuple[int, int], float],
+    remaining: dict[int, float],
+    under: list[int],
+    lacking: dict[int, float],
+    plan: Plan,
+) -> list[Pair]:
+    """Pair what the direct pass left through a symbol two accounts both trade: account
+    ``r1`` sells the source and buys ``m``, account ``r2`` sells as much ``m`` and buys the
+    sink, so ``m``'s household weight is unchanged (accounts with different models).
+    Updates ``room``, ``remaining`` and ``lacking`` in place."""
+    pairs: list[Pair] = []
+    if not any(v > HALF_CENT for v in remaining.values()) or not any(
+        lacking[t] > HALF_CENT for t in under if t != CASH
+    ):
+        return pairs
+    held = {r: [s for (rr, s) in slot_of if rr == r] for r in order}
+    for s in [s for s in remaining if remaining[s] > HALF_CENT]:
+        for t in [t for t in under if t != CASH]:
+            for r1 in order:
+                for m in held[r1]:
+                    if min(remaining[s], lacking[t], room.get((r1, s), 0.0)) <= HALF_CENT:
+                        break
+                    if m in (s, t) or not batch.buy_allowed[r1, slot_of[(r1, m)]]:
+                        continue
+                    for r2 in order:
+                        j = slot_of.get((r2, t))
+                        if r2 == r1 or j is None or not batch.buy_allowed[r2, j]:
+                            continue
+                        amount = min(
+                            remaining[s], lacking[t], room.get((r1, s), 0.0), room.get((r2, m), 0.0)
+                        )
+                        if amount <= HALF_CENT:
+                            continue
+                        for row, sell, buy in ((r1, s, m), (r2, m, t)):
+                            pairs.append(Pair(row=row, sell=sell, buy=buy, dollars=amount))
+                            _apply(plan, slot_of, row, sell, buy, amount)
+                        room[(r1, s)] -= amount
+                        room[(r2, m)] -= amount
+                        remaining[s] -= amount
+                        lacking[t] -= amount
     return pairs
 
 
