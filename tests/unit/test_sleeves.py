@@ -598,3 +598,31 @@ def test_a_loss_sale_is_not_bought_back_on_the_apm_twin() -> None:
     )
     assert "wash sale" in apm_a["reason"]
     assert out["accounts"][0]["status"] == "part_success"
+
+
+@pytest.mark.parametrize(("weight_at_end", "in_force"), [(20.0, True), (25.0, False)])
+def test_a_waiting_exclusion_lapses_on_the_apm_line_with_the_model_line(
+    weight_at_end: float, in_force: bool
+) -> None:
+    """An exclusion of A (liquidate immediately) ended on 2026-06-01, waiting for A's next
+    weight change. A's account target from the model sleeve is 50% x 40% = 20%; the APM
+    line's own target is 50% x 60% = 30%. Whether the restriction is still in force is
+    decided once, from the model line's weight: at 20 both A lines are liquidated (300 model
+    shares and the APM sleeve's 200); at 25 it has lapsed on both (A to 20% and 30%)."""
+    restriction = {
+        "type": "exclusion",
+        "symbol": "A",
+        "behaviour": "liquidate_immediately",
+        "start_date": "2026-01-01",
+        "end_date": "2026-06-01",
+        "end_action": "wait_for_weight_change",
+        "weight_at_end_pct": weight_at_end,
+    }
+    doc = scenario(HELD, sleeves=SLEEVES_OK, restrictions=[restriction], as_of=AS_OF)
+    got = {(sym, sleeve): (action, qty) for sym, sleeve, action, qty in lines(run(doc))}
+    if in_force:
+        assert got[("A", "")] == ("sell", 300)
+        assert got[("A", "apm")] == ("sell", 200)
+    else:
+        assert got[("A", "")] == ("sell", 100)  # 300 held outside the APM sleeve -> 200
+        assert got[("A", "apm")] == ("buy", 100)  # 200 -> 300

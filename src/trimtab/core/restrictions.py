@@ -75,7 +75,9 @@ class Exclusion:
 
     Active from ``start`` to the day before ``end``. After ``end``, with
     :attr:`EndAction.WAIT_FOR_WEIGHT_CHANGE`, it stays active until the security's model
-    weight differs from ``weight_at_end`` (a fraction; ``None``: no change known yet).
+    weight differs from ``weight_at_end`` (a fraction; ``None``: no change known yet). The
+    weight is that of ``weight_symbol`` when >= 0 (an APM line follows its security's model
+    line, so the restriction lapses on both together), else of ``symbol``.
     """
 
     symbol: int
@@ -86,6 +88,7 @@ class Exclusion:
     end: date | None = None
     end_action: EndAction = EndAction.REBALANCE
     weight_at_end: float | None = None
+    weight_symbol: int = -1
 
     def active(self, as_of: date, model_weight: float) -> bool:
         """In force on ``as_of`` given the security's current model weight (a fraction)."""

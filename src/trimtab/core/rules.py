@@ -381,7 +381,8 @@ def slot_rules(
             j = slot_of.get(ex.symbol)
             if j is None:
                 continue
-            weight = 0.0 if target is None else float(target[r, j])
+            w = slot_of.get(ex.weight_symbol) if ex.weight_symbol >= 0 else j
+            weight = 0.0 if target is None or w is None else float(target[r, w])
             if not ex.active(as_of, weight):
                 continue
             res.behaviour[r, j] = ex.behaviour

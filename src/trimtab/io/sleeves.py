@@ -261,7 +261,9 @@ def twin_rules(rules: AccountRules, twin: Mapping[int, int]) -> AccountRules:
         rules,
         exclusions=rules.exclusions
         + tuple(
-            replace(ex, symbol=twin[ex.symbol]) for ex in rules.exclusions if ex.symbol in twin
+            replace(ex, symbol=twin[ex.symbol], weight_symbol=ex.symbol)
+            for ex in rules.exclusions
+            if ex.symbol in twin
         ),
         gain_lock_symbols=both(rules.gain_lock_symbols),
         elective_locks=both(rules.elective_locks),
