@@ -397,7 +397,10 @@ def test_equivalents_group_in_one_account_keeps_values_and_trades_the_group() ->
         "members": [{"symbol": "GE", "behaviour": "do_not_buy"}, {"symbol": "AMAT"}],
     }
     out, lines = run(household(B={"restrictions": [group]}))
-    assert lines["B"]["GE"]["action"] != "buy"
+    # B's group weight is bought through AMAT, the member it may buy; GE (do not buy) stays.
+    assert lines["B"]["GE"]["action"] == "none"
+    assert lines["B"]["AMAT"]["action"] == "buy"
+    assert lines["B"]["AMAT"]["quantity"] > 0
     assert out["status"] in ("success", "part_success")
 
 
