@@ -323,6 +323,22 @@ def test_lots_without_as_of_are_only_positions() -> None:
             "shares of 'IBM' held",
         ),
         (
+            1,
+            {
+                "sleeves": [
+                    {
+                        "type": "protected",
+                        "positions": [
+                            {"symbol": "IBM", "quantity": 5},
+                            {"symbol": "IBM", "quantity": 5},
+                        ],
+                    }
+                ]
+            },
+            "household.accounts[1].sleeves[0].positions[1].symbol: duplicate symbol 'IBM' in "
+            "the sleeve (also positions[0])",
+        ),
+        (
             0,
             {"lot_method": "random"},
             "household.accounts[0].lot_method: must be 'fifo', 'lifo', 'hifo', 'minimum_tax' "

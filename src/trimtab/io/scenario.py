@@ -649,9 +649,17 @@ def _household_rules_in(src: HouseholdScenarioIn) -> list[RulesIn] | None:
             ) from None
         total: dict[str, float] = {}
         for k, sleeve in enumerate(acc.sleeves):
+            seen: dict[str, int] = {}
             for j, kept in enumerate(sleeve.positions):
+                if kept.symbol in seen:
+                    raise ScenarioError(
+                        f"{where}.sleeves[{k}].positions[{j}].symbol",
+                        f"duplicate symbol {kept.symbol!r} in the sleeve "
+                        f"(also positions[{seen[kept.symbol]}])",
+                    )
+                seen[kept.symbol] = j
                 total[kept.symbol] = total.get(kept.symbol, 0.0) + kept.quantity
-                if total[kept.symbol] > shares.get(kept.symbol, 0.0) + 1e-9:
+                if total[kept.symbol] > shares.get(kept.symbol, 0.0) + SHARE_TOLERANCE:
                     raise ScenarioError(
                         f"{where}.sleeves[{k}].positions[{j}].quantity",
                         f"more than the {shares.get(kept.symbol, 0.0):g} shares of "
