@@ -4,7 +4,8 @@ with an equivalents group over some of their securities:
 - the account's target (lines plus cash) adds up to 100% of its value;
 - APM lines are in no equivalents group and keep the target the adviser entered (scaled by
   the sleeve's weight and the unprotected share of the account);
-- no slot sells more than it holds, protected shares are never sold;
+- no slot sells more than it holds or its rules allow, protected shares are never sold,
+  nothing a rule forbids is bought;
 - value is conserved to the cent and cash never goes below zero.
 """
 
@@ -167,6 +168,8 @@ def test_sleeves_hold_in_every_logic(doc: dict[str, Any]) -> None:
     result, _ = settle(result, ruled)
     q = result.quantity[0]
     assert np.all(batch.quantity[0] + q >= -1e-9)
+    assert not np.any((q > 0) & ~ruled.batch.buy_allowed[0])  # nothing a rule forbids is bought
+    assert np.all(-q <= ruled.batch.sell_limit[0] + 1e-9)  # nor sold past a rule's limit
     for code, shares in rules.protected.items():
         k = np.flatnonzero(slots[0] == code)
         assert -q[k].sum() <= batch.quantity[0, k].sum() - shares + 1e-9
