@@ -1,4 +1,6 @@
-"""Trade logics solved as mixed-integer programs with HiGHS: Best Fit and Minimum Transaction.
+"""Best Fit and Minimum Transaction, solved exactly: by proofs where they apply
+(:mod:`~trimtab.optimize.bracket`, :mod:`~trimtab.optimize.cash_bound`,
+:mod:`~trimtab.optimize.shortcut`), otherwise as mixed-integer programs with HiGHS.
 
 Kept outside :mod:`trimtab.core`, which stays numpy and the standard library only. Each
 logic works one account (one row of an :class:`~trimtab.core.batch.AccountBatch`) at a time
