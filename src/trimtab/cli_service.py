@@ -451,7 +451,9 @@ def register(app: typer.Typer) -> None:
         hold_until: Annotated[
             str | None, typer.Option(help="With --hold: last day of the hold, YYYY-MM-DD.")
         ] = None,
-        lot_method: Annotated[str | None, typer.Option(help="fifo, lifo or hifo.")] = None,
+        lot_method: Annotated[
+            str | None, typer.Option(help="fifo, lifo, hifo or minimum_tax.")
+        ] = None,
         drift: Annotated[
             list[str] | None,
             typer.Option("--set", help="Drift parameter NAME=VALUE (see docs/service.md)."),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -201,3 +202,90 @@ def test_rebalancing_toggle_history(engine: sa.Engine, tmp_path: Path) -> None:
         ).scalar_one()
     assert [tuple(h) for h in history] == [(D1, True), (D2, False)]
     assert on is False
+
+
+def _accounts_with(methods: dict[str, str]) -> list[dict[str, Any]]:
+    base = [
+        {
+            "account_id": "ACC1",
+            "model_id": "M1",
+            "cash": 1000.0,
+            "household_id": "H1",
+            "registration": "non_qualified",
+            "rebalancing": "true",
+        },
+        {
+            "account_id": "ACC2",
+            "model_id": "M1",
+            "cash": 100.0,
+            "household_id": "H1",
+            "registration": "qualified",
+            "rebalancing": "true",
+        },
+    ]
+    return [{**row, "lot_method": methods.get(row["account_id"], "")} for row in base]
+
+
+LOTS_WITH_IDS = [
+    {
+        "account_id": "ACC1",
+        "symbol": "A",
+        "quantity": 5,
+        "cost_basis": 200.0,
+        "acquired": "2024-01-02",
+        "lot_id": "T-1",
+    },
+    {
+        "account_id": "ACC1",
+        "symbol": "A",
+        "quantity": 7,
+        "cost_basis": 300.0,
+        "acquired": "2025-03-04",
+        "lot_id": "",
+    },
+]
+
+
+def test_lot_ids_and_lot_methods_are_imported(engine: sa.Engine, tmp_path: Path) -> None:
+    """Lot ids are stored (an empty one as none); an account's lot_method from the book
+    replaces the stored one (an empty value keeps it), with an audit entry."""
+    seed_firm(engine)
+    load(engine, tiny_book(tmp_path / "a", lots=LOTS_WITH_IDS, accounts=_accounts_with({})), D1)
+    book = tiny_book(
+        tmp_path / "b", lots=LOTS_WITH_IDS, accounts=_accounts_with({"ACC1": "minimum_tax"})
+    )
+    load(engine, book, D2)
+    with engine.connect() as conn:
+        ids = [
+            r.lot_id
+            for r in conn.execute(
+                sa.select(t.lots.c.lot_id).where(t.lots.c.as_of == D2).order_by(t.lots.c.row)
+            )
+        ]
+        methods = {
+            r.account_id: r.lot_method
+            for r in conn.execute(sa.select(t.accounts.c.account_id, t.accounts.c.lot_method))
+        }
+        audited = (
+            conn.execute(
+                sa.select(t.audit_log.c.entity_id).where(t.audit_log.c.action == "import_update")
+            )
+            .scalars()
+            .all()
+        )
+    assert ids == ["T-1", None]
+    assert methods == {"ACC1": "minimum_tax", "ACC2": "fifo"}
+    assert audited == ["ACC1"]
+
+
+def test_specific_lots_method_is_refused_by_the_service(engine: sa.Engine, tmp_path: Path) -> None:
+    seed_firm(engine)
+    book = tiny_book(tmp_path / "b", accounts=_accounts_with({"ACC2": "specific_lots"}))
+    before = snapshot(engine)
+    with pytest.raises(BookError) as err:
+        load(engine, book, D1)
+    assert str(err.value) == (
+        "accounts.csv row 2 column lot_method: specific_lots is not supported by the service "
+        "yet: use fifo, lifo, hifo or minimum_tax"
+    )
+    assert snapshot(engine) == before

@@ -31,7 +31,7 @@ def _tables(eng: sa.Engine) -> set[str]:
 
 
 def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0003"
+    assert current_revision(engine) == head_revision(engine) == "0004"
     assert _tables(engine) == set(metadata.tables)
 
 
@@ -45,13 +45,16 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     def columns(table: str) -> set[str]:
         return {c["name"] for c in sa.inspect(engine).get_columns(table)}
 
+    downgrade(engine, "0003")
+    assert "lot_id" not in columns("lots")
     downgrade(engine, "0002")
     assert "behaviour" not in columns("restrictions")
     downgrade(engine, "0001")
     assert "options" not in columns("requests")
     upgrade(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
     assert {"behaviour", "replacement", "substitute"} <= columns("restrictions")
+    assert "lot_id" in columns("lots")
 
 
 def test_downgrade_to_base_then_upgrade_again(engine: sa.Engine) -> None:
@@ -65,7 +68,7 @@ def test_sqlite_file_from_empty(tmp_path: Path) -> None:
     eng = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert current_revision(eng) is None
     upgrade(eng)
-    assert current_revision(eng) == "0003"
+    assert current_revision(eng) == "0004"
     eng.dispose()
 
 
@@ -135,6 +138,6 @@ def test_concurrent_first_runs_migrate_once() -> None:
         for th in threads:
             th.join()
         assert errors == []
-        assert current_revision(eng) == "0003"
+        assert current_revision(eng) == "0004"
     finally:
         gen.close()

@@ -55,7 +55,7 @@ def account_rules(
                     quantity=float(r.quantity),
                     cost_basis=None if r.cost_basis is None else float(r.cost_basis),
                     acquired=r.acquired or date.min,
-                    lot_id=str(r.row),
+                    lot_id=r.lot_id or f"#{r.row}",  # the book's id, else its row
                 )
             )
     locks: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))

@@ -16,7 +16,7 @@ from trimtab.service.market import CHICAGO
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
-LOT_METHODS = ("fifo", "lifo", "hifo")
+LOT_METHODS = ("fifo", "lifo", "hifo", "minimum_tax")
 DRIFT_PARAMETERS = {
     "sac_soft_pct": "percent points a sub-asset class may be off for sac_soft_days",
     "sac_soft_days": "days (over six months by default: 182)",

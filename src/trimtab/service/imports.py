@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
-from trimtab.errors import ConflictError
+from trimtab.errors import BookError, ConflictError
 from trimtab.io.book import LoadedBook, read_book
 from trimtab.io.tables import table_path
 from trimtab.service.access import require_role
@@ -100,6 +100,7 @@ def import_book(
     rows["prices"] = _prices(uow, as_of, tables["prices"], labels["prices"])
     versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
     rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, now)
+    _lot_methods(uow, actor, tables["accounts"], labels["accounts"], now)
     rows["positions"] = _positions(uow, as_of, tables, labels)
     if "lots" in tables:
         rows["lots"] = _lots(uow, as_of, tables["lots"], labels["lots"])
@@ -465,6 +466,58 @@ def _accounts(
     return len(day_rows)
 
 
+def _lot_methods(
+    uow: UnitOfWork, actor: str, accounts: pa.Table, label: str, now: datetime
+) -> None:
+    """Set each account's lot relief method where the book gives one (an empty value keeps
+    the stored method), with an audit entry per change."""
+    if "lot_method" not in accounts.column_names:
+        return
+    wanted: dict[str, str] = {}
+    for i, (a, m) in enumerate(
+        zip(_col(accounts, "account_id"), _col(accounts, "lot_method"), strict=True)
+    ):
+        if m == "specific_lots":
+            raise BookError(
+                f"{label} row {i + 1} column lot_method",
+                "specific_lots is not supported by the service yet: use fifo, lifo, hifo or "
+                "minimum_tax",
+            )
+        if m:
+            wanted[a] = m
+    if not wanted:
+        return
+    stored = {
+        r.account_id: r.lot_method
+        for r in uow.conn.execute(
+            select(t.accounts.c.account_id, t.accounts.c.lot_method).where(
+                t.accounts.c.firm_id == uow.firm_id
+            )
+        )
+    }
+    changed = [(a, stored[a], m) for a, m in wanted.items() if stored.get(a) != m]
+    if not changed:
+        return
+    uow.conn.execute(
+        update(t.accounts)
+        .where(
+            t.accounts.c.firm_id == uow.firm_id, t.accounts.c.account_id == bindparam("b_account")
+        )
+        .values(lot_method=bindparam("b_method")),
+        [{"b_account": a, "b_method": m} for a, _, m in changed],
+    )
+    for a, before, after in changed:
+        uow.audit(
+            actor=actor,
+            action="import_update",
+            entity="account",
+            entity_id=a,
+            at=now,
+            before={"lot_method": before},
+            after={"lot_method": after},
+        )
+
+
 def _switch(book: bool | None, book_before: bool | None, current: bool | None) -> bool:
     """The rebalancing switch after an import.
 
@@ -533,10 +586,21 @@ def _lots(uow: UnitOfWork, as_of: date, lots: pa.Table, label: str) -> int:
         number_texts(lots, "quantity", label=label, scale=8),
         number_texts(lots, "cost_basis", label=label, scale=6),
         lots.column("acquired").cast(pa.string()).to_numpy(zero_copy_only=False).tolist(),
+        [v or None for v in _col(lots, "lot_id")],  # an empty CSV field is no id
     )
     return uow.bulk_insert(
         t.lots,
-        ("firm_id", "as_of", "row", "account_id", "symbol", "quantity", "cost_basis", "acquired"),
+        (
+            "firm_id",
+            "as_of",
+            "row",
+            "account_id",
+            "symbol",
+            "quantity",
+            "cost_basis",
+            "acquired",
+            "lot_id",
+        ),
         zip(*columns, strict=True),
         encoded=True,
     )

@@ -171,7 +171,7 @@ accounts = Table(
     Column("no_trade_days", Integer, nullable=False, server_default="550"),
     Column("first_seen", Date, nullable=False),
     CheckConstraint("registration IN ('qualified', 'non_qualified')", name="registration"),
-    CheckConstraint("lot_method IN ('fifo', 'lifo', 'hifo')", name="lot_method"),
+    CheckConstraint("lot_method IN ('fifo', 'lifo', 'hifo', 'minimum_tax')", name="lot_method"),
 )
 
 account_days = Table(
@@ -223,6 +223,7 @@ lots = Table(
     Column("quantity", quantity(), nullable=False),
     Column("cost_basis", money()),
     Column("acquired", Date),
+    Column("lot_id", String(64)),
     Index("ix_lots_account", "firm_id", "as_of", "account_id"),
 )
 
