@@ -60,10 +60,9 @@ def _case(seed: int) -> AccountBatch:
     return _ruled(batch, rng) if seed % 3 == 0 else batch
 
 
-@pytest.mark.parametrize("seed", range(120))
-def test_best_fit_is_the_exhaustive_optimum(seed: int) -> None:
-    """Exact when the bracket proves the optimum; to the cent when HiGHS decides."""
-    batch = _case(seed)
+def _assert_exhaustive_optimum(batch: AccountBatch) -> None:
+    """Best Fit on ``batch`` equals the optimum found by enumerating every whole-share trade:
+    exactly when the bracket proves it, to the cent when HiGHS decides."""
     p = account_problem(batch, 0, 1.0)
     units = best_fit_bracket(p)
     quantity = best_fit(batch, 0).quantity if units is None else quantities(p, units, batch.width)
@@ -80,6 +79,12 @@ def test_best_fit_is_the_exhaustive_optimum(seed: int) -> None:
         assert got["turnover"] <= least_turnover + tol
     else:
         assert got["turnover"] == pytest.approx(least_turnover, abs=EXACT)
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_best_fit_is_the_exhaustive_optimum(seed: int) -> None:
+    """Exact when the bracket proves the optimum; to the cent when HiGHS decides."""
+    _assert_exhaustive_optimum(_case(seed))
 
 
 def test_most_small_accounts_are_proven() -> None:
@@ -124,22 +129,7 @@ def _no_cash_target(seed: int) -> AccountBatch:
 @pytest.mark.parametrize("seed", range(80))
 def test_no_cash_target_optimum_is_the_exhaustive_optimum(seed: int) -> None:
     """Where the bracket optimum overdraws, the cash-bound proof (``cash_bound``) decides."""
-    batch = _no_cash_target(seed)
-    p = account_problem(batch, 0, 1.0)
-    units = best_fit_bracket(p)
-    quantity = best_fit(batch, 0).quantity if units is None else quantities(p, units, batch.width)
-    tol = 0.01 + EXACT if units is None else EXACT  # HiGHS decides to the cent
-    trades, _ = _grid(batch)
-    s = _scores(batch, trades)
-    ok = s["cash_after"] >= 0.0
-    best = s["deviation"][ok].min()
-    least_turnover = s["turnover"][ok & (s["deviation"] <= best + EXACT)].min()
-    got = {k: float(v[0]) for k, v in _scores(batch, quantity[None]).items()}
-    assert got["cash_after"] >= -1e-9
-    assert got["deviation"] == pytest.approx(best, abs=tol)
-    assert got["turnover"] <= least_turnover + tol
-    if units is not None:
-        assert got["turnover"] == pytest.approx(least_turnover, abs=EXACT)
+    _assert_exhaustive_optimum(_no_cash_target(seed))
 
 
 def test_cash_bound_proof_settles_overdrawing_accounts(monkeypatch: pytest.MonkeyPatch) -> None:

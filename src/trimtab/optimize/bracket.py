@@ -45,7 +45,7 @@ import numpy.typing as npt
 from trimtab.optimize.cash_bound import best_fit_cash_bound
 from trimtab.optimize.knapsack import TIE, UNIT_EPSILON, Knapsack
 from trimtab.optimize.problem import AccountProblem, Vector, cash_after
-from trimtab.optimize.subset import largest_at_most
+from trimtab.optimize.subset import largest_at_most, whole_cents
 
 Mask = npt.NDArray[np.bool_]
 
@@ -113,13 +113,11 @@ def _take_back(p: AccountProblem, units: Vector, lower: Vector, upper: Vector) -
         return units
     if float(room[movable] @ a[movable]) <= capacity + UNIT_EPSILON:
         return units - sign * np.where(movable, room, 0.0)
-    cents = np.round(a * 100.0)
-    if not np.allclose(cents, a * 100.0, rtol=0.0, atol=1e-6):
+    cents = whole_cents(a)
+    if cents is None:
         return None
     limit = int(np.floor(capacity * 100.0 + 1e-6))
     if limit > CENT_BITS:
         return None
-    counts = largest_at_most(
-        cents.astype(np.int64), np.where(movable, room, 0.0).astype(np.int64), limit
-    )
+    counts = largest_at_most(cents, np.where(movable, room, 0.0).astype(np.int64), limit)
     return units - sign * counts

@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from trimtab.optimize.knapsack import TIE, Knapsack
 from trimtab.optimize.problem import AccountProblem, Vector, cash_after
-from trimtab.optimize.subset import Reach
+from trimtab.optimize.subset import Reach, whole_cents
 
 Mask = npt.NDArray[np.bool_]
 
@@ -56,11 +56,10 @@ def best_fit_cash_bound(
     if abs(p.cash_target) > 1e-9:
         return None
     a = p.unit_value
-    cents = np.round(a * 100.0)
+    c = whole_cents(a)
     cash = round(p.cash * 100.0)
-    if not np.allclose(cents, a * 100.0, rtol=0.0, atol=1e-6) or abs(cash - p.cash * 100.0) > 1e-6:
+    if c is None or abs(cash - p.cash * 100.0) > 1e-6:
         return None
-    c = cents.astype(np.int64)
     low = lower.astype(np.int64)
     w, wc, u = a[idx], c[idx], shortfall
     s0 = cash - int(c @ low)

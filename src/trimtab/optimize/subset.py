@@ -15,6 +15,16 @@ Vector = npt.NDArray[np.float64]
 Cents = npt.NDArray[np.int64]
 
 
+def whole_cents(dollars: Vector) -> Cents | None:
+    """``dollars`` in cents when each is a whole number of cents (to a millionth of a cent),
+    else ``None``: the proofs count sums exactly over cents."""
+    cents = np.round(dollars * 100.0)
+    if not np.allclose(cents, dollars * 100.0, rtol=0.0, atol=1e-6):
+        return None
+    out: Cents = cents.astype(np.int64)
+    return out
+
+
 class Reach:
     """Sums reachable with ``k_j <= room_j`` units of ``cents_j``, up to ``limit`` cents."""
 
