@@ -95,8 +95,7 @@ def synthetic_rules(arrays: Any, seed: int = 11, lots_per_holding: int = LOTS_PE
 def run(accounts: int, repeats: int, workers: int, lots_per_holding: int) -> dict[str, Any]:
     from trimtab.core.book import map_chunks
     from trimtab.core.engine import Method, propose
-    from trimtab.core.lots import relieve_lots
-    from trimtab.core.rules import apply_slot_rules, settle
+    from trimtab.core.rules import apply_slot_rules, relieved, settle
     from trimtab.io.book import read_book
 
     folder = c.ensure_book(accounts)
@@ -119,8 +118,7 @@ def run(accounts: int, repeats: int, workers: int, lots_per_holding: int) -> dic
         p = propose(r.batch, method, rows=slice(s, e), groups=r.groups)
         p, _ = settle(p, r)
         if lots:
-            sold = np.maximum(-p.quantity, 0.0)
-            relieve_lots(chunk.lots, r.lot_eligible, sold, r.batch.price, chunk.method, AS_OF)
+            relieved(p, r, AS_OF)
         return int(p.status.shape[0])
 
     def over(work: Any) -> Any:

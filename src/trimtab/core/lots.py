@@ -25,6 +25,8 @@ APPROVAL_GAIN = 1000.0
 SHARE_TOLERANCE = 1e-9
 """Shares below this are nothing left to relieve."""
 
+Indices = npt.NDArray[np.int64]
+
 
 @dataclass(frozen=True, slots=True)
 class Lot:
@@ -245,6 +247,9 @@ class LotArrays:
         rank: with specific lots, the lot's place in the named order; ``inf`` if not named.
         lot_id: ids for display, or ``None``.
         source: each lot's row in the caller's lots table (a book's), or ``None``.
+        ordered: each position's lots are together and in the relief order of their
+            account's method, except minimum tax, whose order depends on prices
+            (:func:`in_relief_order`); relief then needs no sort for the other methods.
     """
 
     row: npt.NDArray[np.int32]
@@ -255,6 +260,7 @@ class LotArrays:
     rank: npt.NDArray[np.float64]
     lot_id: tuple[str | None, ...] | None = None
     source: npt.NDArray[np.int64] | None = None
+    ordered: bool = False
 
     @classmethod
     def empty(cls) -> LotArrays:
@@ -280,30 +286,26 @@ class LotArrays:
             self.rank[a:b],
             None if self.lot_id is None else self.lot_id[a:b],
             None if self.source is None else self.source[a:b],
+            self.ordered,
         )
 
 
-_EPOCH = date(1970, 1, 1).toordinal()
+def long_term_cutoff(as_of: date) -> int:
+    """The last acquisition day (ordinal) of a lot held more than one year on ``as_of``.
+
+    The first anniversary is the same day a year later, 28 February for 29 February; it
+    never falls earlier for a later acquisition, so the lots held more than one year are
+    exactly those acquired on or before this day. Only the five days that can be the
+    cutoff (364 to 368 days back) are checked.
+    """
+    first = as_of.toordinal() - 368
+    later = sum(anniversary(date.fromordinal(first + i)) < as_of for i in range(5))
+    return first + later - 1
 
 
 def long_term_mask(acquired: npt.NDArray[np.int64], as_of: date) -> npt.NDArray[np.bool_]:
-    """Lots held more than one year on ``as_of`` (acquisition ordinals in, (L,) out).
-
-    The first anniversary is the same day a year later, 28 February for 29 February.
-    Computed once per calendar day in the range of ``acquired``, then looked up.
-    """
-    if acquired.size == 0:
-        return np.zeros(0, dtype=bool)
-    first, last = int(acquired.min()), int(acquired.max())
-    days = np.arange(first, last + 1, dtype=np.int64)
-    day = (days - _EPOCH).astype("datetime64[D]")
-    month = day.astype("datetime64[M]")
-    into = (day - month.astype("datetime64[D]")).astype(np.int64)
-    later = (month + 12).astype("datetime64[D]")
-    length = ((month + 13).astype("datetime64[D]") - later).astype(np.int64)
-    anniversary = later + np.minimum(into, length - 1)
-    table = anniversary < np.datetime64(as_of, "D")
-    out: npt.NDArray[np.bool_] = table[acquired - first]
+    """Lots held more than one year on ``as_of`` (acquisition ordinals in, (L,) out)."""
+    out: npt.NDArray[np.bool_] = acquired <= long_term_cutoff(as_of)
     return out
 
 
@@ -364,17 +366,87 @@ def lot_eligibility(
 
 @dataclass(frozen=True, slots=True)
 class Relieved:
-    """Shares relieved from each lot by a batch's sales and the gains, (L,) each.
+    """The lots a batch's sales relieved, in relief order: by position (ascending
+    ``row * K + slot``), and within a position first relieved first, (M,) each.
 
-    ``gain`` is dollars, NaN where the basis is missing; ``long_term`` is set for the lots
-    relieved (held more than one year on the trade date).
+    Attributes:
+        index: the lot's index in the batch's :class:`LotArrays`.
+        quantity: shares relieved, > 0.
+        gain: realised gain in dollars, NaN where the basis is missing.
+        long_term: held more than one year on the trade date.
     """
 
+    index: npt.NDArray[np.int64]
     quantity: npt.NDArray[np.float64]
     gain: npt.NDArray[np.float64]
     long_term: npt.NDArray[np.bool_]
-    sequence: npt.NDArray[np.int64]
-    """Relief order of each lot within its position's sale (-1 for lots not considered)."""
+
+
+def _positions_first(position: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> Indices:
+    """A stable order by ``position``, then ``key`` (integers, any sign)."""
+    if key.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    span = int(key.max()) - int(key.min()) + 1
+    if span < 2**31 and int(position.max()) < 2**31:
+        order: Indices = np.argsort((position << 31) + (key - key.min()), kind="stable")
+        return order
+    return np.lexsort((key, position)).astype(np.int64)
+
+
+def relief_order(
+    position: npt.NDArray[np.int64],
+    method: npt.NDArray[np.int8],
+    acquired: npt.NDArray[np.int64],
+    cost_per_share: npt.NDArray[np.float64],
+    rank: npt.NDArray[np.float64],
+) -> Indices:
+    """A stable order of lots by ``position`` (e.g. ``row * K + slot``), then by the relief
+    order of each lot's ``method`` code where it does not depend on prices: FIFO oldest
+    first, LIFO newest first, HIFO highest ``cost_per_share`` first (missing bases first),
+    specific lots by ``rank``; minimum tax keeps the given order. Ties keep the given order.
+    """
+    key = np.where(method == METHOD_CODE[LotMethod.LIFO], -acquired, acquired)
+    key[method == METHOD_CODE[LotMethod.MINIMUM_TAX]] = 0
+    for code, value in (
+        (METHOD_CODE[LotMethod.HIFO], -cost_per_share),
+        (METHOD_CODE[LotMethod.SPECIFIC], rank),
+    ):
+        these = method == code
+        if these.any():
+            # Float keys become their ranks among the lots of that method (ties share one).
+            key[these] = np.unique(value[these], return_inverse=True)[1]
+    return _positions_first(position, key)
+
+
+def in_relief_order(lots: LotArrays, method: npt.NDArray[np.int8], width: int) -> LotArrays:
+    """``lots`` reordered by :func:`relief_order` (``method``: code per account row, (N,);
+    ``width``: slots per account) and marked ``ordered``; ``source`` and ``lot_id`` follow
+    (without a ``source``, it becomes each lot's index in ``lots``)."""
+    position = lots.row.astype(np.int64) * width + lots.slot
+    order = relief_order(
+        position, method.take(lots.row), lots.acquired, _cost_per_share(lots, None), lots.rank
+    )
+    ids = lots.lot_id
+    return LotArrays(
+        row=lots.row[order],
+        slot=lots.slot[order],
+        quantity=lots.quantity[order],
+        basis=lots.basis[order],
+        acquired=lots.acquired[order],
+        rank=lots.rank[order],
+        lot_id=None if ids is None else tuple(ids[i] for i in order.tolist()),
+        source=order if lots.source is None else lots.source[order],
+        ordered=True,
+    )
+
+
+def _cost_per_share(lots: LotArrays, idx: Indices | None) -> npt.NDArray[np.float64]:
+    """Cost basis per share of the lots ``idx`` (all when ``None``); infinite when missing."""
+    q = lots.quantity if idx is None else lots.quantity[idx]
+    basis = lots.basis if idx is None else lots.basis[idx]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out: npt.NDArray[np.float64] = np.where(np.isnan(basis) | (q <= 0), np.inf, basis / q)
+    return out
 
 
 def relieve_lots(
@@ -384,63 +456,59 @@ def relieve_lots(
     price: npt.NDArray[np.float64],
     method: npt.NDArray[np.int8],
     as_of: date,
+    *,
+    position: npt.NDArray[np.int64] | None = None,
 ) -> Relieved:
     """Relieve every sale of a batch from its position's eligible lots, vectorised.
 
     ``sold`` are shares sold per slot (N, K), >= 0; ``price`` dollars per share (N, K);
     ``method`` the relief method code of each account (N,), see :data:`METHOD_CODE`. The
-    order within a position is that of :data:`ORDERS` (ties by lot order).
+    order within a position is that of :data:`ORDERS` (ties by lot order). ``position``
+    is each lot's ``row * K + slot`` when the caller has it. Only the eligible lots of
+    positions sold are touched; lots already :func:`in_relief_order` need no sort unless
+    their account relieves by minimum tax.
     """
-    n_lots = lots.size
-    out_q = np.zeros(n_lots)
-    gain = np.zeros(n_lots)
-    long = np.zeros(n_lots, dtype=bool)
-    sequence = np.full(n_lots, -1, dtype=np.int64)
     width = sold.shape[1]
-    flat = lots.row.astype(np.int64) * width + lots.slot
-    want = sold.ravel().take(flat)
-    live = np.flatnonzero(eligible & (want > 0))
-    if live.size:
-        q_all = lots.quantity[live]
-        basis = lots.basis[live]
-        missing = np.isnan(basis)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cps = np.where(missing | (q_all <= 0), np.inf, basis / q_all)
-        each = price.ravel().take(flat[live]) - cps
-        term = long_term_mask(lots.acquired[live], as_of)
-        m = method.take(lots.row[live])
-        acq = lots.acquired[live].astype(np.float64)
-        k1 = np.select(
-            [m == 0, m == 1, m == 2, m == 3],
-            [acq, -acq, -cps, (each > 0).astype(np.float64)],
+    if position is None:
+        position = lots.row.astype(np.int64) * width + lots.slot
+    live = np.flatnonzero(eligible & (sold.ravel() > 0).take(position))
+    if live.size == 0:
+        f64 = np.zeros(0)
+        return Relieved(live, f64, f64, np.zeros(0, dtype=bool))
+    where = position[live]
+    m = method.take(lots.row[live]) if method.any() else None
+    cps = _cost_per_share(lots, live)
+    if not lots.ordered:
+        perm = relief_order(
+            where,
+            np.zeros(live.size, dtype=np.int8) if m is None else m,
+            lots.acquired[live],
+            cps,
             lots.rank[live],
         )
-        group = flat[live]
-        if np.isin(m, (0, 1)).all() and group.size and int(group.max()) < 2**40:
-            days = np.where(m == 0, acq, -acq).astype(np.int64)
-            key = (group << 22) + (days - int(days.min()))
-            order = np.argsort(key, kind="stable")
-        elif (m == 3).any():
-            k2 = np.where(m == 3, (~term).astype(np.float64), 0.0)
-            k3 = np.where(m == 3, each, 0.0)
-            order = np.lexsort((live, k3, k2, k1, group))
-        else:
-            order = np.lexsort((live, k1, group))
-        g = group[order]
-        q = q_all[order]
-        cum = np.cumsum(q)
-        starts = np.r_[True, g[1:] != g[:-1]]
-        base = np.maximum.accumulate(np.where(starts, cum - q, 0.0))
-        took = np.clip(want[live][order] - (cum - q - base), 0.0, q)
-        took[took <= SHARE_TOLERANCE] = 0.0
-        idx = live[order]
-        out_q[idx] = took
-        sequence[idx] = np.arange(idx.size)
-        long[idx] = term[order]
-        with np.errstate(invalid="ignore"):
-            gain[idx] = np.where(missing[order], np.nan, took * each[order])
-        gain[idx[took <= 0]] = 0.0
-    return Relieved(quantity=out_q, gain=gain, long_term=long, sequence=sequence)
+        live, where, cps = live[perm], where[perm], cps[perm]
+        m = None if m is None else m[perm]
+    each = price.ravel().take(where) - cps  # gain per share, -inf without a basis
+    long_term = lots.acquired[live] <= long_term_cutoff(as_of)
+    if m is not None and (tax := np.flatnonzero(m == METHOD_CODE[LotMethod.MINIMUM_TAX])).size:
+        # Minimum tax: losses first, long term first, then by gain per share; the lots of
+        # one position are together, so sorting them among themselves keeps the rest.
+        sub = np.lexsort((tax, each[tax], ~long_term[tax], each[tax] > 0, where[tax]))
+        perm = np.arange(live.size)
+        perm[tax] = tax[sub]
+        live, where, each, long_term = live[perm], where[perm], each[perm], long_term[perm]
+    q = lots.quantity[live]
+    cum = np.cumsum(q)
+    starts = np.r_[True, where[1:] != where[:-1]]
+    before = cum - q  # shares of the lots before, from the first lot of the batch
+    base = np.maximum.accumulate(np.where(starts, before, 0.0))
+    took = np.clip(sold.ravel().take(where) - (before - base), 0.0, q)
+    keep = np.flatnonzero(took > SHARE_TOLERANCE)
+    took = took[keep]
+    with np.errstate(invalid="ignore"):
+        gain = took * each[keep]
+    gain[np.isneginf(each[keep])] = np.nan
+    return Relieved(index=live[keep], quantity=took, gain=gain, long_term=long_term[keep])
 
 
 def slot_gains(
@@ -449,7 +517,7 @@ def slot_gains(
     """Short- and long-term gains realised per slot in dollars, (N, K) each, from the lots
     a batch's sales relieved; lots without a cost basis are left out (as in :class:`Sale`)."""
     n, k = shape
-    flat = lots.row.astype(np.int64) * k + lots.slot
+    flat = lots.row[done.index].astype(np.int64) * k + lots.slot[done.index]
     gain = np.nan_to_num(done.gain, nan=0.0)
     short = np.bincount(flat, weights=np.where(done.long_term, 0.0, gain), minlength=n * k)
     long = np.bincount(flat, weights=np.where(done.long_term, gain, 0.0), minlength=n * k)

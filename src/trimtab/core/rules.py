@@ -11,6 +11,7 @@ Symbols are codes; shares, dollars and fractions of account value as stated per 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -29,7 +30,9 @@ from trimtab.core.lots import (
     LotLocks,
     LotMethod,
     Relief,
+    Relieved,
     Sale,
+    in_relief_order,
     lot_eligibility,
     relieve_lots,
 )
@@ -285,11 +288,13 @@ class SlotRules:
 
     def prepared(self) -> SlotRules:
         """These rules with the price-independent part of lot eligibility computed once
-        (:class:`LotCache`): applying them then costs in proportion to the watched lots."""
+        (:class:`LotCache`): applying them then costs in proportion to the watched lots.
+        The lots are put in relief order (:func:`in_relief_order`)."""
         n, k = self.elective.shape
-        lots = self.lots
+        ordered = replace(self, lots=in_relief_order(self.lots, self.method, k))
+        lots = ordered.lots
         flat = lots.row.astype(np.int64) * k + lots.slot
-        static_ok, static_flags = _lot_rules(self, flat, None)
+        static_ok, static_flags = _lot_rules(ordered, flat, None)
         watched = np.zeros(lots.size, dtype=bool)
         for mask in (self.gain_lock, self.wash_window):
             if mask.any():
@@ -299,7 +304,7 @@ class SlotRules:
         has_lots = np.bincount(flat, minlength=n * k) > 0
         watched_idx = np.flatnonzero(watched).astype(np.int64)
         return replace(
-            self,
+            ordered,
             cache=LotCache(
                 flat=flat,
                 static_ok=static_ok,
@@ -721,24 +726,40 @@ def settle(
     return out, limited
 
 
+def relieved(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> Relieved:
+    """The lots every sale of ``proposal`` relieves, by the account's method, among the lots
+    its locks leave sellable."""
+    rules = ruled.rules
+    return relieve_lots(
+        rules.lots,
+        ruled.lot_eligible,
+        np.maximum(-proposal.quantity, 0.0),
+        ruled.batch.price,
+        rules.method,
+        as_of,
+        position=None if rules.cache is None else rules.cache.flat,
+    )
+
+
 def realise(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> dict[tuple[int, int], Sale]:
     """The lots relieved by every sale of a position with lots, by ``(account, slot)``.
 
     Lots are relieved by the account's method among the lots its locks leave sellable.
     """
     lots = ruled.rules.lots
-    sold = np.maximum(-proposal.quantity, 0.0)
-    done = relieve_lots(
-        lots, ruled.lot_eligible, sold, ruled.batch.price, ruled.rules.method, as_of
-    )
+    done = relieved(proposal, ruled, as_of)
     out: dict[tuple[int, int], list[Relief]] = {}
     ids = lots.lot_id
-    for i in np.flatnonzero(done.quantity > 0).tolist():
+    for i, q, gain, term in zip(
+        done.index.tolist(),
+        done.quantity.tolist(),
+        done.gain.tolist(),
+        done.long_term.tolist(),
+        strict=True,
+    ):  # in relief order
         r, k = int(lots.row[i]), int(lots.slot[i])
-        q = float(done.quantity[i])
         basis = float(lots.basis[i])
         price = float(ruled.batch.price[r, k])
-        gain = float(done.gain[i])
         out.setdefault((r, k), []).append(
             Relief(
                 index=i,
@@ -747,13 +768,13 @@ def realise(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> dict[tup
                 quantity=q,
                 cost_basis=None if np.isnan(basis) else basis * q / float(lots.quantity[i]),
                 proceeds=q * price,
-                gain=None if np.isnan(gain) else gain,
-                long_term=bool(done.long_term[i]),
+                gain=None if math.isnan(gain) else gain,
+                long_term=term,
             )
         )
     sales: dict[tuple[int, int], Sale] = {}
     for key, reliefs in out.items():
-        ordered = tuple(sorted(reliefs, key=lambda r: int(done.sequence[r.index])))
+        ordered = tuple(reliefs)
         short = sum(r.gain for r in ordered if r.gain is not None and not r.long_term)
         long = sum(r.gain for r in ordered if r.gain is not None and r.long_term)
         unknown = any(r.gain is None for r in ordered)

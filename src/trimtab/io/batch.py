@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 from trimtab.core.book import drift_book, map_chunks
 from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions
 from trimtab.core.engine import propose as engine_propose
-from trimtab.core.lots import APPROVAL_GAIN, relieve_lots, slot_gains
+from trimtab.core.lots import APPROVAL_GAIN, slot_gains
 from trimtab.core.reasons import Message
-from trimtab.core.rules import SlotRules, apply_slot_rules, settle
+from trimtab.core.rules import SlotRules, apply_slot_rules, relieved, settle
 from trimtab.errors import InputError
 from trimtab.io.arrow import from_numpy, strings
 from trimtab.io.book import LoadedBook, with_extra_holdings
@@ -152,10 +152,7 @@ def _chunk_proposal(
     message = result.message.copy()
     message[limited & (message == Message.NONE)] = Message.RULES_LIMITED
     lots = ruled.rules.lots
-    sold = np.maximum(-result.quantity, 0.0)
-    done = relieve_lots(
-        lots, ruled.lot_eligible, sold, ruled.batch.price, ruled.rules.method, rules.as_of
-    )
+    done = relieved(result, ruled, rules.as_of)
     short, long = slot_gains(done, lots, batch.price.shape)
     text = relief_text(
         lots,

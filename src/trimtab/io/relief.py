@@ -29,12 +29,10 @@ def relief_text(
     table's ``lot_id`` column (``None`` without one); ``decimals`` rounds the shares.
     """
     out = pa.nulls(lines.size, pa.string())
-    idx = np.flatnonzero(done.quantity > 0)
+    idx = done.index  # by position, in relief order
     if idx.size == 0 or lots.source is None:
         return out
     flat = lots.row[idx].astype(np.int64) * width + lots.slot[idx]
-    order = np.lexsort((done.sequence[idx], flat))
-    idx, flat = idx[order], flat[order]
     source = lots.source[idx]
     number = pc.binary_join_element_wise("#", pc.cast(pa.array(source + 1), pa.string()), "")
     if lot_ids is not None:
@@ -43,7 +41,7 @@ def relief_text(
             given = given.cast(pa.string())
         given = pc.if_else(pc.equal(given, ""), pa.scalar(None, pa.string()), given)
         number = pc.coalesce(given, number)
-    shares = pc.cast(pa.array(np.round(done.quantity[idx], decimals)), pa.string())
+    shares = pc.cast(pa.array(np.round(done.quantity, decimals)), pa.string())
     each = pc.binary_join_element_wise(number, shares, ":")
     starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
     grouped = pa.ListArray.from_arrays(
