@@ -176,6 +176,8 @@ class LotCache:
             re-checked at each price, ascending.
         watched_flat, watched_quantity, watched_basis: those lots' ``flat``, shares and
             cost basis, gathered once.
+        watched_rule: which of the two watches each: :class:`RuleReason` ``GAIN_LOCK``
+            (held back at a gain) and ``WASH_SALE_SELL`` (held back at a loss), or-ed.
         free: shares of ``static_ok`` lots per slot, (N, K).
         has_lots: the slot's position has lots, (N, K).
         slot_flags: ``static_flags`` of the slot's held-back lots, or-ed, (N, K).
@@ -188,6 +190,7 @@ class LotCache:
     watched_flat: npt.NDArray[np.int64]
     watched_quantity: npt.NDArray[np.float64]
     watched_basis: npt.NDArray[np.float64]
+    watched_rule: Flags
     free: npt.NDArray[np.float64]
     has_lots: Mask
     slot_flags: Flags
@@ -203,6 +206,7 @@ class LotCache:
             self.watched_flat[i:j] - start * width,
             self.watched_quantity[i:j],
             self.watched_basis[i:j],
+            self.watched_rule[i:j],
             self.free[start:stop],
             self.has_lots[start:stop],
             self.slot_flags[start:stop],
@@ -295,11 +299,11 @@ class SlotRules:
         lots = ordered.lots
         flat = lots.row.astype(np.int64) * k + lots.slot
         static_ok, static_flags = _lot_rules(ordered, flat, None)
-        watched = np.zeros(lots.size, dtype=bool)
-        for mask in (self.gain_lock, self.wash_window):
-            if mask.any():
-                watched |= mask.ravel().take(flat)
-        watched &= lots.quantity > 0
+        rule = np.zeros(lots.size, dtype=np.uint32)
+        for mask, reason in _WATCHES:
+            if getattr(self, mask).any():
+                rule |= getattr(self, mask).ravel().take(flat) * np.uint32(reason)
+        watched = (rule != 0) & (lots.quantity > 0)
         free = np.bincount(flat, weights=lots.quantity * static_ok, minlength=n * k)
         has_lots = np.bincount(flat, minlength=n * k) > 0
         watched_idx = np.flatnonzero(watched).astype(np.int64)
@@ -313,6 +317,7 @@ class SlotRules:
                 watched_flat=flat[watched_idx],
                 watched_quantity=lots.quantity[watched_idx],
                 watched_basis=lots.basis[watched_idx],
+                watched_rule=rule[watched_idx],
                 free=free.astype(np.float64).reshape(n, k),
                 has_lots=has_lots.reshape(n, k),
                 slot_flags=_slot_flags(flat, static_ok, static_flags, lots.quantity, n * k).reshape(
@@ -530,37 +535,31 @@ def _slot_flags(
     return out
 
 
+_WATCHES = (("gain_lock", RuleReason.GAIN_LOCK), ("wash_window", RuleReason.WASH_SALE_SELL))
+"""The lot rules that depend on prices: a gain lock holds back lots at a gain, a wash
+window lots at a loss."""
+
+
 def _cached_lots(
-    rules: SlotRules, cache: LotCache, slot_price: npt.NDArray[np.float64], n: int, k: int
+    cache: LotCache, slot_price: npt.NDArray[np.float64]
 ) -> tuple[Mask, npt.NDArray[np.float64], Flags]:
     """Eligibility, free shares per slot (N, K) and slot flags from the cache and prices."""
-    eligible = cache.static_ok
-    free = cache.free
-    slot_flags = cache.slot_flags
-    idx = cache.watched
-    if idx.size:
-        where = cache.watched_flat
-        gain = cache.watched_quantity * slot_price.take(where) - cache.watched_basis
-        dynamic = np.zeros(idx.size, dtype=np.uint32)
-        for mask, test, reason in (
-            (rules.gain_lock, gain > 0, RuleReason.GAIN_LOCK),
-            (rules.wash_window, gain < 0, RuleReason.WASH_SALE_SELL),
-        ):
-            if mask.any():
-                hit = mask.ravel().take(where) & test
-                dynamic |= hit.astype(np.uint32) * np.uint32(reason)
-        out = dynamic != 0
-        if out.any():
-            newly = out & cache.static_ok[idx]
-            eligible = eligible.copy()
-            eligible[idx[newly]] = False
-            lost = np.bincount(where[newly], weights=cache.watched_quantity[newly], minlength=n * k)
-            free = free - lost.astype(np.float64).reshape(n, k)
-            extra = np.zeros(n * k, dtype=np.uint32)
-            for reason in (RuleReason.GAIN_LOCK, RuleReason.WASH_SALE_SELL):
-                count = np.bincount(where[(dynamic & np.uint32(reason)) != 0], minlength=n * k)
-                extra |= (count > 0).astype(np.uint32) * np.uint32(reason)
-            slot_flags = slot_flags | extra.reshape(n, k)
+    eligible, free, slot_flags = cache.static_ok, cache.free, cache.slot_flags
+    where = cache.watched_flat
+    gain = cache.watched_quantity * slot_price.take(where) - cache.watched_basis
+    at_gain = np.uint32(RuleReason.GAIN_LOCK) * (gain > 0)
+    at_loss = np.uint32(RuleReason.WASH_SALE_SELL) * (gain < 0)
+    dynamic = cache.watched_rule & (at_gain | at_loss)
+    hit = np.flatnonzero(dynamic)
+    if hit.size:
+        lots = cache.watched[hit]
+        newly = hit[cache.static_ok[lots]]
+        eligible = eligible.copy()
+        eligible[cache.watched[newly]] = False
+        free = free.copy()
+        np.subtract.at(free.reshape(-1), where[newly], cache.watched_quantity[newly])
+        slot_flags = slot_flags.copy()
+        np.bitwise_or.at(slot_flags.reshape(-1), where[hit], dynamic[hit])
     return eligible, free, slot_flags
 
 
@@ -612,7 +611,7 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     has_lots: Mask = np.zeros((n, k), dtype=bool)
     slot_flags: Flags | None = None
     if lots.size and rules.cache is not None:
-        eligible, free, slot_flags = _cached_lots(rules, rules.cache, batch.price.ravel(), n, k)
+        eligible, free, slot_flags = _cached_lots(rules.cache, batch.price.ravel())
         has_lots = rules.cache.has_lots
         limit = np.where(has_lots, np.minimum(free, limit), limit)
     elif lots.size:
