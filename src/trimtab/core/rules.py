@@ -178,7 +178,7 @@ class LotCache:
             cost basis, gathered once.
         watched_rule: which of the two watches each: :class:`RuleReason` ``GAIN_LOCK``
             (held back at a gain) and ``WASH_SALE_SELL`` (held back at a loss), or-ed.
-        free: shares of ``static_ok`` lots per slot, (N, K).
+        free: shares of ``static_ok`` lots per slot, infinite where no lots, (N, K).
         has_lots: the slot's position has lots, (N, K).
         slot_flags: ``static_flags`` of the slot's held-back lots, or-ed, (N, K).
     """
@@ -318,7 +318,7 @@ class SlotRules:
                 watched_quantity=lots.quantity[watched_idx],
                 watched_basis=lots.basis[watched_idx],
                 watched_rule=rule[watched_idx],
-                free=free.astype(np.float64).reshape(n, k),
+                free=np.where(has_lots, free, np.inf).reshape(n, k),
                 has_lots=has_lots.reshape(n, k),
                 slot_flags=_slot_flags(flat, static_ok, static_flags, lots.quantity, n * k).reshape(
                     n, k
@@ -613,7 +613,7 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     if lots.size and rules.cache is not None:
         eligible, free, slot_flags = _cached_lots(rules.cache, batch.price.ravel())
         has_lots = rules.cache.has_lots
-        limit = np.where(has_lots, np.minimum(free, limit), limit)
+        limit = np.minimum(free, limit)
     elif lots.size:
         flat = lots.row.astype(np.int64) * k + lots.slot
         eligible, lot_flags = _lot_rules(rules, flat, batch.price.ravel())
@@ -689,10 +689,10 @@ def settle(
     sold = (proposal.quantity < 0).any(axis=1)
     shaped = kept & (sold & ruled.ruled & ~ruled.hold)[:, None]
     if shaped.any():
-        reason = proposal.reason.copy()
-        reason[shaped] &= ~np.uint32(Reason.GENERATE_NOT_NEEDED)
-        reason[shaped] |= np.uint32(Reason.SELL_LIMITED)
-        proposal = replace(proposal, reason=reason)
+        marked = (proposal.reason & ~np.uint32(Reason.GENERATE_NOT_NEEDED)) | np.uint32(
+            Reason.SELL_LIMITED
+        )
+        proposal = replace(proposal, reason=np.where(shaped, marked, proposal.reason))
     status = proposal.status.copy()
     status[limited] = np.maximum(status[limited], np.int8(Status.PART_SUCCESS))
     out = replace(proposal, status=status)
