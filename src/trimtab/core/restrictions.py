@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import IntEnum
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.batch import BATCH_FIELDS, AccountBatch, Fractions, Mask
+from trimtab.core.batch import AccountBatch, Fractions, Mask
 from trimtab.core.logics import Plan
 from trimtab.core.money import HALF_CENT
 from trimtab.core.reasons import Reason, RuleReason
@@ -32,6 +33,8 @@ from trimtab.core.reasons import Reason, RuleReason
 Codes = npt.NDArray[np.int32]
 Flags = npt.NDArray[np.uint32]
 Ranks = npt.NDArray[np.float64]
+Index = npt.NDArray[np.intp]
+G = TypeVar("G", bound=np.generic)
 
 WEIGHT_TOLERANCE = 1e-9
 """Fractions closer than this count as the same model weight (end action "wait")."""
@@ -201,53 +204,24 @@ def restrict_batch(
     """Apply the restrictions in force to a batch's targets, bands and cash targets.
 
     ``weight`` is each slot's current weight; all are fractions of account value, (N, K),
-    and ``cash_target`` (N,). ``in_model`` marks the model lines (valid slots only). Only
-    the accounts with restrictions are computed.
+    and ``cash_target`` (N,). ``in_model`` marks the model lines (valid slots only). The work
+    is done on the restricted slots, and row by row only on the accounts whose other targets
+    are rescaled (reallocation, held positions); the inputs are returned as they are (not
+    copied) when no slot is excluded or substituted.
     """
-    rows = np.flatnonzero(((slots.behaviour > 0) | (slots.lead >= 0)).any(axis=1))
     n, k = target.shape
-    if rows.size == n:
-        return _restrict(weight, target, lower, upper, in_model, cash_target, slots)
-    if rows.size == 0:
-        return Restricted(
-            target=target,
-            lower=lower,
-            upper=upper,
-            in_model=in_model,
-            cash_target=cash_target,
-            no_sell=np.zeros((n, k), dtype=bool),
-            no_buy=np.zeros((n, k), dtype=bool),
-            flags=np.zeros((n, k), dtype=np.uint32),
-            groups=None,
-        )
-    some = _restrict(
-        weight[rows],
-        target[rows],
-        lower[rows],
-        upper[rows],
-        in_model[rows],
-        cash_target[rows],
-        SlotRestrictions(*(getattr(slots, f)[rows] for f in slots.__dataclass_fields__)),
-    )
-    t, lo, hi, im, cash = (
-        target.copy(),
-        lower.copy(),
-        upper.copy(),
-        in_model.copy(),
-        cash_target.copy(),
-    )
-    t[rows], lo[rows], hi[rows] = some.target, some.lower, some.upper
-    im[rows], cash[rows] = some.in_model, some.cash_target
     no_sell = np.zeros((n, k), dtype=bool)
     no_buy = np.zeros((n, k), dtype=bool)
     flags = np.zeros((n, k), dtype=np.uint32)
-    no_sell[rows], no_buy[rows], flags[rows] = some.no_sell, some.no_buy, some.flags
-    groups = None
-    if some.groups is not None:
-        buy_rank = np.zeros((n, k))
-        sell_rank = np.zeros((n, k))
-        buy_rank[rows], sell_rank[rows] = some.groups.buy_rank, some.groups.sell_rank
-        groups = GroupArrays(slots.lead, buy_rank, sell_rank)
+    at = np.flatnonzero(slots.behaviour > 0)
+    t, lo, hi, im, cash = target, lower, upper, in_model, cash_target
+    if at.size:
+        t, lo, hi, im, cash = _exclude(
+            weight, target, lower, upper, in_model, cash_target, slots, at, flags
+        )
+        _flat(no_buy)[at] = True
+        _flat(no_sell)[at[slots.behaviour.ravel()[at] == Behaviour.HOLD.value]] = True
+    groups = _equivalents(in_model, slots, no_sell, no_buy, flags)
     return Restricted(
         target=t,
         lower=lo,
@@ -261,7 +235,38 @@ def restrict_batch(
     )
 
 
-def _restrict(
+# Sparse slots are addressed by flat index ``row * K + slot`` (``np.flatnonzero`` of an (N, K)
+# mask): several times faster than (rows, slots) pairs. Values are read with ``a.ravel()[at]``
+# and written through ``_flat(a)``, a view (never a copy) of an array made here.
+
+
+def _flat(a: npt.NDArray[G]) -> npt.NDArray[G]:
+    """``a`` as a one-dimensional view: writes through it land in ``a`` (raises if ``a`` is not
+    C-contiguous)."""
+    return a.reshape(-1, copy=False)
+
+
+def _row_sums(shape: tuple[int, int], at: Index, values: Fractions) -> Fractions:
+    """Per-account sums, (N,), of ``values`` at the (distinct) flat slots ``at``.
+
+    Bit for bit the row sums of the dense (N, K) array holding ``values`` there and zeros
+    elsewhere: two terms or fewer add up the same in any order, so ``np.bincount`` sums those
+    accounts; the accounts with more are summed densely, in numpy's own (pairwise) order.
+    """
+    n, k = shape
+    rows = at // k
+    out = np.bincount(rows, weights=values, minlength=n).astype(np.float64, copy=False)
+    count = np.bincount(rows, minlength=n)
+    many = count[rows] > 2
+    if many.any():
+        accounts = np.flatnonzero(count > 2)
+        dense = np.zeros((accounts.size, k))
+        dense[np.searchsorted(accounts, rows[many]), at[many] % k] = values[many]
+        out[accounts] = dense.sum(axis=1)
+    return out
+
+
+def _exclude(
     weight: Fractions,
     target: Fractions,
     lower: Fractions,
@@ -269,112 +274,130 @@ def _restrict(
     in_model: Mask,
     cash_target: Fractions,
     slots: SlotRestrictions,
-) -> Restricted:
-    flags = np.zeros(target.shape, dtype=np.uint32)
-    beh = slots.behaviour
-    restricted = beh > 0
-    hold = beh == Behaviour.HOLD
-    now = beh == Behaviour.LIQUIDATE_NOW
-    need = beh == Behaviour.LIQUIDATE_AS_NEEDED
-    kt = np.where(restricted, np.where(now, 0.0, np.minimum(target, weight)), target)
-    shift = target - kt
+    at: Index,
+    flags: Flags,
+) -> tuple[Fractions, Fractions, Fractions, Mask, Fractions]:
+    """Targets, bands, model lines and cash targets after the exclusions and substitutions
+    of the flat slots ``at``; adds their reasons to ``flags`` (in place)."""
+    n, k = target.shape
+    rows = at // k
+    beh = slots.behaviour.ravel()[at]
+    # ``.value``: numpy compares plain ints several times faster than IntEnum members.
+    hold = beh == Behaviour.HOLD.value
+    now = beh == Behaviour.LIQUIDATE_NOW.value
+    need = beh == Behaviour.LIQUIDATE_AS_NEEDED.value
+    w, tg, low, up = (a.ravel()[at] for a in (weight, target, lower, upper))
+    # The restricted slots' own target and band.
+    kt = np.where(now, 0.0, np.minimum(tg, w))
+    shift = tg - kt
     klo = np.where(
         hold,
-        np.minimum(lower, weight),
-        np.where(now, 0.0, np.where(need, np.maximum(lower - shift, 0.0), lower)),
+        np.minimum(low, w),
+        np.where(now, 0.0, np.where(need, np.maximum(low - shift, 0.0), low)),
     )
     khi = np.where(
         hold,
-        np.minimum(upper, weight),
-        np.where(now, 0.0, np.where(need, np.maximum(upper - shift, kt), upper)),
+        np.minimum(up, w),
+        np.where(now, 0.0, np.where(need, np.maximum(up - shift, kt), up)),
     )
-    released = [(target - kt) * restricted, (lower - klo) * restricted, (upper - khi) * restricted]
-    t, lo, hi = kt, klo, khi
-    im = in_model & ~now
+    released = (tg - kt, low - klo, up - khi)
+    t, lo, hi, im = target.copy(), lower.copy(), upper.copy(), in_model.copy()
+    flat_t, flat_lo, flat_hi, flat_im = _flat(t), _flat(lo), _flat(hi), _flat(im)
+    flat_t[at], flat_lo[at], flat_hi[at] = kt, klo, khi
+    flat_im[at[now]] = False
+
+    # A substitute receives what its restricted slot released (in slot order).
+    sub = slots.substitute.ravel()[at]
+    has_sub = sub >= 0
+    if has_sub.any():
+        to = rows[has_sub] * k + sub[has_sub]
+        for arr, rel in zip((flat_t, flat_lo, flat_hi), released, strict=True):
+            np.add.at(arr, to, rel[has_sub])
+        flat_im[to] = True
+        _flat(flags)[to] |= np.uint32(RuleReason.SUBSTITUTE)
+    spread = ~has_sub & (slots.replacement.ravel()[at] == Replacement.REALLOCATE.value)
+    to_cash = ~has_sub & ~spread
+    reasons = np.full(at.size, RuleReason.EXCLUDED, dtype=np.uint32)
     for where, reason in (
-        (restricted, RuleReason.EXCLUDED),
         (hold, RuleReason.EXCLUDED_HOLD),
         (now, RuleReason.EXCLUDED_LIQUIDATE),
         (need, RuleReason.EXCLUDED_AS_NEEDED),
+        (has_sub, RuleReason.SUBSTITUTED),
+        (spread, RuleReason.EXCLUDED_REALLOCATE),
+        (to_cash, RuleReason.EXCLUDED_HOLD_CASH),
     ):
-        set_flag(flags, where, reason)
+        set_flag(reasons, where, reason)
+    _flat(flags)[at] |= reasons
 
-    has_sub = restricted & (slots.substitute >= 0)
-    if has_sub.any():
-        rows, cols = np.nonzero(has_sub)
-        to = (rows, slots.substitute[rows, cols])
-        for arr, rel in zip((t, lo, hi), released, strict=True):
-            np.add.at(arr, to, rel[rows, cols])
-        im[to] = True
-        set_flag(flags, has_sub, RuleReason.SUBSTITUTED)
-        flags[to] |= np.uint32(RuleReason.SUBSTITUTE)
-    spread = restricted & ~has_sub & (slots.replacement == Replacement.REALLOCATE)
-    to_cash = restricted & ~has_sub & ~spread
-    set_flag(flags, spread, RuleReason.EXCLUDED_REALLOCATE)
-    set_flag(flags, to_cash, RuleReason.EXCLUDED_HOLD_CASH)
-    cash = cash_target + (released[0] * to_cash).sum(axis=1)
-    amount = (released[0] * spread).sum(axis=1)
-    takers = in_model & im & ~restricted & (t > 0)
-    base = (t * takers).sum(axis=1)
-    share = (amount > 0) & (base > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = np.where(share, 1.0 + amount / np.where(base > 0, base, 1.0), 1.0)[:, None]
-    scaled = takers & share[:, None]
-    t = np.where(scaled, t * f, t)
-    lo = np.where(scaled, lo * f, lo)
-    hi = np.where(scaled, np.minimum(hi * f, 1.0), hi)
-    set_flag(flags, scaled, RuleReason.REALLOCATED)
-    cash = cash + np.where((amount > 0) & ~share, amount, 0.0)
+    # Released targets go to cash, or pro rata to the account's other model lines.
+    cash = cash_target + _row_sums((n, k), at[to_cash], released[0][to_cash])
+    amount = _row_sums((n, k), at[spread], released[0][spread])
+    acc = np.flatnonzero(amount > 0)
+    if acc.size:
+        ta = t[acc]
+        takers = in_model[acc] & im[acc] & (slots.behaviour[acc] <= 0) & (ta > 0)
+        base = (ta * takers).sum(axis=1)
+        share = base > 0
+        f = np.where(share, 1.0 + amount[acc] / np.where(share, base, 1.0), 1.0)[:, None]
+        scaled = takers & share[:, None]
+        t[acc] = np.where(scaled, ta * f, ta)
+        lo[acc] = np.where(scaled, lo[acc] * f, lo[acc])
+        hi[acc] = np.where(scaled, np.minimum(hi[acc] * f, 1.0), hi[acc])
+        flags[acc] |= scaled * np.uint32(RuleReason.REALLOCATED)
+        cash[acc[~share]] += amount[acc[~share]]
 
+    # Held positions are frozen at their weight; the rest of the account is rescaled to fit.
     if hold.any():
-        t = np.where(hold, weight, t)
-        lo = np.where(hold, weight, lo)
-        hi = np.where(hold, weight, hi)
-        im = im | hold
-        held = (weight * hold).sum(axis=1)
-        others = (t * ~hold).sum(axis=1) + cash
-        fix = hold.any(axis=1) & (others > 0) & (np.abs(held + others - 1.0) > WEIGHT_TOLERANCE)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            g = np.where(fix, np.maximum(1.0 - held, 0.0) / np.where(others > 0, others, 1.0), 1.0)
-        rest = ~hold
-        t = np.where(rest, t * g[:, None], t)
-        lo = np.where(rest, lo * g[:, None], lo)
-        hi = np.where(rest, hi * g[:, None], hi)
-        cash = cash * g
+        held_at, wh = at[hold], w[hold]
+        flat_t[held_at], flat_lo[held_at], flat_hi[held_at] = wh, wh, wh
+        flat_im[held_at] = True
+        held = _row_sums((n, k), held_at, wh)
+        acc = np.flatnonzero(np.bincount(held_at // k, minlength=n))
+        ta = t[acc]
+        rest = slots.behaviour[acc] != Behaviour.HOLD.value
+        others = (ta * rest).sum(axis=1) + cash[acc]
+        h = held[acc]
+        fix = (others > 0) & (np.abs(h + others - 1.0) > WEIGHT_TOLERANCE)
+        g = np.where(fix, np.maximum(1.0 - h, 0.0) / np.where(others > 0, others, 1.0), 1.0)
+        acc, g, rest = acc[fix], g[fix, None], rest[fix]
+        t[acc] = np.where(rest, t[acc] * g, t[acc])
+        lo[acc] = np.where(rest, lo[acc] * g, lo[acc])
+        hi[acc] = np.where(rest, hi[acc] * g, hi[acc])
+        cash[acc] = cash[acc] * g[:, 0]
+    return t, lo, hi, im, cash
 
-    no_sell = hold.copy()
-    no_buy = restricted.copy()
-    member = slots.lead >= 0
-    groups = None
-    if member.any():
-        several = member & slots.several
-        first = several & (slots.member == MemberBehaviour.BUY_FIRST)
-        buy_rank = np.where(first, 0.0, np.where(in_model, 1.0, 2.0))
-        sell_rank = np.where(first, 2.0, np.where(in_model, 1.0, 0.0))
-        keep = member & np.isin(
-            slots.member, (MemberBehaviour.DO_NOT_SELL, MemberBehaviour.DO_NOT_TRADE)
-        )
-        stay = member & np.isin(
-            slots.member, (MemberBehaviour.DO_NOT_BUY, MemberBehaviour.DO_NOT_TRADE)
-        )
-        no_sell |= keep
-        no_buy |= stay
-        set_flag(flags, several, RuleReason.EQUIVALENT)
-        set_flag(flags, first, RuleReason.EQUIVALENT_BUY_FIRST)
-        set_flag(flags, keep, RuleReason.EQUIVALENT_NO_SELL)
-        set_flag(flags, stay, RuleReason.EQUIVALENT_NO_BUY)
-        groups = GroupArrays(slots.lead, buy_rank, sell_rank)
-    return Restricted(
-        target=t,
-        lower=lo,
-        upper=hi,
-        in_model=im,
-        cash_target=cash,
-        no_sell=no_sell,
-        no_buy=no_buy,
-        flags=flags,
-        groups=groups,
-    )
+
+def _equivalents(
+    in_model: Mask, slots: SlotRestrictions, no_sell: Mask, no_buy: Mask, flags: Flags
+) -> GroupArrays | None:
+    """The equivalents groups' ranks (set on member slots only, 0 elsewhere); marks the
+    members' trade limits in ``no_sell``, ``no_buy`` and their reasons in ``flags`` (in place)."""
+    at = np.flatnonzero(slots.lead >= 0)
+    if at.size == 0:
+        return None
+    behaviour = slots.member.ravel()[at]
+    several = slots.several.ravel()[at]
+    first = several & (behaviour == MemberBehaviour.BUY_FIRST.value)
+    model = in_model.ravel()[at]
+    untraded = behaviour == MemberBehaviour.DO_NOT_TRADE.value
+    keep = untraded | (behaviour == MemberBehaviour.DO_NOT_SELL.value)
+    stay = untraded | (behaviour == MemberBehaviour.DO_NOT_BUY.value)
+    _flat(no_sell)[at[keep]] = True
+    _flat(no_buy)[at[stay]] = True
+    reasons = np.zeros(at.size, dtype=np.uint32)
+    for where, reason in (
+        (several, RuleReason.EQUIVALENT),
+        (first, RuleReason.EQUIVALENT_BUY_FIRST),
+        (keep, RuleReason.EQUIVALENT_NO_SELL),
+        (stay, RuleReason.EQUIVALENT_NO_BUY),
+    ):
+        set_flag(reasons, where, reason)
+    _flat(flags)[at] |= reasons
+    buy_rank = np.zeros(slots.lead.shape)
+    sell_rank = np.zeros(slots.lead.shape)
+    _flat(buy_rank)[at] = np.where(first, 0.0, np.where(model, 1.0, 2.0))
+    _flat(sell_rank)[at] = np.where(first, 2.0, np.where(model, 1.0, 0.0))
+    return GroupArrays(slots.lead, buy_rank, sell_rank)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,47 +420,41 @@ def collapse(batch: AccountBatch, groups: GroupArrays) -> AccountBatch:
 
     The lead slot holds the group's market value as quantity, its summed targets and
     bands, and as sell limit the dollars the members may sell; it may be bought when any
-    member may. The other member slots become padding. Accounts without groups are kept.
+    member may. The other member slots become padding. Accounts without groups are kept;
+    on those with groups only valid slots stay model lines or buyable.
     """
-    member = groups.lead >= 0
-    some = np.flatnonzero(member.any(axis=1))
-    if some.size == 0:
+    at = np.flatnonzero(groups.lead >= 0)
+    if at.size == 0:
         return batch
-    sub = AccountBatch(*(getattr(batch, f)[some] for f in BATCH_FIELDS))
-    merged = _collapse_rows(sub, groups.lead[some])
-    out = {}
-    for f in BATCH_FIELDS:
-        full = getattr(batch, f)
-        if full.ndim == 2:
-            full = full.copy()
-            full[some] = getattr(merged, f)
-        out[f] = full
-    return AccountBatch(**out)
-
-
-def _collapse_rows(batch: AccountBatch, lead: Codes) -> AccountBatch:
-    member = lead >= 0
-    rows, cols = np.nonzero(member)
-    leads = lead[rows, cols]
-    at = (rows, leads)
+    n, k = groups.lead.shape
+    rows = at // k
+    to = rows * k + groups.lead.ravel()[at]
+    grouped = np.flatnonzero(np.bincount(rows, minlength=n))
 
     def summed(values: Fractions, scale: Fractions | None = None) -> Fractions:
-        """Members' ``values`` (times ``scale``) added into their lead slot."""
-        into = values if scale is None else values * scale
-        out = np.where(member, 0.0, values)
-        np.add.at(out, at, into[rows, cols])
+        """Members' ``values`` (times ``scale``) added into their lead slot, in slot order."""
+        into = values.ravel()[at]
+        if scale is not None:
+            into = into * scale.ravel()[at]
+        out = values.copy()
+        _flat(out)[at] = 0.0
+        np.add.at(_flat(out), to, into)
         return out
 
     def anyof(values: Mask) -> Mask:
-        count = np.where(member, 0, values.astype(np.int32))
-        np.add.at(count, at, values[rows, cols].astype(np.int32))
-        out: Mask = count > 0
+        """Valid ``values``, the lead set when any of its valid members is."""
+        some = values.ravel()[at] & batch.valid.ravel()[at]
+        out = values.copy()
+        out[grouped] &= batch.valid[grouped]
+        _flat(out)[at] = False
+        _flat(out)[to[some]] = True
         return out
 
     price = batch.price.copy()
-    price[member] = 1.0
-    valid = batch.valid & ~member
-    valid[at] = True
+    _flat(price)[at] = 1.0
+    valid = batch.valid.copy()
+    _flat(valid)[at] = False
+    _flat(valid)[to] = True
     return replace(
         batch,
         price=price,
@@ -445,10 +462,10 @@ def _collapse_rows(batch: AccountBatch, lead: Codes) -> AccountBatch:
         target=summed(batch.target),
         lower=summed(batch.lower),
         upper=summed(batch.upper),
-        in_model=anyof(batch.in_model & batch.valid) & valid,
+        in_model=anyof(batch.in_model),
         valid=valid,
         sell_limit=summed(batch.sell_limit, batch.price),
-        buy_allowed=anyof(batch.buy_allowed & batch.valid) & valid,
+        buy_allowed=anyof(batch.buy_allowed),
     )
 
 
@@ -462,50 +479,50 @@ def expand(plan: Plan, batch: AccountBatch, groups: GroupArrays) -> Plan:
     A buy goes to the first member that may be bought (by ``buy_rank``, then slot); a sale
     comes from members by ``sell_rank``, each up to what it may sell. Members that trade
     carry the group line's reasons; when the group trades, the others keep only the rule
-    reasons (sale limited, buy blocked).
+    reasons (sale limited, buy blocked). The plan's arrays are reused: ``plan`` is changed
+    in place (unless an array is not C-contiguous) and must not be used afterwards.
     """
-    member = groups.lead >= 0
-    if not member.any():
+    at = np.flatnonzero(groups.lead >= 0)
+    if at.size == 0:
         return plan
-    k = member.shape[1]
-    rows, cols = np.nonzero(member)
-    lead = groups.lead[rows, cols]
-    gid = rows.astype(np.int64) * k + lead
-    d = plan.dollars[rows, lead]
-    whole = plan.full_sell[rows, lead]
-    why = plan.reason[rows, lead]
-    dollars = plan.dollars.copy()
-    full = plan.full_sell.copy()
-    reason = plan.reason.copy()
+    k = groups.lead.shape[1]
+    # The group line of each member, as a flat slot: it also identifies the group.
+    gid = at // k * k + groups.lead.ravel()[at]
+    dollars = np.ascontiguousarray(plan.dollars)
+    full = np.ascontiguousarray(plan.full_sell)
+    reason = np.ascontiguousarray(plan.reason)
+    flat_dollars, flat_full, flat_reason = _flat(dollars), _flat(full), _flat(reason)
+    d = flat_dollars[gid]
+    whole = flat_full[gid]
+    why = flat_reason[gid]
     trades = np.abs(d) > HALF_CENT
-    dollars[rows, cols] = 0.0
-    full[rows, cols] = False
-    reason[rows, cols] = why & np.where(trades, _KEEP, _ALL)
+    flat_dollars[at] = 0.0
+    flat_full[at] = False
+    flat_reason[at] = why & np.where(trades, _KEEP, _ALL)
 
-    buys = np.flatnonzero((d > HALF_CENT) & batch.buy_allowed[rows, cols])
+    # Within a group (one account), slot order is flat order: ``at`` breaks rank ties.
+    buys = np.flatnonzero((d > HALF_CENT) & batch.buy_allowed.ravel()[at])
     if buys.size:
-        order = buys[np.lexsort((cols[buys], groups.buy_rank[rows[buys], cols[buys]], gid[buys]))]
+        order = buys[np.lexsort((at[buys], groups.buy_rank.ravel()[at[buys]], gid[buys]))]
         first = order[np.r_[True, gid[order][1:] != gid[order][:-1]]]
-        dollars[rows[first], cols[first]] = d[first]
-        reason[rows[first], cols[first]] = why[first]
+        flat_dollars[at[first]] = d[first]
+        flat_reason[at[first]] = why[first]
 
     sells = np.flatnonzero(d < -HALF_CENT)
     if sells.size:
-        order = sells[
-            np.lexsort((cols[sells], groups.sell_rank[rows[sells], cols[sells]], gid[sells]))
-        ]
-        r, c = rows[order], cols[order]
-        cap = batch.sell_limit[r, c] * batch.price[r, c]
+        order = sells[np.lexsort((at[sells], groups.sell_rank.ravel()[at[sells]], gid[sells]))]
+        slot = at[order]
+        cap = batch.sell_limit.ravel()[slot] * batch.price.ravel()[slot]
         g = gid[order]
         cum = np.cumsum(cap)
         starts = np.r_[True, g[1:] != g[:-1]]
         base = np.maximum.accumulate(np.where(starts, cum - cap, 0.0))
         take = np.clip(-d[order] - (cum - cap - base), 0.0, cap)
         sold = take > 0
-        r, c, take, cap = r[sold], c[sold], take[sold], cap[sold]
-        dollars[r, c] = -take
-        full[r, c] = whole[order][sold] | (take >= cap - HALF_CENT)
-        reason[r, c] = why[order][sold]
+        slot, take, cap = slot[sold], take[sold], cap[sold]
+        flat_dollars[slot] = -take
+        flat_full[slot] = whole[order][sold] | (take >= cap - HALF_CENT)
+        flat_reason[slot] = why[order][sold]
     return Plan(
         dollars=dollars,
         full_sell=full,
