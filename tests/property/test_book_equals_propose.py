@@ -57,7 +57,13 @@ def scenarios_from_tables(folder: Path, method: str, options: dict[str, Any]) ->
         )
     positions: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows("positions"):
-        positions[r["account_id"]].append({"symbol": r["symbol"], "quantity": float(r["quantity"])})
+        positions[r["account_id"]].append(
+            {
+                "symbol": r["symbol"],
+                "quantity": float(r["quantity"]),
+                "sub_asset_class": classes[r["symbol"]],
+            }
+        )
     out = {}
     for a in rows("accounts"):
         lines = models[a["model_id"]]

@@ -65,3 +65,36 @@ def test_deposit_invests_above_the_sweep() -> None:
     trades = {t["symbol"]: (t["action"], t["quantity"]) for t in account["trades"]}
     assert trades == {"A": ("none", 0), "B": ("buy", 186)}
     assert account["cash_after"] == 700.0
+
+
+@pytest.mark.parametrize(("held_class", "bonds_drift"), [("Core Bonds", 0.0), (None, -20.0)])
+def test_a_holding_outside_the_model_counts_in_the_class_its_position_gives(
+    held_class: str | None, bonds_drift: float
+) -> None:
+    # V = $100,000: A $50,000 (Large Growth, target 50%), B $30,000 (Core Bonds, target 50%)
+    # and C $20,000, not in the model. Given as Core Bonds, C fills the class's 20-point gap.
+    position: dict[str, Any] = {"symbol": "C", "quantity": 200}
+    if held_class is not None:
+        position["sub_asset_class"] = held_class
+    doc = run_scenario(
+        json.dumps(
+            {
+                "method": "withdrawal",
+                "options": {"cash_to_generate": 1_000},
+                "prices": {"A": 100.0, "B": 50.0, "C": 100.0},
+                "model": MODEL,
+                "account": {
+                    "id": "X",
+                    "positions": [
+                        {"symbol": "A", "quantity": 500},
+                        {"symbol": "B", "quantity": 600},
+                        position,
+                    ],
+                },
+            }
+        )
+    )
+    assert doc["accounts"][0]["sub_asset_class_drift_before_pct"] == {
+        "Core Bonds": bonds_drift,
+        "Large Growth": 0.0,
+    }

@@ -202,8 +202,7 @@ def sub_asset_classes(
 ) -> tuple[tuple[str, ...], npt.NDArray[np.int32]]:
     """Class names in sorted order and the class code of each slot, (1, width), -1 for none.
 
-    ``classes`` is the sub-asset class of each model line, in model order (the slots of a
-    book start with the model lines).
+    ``classes`` is the sub-asset class of each slot, in slot order (``None`` for none).
     """
     names = tuple(sorted({c for c in classes if c is not None}))
     code = {name: i for i, name in enumerate(names)}

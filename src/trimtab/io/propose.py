@@ -93,7 +93,7 @@ def _engine(method: Method) -> Callable[..., BatchProposal]:
 def _options(scenario: Scenario) -> TradeOptions:
     """The scenario's options with the sub-asset class of each slot (withdrawal uses them)."""
     _, classes = sub_asset_classes(
-        list(scenario.line_classes),
+        list(scenario.slot_classes),
         scenario.book.slot_symbol.shape[1],
     )
     return replace(scenario.options, sub_asset_class=classes)
@@ -102,7 +102,7 @@ def _options(scenario: Scenario) -> TradeOptions:
 def _class_drift(scenario: Scenario, result: BatchProposal) -> dict[str, Any]:
     """``sub_asset_class_drift_pct`` (after) and ``..._before_pct`` of the account."""
     names, classes = sub_asset_classes(
-        list(scenario.line_classes),
+        list(scenario.slot_classes),
         scenario.book.slot_symbol.shape[1],
     )
     withdrawn = 0.0

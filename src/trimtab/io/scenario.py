@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from trimtab.core.book import BookArrays, assemble_book
@@ -39,6 +41,7 @@ from trimtab.io.sleeves import (
     SHARE_TOLERANCE,
     AccountTarget,
     ApmSleeveIn,
+    TargetLine,
     account_target,
     check_sleeve_shares,
     check_sleeve_types,
@@ -108,6 +111,7 @@ class PositionIn(_Strict):
     quantity: NonNegative | None = None
     market_value: NonNegative | None = None
     lots: list[LotIn] | None = None
+    sub_asset_class: str | None = None
 
 
 class AccountIn(_Strict):
@@ -163,8 +167,9 @@ class Scenario:
     source: ScenarioIn
     rules: AccountRules | None = None
     as_of: date | None = None
-    line_classes: tuple[str | None, ...] = ()
-    """Sub-asset class of each line of the account's target, in slot order."""
+    slot_classes: tuple[str | None, ...] = ()
+    """Sub-asset class of each slot: a target line's from the model, a holding outside the
+    target's from its position (``sub_asset_class``), else ``None``."""
     apm_codes: frozenset[int] = frozenset()
     """Symbol codes of the APM sleeve's slots (each names the same symbol as its security)."""
 
@@ -349,8 +354,23 @@ def build_scenario(src: ScenarioIn) -> Scenario:
         source=src,
         rules=None if rules_in is None else _account_rules(src, rules_in, code, twin),
         as_of=src.as_of,
-        line_classes=tuple(ln.sub_asset_class for ln in lines),
+        slot_classes=_slot_classes(book.slot_symbol[0], symbols, lines, src.account.positions),
         apm_codes=frozenset(twin.values()),
+    )
+
+
+def _slot_classes(
+    slot_symbol: npt.NDArray[np.int32],
+    symbols: tuple[str, ...],
+    lines: Sequence[TargetLine],
+    positions: Sequence[PositionIn],
+) -> tuple[str | None, ...]:
+    """The sub-asset class of each slot: target lines first (the model's class), then
+    holdings outside the target (the position's class)."""
+    held = {p.symbol: p.sub_asset_class for p in positions}
+    return tuple(
+        None if c < 0 else lines[j].sub_asset_class if j < len(lines) else held.get(symbols[c])
+        for j, c in enumerate(slot_symbol.tolist())
     )
 
 
