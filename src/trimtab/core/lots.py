@@ -477,38 +477,37 @@ def relieve_lots(
         return Relieved(live, f64, f64, np.zeros(0, dtype=bool))
     where = position[live]
     m = method.take(lots.row[live]) if method.any() else None
-    cps = _cost_per_share(lots, live)
     if not lots.ordered:
         perm = relief_order(
             where,
             np.zeros(live.size, dtype=np.int8) if m is None else m,
             lots.acquired[live],
-            cps,
+            _cost_per_share(lots, live),
             lots.rank[live],
         )
-        live, where, cps = live[perm], where[perm], cps[perm]
+        live, where = live[perm], where[perm]
         m = None if m is None else m[perm]
-    each = price.ravel().take(where) - cps  # gain per share, -inf without a basis
-    long_term = lots.acquired[live] <= long_term_cutoff(as_of)
+    cutoff = long_term_cutoff(as_of)
     if m is not None and (tax := np.flatnonzero(m == METHOD_CODE[LotMethod.MINIMUM_TAX])).size:
         # Minimum tax: losses first, long term first, then by gain per share; the lots of
         # one position are together, so sorting them among themselves keeps the rest.
-        sub = np.lexsort((tax, each[tax], ~long_term[tax], each[tax] > 0, where[tax]))
+        each = price.ravel().take(where[tax]) - _cost_per_share(lots, live[tax])
+        short_term = lots.acquired[live[tax]] > cutoff
         perm = np.arange(live.size)
-        perm[tax] = tax[sub]
-        live, where, each, long_term = live[perm], where[perm], each[perm], long_term[perm]
+        perm[tax] = tax[np.lexsort((tax, each, short_term, each > 0, where[tax]))]
+        live, where = live[perm], where[perm]
+    # Each position's sale takes its lots in order: a lot gives what the sale still needs
+    # after the lots before it in the same position, at most all its shares.
     q = lots.quantity[live]
-    cum = np.cumsum(q)
+    before = np.cumsum(q) - q  # shares of the lots before, from the batch's first lot
     starts = np.r_[True, where[1:] != where[:-1]]
-    before = cum - q  # shares of the lots before, from the first lot of the batch
-    base = np.maximum.accumulate(np.where(starts, before, 0.0))
+    base = np.maximum.accumulate(np.where(starts, before, 0.0))  # at the position's first
     took = np.clip(sold.ravel().take(where) - (before - base), 0.0, q)
     keep = np.flatnonzero(took > SHARE_TOLERANCE)
-    took = took[keep]
-    with np.errstate(invalid="ignore"):
-        gain = took * each[keep]
-    gain[np.isneginf(each[keep])] = np.nan
-    return Relieved(index=live[keep], quantity=took, gain=gain, long_term=long_term[keep])
+    idx, took = live[keep], took[keep]
+    # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
+    gain = took * price.ravel().take(where[keep]) - lots.basis[idx] * took / q[keep]
+    return Relieved(index=idx, quantity=took, gain=gain, long_term=lots.acquired[idx] <= cutoff)
 
 
 def slot_gains(
