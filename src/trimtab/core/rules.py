@@ -627,9 +627,11 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     if kept is not None:
         limit = np.minimum(limit, batch.quantity - kept)
         set_flag(flags, kept > 0, RuleReason.PROTECTED)
-    if slot_flags is not None and slot_flags.any():
-        short = limit < batch.quantity - 1e-12
-        flags |= slot_flags * short
+    if slot_flags is not None:
+        # The lot rules' reasons go on the slots whose sale they limit.
+        at = np.flatnonzero(slot_flags)
+        at = at[limit.ravel()[at] < batch.quantity.ravel()[at] - 1e-12]
+        flags.reshape(-1)[at] |= slot_flags.ravel()[at]
     if rules.elective.any():
         set_flag(flags, rules.elective & ~has_lots & (batch.quantity > 0), RuleReason.ELECTIVE_LOCK)
     valid = batch.valid
@@ -685,14 +687,18 @@ def settle(
     wanted = np.uint32(Reason.SELL_LIMITED | Reason.BUY_BLOCKED)
     limited = ruled.ruled & ((proposal.reason & wanted) != 0).any(axis=1) & ~ruled.hold
     b = ruled.batch
-    kept = (b.sell_limit < b.quantity - 1e-9) & (proposal.quantity > -b.quantity + 1e-9)
-    sold = (proposal.quantity < 0).any(axis=1)
-    shaped = kept & (sold & ruled.ruled & ~ruled.hold)[:, None]
-    if shaped.any():
-        marked = (proposal.reason & ~np.uint32(Reason.GENERATE_NOT_NEEDED)) | np.uint32(
-            Reason.SELL_LIMITED
-        )
-        proposal = replace(proposal, reason=np.where(shaped, marked, proposal.reason))
+    selling = (proposal.quantity < 0).any(axis=1) & ruled.ruled & ~ruled.hold
+    if selling.any():
+        # Positions rules keep (partly) unsold, not sold in full, in accounts that sell.
+        at = np.flatnonzero(b.sell_limit < b.quantity - 1e-9)
+        unsold = proposal.quantity.ravel()[at] > 1e-9 - b.quantity.ravel()[at]
+        at = at[unsold & selling[at // b.width]]
+        if at.size:
+            reason = proposal.reason.copy()
+            shaped = reason.reshape(-1)
+            shaped[at] &= ~np.uint32(Reason.GENERATE_NOT_NEEDED)
+            shaped[at] |= np.uint32(Reason.SELL_LIMITED)
+            proposal = replace(proposal, reason=reason)
     status = proposal.status.copy()
     status[limited] = np.maximum(status[limited], np.int8(Status.PART_SUCCESS))
     out = replace(proposal, status=status)
