@@ -9,6 +9,7 @@ import pytest
 
 from trimtab.core.lots import (
     Lot,
+    LotArrays,
     LotLocks,
     eligible_lots,
     fifo,
@@ -20,6 +21,7 @@ from trimtab.core.lots import (
     minimum_tax,
     needs_approval,
     relieve,
+    relieve_lots,
 )
 from trimtab.core.reasons import RuleReason
 
@@ -124,3 +126,32 @@ def test_approval_threshold() -> None:
     assert needs_approval(1000.0, qualified=False)
     assert not needs_approval(999.99, qualified=False)
     assert not needs_approval(5000.0, qualified=True)
+
+
+def test_batch_relief_adds_shares_within_each_position_only() -> None:
+    # 60,000 positions of three lots of 1000/3 shares. The last position sells exactly its
+    # first two lots: summed over the whole batch the running total reaches 6e7 shares and
+    # would leave the second lot short by rounding; within the position it is exact.
+    n, third = 60_000, 1000.0 / 3.0
+    lots = LotArrays(
+        row=np.repeat(np.arange(n, dtype=np.int32), 3),
+        slot=np.zeros(3 * n, dtype=np.int32),
+        quantity=np.full(3 * n, third),
+        basis=np.full(3 * n, 100.0),
+        acquired=np.tile(np.array([1, 2, 3], dtype=np.int64) + date(2020, 1, 1).toordinal(), n),
+        rank=np.full(3 * n, np.inf),
+    )
+    sold = np.full((n, 1), 1.0)
+    sold[-1, 0] = third + third
+    done = relieve_lots(
+        lots,
+        np.ones(3 * n, dtype=bool),
+        sold,
+        np.full((n, 1), 10.0),
+        np.zeros(n, dtype=np.int8),
+        date(2026, 11, 23),
+    )
+    last = done.index >= 3 * (n - 1)
+    assert done.index[last].tolist() == [3 * n - 3, 3 * n - 2]
+    assert done.quantity[last].tolist() == [third, third]
+    assert done.quantity[~last].tolist() == [1.0] * (n - 1)

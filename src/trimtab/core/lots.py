@@ -499,15 +499,31 @@ def relieve_lots(
     # Each position's sale takes its lots in order: a lot gives what the sale still needs
     # after the lots before it in the same position, at most all its shares.
     q = lots.quantity[live]
-    before = np.cumsum(q) - q  # shares of the lots before, from the batch's first lot
-    starts = np.r_[True, where[1:] != where[:-1]]
-    base = np.maximum.accumulate(np.where(starts, before, 0.0))  # at the position's first
-    took = np.clip(sold.ravel().take(where) - (before - base), 0.0, q)
+    first = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])  # each position's first lot
+    count = np.diff(first, append=q.size)
+    wanted = np.repeat(sold.ravel().take(where[first]), count)
+    took = np.clip(wanted - _shares_before(q, first, count), 0.0, q)
     keep = np.flatnonzero(took > SHARE_TOLERANCE)
     idx, took = live[keep], took[keep]
     # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
     gain = took * price.ravel().take(where[keep]) - lots.basis[idx] * took / q[keep]
     return Relieved(index=idx, quantity=took, gain=gain, long_term=lots.acquired[idx] <= cutoff)
+
+
+def _shares_before(
+    q: npt.NDArray[np.float64], first: Indices, count: Indices
+) -> npt.NDArray[np.float64]:
+    """Shares of the lots before each lot of its position (lots ``first[i]`` to
+    ``first[i] + count[i] - 1``), added up within the position only, so that large
+    batches lose no precision. One step per lot rank: the work is one pass over the lots."""
+    before = np.zeros(q.size)
+    at, left = first, count
+    for rank in range(1, int(count.max(initial=0))):
+        more = left > rank
+        at, left = at[more], left[more]
+        lot = at + rank
+        before[lot] = before[lot - 1] + q[lot - 1]
+    return before
 
 
 def slot_gains(
