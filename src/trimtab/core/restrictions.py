@@ -32,7 +32,7 @@ from trimtab.core.reasons import Reason, RuleReason
 
 Codes = npt.NDArray[np.int32]
 Flags = npt.NDArray[np.uint32]
-Ranks = npt.NDArray[np.float64]
+Ranks = npt.NDArray[np.int8]
 Index = npt.NDArray[np.intp]
 G = TypeVar("G", bound=np.generic)
 
@@ -393,10 +393,10 @@ def _equivalents(
     ):
         set_flag(reasons, where, reason)
     _flat(flags)[at] |= reasons
-    buy_rank = np.zeros(slots.lead.shape)
-    sell_rank = np.zeros(slots.lead.shape)
-    _flat(buy_rank)[at] = np.where(first, 0.0, np.where(model, 1.0, 2.0))
-    _flat(sell_rank)[at] = np.where(first, 2.0, np.where(model, 1.0, 0.0))
+    buy_rank = np.zeros(slots.lead.shape, dtype=np.int8)
+    sell_rank = np.zeros(slots.lead.shape, dtype=np.int8)
+    _flat(buy_rank)[at] = np.where(first, 0, np.where(model, 1, 2))
+    _flat(sell_rank)[at] = np.where(first, 2, np.where(model, 1, 0))
     return GroupArrays(slots.lead, buy_rank, sell_rank)
 
 
