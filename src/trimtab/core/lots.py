@@ -498,32 +498,23 @@ def relieve_lots(
         live, where = live[perm], where[perm]
     # Each position's sale takes its lots in order: a lot gives what the sale still needs
     # after the lots before it in the same position, at most all its shares.
-    q = lots.quantity[live]
+    # Each position's sale takes its lots in order, one lot rank at a time: a lot gives what
+    # the sale still needs, at most all its shares, as one position on its own would. Only
+    # the positions still needing shares go on to their next lot.
     first = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])  # each position's first lot
-    count = np.diff(first, append=q.size)
-    wanted = np.repeat(sold.ravel().take(where[first]), count)
-    took = np.clip(wanted - _shares_before(q, first, count), 0.0, q)
+    took = np.zeros(live.size)
+    at, left = first, sold.ravel().take(where[first])
+    last = np.r_[first[1:], live.size] - 1  # each position's last lot
+    while at.size:
+        took[at] = np.minimum(lots.quantity[live[at]], left)
+        left = left - took[at]
+        more = (left > SHARE_TOLERANCE) & (at < last)
+        at, left, last = at[more] + 1, left[more], last[more]
     keep = np.flatnonzero(took > SHARE_TOLERANCE)
     idx, took = live[keep], took[keep]
     # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
-    gain = took * price.ravel().take(where[keep]) - lots.basis[idx] * took / q[keep]
+    gain = took * price.ravel().take(where[keep]) - lots.basis[idx] * took / lots.quantity[idx]
     return Relieved(index=idx, quantity=took, gain=gain, long_term=lots.acquired[idx] <= cutoff)
-
-
-def _shares_before(
-    q: npt.NDArray[np.float64], first: Indices, count: Indices
-) -> npt.NDArray[np.float64]:
-    """Shares of the lots before each lot of its position (lots ``first[i]`` to
-    ``first[i] + count[i] - 1``), added up within the position only, so that large
-    batches lose no precision. One step per lot rank: the work is one pass over the lots."""
-    before = np.zeros(q.size)
-    at, left = first, count
-    for rank in range(1, int(count.max(initial=0))):
-        more = left > rank
-        at, left = at[more], left[more]
-        lot = at + rank
-        before[lot] = before[lot - 1] + q[lot - 1]
-    return before
 
 
 def slot_gains(
@@ -554,8 +545,8 @@ def lots_on_slots(
 
     ``rank`` is each lot's place in its position's specific-lot order (``inf`` where not
     named); the result's ``source`` is each lot's index in the given arrays. Lots whose
-    security has no slot in their account are dropped. Vectorised: one sort of the slots
-    and one search per lot.
+    security has no slot in their account are dropped. Vectorised: one sort of the slots,
+    one search per lot and one sort of the lots by position (ties keep their order).
     """
     # Key width covers every symbol code, of the slots and of the lots, so keys never collide.
     width = int(max(slot_symbol.max(initial=-1), symbol.max(initial=-1))) + 2
@@ -568,7 +559,8 @@ def lots_on_slots(
     found = (keys[at] == wanted) if keys.size else np.zeros(wanted.size, dtype=bool)
     slot = cols[at].astype(np.int32) if keys.size else np.zeros(wanted.size, dtype=np.int32)
     keep = np.flatnonzero(found)
-    keep = keep[np.lexsort((slot[keep], account[keep]))]
+    slots = int(slot_symbol.shape[1])
+    keep = keep[np.argsort(account[keep].astype(np.int64) * slots + slot[keep], kind="stable")]
     return LotArrays(
         row=account[keep].astype(np.int32),
         slot=slot[keep],
