@@ -273,8 +273,9 @@ def book_rules(folder: Path, loaded: LoadedBook, as_of: date) -> tuple[LoadedBoo
     from trimtab.io.book_rules import book_slot_rules
 
     rules, extra = book_slot_rules(folder, loaded, as_of=as_of)
-    if extra:
-        loaded = with_extra_holdings(loaded, extra)
+    widened = with_extra_holdings(loaded, extra) if extra else loaded
+    if widened is not loaded:  # some substitute or member had no slot: lay the rules again
+        loaded = widened
         rules, _ = book_slot_rules(folder, loaded, as_of=as_of)
     accounts = loaded.tables["accounts"]
     if "registration" in accounts.column_names:
