@@ -337,13 +337,16 @@ def _holdings(
         _unique_lot_ids(ll, lots, lacc, lsym)
     n_sym = len(symbols)
     lkey = lacc.astype(np.int64) * n_sym + lsym
-    keys, inverse = np.unique(lkey, return_inverse=True)
-    summed = np.bincount(inverse, weights=lqty)
+    # Positions of the lots: one sort (fast when the table is already in position order).
+    order = np.argsort(lkey, kind="stable")
+    starts = np.flatnonzero(np.diff(lkey[order], prepend=-1) != 0)  # codes are >= 0
+    keys = lkey[order[starts]]
+    summed = np.add.reduceat(lqty[order], starts) if starts.size else np.zeros(0)
+    first_lot = order[starts]  # stable: the position's first row in the table
     pkey = acc.astype(np.int64) * n_sym + sym
-    keep = ~np.isin(pkey, keys)
+    at = np.minimum(np.searchsorted(keys, pkey), max(keys.size - 1, 0))
+    keep = keys[at] != pkey if keys.size else np.ones(pkey.size, dtype=bool)
     kept = np.flatnonzero(keep)
-    first_lot = np.zeros(keys.size, dtype=np.int64)
-    first_lot[inverse[::-1]] = np.arange(lkey.size)[::-1]
 
     def origin(i: int) -> tuple[str, int]:
         if i < kept.size:
