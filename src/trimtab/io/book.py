@@ -79,6 +79,7 @@ class LoadedBook:
         model_ids: model id per model code, sorted.
         tables: the validated tables as read (``prices``, ``models``, ``accounts``,
             ``positions`` and ``lots`` when present).
+        lot_codes: account and symbol code of each row of ``lots``, or ``None``.
     """
 
     arrays: BookArrays
@@ -86,6 +87,7 @@ class LoadedBook:
     symbols: tuple[str, ...]
     model_ids: tuple[str, ...]
     tables: dict[str, pa.Table]
+    lot_codes: tuple[Codes, Codes] | None = None
 
 
 def read_book(folder: Path | str, *, keep_positions: bool = True) -> LoadedBook:
@@ -195,7 +197,8 @@ def _validate(
         _allowed(la, accounts, "lot_method", LOT_METHODS, empty=True)
     account_ids = accounts.column("account_id").combine_chunks()
 
-    pos_account, pos_symbol, pos_qty, origin = _holdings(tables, labels, account_ids, symbols_arr)
+    holdings = _holdings(tables, labels, account_ids, symbols_arr)
+    pos_account, pos_symbol, pos_qty, origin, lot_codes = holdings
     if not keep_positions:
         del tables["positions"]
     try:
@@ -225,6 +228,7 @@ def _validate(
         symbols=tuple(symbols_arr.to_pylist()),
         model_ids=tuple(model_ids.to_pylist()),
         tables=tables,
+        lot_codes=lot_codes,
     )
 
 
@@ -310,10 +314,11 @@ def _models(
 
 def _holdings(
     tables: dict[str, pa.Table], labels: dict[str, str], account_ids: pa.Array, symbols: pa.Array
-) -> tuple[Codes, Codes, Any, Any]:
+) -> tuple[Codes, Codes, Any, Any, tuple[Codes, Codes] | None]:
     """Positions as (account code, symbol code, shares); ``lots`` replace the keys they cover.
 
-    Also returns ``origin(i) -> (table, row)`` naming where holding ``i`` came from.
+    Also returns ``origin(i) -> (table, row)`` naming where holding ``i`` came from, and the
+    account and symbol codes of the lots (``None`` without a ``lots`` table).
     """
     positions = tables["positions"]
     lpos = labels["positions"]
@@ -321,7 +326,7 @@ def _holdings(
     sym = _codes(lpos, "symbol", positions.column("symbol"), symbols, "no price for symbol")
     qty = numbers(lpos, positions, "quantity", minimum=0.0)
     if "lots" not in tables:
-        return acc, sym, qty, lambda i: ("positions", i + 1)
+        return acc, sym, qty, lambda i: ("positions", i + 1), None
     lots = tables["lots"]
     ll = labels["lots"]
     lacc = _codes(ll, "account_id", lots.column("account_id"), account_ids, "unknown account")
@@ -358,6 +363,7 @@ def _holdings(
         np.r_[sym[keep], (keys % n_sym).astype(np.int32)].astype(np.int32),
         np.r_[qty[keep], summed],
         origin,
+        (lacc, lsym),
     )
 
 
