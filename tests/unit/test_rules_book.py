@@ -142,7 +142,7 @@ def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
 
     from trimtab.core.book import assemble_book
     from trimtab.core.engine import Method, propose
-    from trimtab.core.lots import lots_on_slots
+    from trimtab.core.lots import in_relief_order, lots_on_slots
     from trimtab.core.rules import AccountRules, apply_slot_rules, realise, slot_rules
 
     book = assemble_book(
@@ -202,6 +202,22 @@ def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
     a, b = realise(p, one, AS_OF), realise(p, two, AS_OF)
     assert {k: s.gain for k, s in a.items()} == {k: s.gain for k, s in b.items()}
     assert a
+    # Laid with each account's relief method (LIFO, HIFO), the lots come in relief order:
+    # the same as ordering them afterwards.
+    method = np.array([1, 2], dtype=np.int8)
+    ordered = lots_on_slots(
+        book.slot_symbol,
+        account=np.array(columns[0], dtype=np.int32),
+        symbol=np.array(columns[1], dtype=np.int32),
+        quantity=np.array(columns[2]),
+        basis=np.array(columns[3]),
+        acquired=np.array([d.toordinal() for d in columns[4]], dtype=np.int64),
+        method=method,
+    )
+    after = in_relief_order(laid, method, book.slot_symbol.shape[1])
+    assert ordered.ordered and after.ordered
+    assert ordered.source is not None and after.source is not None
+    assert ordered.source.tolist() == after.source.tolist() == [1, 0, 4, 2, 3]
 
 
 def test_book_slot_rules_from_a_book_folder(tmp_path: Path) -> None:

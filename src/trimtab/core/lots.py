@@ -397,34 +397,39 @@ def relief_order(
     position: npt.NDArray[np.int64],
     method: npt.NDArray[np.int8],
     acquired: npt.NDArray[np.int64],
-    cost_per_share: npt.NDArray[np.float64],
+    quantity: npt.NDArray[np.float64],
+    basis: npt.NDArray[np.float64],
     rank: npt.NDArray[np.float64],
 ) -> Indices:
     """A stable order of lots by ``position`` (e.g. ``row * K + slot``), then by the relief
     order of each lot's ``method`` code where it does not depend on prices: FIFO oldest
-    first, LIFO newest first, HIFO highest ``cost_per_share`` first (missing bases first),
+    first, LIFO newest first, HIFO highest cost per share first (missing bases first),
     specific lots by ``rank``; minimum tax keeps the given order. Ties keep the given order.
     """
     key = np.where(method == METHOD_CODE[LotMethod.LIFO], -acquired, acquired)
     key[method == METHOD_CODE[LotMethod.MINIMUM_TAX]] = 0
-    for code, value in (
-        (METHOD_CODE[LotMethod.HIFO], -cost_per_share),
-        (METHOD_CODE[LotMethod.SPECIFIC], rank),
+    hifo = np.flatnonzero(method == METHOD_CODE[LotMethod.HIFO])
+    specific = np.flatnonzero(method == METHOD_CODE[LotMethod.SPECIFIC])
+    for these, value in (
+        (hifo, -_cost_per_share(quantity[hifo], basis[hifo])),
+        (specific, rank[specific]),
     ):
-        these = method == code
-        if these.any():
+        if these.size:
             # Float keys become their ranks among the lots of that method (ties share one).
-            key[these] = np.unique(value[these], return_inverse=True)[1]
+            key[these] = np.unique(value, return_inverse=True)[1]
     return _positions_first(position, key)
 
 
 def in_relief_order(lots: LotArrays, method: npt.NDArray[np.int8], width: int) -> LotArrays:
     """``lots`` reordered by :func:`relief_order` (``method``: code per account row, (N,);
     ``width``: slots per account) and marked ``ordered``; ``source`` and ``lot_id`` follow
-    (without a ``source``, it becomes each lot's index in ``lots``)."""
+    (without a ``source``, it becomes each lot's index in ``lots``). Lots already
+    ``ordered`` are returned as they are."""
+    if lots.ordered:
+        return lots
     position = lots.row.astype(np.int64) * width + lots.slot
     order = relief_order(
-        position, method.take(lots.row), lots.acquired, _cost_per_share(lots, None), lots.rank
+        position, method.take(lots.row), lots.acquired, lots.quantity, lots.basis, lots.rank
     )
     ids = lots.lot_id
     return LotArrays(
@@ -440,10 +445,10 @@ def in_relief_order(lots: LotArrays, method: npt.NDArray[np.int8], width: int) -
     )
 
 
-def _cost_per_share(lots: LotArrays, idx: Indices | None) -> npt.NDArray[np.float64]:
-    """Cost basis per share of the lots ``idx`` (all when ``None``); infinite when missing."""
-    q = lots.quantity if idx is None else lots.quantity[idx]
-    basis = lots.basis if idx is None else lots.basis[idx]
+def _cost_per_share(
+    q: npt.NDArray[np.float64], basis: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Cost basis per share of lots of ``q`` shares; infinite when missing."""
     with np.errstate(divide="ignore", invalid="ignore"):
         out: npt.NDArray[np.float64] = np.where(np.isnan(basis) | (q <= 0), np.inf, basis / q)
     return out
@@ -482,7 +487,8 @@ def relieve_lots(
             where,
             np.zeros(live.size, dtype=np.int8) if m is None else m,
             lots.acquired[live],
-            _cost_per_share(lots, live),
+            lots.quantity[live],
+            lots.basis[live],
             lots.rank[live],
         )
         live, where = live[perm], where[perm]
@@ -491,7 +497,8 @@ def relieve_lots(
     if m is not None and (tax := np.flatnonzero(m == METHOD_CODE[LotMethod.MINIMUM_TAX])).size:
         # Minimum tax: losses first, long term first, then by gain per share; the lots of
         # one position are together, so sorting them among themselves keeps the rest.
-        each = price.ravel().take(where[tax]) - _cost_per_share(lots, live[tax])
+        cost = _cost_per_share(lots.quantity[live[tax]], lots.basis[live[tax]])
+        each = price.ravel().take(where[tax]) - cost
         short_term = lots.acquired[live[tax]] > cutoff
         perm = np.arange(live.size)
         perm[tax] = tax[np.lexsort((tax, each, short_term, each > 0, where[tax]))]
@@ -539,14 +546,16 @@ def lots_on_slots(
     basis: npt.NDArray[np.float64],
     acquired: npt.NDArray[np.int64],
     rank: npt.NDArray[np.float64] | None = None,
+    method: npt.NDArray[np.int8] | None = None,
 ) -> LotArrays:
     """Flat lots of a book (account row, symbol code, shares, total basis in dollars or NaN,
     acquisition ordinal) laid on the batch's slots (``slot_symbol``, (N, K)), sorted by row.
 
     ``rank`` is each lot's place in its position's specific-lot order (``inf`` where not
     named); the result's ``source`` is each lot's index in the given arrays. Lots whose
-    security has no slot in their account are dropped. Vectorised: one sort of the slots,
-    one search per lot and one sort of the lots by position (ties keep their order).
+    security has no slot in their account are dropped. With ``method`` (the relief method
+    code of each account, (N,)) the lots come :func:`in_relief_order`. Vectorised: one sort
+    of the slots, one search per lot and one sort of the lots (ties keep their order).
     """
     # Key width covers every symbol code, of the slots and of the lots, so keys never collide.
     width = int(max(slot_symbol.max(initial=-1), symbol.max(initial=-1))) + 2
@@ -558,15 +567,23 @@ def lots_on_slots(
     at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
     found = (keys[at] == wanted) if keys.size else np.zeros(wanted.size, dtype=bool)
     slot = cols[at].astype(np.int32) if keys.size else np.zeros(wanted.size, dtype=np.int32)
-    keep = np.flatnonzero(found)
-    slots = int(slot_symbol.shape[1])
-    keep = keep[np.argsort(account[keep].astype(np.int64) * slots + slot[keep], kind="stable")]
+    # Sort every lot by position, those without a slot last, then keep the others.
+    position = account.astype(np.int64) * int(slot_symbol.shape[1]) + slot
+    position[~found] = int(slot_symbol.size)
+    rank = np.full(account.size, np.inf) if rank is None else rank
+    if method is None:
+        order = np.argsort(position, kind="stable")
+    else:
+        codes = method.take(np.maximum(account, 0))
+        order = relief_order(position, codes, acquired, quantity, basis, rank)
+    keep = order[: int(np.count_nonzero(found))]
     return LotArrays(
         row=account[keep].astype(np.int32),
         slot=slot[keep],
         quantity=quantity[keep].astype(np.float64),
         basis=basis[keep].astype(np.float64),
         acquired=acquired[keep].astype(np.int64),
-        rank=np.full(keep.size, np.inf) if rank is None else rank[keep].astype(np.float64),
+        rank=rank[keep].astype(np.float64),
         source=keep.astype(np.int64),
+        ordered=method is not None,
     )

@@ -386,7 +386,7 @@ def slot_rules(
         hold[r] = acc.on_hold
         method[r] = METHOD_CODE[acc.lot_method]
         row = slot_symbol[r]
-        slot_of = {int(c): j for j, c in enumerate(row) if c >= 0}
+        slot_of = {c: j for j, c in enumerate(row.tolist()) if c >= 0}
         for ex in acc.exclusions:
             j = slot_of.get(ex.symbol)
             if j is None:
