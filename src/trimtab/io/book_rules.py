@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -38,15 +38,33 @@ import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from trimtab.core.lots import METHOD_CODE, Lot, LotMethod, lots_on_slots
-from trimtab.core.rules import AccountRules, SlotRules, slot_rules
+from trimtab.core.restrictions import (
+    EndAction,
+    EquivalentGroup,
+    Exclusion,
+    MemberBehaviour,
+    Replacement,
+)
+from trimtab.core.rules import AccountRules, Side, SlotRules, Transaction, slot_rules
 from trimtab.errors import BookError, ScenarioError
+from trimtab.io.arrow import as_numpy, strings
 from trimtab.io.book import LoadedBook
 from trimtab.io.errors import first_error
 from trimtab.io.rules import (
+    BEHAVIOUR,
+    END_ACTION,
+    MAX_GROUP,
+    MEMBER_BEHAVIOUR,
+    ActionName,
+    BehaviourName,
+    EndActionName,
     EquivalentsIn,
     ExclusionIn,
     LockIn,
+    LockTypeName,
+    MemberBehaviourName,
     MemberIn,
+    ReplacementName,
     RulesIn,
     SubstitutionIn,
     TradeHoldIn,
@@ -111,11 +129,20 @@ class BookRules:
     extra_slots: list[tuple[int, int]]
 
 
-def _rows(folder: Path, name: str) -> tuple[str, list[dict[str, Any]]]:
+Mask = npt.NDArray[np.bool_]
+
+
+def _table(folder: Path, name: str) -> tuple[str, pa.Table | None]:
+    """The label (file name) and the rule table ``name`` of ``folder`` (``None``: absent)."""
     path = table_path(folder, name)
     if path is None:
-        return f"{name}.csv", []
-    return path.name, read_table(path, RULE_SCHEMAS[name]).to_pylist()
+        return f"{name}.csv", None
+    return path.name, read_table(path, RULE_SCHEMAS[name])
+
+
+def _rows(folder: Path, name: str) -> tuple[str, list[dict[str, Any]]]:
+    label, table = _table(folder, name)
+    return label, [] if table is None else table.to_pylist()
 
 
 def _clean(row: dict[str, Any], drop: Sequence[str]) -> dict[str, Any]:
@@ -139,6 +166,282 @@ def _group(label: str, group: tuple[int, list[MemberIn], dict[str, Any]]) -> Equ
         raise BookError(f"{label} row {row_no} column symbol", f"group {path}: {problem}") from None
 
 
+def _column(table: pa.Table, name: str) -> list[Any]:
+    """Column ``name`` as Python values; all ``None`` when the table lacks it."""
+    if name not in table.column_names:
+        return [None] * table.num_rows
+    values: list[Any] = table.column(name).to_pylist()
+    return values
+
+
+def _given(table: pa.Table, name: str) -> Mask:
+    """Rows with a value in column ``name``: not null and, for text, not empty (a CSV reads
+    an empty field as ``""``); no row when the table lacks the column."""
+    if name not in table.column_names:
+        return np.zeros(table.num_rows, dtype=np.bool_)
+    col = table.column(name)
+    given = pc.is_valid(col)
+    if pa.types.is_string(col.type):
+        given = pc.and_kleene(given, pc.not_equal(col, ""))
+    out: Mask = as_numpy(pc.fill_null(given, False))
+    return out
+
+
+def _one_of(table: pa.Table, name: str, allowed: Sequence[str]) -> Mask:
+    """Rows whose ``name`` is one of ``allowed`` (never null); none without the column."""
+    if name not in table.column_names:
+        return np.zeros(table.num_rows, dtype=np.bool_)
+    out: Mask = as_numpy(pc.is_in(table.column(name), value_set=strings(list(allowed))))
+    return out
+
+
+def _index(table: pa.Table, name: str, names: pa.Array) -> npt.NDArray[np.int64]:
+    """Position in ``names`` of each value of column ``name``, -1 where null or absent."""
+    if name not in table.column_names:
+        return np.full(table.num_rows, -1, dtype=np.int64)
+    found = pc.index_in(table.column(name), value_set=names)
+    out: npt.NDArray[np.int64] = as_numpy(pc.fill_null(found, -1)).astype(np.int64)
+    return out
+
+
+def _finite_within(table: pa.Table, name: str, low: float, high: float) -> Mask:
+    """Rows whose number ``name`` is finite and in ``[low, high]`` (never null)."""
+    if name not in table.column_names:
+        return np.zeros(table.num_rows, dtype=np.bool_)
+    values = table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        out: Mask = np.isfinite(values) & (values >= low) & (values <= high)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """The book's account ids and symbols as Arrow arrays, to look table columns up in."""
+
+    accounts: pa.Array
+    symbols: pa.Array
+
+
+def _restrictions_read(table: pa.Table, names: _Names) -> bool:
+    """Whether every ``restrictions`` row reads and the rows of each account agree (what
+    ``_read_by_rows`` and ``check_rules`` require); may refuse rows they accept.
+
+    Each row: a known account, known symbols, a known type and the fields its model takes
+    (``ExclusionIn``, ``SubstitutionIn``, ``MemberIn``), with valid values. Each account: end
+    dates after start dates, end actions with end dates only, a security claimed once (or by
+    a group member and a substitute), a substitute other than its symbol.
+    """
+    kind = {k: _one_of(table, "type", [k]) for k in ("exclusion", "substitution", "equivalents")}
+    dated = kind["exclusion"] | kind["substitution"]
+    group = kind["equivalents"]
+    given = {c.name: _given(table, c.name) for c in RULE_SCHEMAS["restrictions"]}
+    account = _index(table, "account_id", names.accounts)
+    symbol = _index(table, "symbol", names.symbols)
+    substitute = _index(table, "substitute", names.symbols)
+    end_action = given["end_action"]
+    weight = given["weight_at_end_pct"]
+    ok = (account >= 0) & (dated | group) & given["symbol"] & (symbol >= 0)
+    ok &= ~given["substitute"] | (substitute >= 0)
+    ok &= ~group | (
+        (~given["behaviour"] | _one_of(table, "behaviour", get_args(MemberBehaviourName)))
+        & ~(given["substitute"] | given["replacement"] | end_action | weight)
+    )
+    ok &= ~dated | (
+        _one_of(table, "behaviour", get_args(BehaviourName))
+        & given["start_date"]
+        & (~end_action | _one_of(table, "end_action", get_args(EndActionName)))
+        & (~weight | _finite_within(table, "weight_at_end_pct", 0.0, 100.0))
+        & (given["end_date"] == end_action)
+        & (~weight | _one_of(table, "end_action", ["wait_for_weight_change"]))
+    )
+    ok &= ~kind["exclusion"] | (
+        ~given["substitute"]
+        & (~given["replacement"] | _one_of(table, "replacement", get_args(ReplacementName)))
+    )
+    ok &= ~kind["substitution"] | (
+        given["substitute"] & ~given["replacement"] & (substitute != symbol)
+    )
+    if not ok.all():
+        return False
+    if "end_date" in table.column_names:
+        early = pc.less_equal(table.column("end_date"), table.column("start_date"))
+        if as_numpy(pc.fill_null(early, False)).any():
+            return False
+    return _claimed_once(account, symbol, substitute, group, kind["substitution"], names)
+
+
+def _claimed_once(
+    account: npt.NDArray[np.int64],
+    symbol: npt.NDArray[np.int64],
+    substitute: npt.NDArray[np.int64],
+    member: Mask,
+    substitution: Mask,
+    names: _Names,
+) -> bool:
+    """Whether each account's restrictions claim each security once, or twice by a group
+    member and a substitute (``check_rules``; a member listed twice is claimed twice)."""
+    width = len(names.symbols)
+    keys = np.concatenate([account * width + symbol, (account * width + substitute)[substitution]])
+    is_member = np.concatenate([member, np.zeros(int(substitution.sum()), dtype=np.bool_)])
+    is_substitute = np.concatenate(
+        [np.zeros(member.size, dtype=np.bool_), substitution[substitution]]
+    )
+    _, at, count = np.unique(keys, return_inverse=True, return_counts=True)
+    members = np.bincount(at, weights=is_member, minlength=count.size)
+    substitutes = np.bincount(at, weights=is_substitute, minlength=count.size)
+    return bool(((count == 1) | ((count == 2) & (members == 1) & (substitutes == 1))).all())
+
+
+def _locks_read(table: pa.Table, names: _Names) -> bool:
+    """Whether every ``locks`` row reads: a known account, a known symbol or none, a known
+    type (``until`` counts for trade holds only)."""
+    ok = (_index(table, "account_id", names.accounts) >= 0) & _one_of(
+        table, "type", [*get_args(LockTypeName), "trade_hold"]
+    )
+    ok &= ~_given(table, "symbol") | (_index(table, "symbol", names.symbols) >= 0)
+    return bool(ok.all())
+
+
+def _transactions_read(table: pa.Table, names: _Names) -> bool:
+    """Whether every ``transactions`` row reads as a :class:`TransactionIn`."""
+    ok = (_index(table, "account_id", names.accounts) >= 0) & _given(table, "account_id")
+    ok &= _given(table, "symbol") & (_index(table, "symbol", names.symbols) >= 0)
+    ok &= _one_of(table, "action", get_args(ActionName)) & _given(table, "date")
+    ok &= _finite_within(table, "quantity", 0.0, np.inf)
+    ok &= ~_given(table, "realized_gain") | _finite_within(table, "realized_gain", -np.inf, np.inf)
+    return bool(ok.all())
+
+
+@dataclass(slots=True)
+class _Restrictions:
+    """Restrictions by account id, as core objects, and the slots they need."""
+
+    exclusions: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
+    groups: dict[str, list[EquivalentGroup]] = field(default_factory=lambda: defaultdict(list))
+    extra: set[tuple[int, int]] = field(default_factory=set)
+
+
+def _restrictions(
+    table: pa.Table | None, account_code: Mapping[str, int], symbol_code: Mapping[str, int]
+) -> _Restrictions | None:
+    """The restrictions of rows that passed :func:`_restrictions_read`, in row order (a
+    group where its first row is, with that row's end date); ``None`` when a group has
+    more than :data:`MAX_GROUP` members."""
+    out = _Restrictions()
+    if table is None:
+        return out
+    columns = ("account_id", "type", "symbol", "substitute", "replacement", "behaviour")
+    dates = ("start_date", "end_date", "end_action", "weight_at_end_pct", "restriction_id")
+    rows = zip(*(_column(table, c) for c in (*columns, *dates)), strict=True)
+    members: dict[tuple[str, str], tuple[list[int], list[MemberBehaviour], date | None]] = {}
+    order: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for i, (acc, kind, sym, sub, repl, beh, start, end, action, weight, rid) in enumerate(
+        rows, start=1
+    ):
+        if kind == "equivalents":
+            key = (acc, rid or f"row {i}")
+            if key not in members:
+                members[key] = ([], [], end)
+                order[acc].append(key)
+            members[key][0].append(symbol_code[sym])
+            members[key][1].append(MEMBER_BEHAVIOUR[beh or "none"])
+            out.extra.add((account_code[acc], symbol_code[sym]))
+            continue
+        if kind == "substitution":
+            out.extra.add((account_code[acc], symbol_code[sub]))
+        out.exclusions[acc].append(
+            Exclusion(
+                symbol=symbol_code[sym],
+                behaviour=BEHAVIOUR[beh],
+                start=start,
+                replacement=Replacement.REALLOCATE
+                if repl == "reallocate"
+                else Replacement.HOLD_CASH,
+                substitute=symbol_code[sub] if kind == "substitution" else -1,
+                end=end,
+                end_action=END_ACTION[action] if action else EndAction.REBALANCE,
+                weight_at_end=None if weight is None else weight / 100,
+            )
+        )
+    if any(len(codes) > MAX_GROUP for codes, _, _ in members.values()):
+        return None
+    for acc, keys in order.items():
+        out.groups[acc] = [
+            EquivalentGroup(members=tuple(codes), behaviours=tuple(kinds), end=end)
+            for codes, kinds, end in (members[k] for k in keys)
+        ]
+    return out
+
+
+@dataclass(slots=True)
+class _Locks:
+    """Locks by account id: ``symbols`` per lock type, whole-account gain locks, and the
+    ``until`` of each account's first trade hold."""
+
+    symbols: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    whole: set[str] = field(default_factory=set)
+    hold: dict[str, date | None] = field(default_factory=dict)
+    accounts: set[str] = field(default_factory=set)
+
+    def of(self, acc: str, kind: str) -> frozenset[int]:
+        """Symbol codes of ``acc``'s locks of type ``kind``."""
+        return frozenset(self.symbols.get((acc, kind), ()))
+
+
+def _locks(table: pa.Table | None, symbol_code: Mapping[str, int]) -> _Locks:
+    """The locks of rows that passed :func:`_locks_read`."""
+    out = _Locks()
+    if table is None:
+        return out
+    columns = ("account_id", "type", "symbol", "until")
+    for acc, kind, sym, until in zip(*(_column(table, c) for c in columns), strict=True):
+        out.accounts.add(acc)
+        if kind == "trade_hold":
+            out.hold.setdefault(acc, until)
+        elif sym:
+            out.symbols[acc, kind].add(symbol_code[sym])
+        elif kind == "gain":
+            out.whole.add(acc)
+    return out
+
+
+def _history(
+    table: pa.Table | None, symbol_code: Mapping[str, int], house: Mapping[str, str]
+) -> dict[str, tuple[Transaction, ...]]:
+    """Past trades of rows that passed :func:`_transactions_read`, per household, in row
+    order."""
+    if table is None:
+        return {}
+    by_house: dict[str, list[Transaction]] = defaultdict(list)
+    columns = ("account_id", "symbol", "action", "date", "quantity", "realized_gain")
+    for acc, sym, action, when, quantity, gain in zip(
+        *(_column(table, c) for c in columns), strict=True
+    ):
+        by_house[house.get(acc, acc)].append(
+            Transaction(
+                account=acc,
+                symbol=symbol_code[sym],
+                side=Side.BUY if action == "buy" else Side.SELL,
+                when=when,
+                quantity=quantity,
+                realized_gain=gain,
+            )
+        )
+    return {h: tuple(trades) for h, trades in by_house.items()}
+
+
+def _windows(table: pa.Table | None, symbol_code: Mapping[str, int]) -> dict[int, int] | None:
+    """Short-term windows in days by symbol code (the last row of a symbol counts; unknown
+    symbols are left out); ``None`` when a window is missing or negative."""
+    if table is None:
+        return {}
+    days = _column(table, "days")
+    if any(d is None or d < 0 for d in days):
+        return None
+    windows = dict(zip(_column(table, "symbol"), days, strict=True))
+    return {symbol_code[s]: d for s, d in windows.items() if s in symbol_code}
+
+
 def read_book_rules(
     folder: Path | str,
     *,
@@ -156,8 +459,90 @@ def read_book_rules(
     without it each account is its own household); ``qualified`` and ``lot_method`` (a
     :class:`LotMethod` value, fifo by default) are per account code; ``lots`` are per
     account code, then symbol code.
+
+    Whole columns are checked at once and the rules built without per-row models; tables
+    that fail a check are read again row by row (:func:`_read_by_rows`), which names the
+    first bad table, row and column.
     """
     folder = Path(folder)
+
+    def by_rows() -> BookRules:
+        return _read_by_rows(
+            folder,
+            account_code=account_code,
+            symbol_code=symbol_code,
+            as_of=as_of,
+            household=household,
+            qualified=qualified,
+            lots=lots,
+            lot_method=lot_method,
+        )
+
+    names = _Names(strings(list(account_code)), strings(list(symbol_code)))
+    tables: dict[str, pa.Table | None] = {}
+    checks = {
+        "restrictions": _restrictions_read,
+        "locks": _locks_read,
+        "transactions": _transactions_read,
+        "short_term_windows": None,
+    }
+    for name, check in checks.items():
+        _, tables[name] = _table(folder, name)
+        table = tables[name]
+        if table is not None and check is not None and not check(table, names):
+            return by_rows()
+    house = household or {}
+    restrictions = _restrictions(tables["restrictions"], account_code, symbol_code)
+    windows = _windows(tables["short_term_windows"], symbol_code)
+    if restrictions is None or windows is None:
+        return by_rows()
+    locks = _locks(tables["locks"], symbol_code)
+    history = _history(tables["transactions"], symbol_code, house)
+
+    out: list[AccountRules | None] = [None] * len(account_code)
+    # Wash sales look across the household: every account of a household with history.
+    wanted = set(restrictions.exclusions) | set(restrictions.groups) | locks.accounts
+    if history:
+        wanted |= {acc for acc in account_code if house.get(acc, acc) in history}
+    if lots:
+        wanted |= {acc for acc, code in account_code.items() if code in lots}
+    symbols = {code: sym for sym, code in symbol_code.items()}
+    for acc in sorted(wanted):
+        code = account_code[acc]
+        hold = locks.hold.get(acc, as_of)
+        out[code] = AccountRules(
+            account=acc,
+            qualified=bool(qualified[code]) if qualified is not None else False,
+            exclusions=tuple(restrictions.exclusions.get(acc, ())),
+            groups=tuple(restrictions.groups.get(acc, ())),
+            lots={symbol_code[symbols[s]]: tuple(v) for s, v in (lots or {}).get(code, {}).items()},
+            lot_method=LotMethod(lot_method[code] if lot_method is not None else "fifo"),
+            specific_lots={},
+            gain_lock=acc in locks.whole,
+            gain_lock_symbols=locks.of(acc, "gain"),
+            elective_locks=locks.of(acc, "elective"),
+            basis_unlocked=locks.of(acc, "cost_basis_unlock"),
+            on_hold=acc in locks.hold and (hold is None or as_of <= hold),
+            transactions=history.get(house.get(acc, acc), ()),
+            short_term_days=dict(windows),
+            protected={},
+        )
+    return BookRules(rules=out, extra_slots=sorted(restrictions.extra))
+
+
+def _read_by_rows(
+    folder: Path,
+    *,
+    account_code: Mapping[str, int],
+    symbol_code: Mapping[str, int],
+    as_of: date,
+    household: Mapping[str, str] | None,
+    qualified: Sequence[bool] | None,
+    lots: Mapping[int, Mapping[int, Sequence[Lot]]] | None,
+    lot_method: Sequence[str] | None,
+) -> BookRules:
+    """:func:`read_book_rules` one row and one account at a time, through the scenario
+    models: slow, but its errors name the first bad table, row and column."""
     n = len(account_code)
     symbols = {code: sym for sym, code in symbol_code.items()}
     per_account: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))

@@ -33,6 +33,10 @@ Symbol = Annotated[str, Field(min_length=1)]
 BehaviourName = Literal["hold", "liquidate_immediately", "liquidate_as_needed"]
 EndActionName = Literal["rebalance_immediately", "wait_for_weight_change"]
 LotMethodName = Literal["fifo", "lifo", "hifo", "minimum_tax", "specific_lots"]
+ReplacementName = Literal["hold_cash", "reallocate"]
+MemberBehaviourName = Literal["none", "buy_first", "do_not_sell", "do_not_buy", "do_not_trade"]
+LockTypeName = Literal["gain", "elective", "cost_basis_unlock"]
+ActionName = Literal["buy", "sell"]
 
 
 class _Strict(BaseModel):
@@ -51,7 +55,7 @@ class ExclusionIn(_Dated):
 
     type: Literal["exclusion"]
     symbol: Symbol
-    replacement: Literal["hold_cash", "reallocate"] = "hold_cash"
+    replacement: ReplacementName = "hold_cash"
     behaviour: BehaviourName
 
 
@@ -66,7 +70,7 @@ class SubstitutionIn(_Dated):
 
 class MemberIn(_Strict):
     symbol: Symbol
-    behaviour: Literal["none", "buy_first", "do_not_sell", "do_not_buy", "do_not_trade"] = "none"
+    behaviour: MemberBehaviourName = "none"
 
 
 class EquivalentsIn(_Strict):
@@ -91,7 +95,7 @@ RestrictionIn = Annotated[ExclusionIn | SubstitutionIn | EquivalentsIn, Field(di
 class LockIn(_Strict):
     """``gain`` (whole account without ``symbol``), ``elective``, or ``cost_basis_unlock``."""
 
-    type: Literal["gain", "elective", "cost_basis_unlock"]
+    type: LockTypeName
     symbol: Symbol | None = None
 
 
@@ -106,7 +110,7 @@ class TransactionIn(_Strict):
 
     account: Annotated[str, Field(min_length=1)]
     symbol: Symbol
-    action: Literal["buy", "sell"]
+    action: ActionName
     date: date
     quantity: Annotated[float, Field(ge=0, allow_inf_nan=False)]
     realized_gain: Annotated[float, Field(allow_inf_nan=False)] | None = None
@@ -141,16 +145,16 @@ _KIND = {
     "substitute": "the substitute of a substitution",
     "member": "an equivalents group",
 }
-_BEHAVIOUR = {
+BEHAVIOUR: dict[str, Behaviour] = {  # exclusion and substitution behaviours
     "hold": Behaviour.HOLD,
     "liquidate_immediately": Behaviour.LIQUIDATE_NOW,
     "liquidate_as_needed": Behaviour.LIQUIDATE_AS_NEEDED,
 }
-_END = {
+END_ACTION: dict[str, EndAction] = {  # end_action values
     "rebalance_immediately": EndAction.REBALANCE,
     "wait_for_weight_change": EndAction.WAIT_FOR_WEIGHT_CHANGE,
 }
-_MEMBER = {
+MEMBER_BEHAVIOUR: dict[str, MemberBehaviour] = {  # equivalents member behaviours
     "none": MemberBehaviour.NONE,
     "buy_first": MemberBehaviour.BUY_FIRST,
     "do_not_sell": MemberBehaviour.DO_NOT_SELL,
@@ -262,7 +266,7 @@ def account_rules(
             groups.append(
                 EquivalentGroup(
                     members=tuple(code[m.symbol] for m in kept),
-                    behaviours=tuple(_MEMBER[m.behaviour] for m in kept),
+                    behaviours=tuple(MEMBER_BEHAVIOUR[m.behaviour] for m in kept),
                     end=r.end_date,
                 )
             )
@@ -273,14 +277,14 @@ def account_rules(
         exclusions.append(
             Exclusion(
                 symbol=code[r.symbol],
-                behaviour=_BEHAVIOUR[r.behaviour],
+                behaviour=BEHAVIOUR[r.behaviour],
                 start=r.start_date,
                 replacement=Replacement.REALLOCATE
                 if isinstance(r, ExclusionIn) and r.replacement == "reallocate"
                 else Replacement.HOLD_CASH,
                 substitute=substitute,
                 end=r.end_date,
-                end_action=_END[r.end_action] if r.end_action else EndAction.REBALANCE,
+                end_action=END_ACTION[r.end_action] if r.end_action else EndAction.REBALANCE,
                 weight_at_end=None if r.weight_at_end_pct is None else r.weight_at_end_pct / 100,
             )
         )
