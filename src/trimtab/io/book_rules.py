@@ -24,10 +24,13 @@ Errors name ``table.ext row N column C``.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any, get_args
 
@@ -130,6 +133,20 @@ class BookRules:
 
 
 Mask = npt.NDArray[np.bool_]
+_lot_method = cache(LotMethod)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many objects that all stay alive
+    (its full collections would walk them over and over); as it was afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _table(folder: Path, name: str) -> tuple[str, pa.Table | None]:
@@ -167,10 +184,14 @@ def _group(label: str, group: tuple[int, list[MemberIn], dict[str, Any]]) -> Equ
 
 
 def _column(table: pa.Table, name: str) -> list[Any]:
-    """Column ``name`` as Python values; all ``None`` when the table lacks it."""
+    """Column ``name`` as Python values, each distinct value made once (rows share it);
+    all ``None`` when the table lacks the column."""
     if name not in table.column_names:
         return [None] * table.num_rows
-    values: list[Any] = table.column(name).to_pylist()
+    encoded = table.column(name).combine_chunks().dictionary_encode()
+    distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
+    at = as_numpy(pc.fill_null(encoded.indices, len(encoded.dictionary)))
+    values: list[Any] = distinct[at].tolist()
     return values
 
 
@@ -195,12 +216,14 @@ def _one_of(table: pa.Table, name: str, allowed: Sequence[str]) -> Mask:
     return out
 
 
-def _index(table: pa.Table, name: str, names: pa.Array) -> npt.NDArray[np.int64]:
-    """Position in ``names`` of each value of column ``name``, -1 where null or absent."""
+def _codes(table: pa.Table, name: str, code: Mapping[str, int]) -> npt.NDArray[np.int64]:
+    """``code`` of each value of column ``name``, -1 where null, absent or unknown."""
     if name not in table.column_names:
         return np.full(table.num_rows, -1, dtype=np.int64)
-    found = pc.index_in(table.column(name), value_set=names)
-    out: npt.NDArray[np.int64] = as_numpy(pc.fill_null(found, -1)).astype(np.int64)
+    encoded = table.column(name).combine_chunks().dictionary_encode()
+    distinct = [code.get(v, -1) for v in encoded.dictionary.to_pylist()]
+    lookup = np.array([*distinct, -1], dtype=np.int64)
+    out: npt.NDArray[np.int64] = lookup[as_numpy(pc.fill_null(encoded.indices, len(distinct)))]
     return out
 
 
@@ -216,10 +239,10 @@ def _finite_within(table: pa.Table, name: str, low: float, high: float) -> Mask:
 
 @dataclass(frozen=True, slots=True)
 class _Names:
-    """The book's account ids and symbols as Arrow arrays, to look table columns up in."""
+    """The book's account and symbol codes, to look table columns up in."""
 
-    accounts: pa.Array
-    symbols: pa.Array
+    accounts: Mapping[str, int]
+    symbols: Mapping[str, int]
 
 
 def _restrictions_read(table: pa.Table, names: _Names) -> bool:
@@ -235,9 +258,9 @@ def _restrictions_read(table: pa.Table, names: _Names) -> bool:
     dated = kind["exclusion"] | kind["substitution"]
     group = kind["equivalents"]
     given = {c.name: _given(table, c.name) for c in RULE_SCHEMAS["restrictions"]}
-    account = _index(table, "account_id", names.accounts)
-    symbol = _index(table, "symbol", names.symbols)
-    substitute = _index(table, "substitute", names.symbols)
+    account = _codes(table, "account_id", names.accounts)
+    symbol = _codes(table, "symbol", names.symbols)
+    substitute = _codes(table, "substitute", names.symbols)
     end_action = given["end_action"]
     weight = given["weight_at_end_pct"]
     ok = (account >= 0) & (dated | group) & given["symbol"] & (symbol >= 0)
@@ -267,7 +290,7 @@ def _restrictions_read(table: pa.Table, names: _Names) -> bool:
         early = pc.less_equal(table.column("end_date"), table.column("start_date"))
         if as_numpy(pc.fill_null(early, False)).any():
             return False
-    return _claimed_once(account, symbol, substitute, group, kind["substitution"], names)
+    return _claimed_once(account, symbol, substitute, group, kind["substitution"])
 
 
 def _claimed_once(
@@ -276,11 +299,10 @@ def _claimed_once(
     substitute: npt.NDArray[np.int64],
     member: Mask,
     substitution: Mask,
-    names: _Names,
 ) -> bool:
     """Whether each account's restrictions claim each security once, or twice by a group
     member and a substitute (``check_rules``; a member listed twice is claimed twice)."""
-    width = len(names.symbols)
+    width = int(max(symbol.max(initial=0), substitute.max(initial=0))) + 1
     keys = np.concatenate([account * width + symbol, (account * width + substitute)[substitution]])
     is_member = np.concatenate([member, np.zeros(int(substitution.sum()), dtype=np.bool_)])
     is_substitute = np.concatenate(
@@ -295,17 +317,17 @@ def _claimed_once(
 def _locks_read(table: pa.Table, names: _Names) -> bool:
     """Whether every ``locks`` row reads: a known account, a known symbol or none, a known
     type (``until`` counts for trade holds only)."""
-    ok = (_index(table, "account_id", names.accounts) >= 0) & _one_of(
+    ok = (_codes(table, "account_id", names.accounts) >= 0) & _one_of(
         table, "type", [*get_args(LockTypeName), "trade_hold"]
     )
-    ok &= ~_given(table, "symbol") | (_index(table, "symbol", names.symbols) >= 0)
+    ok &= ~_given(table, "symbol") | (_codes(table, "symbol", names.symbols) >= 0)
     return bool(ok.all())
 
 
 def _transactions_read(table: pa.Table, names: _Names) -> bool:
     """Whether every ``transactions`` row reads as a :class:`TransactionIn`."""
-    ok = (_index(table, "account_id", names.accounts) >= 0) & _given(table, "account_id")
-    ok &= _given(table, "symbol") & (_index(table, "symbol", names.symbols) >= 0)
+    ok = (_codes(table, "account_id", names.accounts) >= 0) & _given(table, "account_id")
+    ok &= _given(table, "symbol") & (_codes(table, "symbol", names.symbols) >= 0)
     ok &= _one_of(table, "action", get_args(ActionName)) & _given(table, "date")
     ok &= _finite_within(table, "quantity", 0.0, np.inf)
     ok &= ~_given(table, "realized_gain") | _finite_within(table, "realized_gain", -np.inf, np.inf)
@@ -318,7 +340,7 @@ class _Restrictions:
 
     exclusions: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
     groups: dict[str, list[EquivalentGroup]] = field(default_factory=lambda: defaultdict(list))
-    extra: set[tuple[int, int]] = field(default_factory=set)
+    extra: list[tuple[int, int]] = field(default_factory=list)
 
 
 def _restrictions(
@@ -330,12 +352,20 @@ def _restrictions(
     out = _Restrictions()
     if table is None:
         return out
-    columns = ("account_id", "type", "symbol", "substitute", "replacement", "behaviour")
-    dates = ("start_date", "end_date", "end_action", "weight_at_end_pct", "restriction_id")
-    rows = zip(*(_column(table, c) for c in (*columns, *dates)), strict=True)
+    symbol = _codes(table, "symbol", symbol_code)
+    substitute = _codes(table, "substitute", symbol_code)
+    out.extra = _slots(table, _codes(table, "account_id", account_code), symbol, substitute)
+    columns = ("account_id", "type", "replacement", "behaviour", "start_date", "end_date")
+    more = ("end_action", "weight_at_end_pct", "restriction_id")
+    rows = zip(
+        *(_column(table, c) for c in (*columns, *more)),
+        symbol.tolist(),
+        substitute.tolist(),
+        strict=True,
+    )
     members: dict[tuple[str, str], tuple[list[int], list[MemberBehaviour], date | None]] = {}
     order: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for i, (acc, kind, sym, sub, repl, beh, start, end, action, weight, rid) in enumerate(
+    for i, (acc, kind, repl, beh, start, end, action, weight, rid, sym, sub) in enumerate(
         rows, start=1
     ):
         if kind == "equivalents":
@@ -343,21 +373,18 @@ def _restrictions(
             if key not in members:
                 members[key] = ([], [], end)
                 order[acc].append(key)
-            members[key][0].append(symbol_code[sym])
+            members[key][0].append(sym)
             members[key][1].append(MEMBER_BEHAVIOUR[beh or "none"])
-            out.extra.add((account_code[acc], symbol_code[sym]))
             continue
-        if kind == "substitution":
-            out.extra.add((account_code[acc], symbol_code[sub]))
         out.exclusions[acc].append(
             Exclusion(
-                symbol=symbol_code[sym],
+                symbol=sym,
                 behaviour=BEHAVIOUR[beh],
                 start=start,
                 replacement=Replacement.REALLOCATE
                 if repl == "reallocate"
                 else Replacement.HOLD_CASH,
-                substitute=symbol_code[sub] if kind == "substitution" else -1,
+                substitute=sub if kind == "substitution" else -1,
                 end=end,
                 end_action=END_ACTION[action] if action else EndAction.REBALANCE,
                 weight_at_end=None if weight is None else weight / 100,
@@ -373,19 +400,42 @@ def _restrictions(
     return out
 
 
+def _slots(
+    table: pa.Table,
+    account: npt.NDArray[np.int64],
+    symbol: npt.NDArray[np.int64],
+    substitute: npt.NDArray[np.int64],
+) -> list[tuple[int, int]]:
+    """``(account, symbol)`` codes, sorted and once each, of the substitutes and group
+    members that the restrictions may buy."""
+    member = _one_of(table, "type", ["equivalents"])
+    substitution = _one_of(table, "type", ["substitution"])
+    width = int(max(symbol.max(initial=0), substitute.max(initial=0))) + 1
+    keys = np.unique(
+        np.concatenate(
+            [
+                account[member] * width + symbol[member],
+                account[substitution] * width + substitute[substitution],
+            ]
+        )
+    )
+    return list(zip((keys // width).tolist(), (keys % width).tolist(), strict=True))
+
+
+LockSymbols = tuple[frozenset[int], frozenset[int], frozenset[int]]
+_LOCK_TYPES = get_args(LockTypeName)  # gain, elective, cost_basis_unlock: as LockSymbols
+_NO_LOCKS: LockSymbols = (frozenset(), frozenset(), frozenset())
+
+
 @dataclass(slots=True)
 class _Locks:
-    """Locks by account id: ``symbols`` per lock type, whole-account gain locks, and the
-    ``until`` of each account's first trade hold."""
+    """Locks by account id: the symbol codes of its locks of each of :data:`_LOCK_TYPES`,
+    its whole-account gain lock, the ``until`` of its first trade hold."""
 
-    symbols: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    symbols: dict[str, LockSymbols] = field(default_factory=dict)
     whole: set[str] = field(default_factory=set)
     hold: dict[str, date | None] = field(default_factory=dict)
     accounts: set[str] = field(default_factory=set)
-
-    def of(self, acc: str, kind: str) -> frozenset[int]:
-        """Symbol codes of ``acc``'s locks of type ``kind``."""
-        return frozenset(self.symbols.get((acc, kind), ()))
 
 
 def _locks(table: pa.Table | None, symbol_code: Mapping[str, int]) -> _Locks:
@@ -393,15 +443,19 @@ def _locks(table: pa.Table | None, symbol_code: Mapping[str, int]) -> _Locks:
     out = _Locks()
     if table is None:
         return out
+    found: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     columns = ("account_id", "type", "symbol", "until")
     for acc, kind, sym, until in zip(*(_column(table, c) for c in columns), strict=True):
         out.accounts.add(acc)
         if kind == "trade_hold":
             out.hold.setdefault(acc, until)
         elif sym:
-            out.symbols[acc, kind].add(symbol_code[sym])
+            found[acc][kind].add(symbol_code[sym])
         elif kind == "gain":
             out.whole.add(acc)
+    for acc, kinds in found.items():
+        gain, elective, unlocked = (frozenset(kinds.get(k, ())) for k in _LOCK_TYPES)
+        out.symbols[acc] = (gain, elective, unlocked)
     return out
 
 
@@ -478,7 +532,7 @@ def read_book_rules(
             lot_method=lot_method,
         )
 
-    names = _Names(strings(list(account_code)), strings(list(symbol_code)))
+    names = _Names(account_code, symbol_code)
     tables: dict[str, pa.Table | None] = {}
     checks = {
         "restrictions": _restrictions_read,
@@ -492,42 +546,46 @@ def read_book_rules(
         if table is not None and check is not None and not check(table, names):
             return by_rows()
     house = household or {}
-    restrictions = _restrictions(tables["restrictions"], account_code, symbol_code)
-    windows = _windows(tables["short_term_windows"], symbol_code)
-    if restrictions is None or windows is None:
-        return by_rows()
-    locks = _locks(tables["locks"], symbol_code)
-    history = _history(tables["transactions"], symbol_code, house)
+    with _collector_paused():  # tens of thousands of objects that all live on
+        restrictions = _restrictions(tables["restrictions"], account_code, symbol_code)
+        windows = _windows(tables["short_term_windows"], symbol_code)
+        if restrictions is None or windows is None:
+            return by_rows()
+        locks = _locks(tables["locks"], symbol_code)
+        history = _history(tables["transactions"], symbol_code, house)
 
-    out: list[AccountRules | None] = [None] * len(account_code)
-    # Wash sales look across the household: every account of a household with history.
-    wanted = set(restrictions.exclusions) | set(restrictions.groups) | locks.accounts
-    if history:
-        wanted |= {acc for acc in account_code if house.get(acc, acc) in history}
-    if lots:
-        wanted |= {acc for acc, code in account_code.items() if code in lots}
-    symbols = {code: sym for sym, code in symbol_code.items()}
-    for acc in sorted(wanted):
-        code = account_code[acc]
-        hold = locks.hold.get(acc, as_of)
-        out[code] = AccountRules(
-            account=acc,
-            qualified=bool(qualified[code]) if qualified is not None else False,
-            exclusions=tuple(restrictions.exclusions.get(acc, ())),
-            groups=tuple(restrictions.groups.get(acc, ())),
-            lots={symbol_code[symbols[s]]: tuple(v) for s, v in (lots or {}).get(code, {}).items()},
-            lot_method=LotMethod(lot_method[code] if lot_method is not None else "fifo"),
-            specific_lots={},
-            gain_lock=acc in locks.whole,
-            gain_lock_symbols=locks.of(acc, "gain"),
-            elective_locks=locks.of(acc, "elective"),
-            basis_unlocked=locks.of(acc, "cost_basis_unlock"),
-            on_hold=acc in locks.hold and (hold is None or as_of <= hold),
-            transactions=history.get(house.get(acc, acc), ()),
-            short_term_days=dict(windows),
-            protected={},
-        )
-    return BookRules(rules=out, extra_slots=sorted(restrictions.extra))
+        out: list[AccountRules | None] = [None] * len(account_code)
+        # Wash sales look across the household: every account of a household with history.
+        wanted = set(restrictions.exclusions) | set(restrictions.groups) | locks.accounts
+        if history:
+            wanted |= {acc for acc in account_code if house.get(acc, acc) in history}
+        if lots:
+            wanted |= {acc for acc, code in account_code.items() if code in lots}
+        symbols = {code: sym for sym, code in symbol_code.items()}
+        for acc in sorted(wanted):
+            code = account_code[acc]
+            hold = locks.hold.get(acc, as_of)
+            gain, elective, unlocked = locks.symbols.get(acc, _NO_LOCKS)
+            out[code] = AccountRules(
+                account=acc,
+                qualified=bool(qualified[code]) if qualified is not None else False,
+                exclusions=tuple(restrictions.exclusions.get(acc, ())),
+                groups=tuple(restrictions.groups.get(acc, ())),
+                lots={symbol_code[symbols[s]]: tuple(v) for s, v in lots.get(code, {}).items()}
+                if lots
+                else {},
+                lot_method=_lot_method(lot_method[code] if lot_method is not None else "fifo"),
+                specific_lots={},
+                gain_lock=acc in locks.whole,
+                gain_lock_symbols=gain,
+                elective_locks=elective,
+                basis_unlocked=unlocked,
+                on_hold=acc in locks.hold and (hold is None or as_of <= hold),
+                transactions=history.get(house.get(acc, acc), ()),
+                short_term_days=dict(windows),
+                protected={},
+            )
+        return BookRules(rules=out, extra_slots=restrictions.extra)
 
 
 def _read_by_rows(
