@@ -158,15 +158,18 @@ def _table(folder: Path, name: str) -> tuple[str, pa.Table | None]:
 
 
 def _rows(folder: Path, name: str) -> tuple[str, list[dict[str, Any]]]:
+    """The label and the rows of the rule table ``name`` (none when absent)."""
     label, table = _table(folder, name)
     return label, [] if table is None else table.to_pylist()
 
 
 def _clean(row: dict[str, Any], drop: Sequence[str]) -> dict[str, Any]:
+    """``row`` without the ``drop`` columns and without empty values."""
     return {k: v for k, v in row.items() if k not in drop and v not in (None, "")}
 
 
 def _validate(label: str, row_no: int, model: Any, data: dict[str, Any]) -> Any:
+    """``data`` as ``model``; an error names the table, row and column."""
     try:
         return model.model_validate(data)
     except ValidationError as err:
@@ -175,6 +178,7 @@ def _validate(label: str, row_no: int, model: Any, data: dict[str, Any]) -> Any:
 
 
 def _group(label: str, group: tuple[int, list[MemberIn], dict[str, Any]]) -> EquivalentsIn:
+    """An equivalents group (first row, members, dates); an error names its first row."""
     row_no, members, dates = group
     try:
         return EquivalentsIn(type="equivalents", members=members, **dates)
@@ -184,11 +188,15 @@ def _group(label: str, group: tuple[int, list[MemberIn], dict[str, Any]]) -> Equ
 
 
 def _column(table: pa.Table, name: str) -> list[Any]:
-    """Column ``name`` as Python values, each distinct value made once (rows share it);
-    all ``None`` when the table lacks the column."""
+    """Column ``name`` as Python values, each distinct text or date made once (rows share
+    it); all ``None`` when the table lacks the column."""
     if name not in table.column_names:
         return [None] * table.num_rows
-    encoded = table.column(name).combine_chunks().dictionary_encode()
+    column = table.column(name)
+    if pa.types.is_floating(column.type):  # as they are: 0.0 and -0.0 would be one value
+        numbers: list[Any] = column.to_pylist()
+        return numbers
+    encoded = column.combine_chunks().dictionary_encode()
     distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
     at = as_numpy(pc.fill_null(encoded.indices, len(encoded.dictionary)))
     values: list[Any] = distinct[at].tolist()
