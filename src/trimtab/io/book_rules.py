@@ -363,10 +363,19 @@ def _restrictions(
     symbol = _codes(table, "symbol", symbol_code)
     substitute = _codes(table, "substitute", symbol_code)
     out.extra = _slots(table, _codes(table, "account_id", account_code), symbol, substitute)
-    columns = ("account_id", "type", "replacement", "behaviour", "start_date", "end_date")
-    more = ("end_action", "weight_at_end_pct", "restriction_id")
+    columns = (
+        "account_id",
+        "type",
+        "replacement",
+        "behaviour",
+        "start_date",
+        "end_date",
+        "end_action",
+        "weight_at_end_pct",
+        "restriction_id",
+    )
     rows = zip(
-        *(_column(table, c) for c in (*columns, *more)),
+        *(_column(table, c) for c in columns),
         symbol.tolist(),
         substitute.tolist(),
         strict=True,
@@ -430,9 +439,9 @@ def _slots(
     return list(zip((keys // width).tolist(), (keys % width).tolist(), strict=True))
 
 
-LockSymbols = tuple[frozenset[int], frozenset[int], frozenset[int]]
-_LOCK_TYPES = get_args(LockTypeName)  # gain, elective, cost_basis_unlock: as LockSymbols
-_NO_LOCKS: LockSymbols = (frozenset(), frozenset(), frozenset())
+_LockSymbols = tuple[frozenset[int], frozenset[int], frozenset[int]]
+_LOCK_TYPES = get_args(LockTypeName)  # gain, elective, cost_basis_unlock: as _LockSymbols
+_NO_LOCKS: _LockSymbols = (frozenset(), frozenset(), frozenset())
 
 
 @dataclass(slots=True)
@@ -440,7 +449,7 @@ class _Locks:
     """Locks by account id: the symbol codes of its locks of each of :data:`_LOCK_TYPES`,
     its whole-account gain lock, the ``until`` of its first trade hold."""
 
-    symbols: dict[str, LockSymbols] = field(default_factory=dict)
+    symbols: dict[str, _LockSymbols] = field(default_factory=dict)
     whole: set[str] = field(default_factory=set)
     hold: dict[str, date | None] = field(default_factory=dict)
     accounts: set[str] = field(default_factory=set)
@@ -553,47 +562,74 @@ def read_book_rules(
         table = tables[name]
         if table is not None and check is not None and not check(table, names):
             return by_rows()
-    house = household or {}
     with _collector_paused():  # tens of thousands of objects that all live on
-        restrictions = _restrictions(tables["restrictions"], account_code, symbol_code)
-        windows = _windows(tables["short_term_windows"], symbol_code)
-        if restrictions is None or windows is None:
-            return by_rows()
-        locks = _locks(tables["locks"], symbol_code)
-        history = _history(tables["transactions"], symbol_code, house)
+        found = _built(
+            tables,
+            account_code=account_code,
+            symbol_code=symbol_code,
+            as_of=as_of,
+            household=household,
+            qualified=qualified,
+            lots=lots,
+            lot_method=lot_method,
+        )
+    return by_rows() if found is None else found
 
-        out: list[AccountRules | None] = [None] * len(account_code)
-        # Wash sales look across the household: every account of a household with history.
-        wanted = set(restrictions.exclusions) | set(restrictions.groups) | locks.accounts
-        if history:
-            wanted |= {acc for acc in account_code if house.get(acc, acc) in history}
-        if lots:
-            wanted |= {acc for acc, code in account_code.items() if code in lots}
-        symbols = {code: sym for sym, code in symbol_code.items()}
-        for acc in sorted(wanted):
-            code = account_code[acc]
-            hold = locks.hold.get(acc, as_of)
-            gain, elective, unlocked = locks.symbols.get(acc, _NO_LOCKS)
-            out[code] = AccountRules(
-                account=acc,
-                qualified=bool(qualified[code]) if qualified is not None else False,
-                exclusions=tuple(restrictions.exclusions.get(acc, ())),
-                groups=tuple(restrictions.groups.get(acc, ())),
-                lots={symbol_code[symbols[s]]: tuple(v) for s, v in lots.get(code, {}).items()}
-                if lots
-                else {},
-                lot_method=_lot_method(lot_method[code] if lot_method is not None else "fifo"),
-                specific_lots={},
-                gain_lock=acc in locks.whole,
-                gain_lock_symbols=gain,
-                elective_locks=elective,
-                basis_unlocked=unlocked,
-                on_hold=acc in locks.hold and (hold is None or as_of <= hold),
-                transactions=history.get(house.get(acc, acc), ()),
-                short_term_days=dict(windows),
-                protected={},
-            )
-        return BookRules(rules=out, extra_slots=restrictions.extra)
+
+def _built(
+    tables: Mapping[str, pa.Table | None],
+    *,
+    account_code: Mapping[str, int],
+    symbol_code: Mapping[str, int],
+    as_of: date,
+    household: Mapping[str, str] | None,
+    qualified: Sequence[bool] | None,
+    lots: Mapping[int, Mapping[int, Sequence[Lot]]] | None,
+    lot_method: Sequence[str] | None,
+) -> BookRules | None:
+    """The rules of tables whose rows passed their checks (see :func:`read_book_rules`),
+    equal to what :func:`_read_by_rows` makes of them; ``None`` when a group has too many
+    members or a short-term window is missing or negative."""
+    house = household or {}
+    restrictions = _restrictions(tables["restrictions"], account_code, symbol_code)
+    windows = _windows(tables["short_term_windows"], symbol_code)
+    if restrictions is None or windows is None:
+        return None
+    locks = _locks(tables["locks"], symbol_code)
+    history = _history(tables["transactions"], symbol_code, house)
+
+    out: list[AccountRules | None] = [None] * len(account_code)
+    # Wash sales look across the household: every account of a household with history.
+    wanted = set(restrictions.exclusions) | set(restrictions.groups) | locks.accounts
+    if history:
+        wanted |= {acc for acc in account_code if house.get(acc, acc) in history}
+    if lots:
+        wanted |= {acc for acc, code in account_code.items() if code in lots}
+    symbols = {code: sym for sym, code in symbol_code.items()}
+    for acc in sorted(wanted):
+        code = account_code[acc]
+        hold = locks.hold.get(acc, as_of)
+        gain, elective, unlocked = locks.symbols.get(acc, _NO_LOCKS)
+        out[code] = AccountRules(
+            account=acc,
+            qualified=bool(qualified[code]) if qualified is not None else False,
+            exclusions=tuple(restrictions.exclusions.get(acc, ())),
+            groups=tuple(restrictions.groups.get(acc, ())),
+            lots={symbol_code[symbols[s]]: tuple(v) for s, v in lots.get(code, {}).items()}
+            if lots
+            else {},
+            lot_method=_lot_method(lot_method[code] if lot_method is not None else "fifo"),
+            specific_lots={},
+            gain_lock=acc in locks.whole,
+            gain_lock_symbols=gain,
+            elective_locks=elective,
+            basis_unlocked=unlocked,
+            on_hold=acc in locks.hold and (hold is None or as_of <= hold),
+            transactions=history.get(house.get(acc, acc), ()),
+            short_term_days=dict(windows),
+            protected={},
+        )
+    return BookRules(rules=out, extra_slots=restrictions.extra)
 
 
 def _read_by_rows(
