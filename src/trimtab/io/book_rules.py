@@ -768,8 +768,9 @@ def book_slot_rules(
 
     Reads the rule tables of ``folder`` (see :func:`read_book_rules`); households,
     registrations and lot methods come from the ``accounts`` table, tax lots from the
-    ``lots`` table and the specific-lot order from ``specific_lots`` (laid on slots without
-    per-lot Python objects; the lots' ``source`` is their row in ``lots``). Returns the slot
+    ``lots`` table (in relief order) and the specific-lot order from ``specific_lots`` (laid
+    on slots without per-lot Python objects; the lots' ``source`` is their row in ``lots``).
+    Returns the slot
     rules of all accounts (cut them with ``SlotRules.rows`` per chunk) and the ``(account,
     symbol)`` slots that restrictions need but the book does not lay out (substitutes and
     group members neither held nor in the model): until the book gives them zero-quantity
@@ -805,10 +806,10 @@ def book_slot_rules(
     lots = None
     if "lots" in loaded.tables:
         table = loaded.tables["lots"]
-        codes = [
+        codes = loaded.lot_codes or tuple(
             _codes_in(table.column(column), names_)
             for column, names_ in (("account_id", loaded.account_ids), ("symbol", loaded.symbols))
-        ]
+        )
         basis = table.column("cost_basis").to_numpy(zero_copy_only=False).astype(np.float64)
         acquired = table.column("acquired").cast(pa.int32()).to_numpy(zero_copy_only=False)
         lots = lots_on_slots(
@@ -819,6 +820,7 @@ def book_slot_rules(
             basis=basis,
             acquired=acquired.astype(np.int64) + _EPOCH_ORDINAL,
             rank=_specific_rank(folder, loaded, method),
+            method=method,
         )
     elif table_path(folder, "specific_lots") is not None:
         raise BookError("specific_lots.csv", "needs the lots table (with lot_id) it names lots of")
