@@ -395,7 +395,7 @@ def _positions_first(position: npt.NDArray[np.int64], key: npt.NDArray[np.int64]
 
 def relief_order(
     position: npt.NDArray[np.int64],
-    method: npt.NDArray[np.int8],
+    method: npt.NDArray[np.int8] | None,
     acquired: npt.NDArray[np.int64],
     quantity: npt.NDArray[np.float64],
     basis: npt.NDArray[np.float64],
@@ -405,7 +405,10 @@ def relief_order(
     order of each lot's ``method`` code where it does not depend on prices: FIFO oldest
     first, LIFO newest first, HIFO highest cost per share first (missing bases first),
     specific lots by ``rank``; minimum tax keeps the given order. Ties keep the given order.
+    ``method`` ``None`` means FIFO for every lot.
     """
+    if method is None:
+        return _positions_first(position, acquired)
     key = np.where(method == METHOD_CODE[LotMethod.LIFO], -acquired, acquired)
     key[method == METHOD_CODE[LotMethod.MINIMUM_TAX]] = 0
     hifo = np.flatnonzero(method == METHOD_CODE[LotMethod.HIFO])
@@ -429,7 +432,12 @@ def in_relief_order(lots: LotArrays, method: npt.NDArray[np.int8], width: int) -
         return lots
     position = lots.row.astype(np.int64) * width + lots.slot
     order = relief_order(
-        position, method.take(lots.row), lots.acquired, lots.quantity, lots.basis, lots.rank
+        position,
+        method.take(lots.row) if method.any() else None,
+        lots.acquired,
+        lots.quantity,
+        lots.basis,
+        lots.rank,
     )
     ids = lots.lot_id
     return LotArrays(
@@ -485,7 +493,7 @@ def relieve_lots(
     if not lots.ordered:
         perm = relief_order(
             where,
-            np.zeros(live.size, dtype=np.int8) if m is None else m,
+            m,
             lots.acquired[live],
             lots.quantity[live],
             lots.basis[live],
@@ -564,7 +572,10 @@ def lots_on_slots(
     order = np.argsort(keys, kind="stable")
     keys, cols = keys[order], cols[order]
     wanted = account.astype(np.int64) * width + symbol + 1
-    at = np.minimum(np.searchsorted(keys, wanted), max(keys.size - 1, 0))
+    # A position's lots usually come together: each run of equal keys is looked up once.
+    run = np.flatnonzero(np.diff(wanted, prepend=-1) != 0)  # keys are >= 0
+    found_at = np.minimum(np.searchsorted(keys, wanted[run]), max(keys.size - 1, 0))
+    at = np.repeat(found_at, np.diff(run, append=wanted.size))
     found = (keys[at] == wanted) if keys.size else np.zeros(wanted.size, dtype=bool)
     slot = cols[at].astype(np.int32) if keys.size else np.zeros(wanted.size, dtype=np.int32)
     # Sort every lot by position, those without a slot last, then keep the others.
@@ -574,7 +585,7 @@ def lots_on_slots(
     if method is None:
         order = np.argsort(position, kind="stable")
     else:
-        codes = method.take(np.maximum(account, 0))
+        codes = method.take(np.maximum(account, 0)) if method.any() else None
         order = relief_order(position, codes, acquired, quantity, basis, rank)
     keep = order[: int(np.count_nonzero(found))]
     return LotArrays(
