@@ -589,12 +589,12 @@ def lots_on_slots(
         order = relief_order(position, codes, acquired, quantity, basis, rank)
     keep = order[: int(np.count_nonzero(found))]
     return LotArrays(
-        row=account[keep].astype(np.int32),
+        row=account[keep].astype(np.int32, copy=False),
         slot=slot[keep],
-        quantity=quantity[keep].astype(np.float64),
-        basis=basis[keep].astype(np.float64),
-        acquired=acquired[keep].astype(np.int64),
-        rank=rank[keep].astype(np.float64),
-        source=keep.astype(np.int64),
+        quantity=quantity[keep].astype(np.float64, copy=False),
+        basis=basis[keep].astype(np.float64, copy=False),
+        acquired=acquired[keep].astype(np.int64, copy=False),
+        rank=rank[keep].astype(np.float64, copy=False),
+        source=keep.astype(np.int64, copy=False),
         ordered=method is not None,
     )

@@ -461,7 +461,7 @@ def slot_rules(
     )
     if lots is not None:
         lot_arrays = lots
-        ruled[np.unique(lots.row)] = True
+        ruled[lots.row] = True
     return SlotRules(
         restrictions=res,
         hold=hold,

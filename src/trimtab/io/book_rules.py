@@ -810,7 +810,9 @@ def book_slot_rules(
             _codes_in(table.column(column), names_)
             for column, names_ in (("account_id", loaded.account_ids), ("symbol", loaded.symbols))
         )
-        basis = table.column("cost_basis").to_numpy(zero_copy_only=False).astype(np.float64)
+        basis = (
+            table.column("cost_basis").to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        )
         acquired = table.column("acquired").cast(pa.int32()).to_numpy(zero_copy_only=False)
         lots = lots_on_slots(
             arrays.slot_symbol,
