@@ -428,8 +428,13 @@ def in_relief_order(lots: LotArrays, method: npt.NDArray[np.int8], width: int) -
     ``width``: slots per account) and marked ``ordered``; ``source`` and ``lot_id`` follow
     (without a ``source``, it becomes each lot's index in ``lots``). Lots already
     ``ordered`` are returned as they are."""
-    if lots.ordered:
-        return lots
+    return lots if lots.ordered else _reordered(lots, method, width)[0]
+
+
+def _reordered(
+    lots: LotArrays, method: npt.NDArray[np.int8], width: int
+) -> tuple[LotArrays, Indices]:
+    """:func:`in_relief_order` of lots not yet ordered, and the order (indices into ``lots``)."""
     position = lots.row.astype(np.int64) * width + lots.slot
     order = relief_order(
         position,
@@ -440,7 +445,7 @@ def in_relief_order(lots: LotArrays, method: npt.NDArray[np.int8], width: int) -
         lots.rank,
     )
     ids = lots.lot_id
-    return LotArrays(
+    ordered = LotArrays(
         row=lots.row[order],
         slot=lots.slot[order],
         quantity=lots.quantity[order],
@@ -451,6 +456,16 @@ def in_relief_order(lots: LotArrays, method: npt.NDArray[np.int8], width: int) -
         source=order if lots.source is None else lots.source[order],
         ordered=True,
     )
+    return ordered, order
+
+
+def first_lots(lots: LotArrays, shape: tuple[int, int]) -> Indices:
+    """For lots :func:`in_relief_order` of a batch of ``shape`` (N, K): the index of each
+    slot's first lot, (N * K + 1,); slot ``s`` has the lots ``out[s]:out[s + 1]``."""
+    n, k = shape
+    position = lots.row.astype(np.int64) * k + lots.slot
+    out: Indices = np.searchsorted(position, np.arange(n * k + 1, dtype=np.int64))
+    return out
 
 
 def _cost_per_share(
@@ -470,66 +485,76 @@ def relieve_lots(
     method: npt.NDArray[np.int8],
     as_of: date,
     *,
-    position: npt.NDArray[np.int64] | None = None,
+    first_lot: Indices | None = None,
 ) -> Relieved:
     """Relieve every sale of a batch from its position's eligible lots, vectorised.
 
     ``sold`` are shares sold per slot (N, K), >= 0; ``price`` dollars per share (N, K);
     ``method`` the relief method code of each account (N,), see :data:`METHOD_CODE`. The
-    order within a position is that of :data:`ORDERS` (ties by lot order). ``position``
-    is each lot's ``row * K + slot`` when the caller has it. Only the eligible lots of
-    positions sold are touched; lots already :func:`in_relief_order` need no sort unless
-    their account relieves by minimum tax.
+    order within a position is that of :data:`ORDERS` (ties by lot order). Lots not yet
+    :func:`in_relief_order` are ordered first; ``first_lot`` (:func:`first_lots`) may be
+    given for ordered lots. Only the lots of the positions sold are visited, one lot rank at
+    a time, and only as far as each sale needs.
     """
-    width = sold.shape[1]
-    if position is None:
-        position = lots.row.astype(np.int64) * width + lots.slot
-    live = np.flatnonzero(eligible & (sold.ravel() > 0).take(position))
-    if live.size == 0:
-        f64 = np.zeros(0)
-        return Relieved(live, f64, f64, np.zeros(0, dtype=bool))
-    where = position[live]
-    m = method.take(lots.row[live]) if method.any() else None
     if not lots.ordered:
-        perm = relief_order(
-            where,
-            m,
-            lots.acquired[live],
-            lots.quantity[live],
-            lots.basis[live],
-            lots.rank[live],
-        )
-        live, where = live[perm], where[perm]
-        m = None if m is None else m[perm]
+        ordered, order = _reordered(lots, method, sold.shape[1])
+        done = relieve_lots(ordered, eligible[order], sold, price, method, as_of)
+        return Relieved(order[done.index], done.quantity, done.gain, done.long_term)
+    n, k = sold.shape
+    start = first_lots(lots, (n, k)) if first_lot is None else first_lot
+    flat_sold = sold.ravel()
+    slot = np.flatnonzero(flat_sold > 0)
+    at, end = start[slot], start[slot + 1]  # places in the relief sequence
+    has = at < end
+    slot, at, end = slot[has], at[has], end[has]
     cutoff = long_term_cutoff(as_of)
-    if m is not None and (tax := np.flatnonzero(m == METHOD_CODE[LotMethod.MINIMUM_TAX])).size:
-        # Minimum tax: losses first, long term first, then by gain per share; the lots of
-        # one position are together, so sorting them among themselves keeps the rest.
-        cost = _cost_per_share(lots.quantity[live[tax]], lots.basis[live[tax]])
-        each = price.ravel().take(where[tax]) - cost
-        short_term = lots.acquired[live[tax]] > cutoff
-        perm = np.arange(live.size)
-        perm[tax] = tax[np.lexsort((tax, each, short_term, each > 0, where[tax]))]
-        live, where = live[perm], where[perm]
-    # Each position's sale takes its lots in order: a lot gives what the sale still needs
-    # after the lots before it in the same position, at most all its shares.
-    # Each position's sale takes its lots in order, one lot rank at a time: a lot gives what
-    # the sale still needs, at most all its shares, as one position on its own would. Only
-    # the positions still needing shares go on to their next lot.
-    first = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])  # each position's first lot
-    took = np.zeros(live.size)
-    at, left = first, sold.ravel().take(where[first])
-    last = np.r_[first[1:], live.size] - 1  # each position's last lot
+    sequence = _minimum_tax_sequence(lots, slot, at, end, price, method, cutoff)
+    # Each sale takes its position's lots in relief order, one lot rank at a time: a lot
+    # gives what the sale still needs, at most all its shares (nothing if it may not be
+    # sold), as one position on its own would. Only the sales still needing shares go on.
+    took = np.zeros(lots.size)
+    left = flat_sold[slot]
     while at.size:
-        took[at] = np.minimum(lots.quantity[live[at]], left)
-        left = left - took[at]
-        more = (left > SHARE_TOLERANCE) & (at < last)
-        at, left, last = at[more] + 1, left[more], last[more]
-    keep = np.flatnonzero(took > SHARE_TOLERANCE)
-    idx, took = live[keep], took[keep]
+        lot = at if sequence is None else sequence[at]
+        give = np.where(eligible[lot], np.minimum(lots.quantity[lot], left), 0.0)
+        took[at] = give
+        left = left - give
+        more = (left > SHARE_TOLERANCE) & (at + 1 < end)
+        at, end, left = at[more] + 1, end[more], left[more]
+    place = np.flatnonzero(took > SHARE_TOLERANCE)
+    idx = place if sequence is None else sequence[place]
+    took = took[place]
+    at_price = price.ravel().take(lots.row[idx].astype(np.int64) * k + lots.slot[idx])
     # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
-    gain = took * price.ravel().take(where[keep]) - lots.basis[idx] * took / lots.quantity[idx]
+    gain = took * at_price - lots.basis[idx] * took / lots.quantity[idx]
     return Relieved(index=idx, quantity=took, gain=gain, long_term=lots.acquired[idx] <= cutoff)
+
+
+def _minimum_tax_sequence(
+    lots: LotArrays,
+    slot: Indices,
+    at: Indices,
+    end: Indices,
+    price: npt.NDArray[np.float64],
+    method: npt.NDArray[np.int8],
+    cutoff: int,
+) -> Indices | None:
+    """The lot at each place of the relief sequence when minimum tax reorders the lots of
+    the positions sold (``slot``, lots ``at:end``) by price: losses first, long term first,
+    then by gain per share; ``None`` when the sequence is the lots' own order."""
+    k = price.shape[1]
+    tax = method.take(slot // k) == METHOD_CODE[LotMethod.MINIMUM_TAX] if method.any() else None
+    if tax is None or not tax.any():
+        return None
+    first, count = at[tax], end[tax] - at[tax]
+    # Every lot of those positions, position by position.
+    lot = np.repeat(first - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+    position = np.repeat(slot[tax], count)
+    each = price.ravel().take(position) - _cost_per_share(lots.quantity[lot], lots.basis[lot])
+    short_term = lots.acquired[lot] > cutoff
+    sequence = np.arange(lots.size)
+    sequence[lot] = lot[np.lexsort((lot, each, short_term, each > 0, position))]
+    return sequence
 
 
 def slot_gains(

@@ -32,6 +32,7 @@ from trimtab.core.lots import (
     Relief,
     Relieved,
     Sale,
+    first_lots,
     in_relief_order,
     lot_eligibility,
     relieve_lots,
@@ -169,7 +170,7 @@ class LotCache:
     """What of a batch's lot eligibility does not depend on prices, computed once.
 
     Attributes:
-        flat: each lot's slot as ``row * K + slot``, (L,).
+        first_lot: index of each slot's first lot (:func:`first_lots`), (N * K + 1,).
         static_ok: lots no price-independent rule holds back, (L,).
         static_flags: :class:`RuleReason` flags of those rules per lot, (L,).
         watched: indices of the lots (with shares) under a gain lock or in a wash window,
@@ -183,7 +184,7 @@ class LotCache:
         slot_flags: ``static_flags`` of the slot's held-back lots, or-ed, (N, K).
     """
 
-    flat: npt.NDArray[np.int64]
+    first_lot: npt.NDArray[np.int64]
     static_ok: Mask
     static_flags: Flags
     watched: npt.NDArray[np.int64]
@@ -199,7 +200,7 @@ class LotCache:
         """Accounts ``start:stop`` whose lots are ``a:b``."""
         i, j = np.searchsorted(self.watched, np.array([a, b], dtype=np.int64))
         return LotCache(
-            self.flat[a:b] - start * width,
+            self.first_lot[start * width : stop * width + 1] - a,
             self.static_ok[a:b],
             self.static_flags[a:b],
             self.watched[i:j] - a,
@@ -310,7 +311,7 @@ class SlotRules:
         return replace(
             ordered,
             cache=LotCache(
-                flat=flat,
+                first_lot=first_lots(lots, (n, k)),
                 static_ok=static_ok,
                 static_flags=static_flags,
                 watched=watched_idx,
@@ -742,7 +743,7 @@ def relieved(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> Relieve
         ruled.batch.price,
         rules.method,
         as_of,
-        position=None if rules.cache is None else rules.cache.flat,
+        first_lot=None if rules.cache is None else rules.cache.first_lot,
     )
 
 
