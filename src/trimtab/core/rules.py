@@ -622,9 +622,10 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
         free_all = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k)
         limit = np.where(has_lots, np.minimum(free_all.reshape(n, k), limit), limit)
         slot_flags = _slot_flags(flat, eligible, lot_flags, lots.quantity, n * k).reshape(n, k)
-    blocked = rules.elective | res.no_sell
-    if blocked.any():
-        limit = np.where(blocked, 0.0, limit)
+    blocked = np.flatnonzero(rules.elective | res.no_sell)
+    if blocked.size:
+        limit = limit.copy() if limit is batch.quantity else limit  # never the book's own
+        limit.reshape(-1)[blocked] = 0.0
     if kept is not None:
         limit = np.minimum(limit, batch.quantity - kept)
         set_flag(flags, kept > 0, RuleReason.PROTECTED)
@@ -633,8 +634,9 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
         at = np.flatnonzero(slot_flags)
         at = at[limit.ravel()[at] < batch.quantity.ravel()[at] - 1e-12]
         flags.reshape(-1)[at] |= slot_flags.ravel()[at]
-    if rules.elective.any():
-        set_flag(flags, rules.elective & ~has_lots & (batch.quantity > 0), RuleReason.ELECTIVE_LOCK)
+    at = np.flatnonzero(rules.elective)  # elective locks on positions without lots
+    at = at[~has_lots.ravel()[at] & (batch.quantity.ravel()[at] > 0)]
+    flags.reshape(-1)[at] |= np.uint32(RuleReason.ELECTIVE_LOCK)
     valid = batch.valid
     lead = rules.restrictions.lead
     can_buy = res.in_model & valid
