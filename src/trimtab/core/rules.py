@@ -182,6 +182,7 @@ class LotCache:
         free: shares of ``static_ok`` lots per slot, infinite where no lots, (N, K).
         has_lots: the slot's position has lots, (N, K).
         slot_flags: ``static_flags`` of the slot's held-back lots, or-ed, (N, K).
+        flagged: the slots (``row * K + slot``) whose ``slot_flags`` are set, ascending.
     """
 
     first_lot: npt.NDArray[np.int64]
@@ -195,10 +196,12 @@ class LotCache:
     free: npt.NDArray[np.float64]
     has_lots: Mask
     slot_flags: Flags
+    flagged: npt.NDArray[np.int64]
 
     def rows(self, start: int, stop: int, a: int, b: int, width: int) -> LotCache:
         """Accounts ``start:stop`` whose lots are ``a:b``."""
         i, j = np.searchsorted(self.watched, np.array([a, b], dtype=np.int64))
+        f, g = np.searchsorted(self.flagged, np.array([start, stop], dtype=np.int64) * width)
         return LotCache(
             self.first_lot[start * width : stop * width + 1] - a,
             self.static_ok[a:b],
@@ -211,6 +214,7 @@ class LotCache:
             self.free[start:stop],
             self.has_lots[start:stop],
             self.slot_flags[start:stop],
+            self.flagged[f:g] - start * width,
         )
 
 
@@ -308,6 +312,7 @@ class SlotRules:
         free = np.bincount(flat, weights=lots.quantity * static_ok, minlength=n * k)
         has_lots = np.bincount(flat, minlength=n * k) > 0
         watched_idx = np.flatnonzero(watched).astype(np.int64)
+        slot_flags = _slot_flags(flat, static_ok, static_flags, lots.quantity, n * k)
         return replace(
             ordered,
             cache=LotCache(
@@ -321,9 +326,8 @@ class SlotRules:
                 watched_rule=rule[watched_idx],
                 free=np.where(has_lots, free, np.inf).reshape(n, k),
                 has_lots=has_lots.reshape(n, k),
-                slot_flags=_slot_flags(flat, static_ok, static_flags, lots.quantity, n * k).reshape(
-                    n, k
-                ),
+                slot_flags=slot_flags.reshape(n, k),
+                flagged=np.flatnonzero(slot_flags).astype(np.int64),
             ),
         )
 
@@ -543,9 +547,11 @@ window lots at a loss."""
 
 def _cached_lots(
     cache: LotCache, slot_price: npt.NDArray[np.float64]
-) -> tuple[Mask, npt.NDArray[np.float64], Flags]:
-    """Eligibility, free shares per slot (N, K) and slot flags from the cache and prices."""
+) -> tuple[Mask, npt.NDArray[np.float64], Flags, npt.NDArray[np.int64]]:
+    """Eligibility, free shares per slot (N, K), slot flags and the flagged slots (some
+    maybe twice) from the cache and prices."""
     eligible, free, slot_flags = cache.static_ok, cache.free, cache.slot_flags
+    flagged = cache.flagged
     where = cache.watched_flat
     gain = cache.watched_quantity * slot_price.take(where) - cache.watched_basis
     at_gain = np.uint32(RuleReason.GAIN_LOCK) * (gain > 0)
@@ -561,7 +567,8 @@ def _cached_lots(
         np.subtract.at(free.reshape(-1), where[newly], cache.watched_quantity[newly])
         slot_flags = slot_flags.copy()
         np.bitwise_or.at(slot_flags.reshape(-1), where[hit], dynamic[hit])
-    return eligible, free, slot_flags
+        flagged = np.concatenate([flagged, where[hit]])
+    return eligible, free, slot_flags, flagged
 
 
 def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
@@ -611,8 +618,9 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     eligible = np.zeros(0, dtype=bool)
     has_lots: Mask = np.zeros((n, k), dtype=bool)
     slot_flags: Flags | None = None
+    flagged = None
     if lots.size and rules.cache is not None:
-        eligible, free, slot_flags = _cached_lots(rules.cache, batch.price.ravel())
+        eligible, free, slot_flags, flagged = _cached_lots(rules.cache, batch.price.ravel())
         has_lots = rules.cache.has_lots
         limit = np.minimum(free, limit)
     elif lots.size:
@@ -631,7 +639,7 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
         set_flag(flags, kept > 0, RuleReason.PROTECTED)
     if slot_flags is not None:
         # The lot rules' reasons go on the slots whose sale they limit.
-        at = np.flatnonzero(slot_flags)
+        at = np.flatnonzero(slot_flags) if flagged is None else flagged
         at = at[limit.ravel()[at] < batch.quantity.ravel()[at] - 1e-12]
         flags.reshape(-1)[at] |= slot_flags.ravel()[at]
     at = np.flatnonzero(rules.elective)  # elective locks on positions without lots
