@@ -512,19 +512,26 @@ def relieve_lots(
     # Each sale takes its position's lots in relief order, one lot rank at a time: a lot
     # gives what the sale still needs, at most all its shares (nothing if it may not be
     # sold), as one position on its own would. Only the sales still needing shares go on.
-    took = np.zeros(lots.size)
+    none = np.zeros(0, dtype=np.int64)
+    places, gives, slots = [none], [np.zeros(0)], [none]
     left = flat_sold[slot]
     while at.size:
         lot = at if sequence is None else sequence[at]
         give = np.where(eligible[lot], np.minimum(lots.quantity[lot], left), 0.0)
-        took[at] = give
+        given = give > SHARE_TOLERANCE
+        places.append(at[given])
+        gives.append(give[given])
+        slots.append(slot[given])
         left = left - give
         more = (left > SHARE_TOLERANCE) & (at + 1 < end)
-        at, end, left = at[more] + 1, end[more], left[more]
-    place = np.flatnonzero(took > SHARE_TOLERANCE)
+        at, end, left, slot = at[more] + 1, end[more], left[more], slot[more]
+    # Back into relief order: each lot rank gave an ascending run of places.
+    place = np.concatenate(places)
+    order = np.argsort(place, kind="stable")
+    place = place[order]
+    took = np.concatenate(gives)[order]
     idx = place if sequence is None else sequence[place]
-    took = took[place]
-    at_price = price.ravel().take(lots.row[idx].astype(np.int64) * k + lots.slot[idx])
+    at_price = price.ravel().take(np.concatenate(slots)[order])
     # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
     gain = took * at_price - lots.basis[idx] * took / lots.quantity[idx]
     return Relieved(index=idx, quantity=took, gain=gain, long_term=lots.acquired[idx] <= cutoff)
