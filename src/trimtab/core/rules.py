@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.batch import AccountBatch, Mask
+from trimtab.core.batch import AccountBatch, Fractions, Mask
 from trimtab.core.engine import BatchProposal
 from trimtab.core.lots import (
     METHOD_CODE,
@@ -571,15 +571,28 @@ def _cached_lots(
     return eligible, free, slot_flags, flagged
 
 
+def _weights(
+    batch: AccountBatch, rows: npt.NDArray[np.int64] | slice
+) -> tuple[Fractions, Fractions]:
+    """Weights (fractions of account value, cash included) of the accounts ``rows``, and
+    one over their values (0 for an account worth nothing)."""
+    market = batch.quantity[rows] * batch.price[rows]
+    value = batch.cash[rows] + market.sum(axis=1)
+    scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
+    return market * scale[:, None], scale
+
+
 def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     """The batch as the logics must see it under ``rules`` (laid out on its slots)."""
-    market = batch.quantity * batch.price
-    value = batch.cash + market.sum(axis=1)
-    scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
-    weight = market * scale[:, None]
     kept = None
-    if rules.protected is not None:
+    if rules.protected is None:
+        # Restrictions read the current weights of the restricted accounts only.
+        restricted = np.flatnonzero((rules.restrictions.behaviour > 0).any(axis=1))
+        weight = np.zeros(batch.price.shape)
+        weight[restricted] = _weights(batch, restricted)[0]
+    else:
         # Restrictions act on the model sleeve: weights of the unprotected value.
+        weight, scale = _weights(batch, slice(None))
         kept = np.minimum(rules.protected, batch.quantity)
         share = kept * batch.price * scale[:, None]
         rest = 1.0 - share.sum(axis=1)
