@@ -173,6 +173,27 @@ def repeat(work: Callable[[], object], repeats: int, *, warmup: int = 1) -> Timi
     return Timing(tuple(times), tuple(cpu))
 
 
+def repeat_together(
+    works: dict[str, Callable[[], object]], repeats: int, *, warmup: int = 1
+) -> dict[str, Timing]:
+    """:func:`repeat` for several pieces of work compared with one another, taken in turn
+    (each round runs every one once), so that a slow spell of the machine falls on all of
+    them rather than on whichever ran then."""
+    for _ in range(warmup):
+        for work in works.values():
+            work()
+    times: dict[str, list[float]] = {name: [] for name in works}
+    cpu: dict[str, list[float]] = {name: [] for name in works}
+    for _ in range(repeats):
+        for name, work in works.items():
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            work()
+            times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+    return {name: Timing(tuple(times[name]), tuple(cpu[name])) for name in works}
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A plain text table: text columns left-aligned, numbers right-aligned."""
     data = [list(row) for row in rows]

@@ -3,8 +3,9 @@
 The demo book (``_common.ensure_book``) gets seeded synthetic rules laid on its slots:
 20% of accounts carry restrictions (an exclusion or a substitution, and an equivalents pair),
 some gain and elective locks, and every holding is split into 3 tax lots (1% of them
-without a cost basis). Timed, best and median of ``--repeats`` runs after a warm-up, with
-``workers=2`` threads over the same chunks:
+without a cost basis). Timed, best and median of ``--repeats`` runs after a warm-up, the
+variants taken in turn (each round runs every variant once), with ``workers=2`` threads over
+the same chunks:
 
 - ``plain``: ``propose`` per chunk, no rules (the baseline);
 - ``rules``: per chunk ``apply_slot_rules`` + ``propose`` with equivalents groups + ``settle``
@@ -141,8 +142,7 @@ def run(accounts: int, repeats: int, workers: int, lots_per_holding: int) -> dic
         "prepared": over(on_prepared),
     }
     rows = []
-    for name, work in variants.items():
-        timing = c.repeat(work, repeats)
+    for name, timing in c.repeat_together(variants, repeats).items():
         rows.append({"variant": name, "accounts_per_s": accounts / timing.best, **timing.as_dict()})
         c.log(f"{name}: best {timing.best:.3f} s = {accounts / timing.best:,.0f} accounts/s")
     base = rows[0]["accounts_per_s"]
