@@ -313,3 +313,26 @@ def test_lots_of_a_security_without_a_slot_are_dropped() -> None:
     assert laid.row.tolist() == [1]
     assert laid.slot.tolist() == [1]
     assert laid.quantity.tolist() == [7.0]
+
+
+def test_lots_of_unknown_accounts_or_symbols_are_dropped_and_the_rest_laid() -> None:
+    """Lots whose account or symbol has no slot are left out, whatever their codes (an
+    unknown account, -1, next to the highest symbol code gives the lookup key -1)."""
+    import numpy as np
+
+    from trimtab.core.lots import lots_on_slots
+
+    slot_symbol = np.array([[0, 2, -1], [1, 2, 0]], dtype=np.int32)
+    laid = lots_on_slots(
+        slot_symbol,
+        account=np.array([-1, -1, 0, 0, 1, 1, 1], dtype=np.int32),
+        symbol=np.array([3, 3, 2, 1, 0, 0, 2], dtype=np.int32),
+        quantity=np.arange(1.0, 8.0),
+        basis=np.zeros(7),
+        acquired=np.zeros(7, dtype=np.int64),
+    )
+    assert laid.source is not None
+    assert laid.source.tolist() == [2, 6, 4, 5]
+    assert laid.row.tolist() == [0, 1, 1, 1]
+    assert laid.slot.tolist() == [1, 1, 2, 2]
+    assert laid.quantity.tolist() == [3.0, 7.0, 5.0, 6.0]

@@ -605,7 +605,7 @@ def lots_on_slots(
     keys, cols = keys[order], cols[order]
     wanted = account.astype(np.int64) * width + symbol + 1
     # A position's lots usually come together: each run of equal keys is looked up once.
-    run = np.flatnonzero(np.diff(wanted, prepend=-1) != 0)  # keys are >= 0
+    run = np.flatnonzero(np.diff(wanted, prepend=wanted[:1] - 1) != 0)  # first key starts one
     found_at = np.minimum(np.searchsorted(keys, wanted[run]), max(keys.size - 1, 0))
     at = np.repeat(found_at, np.diff(run, append=wanted.size))
     found = (keys[at] == wanted) if keys.size else np.zeros(wanted.size, dtype=bool)
