@@ -466,15 +466,8 @@ def _account_rules(
     return twin_rules(out, {code[s]: c for s, c in twin.items()}) if twin else out
 
 
-class HouseholdAccountIn(AccountIn):
+class HouseholdAccountIn(AccountIn, RulesIn):
     """An account of a household with its own rules (the rule fields of a scenario)."""
-
-    restrictions: list[RestrictionIn] = []
-    locks: list[LockIn] = []
-    trade_hold: TradeHoldIn | None = None
-    transactions: list[TransactionIn] = []
-    short_term_windows: dict[str, Annotated[int, Field(ge=0)]] = {}
-    sleeves: list[ProtectedSleeveIn] = []
 
 
 class HouseholdIn(_Strict):
