@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import Protocol
@@ -497,7 +497,8 @@ def relieve_lots(
     a time, and only as far as each sale needs.
     """
     if not lots.ordered:
-        ordered, order = _reordered(lots, method, sold.shape[1])
+        # Relief needs no ids: leave them out of the reordering.
+        ordered, order = _reordered(replace(lots, lot_id=None), method, sold.shape[1])
         done = relieve_lots(ordered, eligible[order], sold, price, method, as_of)
         return Relieved(order[done.index], done.quantity, done.gain, done.long_term)
     n, k = sold.shape
