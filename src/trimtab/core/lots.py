@@ -505,37 +505,47 @@ def relieve_lots(
     start = first_lots(lots, (n, k)) if first_lot is None else first_lot
     flat_sold = sold.ravel()
     slot = np.flatnonzero(flat_sold > 0)
-    at, end = start[slot], start[slot + 1]  # places in the relief sequence
+    at, end = start.take(slot), start.take(slot + 1)  # places in the relief sequence
     has = at < end
-    slot, at, end = slot[has], at[has], end[has]
+    if not has.all():
+        slot, at, end = slot[has], at[has], end[has]
     cutoff = long_term_cutoff(as_of)
     sequence = _minimum_tax_sequence(lots, slot, at, end, price, method, cutoff)
     # Each sale takes its position's lots in relief order, one lot rank at a time: a lot
     # gives what the sale still needs, at most all its shares (nothing if it may not be
     # sold), as one position on its own would. Only the sales still needing shares go on.
-    none = np.zeros(0, dtype=np.int64)
-    places, gives, slots = [none], [np.zeros(0)], [none]
-    left = flat_sold[slot]
+    # Most sales end at their first lot, so each rank's gains are worked out as it goes.
+    left = flat_sold.take(slot)
+    each = price.ravel().take(slot)  # dollars per share of each sale
+    ranks: list[tuple[Indices, Indices, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
     while at.size:
-        lot = at if sequence is None else sequence[at]
-        give = np.where(eligible[lot], np.minimum(lots.quantity[lot], left), 0.0)
-        given = give > SHARE_TOLERANCE
-        places.append(at[given])
-        gives.append(give[given])
-        slots.append(slot[given])
+        lot = at if sequence is None else sequence.take(at)
+        shares = lots.quantity.take(lot)
+        give = np.minimum(shares, left)
+        give *= eligible.take(lot)
         left = left - give
-        more = (left > SHARE_TOLERANCE) & (at + 1 < end)
-        at, end, left, slot = at[more] + 1, end[more], left[more], slot[more]
-    # Back into relief order: each lot rank gave an ascending run of places.
-    place = np.concatenate(places)
-    order = np.argsort(place, kind="stable")
-    place = place[order]
-    took = np.concatenate(gives)[order]
-    idx = place if sequence is None else sequence[place]
-    at_price = price.ravel().take(np.concatenate(slots)[order])
-    # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
-    gain = took * at_price - lots.basis[idx] * took / lots.quantity[idx]
-    return Relieved(index=idx, quantity=took, gain=gain, long_term=lots.acquired[idx] <= cutoff)
+        given = give > SHARE_TOLERANCE
+        place, took, got, whole = at, give, lot, shares
+        sale_price = each
+        if not given.all():
+            i = np.flatnonzero(given)
+            place, took, got = at.take(i), give.take(i), lot.take(i)
+            whole, sale_price = shares.take(i), each.take(i)
+        # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
+        gain = took * sale_price - lots.basis.take(got) * took / whole
+        ranks.append((place, got, took, gain))
+        more = np.flatnonzero((left > SHARE_TOLERANCE) & (at + 1 < end))
+        at, end, left, each = at.take(more) + 1, end.take(more), left.take(more), each.take(more)
+    if not ranks:
+        none = np.zeros(0, dtype=np.int64)
+        return Relieved(none, np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
+    place, idx, took, gain = (np.concatenate(part) for part in zip(*ranks, strict=True))
+    if len(ranks) > 1:
+        # Back into relief order: each lot rank gave an ascending run of places.
+        order = np.argsort(place, kind="stable")
+        idx, took, gain = idx.take(order), took.take(order), gain.take(order)
+    long_term = lots.acquired.take(idx) <= cutoff
+    return Relieved(index=idx, quantity=took, gain=gain, long_term=long_term)
 
 
 def _minimum_tax_sequence(
