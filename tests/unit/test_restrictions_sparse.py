@@ -76,9 +76,11 @@ def random_inputs(seed: int, n: int = 12, k: int = 6) -> tuple[dict[str, Any], A
 
 
 def row(kw: dict[str, Any], i: int) -> dict[str, Any]:
-    """The inputs of account ``i`` alone."""
+    """The inputs of account ``i`` alone; odd accounts take theirs from indexed restrictions
+    (``SlotRestrictions.indexed``), cut to the account."""
     one = {name: value[i : i + 1] for name, value in kw.items() if name != "slots"}
-    return one | {"slots": kw["slots"].rows(i, i + 1)}
+    slots = kw["slots"].indexed() if i % 2 else kw["slots"]
+    return one | {"slots": slots.rows(i, i + 1)}
 
 
 def same(a: Restricted, b: Restricted, i: int) -> None:
@@ -95,6 +97,9 @@ def test_each_account_is_restricted_as_alone(seed: int) -> None:
         assert np.array_equal(kw[name], value), f"{name} changed"
     for i in range(kw["target"].shape[0]):
         same(whole, restrict_batch(**row(kw, i)), i)
+    indexed = restrict_batch(**(kw | {"slots": kw["slots"].indexed()}))
+    for name in RESTRICTED:
+        assert np.array_equal(getattr(whole, name), getattr(indexed, name)), name
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -142,6 +142,9 @@ class SlotRestrictions:
         lead: slot of the group lead of an equivalents member, -1 outside groups.
         member: :class:`MemberBehaviour` of an equivalents member.
         several: the member's group has two members or more.
+        excluded, members: when :meth:`indexed`, the slots (``row * K + slot``, ascending)
+            with an exclusion or substitution and those in an equivalents group; ``None``
+            means they are found when needed. The arrays above must not change afterwards.
     """
 
     behaviour: Codes8
@@ -150,6 +153,8 @@ class SlotRestrictions:
     lead: Codes
     member: Codes8
     several: Mask
+    excluded: Index | None = None
+    members: Index | None = None
 
     @classmethod
     def none(cls, n: int, k: int) -> SlotRestrictions:
@@ -163,9 +168,39 @@ class SlotRestrictions:
             several=np.zeros((n, k), dtype=bool),
         )
 
+    def indexed(self) -> SlotRestrictions:
+        """These restrictions with their ``excluded`` and ``members`` slots found once."""
+        return replace(self, excluded=self.excluded_at(), members=self.members_at())
+
+    def excluded_at(self) -> Index:
+        """The slots with an exclusion or substitution in force, flat, ascending."""
+        return np.flatnonzero(self.behaviour > 0) if self.excluded is None else self.excluded
+
+    def members_at(self) -> Index:
+        """The slots in an equivalents group, flat, ascending."""
+        return np.flatnonzero(self.lead >= 0) if self.members is None else self.members
+
     def rows(self, start: int, stop: int) -> SlotRestrictions:
         """Accounts ``start:stop``."""
-        return SlotRestrictions(*(getattr(self, f)[start:stop] for f in self.__dataclass_fields__))
+        k = self.behaviour.shape[1]
+
+        def cut(at: Index | None) -> Index | None:
+            if at is None:
+                return None
+            i, j = np.searchsorted(at, (start * k, stop * k))
+            out: Index = at[i:j] - start * k
+            return out
+
+        return SlotRestrictions(
+            behaviour=self.behaviour[start:stop],
+            replacement=self.replacement[start:stop],
+            substitute=self.substitute[start:stop],
+            lead=self.lead[start:stop],
+            member=self.member[start:stop],
+            several=self.several[start:stop],
+            excluded=cut(self.excluded),
+            members=cut(self.members),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +248,7 @@ def restrict_batch(
     no_sell = np.zeros((n, k), dtype=bool)
     no_buy = np.zeros((n, k), dtype=bool)
     flags = np.zeros((n, k), dtype=np.uint32)
-    at = np.flatnonzero(slots.behaviour > 0)
+    at = slots.excluded_at()
     t, lo, hi, im, cash = target, lower, upper, in_model, cash_target
     if at.size:
         t, lo, hi, im, cash = _exclude(
@@ -372,7 +407,7 @@ def _equivalents(
 ) -> GroupArrays | None:
     """The equivalents groups' ranks (set on member slots only, 0 elsewhere); marks the
     members' trade limits in ``no_sell``, ``no_buy`` and their reasons in ``flags`` (in place)."""
-    at = np.flatnonzero(slots.lead >= 0)
+    at = slots.members_at()
     if at.size == 0:
         return None
     behaviour = slots.member.ravel()[at]
@@ -397,7 +432,7 @@ def _equivalents(
     sell_rank = np.zeros(slots.lead.shape, dtype=np.int8)
     _flat(buy_rank)[at] = np.where(first, 0, np.where(model, 1, 2))
     _flat(sell_rank)[at] = np.where(first, 2, np.where(model, 1, 0))
-    return GroupArrays(slots.lead, buy_rank, sell_rank)
+    return GroupArrays(slots.lead, buy_rank, sell_rank, at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,11 +443,13 @@ class GroupArrays:
         lead: slot index of the member's group lead, -1 outside any group.
         buy_rank: lower is bought first (buy first 0, in the model 1, outside it 2).
         sell_rank: lower is sold first (outside the model 0, in it 1, buy first 2).
+        members: the member slots, flat (``row * K + slot``), ascending.
     """
 
     lead: Codes
     buy_rank: Ranks
     sell_rank: Ranks
+    members: Index
 
 
 def collapse(batch: AccountBatch, groups: GroupArrays) -> AccountBatch:
@@ -423,7 +460,7 @@ def collapse(batch: AccountBatch, groups: GroupArrays) -> AccountBatch:
     member may. The other member slots become padding. Accounts without groups are kept;
     on those with groups only valid slots stay model lines or buyable.
     """
-    at = np.flatnonzero(groups.lead >= 0)
+    at = groups.members
     if at.size == 0:
         return batch
     n, k = groups.lead.shape
@@ -482,7 +519,7 @@ def expand(plan: Plan, batch: AccountBatch, groups: GroupArrays) -> Plan:
     reasons (sale limited, buy blocked). The plan's arrays are reused: ``plan`` is changed
     in place (unless an array is not C-contiguous) and must not be used afterwards.
     """
-    at = np.flatnonzero(groups.lead >= 0)
+    at = groups.members
     if at.size == 0:
         return plan
     k = groups.lead.shape[1]

@@ -298,9 +298,14 @@ class SlotRules:
     def prepared(self) -> SlotRules:
         """These rules with the price-independent part of lot eligibility computed once
         (:class:`LotCache`): applying them then costs in proportion to the watched lots.
-        The lots are put in relief order (:func:`in_relief_order`)."""
+        The lots are put in relief order (:func:`in_relief_order`) and the restricted slots
+        indexed (:meth:`SlotRestrictions.indexed`)."""
         n, k = self.elective.shape
-        ordered = replace(self, lots=in_relief_order(self.lots, self.method, k))
+        ordered = replace(
+            self,
+            restrictions=self.restrictions.indexed(),
+            lots=in_relief_order(self.lots, self.method, k),
+        )
         lots = ordered.lots
         flat = lots.row.astype(np.int64) * k + lots.slot
         static_ok, static_flags = _lot_rules(ordered, flat, None)
@@ -587,7 +592,8 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
     kept = None
     if rules.protected is None:
         # Restrictions read the current weights of the restricted accounts only.
-        restricted = np.flatnonzero((rules.restrictions.behaviour > 0).any(axis=1))
+        rows = rules.restrictions.excluded_at() // batch.width
+        restricted = rows[np.flatnonzero(np.diff(rows, prepend=-1))]
         weight = np.zeros(batch.price.shape)
         weight[restricted] = _weights(batch, restricted)[0]
     else:
