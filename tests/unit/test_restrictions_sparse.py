@@ -15,6 +15,7 @@ from trimtab.core.restrictions import (
     SlotRestrictions,
     _row_sums,
     collapse,
+    collapsed,
     expand,
     restrict_batch,
 )
@@ -147,3 +148,93 @@ def test_row_sums_match_dense_sums(seed: int) -> None:
     dense = np.zeros(n * k)
     dense[at] = values
     assert np.array_equal(_row_sums((n, k), at, values), dense.reshape(n, k).sum(axis=1))
+
+
+def small_group_batch() -> tuple[AccountBatch, Any]:
+    """One account: slots 0 and 2 are one equivalents group (lead 0), slot 1 is not, slot 3
+    is padding wrongly marked as a model line; sell limit and quantity, model lines and
+    buys share one array each, as in a batch without rules."""
+    quantity = np.array([[10.0, 4.0, 5.0, 0.0]])
+    in_model = np.array([[True, True, False, True]])
+    batch = AccountBatch(
+        price=np.array([[20.0, 50.0, 8.0, 1.0]]),
+        quantity=quantity,
+        target=np.array([[0.3, 0.4, 0.1, 0.0]]),
+        lower=np.array([[0.25, 0.35, 0.05, 0.0]]),
+        upper=np.array([[0.35, 0.45, 0.15, 0.0]]),
+        in_model=in_model,
+        valid=np.array([[True, True, True, False]]),
+        cash=np.array([100.0]),
+        cash_target=np.array([0.2]),
+        sell_limit=quantity,
+        buy_allowed=in_model,
+    )
+    slots = SlotRestrictions.none(1, 4)
+    slots.lead[0, [0, 2]] = 0
+    slots.several[0, [0, 2]] = True
+    groups = restrict_batch(
+        weight=np.zeros((1, 4)),
+        target=batch.target,
+        lower=batch.lower,
+        upper=batch.upper,
+        in_model=batch.in_model & batch.valid,
+        cash_target=batch.cash_target,
+        slots=slots,
+    ).groups
+    return batch, groups
+
+
+def test_collapse_merges_a_group_into_its_lead() -> None:
+    batch, groups = small_group_batch()
+    merged = collapse(batch, groups)
+    # The lead holds the group's dollars (10 x $20 + 5 x $8) at $1 a share.
+    assert merged.price.tolist() == [[1.0, 50.0, 1.0, 1.0]]
+    assert merged.quantity.tolist() == [[240.0, 4.0, 0.0, 0.0]]
+    assert merged.sell_limit.tolist() == [[240.0, 4.0, 0.0, 0.0]]
+    assert np.allclose(merged.target, [[0.4, 0.4, 0.0, 0.0]])
+    assert np.allclose(merged.lower, [[0.3, 0.35, 0.0, 0.0]])
+    assert np.allclose(merged.upper, [[0.5, 0.45, 0.0, 0.0]])
+    assert merged.valid.tolist() == [[True, True, False, False]]
+    # The invalid slot is no model line in an account with groups.
+    assert merged.in_model.tolist() == [[True, True, False, False]]
+    assert merged.buy_allowed.tolist() == [[True, True, False, False]]
+
+
+def test_collapsed_in_place_equals_the_copy_and_puts_everything_back() -> None:
+    batch, groups = small_group_batch()
+    before = {f: np.copy(getattr(batch, f)) for f in BATCH_FIELDS}
+    copy = collapse(batch, groups)
+    with collapsed(batch, groups) as merged:
+        assert merged.quantity is batch.quantity  # no copy
+        for f in BATCH_FIELDS:
+            assert np.array_equal(getattr(merged, f), getattr(copy, f)), f
+    for f in BATCH_FIELDS:
+        assert np.array_equal(getattr(batch, f), before[f]), f"{f} not put back"
+    with pytest.raises(RuntimeError), collapsed(batch, groups):
+        raise RuntimeError("the logic failed")
+    for f in BATCH_FIELDS:
+        assert np.array_equal(getattr(batch, f), before[f]), f"{f} not put back after an error"
+
+
+def test_collapsed_copies_read_only_arrays() -> None:
+    batch, groups = small_group_batch()
+    batch.price.flags.writeable = False
+    with collapsed(batch, groups) as merged:
+        assert merged.price is not batch.price
+        assert merged.quantity.tolist() == [[240.0, 4.0, 0.0, 0.0]]
+    assert batch.quantity.tolist() == [[10.0, 4.0, 5.0, 0.0]]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_collapsed_in_place_equals_the_copy_on_random_batches(seed: int) -> None:
+    kw, batch = random_inputs(seed)
+    groups = restrict_batch(**kw).groups
+    if groups is None:
+        return
+    before = {f: np.copy(getattr(batch, f)) for f in BATCH_FIELDS}
+    copy = collapse(batch, groups)
+    with collapsed(batch, groups) as merged:
+        for f in BATCH_FIELDS:
+            assert np.array_equal(getattr(merged, f), getattr(copy, f)), f
+    for f in BATCH_FIELDS:
+        assert np.array_equal(getattr(batch, f), before[f]), f

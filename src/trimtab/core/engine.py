@@ -21,7 +21,7 @@ from trimtab.core.logics import (
     rebalance_to_tolerance_oot_only,
 )
 from trimtab.core.partial import SWEEP_MIN, SWEEP_PCT, deposit, withdrawal
-from trimtab.core.restrictions import GroupArrays, collapse, expand
+from trimtab.core.restrictions import GroupArrays, collapsed, expand
 from trimtab.core.rounding import round_plan
 from trimtab.errors import InputError
 
@@ -177,7 +177,9 @@ def propose(
 
     ``rows`` says which accounts of a larger book the batch holds, for per-account amounts
     in ``options``; by default the batch is the whole book. ``groups`` are equivalents
-    groups: each is planned as one security, then shared out to its members. ``planner``
+    groups: each is planned as one security, then shared out to its members (the batch's
+    arrays are collapsed in place while the logic plans, see
+    :func:`~trimtab.core.restrictions.collapsed`). ``planner``
     replaces :func:`plan_trades` (e.g. ``trimtab.optimize.plan_trades`` for the solver logics).
     """
     options = options or TradeOptions()
@@ -186,7 +188,9 @@ def propose(
     if groups is None:
         plan = plan_of(batch, method, options, rows)
     else:
-        plan = expand(plan_of(collapse(batch, groups), method, options, rows), batch, groups)
+        with collapsed(batch, groups) as merged:
+            plan = plan_of(merged, method, options, rows)
+        plan = expand(plan, batch, groups)
     rounded = round_plan(batch, plan, unit=options.unit, min_trade_value=options.min_trade_value)
     market = batch.quantity * batch.price
     value = batch.cash + market.sum(axis=1)

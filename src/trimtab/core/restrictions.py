@@ -17,10 +17,12 @@ All weights are fractions of account value, cash included; symbols are codes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import IntEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -452,58 +454,98 @@ class GroupArrays:
     members: Index
 
 
+Patch = tuple[str, Index, npt.NDArray[np.generic]]
+"""A change to one field of a batch: its flat slots and their new values."""
+
+
 def collapse(batch: AccountBatch, groups: GroupArrays) -> AccountBatch:
     """The batch with each group merged into its lead slot, priced at $1 per dollar held.
 
     The lead slot holds the group's market value as quantity, its summed targets and
     bands, and as sell limit the dollars the members may sell; it may be bought when any
     member may. The other member slots become padding. Accounts without groups are kept;
-    on those with groups only valid slots stay model lines or buyable.
+    on those with groups only valid slots stay model lines or buyable. The fields changed
+    are copies; see :func:`collapsed` for a collapse without copies.
     """
+    patches = _collapse_patches(batch, groups)
+    copies: dict[str, Any] = {}
+    for name, at, values in patches:
+        if name not in copies:
+            copies[name] = getattr(batch, name).copy()
+        _flat(copies[name])[at] = values
+    return replace(batch, **copies) if copies else batch
+
+
+@contextmanager
+def collapsed(batch: AccountBatch, groups: GroupArrays) -> Iterator[AccountBatch]:
+    """:func:`collapse` for the length of a ``with`` block, without copying the batch.
+
+    The batch's own arrays are changed at the group members' slots (and at invalid slots
+    of their accounts) and put back when the block ends, however it ends. Where an array
+    is read-only or not C-contiguous a collapsed copy is made instead. Nothing else may
+    read the batch meanwhile (another thread, say).
+    """
+    patches = _collapse_patches(batch, groups)
+    arrays = [getattr(batch, name) for name, _, _ in patches]
+    if not all(a.flags.writeable and a.flags.c_contiguous for a in arrays):
+        yield collapse(batch, groups)
+        return
+    saved = []
+    try:
+        for a, (_, at, values) in zip(arrays, patches, strict=True):
+            # Saved patch by patch: fields sharing one array are put back in reverse.
+            saved.append((a, at, _flat(a)[at]))
+            _flat(a)[at] = values
+        yield batch
+    finally:
+        for a, at, old in reversed(saved):
+            _flat(a)[at] = old
+
+
+def _collapse_patches(batch: AccountBatch, groups: GroupArrays) -> list[Patch]:
+    """The changes :func:`collapse` makes, each worked out from the batch as given."""
     at = groups.members
     if at.size == 0:
-        return batch
+        return []
     n, k = groups.lead.shape
     rows = at // k
     to = rows * k + groups.lead.ravel()[at]
+    lead = np.searchsorted(at, to)  # each member's lead, as a place in ``at``
     grouped = np.flatnonzero(np.bincount(rows, minlength=n))
+    valid = batch.valid
 
-    def summed(values: Fractions, scale: Fractions | None = None) -> Fractions:
-        """Members' ``values`` (times ``scale``) added into their lead slot, in slot order."""
-        into = values.ravel()[at]
+    def summed(name: str, scale: Fractions | None = None) -> Patch:
+        """Members' values (times ``scale``) added into their lead slot, in slot order."""
+        into = getattr(batch, name).ravel()[at]
         if scale is not None:
             into = into * scale.ravel()[at]
-        out = values.copy()
-        _flat(out)[at] = 0.0
-        np.add.at(_flat(out), to, into)
-        return out
+        out = np.zeros(at.size)
+        np.add.at(out, lead, into)
+        return name, at, out
 
-    def anyof(values: Mask) -> Mask:
-        """Valid ``values``, the lead set when any of its valid members is."""
-        some = values.ravel()[at] & batch.valid.ravel()[at]
-        out = values.copy()
-        out[grouped] &= batch.valid[grouped]
-        _flat(out)[at] = False
-        _flat(out)[to[some]] = True
-        return out
+    def anyof(name: str) -> list[Patch]:
+        """Valid values only in the grouped accounts; a lead set when any valid member is."""
+        values = getattr(batch, name)
+        some = values.ravel()[at] & valid.ravel()[at]
+        invalid = np.flatnonzero(values[grouped] & ~valid[grouped])
+        off = grouped[invalid // k] * k + invalid % k
+        set_lead = np.zeros(at.size, dtype=bool)
+        set_lead[lead[some]] = True
+        return [(name, off, np.zeros(off.size, dtype=bool)), (name, at, set_lead)]
 
-    price = batch.price.copy()
-    _flat(price)[at] = 1.0
-    valid = batch.valid.copy()
-    _flat(valid)[at] = False
-    _flat(valid)[to] = True
-    return replace(
-        batch,
-        price=price,
-        quantity=summed(batch.quantity, batch.price),
-        target=summed(batch.target),
-        lower=summed(batch.lower),
-        upper=summed(batch.upper),
-        in_model=anyof(batch.in_model),
-        valid=valid,
-        sell_limit=summed(batch.sell_limit, batch.price),
-        buy_allowed=anyof(batch.buy_allowed),
-    )
+    valid_after = np.zeros(at.size, dtype=bool)
+    valid_after[lead] = True
+    return [
+        ("price", at, np.ones(at.size)),
+        summed("quantity", batch.price),
+        summed("target"),
+        summed("lower"),
+        summed("upper"),
+        *anyof("in_model"),
+        ("valid", at, valid_after),
+        summed("sell_limit", batch.price),
+        *anyof("buy_allowed"),
+    ]
 
 
 _KEEP = np.uint32(Reason.SELL_LIMITED | Reason.BUY_BLOCKED)
