@@ -115,7 +115,7 @@ def run(accounts: int, repeats: int, workers: int, lots_per_holding: int) -> dic
 
     def ruled(s: int, e: int, lots: bool = False) -> int:
         chunk = rules.rows(s, e)
-        r = apply_slot_rules(arrays.batch(s, e), chunk)
+        r = apply_slot_rules(arrays.batch(s, e), chunk, overwrite=True)
         p = propose(r.batch, method, rows=slice(s, e), groups=r.groups)
         p, _ = settle(p, r)
         if lots:

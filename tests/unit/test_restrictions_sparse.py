@@ -238,3 +238,15 @@ def test_collapsed_in_place_equals_the_copy_on_random_batches(seed: int) -> None
             assert np.array_equal(getattr(merged, f), getattr(copy, f)), f
     for f in BATCH_FIELDS:
         assert np.array_equal(getattr(batch, f), before[f]), f
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_restricting_in_place_gives_the_same(seed: int) -> None:
+    kw, _ = random_inputs(seed)
+    copied = restrict_batch(**kw)
+    mine = {name: np.copy(kw[name]) for name in ("target", "lower", "upper")}
+    in_place = restrict_batch(**(kw | mine), overwrite=True)
+    for name in RESTRICTED:
+        assert np.array_equal(getattr(copied, name), getattr(in_place, name)), name
+    if kw["slots"].excluded_at().size:
+        assert in_place.target is mine["target"]

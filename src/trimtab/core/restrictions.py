@@ -237,6 +237,7 @@ def restrict_batch(
     in_model: Mask,
     cash_target: Fractions,
     slots: SlotRestrictions,
+    overwrite: bool = False,
 ) -> Restricted:
     """Apply the restrictions in force to a batch's targets, bands and cash targets.
 
@@ -244,7 +245,9 @@ def restrict_batch(
     and ``cash_target`` (N,). ``in_model`` marks the model lines (valid slots only). The work
     is done on the restricted slots, and row by row only on the accounts whose other targets
     are rescaled (reallocation, held positions); the inputs are returned as they are (not
-    copied) when no slot is excluded or substituted.
+    copied) when no slot is excluded or substituted. With ``overwrite`` the results are
+    written into ``target``, ``lower`` and ``upper`` themselves (three distinct arrays the
+    caller no longer needs) instead of copies.
     """
     n, k = target.shape
     no_sell = np.zeros((n, k), dtype=bool)
@@ -254,7 +257,7 @@ def restrict_batch(
     t, lo, hi, im, cash = target, lower, upper, in_model, cash_target
     if at.size:
         t, lo, hi, im, cash = _exclude(
-            weight, target, lower, upper, in_model, cash_target, slots, at, flags
+            weight, target, lower, upper, in_model, cash_target, slots, at, flags, overwrite
         )
         _flat(no_buy)[at] = True
         _flat(no_sell)[at[slots.behaviour.ravel()[at] == Behaviour.HOLD.value]] = True
@@ -313,9 +316,11 @@ def _exclude(
     slots: SlotRestrictions,
     at: Index,
     flags: Flags,
+    overwrite: bool,
 ) -> tuple[Fractions, Fractions, Fractions, Mask, Fractions]:
     """Targets, bands, model lines and cash targets after the exclusions and substitutions
-    of the flat slots ``at``; adds their reasons to ``flags`` (in place)."""
+    of the flat slots ``at``; adds their reasons to ``flags`` (in place). With ``overwrite``
+    the targets and bands are changed in place."""
     n, k = target.shape
     rows = at // k
     beh = slots.behaviour.ravel()[at]
@@ -338,7 +343,10 @@ def _exclude(
         np.where(now, 0.0, np.where(need, np.maximum(up - shift, kt), up)),
     )
     released = (tg - kt, low - klo, up - khi)
-    t, lo, hi, im = target.copy(), lower.copy(), upper.copy(), in_model.copy()
+    t, lo, hi = target, lower, upper
+    if not overwrite:
+        t, lo, hi = target.copy(), lower.copy(), upper.copy()
+    im = in_model.copy()  # the given model lines are read below
     flat_t, flat_lo, flat_hi, flat_im = _flat(t), _flat(lo), _flat(hi), _flat(im)
     flat_t[at], flat_lo[at], flat_hi[at] = kt, klo, khi
     flat_im[at[now]] = False

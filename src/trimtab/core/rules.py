@@ -587,8 +587,15 @@ def _weights(
     return market * scale[:, None], scale
 
 
-def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
-    """The batch as the logics must see it under ``rules`` (laid out on its slots)."""
+def apply_slot_rules(
+    batch: AccountBatch, rules: SlotRules, *, overwrite: bool = False
+) -> RuledBatch:
+    """The batch as the logics must see it under ``rules`` (laid out on its slots).
+
+    With ``overwrite`` the batch's ``target``, ``lower`` and ``upper`` (distinct arrays,
+    e.g. of a batch made for this call by ``BookArrays.batch``) become the restricted ones
+    instead of being copied.
+    """
     kept = None
     if rules.protected is None:
         # Restrictions read the current weights of the restricted accounts only.
@@ -614,6 +621,7 @@ def apply_slot_rules(batch: AccountBatch, rules: SlotRules) -> RuledBatch:
         in_model=model_lines if apm is None else model_lines & ~apm,
         cash_target=batch.cash_target,
         slots=rules.restrictions,
+        overwrite=overwrite,
     )
     if apm is not None:
         # APM lines were hidden from the reallocation pool only; they stay target lines

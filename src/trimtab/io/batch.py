@@ -142,7 +142,7 @@ def _chunk_proposal(
         result = propose_with(batch, method, options, rows=slice(start, stop))
         no_lots = pa.nulls(int(np.count_nonzero(result.quantity)), pa.string())
         return result, short, long, no_lots
-    ruled = apply_slot_rules(batch, rules.rules.rows(start, stop))
+    ruled = apply_slot_rules(batch, rules.rules.rows(start, stop), overwrite=True)
     if method is Method.HOUSEHOLD_REBALANCE:
         ruled = replace(ruled, ruled=household_ruled(loaded, start, stop, ruled.ruled))
     result = propose_with(

@@ -139,7 +139,8 @@ def household_proposer(
     ) -> BatchProposal:
         if rules is None or as_of is None:
             return propose_households(batch, symbol, house, options)
-        ruled = apply_slot_rules(loaded.arrays.batch(start, stop), rules.rows(start, stop))
+        mine = loaded.arrays.batch(start, stop)
+        ruled = apply_slot_rules(mine, rules.rows(start, stop), overwrite=True)
         return propose_ruled_households(ruled, symbol, house, options, as_of).proposal
 
     return run
