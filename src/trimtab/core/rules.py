@@ -176,13 +176,15 @@ class LotCache:
         watched: indices of the lots (with shares) under a gain lock or in a wash window,
             re-checked at each price, ascending.
         watched_flat, watched_quantity, watched_basis: those lots' ``flat``, shares and
-            cost basis, gathered once.
-        watched_rule: which of the two watches each: :class:`RuleReason` ``GAIN_LOCK``
-            (held back at a gain) and ``WASH_SALE_SELL`` (held back at a loss), or-ed.
+            cost basis, gathered once; ``watched_flat`` is ascending too (lots in relief
+            order are sorted by position).
+        gain_watch, wash_watch: which of the two watches each: a gain lock (held back at a
+            gain), a wash window (held back at a loss), or both.
         free: shares of ``static_ok`` lots per slot, infinite where no lots, (N, K).
+        free_lots: the number of those lots (with shares) per slot, (N, K).
         has_lots: the slot's position has lots, (N, K).
-        slot_flags: ``static_flags`` of the slot's held-back lots, or-ed, (N, K).
-        flagged: the slots (``row * K + slot``) whose ``slot_flags`` are set, ascending.
+        flagged: the slots (``row * K + slot``) with lots held back by ``static_flags``,
+            ascending, and ``flagged_bits`` those lots' flags, or-ed per slot.
     """
 
     first_lot: npt.NDArray[np.int64]
@@ -192,11 +194,13 @@ class LotCache:
     watched_flat: npt.NDArray[np.int64]
     watched_quantity: npt.NDArray[np.float64]
     watched_basis: npt.NDArray[np.float64]
-    watched_rule: Flags
+    gain_watch: Mask
+    wash_watch: Mask
     free: npt.NDArray[np.float64]
+    free_lots: npt.NDArray[np.int32]
     has_lots: Mask
-    slot_flags: Flags
     flagged: npt.NDArray[np.int64]
+    flagged_bits: Flags
 
     def rows(self, start: int, stop: int, a: int, b: int, width: int) -> LotCache:
         """Accounts ``start:stop`` whose lots are ``a:b``."""
@@ -210,11 +214,13 @@ class LotCache:
             self.watched_flat[i:j] - start * width,
             self.watched_quantity[i:j],
             self.watched_basis[i:j],
-            self.watched_rule[i:j],
+            self.gain_watch[i:j],
+            self.wash_watch[i:j],
             self.free[start:stop],
+            self.free_lots[start:stop],
             self.has_lots[start:stop],
-            self.slot_flags[start:stop],
             self.flagged[f:g] - start * width,
+            self.flagged_bits[f:g],
         )
 
 
@@ -318,6 +324,8 @@ class SlotRules:
         has_lots = np.bincount(flat, minlength=n * k) > 0
         watched_idx = np.flatnonzero(watched).astype(np.int64)
         slot_flags = _slot_flags(flat, static_ok, static_flags, lots.quantity, n * k)
+        flagged = np.flatnonzero(slot_flags).astype(np.int64)
+        watched_rule = rule[watched_idx]
         return replace(
             ordered,
             cache=LotCache(
@@ -328,11 +336,15 @@ class SlotRules:
                 watched_flat=flat[watched_idx],
                 watched_quantity=lots.quantity[watched_idx],
                 watched_basis=lots.basis[watched_idx],
-                watched_rule=rule[watched_idx],
+                gain_watch=(watched_rule & np.uint32(RuleReason.GAIN_LOCK)) != 0,
+                wash_watch=(watched_rule & np.uint32(RuleReason.WASH_SALE_SELL)) != 0,
                 free=np.where(has_lots, free, np.inf).reshape(n, k),
+                free_lots=np.bincount(flat, weights=static_ok, minlength=n * k)
+                .astype(np.int32)
+                .reshape(n, k),
                 has_lots=has_lots.reshape(n, k),
-                slot_flags=slot_flags.reshape(n, k),
-                flagged=np.flatnonzero(slot_flags).astype(np.int64),
+                flagged=flagged,
+                flagged_bits=slot_flags[flagged],
             ),
         )
 
@@ -550,30 +562,46 @@ _WATCHES = (("gain_lock", RuleReason.GAIN_LOCK), ("wash_window", RuleReason.WASH
 window lots at a loss."""
 
 
+FlagPieces = list[tuple[npt.NDArray[np.int64], Flags | np.uint32]]
+"""Rule flags to add to slots: flat slots (maybe repeated) and their bits, each piece."""
+
+
 def _cached_lots(
-    cache: LotCache, slot_price: npt.NDArray[np.float64]
-) -> tuple[Mask, npt.NDArray[np.float64], Flags, npt.NDArray[np.int64]]:
-    """Eligibility, free shares per slot (N, K), slot flags and the flagged slots (some
-    maybe twice) from the cache and prices."""
-    eligible, free, slot_flags = cache.static_ok, cache.free, cache.slot_flags
-    flagged = cache.flagged
+    cache: LotCache, slot_price: Fractions, quantity: npt.NDArray[np.float64]
+) -> tuple[Mask, npt.NDArray[np.float64], FlagPieces]:
+    """Eligibility, the shares the lots leave sellable per slot (at most ``quantity``,
+    (N, K)) and the lot rules' flags, from the cache and prices (``slot_price``, flat)."""
+    eligible = cache.static_ok
+    limit = np.minimum(cache.free, quantity)
+    pieces: FlagPieces = [(cache.flagged, cache.flagged_bits)]
     where = cache.watched_flat
     gain = cache.watched_quantity * slot_price.take(where) - cache.watched_basis
-    at_gain = np.uint32(RuleReason.GAIN_LOCK) * (gain > 0)
-    at_loss = np.uint32(RuleReason.WASH_SALE_SELL) * (gain < 0)
-    dynamic = cache.watched_rule & (at_gain | at_loss)
-    hit = np.flatnonzero(dynamic)
+    at_gain = (gain > 0) & cache.gain_watch
+    at_loss = (gain < 0) & cache.wash_watch
+    hit = np.flatnonzero(at_gain | at_loss)
     if hit.size:
-        lots = cache.watched[hit]
-        newly = hit[cache.static_ok[lots]]
+        held_at, gain_bit = where.take(hit), np.uint32(RuleReason.GAIN_LOCK)
+        if cache.wash_watch.any():
+            gains = at_gain.take(hit)
+            pieces.append((held_at[gains], gain_bit))
+            pieces.append((held_at[~gains], np.uint32(RuleReason.WASH_SALE_SELL)))
+        else:
+            pieces.append((held_at, gain_bit))
+        newly = hit[cache.static_ok[cache.watched.take(hit)]]
         eligible = eligible.copy()
-        eligible[cache.watched[newly]] = False
-        free = free.copy()
-        np.subtract.at(free.reshape(-1), where[newly], cache.watched_quantity[newly])
-        slot_flags = slot_flags.copy()
-        np.bitwise_or.at(slot_flags.reshape(-1), where[hit], dynamic[hit])
-        flagged = np.concatenate([flagged, where[hit]])
-    return eligible, free, slot_flags, flagged
+        eligible[cache.watched.take(newly)] = False
+        # Their positions lose those lots' shares: none are left where no lot is, and
+        # never less than none (the subtraction may leave a rounding residue).
+        held = where.take(newly)  # ascending
+        first = np.ones(held.size, dtype=bool)
+        first[1:] = held[1:] != held[:-1]
+        slots = held[first]
+        group = np.cumsum(first) - 1
+        lost = np.bincount(group, weights=cache.watched_quantity.take(newly))
+        free = np.maximum(cache.free.ravel()[slots] - lost, 0.0)
+        free[np.bincount(group) == cache.free_lots.ravel()[slots]] = 0.0
+        limit.reshape(-1)[slots] = np.minimum(free, quantity.ravel()[slots])
+    return eligible, limit, pieces
 
 
 def _weights(
@@ -644,19 +672,19 @@ def apply_slot_rules(
     limit = batch.quantity
     eligible = np.zeros(0, dtype=bool)
     has_lots: Mask = np.zeros((n, k), dtype=bool)
-    slot_flags: Flags | None = None
-    flagged = None
+    pieces: FlagPieces = []
     if lots.size and rules.cache is not None:
-        eligible, free, slot_flags, flagged = _cached_lots(rules.cache, batch.price.ravel())
+        eligible, limit, pieces = _cached_lots(rules.cache, batch.price.ravel(), limit)
         has_lots = rules.cache.has_lots
-        limit = np.minimum(free, limit)
     elif lots.size:
         flat = lots.row.astype(np.int64) * k + lots.slot
         eligible, lot_flags = _lot_rules(rules, flat, batch.price.ravel())
         has_lots = np.bincount(flat, minlength=n * k).reshape(n, k) > 0
         free_all = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k)
         limit = np.where(has_lots, np.minimum(free_all.reshape(n, k), limit), limit)
-        slot_flags = _slot_flags(flat, eligible, lot_flags, lots.quantity, n * k).reshape(n, k)
+        slot_flags = _slot_flags(flat, eligible, lot_flags, lots.quantity, n * k)
+        flagged = np.flatnonzero(slot_flags)
+        pieces = [(flagged, slot_flags[flagged])]
     blocked = np.flatnonzero(rules.elective | res.no_sell)
     if blocked.size:
         limit = limit.copy() if limit is batch.quantity else limit  # never the book's own
@@ -664,11 +692,10 @@ def apply_slot_rules(
     if kept is not None:
         limit = np.minimum(limit, batch.quantity - kept)
         set_flag(flags, kept > 0, RuleReason.PROTECTED)
-    if slot_flags is not None:
+    for at, bits in pieces:
         # The lot rules' reasons go on the slots whose sale they limit.
-        at = np.flatnonzero(slot_flags) if flagged is None else flagged
-        at = at[limit.ravel()[at] < batch.quantity.ravel()[at] - 1e-12]
-        flags.reshape(-1)[at] |= slot_flags.ravel()[at]
+        limits = limit.ravel()[at] < batch.quantity.ravel()[at] - 1e-12
+        flags.reshape(-1)[at[limits]] |= bits if isinstance(bits, np.uint32) else bits[limits]
     at = np.flatnonzero(rules.elective)  # elective locks on positions without lots
     at = at[~has_lots.ravel()[at] & (batch.quantity.ravel()[at] > 0)]
     flags.reshape(-1)[at] |= np.uint32(RuleReason.ELECTIVE_LOCK)
