@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.batch import AccountBatch, Fractions, Mask
+from trimtab.core.batch import AccountBatch, Dollars, Fractions, Mask
 from trimtab.core.engine import BatchProposal
 from trimtab.core.lots import (
     METHOD_CODE,
@@ -49,6 +49,7 @@ from trimtab.core.restrictions import (
 )
 
 Flags = npt.NDArray[np.uint32]
+Index = npt.NDArray[np.intp]
 LOT_RULES = (
     RuleReason.ELECTIVE_LOCK,
     RuleReason.MISSING_BASIS,
@@ -604,15 +605,19 @@ def _cached_lots(
     return eligible, limit, pieces
 
 
-def _weights(
-    batch: AccountBatch, rows: npt.NDArray[np.int64] | slice
-) -> tuple[Fractions, Fractions]:
+def _weights(batch: AccountBatch, rows: Index | slice) -> tuple[Fractions, Fractions]:
     """Weights (fractions of account value, cash included) of the accounts ``rows``, and
     one over their values (0 for an account worth nothing)."""
+    market, scale = _scale(batch, rows)
+    return market * scale[:, None], scale
+
+
+def _scale(batch: AccountBatch, rows: Index | slice) -> tuple[Dollars, Fractions]:
+    """Market values of the accounts ``rows``, (R, K), and one over their values (with cash;
+    0 for an account worth nothing), (R,)."""
     market = batch.quantity[rows] * batch.price[rows]
     value = batch.cash[rows] + market.sum(axis=1)
-    scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
-    return market * scale[:, None], scale
+    return market, np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
 
 
 def apply_slot_rules(
@@ -626,11 +631,15 @@ def apply_slot_rules(
     """
     kept = None
     if rules.protected is None:
-        # Restrictions read the current weights of the restricted accounts only.
-        rows = rules.restrictions.excluded_at() // batch.width
-        restricted = rows[np.flatnonzero(np.diff(rows, prepend=-1))]
+        # Restrictions read the current weights of the restricted slots only.
+        at = rules.restrictions.excluded_at()
+        rows = at // batch.width
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = rows[1:] != rows[:-1]
+        scale = _scale(batch, rows[first])[1]
         weight = np.zeros(batch.price.shape)
-        weight[restricted] = _weights(batch, restricted)[0]
+        market = batch.quantity.ravel()[at] * batch.price.ravel()[at]
+        weight.reshape(-1)[at] = market * scale[np.cumsum(first) - 1]
     else:
         # Restrictions act on the model sleeve: weights of the unprotected value.
         weight, scale = _weights(batch, slice(None))
