@@ -5,14 +5,18 @@ free shares are summed in another order)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
 from trimtab.core.batch import AccountBatch
+from trimtab.core.engine import Method, propose
 from trimtab.core.lots import LotArrays
-from trimtab.core.rules import SlotRules, apply_slot_rules
+from trimtab.core.rules import SlotRules, apply_slot_rules, realise
 
 N, K, LOTS = 300, 6, 3
+AS_OF = date(2026, 11, 23)
 
 
 def random_book(seed: int) -> tuple[AccountBatch, SlotRules]:
@@ -87,3 +91,32 @@ def test_prepared_rules_apply_as_the_rules_do(seed: int) -> None:
         np.testing.assert_array_equal(fast.lot_eligible, plain.lot_eligible[source[a:b] - c])
     # The price-dependent locks did hold lots back and flag positions.
     assert (plain.batch.sell_limit < chunk.quantity).any()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_prepared_rules_relieve_the_same_lots(seed: int) -> None:
+    batch, rules = random_book(seed)
+    prepared = rules.prepared()
+    source = prepared.lots.source
+    assert source is not None
+    sold = 0
+    for start, stop in ((0, 97), (97, 250), (250, N)):
+        chunk = batch.rows(start, stop)
+        plain = apply_slot_rules(chunk, rules.rows(start, stop))
+        fast = apply_slot_rules(chunk, prepared.rows(start, stop))
+        proposal = propose(fast.batch, Method.REBALANCE_TO_TARGET)
+        a = int(np.searchsorted(prepared.lots.row, start))
+        c = int(np.searchsorted(rules.lots.row, start))
+        mine, theirs = realise(proposal, fast, AS_OF), realise(proposal, plain, AS_OF)
+        assert mine.keys() == theirs.keys()
+        for key, sale in mine.items():
+            other = theirs[key]
+            # The same lots (by their index in the book's lots), shares and gains.
+            assert [source[a + r.index] - c for r in sale.reliefs] == [
+                r.index for r in other.reliefs
+            ]
+            assert [r.quantity for r in sale.reliefs] == [r.quantity for r in other.reliefs]
+            assert sale.short_term_gain == pytest.approx(other.short_term_gain, abs=1e-6)
+            assert sale.long_term_gain == pytest.approx(other.long_term_gain, abs=1e-6)
+        sold += len(mine)
+    assert sold > 100

@@ -489,12 +489,12 @@ def relieve_lots(
 ) -> Relieved:
     """Relieve every sale of a batch from its position's eligible lots, vectorised.
 
-    ``sold`` are shares sold per slot (N, K), >= 0; ``price`` dollars per share (N, K);
+    ``sold`` are shares sold per slot (N, K), slots with none (or less) sell nothing;
+    ``price`` dollars per share (N, K);
     ``method`` the relief method code of each account (N,), see :data:`METHOD_CODE`. The
     order within a position is that of :data:`ORDERS` (ties by lot order). Lots not yet
     :func:`in_relief_order` are ordered first; ``first_lot`` (:func:`first_lots`) may be
-    given for ordered lots. Only the lots of the positions sold are visited, one lot rank at
-    a time, and only as far as each sale needs.
+    given for ordered lots. See :func:`relieve_sales`.
     """
     if not lots.ordered:
         # Relief needs no ids: leave them out of the reordering.
@@ -503,34 +503,58 @@ def relieve_lots(
         return Relieved(order[done.index], done.quantity, done.gain, done.long_term)
     n, k = sold.shape
     start = first_lots(lots, (n, k)) if first_lot is None else first_lot
-    flat_sold = sold.ravel()
-    slot = np.flatnonzero(flat_sold > 0)
-    at, end = start.take(slot), start.take(slot + 1)  # places in the relief sequence
+    slot = np.flatnonzero(sold > 0)
+    return relieve_sales(
+        lots, eligible, slot, sold.ravel().take(slot), price, method, as_of, first_lot=start
+    )
+
+
+def relieve_sales(
+    lots: LotArrays,
+    eligible: npt.NDArray[np.bool_],
+    slot: Indices,
+    shares: npt.NDArray[np.float64],
+    price: npt.NDArray[np.float64],
+    method: npt.NDArray[np.int8],
+    as_of: date,
+    *,
+    first_lot: Indices,
+    first_offset: int = 0,
+) -> Relieved:
+    """:func:`relieve_lots` of the sales of ``shares`` (> 0) at the flat slots ``slot``
+    (``row * K + slot``, ascending), for lots :func:`in_relief_order` whose
+    :func:`first_lots` are ``first_lot`` less ``first_offset``.
+
+    Only the lots of the positions sold are visited, one lot rank at a time, and only as far
+    as each sale needs.
+    """
+    at = first_lot.take(slot) - first_offset  # places in the relief sequence
+    end = first_lot.take(slot + 1) - first_offset
     has = at < end
+    left = shares
     if not has.all():
-        slot, at, end = slot[has], at[has], end[has]
+        slot, at, end, left = slot[has], at[has], end[has], left[has]
     cutoff = long_term_cutoff(as_of)
     sequence = _minimum_tax_sequence(lots, slot, at, end, price, method, cutoff)
     # Each sale takes its position's lots in relief order, one lot rank at a time: a lot
     # gives what the sale still needs, at most all its shares (nothing if it may not be
     # sold), as one position on its own would. Only the sales still needing shares go on.
     # Most sales end at their first lot, so each rank's gains are worked out as it goes.
-    left = flat_sold.take(slot)
     each = price.ravel().take(slot)  # dollars per share of each sale
     ranks: list[tuple[Indices, Indices, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
     while at.size:
         lot = at if sequence is None else sequence.take(at)
-        shares = lots.quantity.take(lot)
-        give = np.minimum(shares, left)
+        in_lot = lots.quantity.take(lot)
+        give = np.minimum(in_lot, left)
         give *= eligible.take(lot)
         left = left - give
         given = give > SHARE_TOLERANCE
-        place, took, got, whole = at, give, lot, shares
+        place, took, got, whole = at, give, lot, in_lot
         sale_price = each
         if not given.all():
             i = np.flatnonzero(given)
             place, took, got = at.take(i), give.take(i), lot.take(i)
-            whole, sale_price = shares.take(i), each.take(i)
+            whole, sale_price = in_lot.take(i), each.take(i)
         # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
         gain = took * sale_price - lots.basis.take(got) * took / whole
         ranks.append((place, got, took, gain))

@@ -36,6 +36,7 @@ from trimtab.core.lots import (
     in_relief_order,
     lot_eligibility,
     relieve_lots,
+    relieve_sales,
 )
 from trimtab.core.reasons import Message, Reason, RuleReason, Status
 from trimtab.core.restrictions import (
@@ -171,7 +172,8 @@ class LotCache:
     """What of a batch's lot eligibility does not depend on prices, computed once.
 
     Attributes:
-        first_lot: index of each slot's first lot (:func:`first_lots`), (N * K + 1,).
+        first_lot: index of each slot's first lot (:func:`first_lots`) among the lots of the
+            book, (N * K + 1,); ``lot_offset`` is the index there of the batch's first lot.
         static_ok: lots no price-independent rule holds back, (L,).
         static_flags: :class:`RuleReason` flags of those rules per lot, (L,).
         watched: indices of the lots (with shares) under a gain lock or in a wash window,
@@ -189,6 +191,7 @@ class LotCache:
     """
 
     first_lot: npt.NDArray[np.int64]
+    lot_offset: int
     static_ok: Mask
     static_flags: Flags
     watched: npt.NDArray[np.int64]
@@ -208,7 +211,8 @@ class LotCache:
         i, j = np.searchsorted(self.watched, np.array([a, b], dtype=np.int64))
         f, g = np.searchsorted(self.flagged, np.array([start, stop], dtype=np.int64) * width)
         return LotCache(
-            self.first_lot[start * width : stop * width + 1] - a,
+            self.first_lot[start * width : stop * width + 1],
+            self.lot_offset + a,
             self.static_ok[a:b],
             self.static_flags[a:b],
             self.watched[i:j] - a,
@@ -331,6 +335,7 @@ class SlotRules:
             ordered,
             cache=LotCache(
                 first_lot=first_lots(lots, (n, k)),
+                lot_offset=0,
                 static_ok=static_ok,
                 static_flags=static_flags,
                 watched=watched_idx,
@@ -809,14 +814,22 @@ def relieved(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> Relieve
     """The lots every sale of ``proposal`` relieves, by the account's method, among the lots
     its locks leave sellable."""
     rules = ruled.rules
-    return relieve_lots(
+    price, method = ruled.batch.price, rules.method
+    cache = rules.cache
+    if cache is None:
+        sold = np.maximum(-proposal.quantity, 0.0)
+        return relieve_lots(rules.lots, ruled.lot_eligible, sold, price, method, as_of)
+    slot = np.flatnonzero(proposal.quantity < 0)
+    return relieve_sales(
         rules.lots,
         ruled.lot_eligible,
-        np.maximum(-proposal.quantity, 0.0),
-        ruled.batch.price,
-        rules.method,
+        slot,
+        -proposal.quantity.ravel().take(slot),
+        price,
+        method,
         as_of,
-        first_lot=None if rules.cache is None else rules.cache.first_lot,
+        first_lot=cache.first_lot,
+        first_offset=cache.lot_offset,
     )
 
 
