@@ -4,8 +4,9 @@ The demo book (``_common.ensure_book``) gets seeded synthetic rules laid on its 
 20% of accounts carry restrictions (an exclusion or a substitution, and an equivalents pair),
 some gain and elective locks, and every holding is split into 3 tax lots (1% of them
 without a cost basis). Timed, best and median of ``--repeats`` runs after a warm-up, the
-variants taken in turn (each round runs every variant once), with ``workers=2`` threads over
-the same chunks:
+variants taken in turn (each round runs every variant once), with ``workers=2`` threads.
+Each path runs in the chunks ``propose-book`` gives it: ``CHUNK`` (4,096 accounts) without
+rules, ``RULES_CHUNK`` (8,192) with them; ``--rules-chunk`` changes the latter.
 
 - ``plain``: ``propose`` per chunk, no rules (the baseline);
 - ``rules``: per chunk ``apply_slot_rules`` + ``propose`` with equivalents groups + ``settle``
@@ -16,7 +17,8 @@ the same chunks:
   beforehand (``apply_slot_rules`` once per chunk, untimed: the rule arrays of a day serve
   every logic run on it).
 
-    .venv/bin/python bench/bench_rules.py [--accounts 100000] [--repeats 3] [--json]
+    .venv/bin/python bench/bench_rules.py [--accounts 100000] [--repeats 3] [--workers 2]
+        [--rules-chunk 8192] [--json]
 """
 
 from __future__ import annotations
@@ -93,8 +95,10 @@ def synthetic_rules(arrays: Any, seed: int = 11, lots_per_holding: int = LOTS_PE
     return replace(rules, gain_lock=gain, elective=elective, ruled=ruled, lots=lots)
 
 
-def run(accounts: int, repeats: int, workers: int, lots_per_holding: int) -> dict[str, Any]:
-    from trimtab.core.book import map_chunks
+def run(
+    accounts: int, repeats: int, workers: int, lots_per_holding: int, rules_chunk: int
+) -> dict[str, Any]:
+    from trimtab.core.book import CHUNK, map_chunks
     from trimtab.core.engine import Method, propose
     from trimtab.core.rules import apply_slot_rules, relieved, settle
     from trimtab.io.book import read_book
@@ -122,11 +126,12 @@ def run(accounts: int, repeats: int, workers: int, lots_per_holding: int) -> dic
             relieved(p, r, AS_OF)
         return int(p.status.shape[0])
 
-    def over(work: Any) -> Any:
-        return lambda: sum(x for _, _, x in map_chunks(arrays, work, workers=workers))
+    def over(work: Any, size: int) -> Any:
+        return lambda: sum(x for _, _, x in map_chunks(arrays, work, workers=workers, size=size))
 
     prepared = {
-        s: apply_slot_rules(arrays.batch(s, e), rules.rows(s, e)) for s, e in arrays.chunks()
+        s: apply_slot_rules(arrays.batch(s, e), rules.rows(s, e))
+        for s, e in arrays.chunks(rules_chunk)
     }
 
     def on_prepared(s: int, e: int) -> int:
@@ -136,10 +141,10 @@ def run(accounts: int, repeats: int, workers: int, lots_per_holding: int) -> dic
         return int(p.status.shape[0])
 
     variants = {
-        "plain": over(plain),
-        "rules": over(ruled),
-        "rules + lots": over(lambda s, e: ruled(s, e, lots=True)),
-        "prepared": over(on_prepared),
+        "plain": over(plain, CHUNK),
+        "rules": over(ruled, rules_chunk),
+        "rules + lots": over(lambda s, e: ruled(s, e, lots=True), rules_chunk),
+        "prepared": over(on_prepared, rules_chunk),
     }
     rows = []
     for name, timing in c.repeat_together(variants, repeats).items():
@@ -155,6 +160,7 @@ def run(accounts: int, repeats: int, workers: int, lots_per_holding: int) -> dic
         "cpu_s_per_variant": {r["variant"]: r["cpu_best_s"] for r in rows},
         "restricted_accounts": int((rules.restrictions.behaviour > 0).any(axis=1).sum()),
         "workers": workers,
+        "chunks": {"plain": CHUNK, "rules": rules_chunk},
         "machine": c.machine(),
         "load_before": c.loadavg(),
         "results": rows,
@@ -162,14 +168,17 @@ def run(accounts: int, repeats: int, workers: int, lots_per_holding: int) -> dic
 
 
 def main() -> None:
+    from trimtab.core.book import RULES_CHUNK
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--lots-per-holding", type=int, default=LOTS_PER_HOLDING)
+    parser.add_argument("--rules-chunk", type=int, default=RULES_CHUNK)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    out = run(args.accounts, args.repeats, args.workers, args.lots_per_holding)
+    out = run(args.accounts, args.repeats, args.workers, args.lots_per_holding, args.rules_chunk)
     if args.json:
         print(json.dumps(out, indent=2))
         return

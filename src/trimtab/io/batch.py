@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from trimtab.core.book import drift_book, map_chunks
+from trimtab.core.book import CHUNK, RULES_CHUNK, drift_book, map_chunks
 from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions
 from trimtab.core.engine import propose as engine_propose
 from trimtab.core.lots import APPROVAL_GAIN, slot_gains
@@ -188,7 +188,9 @@ def iter_proposal_tables(
     spans = None
     if method is Method.HOUSEHOLD_REBALANCE:  # whole households per chunk
         spans = household_spans(loaded)
-    for start, stop, (p, short, long, lots) in map_chunks(book, work, workers=workers, spans=spans):
+    size = CHUNK if rules is None else RULES_CHUNK
+    chunks = map_chunks(book, work, workers=workers, size=size, spans=spans)
+    for start, stop, (p, short, long, lots) in chunks:
         rows, cols = np.nonzero(p.quantity)
         qty = p.quantity[rows, cols]
         sym = book.slot_symbol[start + rows, cols]
