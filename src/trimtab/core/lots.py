@@ -541,6 +541,7 @@ def relieve_sales(
     # sold), as one position on its own would. Only the sales still needing shares go on.
     # Most sales end at their first lot, so each rank's gains are worked out as it goes.
     each = price.ravel().take(slot)  # dollars per share of each sale
+    last = end - 1  # each sale's last place
     ranks: list[tuple[Indices, Indices, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
     while at.size:
         lot = at if sequence is None else sequence.take(at)
@@ -556,10 +557,10 @@ def relieve_sales(
             place, took, got = at.take(i), give.take(i), lot.take(i)
             whole, sale_price = in_lot.take(i), each.take(i)
         # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
-        gain = took * sale_price - lots.basis.take(got) * took / whole
+        gain = took * (sale_price - lots.basis.take(got) / whole)
         ranks.append((place, got, took, gain))
-        more = np.flatnonzero((left > SHARE_TOLERANCE) & (at + 1 < end))
-        at, end, left, each = at.take(more) + 1, end.take(more), left.take(more), each.take(more)
+        more = np.flatnonzero((left > SHARE_TOLERANCE) & (at < last))
+        at, last, left, each = at.take(more) + 1, last.take(more), left.take(more), each.take(more)
     if not ranks:
         none = np.zeros(0, dtype=np.int64)
         return Relieved(none, np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))

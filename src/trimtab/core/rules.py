@@ -764,7 +764,8 @@ def settle(
     elsewhere what a lock keeps), those lines are marked "sale limited by a rule".
     """
     wanted = np.uint32(Reason.SELL_LIMITED | Reason.BUY_BLOCKED)
-    limited = ruled.ruled & ((proposal.reason & wanted) != 0).any(axis=1) & ~ruled.hold
+    limited = ruled.ruled & ((np.bitwise_or.reduce(proposal.reason, axis=1) & wanted) != 0)
+    limited &= ~ruled.hold
     b = ruled.batch
     selling = (proposal.quantity < 0).any(axis=1) & ruled.ruled & ~ruled.hold
     if selling.any():
