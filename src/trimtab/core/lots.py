@@ -529,7 +529,7 @@ def relieve_sales(
     as each sale needs.
     """
     at = first_lot.take(slot) - first_offset  # places in the relief sequence
-    end = first_lot.take(slot + 1) - first_offset
+    end = first_lot[1:].take(slot) - first_offset
     has = at < end
     left = shares
     if not has.all():

@@ -183,6 +183,7 @@ class LotCache:
             order are sorted by position).
         gain_watch, wash_watch: which of the two watches each: a gain lock (held back at a
             gain), a wash window (held back at a loss), or both.
+        watched_ok: the watched lot is in ``static_ok``.
         free: shares of ``static_ok`` lots per slot, infinite where no lots, (N, K).
         free_lots: the number of those lots (with shares) per slot, (N, K).
         has_lots: the slot's position has lots, (N, K).
@@ -200,6 +201,7 @@ class LotCache:
     watched_basis: npt.NDArray[np.float64]
     gain_watch: Mask
     wash_watch: Mask
+    watched_ok: Mask
     free: npt.NDArray[np.float64]
     free_lots: npt.NDArray[np.int32]
     has_lots: Mask
@@ -221,6 +223,7 @@ class LotCache:
             self.watched_basis[i:j],
             self.gain_watch[i:j],
             self.wash_watch[i:j],
+            self.watched_ok[i:j],
             self.free[start:stop],
             self.free_lots[start:stop],
             self.has_lots[start:stop],
@@ -344,6 +347,7 @@ class SlotRules:
                 watched_basis=lots.basis[watched_idx],
                 gain_watch=(watched_rule & np.uint32(RuleReason.GAIN_LOCK)) != 0,
                 wash_watch=(watched_rule & np.uint32(RuleReason.WASH_SALE_SELL)) != 0,
+                watched_ok=static_ok[watched_idx],
                 free=np.where(has_lots, free, np.inf).reshape(n, k),
                 free_lots=np.bincount(flat, weights=static_ok, minlength=n * k)
                 .astype(np.int32)
@@ -593,7 +597,7 @@ def _cached_lots(
             pieces.append((held_at[~gains], np.uint32(RuleReason.WASH_SALE_SELL)))
         else:
             pieces.append((held_at, gain_bit))
-        newly = hit[cache.static_ok[cache.watched.take(hit)]]
+        newly = hit[cache.watched_ok.take(hit)]
         eligible = eligible.copy()
         eligible[cache.watched.take(newly)] = False
         # Their positions lose those lots' shares: none are left where no lot is, and
