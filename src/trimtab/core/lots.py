@@ -464,7 +464,8 @@ def first_lots(lots: LotArrays, shape: tuple[int, int]) -> Indices:
     slot's first lot, (N * K + 1,); slot ``s`` has the lots ``out[s]:out[s + 1]``."""
     n, k = shape
     position = lots.row.astype(np.int64) * k + lots.slot
-    out: Indices = np.searchsorted(position, np.arange(n * k + 1, dtype=np.int64))
+    out: Indices = np.zeros(n * k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(position, minlength=n * k), out=out[1:])
     return out
 
 
@@ -649,7 +650,8 @@ def lots_on_slots(
     # Sort every lot by position, those without a slot last, then keep the others.
     position = account.astype(np.int64) * int(slot_symbol.shape[1]) + slot
     position[~found] = int(slot_symbol.size)
-    rank = np.full(account.size, np.inf) if rank is None else rank
+    named = rank
+    rank = np.full(account.size, np.inf) if named is None else named
     if method is None:
         order = np.argsort(position, kind="stable")
     else:
@@ -657,12 +659,12 @@ def lots_on_slots(
         order = relief_order(position, codes, acquired, quantity, basis, rank)
     keep = order[: int(np.count_nonzero(found))]
     return LotArrays(
-        row=account[keep].astype(np.int32, copy=False),
-        slot=slot[keep],
-        quantity=quantity[keep].astype(np.float64, copy=False),
-        basis=basis[keep].astype(np.float64, copy=False),
-        acquired=acquired[keep].astype(np.int64, copy=False),
-        rank=rank[keep].astype(np.float64, copy=False),
+        row=account.take(keep).astype(np.int32, copy=False),
+        slot=slot.take(keep),
+        quantity=quantity.take(keep).astype(np.float64, copy=False),
+        basis=basis.take(keep).astype(np.float64, copy=False),
+        acquired=acquired.take(keep).astype(np.int64, copy=False),
+        rank=np.full(keep.size, np.inf) if named is None else named.take(keep).astype(np.float64),
         source=keep.astype(np.int64, copy=False),
         ordered=method is not None,
     )
