@@ -411,14 +411,15 @@ def slot_rules(
     lot_cols: list[list[Any]] = [[], [], [], [], [], [], []]
     protected = np.zeros((n, k))
     apm = np.zeros((n, k), dtype=bool)
+    locked: dict[str, list[int]] = {name: [] for name in fields}  # flat slots to set
+    whole = []  # accounts with a gain lock on every position
     for r, acc in enumerate(rules):
         if acc is None:
             continue
         ruled[r] = True
         hold[r] = acc.on_hold
         method[r] = METHOD_CODE[acc.lot_method]
-        row = slot_symbol[r]
-        slot_of = {c: j for j, c in enumerate(row.tolist()) if c >= 0}
+        slot_of = {c: j for j, c in enumerate(slot_symbol[r].tolist()) if c >= 0}
         for ex in acc.exclusions:
             j = slot_of.get(ex.symbol)
             if j is None:
@@ -453,21 +454,21 @@ def slot_rules(
             j = slot_of.get(code)
             if j is not None:
                 apm[r, j] = True
+        if acc.gain_lock and not acc.qualified:
+            whole.append(r)
         sets = {
             "elective": acc.elective_locks,
-            "wash_window": acc.bought_recently(as_of),
-            "wash_buy": acc.wash_buy_blocked(as_of),
-            "short_term": acc.short_term_blocked(as_of),
+            "wash_window": acc.bought_recently(as_of) if acc.transactions else (),
+            "wash_buy": acc.wash_buy_blocked(as_of) if acc.transactions else (),
+            "short_term": acc.short_term_blocked(as_of) if acc.transactions else (),
             "basis_unlocked": acc.basis_unlocked,
-            "gain_lock": frozenset()
-            if acc.qualified
-            else (frozenset(slot_of) if acc.gain_lock else acc.gain_lock_symbols),
+            "gain_lock": () if acc.qualified or acc.gain_lock else acc.gain_lock_symbols,
         }
         for name, symbols in sets.items():
             for code in symbols:
                 j = slot_of.get(code)
                 if j is not None:
-                    fields[name][r, j] = True
+                    locked[name].append(r * k + j)
         for code, position in acc.lots.items() if lots is None else ():
             j = slot_of.get(code)
             if j is None:
@@ -482,6 +483,9 @@ def slot_rules(
                 lot_cols[4].append(lot.acquired.toordinal())
                 lot_cols[5].append(float(rank.get(lot.lot_id or "", np.inf)))
                 lot_cols[6].append(lot.lot_id)
+    for name, at in locked.items():
+        fields[name].reshape(-1)[at] = True
+    fields["gain_lock"][whole] |= slot_symbol[whole] >= 0
     lot_arrays = LotArrays(
         row=np.array(lot_cols[0], dtype=np.int32),
         slot=np.array(lot_cols[1], dtype=np.int32),
