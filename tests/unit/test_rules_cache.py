@@ -5,15 +5,18 @@ free shares are summed in another order)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from trimtab.core.batch import AccountBatch
 from trimtab.core.engine import Method, propose
 from trimtab.core.lots import LotArrays
-from trimtab.core.rules import SlotRules, apply_slot_rules, realise
+from trimtab.core.rules import RuledBatch, SlotRules, apply_slot_rules, realise
 
 N, K, LOTS = 300, 6, 3
 AS_OF = date(2026, 11, 23)
@@ -69,52 +72,64 @@ def random_book(seed: int) -> tuple[AccountBatch, SlotRules]:
     return batch, rules
 
 
-@pytest.mark.parametrize("seed", range(10))
-def test_prepared_rules_apply_as_the_rules_do(seed: int) -> None:
+def applied(seed: int, spans: tuple[tuple[int, int], ...]) -> Iterator[Applied]:
+    """For each span of a random book: the chunk, its rules applied as they are and as
+    prepared, and the book index of the chunk's first lot in each (prepared, as given)."""
     batch, rules = random_book(seed)
     prepared = rules.prepared()
-    source = prepared.lots.source
-    assert source is not None
-    for start, stop in ((0, N), (0, 97), (97, 250), (250, N)):
+    for start, stop in spans:
         chunk = batch.rows(start, stop)
         plain = apply_slot_rules(chunk, rules.rows(start, stop))
         fast = apply_slot_rules(chunk, prepared.rows(start, stop))
+        a = int(np.searchsorted(prepared.lots.row, start))
+        c = int(np.searchsorted(rules.lots.row, start))
+        yield Applied(chunk, plain, fast, prepared.lots, a, c)
+
+
+class Applied(NamedTuple):
+    chunk: AccountBatch
+    plain: RuledBatch
+    fast: RuledBatch
+    lots: LotArrays  # the prepared lots of the book
+    first: int
+    first_given: int
+
+    def given(self, index: npt.NDArray[np.int64]) -> list[int]:
+        """The chunk's indices, among its lots as given, of its prepared lots ``index``."""
+        assert self.lots.source is not None
+        return (self.lots.source[self.first + index] - self.first_given).tolist()
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_prepared_rules_apply_as_the_rules_do(seed: int) -> None:
+    done = list(applied(seed, ((0, N), (0, 97), (97, 250), (250, N))))
+    for one in done:
+        plain, fast = one.plain, one.fast
         # Free shares are summed in another order: equal to rounding, but never below
         # nothing, and nothing where every lot is held back.
         np.testing.assert_allclose(fast.batch.sell_limit, plain.batch.sell_limit, rtol=1e-13)
         assert (fast.batch.sell_limit >= 0).all()
         assert (fast.batch.sell_limit[plain.batch.sell_limit == 0] == 0).all()
         np.testing.assert_array_equal(fast.rule_reason, plain.rule_reason)
-        a, b = np.searchsorted(prepared.lots.row, (start, stop))
-        lots = rules.lots.row
-        c = np.searchsorted(lots, start)
-        np.testing.assert_array_equal(fast.lot_eligible, plain.lot_eligible[source[a:b] - c])
+        mine = one.given(np.arange(fast.lot_eligible.size))
+        np.testing.assert_array_equal(fast.lot_eligible, plain.lot_eligible[mine])
     # The price-dependent locks did hold lots back and flag positions.
-    assert (plain.batch.sell_limit < chunk.quantity).any()
+    whole = done[0]
+    assert (whole.plain.batch.sell_limit < whole.chunk.quantity).any()
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_prepared_rules_relieve_the_same_lots(seed: int) -> None:
-    batch, rules = random_book(seed)
-    prepared = rules.prepared()
-    source = prepared.lots.source
-    assert source is not None
     sold = 0
-    for start, stop in ((0, 97), (97, 250), (250, N)):
-        chunk = batch.rows(start, stop)
-        plain = apply_slot_rules(chunk, rules.rows(start, stop))
-        fast = apply_slot_rules(chunk, prepared.rows(start, stop))
-        proposal = propose(fast.batch, Method.REBALANCE_TO_TARGET)
-        a = int(np.searchsorted(prepared.lots.row, start))
-        c = int(np.searchsorted(rules.lots.row, start))
-        mine, theirs = realise(proposal, fast, AS_OF), realise(proposal, plain, AS_OF)
+    for one in applied(seed, ((0, 97), (97, 250), (250, N))):
+        proposal = propose(one.fast.batch, Method.REBALANCE_TO_TARGET)
+        mine, theirs = realise(proposal, one.fast, AS_OF), realise(proposal, one.plain, AS_OF)
         assert mine.keys() == theirs.keys()
         for key, sale in mine.items():
             other = theirs[key]
             # The same lots (by their index in the book's lots), shares and gains.
-            assert [source[a + r.index] - c for r in sale.reliefs] == [
-                r.index for r in other.reliefs
-            ]
+            index = np.array([r.index for r in sale.reliefs])
+            assert one.given(index) == [r.index for r in other.reliefs]
             assert [r.quantity for r in sale.reliefs] == [r.quantity for r in other.reliefs]
             assert sale.short_term_gain == pytest.approx(other.short_term_gain, abs=1e-6)
             assert sale.long_term_gain == pytest.approx(other.long_term_gain, abs=1e-6)
