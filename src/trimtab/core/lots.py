@@ -485,8 +485,6 @@ def relieve_lots(
     price: npt.NDArray[np.float64],
     method: npt.NDArray[np.int8],
     as_of: date,
-    *,
-    first_lot: Indices | None = None,
 ) -> Relieved:
     """Relieve every sale of a batch from its position's eligible lots, vectorised.
 
@@ -494,8 +492,7 @@ def relieve_lots(
     ``price`` dollars per share (N, K);
     ``method`` the relief method code of each account (N,), see :data:`METHOD_CODE`. The
     order within a position is that of :data:`ORDERS` (ties by lot order). Lots not yet
-    :func:`in_relief_order` are ordered first; ``first_lot`` (:func:`first_lots`) may be
-    given for ordered lots. See :func:`relieve_sales`.
+    :func:`in_relief_order` are ordered first. See :func:`relieve_sales`.
     """
     if not lots.ordered:
         # Relief needs no ids: leave them out of the reordering.
@@ -503,7 +500,7 @@ def relieve_lots(
         done = relieve_lots(ordered, eligible[order], sold, price, method, as_of)
         return Relieved(order[done.index], done.quantity, done.gain, done.long_term)
     n, k = sold.shape
-    start = first_lots(lots, (n, k)) if first_lot is None else first_lot
+    start = first_lots(lots, (n, k))
     slot = np.flatnonzero(sold > 0)
     return relieve_sales(
         lots, eligible, slot, sold.ravel().take(slot), price, method, as_of, first_lot=start

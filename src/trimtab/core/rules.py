@@ -607,8 +607,7 @@ def _cached_lots(
         # Their positions lose those lots' shares: none are left where no lot is, and
         # never less than none (the subtraction may leave a rounding residue).
         held = where.take(newly)  # ascending
-        first = np.ones(held.size, dtype=bool)
-        first[1:] = held[1:] != held[:-1]
+        first = _run_starts(held)
         slots = held[first]
         group = np.cumsum(first) - 1
         lost = np.bincount(group, weights=cache.watched_quantity.take(newly))
@@ -616,6 +615,13 @@ def _cached_lots(
         free[np.bincount(group) == cache.free_lots.ravel()[slots]] = 0.0
         limit.reshape(-1)[slots] = np.minimum(free, quantity.ravel()[slots])
     return eligible, limit, pieces
+
+
+def _run_starts(values: npt.NDArray[np.int64]) -> Mask:
+    """Where each run of equal ``values`` starts (sorted values: each distinct value)."""
+    first = np.ones(values.size, dtype=bool)
+    first[1:] = values[1:] != values[:-1]
+    return first
 
 
 def _weights(batch: AccountBatch, rows: Index | slice) -> tuple[Fractions, Fractions]:
@@ -647,8 +653,7 @@ def apply_slot_rules(
         # Restrictions read the current weights of the restricted slots only.
         at = rules.restrictions.excluded_at()
         rows = at // batch.width
-        first = np.ones(rows.size, dtype=bool)
-        first[1:] = rows[1:] != rows[:-1]
+        first = _run_starts(rows)
         scale = _scale(batch, rows[first])[1]
         weight = np.zeros(batch.price.shape)
         market = batch.quantity.ravel()[at] * batch.price.ravel()[at]
