@@ -181,10 +181,12 @@ def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
         for a in (0, 1)
     ]
     columns = list(zip(*flat, strict=True))
+    account = np.array(columns[0], dtype=np.int32)
+    slot = book.slots_of(account, np.array(columns[1], dtype=np.int32))
     laid = lots_on_slots(
-        book.slot_symbol,
-        account=np.array(columns[0], dtype=np.int32),
-        symbol=np.array(columns[1], dtype=np.int32),
+        book.slot_symbol.shape[1],
+        account=account,
+        slot=slot,
         quantity=np.array(columns[2]),
         basis=np.array(columns[3]),
         acquired=np.array([d.toordinal() for d in columns[4]], dtype=np.int64),
@@ -206,9 +208,9 @@ def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
     # the same as ordering them afterwards.
     method = np.array([1, 2], dtype=np.int8)
     ordered = lots_on_slots(
-        book.slot_symbol,
-        account=np.array(columns[0], dtype=np.int32),
-        symbol=np.array(columns[1], dtype=np.int32),
+        book.slot_symbol.shape[1],
+        account=account,
+        slot=slot,
         quantity=np.array(columns[2]),
         basis=np.array(columns[3]),
         acquired=np.array([d.toordinal() for d in columns[4]], dtype=np.int64),
@@ -300,12 +302,18 @@ def test_lots_of_a_security_without_a_slot_are_dropped() -> None:
     dropped, not laid on another security's slot (keys must not collide)."""
     import numpy as np
 
+    from trimtab.core.book import find_slots
     from trimtab.core.lots import lots_on_slots
 
+    account = np.array([0, 1], dtype=np.int32)
+    slot = find_slots(
+        np.array([[0, 1], [0, 1]], dtype=np.int32), account, np.array([4, 1], dtype=np.int32)
+    )
+    assert slot.tolist() == [-1, 1]
     laid = lots_on_slots(
-        np.array([[0, 1], [0, 1]], dtype=np.int32),
-        account=np.array([0, 1], dtype=np.int32),
-        symbol=np.array([4, 1], dtype=np.int32),
+        2,
+        account=account,
+        slot=slot,
         quantity=np.array([5.0, 7.0]),
         basis=np.array([50.0, 70.0]),
         acquired=np.array([700_000, 700_000], dtype=np.int64),
@@ -313,6 +321,7 @@ def test_lots_of_a_security_without_a_slot_are_dropped() -> None:
     assert laid.row.tolist() == [1]
     assert laid.slot.tolist() == [1]
     assert laid.quantity.tolist() == [7.0]
+    assert laid.rank is None  # no lot is named
 
 
 def test_lots_of_unknown_accounts_or_symbols_are_dropped_and_the_rest_laid() -> None:
@@ -320,13 +329,17 @@ def test_lots_of_unknown_accounts_or_symbols_are_dropped_and_the_rest_laid() -> 
     unknown account, -1, next to the highest symbol code gives the lookup key -1)."""
     import numpy as np
 
+    from trimtab.core.book import find_slots
     from trimtab.core.lots import lots_on_slots
 
     slot_symbol = np.array([[0, 2, -1], [1, 2, 0]], dtype=np.int32)
+    account = np.array([-1, -1, 0, 0, 1, 1, 1], dtype=np.int32)
+    slot = find_slots(slot_symbol, account, np.array([3, 3, 2, 1, 0, 0, 2], dtype=np.int32))
+    assert slot.tolist() == [-1, -1, 1, -1, 2, 2, 1]
     laid = lots_on_slots(
-        slot_symbol,
-        account=np.array([-1, -1, 0, 0, 1, 1, 1], dtype=np.int32),
-        symbol=np.array([3, 3, 2, 1, 0, 0, 2], dtype=np.int32),
+        3,
+        account=account,
+        slot=slot,
         quantity=np.arange(1.0, 8.0),
         basis=np.zeros(7),
         acquired=np.zeros(7, dtype=np.int64),
@@ -336,3 +349,37 @@ def test_lots_of_unknown_accounts_or_symbols_are_dropped_and_the_rest_laid() -> 
     assert laid.row.tolist() == [0, 1, 1, 1]
     assert laid.slot.tolist() == [1, 1, 2, 2]
     assert laid.quantity.tolist() == [3.0, 7.0, 5.0, 6.0]
+
+
+def test_slots_of_a_book_by_model_line_and_holding() -> None:
+    """Two models (M0: symbols 3, 1; M1: symbol 2). Account 0 (M0) also holds 0 and 4,
+    account 1 (M1) holds 3: model symbols are found at their lines, other holdings at the
+    slots after the model lines in symbol order, anything else (symbol 2 in account 0,
+    unknown codes) at -1. Random pairs agree with the general search of the layout."""
+    import numpy as np
+
+    from trimtab.core.book import assemble_book, find_slots
+
+    book = assemble_book(
+        price=np.ones(5),
+        model_symbol=np.array([[3, 1], [2, -1]], dtype=np.int32),
+        model_target=np.array([[0.5, 0.5], [1.0, 0.0]]),
+        model_lower=np.zeros((2, 2)),
+        model_upper=np.ones((2, 2)),
+        model_cash=np.zeros(2),
+        account_model=np.array([0, 1], dtype=np.int32),
+        cash=np.zeros(2),
+        position_account=np.array([0, 0, 1], dtype=np.int32),
+        position_symbol=np.array([4, 0, 3], dtype=np.int32),
+        position_quantity=np.array([1.0, 2.0, 3.0]),
+    )
+    assert book.slot_symbol.tolist() == [[3, 1, 0, 4], [2, -1, 3, -1]]
+    account = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, -1, 0], dtype=np.int32)
+    symbol = np.array([3, 1, 0, 4, 2, 2, 3, 1, 3, 3, 5], dtype=np.int32)
+    assert book.slots_of(account, symbol).tolist() == [0, 1, 2, 3, -1, 0, 2, -1, -1, -1, -1]
+    rng = np.random.default_rng(3)
+    account = rng.integers(-1, 3, 200).astype(np.int32)
+    symbol = rng.integers(-1, 6, 200).astype(np.int32)
+    np.testing.assert_array_equal(
+        book.slots_of(account, symbol), find_slots(book.slot_symbol, account, symbol)
+    )

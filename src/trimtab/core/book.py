@@ -111,6 +111,26 @@ class BookArrays:
             buy_allowed=in_model,
         )
 
+    def slots_of(self, account: Codes, symbol: Codes) -> Codes:
+        """The slot of each ``(account code, symbol code)`` pair, -1 where the account has
+        none (codes out of range included). Model lines are looked up in a table by model
+        and symbol; only the other pairs are searched for among the non-model slots."""
+        n_symbols = self.price.shape[0] - 1
+        width = self.model_width
+        line_of = model_lines(self.model_symbol, n_symbols)
+        known = (account >= 0) & (account < self.size) & (symbol >= 0) & (symbol < n_symbols)
+        if known.all():
+            slot = line_of[self.account_model.take(account), symbol]
+        else:
+            slot = np.full(account.shape, -1, dtype=np.int32)
+            slot[known] = line_of[self.account_model[account[known]], symbol[known]]
+        rest = np.flatnonzero(known & (slot < 0))
+        if rest.size and self.slot_symbol.shape[1] > width:
+            found = find_slots(self.slot_symbol[:, width:], account[rest], symbol[rest])
+            slot[rest] = np.where(found >= 0, found + width, -1)
+        out: Codes = slot.astype(np.int32, copy=False)
+        return out
+
     def chunks(self, size: int = CHUNK) -> Iterator[tuple[int, int]]:
         """``(start, stop)`` of consecutive chunks of at most ``size`` accounts."""
         for start in range(0, self.size, size):
@@ -180,6 +200,35 @@ def propose_book(
     )
 
 
+def model_lines(model_symbol: Codes, n_symbols: int) -> Codes:
+    """Line of each symbol code in each model, -1 where absent, (M, S + 1); the last column
+    (code -1) is all -1."""
+    line_of = np.full((model_symbol.shape[0], n_symbols + 1), -1, dtype=np.int32)
+    rows, cols = np.nonzero(model_symbol >= 0)
+    line_of[rows, model_symbol[rows, cols]] = cols
+    return line_of
+
+
+def find_slots(slot_symbol: Codes, account: Codes, symbol: Codes) -> Codes:
+    """The slot of each ``(account row, symbol code)`` pair in ``slot_symbol`` (N, K), -1
+    where the row has no slot of that symbol (or no such row). One sort of the slots, one
+    binary search per run of equal pairs (a position's lots usually come together)."""
+    rows, cols = np.nonzero(slot_symbol >= 0)
+    if account.size == 0 or rows.size == 0:
+        return np.full(account.shape, -1, dtype=np.int32)
+    # Key width covers every symbol code, of the slots and of the pairs: keys never collide.
+    width = int(max(slot_symbol.max(), symbol.max())) + 2
+    keys = rows.astype(np.int64) * width + slot_symbol[rows, cols] + 1
+    order = np.argsort(keys, kind="stable")
+    keys, cols = keys[order], cols[order]
+    wanted = account.astype(np.int64) * width + symbol + 1
+    run = np.flatnonzero(np.diff(wanted, prepend=wanted[:1] - 1) != 0)  # first key starts one
+    found_at = np.minimum(np.searchsorted(keys, wanted[run]), keys.size - 1)
+    at = np.repeat(found_at, np.diff(run, append=wanted.size))
+    out: Codes = np.where(keys[at] == wanted, cols[at], -1).astype(np.int32)
+    return out
+
+
 def assemble_book(
     *,
     price: Dollars,
@@ -201,9 +250,7 @@ def assemble_book(
     """
     n_symbols = price.shape[0]
     n_models, width = model_symbol.shape
-    line_of = np.full((n_models, n_symbols + 1), -1, dtype=np.int32)
-    rows, cols = np.nonzero(model_symbol >= 0)
-    line_of[rows, model_symbol[rows, cols]] = cols
+    line_of = model_lines(model_symbol, n_symbols)
     slot = line_of[account_model[position_account], position_symbol]
     outside = slot < 0
     extra = 0

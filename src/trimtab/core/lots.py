@@ -244,7 +244,8 @@ class LotArrays:
         quantity: shares.
         basis: total cost basis in dollars, NaN when missing.
         acquired: acquisition date as a proleptic Gregorian ordinal (``date.toordinal``).
-        rank: with specific lots, the lot's place in the named order; ``inf`` if not named.
+        rank: with specific lots, the lot's place in the named order; ``inf`` if not named;
+            ``None`` when no lot is named.
         lot_id: ids for display, or ``None``.
         source: each lot's row in the caller's lots table (a book's), or ``None``.
         ordered: each position's lots are together and in the relief order of their
@@ -257,7 +258,7 @@ class LotArrays:
     quantity: npt.NDArray[np.float64]
     basis: npt.NDArray[np.float64]
     acquired: npt.NDArray[np.int64]
-    rank: npt.NDArray[np.float64]
+    rank: npt.NDArray[np.float64] | None
     lot_id: tuple[str | None, ...] | None = None
     source: npt.NDArray[np.int64] | None = None
     ordered: bool = False
@@ -283,7 +284,7 @@ class LotArrays:
             self.quantity[a:b],
             self.basis[a:b],
             self.acquired[a:b],
-            self.rank[a:b],
+            None if self.rank is None else self.rank[a:b],
             None if self.lot_id is None else self.lot_id[a:b],
             None if self.source is None else self.source[a:b],
             self.ordered,
@@ -353,7 +354,8 @@ def lot_eligibility(
             hit[idx] = wash_window[idx] & (gain < 0)
             held.append((hit, RuleReason.WASH_SALE_SELL))
     if specific is not None:
-        held.append((specific & ~np.isfinite(lots.rank), RuleReason.SPECIFIC_LOTS))
+        named = None if lots.rank is None else np.isfinite(lots.rank)
+        held.append((specific if named is None else specific & ~named, RuleReason.SPECIFIC_LOTS))
     ok: Lots = lots.quantity > 0
     for where, _ in held:
         ok &= ~where
@@ -399,13 +401,13 @@ def relief_order(
     acquired: npt.NDArray[np.int64],
     quantity: npt.NDArray[np.float64],
     basis: npt.NDArray[np.float64],
-    rank: npt.NDArray[np.float64],
+    rank: npt.NDArray[np.float64] | None,
 ) -> Indices:
     """A stable order of lots by ``position`` (e.g. ``row * K + slot``), then by the relief
     order of each lot's ``method`` code where it does not depend on prices: FIFO oldest
     first, LIFO newest first, HIFO highest cost per share first (missing bases first),
-    specific lots by ``rank``; minimum tax keeps the given order. Ties keep the given order.
-    ``method`` ``None`` means FIFO for every lot.
+    specific lots by ``rank`` (``None``: none named); minimum tax keeps the given order.
+    Ties keep the given order. ``method`` ``None`` means FIFO for every lot.
     """
     if method is None:
         return _positions_first(position, acquired)
@@ -415,7 +417,7 @@ def relief_order(
     specific = np.flatnonzero(method == METHOD_CODE[LotMethod.SPECIFIC])
     for these, value in (
         (hifo, -_cost_per_share(quantity[hifo], basis[hifo])),
-        (specific, rank[specific]),
+        (specific, np.full(specific.size, np.inf) if rank is None else rank[specific]),
     ):
         if these.size:
             # Float keys become their ranks among the lots of that method (ties share one).
@@ -451,7 +453,7 @@ def _reordered(
         quantity=lots.quantity[order],
         basis=lots.basis[order],
         acquired=lots.acquired[order],
-        rank=lots.rank[order],
+        rank=None if lots.rank is None else lots.rank[order],
         lot_id=None if ids is None else tuple(ids[i] for i in order.tolist()),
         source=order if lots.source is None else lots.source[order],
         ordered=True,
@@ -612,56 +614,43 @@ def slot_gains(
 
 
 def lots_on_slots(
-    slot_symbol: npt.NDArray[np.int32],
+    width: int,
     *,
     account: npt.NDArray[np.int32],
-    symbol: npt.NDArray[np.int32],
+    slot: npt.NDArray[np.int32],
     quantity: npt.NDArray[np.float64],
     basis: npt.NDArray[np.float64],
     acquired: npt.NDArray[np.int64],
     rank: npt.NDArray[np.float64] | None = None,
     method: npt.NDArray[np.int8] | None = None,
 ) -> LotArrays:
-    """Flat lots of a book (account row, symbol code, shares, total basis in dollars or NaN,
-    acquisition ordinal) laid on the batch's slots (``slot_symbol``, (N, K)), sorted by row.
+    """Flat lots of a book (account row, slot in a layout of ``width`` slots per account
+    or -1 for none, shares, total basis in dollars or NaN, acquisition ordinal) as
+    :class:`LotArrays`, sorted by row and slot (``BookArrays.slots_of`` finds the slots).
 
     ``rank`` is each lot's place in its position's specific-lot order (``inf`` where not
-    named); the result's ``source`` is each lot's index in the given arrays. Lots whose
-    security has no slot in their account are dropped. With ``method`` (the relief method
-    code of each account, (N,)) the lots come :func:`in_relief_order`. Vectorised: one sort
-    of the slots, one search per lot and one sort of the lots (ties keep their order).
+    named); the result's ``source`` is each lot's index in the given arrays. Lots without a
+    slot are dropped. With ``method`` (the relief method code of each account, (N,)) the
+    lots come :func:`in_relief_order`. One sort of the lots (ties keep their order).
     """
-    # Key width covers every symbol code, of the slots and of the lots, so keys never collide.
-    width = int(max(slot_symbol.max(initial=-1), symbol.max(initial=-1))) + 2
-    rows, cols = np.nonzero(slot_symbol >= 0)
-    keys = rows.astype(np.int64) * width + slot_symbol[rows, cols] + 1
-    order = np.argsort(keys, kind="stable")
-    keys, cols = keys[order], cols[order]
-    wanted = account.astype(np.int64) * width + symbol + 1
-    # A position's lots usually come together: each run of equal keys is looked up once.
-    run = np.flatnonzero(np.diff(wanted, prepend=wanted[:1] - 1) != 0)  # first key starts one
-    found_at = np.minimum(np.searchsorted(keys, wanted[run]), max(keys.size - 1, 0))
-    at = np.repeat(found_at, np.diff(run, append=wanted.size))
-    found = (keys[at] == wanted) if keys.size else np.zeros(wanted.size, dtype=bool)
-    slot = cols[at].astype(np.int32) if keys.size else np.zeros(wanted.size, dtype=np.int32)
+    found = slot >= 0
     # Sort every lot by position, those without a slot last, then keep the others.
-    position = account.astype(np.int64) * int(slot_symbol.shape[1]) + slot
-    position[~found] = int(slot_symbol.size)
-    named = rank
-    rank = np.full(account.size, np.inf) if named is None else named
+    position = account.astype(np.int64) * width + slot
+    outside = np.flatnonzero(~found)
+    position[outside] = (int(account.max(initial=-1)) + 1) * width  # past every position
     if method is None:
         order = np.argsort(position, kind="stable")
     else:
         codes = method.take(np.maximum(account, 0)) if method.any() else None
         order = relief_order(position, codes, acquired, quantity, basis, rank)
-    keep = order[: int(np.count_nonzero(found))]
+    keep = order[: account.size - outside.size]
     return LotArrays(
         row=account.take(keep).astype(np.int32, copy=False),
-        slot=slot.take(keep),
+        slot=slot.take(keep).astype(np.int32, copy=False),
         quantity=quantity.take(keep).astype(np.float64, copy=False),
         basis=basis.take(keep).astype(np.float64, copy=False),
         acquired=acquired.take(keep).astype(np.int64, copy=False),
-        rank=np.full(keep.size, np.inf) if named is None else named.take(keep).astype(np.float64),
+        rank=None if rank is None else rank.take(keep).astype(np.float64, copy=False),
         source=keep.astype(np.int64, copy=False),
         ordered=method is not None,
     )

@@ -815,9 +815,9 @@ def book_slot_rules(
         )
         acquired = table.column("acquired").cast(pa.int32()).to_numpy(zero_copy_only=False)
         lots = lots_on_slots(
-            arrays.slot_symbol,
+            arrays.slot_symbol.shape[1],
             account=codes[0],
-            symbol=codes[1],
+            slot=arrays.slots_of(*codes),
             quantity=table.column("quantity").to_numpy(zero_copy_only=False),
             basis=basis,
             acquired=acquired.astype(np.int64) + _EPOCH_ORDINAL,
