@@ -24,13 +24,10 @@ Errors name ``table.ext row N column C``.
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any, get_args
 
@@ -40,22 +37,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from trimtab.core.lots import METHOD_CODE, Lot, LotMethod, lots_on_slots
-from trimtab.core.restrictions import (
-    EndAction,
-    EquivalentGroup,
-    Exclusion,
-    MemberBehaviour,
-    Replacement,
-)
-from trimtab.core.rules import AccountRules, Side, SlotRules, Transaction, slot_rules
+from trimtab.core.batch import Fractions
+from trimtab.core.book import BookArrays
+from trimtab.core.lots import METHOD_CODE, Lot, LotArrays, LotMethod, lots_on_slots
+from trimtab.core.restrictions import WEIGHT_TOLERANCE, Replacement, SlotRestrictions
+from trimtab.core.rules import WASH_SALE_DAYS, AccountRules, SlotRules, slot_rules
 from trimtab.errors import BookError, ScenarioError
 from trimtab.io.arrow import as_numpy, strings
 from trimtab.io.book import LoadedBook
 from trimtab.io.errors import first_error
 from trimtab.io.rules import (
     BEHAVIOUR,
-    END_ACTION,
     MAX_GROUP,
     MEMBER_BEHAVIOUR,
     ActionName,
@@ -133,20 +125,6 @@ class BookRules:
 
 
 Mask = npt.NDArray[np.bool_]
-_lot_method = cache(LotMethod)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects that all stay alive
-    (its full collections would walk them over and over); as it was afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _table(folder: Path, name: str) -> tuple[str, pa.Table | None]:
@@ -185,22 +163,6 @@ def _group(label: str, group: tuple[int, list[MemberIn], dict[str, Any]]) -> Equ
     except ValidationError as err:
         path, problem = first_error(err)
         raise BookError(f"{label} row {row_no} column symbol", f"group {path}: {problem}") from None
-
-
-def _column(table: pa.Table, name: str) -> list[Any]:
-    """Column ``name`` as Python values, each distinct text or date made once (rows share
-    it); all ``None`` when the table lacks the column."""
-    if name not in table.column_names:
-        return [None] * table.num_rows
-    column = table.column(name)
-    if pa.types.is_floating(column.type):  # as they are: 0.0 and -0.0 would be one value
-        numbers: list[Any] = column.to_pylist()
-        return numbers
-    encoded = column.combine_chunks().dictionary_encode()
-    distinct = np.array([*encoded.dictionary.to_pylist(), None], dtype=object)
-    at = as_numpy(pc.fill_null(encoded.indices, len(encoded.dictionary)))
-    values: list[Any] = distinct[at].tolist()
-    return values
 
 
 def _given(table: pa.Table, name: str) -> Mask:
@@ -342,81 +304,6 @@ def _transactions_read(table: pa.Table, names: _Names) -> bool:
     return bool(ok.all())
 
 
-@dataclass(slots=True)
-class _Restrictions:
-    """Restrictions by account id, as core objects, and the slots they need."""
-
-    exclusions: dict[str, list[Exclusion]] = field(default_factory=lambda: defaultdict(list))
-    groups: dict[str, list[EquivalentGroup]] = field(default_factory=lambda: defaultdict(list))
-    extra: list[tuple[int, int]] = field(default_factory=list)
-
-
-def _restrictions(
-    table: pa.Table | None, account_code: Mapping[str, int], symbol_code: Mapping[str, int]
-) -> _Restrictions | None:
-    """The restrictions of rows that passed :func:`_restrictions_read`, in row order (a
-    group where its first row is, with that row's end date); ``None`` when a group has
-    more than :data:`MAX_GROUP` members."""
-    out = _Restrictions()
-    if table is None:
-        return out
-    symbol = _codes(table, "symbol", symbol_code)
-    substitute = _codes(table, "substitute", symbol_code)
-    out.extra = _slots(table, _codes(table, "account_id", account_code), symbol, substitute)
-    columns = (
-        "account_id",
-        "type",
-        "replacement",
-        "behaviour",
-        "start_date",
-        "end_date",
-        "end_action",
-        "weight_at_end_pct",
-        "restriction_id",
-    )
-    rows = zip(
-        *(_column(table, c) for c in columns),
-        symbol.tolist(),
-        substitute.tolist(),
-        strict=True,
-    )
-    members: dict[tuple[str, str], tuple[list[int], list[MemberBehaviour], date | None]] = {}
-    order: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for i, (acc, kind, repl, beh, start, end, action, weight, rid, sym, sub) in enumerate(
-        rows, start=1
-    ):
-        if kind == "equivalents":
-            key = (acc, rid or f"row {i}")
-            if key not in members:
-                members[key] = ([], [], end)
-                order[acc].append(key)
-            members[key][0].append(sym)
-            members[key][1].append(MEMBER_BEHAVIOUR[beh or "none"])
-            continue
-        out.exclusions[acc].append(
-            Exclusion(
-                symbol=sym,
-                behaviour=BEHAVIOUR[beh],
-                start=start,
-                replacement=Replacement.REALLOCATE
-                if repl == "reallocate"
-                else Replacement.HOLD_CASH,
-                substitute=sub if kind == "substitution" else -1,
-                end=end,
-                end_action=END_ACTION[action] if action else EndAction.REBALANCE,
-                weight_at_end=None if weight is None else weight / 100,
-            )
-        )
-    if any(len(codes) > MAX_GROUP for codes, _, _ in members.values()):
-        return None
-    for acc, keys in order.items():
-        out.groups[acc] = [
-            EquivalentGroup(members=tuple(codes), behaviours=tuple(kinds), end=end)
-            for codes, kinds, end in (members[k] for k in keys)
-        ]
-    return out
-
-
 def _slots(
     table: pa.Table,
     account: npt.NDArray[np.int64],
@@ -439,78 +326,274 @@ def _slots(
     return list(zip((keys // width).tolist(), (keys % width).tolist(), strict=True))
 
 
-_LockSymbols = tuple[frozenset[int], frozenset[int], frozenset[int]]
-_LOCK_TYPES = get_args(LockTypeName)  # gain, elective, cost_basis_unlock: as _LockSymbols
-_NO_LOCKS: _LockSymbols = (frozenset(), frozenset(), frozenset())
+_NO_END = np.iinfo(np.int64).max
+"""Days of a missing end date or ``until``: never reached."""
 
 
-@dataclass(slots=True)
-class _Locks:
-    """Locks by account id: the symbol codes of its locks of each of :data:`_LOCK_TYPES`,
-    its whole-account gain lock, the ``until`` of its first trade hold."""
-
-    symbols: dict[str, _LockSymbols] = field(default_factory=dict)
-    whole: set[str] = field(default_factory=set)
-    hold: dict[str, date | None] = field(default_factory=dict)
-    accounts: set[str] = field(default_factory=set)
-
-
-def _locks(table: pa.Table | None, symbol_code: Mapping[str, int]) -> _Locks:
-    """The locks of rows that passed :func:`_locks_read`."""
-    out = _Locks()
-    if table is None:
-        return out
-    found: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    columns = ("account_id", "type", "symbol", "until")
-    for acc, kind, sym, until in zip(*(_column(table, c) for c in columns), strict=True):
-        out.accounts.add(acc)
-        if kind == "trade_hold":
-            out.hold.setdefault(acc, until)
-        elif sym:
-            found[acc][kind].add(symbol_code[sym])
-        elif kind == "gain":
-            out.whole.add(acc)
-    for acc, kinds in found.items():
-        gain, elective, unlocked = (frozenset(kinds.get(k, ())) for k in _LOCK_TYPES)
-        out.symbols[acc] = (gain, elective, unlocked)
+def _days(table: pa.Table, name: str) -> npt.NDArray[np.int64]:
+    """Dates of column ``name`` as days since 1970-01-01, :data:`_NO_END` where null or
+    absent."""
+    if name not in table.column_names:
+        return np.full(table.num_rows, _NO_END, dtype=np.int64)
+    days = pc.fill_null(table.column(name).cast(pa.int32()).cast(pa.int64()), _NO_END)
+    out: npt.NDArray[np.int64] = as_numpy(days)
     return out
 
 
-def _history(
-    table: pa.Table | None, symbol_code: Mapping[str, int], house: Mapping[str, str]
-) -> dict[str, tuple[Transaction, ...]]:
-    """Past trades of rows that passed :func:`_transactions_read`, per household, in row
-    order."""
-    if table is None:
+def _numbers(table: pa.Table, name: str) -> npt.NDArray[np.float64]:
+    """Column ``name`` as floats, NaN where null or absent."""
+    if name not in table.column_names:
+        return np.full(table.num_rows, np.nan)
+    out: npt.NDArray[np.float64] = as_numpy(
+        pc.fill_null(table.column(name).cast(pa.float64()), np.nan)
+    )
+    return out
+
+
+def _names_coded(table: pa.Table, name: str, code: Mapping[str, Any]) -> npt.NDArray[np.int64]:
+    """``int(code[value])`` of each value of column ``name``, -1 where null, absent or not
+    in ``code``."""
+    return _codes(table, name, {k: int(v) for k, v in code.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What :func:`lay_out_rules` lays out: the book's slots, model weights and households."""
+
+    arrays: BookArrays
+    names: _Names
+    today: int
+    house: npt.NDArray[np.int64]
+    qualified: Mask
+
+    def slots(
+        self, account: npt.NDArray[np.int64], symbol: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int32]:
+        return self.arrays.slots_of(account.astype(np.int32), symbol.astype(np.int32))
+
+    def weight(self, account: npt.NDArray[np.int64], slot: npt.NDArray[np.int32]) -> Fractions:
+        """Model weight of each slot (0 outside the model lines)."""
+        arrays = self.arrays
+        line = np.minimum(slot, arrays.model_width - 1)
+        weight = arrays.model_target[arrays.account_model[account], line]
+        out: Fractions = np.where((slot >= 0) & (slot < arrays.model_width), weight, 0.0)
+        return out
+
+
+def _lay_restrictions(table: pa.Table, on: _Layout, res: SlotRestrictions, ruled: Mask) -> bool:
+    """Exclusions, substitutions and equivalents groups in force, as ``slot_rules`` lays
+    them; ``False`` when a group has more than :data:`MAX_GROUP` members."""
+    account = _codes(table, "account_id", on.names.accounts)
+    symbol = _codes(table, "symbol", on.names.symbols)
+    ruled[account] = True
+    slot = on.slots(account, symbol)
+    member = _one_of(table, "type", ["equivalents"])
+    end = _days(table, "end_date")
+    # Exclusions and substitutions: in force from the start date to before the end date;
+    # after it, with "wait for weight change", until the model weight moves off the weight
+    # at the end (or for good without one).
+    wait = _one_of(table, "end_action", ["wait_for_weight_change"])
+    at_end = _numbers(table, "weight_at_end_pct") / 100
+    unchanged = np.isnan(at_end) | (np.abs(on.weight(account, slot) - at_end) <= WEIGHT_TOLERANCE)
+    started = on.today >= np.where(member, _NO_END, _days(table, "start_date"))
+    live = np.flatnonzero(started & (slot >= 0) & ((on.today < end) | (wait & unchanged)))
+    r, j = account[live], slot[live]
+    res.behaviour[r, j] = _names_coded(table, "behaviour", BEHAVIOUR)[live]
+    reallocate = _one_of(table, "replacement", ["reallocate"])[live]
+    res.replacement[r, j] = np.where(reallocate, Replacement.REALLOCATE, Replacement.HOLD_CASH)
+    substitution = _one_of(table, "type", ["substitution"])[live]
+    substitute = on.slots(r, _codes(table, "substitute", on.names.symbols)[live])
+    res.substitute[r, j] = np.where(substitution, substitute, -1)
+    # Equivalents: the rows of a group share account and restriction id (a row without an
+    # id is a group of its own); the group ends with its first row's end date (included).
+    rows = np.flatnonzero(member)
+    if rows.size == 0:
+        return True
+    ids = _codes(table, "restriction_id", _distinct(table, "restriction_id"))[rows]
+    key = np.where(ids >= 0, account[rows] * (int(ids.max(initial=0)) + 1) + ids, -1 - rows)
+    _, first, group, size = np.unique(
+        key, return_index=True, return_inverse=True, return_counts=True
+    )
+    if size.max() > MAX_GROUP:
+        return False
+    in_force = on.today <= end[rows[first]]
+    laid = np.flatnonzero(in_force[group] & (slot[rows] >= 0))
+    group, at = group[laid], rows[laid]
+    lead = np.full(size.size, np.iinfo(np.int32).max, dtype=np.int32)
+    np.minimum.at(lead, group, slot[at])
+    r, j = account[at], slot[at]
+    res.lead[r, j] = lead[group]
+    res.member[r, j] = np.maximum(_names_coded(table, "behaviour", MEMBER_BEHAVIOUR)[at], 0)
+    res.several[r, j] = size[group] > 1
+    return True
+
+
+def _distinct(table: pa.Table, name: str) -> dict[str, int]:
+    """A code for each distinct non-empty text of column ``name`` (none when absent)."""
+    if name not in table.column_names:
         return {}
-    by_house: dict[str, list[Transaction]] = defaultdict(list)
-    columns = ("account_id", "symbol", "action", "date", "quantity", "realized_gain")
-    for acc, sym, action, when, quantity, gain in zip(
-        *(_column(table, c) for c in columns), strict=True
+    values = pc.unique(table.column(name)).to_pylist()
+    return {v: i for i, v in enumerate(sorted(v for v in values if v))}
+
+
+def _lay_locks(
+    table: pa.Table, on: _Layout, masks: dict[str, Mask], hold: Mask, ruled: Mask
+) -> None:
+    """Locks and trade holds: a gain lock without symbol locks the whole (non-qualified)
+    account; an account's first trade hold counts, in force through its ``until``."""
+    account = _codes(table, "account_id", on.names.accounts)
+    ruled[account] = True
+    kind = {t: _one_of(table, "type", [t]) for t in ("trade_hold", *get_args(LockTypeName))}
+    holds = np.flatnonzero(kind["trade_hold"])
+    first = holds[np.unique(account[holds], return_index=True)[1]]
+    hold[account[first]] = on.today <= _days(table, "until")[first]
+    symbol = _given(table, "symbol")
+    whole = np.zeros(hold.size, dtype=bool)
+    whole[account[kind["gain"] & ~symbol]] = True
+    whole &= ~on.qualified
+    masks["gain_lock"][whole] |= on.arrays.slot_symbol[whole] >= 0
+    slot = on.slots(account, _codes(table, "symbol", on.names.symbols))
+    gain = kind["gain"] & ~on.qualified[account] & ~whole[account]
+    for name, rows in (
+        ("gain_lock", gain),
+        ("elective", kind["elective"]),
+        ("basis_unlocked", kind["cost_basis_unlock"]),
     ):
-        by_house[house.get(acc, acc)].append(
-            Transaction(
-                account=acc,
-                symbol=symbol_code[sym],
-                side=Side.BUY if action == "buy" else Side.SELL,
-                when=when,
-                quantity=quantity,
-                realized_gain=gain,
-            )
-        )
-    return {h: tuple(trades) for h, trades in by_house.items()}
+        at = np.flatnonzero(rows & symbol & (slot >= 0))
+        masks[name][account[at], slot[at]] = True
 
 
-def _windows(table: pa.Table | None, symbol_code: Mapping[str, int]) -> dict[int, int] | None:
-    """Short-term windows in days by symbol code (the last row of a symbol counts; unknown
-    symbols are left out); ``None`` when a window is missing or negative."""
+def _windows_of(table: pa.Table | None, names: _Names) -> npt.NDArray[np.int64] | None:
+    """Short-term window in days by symbol code, -1 where none (the last row of a symbol
+    counts; unknown symbols are left out); ``None`` when a window is missing or negative."""
+    out = np.full(len(names.symbols), -1, dtype=np.int64)
     if table is None:
-        return {}
-    days = _column(table, "days")
-    if any(d is None or d < 0 for d in days):
+        return out
+    days = _numbers(table, "days")
+    if not (days >= 0).all():
         return None
-    windows = dict(zip(_column(table, "symbol"), days, strict=True))
-    return {symbol_code[s]: d for s, d in windows.items() if s in symbol_code}
+    symbol = _codes(table, "symbol", names.symbols)[::-1]
+    _, last = np.unique(symbol, return_index=True)  # of each symbol, its last row counts
+    last = last[symbol[last] >= 0]
+    out[symbol[last]] = days[::-1][last].astype(np.int64)
+    return out
+
+
+def _lay_history(
+    table: pa.Table,
+    windows: npt.NDArray[np.int64],
+    on: _Layout,
+    masks: dict[str, Mask],
+    ruled: Mask,
+) -> None:
+    """Past trades: every account of a household with history has rules. A buy within
+    :data:`WASH_SALE_DAYS` opens a wash window and a loss sale within them blocks buys, in
+    every account of the household; a sale within its security's short-term window blocks
+    buys in its own account."""
+    account = _codes(table, "account_id", on.names.accounts)
+    symbol = _codes(table, "symbol", on.names.symbols)
+    with_history = np.zeros(int(on.house.max(initial=0)) + 1, dtype=bool)
+    with_history[on.house[account]] = True
+    ruled |= with_history[on.house]
+    sell = _one_of(table, "action", ["sell"])
+    age = on.today - _days(table, "date")
+    recent = (age >= 0) & (age <= WASH_SALE_DAYS)
+    loss = _numbers(table, "realized_gain") < 0
+    # Each household's accounts, together: those of house h are by_house[lo[h]:lo[h + 1]].
+    by_house = np.argsort(on.house, kind="stable")
+    lo = np.searchsorted(on.house[by_house], np.arange(with_history.size + 1))
+    for name, rows in (("wash_window", recent & ~sell), ("wash_buy", recent & sell & loss)):
+        at = np.flatnonzero(rows)
+        house = on.house[account[at]]
+        count = lo[house + 1] - lo[house]
+        step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        accounts = by_house[np.repeat(lo[house], count) + step]
+        slot = on.slots(accounts, np.repeat(symbol[at], count))
+        masks[name][accounts[slot >= 0], slot[slot >= 0]] = True
+    window = windows[symbol]
+    at = np.flatnonzero(sell & (window >= 0) & (age >= 0) & (age <= window))
+    slot = on.slots(account[at], symbol[at])
+    masks["short_term"][account[at][slot >= 0], slot[slot >= 0]] = True
+
+
+_MASKS = ("elective", "gain_lock", "basis_unlocked", "wash_window", "wash_buy", "short_term")
+"""The (N, K) masks of :class:`SlotRules` that the tables set."""
+
+
+def lay_out_rules(
+    folder: Path | str,
+    arrays: BookArrays,
+    *,
+    account_code: Mapping[str, int],
+    symbol_code: Mapping[str, int],
+    as_of: date,
+    house: npt.NDArray[np.int64] | None = None,
+    qualified: Mask | None = None,
+) -> tuple[SlotRules, list[tuple[int, int]]] | None:
+    """The rule tables of ``folder`` on ``as_of`` laid on the slots of ``arrays``, column by
+    column, without lots: what ``slot_rules`` makes of :func:`read_book_rules`. Also the
+    ``(account, symbol)`` slots that restrictions may buy (:class:`BookRules`).
+
+    ``house`` is a household code per account code (accounts of a code share a household;
+    without it each account is its own); ``qualified`` per account code. ``None`` when a
+    table fails a whole-column check (:func:`read_book_rules` then names the bad row).
+    """
+    folder = Path(folder)
+    names = _Names(account_code, symbol_code)
+    tables: dict[str, pa.Table | None] = {}
+    checks = {
+        "restrictions": _restrictions_read,
+        "locks": _locks_read,
+        "transactions": _transactions_read,
+    }
+    for name, check in checks.items():
+        _, table = _table(folder, name)
+        tables[name] = table
+        if table is not None and not check(table, names):
+            return None
+    windows = _windows_of(_table(folder, "short_term_windows")[1], names)
+    if windows is None:
+        return None
+    n, k = arrays.slot_symbol.shape
+    on = _Layout(
+        arrays=arrays,
+        names=names,
+        today=(as_of - _EPOCH).days,
+        house=np.arange(n, dtype=np.int64) if house is None else house,
+        qualified=np.zeros(n, dtype=bool) if qualified is None else qualified,
+    )
+    res = SlotRestrictions.none(n, k)
+    masks: dict[str, Mask] = {name: np.zeros((n, k), dtype=bool) for name in _MASKS}
+    hold = np.zeros(n, dtype=bool)
+    ruled = np.zeros(n, dtype=bool)
+    extra: list[tuple[int, int]] = []
+    if (table := tables["restrictions"]) is not None:
+        if not _lay_restrictions(table, on, res, ruled):
+            return None
+        extra = _slots(
+            table,
+            _codes(table, "account_id", account_code),
+            _codes(table, "symbol", symbol_code),
+            _codes(table, "substitute", symbol_code),
+        )
+    if (table := tables["locks"]) is not None:
+        _lay_locks(table, on, masks, hold, ruled)
+    if (table := tables["transactions"]) is not None:
+        _lay_history(table, windows, on, masks, ruled)
+    rules = SlotRules(
+        restrictions=res,
+        elective=masks["elective"],
+        gain_lock=masks["gain_lock"],
+        basis_unlocked=masks["basis_unlocked"],
+        wash_window=masks["wash_window"],
+        wash_buy=masks["wash_buy"],
+        short_term=masks["short_term"],
+        hold=hold,
+        ruled=ruled,
+        method=np.zeros(n, dtype=np.int8),
+        lots=LotArrays.empty(),
+    )
+    return rules, extra
 
 
 def read_book_rules(
@@ -524,127 +607,18 @@ def read_book_rules(
     lots: Mapping[int, Mapping[int, Sequence[Lot]]] | None = None,
     lot_method: Sequence[str] | None = None,
 ) -> BookRules:
-    """The rules of every account of the book in ``folder`` on ``as_of``.
+    """The rules of every account of the book in ``folder`` on ``as_of``, as one
+    :class:`AccountRules` per account, read one row and one account at a time through the
+    scenario models: slow, but its errors name the first bad table, row and column.
+    :func:`lay_out_rules` lays valid tables on slots column by column, equal to
+    ``slot_rules`` of these rules.
 
     ``household`` maps account id to household id (wash sales look across a household;
     without it each account is its own household); ``qualified`` and ``lot_method`` (a
     :class:`LotMethod` value, fifo by default) are per account code; ``lots`` are per
     account code, then symbol code.
-
-    Whole columns are checked at once and the rules built without per-row models; tables
-    that fail a check are read again row by row (:func:`_read_by_rows`), which names the
-    first bad table, row and column.
     """
     folder = Path(folder)
-
-    def by_rows() -> BookRules:
-        return _read_by_rows(
-            folder,
-            account_code=account_code,
-            symbol_code=symbol_code,
-            as_of=as_of,
-            household=household,
-            qualified=qualified,
-            lots=lots,
-            lot_method=lot_method,
-        )
-
-    names = _Names(account_code, symbol_code)
-    tables: dict[str, pa.Table | None] = {}
-    checks = {
-        "restrictions": _restrictions_read,
-        "locks": _locks_read,
-        "transactions": _transactions_read,
-        "short_term_windows": None,
-    }
-    for name, check in checks.items():
-        _, tables[name] = _table(folder, name)
-        table = tables[name]
-        if table is not None and check is not None and not check(table, names):
-            return by_rows()
-    with _collector_paused():  # tens of thousands of objects that all live on
-        found = _built(
-            tables,
-            account_code=account_code,
-            symbol_code=symbol_code,
-            as_of=as_of,
-            household=household,
-            qualified=qualified,
-            lots=lots,
-            lot_method=lot_method,
-        )
-    return by_rows() if found is None else found
-
-
-def _built(
-    tables: Mapping[str, pa.Table | None],
-    *,
-    account_code: Mapping[str, int],
-    symbol_code: Mapping[str, int],
-    as_of: date,
-    household: Mapping[str, str] | None,
-    qualified: Sequence[bool] | None,
-    lots: Mapping[int, Mapping[int, Sequence[Lot]]] | None,
-    lot_method: Sequence[str] | None,
-) -> BookRules | None:
-    """The rules of tables whose rows passed their checks (see :func:`read_book_rules`),
-    equal to what :func:`_read_by_rows` makes of them; ``None`` when a group has too many
-    members or a short-term window is missing or negative."""
-    house = household or {}
-    restrictions = _restrictions(tables["restrictions"], account_code, symbol_code)
-    windows = _windows(tables["short_term_windows"], symbol_code)
-    if restrictions is None or windows is None:
-        return None
-    locks = _locks(tables["locks"], symbol_code)
-    history = _history(tables["transactions"], symbol_code, house)
-
-    out: list[AccountRules | None] = [None] * len(account_code)
-    # Wash sales look across the household: every account of a household with history.
-    wanted = set(restrictions.exclusions) | set(restrictions.groups) | locks.accounts
-    if history:
-        wanted |= {acc for acc in account_code if house.get(acc, acc) in history}
-    if lots:
-        wanted |= {acc for acc, code in account_code.items() if code in lots}
-    symbols = {code: sym for sym, code in symbol_code.items()}
-    for acc in sorted(wanted):
-        code = account_code[acc]
-        hold = locks.hold.get(acc, as_of)
-        gain, elective, unlocked = locks.symbols.get(acc, _NO_LOCKS)
-        out[code] = AccountRules(
-            account=acc,
-            qualified=bool(qualified[code]) if qualified is not None else False,
-            exclusions=tuple(restrictions.exclusions.get(acc, ())),
-            groups=tuple(restrictions.groups.get(acc, ())),
-            lots={symbol_code[symbols[s]]: tuple(v) for s, v in lots.get(code, {}).items()}
-            if lots
-            else {},
-            lot_method=_lot_method(lot_method[code] if lot_method is not None else "fifo"),
-            specific_lots={},
-            gain_lock=acc in locks.whole,
-            gain_lock_symbols=gain,
-            elective_locks=elective,
-            basis_unlocked=unlocked,
-            on_hold=acc in locks.hold and (hold is None or as_of <= hold),
-            transactions=history.get(house.get(acc, acc), ()),
-            short_term_days=dict(windows),
-            protected={},
-        )
-    return BookRules(rules=out, extra_slots=restrictions.extra)
-
-
-def _read_by_rows(
-    folder: Path,
-    *,
-    account_code: Mapping[str, int],
-    symbol_code: Mapping[str, int],
-    as_of: date,
-    household: Mapping[str, str] | None,
-    qualified: Sequence[bool] | None,
-    lots: Mapping[int, Mapping[int, Sequence[Lot]]] | None,
-    lot_method: Sequence[str] | None,
-) -> BookRules:
-    """:func:`read_book_rules` one row and one account at a time, through the scenario
-    models: slow, but its errors name the first bad table, row and column."""
     n = len(account_code)
     symbols = {code: sym for sym, code in symbol_code.items()}
     per_account: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
@@ -709,7 +683,11 @@ def _read_by_rows(
         data["account"] = acc
         history.append((acc, _validate(label_t, i, TransactionIn, data)))
 
-    _, rows = _rows(folder, "short_term_windows")
+    label_w, rows = _rows(folder, "short_term_windows")
+    for i, row in enumerate(rows, start=1):
+        if row["days"] is None or row["days"] < 0:
+            got = "nothing" if row["days"] is None else row["days"]
+            raise BookError(f"{label_w} row {i} column days", f"must be 0 or more, got {got}")
     windows = {r["symbol"]: int(r["days"]) for r in rows if r["symbol"] in symbol_code}
 
     house = household or {}
@@ -778,31 +756,41 @@ def book_slot_rules(
     """
     folder = Path(folder)
     arrays = loaded.arrays
-    ids = loaded.account_ids.to_pylist()
-    account_code = {a: i for i, a in enumerate(ids)}
+    ids = loaded.account_ids
+    account_code = {a: i for i, a in enumerate(ids.to_pylist())}
     symbol_code = {s: i for i, s in enumerate(loaded.symbols)}
     accounts = loaded.tables["accounts"]
-    household = None
-    if "household_id" in accounts.column_names:
-        household = {
-            a: h
-            for a, h in zip(ids, accounts.column("household_id").to_pylist(), strict=True)
-            if h is not None
-        }
-    qualified = None
+    qualified = np.zeros(arrays.size, dtype=bool)
     if "registration" in accounts.column_names:
-        qualified = [r == "qualified" for r in accounts.column("registration").to_pylist()]
+        registration = accounts.column("registration")
+        qualified = as_numpy(pc.fill_null(pc.equal(registration, "qualified"), False))
+    house = None
+    if "household_id" in accounts.column_names:  # an account without one is its own
+        named = pc.coalesce(accounts.column("household_id"), ids).combine_chunks()
+        house = as_numpy(named.dictionary_encode().indices).astype(np.int64)
     method = _method_codes(accounts)
-    names = [m.value for m in METHOD_CODE]
-    found = read_book_rules(
+    laid = lay_out_rules(
         folder,
+        arrays,
         account_code=account_code,
         symbol_code=symbol_code,
         as_of=as_of,
-        household=household,
+        house=house,
         qualified=qualified,
-        lot_method=[names[c] for c in method.tolist()] if method.any() else None,
     )
+    if laid is None:  # a table fails a check: read row by row, which names the bad row
+        found = read_book_rules(
+            folder,
+            account_code=account_code,
+            symbol_code=symbol_code,
+            as_of=as_of,
+            household=None if house is None else _households(accounts, ids),
+            qualified=qualified.tolist(),
+        )
+        target = np.zeros(arrays.slot_symbol.shape)
+        target[:, : arrays.model_width] = arrays.model_target[arrays.account_model]
+        laid = slot_rules(arrays.slot_symbol, found.rules, as_of, target), found.extra_slots
+    rules, extra = laid
     lots = None
     if "lots" in loaded.tables:
         table = loaded.tables["lots"]
@@ -826,10 +814,20 @@ def book_slot_rules(
         )
     elif table_path(folder, "specific_lots") is not None:
         raise BookError("specific_lots.csv", "needs the lots table (with lot_id) it names lots of")
-    target = np.zeros(arrays.slot_symbol.shape)
-    target[:, : arrays.model_width] = arrays.model_target[arrays.account_model]
-    rules = slot_rules(arrays.slot_symbol, found.rules, as_of, target, lots=lots)
-    return replace(rules, method=method), found.extra_slots
+    if lots is not None:
+        ruled = rules.ruled.copy()
+        ruled[lots.row] = True
+        rules = replace(rules, lots=lots, ruled=ruled)
+    return replace(rules, method=method), extra
+
+
+def _households(accounts: pa.Table, ids: pa.Array) -> dict[str, str]:
+    """Household id by account id, for accounts that name one."""
+    return {
+        a: h
+        for a, h in zip(ids.to_pylist(), accounts.column("household_id").to_pylist(), strict=True)
+        if h is not None
+    }
 
 
 def _codes_in(values: pa.ChunkedArray, names: Sequence[str] | pa.Array) -> npt.NDArray[np.int32]:
@@ -928,4 +926,5 @@ def _specific_rank(
     return rank
 
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_EPOCH = date(1970, 1, 1)
+_EPOCH_ORDINAL = _EPOCH.toordinal()
