@@ -383,3 +383,13 @@ def test_slots_of_a_book_by_model_line_and_holding() -> None:
     np.testing.assert_array_equal(
         book.slots_of(account, symbol), find_slots(book.slot_symbol, account, symbol)
     )
+
+
+def test_negative_or_missing_short_term_window_names_its_row(tmp_path: Path) -> None:
+    write(tmp_path, "short_term_windows", "symbol,days\nAAPL,30\nMSFT,-1\n")
+    with pytest.raises(BookError) as err:
+        read(tmp_path)
+    assert str(err.value) == "short_term_windows.csv row 2 column days: must be 0 or more, got -1"
+    write(tmp_path, "short_term_windows", "symbol,days\nAAPL,\n")
+    with pytest.raises(BookError, match=r"row 1 column days: must be 0 or more, got nothing"):
+        read(tmp_path)
