@@ -16,7 +16,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trimtab.core.book import BookArrays, DuplicateHolding, assemble_book
+from trimtab.core.book import BookArrays, DuplicateHolding, assemble_book, model_lines
 from trimtab.errors import BookError
 from trimtab.io.arrow import as_numpy, from_numpy, strings
 from trimtab.io.tables import Column, first_row, numbers, read_table, require_values, table_path
@@ -119,29 +119,43 @@ def _codes(
 
     Dictionary-encoded columns are mapped through their dictionaries in one lookup (index_in
     builds its hash set of the vocabulary on each call): the shared dictionary when every
-    chunk repeats it, else all the chunks' dictionaries together.
+    chunk repeats it, else all the chunks' dictionaries together. The chunks' indices then
+    gather from that lookup with numpy, straight into the result.
     """
-    if pa.types.is_dictionary(values.type):
+    if pa.types.is_dictionary(values.type) and values.null_count == 0:
         dictionaries = [chunk.dictionary for chunk in values.chunks]
         shared = all(d.equals(dictionaries[0]) for d in dictionaries[1:])
         lookup = dictionaries[:1] if shared else dictionaries
-        mapped = pc.index_in(pa.concat_arrays(lookup), value_set=vocabulary) if lookup else None
-        parts = []
-        at = 0
+        mapped: Codes = np.zeros(0, dtype=np.int32)
+        if lookup:
+            mapped = _found(pc.index_in(pa.concat_arrays(lookup), value_set=vocabulary))
+        codes: Codes = np.empty(len(values), dtype=np.int32)
+        at = row = 0
         for chunk, dictionary in zip(values.chunks, dictionaries, strict=True):
-            assert mapped is not None
-            parts.append(mapped.slice(at, len(dictionary)).take(chunk.indices))
+            part = mapped[at : at + len(dictionary)]
+            # The indices are valid: "clip" only spares the buffered bounds check of "raise".
+            np.take(part, as_numpy(chunk.indices), out=codes[row : row + len(chunk)], mode="clip")
+            row += len(chunk)
             at += 0 if shared else len(dictionary)
-        idx = (
-            pa.chunked_array(parts, type=pa.int32()) if parts else pa.chunked_array([], pa.int32())
-        )
+        unknown = bool((mapped < 0).any())  # a value of a dictionary, maybe of no row
     else:
         idx = pc.index_in(values, value_set=vocabulary)
-    if idx.null_count:
-        missing = as_numpy(pc.is_null(idx))
+        unknown = idx.null_count > 0
+        codes = _found(idx)
+    missing = codes < 0 if unknown else None
+    if missing is not None and missing.any():
         row = first_row(missing)
         value = values[row - 1].as_py()
         raise BookError(f"{label} row {row} column {column}", f"{what} {value!r}")
+    return codes
+
+
+def _found(idx: pa.Array | pa.ChunkedArray) -> Codes:
+    """``index_in``'s result as codes, -1 where a value is not in the vocabulary (null).
+    Without a scalar -1, nor numpy's view of an array with nulls: both import pandas (see
+    ``trimtab.io.arrow``)."""
+    if idx.null_count:
+        idx = pc.coalesce(idx, from_numpy(np.full(len(idx), -1, dtype=np.int32)))
     codes: Codes = as_numpy(idx).astype(np.int32, copy=False)
     return codes
 
@@ -197,7 +211,7 @@ def _validate(
         _allowed(la, accounts, "lot_method", LOT_METHODS, empty=True)
     account_ids = accounts.column("account_id").combine_chunks()
 
-    holdings = _holdings(tables, labels, account_ids, symbols_arr)
+    holdings = _holdings(tables, labels, account_ids, symbols_arr, model_symbol, account_model)
     pos_account, pos_symbol, pos_qty, origin, lot_codes = holdings
     if not keep_positions:
         del tables["positions"]
@@ -313,12 +327,19 @@ def _models(
 
 
 def _holdings(
-    tables: dict[str, pa.Table], labels: dict[str, str], account_ids: pa.Array, symbols: pa.Array
+    tables: dict[str, pa.Table],
+    labels: dict[str, str],
+    account_ids: pa.Array,
+    symbols: pa.Array,
+    model_symbol: Codes,
+    account_model: Codes,
 ) -> tuple[Codes, Codes, Any, Any, tuple[Codes, Codes] | None]:
     """Positions as (account code, symbol code, shares); ``lots`` replace the keys they cover.
 
     Also returns ``origin(i) -> (table, row)`` naming where holding ``i`` came from, and the
-    account and symbol codes of the lots (``None`` without a ``lots`` table).
+    account and symbol codes of the lots (``None`` without a ``lots`` table). The positions
+    kept come first, in file order, then one holding per ``(account, symbol)`` of the lots:
+    its lots' quantities summed in file order, as ``np.add.reduceat`` over its rows.
     """
     positions = tables["positions"]
     lpos = labels["positions"]
@@ -332,25 +353,28 @@ def _holdings(
     lacc = _codes(ll, "account_id", lots.column("account_id"), account_ids, "unknown account")
     lsym = _codes(ll, "symbol", lots.column("symbol"), symbols, "no price for symbol")
     lqty = numbers(ll, lots, "quantity", minimum=0.0)
-    basis = as_numpy(lots.column("cost_basis"))
-    bad = ~np.isfinite(basis) & ~pc.is_null(lots.column("cost_basis")).to_numpy(
-        zero_copy_only=False
-    )
-    if bad.any():
-        raise BookError(f"{ll} row {first_row(bad)} column cost_basis", "must be a finite number")
+    _finite_or_missing(ll, lots, "cost_basis")
     if "lot_id" in lots.column_names:
         _unique_lot_ids(ll, lots, lacc, lsym)
-    n_sym = len(symbols)
-    lkey = lacc.astype(np.int64) * n_sym + lsym
-    # Positions of the lots: one sort (fast when the table is already in position order).
-    order = np.argsort(lkey, kind="stable")
-    starts = np.flatnonzero(np.diff(lkey[order], prepend=-1) != 0)  # codes are >= 0
-    keys = lkey[order[starts]]
-    summed = np.add.reduceat(lqty[order], starts) if starts.size else np.zeros(0)
-    first_lot = order[starts]  # stable: the position's first row in the table
-    pkey = acc.astype(np.int64) * n_sym + sym
-    at = np.minimum(np.searchsorted(keys, pkey), max(keys.size - 1, 0))
-    keep = keys[at] != pkey if keys.size else np.ones(pkey.size, dtype=bool)
+    # A pair's lots usually come together: then its run of rows is its group and nothing is
+    # sorted. Sums stay np.add.reduceat's (the first lot plus the pairwise sum of the rest):
+    # a running sum such as np.bincount's can differ from it in the last bit.
+    keys = _PairKeys(model_symbol, account_model, len(symbols))
+    starts = _runs(lacc, lsym)
+    run_key = keys.learn(lacc[starts], lsym[starts])
+    present = np.zeros(keys.size + 1, dtype=bool)  # the last entry, for key -1, stays False
+    present[run_key] = True
+    if np.count_nonzero(present) == starts.size:  # each key in one run: the runs are the groups
+        first_lot = starts
+        summed = np.add.reduceat(lqty, starts) if starts.size else np.zeros(0)
+    else:  # some key in several runs: group the rows by key, in file order within a key
+        lot_key = np.repeat(run_key, np.diff(starts, append=lacc.size))
+        order = np.argsort(lot_key, kind="stable")
+        first = np.flatnonzero(np.diff(lot_key[order], prepend=-1) != 0)
+        first_lot = order[first]  # stable: the holding's first row in the table
+        summed = np.add.reduceat(lqty[order], first)
+        del lot_key, order
+    keep = ~present[keys.of(acc, sym)]
     kept = np.flatnonzero(keep)
 
     def origin(i: int) -> tuple[str, int]:
@@ -359,12 +383,86 @@ def _holdings(
         return "lots", int(first_lot[i - kept.size]) + 1
 
     return (
-        np.r_[acc[keep], (keys // n_sym).astype(np.int32)].astype(np.int32),
-        np.r_[sym[keep], (keys % n_sym).astype(np.int32)].astype(np.int32),
+        np.r_[acc[keep], lacc[first_lot]],
+        np.r_[sym[keep], lsym[first_lot]],
         np.r_[qty[keep], summed],
         origin,
         (lacc, lsym),
     )
+
+
+def _runs(account: Codes, symbol: Codes) -> npt.NDArray[np.intp]:
+    """First row of each run of consecutive rows with the same ``(account, symbol)``."""
+    new = np.ones(account.size, dtype=bool)
+    np.not_equal(account[1:], account[:-1], out=new[1:])
+    new[1:] |= symbol[1:] != symbol[:-1]
+    return np.flatnonzero(new)
+
+
+class _PairKeys:
+    """Dense keys of ``(account code, symbol code)`` pairs, so that a boolean table marks the
+    pairs present without a sort: ``account * L + line`` for a line of the account's model,
+    then ``N * L + i`` for the i-th pair outside the model among those :meth:`learn` saw."""
+
+    def __init__(self, model_symbol: Codes, account_model: Codes, n_symbols: int) -> None:
+        self.line_of = model_lines(model_symbol, n_symbols)
+        self.account_model = account_model
+        self.n_symbols = n_symbols
+        self.width = int(model_symbol.shape[1])
+        self.base = int(account_model.size) * self.width
+        self.outside = np.zeros(0, dtype=np.int64)  # account * n_symbols + symbol, sorted
+
+    @property
+    def size(self) -> int:
+        """Number of keys: every model line of every account, then the outside pairs."""
+        return self.base + int(self.outside.size)
+
+    def _model_keys(
+        self, account: Codes, symbol: Codes
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+        """Keys of the pairs on model lines; the others' rows and outside codes."""
+        at = self.account_model.take(account).astype(np.int64)
+        at *= self.line_of.shape[1]
+        at += symbol
+        line = self.line_of.ravel().take(at)  # twice as fast as indexing line_of[rows, cols]
+        del at
+        key = account.astype(np.int64)
+        key *= self.width
+        key += line
+        off = np.flatnonzero(line < 0)
+        return key, off, account[off].astype(np.int64) * self.n_symbols + symbol[off]
+
+    def learn(self, account: Codes, symbol: Codes) -> npt.NDArray[np.int64]:
+        """Keys of these pairs, adding their pairs outside the model to the known ones."""
+        key, off, outside = self._model_keys(account, symbol)
+        self.outside, at = np.unique(outside, return_inverse=True)
+        key[off] = self.base + at
+        return key
+
+    def of(self, account: Codes, symbol: Codes) -> npt.NDArray[np.int64]:
+        """Keys of these pairs; -1 for a pair outside the model that :meth:`learn` never saw."""
+        key, off, outside = self._model_keys(account, symbol)
+        at = np.searchsorted(self.outside, outside)
+        found = at < self.outside.size
+        found[found] = self.outside[at[found]] == outside[found]
+        key[off] = np.where(found, self.base + at, -1)
+        return key
+
+
+def _finite_or_missing(label: str, table: pa.Table, name: str) -> None:
+    """Every value of a nullable float column is finite or missing. The values under the
+    missing ones are checked too, first: when all are finite there is nothing to find."""
+    col = table.column(name)
+    raw = [
+        np.frombuffer(buf, dtype=np.float64, count=len(c) + c.offset)[c.offset :]
+        for c in col.chunks
+        if (buf := c.buffers()[1]) is not None
+    ]
+    if all(np.isfinite(r).all() for r in raw):
+        return
+    bad = ~np.isfinite(as_numpy(col)) & ~as_numpy(pc.is_null(col))
+    if bad.any():
+        raise BookError(f"{label} row {first_row(bad)} column {name}", "must be a finite number")
 
 
 def _unique_lot_ids(label: str, lots: pa.Table, account: Codes, symbol: Codes) -> None:
