@@ -384,7 +384,9 @@ class Relieved:
     long_term: npt.NDArray[np.bool_]
 
 
-def _positions_first(position: npt.NDArray[np.int64], key: npt.NDArray[np.int64]) -> Indices:
+def _positions_first(
+    position: npt.NDArray[np.int64], key: npt.NDArray[np.int64] | npt.NDArray[np.int32]
+) -> Indices:
     """A stable order by ``position``, then ``key`` (integers, any sign)."""
     if key.size == 0:
         return np.zeros(0, dtype=np.int64)
@@ -398,7 +400,7 @@ def _positions_first(position: npt.NDArray[np.int64], key: npt.NDArray[np.int64]
 def relief_order(
     position: npt.NDArray[np.int64],
     method: npt.NDArray[np.int8] | None,
-    acquired: npt.NDArray[np.int64],
+    acquired: npt.NDArray[np.int64] | npt.NDArray[np.int32],
     quantity: npt.NDArray[np.float64],
     basis: npt.NDArray[np.float64],
     rank: npt.NDArray[np.float64] | None,
@@ -461,13 +463,15 @@ def _reordered(
     return ordered, order
 
 
-def first_lots(lots: LotArrays, shape: tuple[int, int]) -> Indices:
+def first_lots(lots: LotArrays, shape: tuple[int, int], counts: Indices | None = None) -> Indices:
     """For lots :func:`in_relief_order` of a batch of ``shape`` (N, K): the index of each
-    slot's first lot, (N * K + 1,); slot ``s`` has the lots ``out[s]:out[s + 1]``."""
+    slot's first lot, (N * K + 1,); slot ``s`` has the lots ``out[s]:out[s + 1]``.
+    ``counts``, the lots of each slot (N * K,), when already counted."""
     n, k = shape
-    position = lots.row.astype(np.int64) * k + lots.slot
+    if counts is None:
+        counts = np.bincount(lots.row.astype(np.int64) * k + lots.slot, minlength=n * k)
     out: Indices = np.zeros(n * k + 1, dtype=np.int64)
-    np.cumsum(np.bincount(position, minlength=n * k), out=out[1:])
+    np.cumsum(counts, out=out[1:])
     return out
 
 
@@ -620,12 +624,13 @@ def lots_on_slots(
     slot: npt.NDArray[np.int32],
     quantity: npt.NDArray[np.float64],
     basis: npt.NDArray[np.float64],
-    acquired: npt.NDArray[np.int64],
+    acquired: npt.NDArray[np.int64] | npt.NDArray[np.int32],
     rank: npt.NDArray[np.float64] | None = None,
     method: npt.NDArray[np.int8] | None = None,
 ) -> LotArrays:
     """Flat lots of a book (account row, slot in a layout of ``width`` slots per account
-    or -1 for none, shares, total basis in dollars or NaN, acquisition ordinal) as
+    or -1 for none, shares, total basis in dollars or NaN, acquisition ordinal, int32 or
+    int64) as
     :class:`LotArrays`, sorted by row and slot (``BookArrays.slots_of`` finds the slots).
 
     ``rank`` is each lot's place in its position's specific-lot order (``inf`` where not

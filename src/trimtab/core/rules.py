@@ -329,7 +329,8 @@ class SlotRules:
                 rule |= getattr(self, mask).ravel().take(flat) * np.uint32(reason)
         watched = (rule != 0) & (lots.quantity > 0)
         free = np.bincount(flat, weights=lots.quantity * static_ok, minlength=n * k)
-        has_lots = np.bincount(flat, minlength=n * k) > 0
+        counts = np.bincount(flat, minlength=n * k)
+        has_lots = counts > 0
         watched_idx = np.flatnonzero(watched).astype(np.int64)
         slot_flags = _slot_flags(flat, static_ok, static_flags, lots.quantity, n * k)
         flagged = np.flatnonzero(slot_flags).astype(np.int64)
@@ -337,7 +338,7 @@ class SlotRules:
         return replace(
             ordered,
             cache=LotCache(
-                first_lot=first_lots(lots, (n, k)),
+                first_lot=first_lots(lots, (n, k), counts),
                 lot_offset=0,
                 static_ok=static_ok,
                 static_flags=static_flags,

@@ -808,7 +808,7 @@ def book_slot_rules(
             slot=arrays.slots_of(*codes),
             quantity=table.column("quantity").to_numpy(zero_copy_only=False),
             basis=basis,
-            acquired=acquired.astype(np.int64) + _EPOCH_ORDINAL,
+            acquired=acquired + np.int32(_EPOCH_ORDINAL),
             rank=_specific_rank(folder, loaded, method),
             method=method,
         )
