@@ -384,6 +384,14 @@ class Relieved:
     long_term: npt.NDArray[np.bool_]
 
 
+def lot_positions(row: npt.NDArray[np.int32], slot: npt.NDArray[np.int32], width: int) -> Indices:
+    """Each lot's position ``row * width + slot`` (int64), made in one array."""
+    out: Indices = row.astype(np.int64)
+    out *= width
+    out += slot
+    return out
+
+
 def _positions_first(
     position: npt.NDArray[np.int64], key: npt.NDArray[np.int64] | npt.NDArray[np.int32]
 ) -> Indices:
@@ -392,7 +400,10 @@ def _positions_first(
         return np.zeros(0, dtype=np.int64)
     span = int(key.max()) - int(key.min()) + 1
     if span < 2**31 and int(position.max()) < 2**31:
-        order: Indices = np.argsort((position << 31) + (key - key.min()), kind="stable")
+        combined = position << 31
+        combined += key
+        combined -= key.min()
+        order: Indices = np.argsort(combined, kind="stable")
         return order
     return np.lexsort((key, position)).astype(np.int64)
 
@@ -439,7 +450,7 @@ def _reordered(
     lots: LotArrays, method: npt.NDArray[np.int8], width: int
 ) -> tuple[LotArrays, Indices]:
     """:func:`in_relief_order` of lots not yet ordered, and the order (indices into ``lots``)."""
-    position = lots.row.astype(np.int64) * width + lots.slot
+    position = lot_positions(lots.row, lots.slot, width)
     order = relief_order(
         position,
         method.take(lots.row) if method.any() else None,
@@ -469,7 +480,7 @@ def first_lots(lots: LotArrays, shape: tuple[int, int], counts: Indices | None =
     ``counts``, the lots of each slot (N * K,), when already counted."""
     n, k = shape
     if counts is None:
-        counts = np.bincount(lots.row.astype(np.int64) * k + lots.slot, minlength=n * k)
+        counts = np.bincount(lot_positions(lots.row, lots.slot, k), minlength=n * k)
     out: Indices = np.zeros(n * k + 1, dtype=np.int64)
     np.cumsum(counts, out=out[1:])
     return out
@@ -610,7 +621,7 @@ def slot_gains(
     """Short- and long-term gains realised per slot in dollars, (N, K) each, from the lots
     a batch's sales relieved; lots without a cost basis are left out (as in :class:`Sale`)."""
     n, k = shape
-    flat = lots.row[done.index].astype(np.int64) * k + lots.slot[done.index]
+    flat = lot_positions(lots.row[done.index], lots.slot[done.index], k)
     gain = np.nan_to_num(done.gain, nan=0.0)
     short = np.bincount(flat, weights=np.where(done.long_term, 0.0, gain), minlength=n * k)
     long = np.bincount(flat, weights=np.where(done.long_term, gain, 0.0), minlength=n * k)
@@ -640,7 +651,7 @@ def lots_on_slots(
     """
     found = slot >= 0
     # Sort every lot by position, those without a slot last, then keep the others.
-    position = account.astype(np.int64) * width + slot
+    position = lot_positions(account, slot, width)
     outside = np.flatnonzero(~found)
     position[outside] = (int(account.max(initial=-1)) + 1) * width  # past every position
     if method is None:

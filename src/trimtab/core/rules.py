@@ -35,6 +35,7 @@ from trimtab.core.lots import (
     first_lots,
     in_relief_order,
     lot_eligibility,
+    lot_positions,
     relieve_lots,
     relieve_sales,
 )
@@ -321,7 +322,7 @@ class SlotRules:
             lots=in_relief_order(self.lots, self.method, k),
         )
         lots = ordered.lots
-        flat = lots.row.astype(np.int64) * k + lots.slot
+        flat = lot_positions(lots.row, lots.slot, k)
         static_ok, static_flags = _lot_rules(ordered, flat, None)
         rule = np.zeros(lots.size, dtype=np.uint32)
         for mask, reason in _WATCHES:
@@ -705,7 +706,7 @@ def apply_slot_rules(
         eligible, limit, pieces = _cached_lots(rules.cache, batch.price.ravel(), limit)
         has_lots = rules.cache.has_lots
     elif lots.size:
-        flat = lots.row.astype(np.int64) * k + lots.slot
+        flat = lot_positions(lots.row, lots.slot, k)
         eligible, lot_flags = _lot_rules(rules, flat, batch.price.ravel())
         has_lots = np.bincount(flat, minlength=n * k).reshape(n, k) > 0
         free_all = np.bincount(flat, weights=lots.quantity * eligible, minlength=n * k)

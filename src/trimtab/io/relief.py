@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trimtab.core.lots import LotArrays, Relieved
+from trimtab.core.lots import LotArrays, Relieved, lot_positions
 
 
 def relief_text(
@@ -32,7 +32,7 @@ def relief_text(
     idx = done.index  # by position, in relief order
     if idx.size == 0 or lots.source is None:
         return out
-    flat = lots.row[idx].astype(np.int64) * width + lots.slot[idx]
+    flat = lot_positions(lots.row[idx], lots.slot[idx], width)
     source = lots.source[idx]
     number = pc.binary_join_element_wise("#", pc.cast(pa.array(source + 1), pa.string()), "")
     if lot_ids is not None:
