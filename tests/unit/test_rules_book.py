@@ -344,11 +344,25 @@ def test_lots_of_unknown_accounts_or_symbols_are_dropped_and_the_rest_laid() -> 
         basis=np.zeros(7),
         acquired=np.zeros(7, dtype=np.int64),
     )
+    # Sorted by row; within a row the lots keep their order (relief order comes later).
     assert laid.source is not None
-    assert laid.source.tolist() == [2, 6, 4, 5]
+    assert laid.source.tolist() == [2, 4, 5, 6]
     assert laid.row.tolist() == [0, 1, 1, 1]
-    assert laid.slot.tolist() == [1, 1, 2, 2]
-    assert laid.quantity.tolist() == [3.0, 7.0, 5.0, 6.0]
+    assert laid.slot.tolist() == [1, 2, 2, 1]
+    assert laid.quantity.tolist() == [3.0, 5.0, 6.0, 7.0]
+    assert not laid.ordered
+    # Lots already sorted by row, each with a slot, are taken as they are.
+    quantity = np.arange(1.0, 4.0)
+    same = lots_on_slots(
+        3,
+        account=np.array([0, 1, 1], dtype=np.int32),
+        slot=np.array([2, 0, 1], dtype=np.int32),
+        quantity=quantity,
+        basis=np.zeros(3),
+        acquired=np.zeros(3, dtype=np.int64),
+    )
+    assert same.quantity is quantity
+    assert same.source is not None and same.source.tolist() == [0, 1, 2]
 
 
 def test_slots_of_a_book_by_model_line_and_holding() -> None:

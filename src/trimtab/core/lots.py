@@ -641,25 +641,35 @@ def lots_on_slots(
 ) -> LotArrays:
     """Flat lots of a book (account row, slot in a layout of ``width`` slots per account
     or -1 for none, shares, total basis in dollars or NaN, acquisition ordinal, int32 or
-    int64) as
-    :class:`LotArrays`, sorted by row and slot (``BookArrays.slots_of`` finds the slots).
+    int64) as :class:`LotArrays` sorted by row (``BookArrays.slots_of`` finds the slots).
 
     ``rank`` is each lot's place in its position's specific-lot order (``inf`` where not
     named); the result's ``source`` is each lot's index in the given arrays. Lots without a
-    slot are dropped. With ``method`` (the relief method code of each account, (N,)) the
-    lots come :func:`in_relief_order`. One sort of the lots (ties keep their order).
+    slot are dropped. Without ``method`` the lots of a row keep their order, and lots
+    already sorted by row, each with a slot, are used as they are (no copy); with
+    ``method`` (the relief method code of each account, (N,)) they come
+    :func:`in_relief_order`, by one sort (ties keep their order).
     """
     found = slot >= 0
-    # Sort every lot by position, those without a slot last, then keep the others.
-    position = lot_positions(account, slot, width)
-    outside = np.flatnonzero(~found)
-    position[outside] = (int(account.max(initial=-1)) + 1) * width  # past every position
-    if method is None:
-        order = np.argsort(position, kind="stable")
-    else:
+    n_found = int(np.count_nonzero(found))
+    if method is None and n_found == account.size and _ascending(account):
+        return LotArrays(
+            row=account.astype(np.int32, copy=False),
+            slot=slot.astype(np.int32, copy=False),
+            quantity=quantity.astype(np.float64, copy=False),
+            basis=basis.astype(np.float64, copy=False),
+            acquired=acquired.astype(np.int64, copy=False),
+            rank=None if rank is None else rank.astype(np.float64, copy=False),
+            source=np.arange(account.size, dtype=np.int64),
+        )
+    if method is None:  # by row, those without a slot last
+        order = np.argsort(np.where(found, account, np.iinfo(np.int32).max), kind="stable")
+    else:  # by position, those without a slot last, then in relief order
+        position = lot_positions(account, slot, width)
+        position[~found] = (int(account.max(initial=-1)) + 1) * width  # past every position
         codes = method.take(np.maximum(account, 0)) if method.any() else None
         order = relief_order(position, codes, acquired, quantity, basis, rank)
-    keep = order[: account.size - outside.size]
+    keep = order[:n_found]
     return LotArrays(
         row=account.take(keep).astype(np.int32, copy=False),
         slot=slot.take(keep).astype(np.int32, copy=False),
@@ -670,3 +680,8 @@ def lots_on_slots(
         source=keep.astype(np.int64, copy=False),
         ordered=method is not None,
     )
+
+
+def _ascending(values: npt.NDArray[np.int32]) -> bool:
+    """``values`` never decrease."""
+    return values.size < 2 or bool((values[1:] >= values[:-1]).all())

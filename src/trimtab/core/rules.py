@@ -305,6 +305,13 @@ class SlotRules:
             apm=None if self.apm is None else self.apm[start:stop],
         )
 
+    def prepared_rows(self, start: int, stop: int) -> SlotRules:
+        """Accounts ``start:stop``, :meth:`prepared` unless these rules already are: a book's
+        lots are then put in relief order and checked chunk by chunk, on the chunks'
+        threads, instead of all at once before the first chunk."""
+        part = self.rows(start, stop)
+        return part if part.cache is not None else part.prepared()
+
     def _cache_rows(self, cache: LotCache, start: int, stop: int) -> LotCache:
         rows = self.lots.row
         a, b = np.searchsorted(rows, np.array([start, stop], dtype=rows.dtype))

@@ -142,7 +142,7 @@ def _chunk_proposal(
         result = propose_with(batch, method, options, rows=slice(start, stop))
         no_lots = pa.nulls(int(np.count_nonzero(result.quantity)), pa.string())
         return result, short, long, no_lots
-    ruled = apply_slot_rules(batch, rules.rules.rows(start, stop), overwrite=True)
+    ruled = apply_slot_rules(batch, rules.rules.prepared_rows(start, stop), overwrite=True)
     if method is Method.HOUSEHOLD_REBALANCE:
         ruled = replace(ruled, ruled=household_ruled(loaded, start, stop, ruled.ruled))
     result = propose_with(
@@ -270,26 +270,23 @@ def has_rules(folder: Path) -> bool:
 
 
 def book_rules(folder: Path, loaded: LoadedBook, as_of: date) -> tuple[LoadedBook, BookRulesOn]:
-    """The book's rule tables on ``as_of``, laid on its slots; the book gains zero-quantity
-    slots for substitutes and group members it neither holds nor has in a model."""
-    from trimtab.io.book_rules import book_slot_rules
+    """The book's rule tables on ``as_of``, laid on its slots (each chunk's rules are
+    prepared where the chunk is proposed); the book gains zero-quantity slots for
+    substitutes and group members it neither holds nor has in a model."""
+    from trimtab.io.book_rules import book_slot_rules, qualified_accounts
 
     rules, extra = book_slot_rules(folder, loaded, as_of=as_of)
     widened = with_extra_holdings(loaded, extra) if extra else loaded
     if widened is not loaded:  # some substitute or member had no slot: lay the rules again
         loaded = widened
         rules, _ = book_slot_rules(folder, loaded, as_of=as_of)
-    accounts = loaded.tables["accounts"]
-    if "registration" in accounts.column_names:
-        qualified = np.array(
-            [r == "qualified" for r in accounts.column("registration").to_pylist()], dtype=bool
-        )
-    else:
-        qualified = np.zeros(loaded.arrays.size, dtype=bool)
     lots = loaded.tables.get("lots")
     lot_ids = lots.column("lot_id") if lots is not None and "lot_id" in lots.column_names else None
     return loaded, BookRulesOn(
-        rules=rules.prepared(), as_of=as_of, qualified=qualified, lot_ids=lot_ids
+        rules=rules,
+        as_of=as_of,
+        qualified=qualified_accounts(loaded.tables["accounts"]),
+        lot_ids=lot_ids,
     )
 
 

@@ -744,15 +744,17 @@ def book_slot_rules(
 ) -> tuple[SlotRules, list[tuple[int, int]]]:
     """Every rule of a read book laid on its slots, ready for ``apply_slot_rules``.
 
-    Reads the rule tables of ``folder`` (see :func:`read_book_rules`); households,
-    registrations and lot methods come from the ``accounts`` table, tax lots from the
-    ``lots`` table (in relief order) and the specific-lot order from ``specific_lots`` (laid
-    on slots without per-lot Python objects; the lots' ``source`` is their row in ``lots``).
-    Returns the slot
-    rules of all accounts (cut them with ``SlotRules.rows`` per chunk) and the ``(account,
-    symbol)`` slots that restrictions need but the book does not lay out (substitutes and
-    group members neither held nor in the model): until the book gives them zero-quantity
-    positions, such a substitution's target stays in cash and such a member is not bought.
+    Lays the rule tables of ``folder`` out column by column (:func:`lay_out_rules`; a table
+    that fails a check is read row by row, :func:`read_book_rules`, which names the bad
+    row); households, registrations and lot methods come from the ``accounts`` table, tax
+    lots from the ``lots`` table (sorted by account, not yet in relief order) and the
+    specific-lot order from ``specific_lots`` (laid on slots without per-lot Python
+    objects; the lots' ``source`` is their row in ``lots``). Returns the slot rules of all
+    accounts (cut them per chunk with ``SlotRules.prepared_rows``, which puts the chunk's
+    lots in relief order) and the ``(account, symbol)`` slots that restrictions need but
+    the book does not lay out (substitutes and group members neither held nor in the
+    model): until the book gives them zero-quantity positions, such a substitution's
+    target stays in cash and such a member is not bought.
     """
     folder = Path(folder)
     arrays = loaded.arrays
@@ -760,10 +762,7 @@ def book_slot_rules(
     account_code = {a: i for i, a in enumerate(ids.to_pylist())}
     symbol_code = {s: i for i, s in enumerate(loaded.symbols)}
     accounts = loaded.tables["accounts"]
-    qualified = np.zeros(arrays.size, dtype=bool)
-    if "registration" in accounts.column_names:
-        registration = accounts.column("registration")
-        qualified = as_numpy(pc.fill_null(pc.equal(registration, "qualified"), False))
+    qualified = qualified_accounts(accounts)
     house = None
     if "household_id" in accounts.column_names:  # an account without one is its own
         named = pc.coalesce(accounts.column("household_id"), ids).combine_chunks()
@@ -810,7 +809,6 @@ def book_slot_rules(
             basis=basis,
             acquired=acquired + np.int32(_EPOCH_ORDINAL),
             rank=_specific_rank(folder, loaded, method),
-            method=method,
         )
     elif table_path(folder, "specific_lots") is not None:
         raise BookError("specific_lots.csv", "needs the lots table (with lot_id) it names lots of")
@@ -819,6 +817,15 @@ def book_slot_rules(
         ruled[lots.row] = True
         rules = replace(rules, lots=lots, ruled=ruled)
     return replace(rules, method=method), extra
+
+
+def qualified_accounts(accounts: pa.Table) -> Mask:
+    """Accounts whose ``registration`` is qualified (none without the column)."""
+    if "registration" not in accounts.column_names:
+        return np.zeros(accounts.num_rows, dtype=bool)
+    registration = accounts.column("registration")
+    out: Mask = as_numpy(pc.fill_null(pc.equal(registration, "qualified"), False))
+    return out
 
 
 def _households(accounts: pa.Table, ids: pa.Array) -> dict[str, str]:

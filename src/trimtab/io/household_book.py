@@ -140,7 +140,7 @@ def household_proposer(
         if rules is None or as_of is None:
             return propose_households(batch, symbol, house, options)
         mine = loaded.arrays.batch(start, stop)
-        ruled = apply_slot_rules(mine, rules.rows(start, stop), overwrite=True)
+        ruled = apply_slot_rules(mine, rules.prepared_rows(start, stop), overwrite=True)
         return propose_ruled_households(ruled, symbol, house, options, as_of).proposal
 
     return run
