@@ -243,7 +243,8 @@ class LotArrays:
         row, slot: the account row and slot of the position the lot belongs to.
         quantity: shares.
         basis: total cost basis in dollars, NaN when missing.
-        acquired: acquisition date as a proleptic Gregorian ordinal (``date.toordinal``).
+        acquired: acquisition date as a proleptic Gregorian ordinal (``date.toordinal``;
+            int32 holds every date).
         rank: with specific lots, the lot's place in the named order; ``inf`` if not named;
             ``None`` when no lot is named.
         lot_id: ids for display, or ``None``.
@@ -257,7 +258,7 @@ class LotArrays:
     slot: npt.NDArray[np.int32]
     quantity: npt.NDArray[np.float64]
     basis: npt.NDArray[np.float64]
-    acquired: npt.NDArray[np.int64]
+    acquired: npt.NDArray[np.int32]
     rank: npt.NDArray[np.float64] | None
     lot_id: tuple[str | None, ...] | None = None
     source: npt.NDArray[np.int64] | None = None
@@ -268,7 +269,7 @@ class LotArrays:
         """No lots."""
         i32 = np.zeros(0, dtype=np.int32)
         f64 = np.zeros(0)
-        return cls(i32, i32, f64, f64, np.zeros(0, dtype=np.int64), f64, ())
+        return cls(i32, i32, f64, f64, i32, f64, ())
 
     @property
     def size(self) -> int:
@@ -304,7 +305,9 @@ def long_term_cutoff(as_of: date) -> int:
     return first + later - 1
 
 
-def long_term_mask(acquired: npt.NDArray[np.int64], as_of: date) -> npt.NDArray[np.bool_]:
+def long_term_mask(
+    acquired: npt.NDArray[np.int32] | npt.NDArray[np.int64], as_of: date
+) -> npt.NDArray[np.bool_]:
     """Lots held more than one year on ``as_of`` (acquisition ordinals in, (L,) out)."""
     out: npt.NDArray[np.bool_] = acquired <= long_term_cutoff(as_of)
     return out
@@ -658,7 +661,7 @@ def lots_on_slots(
             slot=slot.astype(np.int32, copy=False),
             quantity=quantity.astype(np.float64, copy=False),
             basis=basis.astype(np.float64, copy=False),
-            acquired=acquired.astype(np.int64, copy=False),
+            acquired=acquired.astype(np.int32, copy=False),
             rank=None if rank is None else rank.astype(np.float64, copy=False),
             source=np.arange(account.size, dtype=np.int64),
         )
@@ -675,7 +678,7 @@ def lots_on_slots(
         slot=slot.take(keep).astype(np.int32, copy=False),
         quantity=quantity.take(keep).astype(np.float64, copy=False),
         basis=basis.take(keep).astype(np.float64, copy=False),
-        acquired=acquired.take(keep).astype(np.int64, copy=False),
+        acquired=acquired.take(keep).astype(np.int32, copy=False),
         rank=None if rank is None else rank.take(keep).astype(np.float64, copy=False),
         source=keep.astype(np.int64, copy=False),
         ordered=method is not None,

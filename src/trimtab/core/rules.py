@@ -500,7 +500,7 @@ def slot_rules(
         slot=np.array(lot_cols[1], dtype=np.int32),
         quantity=np.array(lot_cols[2], dtype=np.float64),
         basis=np.array(lot_cols[3], dtype=np.float64),
-        acquired=np.array(lot_cols[4], dtype=np.int64),
+        acquired=np.array(lot_cols[4], dtype=np.int32),
         rank=np.array(lot_cols[5], dtype=np.float64),
         lot_id=tuple(lot_cols[6]),
     )
