@@ -14,8 +14,10 @@ without a cost basis) acquired up to 3 years before the as-of date. Timed, for b
           --out OUT.parquet --workers 2
 
 - in-process, once after a warm-up, the stages of the command: ``read_book``, ``book_rules``
-  (its ``book_slot_rules`` and ``SlotRules.prepared()`` also timed alone) and the proposal
-  stream ``iter_proposal_tables``; the rest of the command's time is start-up and writing.
+  (its ``book_slot_rules`` also timed alone) and the proposal stream
+  ``iter_proposal_tables`` (which prepares each chunk's rules, ``SlotRules.prepared_rows``:
+  relief order and price-independent lot checks); the rest of the command's time is
+  start-up and writing.
 
     .venv/bin/python bench/bench_rules_book.py [--accounts 100000] [--repeats 3] [--json]
 """
@@ -232,8 +234,7 @@ def time_stages(folder: Path, ruled: bool) -> tuple[dict[str, float], dict[str, 
     loaded = timed("read", lambda: read_book(folder, keep_positions=False))
     rules = None
     if ruled:
-        laid, extra = timed("book_slot_rules", lambda: book_slot_rules(folder, loaded, as_of=AS_OF))
-        timed("prepared", laid.prepared)
+        _, extra = timed("book_slot_rules", lambda: book_slot_rules(folder, loaded, as_of=AS_OF))
         loaded, rules = timed("book_rules", lambda: book_rules(folder, loaded, AS_OF))
         restricted = (rules.rules.restrictions.behaviour > 0).any(axis=1)
         info = {"extra_slots": len(extra), "restricted_accounts": int(restricted.sum())}
@@ -289,12 +290,12 @@ def render(result: dict[str, Any]) -> str:
     shares = ("share_of_plain", "cpu_share_of_plain")
     rows = [[b, *(r[k] for k in keys), *(f"{r[k]:.0%}" for k in shares)] for b, r in res.items()]
     head = ["book", "best s", "median s", "cpu s", "accounts/s", "cpu acc/s", "share", "cpu share"]
-    names = ["read", "book_rules", "book_slot_rules", "prepared", "propose", "rest"]
+    names = ["read", "book_rules", "book_slot_rules", "propose", "rest"]
     stages = [[n] + [res[b]["stages_s"].get(n, float("nan")) for b in res] for n in names]
     return "\n\n".join(
         [
             c.report(f"propose-book, {result['accounts']:,} accounts", head, rows, result),
-            "stages (s; book_slot_rules and prepared are parts of book_rules, timed alone)\n"
+            "stages (s; book_slot_rules is part of book_rules, timed alone)\n"
             + c.table(["stage", *res], stages),
         ]
     )
