@@ -13,6 +13,9 @@ rules, ``RULES_CHUNK`` (8,192) with them; ``--rules-chunk`` changes the latter.
   (the price-independent part of lot eligibility is cached once per book, ``prepared()``,
   untimed and reported apart);
 - ``rules + lots``: as ``rules``, plus relieving the lots of every sale (gains per lot);
+- ``rules + lots, prepared per chunk``: the same with each chunk's rules prepared in the
+  chunk (``SlotRules.prepared_rows``: relief order and the price-independent lot checks),
+  as ``propose-book`` does;
 - ``prepared``: ``propose`` with groups + ``settle`` on batches whose rules were applied
   beforehand (``apply_slot_rules`` once per chunk, untimed: the rule arrays of a day serve
   every logic run on it).
@@ -89,7 +92,7 @@ def synthetic_rules(arrays: Any, seed: int = 11, lots_per_holding: int = LOTS_PE
         slot=lot_slot,
         quantity=lot_q,
         basis=basis,
-        acquired=acquired.astype(np.int64),
+        acquired=acquired.astype(np.int32),
         rank=np.full(m, np.inf),
     )
     return replace(rules, gain_lock=gain, elective=elective, ruled=ruled, lots=lots)
@@ -106,10 +109,10 @@ def run(
     folder = c.ensure_book(accounts)
     arrays = read_book(folder).arrays
     t0 = time.perf_counter()
-    rules = synthetic_rules(arrays, lots_per_holding=lots_per_holding)
-    c.log(f"rules: {rules.lots.size:,} lots laid out in {time.perf_counter() - t0:.2f} s")
+    unprepared = synthetic_rules(arrays, lots_per_holding=lots_per_holding)
+    c.log(f"rules: {unprepared.lots.size:,} lots laid out in {time.perf_counter() - t0:.2f} s")
     t0 = time.perf_counter()
-    rules = rules.prepared()
+    rules = unprepared.prepared()
     cache_s = time.perf_counter() - t0
     c.log(f"rules: price-independent lot eligibility cached in {cache_s:.2f} s")
     method = Method.REBALANCE_TO_TARGET
@@ -117,8 +120,8 @@ def run(
     def plain(s: int, e: int) -> int:
         return int(propose(arrays.batch(s, e), method, rows=slice(s, e)).status.shape[0])
 
-    def ruled(s: int, e: int, lots: bool = False) -> int:
-        chunk = rules.rows(s, e)
+    def ruled(s: int, e: int, lots: bool = False, per_chunk: bool = False) -> int:
+        chunk = unprepared.prepared_rows(s, e) if per_chunk else rules.rows(s, e)
         r = apply_slot_rules(arrays.batch(s, e), chunk, overwrite=True)
         p = propose(r.batch, method, rows=slice(s, e), groups=r.groups)
         p, _ = settle(p, r)
@@ -144,6 +147,9 @@ def run(
         "plain": over(plain, CHUNK),
         "rules": over(ruled, rules_chunk),
         "rules + lots": over(lambda s, e: ruled(s, e, lots=True), rules_chunk),
+        "rules + lots, prepared per chunk": over(
+            lambda s, e: ruled(s, e, lots=True, per_chunk=True), rules_chunk
+        ),
         "prepared": over(on_prepared, rules_chunk),
     }
     rows = []
