@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from trimtab.errors import InputError, TrimtabError
-from trimtab.runtime import keep_freed_memory
+from trimtab.runtime import keep_freed_memory, one_blas_thread
 
 app = typer.Typer(
     name="trimtab",
@@ -105,6 +105,7 @@ def _register_more(argv: list[str] | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
+    one_blas_thread()
     _register_more(argv)
     keep_freed_memory()
     try:
