@@ -407,3 +407,31 @@ def test_negative_or_missing_short_term_window_names_its_row(tmp_path: Path) -> 
     write(tmp_path, "short_term_windows", "symbol,days\nAAPL,\n")
     with pytest.raises(BookError, match=r"row 1 column days: must be 0 or more, got nothing"):
         read(tmp_path)
+
+
+def test_lots_already_in_relief_order_are_kept_as_they_are() -> None:
+    """Two positions, FIFO: lots listed oldest first are already in relief order and come
+    back as they are (no copy); listed newest first, they are reordered."""
+    import numpy as np
+
+    from trimtab.core.lots import LotArrays, in_relief_order
+
+    def lots(acquired: list[int]) -> LotArrays:
+        return LotArrays(
+            row=np.array([0, 0, 0, 1], dtype=np.int32),
+            slot=np.array([0, 0, 1, 0], dtype=np.int32),
+            quantity=np.array([1.0, 2.0, 3.0, 4.0]),
+            basis=np.array([10.0, 20.0, 30.0, 40.0]),
+            acquired=np.array(acquired, dtype=np.int32),
+            rank=None,
+            source=np.array([7, 8, 9, 10]),
+        )
+
+    fifo = np.zeros(2, dtype=np.int8)
+    oldest_first = lots([700_000, 700_100, 700_050, 700_000])
+    kept = in_relief_order(oldest_first, fifo, 2)
+    assert kept.ordered and kept.quantity is oldest_first.quantity
+    assert kept.source is not None and kept.source.tolist() == [7, 8, 9, 10]
+    newest_first = in_relief_order(lots([700_100, 700_000, 700_050, 700_000]), fifo, 2)
+    assert newest_first.quantity.tolist() == [2.0, 1.0, 3.0, 4.0]
+    assert newest_first.source is not None and newest_first.source.tolist() == [8, 7, 9, 10]

@@ -463,6 +463,9 @@ def _reordered(
         lots.rank,
     )
     ids = lots.lot_id
+    if _ascending_from_zero(order):  # already in relief order (lots often come oldest first)
+        source = order if lots.source is None else lots.source
+        return replace(lots, source=source, ordered=True), order
     ordered = LotArrays(
         row=lots.row[order],
         slot=lots.slot[order],
@@ -475,6 +478,11 @@ def _reordered(
         ordered=True,
     )
     return ordered, order
+
+
+def _ascending_from_zero(order: Indices) -> bool:
+    """``order`` is ``0, 1, 2, ...``: the identity."""
+    return bool((order == np.arange(order.size)).all())
 
 
 def first_lots(lots: LotArrays, shape: tuple[int, int], counts: Indices | None = None) -> Indices:

@@ -358,7 +358,7 @@ class SlotRules:
                 wash_watch=(watched_rule & np.uint32(RuleReason.WASH_SALE_SELL)) != 0,
                 watched_ok=static_ok[watched_idx],
                 free=np.where(has_lots, free, np.inf).reshape(n, k),
-                free_lots=np.bincount(flat, weights=static_ok, minlength=n * k)
+                free_lots=(counts - np.bincount(flat[~static_ok], minlength=n * k))
                 .astype(np.int32)
                 .reshape(n, k),
                 has_lots=has_lots.reshape(n, k),
