@@ -8,7 +8,7 @@ them, some elective locks, and every holding split into up to 3 tax lots (whole 
 without a cost basis) acquired up to 3 years before the as-of date. Timed, for both books:
 
 - the whole command as a subprocess, best and median of ``--repeats`` runs after a warm-up,
-  wall time and the child's CPU time (user + system)::
+  the two books taken in turn, wall time and the child's CPU time (user + system)::
 
       trimtab propose-book BOOK --method rebalance_to_target --as-of 2026-11-23 \\
           --out OUT.parquet --workers 2
@@ -197,13 +197,31 @@ def run_command(folder: Path, out: Path) -> tuple[float, float]:
     return wall, cpu
 
 
-def time_command(folder: Path, repeats: int) -> dict[str, Any]:
+def time_commands(folders: dict[str, Path], repeats: int) -> dict[str, dict[str, Any]]:
+    """Each book's command, the books taken in turn (a warm-up round, then ``repeats``
+    rounds of one run each), so that neither book runs right after itself: a run leaves
+    memory and caches to the next that a different book would not find."""
+    out: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "trades.parquet"
-        run_command(folder, out)  # warm-up: file cache, imports
-        walls, cpus = zip(*(run_command(folder, out) for _ in range(repeats)), strict=True)
-        trades = pq.ParquetFile(out).metadata.num_rows
-    return {**c.Timing(walls, cpus).as_dict(), "cpu_runs_s": list(cpus), "trades": trades}
+        outs = {name: Path(tmp) / f"{name}.parquet" for name in folders}
+        cpus: dict[str, list[float]] = {name: [] for name in folders}
+
+        def work(name: str) -> Any:
+            def run() -> None:
+                cpus[name].append(run_command(folders[name], outs[name])[1])
+
+            return run
+
+        timings = c.repeat_together({name: work(name) for name in folders}, repeats)
+        for name, timing in timings.items():
+            cpu = tuple(cpus[name][-repeats:])  # the warm-up's run comes first
+            trades = pq.ParquetFile(outs[name]).metadata.num_rows
+            out[name] = {
+                **c.Timing(timing.times, cpu).as_dict(),
+                "cpu_runs_s": list(cpu),
+                "trades": trades,
+            }
+    return out
 
 
 def time_stages(folder: Path, ruled: bool) -> tuple[dict[str, float], dict[str, int]]:
@@ -247,11 +265,9 @@ def time_stages(folder: Path, ruled: bool) -> tuple[dict[str, float], dict[str, 
 def run(accounts: int, repeats: int) -> dict[str, Any]:
     folders = {"plain": c.ensure_book(accounts), "rules": ensure_rules_book(accounts)}
     load_before = c.loadavg()
-    results: dict[str, dict[str, Any]] = {}
-    for name, folder in folders.items():
-        timing = time_command(folder, repeats)
+    results = time_commands(folders, repeats)
+    for name, timing in results.items():
         c.log(f"{name}: best {timing['best_s']:.2f} s, cpu {timing['cpu_best_s']:.2f} s")
-        results[name] = timing
     for name, folder in folders.items():
         time_stages(folder, name == "rules")  # warm-up
         stages, info = time_stages(folder, name == "rules")
