@@ -456,3 +456,40 @@ def test_bad_lot_method_or_lot_ids_name_row_and_column(
     out = tmp_path / "trades.csv"
     assert run_book(book, out, capsys) == (2, f"trimtab: {message}\n")
     assert not out.exists()
+
+
+def test_parquet_trades_equal_csv_and_lots_are_written_without_a_dictionary(
+    tmp_path: Path,
+) -> None:
+    """The trades file says the same in Parquet as in CSV; its ``lots`` texts, which
+    rarely repeat, are written plain (no dictionary page)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    book = tmp_path / "book"
+    write_book(book)
+    for name in ("trades.csv", "trades.parquet"):
+        with pytest.raises(SystemExit) as done:
+            main(
+                [
+                    "propose-book",
+                    str(book),
+                    "--method",
+                    "rebalance_to_target",
+                    "--as-of",
+                    AS_OF,
+                    "--out",
+                    str(tmp_path / name),
+                ]
+            )
+        assert done.value.code in (0, None)
+    parquet = pq.read_table(tmp_path / "trades.parquet")
+    csv_lots = pacsv.read_csv(tmp_path / "trades.csv").column("lots").to_pylist()
+    assert parquet.column("lots").to_pylist() == [v if v else None for v in csv_lots]
+    assert any(v for v in csv_lots)
+    meta = pq.ParquetFile(tmp_path / "trades.parquet").metadata
+    lots = parquet.schema.get_field_index("lots")
+    symbol = parquet.schema.get_field_index("symbol")
+    assert "PLAIN_DICTIONARY" not in meta.row_group(0).column(lots).encodings
+    assert "RLE_DICTIONARY" not in meta.row_group(0).column(lots).encodings
+    assert "RLE_DICTIONARY" in meta.row_group(0).column(symbol).encodings

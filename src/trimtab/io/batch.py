@@ -354,7 +354,8 @@ class _Sink:
                 self.stream = pa.BufferOutputStream()
                 self.writer = pacsv.CSVWriter(self.stream, table.schema)
             elif self.out.suffix == ".parquet":
-                self.writer = pq.ParquetWriter(self.out, table.schema)
+                plain = [n for n in table.schema.names if n not in _UNIQUE_TEXT]
+                self.writer = pq.ParquetWriter(self.out, table.schema, use_dictionary=plain)
             else:
                 self.writer = pacsv.CSVWriter(str(self.out), table.schema)
         self.writer.write_table(table)
@@ -372,6 +373,9 @@ class _Sink:
 
 
 _NO_HEADER = pacsv.WriteOptions(include_header=False)
+_UNIQUE_TEXT = ("lots",)
+"""Columns whose texts rarely repeat: Parquet writes them without a dictionary (trying one
+costs time and, once it overflows, space)."""
 
 
 def _plain(table: pa.Table) -> pa.Table:
