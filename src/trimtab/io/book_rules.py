@@ -1,4 +1,4 @@
-"""Rule tables of a book folder (docs/rules.md), read into one :class:`AccountRules` per account.
+"""Rule tables of a book folder (docs/rules.md), laid on the book's slots.
 
 Optional tables, CSV or Parquet like the rest of the book:
 
@@ -15,11 +15,13 @@ Optional tables, CSV or Parquet like the rest of the book:
   ``lot_method`` is ``specific_lots``, the lots to relieve, in order (read by
   :func:`book_slot_rules` with the ``lots`` table).
 
-The caller (the book reader) passes the account and symbol code maps, the households, the
-registrations and the lots; :func:`read_book_rules` returns the rules per account code and
-the ``(account, symbol)`` slots that restrictions need (substitutes and group members the
-account neither holds nor has in its model: lay them out as zero-quantity positions).
-Errors name ``table.ext row N column C``.
+:func:`book_slot_rules` lays every table of a read book on its slots: the rule tables
+column by column (:func:`lay_out_rules`), the lots with the book's codes. A table that fails
+a whole-column check is read again by :func:`read_book_rules`, one row and one account at a
+time through the scenario models, into one :class:`AccountRules` per account: slow, but its
+errors name ``table.ext row N column C``. Both also give the ``(account, symbol)`` slots that
+restrictions need (substitutes and group members the account neither holds nor has in its
+model: lay them out as zero-quantity positions).
 """
 
 from __future__ import annotations
@@ -369,6 +371,7 @@ class _Layout:
     def slots(
         self, account: npt.NDArray[np.int64], symbol: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.int32]:
+        """Slot of each (account, symbol) pair, -1 where none."""
         return self.arrays.slots_of(account.astype(np.int32), symbol.astype(np.int32))
 
     def weight(self, account: npt.NDArray[np.int64], slot: npt.NDArray[np.int32]) -> Fractions:
