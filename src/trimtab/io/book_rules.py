@@ -383,11 +383,16 @@ class _Layout:
         return out
 
 
-def _lay_restrictions(table: pa.Table, on: _Layout, res: SlotRestrictions, ruled: Mask) -> bool:
+def _lay_restrictions(
+    table: pa.Table, on: _Layout, res: SlotRestrictions, ruled: Mask
+) -> list[tuple[int, int]] | None:
     """Exclusions, substitutions and equivalents groups in force, as ``slot_rules`` lays
-    them; ``False`` when a group has more than :data:`MAX_GROUP` members."""
+    them; returns the slots they may buy (:func:`_slots`), ``None`` when a group has more
+    than :data:`MAX_GROUP` members."""
     account = _codes(table, "account_id", on.names.accounts)
     symbol = _codes(table, "symbol", on.names.symbols)
+    substitute = _codes(table, "substitute", on.names.symbols)
+    extra = _slots(table, account, symbol, substitute)
     ruled[account] = True
     slot = on.slots(account, symbol)
     member = _one_of(table, "type", ["equivalents"])
@@ -405,20 +410,19 @@ def _lay_restrictions(table: pa.Table, on: _Layout, res: SlotRestrictions, ruled
     reallocate = _one_of(table, "replacement", ["reallocate"])[live]
     res.replacement[r, j] = np.where(reallocate, Replacement.REALLOCATE, Replacement.HOLD_CASH)
     substitution = _one_of(table, "type", ["substitution"])[live]
-    substitute = on.slots(r, _codes(table, "substitute", on.names.symbols)[live])
-    res.substitute[r, j] = np.where(substitution, substitute, -1)
+    res.substitute[r, j] = np.where(substitution, on.slots(r, substitute[live]), -1)
     # Equivalents: the rows of a group share account and restriction id (a row without an
     # id is a group of its own); the group ends with its first row's end date (included).
     rows = np.flatnonzero(member)
     if rows.size == 0:
-        return True
+        return extra
     ids = _codes(table, "restriction_id", _distinct(table, "restriction_id"))[rows]
     key = np.where(ids >= 0, account[rows] * (int(ids.max(initial=0)) + 1) + ids, -1 - rows)
     _, first, group, size = np.unique(
         key, return_index=True, return_inverse=True, return_counts=True
     )
     if size.max() > MAX_GROUP:
-        return False
+        return None
     in_force = on.today <= end[rows[first]]
     laid = np.flatnonzero(in_force[group] & (slot[rows] >= 0))
     group, at = group[laid], rows[laid]
@@ -428,7 +432,7 @@ def _lay_restrictions(table: pa.Table, on: _Layout, res: SlotRestrictions, ruled
     res.lead[r, j] = lead[group]
     res.member[r, j] = np.maximum(_names_coded(table, "behaviour", MEMBER_BEHAVIOUR)[at], 0)
     res.several[r, j] = size[group] > 1
-    return True
+    return extra
 
 
 def _distinct(table: pa.Table, name: str) -> dict[str, int]:
@@ -571,14 +575,10 @@ def lay_out_rules(
     ruled = np.zeros(n, dtype=bool)
     extra: list[tuple[int, int]] = []
     if (table := tables["restrictions"]) is not None:
-        if not _lay_restrictions(table, on, res, ruled):
+        laid = _lay_restrictions(table, on, res, ruled)
+        if laid is None:
             return None
-        extra = _slots(
-            table,
-            _codes(table, "account_id", account_code),
-            _codes(table, "symbol", symbol_code),
-            _codes(table, "substitute", symbol_code),
-        )
+        extra = laid
     if (table := tables["locks"]) is not None:
         _lay_locks(table, on, masks, hold, ruled)
     if (table := tables["transactions"]) is not None:
