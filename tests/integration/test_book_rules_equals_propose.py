@@ -459,7 +459,7 @@ def test_bad_lot_method_or_lot_ids_name_row_and_column(
 
 
 def test_parquet_trades_equal_csv_and_lots_are_written_without_a_dictionary(
-    tmp_path: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The trades file says the same in Parquet as in CSV; its ``lots`` texts, which
     rarely repeat, are written plain (no dictionary page)."""
@@ -469,20 +469,7 @@ def test_parquet_trades_equal_csv_and_lots_are_written_without_a_dictionary(
     book = tmp_path / "book"
     write_book(book)
     for name in ("trades.csv", "trades.parquet"):
-        with pytest.raises(SystemExit) as done:
-            main(
-                [
-                    "propose-book",
-                    str(book),
-                    "--method",
-                    "rebalance_to_target",
-                    "--as-of",
-                    AS_OF,
-                    "--out",
-                    str(tmp_path / name),
-                ]
-            )
-        assert done.value.code in (0, None)
+        assert run_book(book, tmp_path / name, capsys) == (0, "")
     parquet = pq.read_table(tmp_path / "trades.parquet")
     csv_lots = pacsv.read_csv(tmp_path / "trades.csv").column("lots").to_pylist()
     assert parquet.column("lots").to_pylist() == [v if v else None for v in csv_lots]

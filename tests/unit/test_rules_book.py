@@ -183,14 +183,14 @@ def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
     columns = list(zip(*flat, strict=True))
     account = np.array(columns[0], dtype=np.int32)
     slot = book.slots_of(account, np.array(columns[1], dtype=np.int32))
-    laid = lots_on_slots(
-        book.slot_symbol.shape[1],
-        account=account,
-        slot=slot,
-        quantity=np.array(columns[2]),
-        basis=np.array(columns[3]),
-        acquired=np.array([d.toordinal() for d in columns[4]], dtype=np.int64),
-    )
+    table = {
+        "account": account,
+        "slot": slot,
+        "quantity": np.array(columns[2]),
+        "basis": np.array(columns[3]),
+        "acquired": np.array([d.toordinal() for d in columns[4]], dtype=np.int64),
+    }
+    laid = lots_on_slots(book.slot_symbol.shape[1], **table)
     batch = book.batch(0, 2)
     no_lots = [AccountRules(account=r.account, gain_lock=r.gain_lock) for r in per_account]
     one = apply_slot_rules(batch, slot_rules(book.slot_symbol, per_account, AS_OF))
@@ -207,15 +207,7 @@ def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
     # Laid with each account's relief method (LIFO, HIFO), the lots come in relief order:
     # the same as ordering them afterwards.
     method = np.array([1, 2], dtype=np.int8)
-    ordered = lots_on_slots(
-        book.slot_symbol.shape[1],
-        account=account,
-        slot=slot,
-        quantity=np.array(columns[2]),
-        basis=np.array(columns[3]),
-        acquired=np.array([d.toordinal() for d in columns[4]], dtype=np.int64),
-        method=method,
-    )
+    ordered = lots_on_slots(book.slot_symbol.shape[1], **table, method=method)
     after = in_relief_order(laid, method, book.slot_symbol.shape[1])
     assert ordered.ordered and after.ordered
     assert ordered.source is not None and after.source is not None
