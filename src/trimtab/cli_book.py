@@ -104,8 +104,9 @@ def register(app: typer.Typer) -> None:
             if ruled and when is None:
                 raise InputError("--as-of", "required: the book has rule tables or tax lots")
             loaded = read_book(book, keep_positions=False)
-            if chosen is Method.HOUSEHOLD_REBALANCE:
-                loaded = group_households(loaded)  # output in household order
+            if chosen is Method.HOUSEHOLD_REBALANCE or ruled:
+                # whole households per chunk (wash sales look across them): household order
+                loaded = group_households(loaded)
             rules = None
             if ruled and when is not None:
                 loaded, rules = book_rules(book, loaded, when)

@@ -509,13 +509,22 @@ def _random_household_rules(
 def test_ruled_household_invariants(seed: int) -> None:
     import numpy as np
 
-    from trimtab.core.engine import TradeOptions
-    from trimtab.core.household import propose_ruled_households
-    from trimtab.core.rules import apply_rules
+    from trimtab.core.engine import Method, TradeOptions
+    from trimtab.core.rules import sales_of, slot_rules
+    from trimtab.pipeline import Partition, propose_partition
 
     batch, symbol, house, rules, as_of = _random_household_rules(seed)
-    ruled = apply_rules(batch, symbol, rules, as_of)
-    done = propose_ruled_households(ruled, symbol, house, TradeOptions(), as_of)
+    part = Partition(
+        batch=batch,
+        symbol=symbol,
+        household=house,
+        rules=slot_rules(symbol, rules, as_of, batch.target),
+        as_of=as_of,
+    )
+    done = propose_partition(part, Method.HOUSEHOLD_REBALANCE, TradeOptions())
+    assert done.ruled is not None and done.relieved is not None
+    ruled = done.ruled
+    sales = sales_of(done.relieved, ruled)
     p = done.proposal
     q = p.quantity
     # No money moves between accounts, and no account overdraws.
@@ -535,7 +544,7 @@ def test_ruled_household_invariants(seed: int) -> None:
     # No security sold at a loss in one account and bought in another of the household.
     losses = {
         (int(house[r]), int(symbol[r, k]))
-        for (r, k), sale in done.sales.items()
+        for (r, k), sale in sales.items()
         if any(x.gain is not None and x.gain < 0 for x in sale.reliefs)
     }
     bought = {(int(house[r]), int(symbol[r, k])) for r, k in zip(*np.nonzero(q > 0), strict=True)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -77,6 +77,23 @@ class TradeOptions:
     def unit(self) -> float:
         """The share unit: 1 share, or ``10**-share_decimals`` with fractional shares."""
         return 10.0**-self.share_decimals if self.fractional else 1.0
+
+    def rows(self, start: int, stop: int) -> TradeOptions:
+        """These options for accounts ``start:stop`` of a book: per-account amounts and
+        sub-asset classes sliced, so that a partition of the book carries its own."""
+
+        def cut(x: float | Dollars | None) -> float | Dollars | None:
+            if x is None or np.ndim(x) == 0:
+                return x
+            return np.asarray(x)[start:stop]
+
+        classes = self.sub_asset_class
+        return replace(
+            self,
+            cash_to_generate=cut(self.cash_to_generate),  # type: ignore[arg-type]
+            cash_to_invest=cut(self.cash_to_invest),
+            sub_asset_class=None if classes is None else classes[start:stop],
+        )
 
     def amounts(self, rows: slice, n: int) -> Amounts:
         """The per-account amounts of rows ``rows`` (``n`` of them)."""

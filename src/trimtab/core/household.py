@@ -35,19 +35,15 @@ as the greedy gets, not necessarily least.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import date
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.batch import AccountBatch, Dollars, Mask
-from trimtab.core.engine import BatchProposal, Method, TradeOptions, propose
+from trimtab.core.batch import AccountBatch, Dollars
 from trimtab.core.logics import Plan
-from trimtab.core.lots import Sale
 from trimtab.core.money import HALF_CENT
-from trimtab.core.reasons import Reason, RuleReason
-from trimtab.core.rules import RuledBatch, realise, settle
+from trimtab.core.reasons import Reason
 
 Codes = npt.NDArray[np.int32]
 
@@ -74,99 +70,6 @@ class HouseholdPlan:
 
     plan: Plan
     pairs: tuple[Pair, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RuledHouseholdProposal:
-    """Household proposals under rules.
-
-    Attributes:
-        proposal: trades of every account, trade holds applied.
-        ruled: the rules as planned: the batch's ``buy_allowed`` and ``rule_reason`` also
-            carry the buys refused because the proposal sells the security at a loss in
-            another account of the household (wash sale).
-        limited: accounts whose wanted trades rules blocked or limited, (N,).
-        sales: lots relieved and gains realised by ``(account, slot)``.
-    """
-
-    proposal: BatchProposal
-    ruled: RuledBatch
-    limited: Mask
-    sales: dict[tuple[int, int], Sale]
-
-
-def propose_households(
-    batch: AccountBatch, symbol: Codes, household: Codes, options: TradeOptions
-) -> BatchProposal:
-    """Household rebalance of every household of ``batch``, rounded as every logic is."""
-
-    def planner(b: AccountBatch, method: Method, opts: TradeOptions, rows: slice) -> Plan:
-        return household_rebalance(b, symbol, household).plan
-
-    return propose(batch, Method.HOUSEHOLD_REBALANCE, options, planner=planner)
-
-
-def propose_ruled_households(
-    ruled: RuledBatch, symbol: Codes, household: Codes, options: TradeOptions, as_of: date
-) -> RuledHouseholdProposal:
-    """Household rebalance under each account's rules (:func:`trimtab.core.rules.apply_rules`).
-
-    Accounts on trade hold neither sell nor buy, so the others trade around them. Wash sales
-    look across the household twice: the rules refuse buys of securities sold at a loss in
-    the household within 30 days (from the history), and here a security the proposal sells
-    at a loss in one account (a relieved lot at a loss) is not bought in any account of the
-    household: the buy is refused and the household re-planned, until no such pair is left.
-    """
-    b = ruled.batch
-    hold = ruled.hold[:, None]
-    if hold.any():
-        b = replace(
-            b, sell_limit=np.where(hold, 0.0, b.sell_limit), buy_allowed=b.buy_allowed & ~hold
-        )
-        ruled = replace(ruled, batch=b)
-    blocked: set[tuple[int, int]] = set()
-    while True:
-        result = propose(
-            ruled.batch,
-            Method.HOUSEHOLD_REBALANCE,
-            options,
-            groups=ruled.groups,
-            planner=lambda b, m, o, r: household_rebalance(b, symbol, household).plan,
-        )
-        settled, limited = settle(result, ruled)
-        sales = realise(settled, ruled, as_of)
-        losses = {
-            (int(household[r]), int(symbol[r, k]))
-            for (r, k), sale in sales.items()
-            if any(x.gain is not None and x.gain < 0 for x in sale.reliefs)
-        } - blocked
-        rows, cols = np.nonzero(settled.quantity > 0)
-        conflict = {
-            (int(household[r]), int(symbol[r, k])) for r, k in zip(rows, cols, strict=True)
-        } & losses
-        if not conflict:
-            return RuledHouseholdProposal(settled, ruled, limited, sales)
-        blocked |= conflict
-        ruled = _refuse_buys(ruled, symbol, household, blocked)
-
-
-def _refuse_buys(
-    ruled: RuledBatch, symbol: Codes, household: Codes, blocked: set[tuple[int, int]]
-) -> RuledBatch:
-    """``ruled`` with buys of the ``(household, symbol)`` pairs refused (wash sale)."""
-    b = ruled.batch
-    width = int(symbol.max(initial=0)) + 2  # symbol codes and padding (-1) stay apart
-    keys = household.astype(np.int64)[:, None] * width + symbol
-    wanted = np.array([h * width + s for h, s in blocked], dtype=np.int64)
-    refused = np.isin(keys, wanted) & b.valid
-    flags = ruled.rule_reason | (refused.astype(np.uint32) * np.uint32(RuleReason.WASH_SALE_BUY))
-    # An account whose buy is refused is limited by a rule even if it has no rules of its own.
-    return replace(
-        ruled,
-        batch=replace(b, buy_allowed=b.buy_allowed & ~refused),
-        rule_reason=flags,
-        ruled=ruled.ruled | refused.any(axis=1),
-    )
 
 
 def _account_order(value: Dollars, rows: npt.NDArray[np.intp]) -> list[int]:

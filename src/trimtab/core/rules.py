@@ -861,8 +861,12 @@ def realise(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> dict[tup
 
     Lots are relieved by the account's method among the lots its locks leave sellable.
     """
+    return sales_of(relieved(proposal, ruled, as_of), ruled)
+
+
+def sales_of(done: Relieved, ruled: RuledBatch) -> dict[tuple[int, int], Sale]:
+    """The relieved lots ``done`` as one :class:`Sale` per ``(account, slot)``, for reports."""
     lots = ruled.rules.lots
-    done = relieved(proposal, ruled, as_of)
     out: dict[tuple[int, int], list[Relief]] = {}
     ids = lots.lot_id
     for i, q, gain, term in zip(

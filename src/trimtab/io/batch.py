@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
@@ -16,18 +16,16 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from trimtab.core.book import CHUNK, RULES_CHUNK, drift_book, map_chunks
-from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions
-from trimtab.core.engine import propose as engine_propose
-from trimtab.core.lots import APPROVAL_GAIN, slot_gains
-from trimtab.core.reasons import Message
-from trimtab.core.rules import SlotRules, apply_slot_rules, relieved, settle
+from trimtab.core.engine import Method, TradeOptions
+from trimtab.core.rules import SlotRules
 from trimtab.errors import InputError
 from trimtab.io.arrow import from_numpy, strings
 from trimtab.io.book import LoadedBook, with_extra_holdings
-from trimtab.io.household_book import household_proposer, household_ruled, household_spans
+from trimtab.io.household_book import household_codes, household_spans
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
 from trimtab.io.relief import relief_text
 from trimtab.io.tables import table_path
+from trimtab.pipeline import Partition, Proposed, propose_partition
 
 
 def batch_options(
@@ -118,51 +116,32 @@ def _chunk_proposal(
     rules: BookRulesOn | None,
     start: int,
     stop: int,
-) -> tuple[BatchProposal, npt.NDArray[np.float64], npt.NDArray[np.float64], pa.Array]:
-    """Proposals of accounts ``start:stop``, with short- and long-term realised gains per slot
-    (dollars; zero without lots) and the lots each trade line relieved (text, see
-    :func:`relief_text`; null without lots)."""
-    batch = loaded.arrays.batch(start, stop)
-    propose_with: Callable[..., BatchProposal] = engine_propose
-    if method in SOLVER_METHODS:
-        from trimtab.optimize import propose as solve
-
-        propose_with = solve
-    if method is Method.HOUSEHOLD_REBALANCE:
-        propose_with = household_proposer(
-            loaded,
-            start,
-            stop,
-            rules=None if rules is None else rules.rules,
-            as_of=None if rules is None else rules.as_of,
-        )
-    short = np.zeros(batch.price.shape)
-    long = np.zeros(batch.price.shape)
-    if rules is None:
-        result = propose_with(batch, method, options, rows=slice(start, stop))
-        no_lots = pa.nulls(int(np.count_nonzero(result.quantity)), pa.string())
-        return result, short, long, no_lots
-    ruled = apply_slot_rules(batch, rules.rules.prepared_rows(start, stop), overwrite=True)
-    if method is Method.HOUSEHOLD_REBALANCE:
-        ruled = replace(ruled, ruled=household_ruled(loaded, start, stop, ruled.ruled))
-    result = propose_with(
-        ruled.batch, method, options, rows=slice(start, stop), groups=ruled.groups
+) -> tuple[Proposed, pa.Array]:
+    """Proposals of accounts ``start:stop`` (whole households), and the lots each trade line
+    relieved (text, see :func:`relief_text`; null without lots)."""
+    by_household = rules is not None or method is Method.HOUSEHOLD_REBALANCE
+    part = Partition(
+        batch=loaded.arrays.batch(start, stop),
+        symbol=loaded.arrays.slot_symbol[start:stop],
+        household=household_codes(loaded, start, stop) if by_household else None,
+        rules=None if rules is None else rules.rules.prepared_rows(start, stop),
+        qualified=None if rules is None else rules.qualified[start:stop],
+        as_of=None if rules is None else rules.as_of,
+        owned=True,
     )
-    result, limited = settle(result, ruled)
-    message = result.message.copy()
-    message[limited & (message == Message.NONE)] = Message.RULES_LIMITED
-    lots = ruled.rules.lots
-    done = relieved(result, ruled, rules.as_of)
-    short, long = slot_gains(done, lots, batch.price.shape)
+    done = propose_partition(part, method, options.rows(start, stop))
+    result = done.proposal
+    if done.ruled is None or done.relieved is None or rules is None:
+        return done, pa.nulls(int(np.count_nonzero(result.quantity)), pa.string())
     text = relief_text(
-        lots,
-        done,
+        done.ruled.rules.lots,
+        done.relieved,
         np.flatnonzero(result.quantity),
-        batch.price.shape[1],
+        result.quantity.shape[1],
         rules.lot_ids,
         options.share_decimals if options.fractional else 9,
     )
-    return replace(result, message=message), short, long, text
+    return done, text
 
 
 def iter_proposal_tables(
@@ -175,8 +154,9 @@ def iter_proposal_tables(
 ) -> Iterator[tuple[pa.Table, pa.Table]]:
     """Trades (one row per buy or sell) and statuses, chunk by chunk, in account order.
 
-    ``household_rebalance`` plans whole households per chunk: the accounts of a household
-    must be together (:func:`trimtab.io.household_book.group_households`).
+    ``household_rebalance``, and every logic under ``rules`` (wash sales look across the
+    household), plans whole households per chunk: the accounts of a household must be
+    together (:func:`trimtab.io.household_book.group_households`).
 
     Text columns are dictionary-encoded, so memory stays flat however large the book. With
     ``rules``, every logic honours the book's restrictions, locks, lots and trading rules,
@@ -186,11 +166,12 @@ def iter_proposal_tables(
     symbols = pa.array(loaded.symbols)
     work = partial(_chunk_proposal, loaded, method, options, rules)
     spans = None
-    if method is Method.HOUSEHOLD_REBALANCE:  # whole households per chunk
-        spans = household_spans(loaded)
     size = CHUNK if rules is None else RULES_CHUNK
+    if rules is not None or method is Method.HOUSEHOLD_REBALANCE:
+        spans = household_spans(loaded, size)  # whole households per chunk
     chunks = map_chunks(book, work, workers=workers, size=size, spans=spans)
-    for start, stop, (p, short, long, lots) in chunks:
+    for start, stop, (done, lots) in chunks:
+        p, short, long = done.proposal, done.short_term_gain, done.long_term_gain
         rows, cols = np.nonzero(p.quantity)
         qty = p.quantity[rows, cols]
         sym = book.slot_symbol[start + rows, cols]
@@ -214,9 +195,6 @@ def iter_proposal_tables(
             }
         )
         gain = short.sum(axis=1) + long.sum(axis=1)
-        qualified = (
-            rules.qualified[start:stop] if rules is not None else np.ones(stop - start, bool)
-        )
         statuses = pa.table(
             {
                 "account_id": loaded.account_ids[start:stop],
@@ -225,7 +203,7 @@ def iter_proposal_tables(
                 "value": np.round(p.value, 2),
                 "cash_after": np.round(p.cash_after, 2),
                 "realized_gain": np.round(gain, 2),
-                "needs_approval": ~qualified & (gain >= APPROVAL_GAIN - 0.005),
+                "needs_approval": done.needs_approval,
             }
         )
         yield trades, statuses

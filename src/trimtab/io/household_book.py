@@ -2,28 +2,20 @@
 
 Accounts are grouped by ``accounts.household_id`` (an account without one is a household of
 its own). :func:`group_households` puts each household's accounts next to each other,
-:func:`household_spans` cuts the book into chunks of whole households, and
-:func:`household_proposer` plans a chunk with :mod:`trimtab.core.household`, under the
-chunk's rules when the book has rule tables or lots.
+:func:`household_spans` cuts the book into chunks of whole households; each chunk is
+planned by the one proposing pipeline (:mod:`trimtab.pipeline`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trimtab.core.batch import AccountBatch
 from trimtab.core.book import CHUNK
-from trimtab.core.engine import BatchProposal, Method, TradeOptions
-from trimtab.core.household import propose_households, propose_ruled_households
-from trimtab.core.restrictions import GroupArrays
-from trimtab.core.rules import SlotRules, apply_slot_rules
 from trimtab.io.book import LoadedBook
 
 Codes = npt.NDArray[np.int32]
@@ -74,7 +66,18 @@ def group_households(loaded: LoadedBook) -> LoadedBook:
     take = pa.array(order)
     tables = dict(loaded.tables)
     tables["accounts"] = tables["accounts"].take(take)
-    return replace(loaded, arrays=arrays, account_ids=loaded.account_ids.take(take), tables=tables)
+    lot_codes = loaded.lot_codes
+    if lot_codes is not None:  # the lots' account codes follow their accounts
+        moved = np.empty_like(order)
+        moved[order] = np.arange(order.size)
+        lot_codes = (moved[lot_codes[0]].astype(np.int32), lot_codes[1])
+    return replace(
+        loaded,
+        arrays=arrays,
+        account_ids=loaded.account_ids.take(take),
+        tables=tables,
+        lot_codes=lot_codes,
+    )
 
 
 def household_spans(loaded: LoadedBook, size: int = CHUNK) -> list[tuple[int, int]]:
@@ -96,51 +99,3 @@ def household_spans(loaded: LoadedBook, size: int = CHUNK) -> list[tuple[int, in
             at = begin
     spans.append((at, n))
     return spans
-
-
-def household_ruled(loaded: LoadedBook, start: int, stop: int, ruled: Mask) -> Mask:
-    """Accounts ``start:stop`` in a household where any account has rules, (N,): as in a
-    household scenario, where each account of a household with rules gets a rules object
-    (a buy refused because another account sold at a loss limits an account without any)."""
-    codes = household_codes(loaded, start, stop)
-    _, inverse = np.unique(codes, return_inverse=True)
-    any_ruled = np.bincount(inverse, weights=ruled.astype(np.float64)) > 0
-    out: Mask = any_ruled[inverse]
-    return out
-
-
-def household_proposer(
-    loaded: LoadedBook,
-    start: int,
-    stop: int,
-    *,
-    rules: SlotRules | None = None,
-    as_of: date | None = None,
-) -> Callable[..., BatchProposal]:
-    """A function with the signature of :func:`trimtab.core.engine.propose` that rebalances
-    accounts ``start:stop`` (whole households) by household.
-
-    With ``rules`` (the book's, laid on its slots) the chunk's rules are applied to the
-    book's own batch of these accounts, whatever batch the function is given: the household
-    logic needs the rules themselves, to refuse a buy of what it sells at a loss in another
-    account of the household. Trade holds are already applied to the result (applying them
-    again with :func:`trimtab.core.rules.settle` changes nothing).
-    """
-    symbol = loaded.arrays.slot_symbol[start:stop]
-    house = household_codes(loaded, start, stop)
-
-    def run(
-        batch: AccountBatch,
-        method: Method,
-        options: TradeOptions,
-        *,
-        rows: slice | None = None,
-        groups: GroupArrays | None = None,
-    ) -> BatchProposal:
-        if rules is None or as_of is None:
-            return propose_households(batch, symbol, house, options)
-        mine = loaded.arrays.batch(start, stop)
-        ruled = apply_slot_rules(mine, rules.prepared_rows(start, stop), overwrite=True)
-        return propose_ruled_households(ruled, symbol, house, options, as_of).proposal
-
-    return run

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -10,11 +10,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, TradeOptions, propose
-from trimtab.core.household import propose_households, propose_ruled_households
-from trimtab.core.lots import Sale
-from trimtab.core.reasons import Reason, RuleReason
-from trimtab.core.rules import AccountRules, apply_rules, realise, settle
+from trimtab.core.book import BookArrays
+from trimtab.core.engine import BatchProposal, Method, TradeOptions
+from trimtab.core.reasons import Reason
+from trimtab.core.rules import AccountRules, sales_of, slot_rules
 from trimtab.errors import ScenarioError
 from trimtab.io.proposal import (
     AccountRuleOutput,
@@ -25,6 +24,7 @@ from trimtab.io.proposal import (
     sub_asset_classes,
 )
 from trimtab.io.scenario import HouseholdScenario, Scenario, parse_scenario
+from trimtab.pipeline import Partition, Proposed, propose_partition
 
 
 def run_scenario(text: str) -> dict[str, Any]:
@@ -33,21 +33,67 @@ def run_scenario(text: str) -> dict[str, Any]:
     if isinstance(scenario, HouseholdScenario):
         return _household(scenario)
     book = scenario.book
-    if scenario.rules is not None and scenario.as_of is not None:
-        return _with_rules(scenario, scenario.rules, scenario.as_of)
-    result = _engine(scenario.method)(book.batch(0, 1), scenario.method, _options(scenario))
+    rules = scenario.rules if scenario.as_of is not None else None
+    done = propose_partition(
+        _partition(book, scenario.symbols, [rules] if rules is not None else None, scenario.as_of),
+        scenario.method,
+        _options(scenario),
+    )
     account = account_proposal(
         account_id=scenario.account_id,
         row=0,
         local=0,
         book=book,
-        proposal=result,
+        proposal=done.proposal,
         symbols=scenario.symbols,
         share_decimals=scenario.share_decimals,
+        rules=None if rules is None else _rule_output(done, 0, rules.qualified),
     )
-    account.update(_class_drift(scenario, result))
+    account.update(_class_drift(scenario, done.proposal))
     _mark_apm(scenario, account)
     return proposal_document(scenario.method, [account])
+
+
+def _partition(
+    book: BookArrays,
+    symbols: Sequence[str],
+    rules: Sequence[AccountRules] | None,
+    as_of: date | None,
+    household: npt.NDArray[np.int32] | None = None,
+) -> Partition:
+    """The scenario's accounts (one, or a household's) as the pipeline's partition; an APM
+    line's own symbol code (its twin of a model line) is the same security."""
+    batch = book.batch(0, book.size)
+    slots = book.slot_symbol
+    first = {name: code for code, name in reversed(list(enumerate(symbols)))}
+    same = np.array([first[name] for name in symbols] + [-1], dtype=np.int32)
+    security = same[slots]  # padding (-1) takes the last entry: -1
+    if rules is None or as_of is None:
+        return Partition(batch=batch, symbol=security, household=household, owned=True)
+    return Partition(
+        batch=batch,
+        symbol=security,
+        household=household,
+        rules=slot_rules(slots, rules, as_of, batch.target),  # the codes rules are written in
+        qualified=np.array([r.qualified for r in rules], dtype=bool),
+        as_of=as_of,
+        owned=True,
+    )
+
+
+def _rule_output(done: Proposed, row: int, qualified: bool) -> AccountRuleOutput:
+    """What the rules add to account ``row``'s proposal document."""
+    assert done.ruled is not None and done.relieved is not None  # a partition with rules
+    sales = sales_of(done.relieved, done.ruled)
+    reason = done.proposal.reason[row]
+    return AccountRuleOutput(
+        rule_reason=done.ruled.rule_reason[row],
+        target=done.ruled.batch.target[row],
+        sales={k: sale for (r, k), sale in sales.items() if r == row},
+        limited=bool(done.limited[row]),
+        shaped=bool((reason & np.uint32(Reason.SELL_LIMITED)).any()),
+        qualified=qualified,
+    )
 
 
 def compare_scenario(text: str) -> dict[str, Any]:
@@ -78,16 +124,6 @@ def compare_scenario(text: str) -> dict[str, Any]:
             for r in rows
         ],
     }
-
-
-def _engine(method: Method) -> Callable[..., BatchProposal]:
-    """The core's ``propose``, or the solver package's for the solver logics (imported only
-    then: it loads HiGHS)."""
-    if method in SOLVER_METHODS:
-        from trimtab.optimize import propose as solve
-
-        return solve
-    return propose
 
 
 def _options(scenario: Scenario) -> TradeOptions:
@@ -132,39 +168,24 @@ def _mark_apm(scenario: Scenario, account: dict[str, Any]) -> None:
 def _household(scenario: HouseholdScenario) -> dict[str, Any]:
     """Household rebalance: one account object per account and the household weights."""
     book = scenario.book
-    batch = book.batch(0, book.size)
-    household = np.zeros(book.size, dtype=np.int32)
-    outputs: list[AccountRuleOutput | None] = [None] * book.size
-    if scenario.rules is not None and scenario.as_of is not None:
-        ruled = apply_rules(batch, book.slot_symbol, list(scenario.rules), scenario.as_of)
-        done = propose_ruled_households(
-            ruled, book.slot_symbol, household, scenario.options, scenario.as_of
-        )
-        result = done.proposal
-        shaped = np.any(result.reason & np.uint32(Reason.SELL_LIMITED), axis=1)
-        outputs = [
-            AccountRuleOutput(
-                rule_reason=done.ruled.rule_reason[row],
-                target=done.ruled.batch.target[row],
-                sales={k: sale for (r, k), sale in done.sales.items() if r == row},
-                limited=bool(done.limited[row]),
-                shaped=bool(shaped[row]),
-                qualified=rules.qualified,
-            )
-            for row, rules in enumerate(scenario.rules)
-        ]
-    else:
-        result = propose_households(batch, book.slot_symbol, household, scenario.options)
+    rules = scenario.rules if scenario.as_of is not None else None
+    done = propose_partition(
+        _partition(
+            book, scenario.symbols, rules, scenario.as_of, np.zeros(book.size, dtype=np.int32)
+        ),
+        scenario.method,
+        scenario.options,
+    )
     accounts = [
         account_proposal(
             account_id=account_id,
             row=row,
             local=row,
             book=book,
-            proposal=result,
+            proposal=done.proposal,
             symbols=scenario.symbols,
             share_decimals=scenario.share_decimals,
-            rules=outputs[row],
+            rules=None if rules is None else _rule_output(done, row, rules[row].qualified),
         )
         for row, account_id in enumerate(scenario.account_ids)
     ]
@@ -172,68 +193,7 @@ def _household(scenario: HouseholdScenario) -> dict[str, Any]:
     document["household"] = household_fields(
         household_id=scenario.household_id,
         book=book,
-        proposal=result,
+        proposal=done.proposal,
         symbols=scenario.symbols,
     )
     return document
-
-
-def _wash_twins(
-    scenario: Scenario,
-    slot_symbol: npt.NDArray[np.int32],
-    quantity: npt.NDArray[np.float64],
-    sales: dict[tuple[int, int], Sale],
-    buy_allowed: npt.NDArray[np.bool_],
-) -> npt.NDArray[np.bool_]:
-    """Slots buying a security that another slot of the account (its model line or its APM
-    twin, which share the symbol) sells at a loss in the same proposal, (K,)."""
-    loss = {scenario.symbols[slot_symbol[k]] for (_, k), sale in sales.items() if sale.gain < 0}
-    named = np.array([scenario.symbols[c] in loss if c >= 0 else False for c in slot_symbol])
-    out: npt.NDArray[np.bool_] = named & (quantity > 0) & buy_allowed
-    return out
-
-
-def _with_rules(scenario: Scenario, rules: AccountRules, as_of: date) -> dict[str, Any]:
-    """The proposal of an account with restrictions, locks, tax lots or trading rules."""
-    book = scenario.book
-    batch = book.batch(0, 1)
-    slots = book.slot_symbol[0:1]
-    ruled = apply_rules(batch, slots, [rules], as_of)
-    while True:
-        result = _engine(scenario.method)(
-            ruled.batch, scenario.method, _options(scenario), groups=ruled.groups
-        )
-        result, limited = settle(result, ruled)
-        sales = realise(result, ruled, as_of)
-        refused = _wash_twins(
-            scenario, slots[0], result.quantity[0], sales, ruled.batch.buy_allowed[0]
-        )
-        if not refused.any():
-            break
-        # A security sold at a loss on one line (model or APM) is not bought on its twin in
-        # the same proposal (a wash sale): refuse that buy and plan again.
-        flags = ruled.rule_reason.copy()
-        flags[0, refused] |= np.uint32(RuleReason.WASH_SALE_BUY)
-        allowed = ruled.batch.buy_allowed.copy()
-        allowed[0, refused] = False
-        ruled = replace(ruled, batch=replace(ruled.batch, buy_allowed=allowed), rule_reason=flags)
-    account = account_proposal(
-        account_id=scenario.account_id,
-        row=0,
-        local=0,
-        book=book,
-        proposal=result,
-        symbols=scenario.symbols,
-        share_decimals=scenario.share_decimals,
-        rules=AccountRuleOutput(
-            rule_reason=ruled.rule_reason[0],
-            target=ruled.batch.target[0],
-            sales={k: sale for (_, k), sale in sales.items()},
-            limited=bool(limited[0]),
-            shaped=bool((result.reason[0] & np.uint32(Reason.SELL_LIMITED)).any()),
-            qualified=rules.qualified,
-        ),
-    )
-    account.update(_class_drift(scenario, result))
-    _mark_apm(scenario, account)
-    return proposal_document(scenario.method, [account])

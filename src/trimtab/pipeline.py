@@ -1,0 +1,250 @@
+"""The one proposing pipeline: accounts as arrays in, proposals with their rules out.
+
+Every entry point proposes through :func:`propose_partition`: one scenario
+(``trimtab propose``), each chunk of a book (``propose-book``), a service request, and
+whatever runs a partition elsewhere. It alone
+
+1. chooses the planner: the core's logics, the solver (Best Fit, Minimum Transaction) or
+   household planning;
+2. lays the rules on (:func:`~trimtab.core.rules.apply_slot_rules`);
+3. plans and rounds (:func:`~trimtab.core.engine.propose`), applies trade holds and marks
+   what rules limited (:func:`~trimtab.core.rules.settle`);
+4. relieves the lots of every sale and adds up the realised gains;
+5. refuses, within each household, the buy of a security the same proposal sells at a loss
+   (a wash sale) and plans again, until no such buy is left;
+6. flags the accounts whose proposal needs an approver (:data:`APPROVAL_GAIN`).
+
+A :class:`Partition` holds everything already sliced to its accounts (rows 0..N), so a
+partition can run on any thread, process or machine: nothing here indexes a whole book.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+
+from trimtab.core.batch import AccountBatch, Dollars, Mask
+from trimtab.core.engine import SOLVER_METHODS, BatchProposal, Method, Planner, TradeOptions
+from trimtab.core.engine import plan_trades as core_plan_trades
+from trimtab.core.engine import propose as engine_propose
+from trimtab.core.household import household_rebalance
+from trimtab.core.logics import Plan
+from trimtab.core.lots import APPROVAL_GAIN, Relieved, slot_gains
+from trimtab.core.reasons import Message, RuleReason
+from trimtab.core.rules import RuledBatch, SlotRules, apply_slot_rules, relieved, settle
+
+Codes = npt.NDArray[np.int32]
+
+__all__ = ["APPROVAL_GAIN", "Partition", "Proposed", "propose_partition"]
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """Accounts to propose for, with everything that shapes their trades.
+
+    Attributes:
+        batch: the accounts, (N, K) slots; its ``target``, ``lower`` and ``upper`` arrays
+            are overwritten by the rules when ``owned`` (a batch made for this partition).
+        symbol: symbol code of each slot, -1 on padding, (N, K): the same code on two
+            slots is the same security (a model line and its APM twin).
+        household: household code per account, (N,): accounts sharing a code are one
+            household (household rebalance; wash sales look across it). ``None``: each
+            account is its own household.
+        rules: the accounts' rules laid on these slots (rows 0..N), prepared or not;
+            ``None`` for accounts without rules or lots.
+        qualified: untaxed registration per account, (N,); ``None``: none qualified.
+        as_of: the trade date the rules and lots are evaluated on (required with rules).
+        owned: the batch's target and band arrays may be overwritten.
+    """
+
+    batch: AccountBatch
+    symbol: Codes
+    household: Codes | None = None
+    rules: SlotRules | None = None
+    qualified: Mask | None = None
+    as_of: date | None = None
+    owned: bool = False
+
+    @property
+    def size(self) -> int:
+        return self.batch.size
+
+
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """The proposals of a partition.
+
+    Attributes:
+        proposal: trades, statuses and messages (trade holds applied), (N, K) / (N,).
+        ruled: the batch as planned under the rules (adjusted targets, limits, the wash-sale
+            buys refused here), or ``None`` without rules.
+        relieved: the lots every sale relieved (indexes into ``ruled.rules.lots``), or
+            ``None`` without rules.
+        short_term_gain, long_term_gain: realised gains per slot in dollars, (N, K); 0
+            without lots or basis.
+        limited: accounts whose wanted trades rules blocked or limited, (N,).
+        needs_approval: non-qualified accounts realising :data:`APPROVAL_GAIN` dollars or
+            more of gains, (N,).
+    """
+
+    proposal: BatchProposal
+    ruled: RuledBatch | None
+    relieved: Relieved | None
+    short_term_gain: Dollars
+    long_term_gain: Dollars
+    limited: Mask
+    needs_approval: Mask
+
+    @property
+    def realised_gain(self) -> Dollars:
+        """Short- plus long-term gains per account in dollars, (N,)."""
+        out: Dollars = self.short_term_gain.sum(axis=1) + self.long_term_gain.sum(axis=1)
+        return out
+
+
+def _households(part: Partition) -> Codes:
+    if part.household is not None:
+        return part.household
+    return np.arange(part.size, dtype=np.int32)
+
+
+def _planner(part: Partition, method: Method) -> Planner:
+    """The dollar planner of ``method``: the solver package's for the solver logics (imported
+    only then: it loads HiGHS), household pairing for household rebalance."""
+    if method in SOLVER_METHODS:
+        from trimtab.optimize import plan_trades as solve
+
+        return solve
+    if method is Method.HOUSEHOLD_REBALANCE:
+        symbol, house = part.symbol, _households(part)
+
+        def by_household(b: AccountBatch, m: Method, o: TradeOptions, rows: slice) -> Plan:
+            return household_rebalance(b, symbol, house).plan
+
+        return by_household
+    return core_plan_trades
+
+
+def _plan(
+    batch: AccountBatch,
+    method: Method,
+    options: TradeOptions,
+    planner: Planner,
+    ruled: RuledBatch | None,
+) -> BatchProposal:
+    return engine_propose(
+        batch,
+        method,
+        options,
+        groups=None if ruled is None else ruled.groups,
+        planner=planner,
+    )
+
+
+def _approval(part: Partition, gain: Dollars) -> Mask:
+    qualified = np.zeros(part.size, bool) if part.qualified is None else part.qualified
+    out: Mask = ~qualified & (gain >= APPROVAL_GAIN - 0.005)
+    return out
+
+
+def propose_partition(part: Partition, method: Method, options: TradeOptions) -> Proposed:
+    """Proposals for every account of ``part`` by ``method`` under its rules.
+
+    ``options`` hold the partition's own per-account amounts (arrays of N) and sub-asset
+    classes ((N, K)), already sliced. Without rules the logic's proposal is returned as
+    planned; with them, holds, locks, lots, restrictions and wash sales all apply and sales
+    carry their realised gains.
+    """
+    planner = _planner(part, method)
+    n, k = part.batch.price.shape
+    if part.rules is None:
+        proposal = _plan(part.batch, method, options, planner, None)
+        zero = np.zeros((n, k))
+        return Proposed(proposal, None, None, zero, zero, np.zeros(n, bool), np.zeros(n, bool))
+    if part.as_of is None:
+        raise ValueError("a partition with rules needs as_of")
+    rules = part.rules if part.rules.cache is not None else part.rules.prepared()
+    ruled = apply_slot_rules(part.batch, rules, overwrite=part.owned)
+    house = _households(part)
+    if method is Method.HOUSEHOLD_REBALANCE:
+        ruled = _household_ruled(ruled, house)
+    refused = np.zeros((n, k), dtype=bool)
+    while True:
+        planned = _plan(ruled.batch, method, options, planner, ruled)
+        proposal, limited = settle(planned, ruled)
+        done = relieved(proposal, ruled, part.as_of)
+        wash = _wash_buys(proposal, ruled, done, part.symbol, house) & ~refused
+        if not wash.any():
+            break
+        # A security sold at a loss in one account of the household (or on one line of an
+        # account: a model line and its APM twin) is not bought in the same proposal.
+        refused |= wash
+        ruled = _refuse_buys(ruled, part.symbol, house, wash)
+    short, long = slot_gains(done, ruled.rules.lots, (n, k))
+    gain = short.sum(axis=1) + long.sum(axis=1)
+    message = proposal.message.copy()
+    message[limited & (message == Message.NONE)] = Message.RULES_LIMITED
+    return Proposed(
+        replace(proposal, message=message),
+        ruled,
+        done,
+        short,
+        long,
+        limited,
+        _approval(part, gain),
+    )
+
+
+def _household_ruled(ruled: RuledBatch, house: Codes) -> RuledBatch:
+    """Household planning under rules: accounts on trade hold neither sell nor buy, so the
+    others trade around them; every account of a household where any account has rules is
+    ruled (a buy refused because another account sold at a loss limits it)."""
+    b = ruled.batch
+    hold = ruled.hold[:, None]
+    if hold.any():
+        b = replace(
+            b, sell_limit=np.where(hold, 0.0, b.sell_limit), buy_allowed=b.buy_allowed & ~hold
+        )
+    _, inverse = np.unique(house, return_inverse=True)
+    any_ruled = np.bincount(inverse, weights=ruled.ruled.astype(np.float64)) > 0
+    return replace(ruled, batch=b, ruled=any_ruled[inverse])
+
+
+def _keys(symbol: Codes, house: Codes) -> npt.NDArray[np.int64]:
+    """One int64 per (household, symbol) of every slot, -1 on padding."""
+    width = int(symbol.max(initial=0)) + 1
+    keys: npt.NDArray[np.int64] = house.astype(np.int64)[:, None] * width + symbol
+    return np.where(symbol >= 0, keys, -1)
+
+
+def _wash_buys(
+    proposal: BatchProposal, ruled: RuledBatch, done: Relieved, symbol: Codes, house: Codes
+) -> Mask:
+    """Slots that buy a security some lot of which the proposal sells at a loss in the same
+    household, (N, K)."""
+    loss = done.gain < 0  # NaN (no basis) is not a loss
+    if not loss.any():
+        return np.zeros(proposal.quantity.shape, dtype=bool)
+    lots = ruled.rules.lots
+    index = done.index[loss]
+    keys = _keys(symbol, house)
+    sold = keys[lots.row[index], lots.slot[index]]
+    out: Mask = (proposal.quantity > 0) & np.isin(keys, sold)
+    return out
+
+
+def _refuse_buys(ruled: RuledBatch, symbol: Codes, house: Codes, wash: Mask) -> RuledBatch:
+    """``ruled`` with buys of every slot of the households' securities in ``wash`` refused."""
+    keys = _keys(symbol, house)
+    refused = np.isin(keys, keys[wash]) & ruled.batch.valid
+    flags = ruled.rule_reason | (refused.astype(np.uint32) * np.uint32(RuleReason.WASH_SALE_BUY))
+    b = ruled.batch
+    return replace(
+        ruled,
+        batch=replace(b, buy_allowed=b.buy_allowed & ~refused),
+        rule_reason=flags,
+        ruled=ruled.ruled | refused.any(axis=1),
+    )
