@@ -18,6 +18,26 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def flag_error(err: InputError, flags: set[str]) -> str:
+    """``err`` as the command line says it: a field that is one of the command's ``flags``
+    (``cash_to_invest``) named as its flag (``--cash-to-invest``)."""
+    if err.where in flags:
+        return f"--{err.where.replace('_', '-')}: {err.problem}"
+    return str(err)
+
+
+OPTION_FLAGS = {
+    "method",
+    "rounding",
+    "share_decimals",
+    "cash_to_generate",
+    "mccar_pct",
+    "cash_to_invest",
+    "min_trade_value",
+}
+"""Trade-logic options that the book and service commands take as flags."""
+
+
 def _check_out(out: Path | None) -> None:
     if out is not None and out.suffix not in (".csv", ".parquet"):
         raise _fail(f"--out: must end in .csv or .parquet, got {out.name!r}")
@@ -112,7 +132,7 @@ def register(app: typer.Typer) -> None:
                 loaded, rules = book_rules(book, loaded, when)
             options = with_book_classes(loaded, chosen, options)
         except InputError as err:
-            raise _fail(str(err)) from None
+            raise _fail(flag_error(err, OPTION_FLAGS)) from None
         if status_out is None and out is not None:
             status_out = out.with_name(f"{out.stem}.status{out.suffix}")
         write_proposals(

@@ -18,13 +18,13 @@ import pyarrow.parquet as pq
 from trimtab.core.book import CHUNK, RULES_CHUNK, drift_book, map_chunks
 from trimtab.core.engine import Method, TradeOptions
 from trimtab.core.rules import SlotRules
-from trimtab.errors import InputError
 from trimtab.io.arrow import from_numpy, strings
 from trimtab.io.book import LoadedBook, with_extra_holdings
 from trimtab.io.household_book import household_codes, household_spans
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
 from trimtab.io.relief import relief_text
 from trimtab.io.tables import table_path
+from trimtab.options import parse_method, trade_options
 from trimtab.pipeline import Partition, Proposed, propose_partition
 
 
@@ -39,35 +39,13 @@ def batch_options(
     min_trade_value: float,
 ) -> tuple[Method, TradeOptions]:
     """Command-line options as the engine's; the same rules as a scenario's ``options``."""
-    names = [m.value for m in Method]
-    if method not in names:
-        raise InputError("--method", f"must be one of {', '.join(names)}, got {method!r}")
-    try:
-        chosen = Method(method)
-    except ValueError:
-        raise InputError("--method", f"{method!r} is not supported by propose-book") from None
-    if rounding not in ("whole_shares", "fractional"):
-        raise InputError("--rounding", f"must be whole_shares or fractional, got {rounding!r}")
-    generating = chosen in (Method.GENERATE_CASH, Method.WITHDRAWAL)
-    investing = chosen in (
-        Method.INVEST_CASH_PROPORTIONAL,
-        Method.INVEST_CASH_MIN_TRADES,
-        Method.DEPOSIT,
-    )
-    for name, value, used in (
-        ("--cash-to-generate", cash_to_generate, generating),
-        ("--mccar-pct", mccar_pct, generating),
-        ("--cash-to-invest", cash_to_invest, investing),
-    ):
-        if value is not None and not used:
-            raise InputError(name, f"not used by method {method!r}")
-    if generating and cash_to_generate is None and not mccar_pct:
-        raise InputError("--cash-to-generate", f"required by method {method!r}")
-    return chosen, TradeOptions(
-        fractional=rounding == "fractional",
+    chosen = parse_method(method)
+    return chosen, trade_options(
+        chosen,
+        rounding=rounding,
         share_decimals=share_decimals,
-        cash_to_generate=cash_to_generate or 0.0,
-        mccar_pct=mccar_pct or 0.0,
+        cash_to_generate=cash_to_generate,
+        mccar_pct=mccar_pct,
         cash_to_invest=cash_to_invest,
         min_trade_value=min_trade_value,
     )

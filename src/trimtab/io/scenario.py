@@ -22,7 +22,7 @@ from trimtab.core.book import BookArrays, assemble_book
 from trimtab.core.engine import Method, TradeOptions
 from trimtab.core.lots import Lot
 from trimtab.core.rules import AccountRules
-from trimtab.errors import ScenarioError
+from trimtab.errors import InputError, ScenarioError
 from trimtab.io.errors import first_error
 from trimtab.io.rules import (
     LockIn,
@@ -47,6 +47,7 @@ from trimtab.io.sleeves import (
     check_sleeve_types,
     twin_rules,
 )
+from trimtab.options import trade_options
 
 WEIGHT_SUM_TOLERANCE = 1e-6
 """Percent points by which model targets plus cash may miss 100."""
@@ -225,21 +226,21 @@ def _check_model(model: ModelIn, at: str = "model") -> None:
         )
 
 
-def _check_options(method: str, opts: OptionsIn) -> None:
-    uses = {
-        "cash_to_generate": {"generate_cash", "withdrawal"},
-        "mccar_pct": {"generate_cash", "withdrawal"},
-        "cash_to_invest": {"invest_cash_proportional", "invest_cash_min_trades", "deposit"},
-    }
-    for name, methods in uses.items():
-        if getattr(opts, name) is not None and method not in methods:
-            raise ScenarioError(f"options.{name}", f"not used by method {method!r}")
-    if (
-        method in ("generate_cash", "withdrawal")
-        and opts.cash_to_generate is None
-        and not opts.mccar_pct
-    ):
-        raise ScenarioError("options.cash_to_generate", f"required by method {method!r}")
+def _options(method: Method, opts: OptionsIn) -> TradeOptions:
+    """The scenario's ``options``, checked as every entry point checks them."""
+    try:
+        return trade_options(
+            method,
+            rounding=opts.rounding,
+            share_decimals=opts.share_decimals,
+            cash_to_generate=opts.cash_to_generate,
+            mccar_pct=opts.mccar_pct,
+            cash_to_invest=opts.cash_to_invest,
+            min_trade_value=opts.min_trade_value,
+            prefix="options.",
+        )
+    except InputError as err:
+        raise ScenarioError(err.where, err.problem) from None
 
 
 def _position_quantity(i: int, pos: PositionIn, price: float) -> float:
@@ -273,7 +274,7 @@ def build_scenario(src: ScenarioIn) -> Scenario:
     if method is Method.HOUSEHOLD_REBALANCE:
         raise ScenarioError("account", "household_rebalance takes household instead of account")
     target = account_target(src, _check_model)
-    _check_options(src.method, src.options)
+    options = _options(method, src.options)
     for sym, px in src.prices.items():
         if not px > 0:
             raise ScenarioError(f"prices.{sym}", f"must be greater than 0, got {px:g}")
@@ -335,15 +336,7 @@ def build_scenario(src: ScenarioIn) -> Scenario:
         position_quantity=np.array(qty, dtype=np.float64),
     )
     o = src.options
-    fractional = o.rounding == "fractional"
-    options = TradeOptions(
-        fractional=fractional,
-        share_decimals=o.share_decimals,
-        cash_to_generate=o.cash_to_generate or 0.0,
-        mccar_pct=o.mccar_pct or 0.0,
-        cash_to_invest=o.cash_to_invest,
-        min_trade_value=o.min_trade_value,
-    )
+    fractional = options.fractional
     return Scenario(
         method=method,
         options=options,
@@ -512,7 +505,7 @@ def parse_household(raw: dict[str, Any]) -> HouseholdScenario:
             "household", f"only household_rebalance takes a household, got {src.method!r}"
         )
     _check_model(src.model)
-    _check_options(src.method, src.options)
+    options = _options(Method.HOUSEHOLD_REBALANCE, src.options)
     for sym, px in src.prices.items():
         if not px > 0:
             raise ScenarioError(f"prices.{sym}", f"must be greater than 0, got {px:g}")
@@ -595,14 +588,10 @@ def parse_household(raw: dict[str, Any]) -> HouseholdScenario:
         position_quantity=np.array(quantities, dtype=np.float64),
     )
     o = src.options
-    fractional = o.rounding == "fractional"
+    fractional = options.fractional
     return HouseholdScenario(
         method=Method.HOUSEHOLD_REBALANCE,
-        options=TradeOptions(
-            fractional=fractional,
-            share_decimals=o.share_decimals,
-            min_trade_value=o.min_trade_value,
-        ),
+        options=options,
         book=book,
         symbols=symbols,
         household_id=src.household.id,
