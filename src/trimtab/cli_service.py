@@ -159,7 +159,7 @@ def register(app: typer.Typer) -> None:
 
         day = _date(as_of)
         try:
-            folder = read_book_folder(book)
+            folder = read_book_folder(book, day)
         except InputError as err:
             raise _fail(str(err)) from None
         summary = _run(

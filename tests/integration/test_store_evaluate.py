@@ -181,9 +181,9 @@ def test_no_trade_for_550_days(engine: sa.Engine, tmp_path: Path) -> None:
         return [
             {
                 "account_id": "BAL",
-                "trade_date": day,
+                "date": day,
                 "symbol": "A",
-                "side": "buy",
+                "action": "buy",
                 "quantity": 1,
                 "price": 40,
             }
@@ -204,20 +204,22 @@ def test_restriction_ended_with_rebalance_immediately(engine: sa.Engine, tmp_pat
         {
             "account_id": "BAL",
             "restriction_id": "R1",
-            "kind": "exclusion",
-            "symbol": "C",
+            "type": "exclusion",
+            "symbol": "A",
             "start_date": "2026-01-05",
             "end_date": "2026-11-20",
             "end_action": "rebalance_immediately",
+            "behaviour": "hold",
         },
         {
             "account_id": "BAL",
             "restriction_id": "R2",
-            "kind": "exclusion",
-            "symbol": "D",
+            "type": "exclusion",
+            "symbol": "B",
             "start_date": "2026-01-05",
             "end_date": "2026-11-20",
-            "end_action": "wait_for_model_change",
+            "end_action": "wait_for_weight_change",
+            "behaviour": "hold",
         },
     ]
     got = days(

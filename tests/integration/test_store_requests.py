@@ -192,7 +192,7 @@ def test_expiry_at_end_of_next_business_day(engine: sa.Engine, tmp_path: Path) -
 
 def test_unknown_logic_and_account(engine: sa.Engine, tmp_path: Path) -> None:
     setup_book(engine, tmp_path)
-    with pytest.raises(InputError, match="--logic: must be one of"):
+    with pytest.raises(InputError, match="logic: must be one of"):
         submit(engine, ["ACC1"], logic="yolo")
     with pytest.raises(TrimtabError, match="account 'NOPE' does not exist"):
         submit(engine, ["NOPE"])
@@ -333,8 +333,8 @@ def test_locks_limit_what_is_sold(engine: sa.Engine, tmp_path: Path) -> None:
     # ACC2 has an elective lock on B: its 20 B stay; A is bought with its $100: 0 shares at
     # $500 (the $100 minimum trade does not help: one share costs more than the cash).
     locks = [
-        {"account_id": "ACC1", "symbol": "A", "kind": "gain"},
-        {"account_id": "ACC2", "symbol": "B", "kind": "elective"},
+        {"account_id": "ACC1", "symbol": "A", "type": "gain"},
+        {"account_id": "ACC2", "symbol": "B", "type": "elective"},
     ]
     setup_book(engine, tmp_path, price_a=500.0, lots=LOTS, locks=locks)
     request_id = submit(engine, ["ACC1", "ACC2"])
@@ -390,7 +390,7 @@ def test_generate_cash_amount_is_kept_for_resubmission(engine: sa.Engine, tmp_pa
     assert trades == [("B", "sell", Decimal(5))]
     assert shown["proposals"][0]["cash_after"] == Decimal(300)
     assert shown["request"]["options"] == '{"cash_to_generate": 300.0}'
-    with pytest.raises(InputError, match="--mccar-pct: must be at most 100"):
+    with pytest.raises(InputError, match="mccar_pct: must be at most 100"):
         submit(engine, ["ACC2"], logic="generate_cash", amounts={"mccar_pct": 120.0})
 
 
@@ -403,9 +403,9 @@ def test_no_loss_sale_of_a_security_bought_within_30_days(
     bought = [
         {
             "account_id": "ACC1",
-            "trade_date": "2026-11-10",
+            "date": "2026-11-10",
             "symbol": "A",
-            "side": "buy",
+            "action": "buy",
             "quantity": 1,
             "price": 510,
         },
@@ -427,12 +427,12 @@ def test_exclusion_liquidated_now_holds_cash(engine: sa.Engine, tmp_path: Path) 
         {
             "account_id": "ACC1",
             "restriction_id": "R1",
-            "kind": "exclusion",
+            "type": "exclusion",
             "symbol": "A",
             "start_date": "2026-01-05",
             "end_date": "",
             "end_action": "",
-            "behaviour": "liquidate_now",
+            "behaviour": "liquidate_immediately",
             "replacement": "hold_cash",
             "substitute": "",
         },
@@ -452,7 +452,7 @@ def test_substitution_needs_its_substitute(tmp_path: Path) -> None:
         {
             "account_id": "ACC1",
             "restriction_id": "R1",
-            "kind": "substitution",
+            "type": "substitution",
             "symbol": "A",
             "start_date": "2026-01-05",
             "substitute": "",
@@ -460,4 +460,4 @@ def test_substitution_needs_its_substitute(tmp_path: Path) -> None:
     ]
     with pytest.raises(InputError) as err:
         read_book_folder(tiny_book(tmp_path / "b", restrictions=restrictions))
-    assert str(err.value) == ("restrictions.csv row 1 column substitute: a substitution needs one")
+    assert str(err.value) == "restrictions.csv row 1 column substitute: required field is missing"

@@ -311,3 +311,30 @@ def assemble_book(
         slot_lower=padded(model_lower),
         slot_upper=padded(model_upper),
     )
+
+
+def with_extra_slots(arrays: BookArrays, extra: Sequence[tuple[int, int]]) -> BookArrays:
+    """``arrays`` with zero-quantity holdings at ``(account code, symbol code)`` pairs that
+    have no slot yet (``arrays`` itself when all have one), so that rules can buy into
+    securities an account neither holds nor has in its model."""
+    held = (arrays.slot_symbol >= 0) & (arrays.quantity > 0)
+    held[:, arrays.model_width :] |= arrays.slot_symbol[:, arrays.model_width :] >= 0
+    rows, cols = np.nonzero(held)
+    extra_arr = np.array(extra, dtype=np.int32).reshape(-1, 2)
+    laid = (arrays.slot_symbol[extra_arr[:, 0]] == extra_arr[:, 1:2]).any(axis=1)
+    extra_arr = np.unique(extra_arr[~laid], axis=0)
+    if extra_arr.shape[0] == 0:
+        return arrays
+    return assemble_book(
+        price=arrays.price[:-1],
+        model_symbol=arrays.model_symbol,
+        model_target=arrays.model_target,
+        model_lower=arrays.model_lower,
+        model_upper=arrays.model_upper,
+        model_cash=arrays.model_cash,
+        account_model=arrays.account_model,
+        cash=arrays.cash,
+        position_account=np.r_[rows.astype(np.int32), extra_arr[:, 0]],
+        position_symbol=np.r_[arrays.slot_symbol[rows, cols], extra_arr[:, 1]],
+        position_quantity=np.r_[arrays.quantity[rows, cols], np.zeros(len(extra_arr))],
+    )

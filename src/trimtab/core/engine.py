@@ -60,7 +60,8 @@ class TradeOptions:
         min_trade_value: dollars; smaller trades are dropped.
         sub_asset_class: sub-asset-class code per slot of the book, (N, K), -1 for none
             (withdrawal); ``None``: no classes, a withdrawal never turns into a full rebalance.
-        sweep_pct, sweep_min: the cash sweep target, percent of value and dollars (deposit).
+        sweep_pct, sweep_min: the cash sweep target, percent of value and dollars (deposit);
+            a number or one per account.
     """
 
     fractional: bool = False
@@ -70,8 +71,8 @@ class TradeOptions:
     cash_to_invest: float | Dollars | None = None
     min_trade_value: float = 0.0
     sub_asset_class: npt.NDArray[np.int32] | None = None
-    sweep_pct: float = SWEEP_PCT
-    sweep_min: float = SWEEP_MIN
+    sweep_pct: float | Fractions = SWEEP_PCT
+    sweep_min: float | Dollars = SWEEP_MIN
 
     @property
     def unit(self) -> float:
@@ -92,6 +93,8 @@ class TradeOptions:
             self,
             cash_to_generate=cut(self.cash_to_generate),  # type: ignore[arg-type]
             cash_to_invest=cut(self.cash_to_invest),
+            sweep_pct=cut(self.sweep_pct),  # type: ignore[arg-type]
+            sweep_min=cut(self.sweep_min),  # type: ignore[arg-type]
             sub_asset_class=None if classes is None else classes[start:stop],
         )
 

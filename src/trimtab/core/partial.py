@@ -45,9 +45,13 @@ turns into a full rebalance."""
 
 
 def sweep_target(
-    value: Dollars, *, sweep_pct: float = SWEEP_PCT, sweep_min: float = SWEEP_MIN
+    value: Dollars,
+    *,
+    sweep_pct: float | Fractions = SWEEP_PCT,
+    sweep_min: float | Dollars = SWEEP_MIN,
 ) -> Dollars:
-    """The sweep target in dollars: ``sweep_pct`` percent of ``value``, at least ``sweep_min``."""
+    """The sweep target in dollars: ``sweep_pct`` percent of ``value``, at least ``sweep_min``
+    (each a number, or one per account)."""
     out: Dollars = np.maximum(value * (sweep_pct / 100.0), sweep_min)
     return out
 
@@ -56,8 +60,8 @@ def deposit(
     batch: AccountBatch,
     amounts: Amounts,
     *,
-    sweep_pct: float = SWEEP_PCT,
-    sweep_min: float = SWEEP_MIN,
+    sweep_pct: float | Fractions = SWEEP_PCT,
+    sweep_min: float | Dollars = SWEEP_MIN,
 ) -> Plan:
     """Logic 10: invest cash above the sweep target, most underweight first. Never sells.
 

@@ -16,7 +16,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from trimtab.core.book import BookArrays, DuplicateHolding, assemble_book, model_lines
+from trimtab.core.book import (
+    BookArrays,
+    DuplicateHolding,
+    assemble_book,
+    model_lines,
+    with_extra_slots,
+)
 from trimtab.errors import BookError
 from trimtab.io.arrow import as_numpy, from_numpy, strings
 from trimtab.io.tables import Column, first_row, numbers, read_table, require_values, table_path
@@ -495,26 +501,5 @@ def _unique_lot_ids(label: str, lots: pa.Table, account: Codes, symbol: Codes) -
 def with_extra_holdings(loaded: LoadedBook, extra: list[tuple[int, int]]) -> LoadedBook:
     """The book with zero-quantity holdings at ``(account code, symbol code)`` pairs, so that
     rules can buy into securities an account neither holds nor has in its model."""
-    arrays = loaded.arrays
-    held = (arrays.slot_symbol >= 0) & (arrays.quantity > 0)
-    held[:, arrays.model_width :] |= arrays.slot_symbol[:, arrays.model_width :] >= 0
-    rows, cols = np.nonzero(held)
-    extra_arr = np.array(extra, dtype=np.int32).reshape(-1, 2)
-    laid = (arrays.slot_symbol[extra_arr[:, 0]] == extra_arr[:, 1:2]).any(axis=1)
-    extra_arr = np.unique(extra_arr[~laid], axis=0)
-    if extra_arr.shape[0] == 0:
-        return loaded
-    rebuilt = assemble_book(
-        price=arrays.price[:-1],
-        model_symbol=arrays.model_symbol,
-        model_target=arrays.model_target,
-        model_lower=arrays.model_lower,
-        model_upper=arrays.model_upper,
-        model_cash=arrays.model_cash,
-        account_model=arrays.account_model,
-        cash=arrays.cash,
-        position_account=np.r_[rows.astype(np.int32), extra_arr[:, 0]],
-        position_symbol=np.r_[arrays.slot_symbol[rows, cols], extra_arr[:, 1]],
-        position_quantity=np.r_[arrays.quantity[rows, cols], np.zeros(len(extra_arr))],
-    )
-    return replace(loaded, arrays=rebuilt)
+    arrays = with_extra_slots(loaded.arrays, extra)
+    return loaded if arrays is loaded.arrays else replace(loaded, arrays=arrays)

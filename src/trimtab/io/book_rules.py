@@ -9,7 +9,7 @@ Optional tables, CSV or Parquet like the rest of the book:
 - ``locks``: ``account_id``, ``type`` (gain, elective, cost_basis_unlock, trade_hold);
   optional ``symbol``, ``until``.
 - ``transactions``: ``account_id``, ``symbol``, ``action`` (buy, sell), ``date``,
-  ``quantity``; optional ``realized_gain``.
+  ``quantity``; optional ``realized_gain`` and ``price`` (kept by the service).
 - ``short_term_windows``: ``symbol``, ``days``.
 - ``specific_lots``: ``account_id``, ``symbol``, ``lot_id``: for accounts whose
   ``lot_method`` is ``specific_lots``, the lots to relieve, in order (read by
@@ -99,6 +99,7 @@ RULE_SCHEMAS: dict[str, list[Column]] = {
         Column("date", pa.date32()),
         Column("quantity", pa.float64()),
         Column("realized_gain", pa.float64(), required=False, nullable=True),
+        Column("price", pa.float64(), required=False, nullable=True),
     ],
     "short_term_windows": [
         Column("symbol", pa.string()),
@@ -129,17 +130,28 @@ class BookRules:
 Mask = npt.NDArray[np.bool_]
 
 
-def _table(folder: Path, name: str) -> tuple[str, pa.Table | None]:
-    """The label (file name) and the rule table ``name`` of ``folder`` (``None``: absent)."""
-    path = table_path(folder, name)
+RuleTables = Mapping[str, tuple[str, pa.Table]]
+"""Rule tables by name, each with the label its errors cite (a file name, or the store's
+table): what a book folder holds, or what the service reads back from its store."""
+
+RuleSource = Path | str | RuleTables
+"""A book folder, or rule tables already read."""
+
+
+def rule_table(source: RuleSource, name: str) -> tuple[str, pa.Table | None]:
+    """The label (file name) and the rule table ``name`` of ``source`` (``None``: absent)."""
+    if not isinstance(source, Path | str):
+        found = source.get(name)
+        return found if found is not None else (f"{name}.csv", None)
+    path = table_path(Path(source), name)
     if path is None:
         return f"{name}.csv", None
     return path.name, read_table(path, RULE_SCHEMAS[name])
 
 
-def _rows(folder: Path, name: str) -> tuple[str, list[dict[str, Any]]]:
+def _rows(folder: RuleSource, name: str) -> tuple[str, list[dict[str, Any]]]:
     """The label and the rows of the rule table ``name`` (none when absent)."""
-    label, table = _table(folder, name)
+    label, table = rule_table(folder, name)
     return label, [] if table is None else table.to_pylist()
 
 
@@ -499,9 +511,10 @@ def _lay_history(
     buys in its own account."""
     account = _codes(table, "account_id", on.names.accounts)
     symbol = _codes(table, "symbol", on.names.symbols)
+    n = on.arrays.size  # accounts past it only lend their history to their household
     with_history = np.zeros(int(on.house.max(initial=0)) + 1, dtype=bool)
     with_history[on.house[account]] = True
-    ruled |= with_history[on.house]
+    ruled |= with_history[on.house[:n]]
     sell = _one_of(table, "action", ["sell"])
     age = on.today - _days(table, "date")
     recent = (age >= 0) & (age <= WASH_SALE_DAYS)
@@ -515,10 +528,13 @@ def _lay_history(
         count = lo[house + 1] - lo[house]
         step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
         accounts = by_house[np.repeat(lo[house], count) + step]
-        slot = on.slots(accounts, np.repeat(symbol[at], count))
+        symbols = np.repeat(symbol[at], count)
+        laid = accounts < n
+        accounts, symbols = accounts[laid], symbols[laid]
+        slot = on.slots(accounts, symbols)
         masks[name][accounts[slot >= 0], slot[slot >= 0]] = True
     window = windows[symbol]
-    at = np.flatnonzero(sell & (window >= 0) & (age >= 0) & (age <= window))
+    at = np.flatnonzero(sell & (window >= 0) & (age >= 0) & (age <= window) & (account < n))
     slot = on.slots(account[at], symbol[at])
     masks["short_term"][account[at][slot >= 0], slot[slot >= 0]] = True
 
@@ -528,7 +544,7 @@ _MASKS = ("elective", "gain_lock", "basis_unlocked", "wash_window", "wash_buy", 
 
 
 def lay_out_rules(
-    folder: Path | str,
+    folder: RuleSource,
     arrays: BookArrays,
     *,
     account_code: Mapping[str, int],
@@ -542,10 +558,12 @@ def lay_out_rules(
     ``(account, symbol)`` slots that restrictions may buy (:class:`BookRules`).
 
     ``house`` is a household code per account code (accounts of a code share a household;
-    without it each account is its own); ``qualified`` per account code. ``None`` when a
-    table fails a whole-column check (:func:`read_book_rules` then names the bad row).
+    without it each account is its own); ``qualified`` per account code. ``account_code``
+    may name accounts past the rows of ``arrays`` (codes ``N`` and up, ``house`` covering
+    them): accounts not proposed for, such as held-away ones, whose transactions still count
+    for their household's wash sales. ``None`` when a table fails a whole-column check
+    (:func:`read_book_rules` then names the bad row).
     """
-    folder = Path(folder)
     names = _Names(account_code, symbol_code)
     tables: dict[str, pa.Table | None] = {}
     checks = {
@@ -554,11 +572,11 @@ def lay_out_rules(
         "transactions": _transactions_read,
     }
     for name, check in checks.items():
-        _, table = _table(folder, name)
+        _, table = rule_table(folder, name)
         tables[name] = table
         if table is not None and not check(table, names):
             return None
-    windows = _windows_of(_table(folder, "short_term_windows")[1], names)
+    windows = _windows_of(rule_table(folder, "short_term_windows")[1], names)
     if windows is None:
         return None
     n, k = arrays.slot_symbol.shape
@@ -566,7 +584,7 @@ def lay_out_rules(
         arrays=arrays,
         names=names,
         today=(as_of - _EPOCH).days,
-        house=np.arange(n, dtype=np.int64) if house is None else house,
+        house=np.arange(len(account_code), dtype=np.int64) if house is None else house,
         qualified=np.zeros(n, dtype=bool) if qualified is None else qualified,
     )
     res = SlotRestrictions.none(n, k)
@@ -600,7 +618,7 @@ def lay_out_rules(
 
 
 def read_book_rules(
-    folder: Path | str,
+    folder: RuleSource,
     *,
     account_code: Mapping[str, int],
     symbol_code: Mapping[str, int],
@@ -621,7 +639,6 @@ def read_book_rules(
     :class:`LotMethod` value, fifo by default) are per account code; ``lots`` are per
     account code, then symbol code.
     """
-    folder = Path(folder)
     n = len(account_code)
     symbols = {code: sym for sym, code in symbol_code.items()}
     per_account: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
@@ -682,7 +699,7 @@ def read_book_rules(
     for i, row in enumerate(rows, start=1):
         acc = account_of(label_t, i, row["account_id"])
         known(label_t, i, "symbol", row["symbol"])
-        data = _clean(row, ("account_id",))
+        data = _clean(row, ("account_id", "price"))  # the price is the service's record
         data["account"] = acc
         history.append((acc, _validate(label_t, i, TransactionIn, data)))
 

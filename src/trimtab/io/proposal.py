@@ -6,7 +6,7 @@ quantities to the share unit (whole shares print as integers).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,10 +248,12 @@ def household_fields(
     household_id: str,
     book: BookArrays,
     proposal: BatchProposal,
-    symbols: tuple[str, ...],
+    symbols: Sequence[str],
+    rows: npt.NDArray[np.intp] | None = None,
 ) -> dict[str, Any]:
-    """The ``household`` object: household weights by symbol before and after, percent."""
-    rows = np.arange(book.size)
+    """The ``household`` object: household weights by symbol before and after, percent, of
+    the accounts ``rows`` of ``book`` and ``proposal`` (all of them by default)."""
+    rows = np.arange(book.size) if rows is None else rows
     slots = book.slot_symbol
     price = book.price[slots]
     before, cash_before = household_weights(book.quantity * price, book.cash, slots, rows)

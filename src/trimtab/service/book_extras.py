@@ -1,7 +1,9 @@
 """The service's own book tables (documented in ``docs/service.md``), read and validated.
 
-``cash_activity``, ``transactions``, ``restrictions`` and ``locks`` are optional; like the
-core tables they may be CSV or Parquet, and errors name ``table.ext row N column C``.
+``cash_activity`` is optional; like the core tables it may be CSV or Parquet, and errors
+name ``table.ext row N column C``. The rule tables (``restrictions``, ``locks``,
+``transactions``, ``short_term_windows``) are read as ``propose-book`` reads them
+(:mod:`trimtab.io.book_rules`).
 """
 
 from __future__ import annotations
@@ -23,47 +25,16 @@ EXTRA_SCHEMAS: dict[str, list[Column]] = {
         Column("amount", pa.float64()),
         Column("date", pa.date32(), required=False, nullable=True),
     ],
-    "transactions": [
-        Column("account_id", pa.string()),
-        Column("trade_date", pa.date32()),
-        Column("symbol", pa.string()),
-        Column("side", pa.string()),
-        Column("quantity", pa.float64()),
-        Column("price", pa.float64()),
-    ],
-    "restrictions": [
-        Column("account_id", pa.string()),
-        Column("restriction_id", pa.string()),
-        Column("kind", pa.string()),
-        Column("symbol", pa.string()),
-        Column("start_date", pa.date32()),
-        Column("end_date", pa.date32(), required=False, nullable=True),
-        Column("end_action", pa.string(), required=False),
-        Column("behaviour", pa.string(), required=False),
-        Column("replacement", pa.string(), required=False),
-        Column("substitute", pa.string(), required=False),
-    ],
-    "locks": [
-        Column("account_id", pa.string()),
-        Column("symbol", pa.string()),
-        Column("kind", pa.string()),
-    ],
 }
 
 ALLOWED: dict[tuple[str, str], tuple[str, ...]] = {
     ("cash_activity", "kind"): ("deposit", "withdrawal", "dividend"),
-    ("transactions", "side"): ("buy", "sell"),
-    ("restrictions", "kind"): ("exclusion", "substitution", "equivalents"),
-    ("restrictions", "end_action"): ("rebalance_immediately", "wait_for_model_change"),
-    ("restrictions", "behaviour"): ("hold", "liquidate_now", "liquidate_as_needed"),
-    ("restrictions", "replacement"): ("hold_cash", "reallocate"),
-    ("locks", "kind"): ("gain", "elective", "missing_cost_basis"),
 }
 
-OPTIONAL_TEXT = {"end_action", "behaviour", "replacement", "substitute"}
+OPTIONAL_TEXT: set[str] = set()
 """Text columns that may be left empty (their default applies)."""
 
-POSITIVE = {("cash_activity", "amount"), ("transactions", "quantity"), ("transactions", "price")}
+POSITIVE = {("cash_activity", "amount")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +80,6 @@ def read_extras(folder: Path, account_ids: pa.Array) -> dict[str, ExtraTable]:
                         f"{label} row {r} column {column}",
                         f"must be greater than 0, got {values[r - 1]:g}",
                     )
-        if name == "restrictions":
-            _dates_ordered(label, table)
-            _substitutes(label, table)
         out[name] = ExtraTable(label=label, table=table)
     return out
 
@@ -140,30 +108,3 @@ def _allowed(label: str, table: pa.Table, column: str, values: tuple[str, ...]) 
             f"{label} row {r} column {column}",
             f"must be one of {', '.join(values)}, got {col[r - 1].as_py()!r}",
         )
-
-
-def _dates_ordered(label: str, table: pa.Table) -> None:
-    if "end_date" not in table.column_names:
-        return
-    before = pc.less(table.column("end_date"), table.column("start_date"))
-    bad = pc.fill_null(before, False).to_numpy(zero_copy_only=False)
-    if bad.any():
-        raise BookError(
-            f"{label} row {first_row(bad)} column end_date", "must not be before start_date"
-        )
-
-
-def _substitutes(label: str, table: pa.Table) -> None:
-    """A substitution names its substitute; no other kind does."""
-    n = len(table)
-    kind = table.column("kind").to_pylist()
-    sub = (
-        table.column("substitute").to_pylist() if "substitute" in table.column_names else [None] * n
-    )
-    for i, (k, s) in enumerate(zip(kind, sub, strict=True)):
-        if k == "substitution" and not s:
-            raise BookError(f"{label} row {i + 1} column substitute", "a substitution needs one")
-        if k != "substitution" and s:
-            raise BookError(
-                f"{label} row {i + 1} column substitute", f"only a substitution has one, not {k!r}"
-            )

@@ -40,6 +40,7 @@ from sqlalchemy import Float, case, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import drift_book
+from trimtab.core.partial import sweep_target
 from trimtab.errors import ConflictError, NotFoundError
 from trimtab.service.access import require_role
 from trimtab.service.market import previous_market_day
@@ -352,7 +353,7 @@ def _triggers(
     flags: dict[str, npt.NDArray[np.bool_]] = {r: np.zeros(n, dtype=bool) for r in REASONS}
 
     flags["out_of_band"] = drift.out_of_band > 0
-    sweep = np.maximum(s.sweep_pct / 100.0 * value, s.sweep_min_usd)
+    sweep = sweep_target(value, sweep_pct=s.sweep_pct, sweep_min=s.sweep_min_usd)
     flags["cash_high"] = cash > sweep + s.cash_high_usd
     cash_low_now = cash < s.cash_low_pct / 100.0 * value
 
@@ -438,13 +439,12 @@ def _triggers(
             if account_id in code:
                 flags[kind][code[account_id]] = True
     for account_id in conn.execute(
-        select(t.restrictions.c.account_id)
+        select(t.account_restrictions.c.account_id)
         .where(
-            t.restrictions.c.firm_id == firm,
-            t.restrictions.c.as_of == data_date,
-            t.restrictions.c.end_action == "rebalance_immediately",
-            t.restrictions.c.end_date > window_start,
-            t.restrictions.c.end_date <= data_date,
+            t.account_restrictions.c.firm_id == firm,
+            t.account_restrictions.c.end_action == "rebalance_immediately",
+            t.account_restrictions.c.end_date > window_start,
+            t.account_restrictions.c.end_date <= data_date,
         )
         .distinct()
     ).scalars():

@@ -1,13 +1,17 @@
-"""Writing the service tables of a book (cash activity, transactions, restrictions, locks)."""
+"""Writing the service tables of a book: cash activity, and the rule tables it shares with
+``propose-book`` (transactions, restrictions, locks, short-term windows)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from trimtab.errors import BookError
+import pyarrow as pa
+
+from trimtab.io.book_rules import RuleTables
 from trimtab.service.book_extras import ExtraTable
 from trimtab.service.exact import to_decimals
+from trimtab.service.rule_store import import_locks, import_restrictions, import_windows
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -40,94 +44,61 @@ def write_extra(uow: UnitOfWork, as_of: date, name: str, extra: ExtraTable) -> i
             "amount",
         )
         return uow.bulk_insert(t.cash_activity, cols, rows)
-    if name == "transactions":
-        qty = to_decimals(_col(tb, "quantity"), label=label, column="quantity", scale=8)
-        px = to_decimals(_col(tb, "price"), label=label, column="price", scale=8)
-        rows = [
-            (firm, as_of, i + 1, a, d, s, side, q, p)
-            for i, (a, d, s, side, q, p) in enumerate(
-                zip(
-                    _col(tb, "account_id"),
-                    _col(tb, "trade_date"),
-                    _col(tb, "symbol"),
-                    _col(tb, "side"),
-                    qty,
-                    px,
-                    strict=True,
-                )
-            )
-        ]
-        cols = (
-            "firm_id",
-            "as_of",
-            "row",
-            "account_id",
-            "trade_date",
-            "symbol",
-            "side",
-            "quantity",
-            "price",
-        )
-        return uow.bulk_insert(t.transactions, cols, rows)
-    if name == "restrictions":
-        rows = [
-            (
-                firm,
-                as_of,
-                a,
-                r,
-                k,
-                s,
-                sd,
-                ed,
-                ea or "wait_for_model_change",
-                be or "hold",
-                rp or "hold_cash",
-                sub or None,
-            )
-            for a, r, k, s, sd, ed, ea, be, rp, sub in zip(
+    raise ValueError(f"not a service table: {name}")  # pragma: no cover - EXTRA_SCHEMAS
+
+
+STORED_RULES = ("restrictions", "locks", "transactions", "short_term_windows")
+"""The book's rule tables the service stores (docs/rules.md), read as ``propose-book``
+reads them."""
+
+
+def import_rules(uow: UnitOfWork, as_of: date, rules: RuleTables) -> dict[str, int]:
+    """Store the book's rule tables (checked already): the date's transactions, and the
+    accounts' standing restrictions, locks and short-term windows (upserted,
+    :mod:`trimtab.service.rule_store`). Returns the rows written per table."""
+    out: dict[str, int] = {}
+    if "transactions" in rules:
+        label, table = rules["transactions"]
+        out["transactions"] = _transactions(uow, as_of, table, label)
+    if "restrictions" in rules:
+        label, table = rules["restrictions"]
+        out["restrictions"] = import_restrictions(uow, table, label)
+    if "locks" in rules:
+        out["locks"] = import_locks(uow, rules["locks"][1])
+    if "short_term_windows" in rules:
+        out["short_term_windows"] = import_windows(uow, rules["short_term_windows"][1])
+    return out
+
+
+def _transactions(uow: UnitOfWork, as_of: date, tb: pa.Table, label: str) -> int:
+    qty = to_decimals(_col(tb, "quantity"), label=label, column="quantity", scale=8)
+    gain = to_decimals(_col(tb, "realized_gain"), label=label, column="realized_gain", scale=6)
+    px = to_decimals(_col(tb, "price"), label=label, column="price", scale=8)
+    rows = [
+        (uow.firm_id, as_of, i + 1, *values)
+        for i, values in enumerate(
+            zip(
                 _col(tb, "account_id"),
-                _col(tb, "restriction_id"),
-                _col(tb, "kind"),
+                _col(tb, "date"),
                 _col(tb, "symbol"),
-                _col(tb, "start_date"),
-                _col(tb, "end_date"),
-                _col(tb, "end_action"),
-                _col(tb, "behaviour"),
-                _col(tb, "replacement"),
-                _col(tb, "substitute"),
+                _col(tb, "action"),
+                qty,
+                px,
+                gain,
                 strict=True,
             )
-        ]
-        cols = (
-            "firm_id",
-            "as_of",
-            "account_id",
-            "restriction_id",
-            "kind",
-            "symbol",
-            "start_date",
-            "end_date",
-            "end_action",
-            "behaviour",
-            "replacement",
-            "substitute",
-        )
-        _unique_keys(label, [(r[2], r[3]) for r in rows], "restriction_id")
-        return uow.bulk_insert(t.restrictions, cols, rows)
-    rows = [
-        (firm, as_of, a, s, k)
-        for a, s, k in zip(
-            _col(tb, "account_id"), _col(tb, "symbol"), _col(tb, "kind"), strict=True
         )
     ]
-    _unique_keys(label, [(r[2], r[3], r[4]) for r in rows], "kind")
-    return uow.bulk_insert(t.locks, ("firm_id", "as_of", "account_id", "symbol", "kind"), rows)
-
-
-def _unique_keys(label: str, keys: list[tuple[Any, ...]], column: str) -> None:
-    seen: set[tuple[Any, ...]] = set()
-    for i, key in enumerate(keys):
-        if key in seen:
-            raise BookError(f"{label} row {i + 1} column {column}", f"duplicate key {key!r}")
-        seen.add(key)
+    cols = (
+        "firm_id",
+        "as_of",
+        "row",
+        "account_id",
+        "trade_date",
+        "symbol",
+        "side",
+        "quantity",
+        "price",
+        "realized_gain",
+    )
+    return uow.bulk_insert(t.transactions, cols, rows)

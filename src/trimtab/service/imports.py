@@ -22,11 +22,12 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from trimtab.errors import BookError, ConflictError
 from trimtab.io.book import LoadedBook, read_book
+from trimtab.io.book_rules import RuleTables, book_slot_rules, rule_table
 from trimtab.io.tables import table_path
 from trimtab.service.access import require_role
 from trimtab.service.book_extras import ExtraTable, read_extras
 from trimtab.service.exact import number_texts, to_decimals
-from trimtab.service.import_extras import write_extra
+from trimtab.service.import_extras import STORED_RULES, import_rules, write_extra
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -45,22 +46,34 @@ class ImportSummary:
 
 @dataclass(frozen=True, slots=True)
 class BookFolder:
-    """A book folder read and validated: the core book, its service tables, file names."""
+    """A book folder read and validated: the core book, its service tables, its rule
+    tables (``restrictions``, ``locks``, ``transactions``, ``short_term_windows``, read as
+    ``propose-book`` reads them), file names."""
 
     book: LoadedBook
     extras: dict[str, ExtraTable]
     labels: dict[str, str]
+    rules: RuleTables
 
 
-def read_book_folder(folder: Path) -> BookFolder:
-    """Read every table of ``folder``. Raises :class:`~trimtab.errors.BookError`."""
+def read_book_folder(folder: Path, as_of: date | None = None) -> BookFolder:
+    """Read every table of ``folder``; rules are checked as on ``as_of`` (the import date;
+    today by default). Raises :class:`~trimtab.errors.BookError`."""
     book = read_book(folder)
     extras = read_extras(folder, book.account_ids)
+    if table_path(folder, "specific_lots") is not None:
+        raise BookError("specific_lots", "the service keeps no specific-lot orders yet")
+    book_slot_rules(folder, book, as_of=as_of or date.today())  # names the first bad row
+    rules: dict[str, tuple[str, pa.Table]] = {}
+    for name in STORED_RULES:
+        label, table = rule_table(folder, name)
+        if table is not None:
+            rules[name] = (label, table)
     labels = {}
     for name in book.tables:
         path = table_path(folder, name)
         labels[name] = path.name if path is not None else name
-    return BookFolder(book=book, extras=extras, labels=labels)
+    return BookFolder(book=book, extras=extras, labels=labels, rules=rules)
 
 
 def _col(table: pa.Table, name: str) -> list[Any]:
@@ -106,6 +119,7 @@ def import_book(
         rows["lots"] = _lots(uow, as_of, tables["lots"], labels["lots"])
     for name, extra in extras.items():
         rows[name] = write_extra(uow, as_of, name, extra)
+    rows.update(import_rules(uow, as_of, folder.rules))
     conn.execute(
         insert(t.imports).values(
             firm_id=firm,

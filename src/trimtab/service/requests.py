@@ -10,10 +10,9 @@ or an approval racing a cancellation, exactly one takes effect.
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,23 +20,20 @@ from typing import Any
 import numpy as np
 from sqlalchemy import insert, select, update
 
-from trimtab.core.engine import Method, TradeOptions, propose
+from trimtab.core.book import BookArrays
+from trimtab.core.engine import Method, TradeOptions
 from trimtab.core.reasons import Message, Status, describe_line
-from trimtab.core.rules import apply_rules, realise, settle
 from trimtab.errors import ConflictError, InputError, NotFoundError
+from trimtab.io.proposal import household_fields
+from trimtab.options import MIN_TRADE_VALUE, parse_method, trade_options
+from trimtab.pipeline import Proposed, propose_partition
 from trimtab.service.access import require_role
-from trimtab.service.account_rules import account_rules
 from trimtab.service.market import CHICAGO, expiry
 from trimtab.service.orders import create_orders
-from trimtab.service.snapshot import latest_book_date, load_snapshot
+from trimtab.service.proposing import RequestBook, account_households, request_book, slot_classes
+from trimtab.service.snapshot import Snapshot, latest_book_date, load_snapshot
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
-
-APPROVAL_GAIN = Decimal(1000)
-"""Dollars of realised gain in a non-qualified account from which a second person approves."""
-
-MIN_TRADE = 100.0
-"""Dollars: smaller trades are dropped (product brief: minimum trade size)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,38 +46,55 @@ class Submitted:
     needs_second_approver: bool
 
 
-def _logic(logic: str) -> Method:
-    try:
-        return Method(logic)
-    except ValueError:
-        allowed = ", ".join(m.value for m in Method)
-        raise InputError("--logic", f"must be one of {allowed}, got {logic!r}") from None
+AMOUNTS = ("cash_to_generate", "mccar_pct", "cash_to_invest", "min_trade_value")
+"""What a request may be given besides its logic: dollars to raise per account, minimum
+cash in percent of value, dollars to invest per account, and the minimum trade size in
+dollars (:data:`~trimtab.options.MIN_TRADE_VALUE` by default)."""
 
 
-AMOUNTS = {
-    "cash_to_generate": "--cash-to-generate",
-    "mccar_pct": "--mccar-pct",
-    "cash_to_invest": "--cash-to-invest",
-}
-"""Amounts a logic may be asked for (dollars, percent of value, dollars) and their options."""
-
-
-def _options(amounts: Mapping[str, float] | None) -> tuple[TradeOptions, dict[str, float]]:
+def _options(
+    method: Method, amounts: Mapping[str, float] | None
+) -> tuple[TradeOptions, dict[str, float]]:
     given = {k: float(v) for k, v in (amounts or {}).items() if v is not None}
-    for name, value in given.items():
+    for name in given:
         if name not in AMOUNTS:
             raise InputError(name, f"unknown amount (allowed: {', '.join(AMOUNTS)})")
-        if not math.isfinite(value) or value < 0:
-            raise InputError(AMOUNTS[name], f"must be a number at least 0, got {value:g}")
-    if given.get("mccar_pct", 0.0) > 100:
-        raise InputError("--mccar-pct", f"must be at most 100, got {given['mccar_pct']:g}")
-    options = TradeOptions(
-        min_trade_value=MIN_TRADE,
-        cash_to_generate=given.get("cash_to_generate", 0.0),
-        mccar_pct=given.get("mccar_pct", 0.0),
+    options = trade_options(
+        method,
+        cash_to_generate=given.get("cash_to_generate"),
+        mccar_pct=given.get("mccar_pct"),
         cash_to_invest=given.get("cash_to_invest"),
+        min_trade_value=given.get("min_trade_value", MIN_TRADE_VALUE),
     )
     return options, given
+
+
+def _wanted(
+    uow: UnitOfWork, method: Method, account_ids: list[str]
+) -> tuple[list[str], dict[str, Any]]:
+    """The accounts to propose for (a household rebalance brings each named account's
+    household) and their stored rows; refuses unknown, held-away and target-less ones."""
+    wanted = list(dict.fromkeys(a.strip() for a in account_ids if a.strip()))
+    if not wanted:
+        raise InputError("accounts", "name at least one account")
+    if method is Method.HOUSEHOLD_REBALANCE:
+        wanted = account_households(uow, account_ids=wanted)
+    accounts = {
+        r.account_id: r
+        for r in uow.conn.execute(
+            select(t.accounts).where(
+                t.accounts.c.firm_id == uow.firm_id, t.accounts.c.account_id.in_(wanted)
+            )
+        )
+    }
+    for account_id in wanted:
+        if account_id not in accounts:
+            raise NotFoundError(f"account {account_id!r} does not exist")
+        if accounts[account_id].held_away:
+            raise InputError("accounts", f"account {account_id!r} is held away: never traded")
+        if accounts[account_id].model_id is None:
+            raise InputError("accounts", f"account {account_id!r} has no target")
+    return wanted, accounts
 
 
 def submit_request(
@@ -95,98 +108,34 @@ def submit_request(
 ) -> Submitted:
     """Propose trades for ``account_ids`` by ``logic`` and store them as a pending request.
 
-    ``amounts`` are the logic's amounts (:data:`AMOUNTS`): ``cash_to_generate`` and
-    ``cash_to_invest`` in dollars per account, ``mccar_pct`` in percent of account value.
-    Accounts on trade hold get a failed proposal. A request whose every proposal failed is
-    ``failed`` at once (with the issue); otherwise it waits for approval.
+    Every logic of the engine, under every stored rule, through the one proposing pipeline
+    (:func:`trimtab.pipeline.propose_partition`). ``household_rebalance`` takes each named
+    account's whole household. ``amounts`` (:data:`AMOUNTS`): ``cash_to_generate`` and
+    ``cash_to_invest`` in dollars per account, ``mccar_pct`` in percent of account value,
+    ``min_trade_value`` in dollars. Accounts on trade hold get a failed proposal. A request
+    whose every proposal failed is ``failed`` at once (with the issue); otherwise it waits
+    for approval.
     """
     require_role(uow, user_id=actor, role="operator")
-    method = _logic(logic)
-    options, given = _options(amounts)
-    wanted = list(dict.fromkeys(a.strip() for a in account_ids if a.strip()))
-    if not wanted:
-        raise InputError("--accounts", "name at least one account")
+    method = parse_method(logic, field="logic")
+    options, given = _options(method, amounts)
+    wanted, accounts = _wanted(uow, method, account_ids)
     conn, firm = uow.conn, uow.firm_id
-    accounts = {
-        r.account_id: r
-        for r in conn.execute(
-            select(t.accounts).where(
-                t.accounts.c.firm_id == firm, t.accounts.c.account_id.in_(wanted)
-            )
-        )
-    }
-    for account_id in wanted:
-        if account_id not in accounts:
-            raise NotFoundError(f"--accounts: account {account_id!r} does not exist")
-        if accounts[account_id].model_id is None:
-            raise InputError("--accounts", f"account {account_id!r} has no target")
     as_of = latest_book_date(uow)
     snap = load_snapshot(uow, as_of=as_of, account_ids=wanted)
     missing = sorted(set(wanted) - set(snap.account_ids))
     if missing:
-        raise InputError("--accounts", f"account {missing[0]!r} is not in the book of {as_of}")
-    held_on = {
-        a
-        for a, r in accounts.items()
-        if r.trade_hold and (r.trade_hold_until is None or r.trade_hold_until >= now.date())
-    }
+        raise InputError("accounts", f"account {missing[0]!r} is not in the book of {as_of}")
     trade_day = now.astimezone(CHICAGO).date()
-    rules = account_rules(uow, snap=snap, accounts=accounts, held=held_on, trade_day=trade_day)
-    proposals: list[dict[str, Any]] = []
-    lines: list[tuple[Any, ...]] = []
-    arrays = snap.arrays
-    ruled = apply_rules(arrays.batch(0, arrays.size), arrays.slot_symbol, rules, trade_day)
-    proposal = propose(ruled.batch, method, options, groups=ruled.groups)
-    proposal, _ = settle(proposal, ruled)
-    sales = realise(proposal, ruled, trade_day)
-    for row in range(arrays.size):
-        account_id = snap.account_ids[row]
-        account = accounts[account_id]
-        status = Status(int(proposal.status[row])).label
-        message = Message(int(proposal.message[row])).text
-        gain = Decimal(0)
-        for k in np.flatnonzero(arrays.slot_symbol[row] >= 0):
-            qty = float(proposal.quantity[row, k])
-            symbol = snap.symbols[int(arrays.slot_symbol[row, k])]
-            price = Decimal(repr(float(arrays.price[arrays.slot_symbol[row, k]])))
-            action = "buy" if qty > 0 else "sell" if qty < 0 else "none"
-            if status == "failed":
-                action, qty = "none", 0.0
-            shares = Decimal(repr(abs(qty)))
-            line_gain = Decimal(0)
-            if action == "sell" and (row, int(k)) in sales:
-                line_gain = Decimal(repr(round(sales[(row, int(k))].gain, 2)))
-                gain += line_gain
-            lines.append(
-                (
-                    firm,
-                    account_id,
-                    symbol,
-                    action,
-                    shares,
-                    price,
-                    Decimal(repr(abs(float(proposal.order_value[row, k])))),
-                    line_gain,
-                    describe_line(
-                        int(proposal.reason[row, k]),
-                        int(ruled.rule_reason[row, k]),
-                        buying=action == "buy",
-                        selling=action == "sell",
-                    ),
-                )
-            )
-        needs = account.registration == "non_qualified" and gain >= APPROVAL_GAIN
-        proposals.append(
-            {
-                "account_id": account_id,
-                "status": status,
-                "message": message,
-                "value": Decimal(repr(float(proposal.value[row]))).quantize(Decimal("0.01")),
-                "cash_after": Decimal(repr(float(proposal.cash_after[row]))),
-                "realised_gain": gain,
-                "needs_second_approver": needs and status != "failed",
-            }
-        )
+    book = request_book(uow, snap=snap, accounts=accounts, trade_day=trade_day)
+    arrays = book.arrays
+    options = replace(options, sub_asset_class=slot_classes(snap, arrays.slot_symbol))
+    options = _sweep(options, [accounts[a] for a in snap.account_ids])
+    done = propose_partition(book.partition, method, options)
+    proposals, lines = _proposal_rows(firm, snap, arrays, done, accounts)
+    households = None
+    if method is Method.HOUSEHOLD_REBALANCE:
+        households = _household_weights(book, done, snap.symbols)
     all_failed = all(p["status"] == "failed" for p in proposals)
     needs_second = any(p["needs_second_approver"] for p in proposals)
     status = "failed" if all_failed else "pending"
@@ -210,6 +159,7 @@ def submit_request(
             needs_second_approver=needs_second,
             price_date=as_of,
             options=json.dumps(given, sort_keys=True) if given else None,
+            households=json.dumps(households, sort_keys=True) if households else None,
         )
         .returning(t.requests.c.request_id)
     ).scalar_one()
@@ -265,6 +215,92 @@ def submit_request(
         proposals={p["account_id"]: p["status"] for p in proposals},
         needs_second_approver=needs_second,
     )
+
+
+def _sweep(options: TradeOptions, rows: list[Any]) -> TradeOptions:
+    """The accounts' own cash sweep targets (deposit): percent of value and dollars."""
+    return replace(
+        options,
+        sweep_pct=np.array([float(r.sweep_pct) for r in rows]),
+        sweep_min=np.array([float(r.sweep_min_usd) for r in rows]),
+    )
+
+
+def _cents(value: float) -> Decimal:
+    return Decimal(repr(round(float(value), 2))).quantize(Decimal("0.01"))
+
+
+def _proposal_rows(
+    firm: str,
+    snap: Snapshot,
+    arrays: BookArrays,
+    done: Proposed,
+    accounts: Mapping[str, Any],
+) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+    """One stored proposal per account and one line per security of it (buy, sell or
+    none), with exact decimals: shares as proposed, dollars to the cent."""
+    proposal = done.proposal
+    rule_reason = None if done.ruled is None else done.ruled.rule_reason
+    gains = done.short_term_gain + done.long_term_gain
+    proposals: list[dict[str, Any]] = []
+    lines: list[tuple[Any, ...]] = []
+    for row, account_id in enumerate(snap.account_ids):
+        status = Status(int(proposal.status[row])).label
+        for k in np.flatnonzero(arrays.slot_symbol[row] >= 0):
+            qty = float(proposal.quantity[row, k])
+            code = int(arrays.slot_symbol[row, k])
+            action = "buy" if qty > 0 else "sell" if qty < 0 else "none"
+            if status == "failed":  # a failed proposal trades nothing
+                action, qty = "none", 0.0
+            lines.append(
+                (
+                    firm,
+                    account_id,
+                    snap.symbols[code],
+                    action,
+                    Decimal(repr(abs(qty))),
+                    Decimal(repr(float(arrays.price[code]))),
+                    _cents(abs(proposal.order_value[row, k])),
+                    _cents(gains[row, k]) if action == "sell" else Decimal(0),
+                    describe_line(
+                        int(proposal.reason[row, k]),
+                        0 if rule_reason is None else int(rule_reason[row, k]),
+                        buying=action == "buy",
+                        selling=action == "sell",
+                    ),
+                )
+            )
+        proposals.append(
+            {
+                "account_id": account_id,
+                "status": status,
+                "message": Message(int(proposal.message[row])).text,
+                "value": _cents(proposal.value[row]),
+                "cash_after": _cents(proposal.cash_after[row]),
+                "realised_gain": _cents(done.realised_gain[row]),
+                "needs_second_approver": bool(done.needs_approval[row]) and status != "failed",
+            }
+        )
+    return proposals, lines
+
+
+def _household_weights(
+    book: RequestBook, done: Proposed, symbols: list[str]
+) -> list[dict[str, Any]]:
+    """Each household's weights before and after, percent (household rebalance)."""
+    out = []
+    for household in dict.fromkeys(book.household):
+        rows = np.array([i for i, h in enumerate(book.household) if h == household], dtype=np.intp)
+        out.append(
+            household_fields(
+                household_id=household,
+                book=book.arrays,
+                proposal=done.proposal,
+                symbols=symbols,
+                rows=rows,
+            )
+        )
+    return out
 
 
 def _request(uow: UnitOfWork, request_id: int) -> Any:

@@ -101,6 +101,7 @@ securities = Table(
     _key("symbol", 32),
     Column("asset_class", String(64)),
     Column("sub_asset_class", String(64)),
+    Column("short_term_days", Integer),
 )
 
 prices = Table(
@@ -170,6 +171,7 @@ accounts = Table(
     Column("sweep_min_usd", money(), nullable=False, server_default="80"),
     Column("no_trade_days", Integer, nullable=False, server_default="550"),
     Column("first_seen", Date, nullable=False),
+    Column("held_away", Boolean, nullable=False, server_default="0"),
     CheckConstraint("registration IN ('qualified', 'non_qualified')", name="registration"),
     CheckConstraint("lot_method IN ('fifo', 'lifo', 'hifo', 'minimum_tax')", name="lot_method"),
 )
@@ -251,37 +253,47 @@ transactions = Table(
     Column("symbol", String(32), nullable=False),
     Column("side", String(4), nullable=False),
     Column("quantity", quantity(), nullable=False),
-    Column("price", price(), nullable=False),
+    Column("price", price()),
+    Column("realized_gain", money()),
     CheckConstraint("side IN ('buy', 'sell')", name="side"),
     Index("ix_transactions_account", "firm_id", "account_id", "trade_date"),
 )
 
-restrictions = Table(
-    "restrictions",
+account_restrictions = Table(
+    "account_restrictions",
     metadata,
     _firm(),
-    Column("as_of", Date, primary_key=True),
     _key("account_id"),
     _key("restriction_id"),
-    Column("kind", String(16), nullable=False),
-    Column("symbol", String(32), nullable=False),
+    _key("symbol", 32),
+    Column("type", String(16), nullable=False),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date),
-    Column("end_action", String(32), nullable=False),
-    Column("behaviour", String(24), nullable=False, server_default="hold"),
-    Column("replacement", String(16), nullable=False, server_default="hold_cash"),
+    Column("end_action", String(32)),
+    Column("behaviour", String(24)),
+    Column("replacement", String(16)),
     Column("substitute", String(32)),
+    Column("weight_at_end_pct", percent()),
+    _account_fk(),
+    CheckConstraint("type IN ('exclusion', 'substitution', 'equivalents')", name="type"),
 )
+"""An account's trade restrictions, standing until removed (rows of the book format's
+``restrictions`` table: an equivalents group is one row per member, sharing its
+``restriction_id``)."""
 
-locks = Table(
-    "locks",
+account_locks = Table(
+    "account_locks",
     metadata,
     _firm(),
-    Column("as_of", Date, primary_key=True),
     _key("account_id"),
+    _key("type", 24),
     _key("symbol", 32),
-    _key("kind", 16),
+    Column("until", Date),
+    _account_fk(),
+    CheckConstraint("type IN ('gain', 'elective', 'cost_basis_unlock')", name="type"),
 )
+"""An account's locks, standing until removed (the book format's ``locks``; ``symbol`` is
+empty for a lock on the whole account). Trade holds are the account's own columns."""
 
 imports = Table(
     "imports",
@@ -364,6 +376,7 @@ requests = Table(
     Column("needs_second_approver", Boolean, nullable=False),
     Column("price_date", Date, nullable=False),
     Column("options", Text),
+    Column("households", Text),
     CheckConstraint(
         "status IN ('pending', 'complete', 'complete_with_errors', 'failed', 'expired', "
         "'canceled')",
@@ -455,7 +468,5 @@ DATED_TABLES = (
     "lots",
     "cash_activity",
     "transactions",
-    "restrictions",
-    "locks",
 )
 """Tables holding one snapshot per book date, replaced whole when a date is re-imported."""
