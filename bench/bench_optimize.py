@@ -69,7 +69,7 @@ def accounts(n: int, k: int, seed: int = 11, cash_target: float = 0.01) -> Accou
 
 def time_solver(batch: AccountBatch, solve: Any, time_limit: float) -> dict[str, Any]:
     ms = np.empty(batch.size)
-    status = np.zeros(3, dtype=int)
+    status = np.zeros(len(SolveStatus), dtype=int)
     solve(batch, 0, time_limit=time_limit)  # warm-up: loads HiGHS
     for row in range(batch.size):
         t0 = time.perf_counter()
@@ -84,6 +84,7 @@ def time_solver(batch: AccountBatch, solve: Any, time_limit: float) -> dict[str,
         "optimal": int(status[SolveStatus.OPTIMAL]),
         "incumbent_at_limit": int(status[SolveStatus.INCUMBENT]),
         "fallback": int(status[SolveStatus.FALLBACK]),
+        "solver_error": int(status[SolveStatus.SOLVER_ERROR]),
     }
 
 
