@@ -1,7 +1,8 @@
 """From dollar plans to share quantities, order values and cash, the same for every logic.
 
 Rules (product brief): quantities round toward zero to the share unit (generate-cash sells
-round up, never past the position); full liquidations sell exactly what may be sold; order
+round up, never past the position); full sales (a sale of everything that may be sold)
+sell exactly what may be sold, a fractional holding's fraction included; order
 values round to the cent; a proposal never overdraws cash: buys are trimmed one unit at a
 time, starting with the security whose weight after the trade is farthest above its target
 (see :func:`_trim_overdraft` for the exact order).
@@ -50,7 +51,12 @@ def round_plan(batch: AccountBatch, plan: Plan, *, unit: float, min_trade_value:
     down = shares_down(want, price, unit)
     sell_q = shares_up(want, price, unit) if plan.round_sells_up else down.copy()
     np.minimum(sell_q, batch.sell_limit, out=sell_q)
-    full = plan.full_sell
+    # A sale of everything that may be sold is a full sale, whichever logic asked for it
+    # (a holding whose target is 0, a withdrawal of the whole account): it sells exactly the
+    # shares held, fractions included, whatever the rounding option.
+    full = plan.full_sell | (
+        selling & (batch.sell_limit > 0) & (want >= batch.sell_limit * price - HALF_CENT)
+    )
     if full.any():
         sell_q[full] = batch.sell_limit[full]
     qty = down * buying
