@@ -286,8 +286,9 @@ def generate_cash(batch: AccountBatch, amounts: Amounts) -> Plan:
     """Logic 6: raise ``cash_to_generate`` + MCCAR x value, existing cash counting toward it.
 
     The model is adjusted by ``(1 - r)``, ``r`` = wanted cash / value. Then: sell non-model
-    holdings; rising tide down to adjusted target, then on below it, none below its adjusted
-    min; then the rest pro rata to value. Sells round up to whole units. Fails, with no
+    holdings (always, even when cash already covers the amount); rising tide down to
+    adjusted target, then on below it, none below its adjusted min; then the rest pro rata
+    to value. Sells round up to whole units. Fails, with no
     trades, when the account cannot cover the amount.
     """
     ctx = Context.of(batch)
@@ -299,10 +300,10 @@ def generate_cash(batch: AccountBatch, amounts: Amounts) -> Plan:
     keep = (1.0 - r)[:, None]
     to_raise = wanted - ctx.batch.cash
     active = to_raise > HALF_CENT
+    # Held securities outside the model (exclusions that liquidate immediately among them)
+    # are sold in full even when existing cash already covers the amount: every logic that
+    # sells sells them (brief, "sell non-model"); their proceeds stay in cash.
     sell = _sell_non_model(ctx, plan)
-    sell[~active] = 0.0
-    plan.full_sell[~active] = False
-    plan.reason[~active] = 0
     remaining = to_raise - sell.sum(axis=1)
     adjusted_excess = ctx.market - ctx.tgt * keep
     floor_room = ctx.market - ctx.low * keep

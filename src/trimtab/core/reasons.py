@@ -97,6 +97,9 @@ class Message(IntEnum):
     TRADE_HOLD = 6
     RULES_LIMITED = 7
     RULES_SHAPED = 8
+    NOT_PROVEN_OPTIMAL = 9
+    OPTIMISER_FALLBACK = 10
+    SOLVER_FAILED = 11
 
     @property
     def text(self) -> str:
@@ -128,6 +131,19 @@ _MESSAGES = {
     Message.RULES_SHAPED: (
         "Restrictions, locks or tax rules kept some securities from being sold; "
         "the logic sold others instead."
+    ),
+    Message.NOT_PROVEN_OPTIMAL: (
+        "The optimiser reached its work or time limit before proving an optimum: "
+        "these are the best trades it found, not proven optimal."
+    ),
+    Message.OPTIMISER_FALLBACK: (
+        "The optimiser reached its work or time limit without a better solution: "
+        "these are the rounded trades of rebalance to target (Best Fit) or to tolerance "
+        "(Minimum Transaction), not the optimum."
+    ),
+    Message.SOLVER_FAILED: (
+        "The solver failed on this account: these are the rounded trades of rebalance to "
+        "target (Best Fit) or to tolerance (Minimum Transaction), not the optimum."
     ),
 }
 

@@ -20,10 +20,17 @@ from trimtab.core.lots import Sale, needs_approval
 from trimtab.core.partial import class_drift
 from trimtab.core.reasons import Message, Status, describe_line, describe_reason
 
+WHOLE_SHARE_EPSILON = 1e-9
+"""Shares within this of a whole number are written as that whole number."""
+
 
 def _qty(q: float, decimals: int | None) -> float | int:
+    """Shares as written: whole shares as integers; with whole-share rounding a quantity
+    that is not whole (the full sale of a fractional holding) keeps its fraction, so that
+    quantity x price is the order value."""
     if decimals is None:
-        return round(q)
+        whole = round(q)
+        return whole if abs(q - whole) <= WHOLE_SHARE_EPSILON else round(q, 9)
     return round(q, decimals)
 
 

@@ -5,12 +5,21 @@ row bounds; this module passes them to HiGHS, runs it under a time limit and rea
 column values. HiGHS is driven through its core binding (``highspy._core._Highs``): the
 public ``highspy.Highs`` wrapper prints a banner on standard output on first use, which would
 corrupt the JSON that ``trimtab propose`` writes there.
+
+HiGHS keeps one thread scheduler per thread of the process, created by the first solve on
+that thread with that solve's ``threads`` option; a later solve on the same thread that asks
+for another number of threads fails at once. Another library of the same process (cvxpy,
+PyPortfolioOpt, highspy itself) may already have solved on the caller's thread, so every
+solve here runs on a thread of trimtab's own (:data:`_POOL`), where only trimtab's
+single-thread solves ever run, and nothing of the caller's scheduler is touched.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 
@@ -28,7 +37,14 @@ solution reported optimal is optimal to the cent. Money moves in cents; asking f
 turns the programs' subset-sum cores (which whole units sum closest to an amount) into
 long proofs about fractions of a cent."""
 
+NODE_LIMIT = 20_000
+"""Branch-and-bound nodes per stage: a budget of work, so that a search the budget ends
+ends at the same point on every run (the time limit is a safety net above it)."""
+
 _local = threading.local()
+_POOL = ThreadPoolExecutor(
+    max_workers=max(os.cpu_count() or 1, 1), thread_name_prefix="trimtab-highs"
+)
 
 
 class Outcome(Enum):
@@ -82,6 +98,8 @@ def _solver() -> highspy._core._Highs:
         h.setOptionValue("mip_detect_symmetry", False)
         h.setOptionValue("mip_rel_gap", 0.0)
         h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
+        h.setOptionValue("mip_max_nodes", NODE_LIMIT)
+        h.setOptionValue("random_seed", 0)
         _local.highs = h
     return h
 
@@ -97,13 +115,26 @@ def _read(h: highspy._core._Highs) -> Solution:
         highspy.HighsModelStatus.kUnboundedOrInfeasible,
     ):
         return Solution(Outcome.INFEASIBLE, None)
-    if model_status in (highspy.HighsModelStatus.kTimeLimit, highspy.HighsModelStatus.kInterrupt):
+    if model_status in (
+        highspy.HighsModelStatus.kTimeLimit,
+        highspy.HighsModelStatus.kInterrupt,
+        highspy.HighsModelStatus.kSolutionLimit,
+        highspy.HighsModelStatus.kIterationLimit,
+    ):
         return Solution(Outcome.LIMIT, x)
     return Solution(Outcome.ERROR, x)
 
 
 def solve_lexicographic(
     program: Program, objectives: list[Vector], slack: float, *, time_limit: float
+) -> Solution:
+    """:func:`_solve_lexicographic` on one of trimtab's own solver threads (module docstring);
+    the caller's thread waits for it."""
+    return _POOL.submit(_solve_lexicographic, program, objectives, slack, time_limit).result()
+
+
+def _solve_lexicographic(
+    program: Program, objectives: list[Vector], slack: float, time_limit: float
 ) -> Solution:
     """Minimise ``objectives[0] @ x``, then ``objectives[1] @ x`` among the solutions whose
     first objective is within ``slack`` of its optimum, and so on.

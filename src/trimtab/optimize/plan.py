@@ -20,7 +20,7 @@ from trimtab.core.batch import AccountBatch
 from trimtab.core.engine import BatchProposal, Method, TradeOptions
 from trimtab.core.logics import Plan
 from trimtab.core.money import HALF_CENT
-from trimtab.core.reasons import Reason, Status
+from trimtab.core.reasons import Message, Reason, Status
 from trimtab.core.restrictions import GroupArrays
 from trimtab.optimize.solve import (
     DEFAULT_TIME_LIMIT,
@@ -67,14 +67,27 @@ def plan_from_quantities(batch: AccountBatch, result: OptimizedBatch, method: Me
         model & sold & (-q >= batch.sell_limit) & (batch.sell_limit < batch.quantity),
         Reason.SELL_LIMITED,
     )
-    status = np.where(result.status == SolveStatus.FALLBACK, Status.PART_SUCCESS, Status.SUCCESS)
+    # An account whose trades are not proven optimal says so: part success and a message
+    # naming why (limit reached with a solution, fallback, solver failure).
+    message = _MESSAGES[result.status]
+    status = np.where(message == Message.NONE, Status.SUCCESS, Status.PART_SUCCESS)
     return Plan(
         dollars=dollars,
         full_sell=non_model & sold,
         reason=reason,
         status=status.astype(np.int8),
-        message=np.zeros(n, dtype=np.int8),
+        message=message.astype(np.int8),
     )
+
+
+_SOLVE_MESSAGE = {
+    SolveStatus.OPTIMAL: Message.NONE,
+    SolveStatus.INCUMBENT: Message.NOT_PROVEN_OPTIMAL,
+    SolveStatus.FALLBACK: Message.OPTIMISER_FALLBACK,
+    SolveStatus.SOLVER_ERROR: Message.SOLVER_FAILED,
+}
+_MESSAGES = np.array([_SOLVE_MESSAGE[s] for s in SolveStatus], dtype=np.int8)
+"""Account message per :class:`SolveStatus` code."""
 
 
 def plan_trades(

@@ -53,6 +53,13 @@ class SolveStatus(IntEnum):
     """Time limit hit: the best solution found, feasible and no worse than the fallback."""
     FALLBACK = 2
     """Time limit hit (or no solution): the rounded result of the fallback logic."""
+    SOLVER_ERROR = 3
+    """HiGHS failed (an error, not a limit): the rounded result of the fallback logic."""
+
+    @property
+    def proven(self) -> bool:
+        """The quantities are proven optimal."""
+        return self is SolveStatus.OPTIMAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +111,8 @@ def _optimise(
     if units is not None and solution.outcome is Outcome.OPTIMAL:
         return AccountResult(quantities(p, units, width), SolveStatus.OPTIMAL)
     fallback = _fallback_units(batch, p, logic)
+    if solution.outcome is Outcome.ERROR:
+        return AccountResult(quantities(p, fallback, width), SolveStatus.SOLVER_ERROR)
     if units is not None and score(p, units) <= score(p, fallback):
         return AccountResult(quantities(p, units, width), SolveStatus.INCUMBENT)
     return AccountResult(quantities(p, fallback, width), SolveStatus.FALLBACK)
