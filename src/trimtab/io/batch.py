@@ -153,10 +153,9 @@ def iter_proposal_tables(
         rows, cols = np.nonzero(p.quantity)
         qty = p.quantity[rows, cols]
         sym = book.slot_symbol[start + rows, cols]
-        quantity: pa.Array = (
-            pa.array(np.round(np.abs(qty), options.share_decimals))
-            if options.fractional
-            else pa.array(np.rint(np.abs(qty)).astype(np.int64))
+        # whole shares are whole, except a full sale of a fractional holding: all of it
+        quantity = pa.array(
+            np.round(np.abs(qty), options.share_decimals if options.fractional else 9)
         )
         trades = pa.table(
             {
@@ -270,7 +269,7 @@ def _empty_trades(options: TradeOptions) -> pa.Table:
             "account_id": pa.array([], pa.string()),
             "symbol": pa.array([], pa.string()),
             "action": pa.array([], pa.string()),
-            "quantity": pa.array([], pa.float64() if options.fractional else pa.int64()),
+            "quantity": pa.array([], pa.float64()),
             "price": pa.array([], pa.float64()),
             "order_value": pa.array([], pa.float64()),
             "trade_value": pa.array([], pa.float64()),
