@@ -27,8 +27,10 @@ def test_a_fractional_non_model_holding_is_sold_in_full(
     out = tmp_path / "trades.csv"
     with pytest.raises(SystemExit) as done:
         main(
-            ["propose-book", str(tmp_path), "--method", "rebalance_to_target"]
-            + ["--rounding", rounding, "--out", str(out)]
+            [
+                *("propose-book", str(tmp_path), "--method", "rebalance_to_target"),
+                *("--rounding", rounding, "--out", str(out)),
+            ]
         )
     assert done.value.code in (0, None)
     with out.open() as f:
