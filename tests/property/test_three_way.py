@@ -130,7 +130,7 @@ def random_book(seed: int, together: bool) -> dict[str, Any]:
             )
         if rng.random() < 0.4:
             kind = str(rng.choice(["gain", "elective"]))
-            accounts[aid]["locks"].append({"type": kind, "symbol": str(list(positions)[0])})
+            accounts[aid]["locks"].append({"type": kind, "symbol": next(iter(positions))})
         if rng.random() < 0.1:
             accounts[aid]["trade_hold"] = True
         if rng.random() < 0.5:
