@@ -36,8 +36,11 @@ from trimtab.optimize.problem import (
 from trimtab.optimize.programs import best_fit_program, cash_floor, minimum_transaction_program
 from trimtab.optimize.shortcut import minimum_transaction_shortcut
 
-DEFAULT_TIME_LIMIT = 0.25
-"""Seconds of solver time per account (all stages together)."""
+DEFAULT_TIME_LIMIT = 2.0
+"""Seconds of solver time per account (all stages together): a safety net only. The search
+is bounded by its node budget (:data:`~trimtab.optimize._highs.NODE_LIMIT`), which gives the
+same answer on a busy machine as on an idle one; a time limit that cut in first would not
+(a limit of 0.25 s did, with another process busy on both cores)."""
 
 TIE_DOLLARS = MIP_ABS_GAP
 """Dollars within which a first objective counts as tied when the second one decides: the
