@@ -8,6 +8,7 @@ Exit status: 0 success, 2 bad input or a request the stored state refuses.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -82,12 +83,20 @@ def _engine(db: str | None) -> Iterator[Engine]:
         engine.dispose()
 
 
-def _run(db: str | None, firm: str, work: Callable[[UnitOfWork], T]) -> T:
-    """``work`` in a unit of work; trimtab errors become one line on stderr and exit 2."""
+def _run(
+    db: str | None, firm: str, work: Callable[[UnitOfWork], T], flags: set[str] | None = None
+) -> T:
+    """``work`` in a unit of work; trimtab errors become one line on stderr and exit 2 (an
+    input error about a field the command takes as one of ``flags`` names the flag)."""
+    from trimtab.cli_book import flag_error
+    from trimtab.errors import InputError
+
     with _engine(db) as engine:
         try:
             with UnitOfWork(engine, firm) as uow:
                 return work(uow)
+        except InputError as err:
+            raise _fail(flag_error(err, flags or set())) from None
         except TrimtabError as err:
             raise _fail(str(err)) from None
 
@@ -202,10 +211,16 @@ def register(app: typer.Typer) -> None:
         cash_to_invest: Annotated[
             float | None, typer.Option(help="Dollars to invest at most (invest cash).")
         ] = None,
+        min_trade_value: Annotated[
+            float | None, typer.Option(help="Minimum trade size in dollars (default 100).")
+        ] = None,
         db: Db = None,
         at: At = None,
     ) -> None:
-        """Compute proposals for accounts now and hold them for approval."""
+        """Compute proposals for accounts now, by any trade logic under every stored rule,
+        and hold them for approval. household_rebalance takes each named account's whole
+        household."""
+        from trimtab.cli_book import OPTION_FLAGS
         from trimtab.service.requests import submit_request
 
         ids = [a for a in accounts.split(",") if a.strip()]
@@ -213,6 +228,7 @@ def register(app: typer.Typer) -> None:
             "cash_to_generate": cash_to_generate,
             "mccar_pct": mccar_pct,
             "cash_to_invest": cash_to_invest,
+            "min_trade_value": min_trade_value,
         }
         done = _run(
             db,
@@ -225,6 +241,7 @@ def register(app: typer.Typer) -> None:
                 now=_now(at),
                 amounts={k: v for k, v in amounts.items() if v is not None},
             ),
+            flags={*OPTION_FLAGS, "logic", "accounts"},
         )
         failed = [a for a, s in done.proposals.items() if s == "failed"]
         typer.echo(
@@ -283,6 +300,18 @@ def register(app: typer.Typer) -> None:
                     f"{x['realised_gain']:,.2f}",
                 )
         _print(table, None)
+        for house in json.loads(req["households"]) if req.get("households") else []:
+            weights = Table(
+                "symbol", "weight before %", "after %", title=f"household {house['id']}"
+            )
+            for symbol, before in house["weights_before_pct"].items():
+                weights.add_row(
+                    symbol, f"{before:.2f}", f"{house['weights_after_pct'][symbol]:.2f}"
+                )
+            weights.add_row(
+                "cash", f"{house['cash_before_pct']:.2f}", f"{house['cash_after_pct']:.2f}"
+            )
+            _print(weights, None)
 
     def _decision(name: str, work: Callable[..., object]) -> Callable[..., None]:
         def command(

@@ -185,3 +185,85 @@ def test_unusable_database_is_exit_2(tmp_path: Path) -> None:
     assert "--db: cannot open the database: unable to open database file" in message
     message = invoke("queue", "--firm", "acme", "--db", "nosuch://x", code=2)
     assert "--db: not a usable database URL" in message
+
+
+LOGIC_AMOUNTS = {
+    "generate_cash": ["--cash-to-generate", "5000"],
+    "withdrawal": ["--cash-to-generate", "5000"],
+    "invest_cash_proportional": ["--cash-to-invest", "1000"],
+}
+
+
+def test_every_logic_end_to_end_with_rules(env: Path) -> None:
+    """Import (with tax lots, a restriction and a lock), evaluate, then for every trade logic:
+    submit, view, approve and export its orders."""
+    book = env / "book"
+    invoke(
+        "demo-book", str(book), "--accounts", "12", "--securities", "30", "--models", "2", "--lots"
+    )
+    with (book / "positions.csv").open() as f:
+        held = [r for r in csv.DictReader(f) if r["account_id"] == "ACC0000001"]
+    if not held:  # positions given as lots only
+        with (book / "lots.csv").open() as f:
+            held = [r for r in csv.DictReader(f) if r["account_id"] == "ACC0000001"]
+    symbol = held[0]["symbol"]
+    (book / "restrictions.csv").write_text(
+        "account_id,type,symbol,start_date,behaviour,replacement\n"
+        f"ACC0000002,exclusion,{symbol},2026-01-05,liquidate_immediately,reallocate\n"
+    )
+    (book / "locks.csv").write_text(f"account_id,type,symbol\nACC0000001,elective,{symbol}\n")
+    invoke("firm", "add", "--firm", "acme", "--admin", "alice")
+    invoke("user", "add", "amy", "--role", "approver", "--user", "alice")
+    invoke("user", "add", "bob", "--role", "approver", "--user", "alice")
+    invoke("user", "add", "olga", "--role", "operator", "--user", "alice")
+    invoke("import", str(book), "--date", "2026-11-20", "--user", "olga")
+    invoke("evaluate", "--date", "2026-11-23", "--user", "olga")
+    at = "2026-11-23T15:00:00+00:00"
+    for n, logic in enumerate(
+        [
+            "best_fit",
+            "minimum_transaction",
+            "rebalance_to_target",
+            "rebalance_to_tolerance",
+            "rebalance_to_tolerance_oot_only",
+            "invest_cash_proportional",
+            "invest_cash_min_trades",
+            "generate_cash",
+            "household_rebalance",
+            "deposit",
+            "withdrawal",
+        ],
+        start=1,
+    ):
+        out = invoke(
+            "request",
+            "submit",
+            "--accounts",
+            "ACC0000001,ACC0000002",
+            "--logic",
+            logic,
+            *LOGIC_AMOUNTS.get(logic, []),
+            "--user",
+            "olga",
+            "--at",
+            at,
+        )
+        assert out.startswith(f"request {n} "), (logic, out)
+        shown = json.loads(invoke("request", "show", str(n), "--format", "json"))
+        assert shown["request"]["logic"] == logic
+        lines = {(p["account_id"], t["symbol"]) for p in shown["proposals"] for t in p["trades"]}
+        # the elective lock: ACC0000001 never sells the locked security
+        assert not any(
+            t["symbol"] == symbol and t["action"] == "sell"
+            for p in shown["proposals"]
+            if p["account_id"] == "ACC0000001"
+            for t in p["trades"]
+        ), logic
+        if logic in ("rebalance_to_target", "best_fit"):  # the exclusion is sold in full
+            assert ("ACC0000002", symbol) in lines, logic
+        if shown["request"]["status"] == "pending":
+            invoke("request", "approve", str(n), "--user", "amy", "--at", at)
+    exported = env / "orders.csv"
+    invoke("orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(exported))
+    with exported.open() as f:
+        assert len(list(csv.DictReader(f))) > 0
