@@ -100,6 +100,9 @@ def _register_more(argv: list[str] | None = None) -> None:
         from trimtab import cli_service
 
         cli_service.register(app)
+        from trimtab import cli_rules
+
+        cli_rules.register(app)
         _registered.add("service")
 
 

@@ -487,10 +487,18 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--set", help="Drift parameter NAME=VALUE (see docs/service.md)."),
         ] = None,
+        held_away: Annotated[
+            bool | None,
+            typer.Option(
+                "--held-away/--managed",
+                help="Held away: never traded, its trades count for household wash sales.",
+            ),
+        ] = None,
         db: Db = None,
         at: At = None,
     ) -> None:
-        """Change an account's rebalancing switch, trade hold, lot method or drift parameters."""
+        """Change an account's rebalancing switch, trade hold, lot method, drift parameters
+        or held-away flag."""
         from trimtab.errors import InputError
         from trimtab.service.accounts import AccountChange, parse_drift, update_account
 
@@ -504,6 +512,7 @@ def register(app: typer.Typer) -> None:
             hold_until=_date(hold_until, "--hold-until") if hold_until else None,
             lot_method=lot_method,
             drift=params,
+            held_away=held_away,
         )
         after = _run(
             db,

@@ -43,6 +43,9 @@ class AccountChange:
     hold_until: date | None = None
     lot_method: str | None = None
     drift: dict[str, Decimal] | None = None
+    held_away: bool | None = None
+    """A held-away account is not managed and never traded; its transactions still count
+    for its household's wash sales."""
 
 
 def parse_drift(pairs: list[str]) -> dict[str, Decimal]:
@@ -95,13 +98,22 @@ def update_account(
         values["trade_hold_until"] = change.hold_until if change.trade_hold else None
     if change.lot_method is not None:
         values["lot_method"] = change.lot_method
+    if change.held_away is not None:
+        values["held_away"] = change.held_away
     for name, value in (change.drift or {}).items():
         values[name] = int(value) if name in WHOLE else value
     before = {k: getattr(row, k) for k in values}
     values = {k: v for k, v in values.items() if before[k] != v}
     current = {
         k: getattr(row, k)
-        for k in ("rebalancing", "trade_hold", "trade_hold_until", "lot_method", *DRIFT_PARAMETERS)
+        for k in (
+            "rebalancing",
+            "trade_hold",
+            "trade_hold_until",
+            "lot_method",
+            "held_away",
+            *DRIFT_PARAMETERS,
+        )
     }
     if not values:
         return current

@@ -146,7 +146,7 @@ def _settings(uow: UnitOfWork, snap: Snapshot, day: date) -> Settings:
     rows = uow.conn.execute(
         select(
             a.account_id,
-            a.rebalancing,
+            (a.rebalancing & ~a.held_away).label("managed"),  # held away: never evaluated
             a.trade_hold,
             a.trade_hold_until,
             a.first_seen,
