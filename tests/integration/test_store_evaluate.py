@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from tests.factories import T0, database_fixture, seed_firm, tiny_book, write_book
 from trimtab.errors import NotFoundError
-from trimtab.service.evaluate import EvaluationSummary, class_drift, evaluate
+from trimtab.service.evaluate import EvaluationSummary, class_drift_pct, evaluate
 from trimtab.service.imports import import_book, read_book_folder
 from trimtab.service.snapshot import load_snapshot
 from trimtab.store import tables as t
@@ -106,7 +106,7 @@ def test_class_drift_by_hand(engine: sa.Engine, tmp_path: Path) -> None:
     # ACC1: B 400 / 2000 = 20% vs 40; A 600 / 2000 = 30% vs 60.
     # ACC2: B 800 / 900 = 88.89% vs 40; A 0% vs 60.
     np.testing.assert_allclose(
-        class_drift(snap), [[-20.0, -30.0], [800 / 9 - 40, -60.0]], atol=1e-9
+        class_drift_pct(snap), [[-20.0, -30.0], [800 / 9 - 40, -60.0]], atol=1e-9
     )
 
 

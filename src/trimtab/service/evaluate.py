@@ -40,7 +40,7 @@ from sqlalchemy import Float, case, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import drift_book
-from trimtab.core.partial import sweep_target
+from trimtab.core.partial import class_drift, sweep_target
 from trimtab.errors import ConflictError, NotFoundError
 from trimtab.service.access import require_role
 from trimtab.service.market import previous_market_day
@@ -96,28 +96,23 @@ class Settings:
     first_seen: npt.NDArray[np.int64]
 
 
-def class_drift(snap: Snapshot) -> npt.NDArray[np.float64]:
-    """Weight minus target of each sub-asset class, percent points, (N, C).
+def class_drift_pct(snap: Snapshot) -> npt.NDArray[np.float64]:
+    """Weight minus target of each sub-asset class, percent points, (N, C): the core's
+    :func:`~trimtab.core.partial.class_drift` chunk by chunk.
 
     Held non-model securities count with target 0; securities of no known class are left out.
     """
     arrays = snap.arrays
     n, c = arrays.size, len(snap.sub_asset_classes)
-    out = np.zeros(n * max(c, 1))
+    out = np.zeros((n, c))
     class_of = np.r_[snap.sub_asset_class, -1]
     for start, stop in arrays.chunks():
         batch = arrays.batch(start, stop)
         market = batch.quantity * batch.price
         value = batch.cash + market.sum(axis=1)
-        scale = np.divide(100.0, value, out=np.zeros_like(value), where=value > 0)
-        diff = market * scale[:, None] - batch.target * 100.0
-        cls = class_of[arrays.slot_symbol[start:stop]]
-        keep = cls >= 0
-        rows = np.broadcast_to(np.arange(start, stop)[:, None], cls.shape)
-        out += np.bincount(
-            (rows[keep] * c + cls[keep]).astype(np.int64), weights=diff[keep], minlength=out.size
-        )
-    return out.reshape(n, max(c, 1))[:, :c]
+        classes = class_of[arrays.slot_symbol[start:stop]]
+        out[start:stop] = class_drift(market, value, batch.target, classes, c) * 100.0
+    return out
 
 
 def _day_number(values: list[date | None]) -> npt.NDArray[np.int64]:
@@ -357,7 +352,7 @@ def _triggers(
     flags["cash_high"] = cash > sweep + s.cash_high_usd
     cash_low_now = cash < s.cash_low_pct / 100.0 * value
 
-    diff = class_drift(snap)
+    diff = class_drift_pct(snap)
     c = diff.shape[1]
     prev_diff = np.full((n, c), np.nan)
     prev_since = np.full((n, c), -1, dtype=np.int64)
