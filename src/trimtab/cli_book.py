@@ -10,8 +10,6 @@ import typer
 
 from trimtab.errors import InputError
 
-Method = typer.Option(help="Trade logic, as in proposal-format.md.")
-
 
 def _fail(message: str) -> typer.Exit:
     sys.stderr.write(f"trimtab: {message}\n")
@@ -27,7 +25,7 @@ def flag_error(err: InputError, flags: set[str]) -> str:
 
 
 OPTION_FLAGS = {
-    "method",
+    "logic",
     "rounding",
     "share_decimals",
     "cash_to_generate",
@@ -66,7 +64,14 @@ def register(app: typer.Typer) -> None:
     @app.command("propose-book")
     def propose_book(
         book: Annotated[Path, typer.Argument(help="Book folder (CSV or Parquet tables).")],
-        method: Annotated[str, typer.Option(help="Trade logic, as in proposal-format.md.")],
+        method: Annotated[
+            str,
+            typer.Option(
+                "--logic",
+                "--method",
+                help="Trade logic (a scenario's method), e.g. best_fit (docs/concepts.md).",
+            ),
+        ],
         out: Annotated[Path | None, typer.Option(help="Trades .csv or .parquet file.")] = None,
         status_out: Annotated[
             Path | None,

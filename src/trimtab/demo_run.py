@@ -86,7 +86,7 @@ def main() -> None:
     console.print(f"\nBatch work done in {elapsed:.2f} s.")
     service_day(console)
     console.print(
-        f"\nTry: trimtab propose-book {DEMO_FOLDER} --method rebalance_to_target --out trades.csv"
+        f"\nTry: trimtab propose-book {DEMO_FOLDER} --logic rebalance_to_target --out trades.csv"
     )
 
 

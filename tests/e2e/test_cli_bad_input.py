@@ -280,7 +280,7 @@ def test_bad_book_row_is_named_and_nothing_is_written(
     out_file = tmp_path / "out.csv"
     argv = [command, str(book), "--out", str(out_file)]
     if command == "propose-book":
-        argv += ["--method", "rebalance_to_target"]
+        argv += ["--logic", "rebalance_to_target"]
     code, out, err = run(argv, capsys)
     assert code == 2
     assert err.startswith(f"trimtab: {message}"), err
@@ -304,7 +304,7 @@ def test_propose_book_option_not_used_by_the_method(
     for name, content in BOOK.items():
         (tmp_path / name).write_text(content)
     code, _, err = run(
-        ["propose-book", str(tmp_path), "--method", "rebalance_to_target", "--cash-to-invest", "5"],
+        ["propose-book", str(tmp_path), "--logic", "rebalance_to_target", "--cash-to-invest", "5"],
         capsys,
     )
     assert code == 2

@@ -28,7 +28,7 @@ def test_a_fractional_non_model_holding_is_sold_in_full(
     with pytest.raises(SystemExit) as done:
         main(
             [
-                *("propose-book", str(tmp_path), "--method", "rebalance_to_target"),
+                *("propose-book", str(tmp_path), "--logic", "rebalance_to_target"),
                 *("--rounding", rounding, "--out", str(out)),
             ]
         )

@@ -1,4 +1,4 @@
-"""``propose-book --method household_rebalance`` gives each household the trades ``propose``
+"""``propose-book --logic household_rebalance`` gives each household the trades ``propose``
 gives it as a household scenario built from the same book (rules, lots and history included).
 
 The accounts table interleaves households (H1 is rows 1, 4 and 6) and has an account without
@@ -240,7 +240,7 @@ def run_book(tmp_path: Path, *, rules: bool) -> tuple[list[dict[str, str]], dict
     book = tmp_path / "book"
     write_book(book, rules=rules)
     out = tmp_path / "trades.csv"
-    args = ["propose-book", str(book), "--method", "household_rebalance", "--out", str(out)]
+    args = ["propose-book", str(book), "--logic", "household_rebalance", "--out", str(out)]
     with pytest.raises(SystemExit) as done:
         main([*args, *(["--as-of", AS_OF] if rules else [])])
     assert done.value.code in (0, None)
@@ -337,7 +337,7 @@ def test_a_buy_refused_for_a_loss_sale_elsewhere_limits_an_account_without_rules
     for name, text in files.items():
         (book / name).write_text(text)
     out = tmp_path / "trades.csv"
-    args = ["propose-book", str(book), "--method", "household_rebalance", "--as-of", AS_OF]
+    args = ["propose-book", str(book), "--logic", "household_rebalance", "--as-of", AS_OF]
     with pytest.raises(SystemExit) as done:
         main([*args, "--out", str(out)])
     assert done.value.code in (0, None)

@@ -279,7 +279,7 @@ def test_book_with_rules_matches_each_account_alone(
             [
                 "propose-book",
                 str(book),
-                "--method",
+                "--logic",
                 method,
                 "--as-of",
                 AS_OF,
@@ -352,7 +352,7 @@ def test_rules_need_a_date(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     book = tmp_path / "book"
     write_book(book)
     with pytest.raises(SystemExit) as done:
-        main(["propose-book", str(book), "--method", "rebalance_to_target"])
+        main(["propose-book", str(book), "--logic", "rebalance_to_target"])
     assert done.value.code == 2
     assert capsys.readouterr().err == (
         "trimtab: --as-of: required: the book has rule tables or tax lots\n"
@@ -365,7 +365,7 @@ def run_book(book: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple
             [
                 "propose-book",
                 str(book),
-                "--method",
+                "--logic",
                 "rebalance_to_target",
                 "--as-of",
                 AS_OF,

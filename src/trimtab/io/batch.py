@@ -39,7 +39,7 @@ def batch_options(
     min_trade_value: float,
 ) -> tuple[Method, TradeOptions]:
     """Command-line options as the engine's; the same rules as a scenario's ``options``."""
-    chosen = parse_method(method)
+    chosen = parse_method(method, field="logic")
     return chosen, trade_options(
         chosen,
         rounding=rounding,

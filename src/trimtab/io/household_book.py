@@ -1,4 +1,4 @@
-"""``propose-book --method household_rebalance``: a book's accounts rebalanced by household.
+"""``propose-book --logic household_rebalance``: a book's accounts rebalanced by household.
 
 Accounts are grouped by ``accounts.household_id`` (an account without one is a household of
 its own). :func:`group_households` puts each household's accounts next to each other,
