@@ -20,7 +20,7 @@ partition can run on any thread, process or machine: nothing here indexes a whol
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 
 import numpy as np
@@ -111,15 +111,15 @@ def _households(part: Partition) -> Codes:
     return np.arange(part.size, dtype=np.int32)
 
 
-def _planner(part: Partition, method: Method) -> Planner:
+def _planner(method: Method, symbol: Codes, house: Codes) -> Planner:
     """The dollar planner of ``method``: the solver package's for the solver logics (imported
-    only then: it loads HiGHS), household pairing for household rebalance."""
+    only then: it loads HiGHS), household pairing for household rebalance (of the accounts
+    whose slots and households are ``symbol`` and ``house``)."""
     if method in SOLVER_METHODS:
         from trimtab.optimize import plan_trades as solve
 
         return solve
     if method is Method.HOUSEHOLD_REBALANCE:
-        symbol, house = part.symbol, _households(part)
 
         def by_household(b: AccountBatch, m: Method, o: TradeOptions, rows: slice) -> Plan:
             return household_rebalance(b, symbol, house).plan
@@ -144,6 +144,34 @@ def _plan(
     )
 
 
+def _replan(
+    planned: BatchProposal,
+    ruled: RuledBatch,
+    accounts: npt.NDArray[np.intp],
+    method: Method,
+    options: TradeOptions,
+    symbol: Codes,
+    house: Codes,
+) -> BatchProposal:
+    """``planned`` with the ``accounts`` (whole households) planned again under ``ruled``:
+    every logic plans an account (a household for household rebalance) on its own, so the
+    other accounts' plans stand as they are."""
+    groups = None if ruled.groups is None else ruled.groups.take(accounts)
+    again = engine_propose(
+        ruled.batch.take(accounts),
+        method,
+        options.take(accounts),
+        groups=None if groups is None or groups.members.size == 0 else groups,
+        planner=_planner(method, symbol[accounts], house[accounts]),
+    )
+    merged = {}
+    for f in fields(BatchProposal):
+        whole = getattr(planned, f.name).copy()
+        whole[accounts] = getattr(again, f.name)
+        merged[f.name] = whole
+    return BatchProposal(**merged)
+
+
 def _approval(part: Partition, gain: Dollars) -> Mask:
     qualified = np.zeros(part.size, bool) if part.qualified is None else part.qualified
     out: Mask = ~qualified & (gain >= APPROVAL_GAIN - 0.005)
@@ -158,7 +186,8 @@ def propose_partition(part: Partition, method: Method, options: TradeOptions) ->
     planned; with them, holds, locks, lots, restrictions and wash sales all apply and sales
     carry their realised gains.
     """
-    planner = _planner(part, method)
+    house = _households(part)
+    planner = _planner(method, part.symbol, house)
     n, k = part.batch.price.shape
     if part.rules is None:
         proposal = _plan(part.batch, method, options, planner, None)
@@ -168,21 +197,24 @@ def propose_partition(part: Partition, method: Method, options: TradeOptions) ->
         raise ValueError("a partition with rules needs as_of")
     rules = part.rules if part.rules.cache is not None else part.rules.prepared()
     ruled = apply_slot_rules(part.batch, rules, overwrite=part.owned)
-    house = _households(part)
     if method is Method.HOUSEHOLD_REBALANCE:
         ruled = _household_ruled(ruled, house)
     refused = np.zeros((n, k), dtype=bool)
+    planned = _plan(ruled.batch, method, options, planner, ruled)
+    again: npt.NDArray[np.intp] | None = None  # the accounts planned again
     while True:
-        planned = _plan(ruled.batch, method, options, planner, ruled)
         proposal, limited = settle(planned, ruled)
         done = relieved(proposal, ruled, part.as_of)
-        wash = _wash_buys(proposal, ruled, done, part.symbol, house) & ~refused
+        wash = _wash_buys(proposal, ruled, done, part.symbol, house, again) & ~refused
         if not wash.any():
             break
         # A security sold at a loss in one account of the household (or on one line of an
-        # account: a model line and its APM twin) is not bought in the same proposal.
+        # account: a model line and its APM twin) is not bought in the same proposal: refuse
+        # the buy and plan those households again (the others' plans stand).
         refused |= wash
         ruled = _refuse_buys(ruled, part.symbol, house, wash)
+        again = np.flatnonzero(_among(house, house[np.nonzero(wash)[0]]))
+        planned = _replan(planned, ruled, again, method, options, part.symbol, house)
     short, long = slot_gains(done, ruled.rules.lots, (n, k))
     gain = short.sum(axis=1) + long.sum(axis=1)
     message = proposal.message.copy()
@@ -213,35 +245,76 @@ def _household_ruled(ruled: RuledBatch, house: Codes) -> RuledBatch:
     return replace(ruled, batch=b, ruled=any_ruled[inverse])
 
 
-def _keys(symbol: Codes, house: Codes) -> npt.NDArray[np.int64]:
-    """One int64 per (household, symbol) of every slot, -1 on padding."""
-    width = int(symbol.max(initial=0)) + 1
-    keys: npt.NDArray[np.int64] = house.astype(np.int64)[:, None] * width + symbol
-    return np.where(symbol >= 0, keys, -1)
+def _among(values: npt.NDArray[np.integer], of: npt.NDArray[np.integer]) -> Mask:
+    """``np.isin(values, of)`` for keys >= 0: a table when the keys are few enough (the
+    wash-sale checks look up many buys among many sales), else a search in the sorted
+    distinct ``of`` (``np.isin`` sorts both)."""
+    if of.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    space = int(max(values.max(initial=0), of.max(initial=0))) + 1
+    if space <= _TABLE_KEYS:
+        table = np.zeros(space, dtype=bool)
+        table[of] = True
+        hit: Mask = table[values]
+        return hit
+    distinct = np.unique(of)
+    at = np.minimum(np.searchsorted(distinct, values), distinct.size - 1)
+    out: Mask = distinct[at] == values
+    return out
+
+
+_TABLE_KEYS = 1 << 24
+"""Most keys for which :func:`_among` uses a table (16 MB of booleans)."""
 
 
 def _wash_buys(
-    proposal: BatchProposal, ruled: RuledBatch, done: Relieved, symbol: Codes, house: Codes
+    proposal: BatchProposal,
+    ruled: RuledBatch,
+    done: Relieved,
+    symbol: Codes,
+    house: Codes,
+    accounts: npt.NDArray[np.intp] | None = None,
 ) -> Mask:
     """Slots that buy a security some lot of which the proposal sells at a loss in the same
-    household, (N, K)."""
+    household, (N, K); only among ``accounts`` (whole households) when given. Only the buys
+    and the loss lots are looked at."""
+    n, k = proposal.quantity.shape
+    out: Mask = np.zeros((n, k), dtype=bool)
     loss = done.gain < 0  # NaN (no basis) is not a loss
     if not loss.any():
-        return np.zeros(proposal.quantity.shape, dtype=bool)
+        return out
     lots = ruled.rules.lots
     index = done.index[loss]
-    keys = _keys(symbol, house)
-    sold = keys[lots.row[index], lots.slot[index]]
-    out: Mask = (proposal.quantity > 0) & np.isin(keys, sold)
+    row = lots.row[index]
+    quantity = proposal.quantity
+    if accounts is not None:
+        mine = np.zeros(n, dtype=bool)
+        mine[accounts] = True
+        index, row = index[mine[row]], row[mine[row]]
+        quantity = np.zeros_like(quantity)
+        quantity[accounts] = proposal.quantity[accounts]
+    width = np.int64(int(symbol.max(initial=0)) + 1)
+    sold = house[row].astype(np.int64) * width + symbol[row, lots.slot[index]]
+    rows, cols = np.nonzero(quantity > 0)
+    bought = house[rows].astype(np.int64) * width + symbol[rows, cols]
+    hit = _among(bought, sold)
+    out[rows[hit], cols[hit]] = True
     return out
 
 
 def _refuse_buys(ruled: RuledBatch, symbol: Codes, house: Codes, wash: Mask) -> RuledBatch:
-    """``ruled`` with buys of every slot of the households' securities in ``wash`` refused."""
-    keys = _keys(symbol, house)
-    refused = np.isin(keys, keys[wash]) & ruled.batch.valid
-    flags = ruled.rule_reason | (refused.astype(np.uint32) * np.uint32(RuleReason.WASH_SALE_BUY))
+    """``ruled`` with buys refused on every slot, in the households of ``wash``, of the
+    securities it buys there."""
+    width = np.int64(int(symbol.max(initial=0)) + 1)
+    rows, cols = np.nonzero(wash)
+    keys = house[rows].astype(np.int64) * width + symbol[rows, cols]
+    near = np.flatnonzero(_among(house, house[rows]))  # the accounts of those households
     b = ruled.batch
+    near_keys = house[near].astype(np.int64)[:, None] * width + symbol[near]
+    hit = _among(near_keys, keys) & b.valid[near]
+    refused = np.zeros(b.valid.shape, dtype=bool)
+    refused[near] = hit
+    flags = ruled.rule_reason | (refused.astype(np.uint32) * np.uint32(RuleReason.WASH_SALE_BUY))
     return replace(
         ruled,
         batch=replace(b, buy_allowed=b.buy_allowed & ~refused),

@@ -61,6 +61,10 @@ class AccountBatch:
         """The accounts ``start:stop`` as a batch (views, no copy)."""
         return AccountBatch(*(getattr(self, f)[start:stop] for f in BATCH_FIELDS))
 
+    def take(self, accounts: npt.NDArray[np.intp]) -> AccountBatch:
+        """The accounts at the indices ``accounts`` as a batch (copies)."""
+        return AccountBatch(*(getattr(self, f)[accounts] for f in BATCH_FIELDS))
+
     def with_rules(self, *, sell_limit: Shares, buy_allowed: Mask) -> AccountBatch:
         """The same accounts with rule-derived sell limits (shares) and buy permissions."""
         return replace(self, sell_limit=sell_limit, buy_allowed=buy_allowed)

@@ -82,11 +82,15 @@ class TradeOptions:
     def rows(self, start: int, stop: int) -> TradeOptions:
         """These options for accounts ``start:stop`` of a book: per-account amounts and
         sub-asset classes sliced, so that a partition of the book carries its own."""
+        return self.take(slice(start, stop))
+
+    def take(self, accounts: slice | npt.NDArray[np.intp]) -> TradeOptions:
+        """These options for the ``accounts`` (a slice or indices) of the batch they are for."""
 
         def cut(x: float | Dollars | None) -> float | Dollars | None:
             if x is None or np.ndim(x) == 0:
                 return x
-            return np.asarray(x)[start:stop]
+            return np.asarray(x)[accounts]
 
         classes = self.sub_asset_class
         return replace(
@@ -95,7 +99,7 @@ class TradeOptions:
             cash_to_invest=cut(self.cash_to_invest),
             sweep_pct=cut(self.sweep_pct),  # type: ignore[arg-type]
             sweep_min=cut(self.sweep_min),  # type: ignore[arg-type]
-            sub_asset_class=None if classes is None else classes[start:stop],
+            sub_asset_class=None if classes is None else classes[accounts],
         )
 
     def amounts(self, rows: slice, n: int) -> Amounts:

@@ -461,6 +461,16 @@ class GroupArrays:
     sell_rank: Ranks
     members: Index
 
+    def take(self, accounts: npt.NDArray[np.intp]) -> GroupArrays:
+        """The groups of the accounts at the indices ``accounts``."""
+        lead = self.lead[accounts]
+        return GroupArrays(
+            lead=lead,
+            buy_rank=self.buy_rank[accounts],
+            sell_rank=self.sell_rank[accounts],
+            members=np.flatnonzero(lead >= 0),
+        )
+
 
 Patch = tuple[str, Index, npt.NDArray[np.generic]]
 """A change to one field of a batch: its flat slots and their new values."""
