@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tests.factories import run_doc
 from tests.property.strategies import scenarios, value_of
-from trimtab.io.propose import run_scenario
 
 METHODS = [
     "rebalance_to_target",
@@ -23,7 +22,7 @@ METHODS = [
 
 
 def propose(scenario: dict[str, Any]) -> dict[str, Any]:
-    return run_scenario(json.dumps(scenario))["accounts"][0]
+    return run_doc(scenario)["accounts"][0]
 
 
 def held(scenario: dict[str, Any]) -> dict[str, float]:

@@ -19,9 +19,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import run_doc
 from trimtab.core.engine import SOLVER_METHODS, propose
 from trimtab.core.rules import apply_rules, settle
-from trimtab.io.propose import run_scenario
 from trimtab.io.scenario import Scenario, parse_scenario
 from trimtab.optimize import propose as solve
 
@@ -179,5 +179,5 @@ def test_sleeves_hold_in_every_logic(doc: dict[str, Any]) -> None:
     assert result.cash_after[0] >= -1e-6
 
     # The proposal document marks exactly the APM lines.
-    trades = run_scenario(json.dumps(doc))["accounts"][0]["trades"]
+    trades = run_doc(doc)["accounts"][0]["trades"]
     assert sum(t.get("sleeve") == "apm" for t in trades) == int(apm.sum())
