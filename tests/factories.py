@@ -34,6 +34,16 @@ T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 """A fixed moment for tests: Friday 20 November 2026, 08:00 in Chicago."""
 
 
+LOGICS_1_TO_6 = [
+    "rebalance_to_target",
+    "rebalance_to_tolerance",
+    "rebalance_to_tolerance_oot_only",
+    "invest_cash_proportional",
+    "invest_cash_min_trades",
+    "generate_cash",
+]
+"""The six trade logics of the rebalancing document (seed 003), logics 1 to 6 in its order."""
+
 ModelLine = tuple[str, float] | tuple[str, float, float, float]
 """A model line: ``(symbol, target_pct)`` or ``(symbol, target_pct, min_pct, max_pct)``."""
 

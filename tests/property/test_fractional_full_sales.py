@@ -14,16 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.factories import household_doc, run_doc
+from tests.factories import LOGICS_1_TO_6, household_doc, run_doc
 from tests.property.strategies import scenarios, value_of
 
 METHODS = [
-    "rebalance_to_target",
-    "rebalance_to_tolerance",
-    "rebalance_to_tolerance_oot_only",
-    "invest_cash_proportional",
-    "invest_cash_min_trades",
-    "generate_cash",
+    *LOGICS_1_TO_6,
     "best_fit",
     "minimum_transaction",
     "deposit",

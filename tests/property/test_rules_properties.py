@@ -17,6 +17,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import LOGICS_1_TO_6
 from tests.reference.lots import eligible_lots, lot_locks
 from trimtab.core.engine import SOLVER_METHODS, propose
 from trimtab.core.rules import apply_rules, apply_slot_rules, realise, settle, slot_rules
@@ -26,12 +27,7 @@ from trimtab.optimize import propose as solve
 AS_OF = date(2026, 11, 23)
 SYMBOLS = [f"S{i}" for i in range(7)]
 METHODS = [
-    "rebalance_to_target",
-    "rebalance_to_tolerance",
-    "rebalance_to_tolerance_oot_only",
-    "invest_cash_proportional",
-    "invest_cash_min_trades",
-    "generate_cash",
+    *LOGICS_1_TO_6,
     "deposit",
     "withdrawal",
     "best_fit",

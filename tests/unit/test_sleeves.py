@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import ModelLine, account_doc, model_doc, run_doc, scenario_doc
+from tests.factories import LOGICS_1_TO_6, ModelLine, account_doc, model_doc, run_doc, scenario_doc
 from trimtab.errors import ScenarioError
 from trimtab.io.scenario import parse_scenario
 
@@ -317,14 +317,7 @@ def test_protected_sleeve_alone_is_unchanged() -> None:
 
 @pytest.mark.parametrize(
     "method",
-    [
-        "rebalance_to_target",
-        "rebalance_to_tolerance",
-        "rebalance_to_tolerance_oot_only",
-        "invest_cash_proportional",
-        "invest_cash_min_trades",
-        "generate_cash",
-    ],
+    LOGICS_1_TO_6,
 )
 def test_value_is_conserved_to_the_cent(method: str) -> None:
     """Odd prices, cash, two model sleeves and an APM sleeve: the ledger balances to the cent,
