@@ -1,4 +1,8 @@
-"""Builders shared by the tests: book folders, databases and seeded firms.
+"""Builders shared by the tests: scenario documents, book folders, databases and seeded firms.
+
+Scenario section (``docs/formats.md``): :func:`scenario_doc`, :func:`household_doc`,
+:func:`account_doc`, :func:`model_doc`, :func:`positions_doc`, and :func:`run_doc` to propose
+on a document.
 
 Service section: :func:`write_book`, :func:`tiny_book`, :func:`database_fixture`,
 :func:`seed_firm`.
@@ -8,10 +12,11 @@ from __future__ import annotations
 
 import atexit
 import csv
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from trimtab.io.propose import run_scenario
 from trimtab.store.migrate import make_engine, upgrade
 from trimtab.store.tables import metadata
 from trimtab.store.uow import UnitOfWork
@@ -26,6 +32,99 @@ from trimtab.store.uow import UnitOfWork
 POSTGRES_URL = os.environ.get("TRIMTAB_TEST_POSTGRES_URL")
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 """A fixed moment for tests: Friday 20 November 2026, 08:00 in Chicago."""
+
+
+LOGICS_1_TO_6 = [
+    "rebalance_to_target",
+    "rebalance_to_tolerance",
+    "rebalance_to_tolerance_oot_only",
+    "invest_cash_proportional",
+    "invest_cash_min_trades",
+    "generate_cash",
+]
+"""The six trade logics of the rebalancing document (seed 003), logics 1 to 6 in its order."""
+
+ModelLine = tuple[str, float] | tuple[str, float, float, float]
+"""A model line: ``(symbol, target_pct)`` or ``(symbol, target_pct, min_pct, max_pct)``."""
+
+
+def model_doc(lines: Iterable[ModelLine], **fields: Any) -> dict[str, Any]:
+    """A scenario's ``model``: one security per line, percent points; a line without a band
+    leaves ``min_pct`` and ``max_pct`` out. ``fields`` (``name``, ``cash_pct``) as given."""
+    securities: list[dict[str, Any]] = []
+    for line in lines:
+        security: dict[str, Any] = {"symbol": line[0], "target_pct": line[1]}
+        if len(line) == 4:
+            security.update(min_pct=line[2], max_pct=line[3])
+        securities.append(security)
+    return {**fields, "securities": securities}
+
+
+def positions_doc(holdings: Mapping[str, Any], *, by: str = "quantity") -> list[dict[str, Any]]:
+    """An account's ``positions``, in the order given: shares by symbol (``by``
+    ``"market_value"`` for dollars); a list is that position's ``lots`` as it stands."""
+    return [
+        {"symbol": s, "lots": h} if isinstance(h, list) else {"symbol": s, by: h}
+        for s, h in holdings.items()
+    ]
+
+
+def account_doc(
+    holdings: Mapping[str, Any], *, id: str = "ACC-1", cash: float = 0.0, **fields: Any
+) -> dict[str, Any]:
+    """A scenario's ``account``: ``id``, ``cash`` in dollars, :func:`positions_doc` of
+    ``holdings`` (shares by symbol), then ``fields`` (``registration``, ``lot_method``, ...)."""
+    return {"id": id, "cash": cash, "positions": positions_doc(holdings), **fields}
+
+
+def scenario_doc(
+    *,
+    prices: Mapping[str, float],
+    method: str = "rebalance_to_target",
+    model: dict[str, Any] | Iterable[ModelLine] | None = None,
+    account: dict[str, Any] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A scenario document as ``trimtab propose`` reads it (``docs/formats.md``).
+
+    Only what is given is written: ``prices`` in dollars per share; ``model`` a document or
+    lines for :func:`model_doc`; ``account`` (see :func:`account_doc`); then ``fields`` in
+    the order given (``as_of``, ``options``, ``household``, ``sleeves``, ``restrictions``,
+    ``locks``, ...). Rules apply only with an ``as_of``, as in the format.
+    """
+    doc: dict[str, Any] = {"method": method}
+    for name in ("as_of", "options"):
+        if name in fields:
+            doc[name] = fields.pop(name)
+    doc["prices"] = dict(prices)
+    if model is not None:
+        doc["model"] = model if isinstance(model, dict) else model_doc(model)
+    if account is not None:
+        doc["account"] = account
+    doc.update(fields)
+    return doc
+
+
+def household_doc(
+    accounts: Sequence[dict[str, Any]],
+    *,
+    prices: Mapping[str, float],
+    id: str = "H-1",
+    **fields: Any,
+) -> dict[str, Any]:
+    """A ``household_rebalance`` scenario: the household ``id`` with ``accounts`` (each as
+    :func:`account_doc` makes, plus rule fields); the rest as :func:`scenario_doc`."""
+    return scenario_doc(
+        prices=prices,
+        method="household_rebalance",
+        household={"id": id, "accounts": list(accounts)},
+        **fields,
+    )
+
+
+def run_doc(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The proposal document ``trimtab propose`` writes for the scenario ``doc``."""
+    return run_scenario(json.dumps(doc))
 
 
 def write_table(folder: Path, name: str, rows: Sequence[dict[str, Any]]) -> None:

@@ -7,12 +7,11 @@ document's share counts and prices (e.g. FB: 27,000 âˆ’ 76 x 26.18 = 25,010.32 â
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from trimtab.io.propose import run_scenario
+from tests.factories import model_doc, positions_doc, run_doc, scenario_doc
 
 PRICES = {"FB": 26.18, "ORCL": 38.46, "MSFT": 37.60, "INTC": 24.31, "CSCO": 22.30}
 TECH = [  # symbol, target, min, max: "The model contains the following securities"
@@ -38,25 +37,18 @@ def scenario(
     holdings: dict[str, float],
     cash: float = 0.0,
     options: dict[str, Any] | None = None,
-) -> str:
-    return json.dumps(
-        {
-            "method": method,
-            "options": options or {},
-            "prices": PRICES,
-            "model": {
-                "name": "Technology Stocks",
-                "securities": [
-                    {"symbol": s, "target_pct": t, "min_pct": lo, "max_pct": hi}
-                    for s, t, lo, hi in model
-                ],
-            },
-            "account": {
-                "id": "A-1",
-                "cash": cash,
-                "positions": [{"symbol": s, "market_value": v} for s, v in holdings.items()],
-            },
-        }
+) -> dict[str, Any]:
+    """The account holds ``holdings`` as dollars (market values) by symbol."""
+    return scenario_doc(
+        method=method,
+        options=options or {},
+        prices=PRICES,
+        model=model_doc(model, name="Technology Stocks"),
+        account={
+            "id": "A-1",
+            "cash": cash,
+            "positions": positions_doc(holdings, by="market_value"),
+        },
     )
 
 
@@ -77,7 +69,7 @@ def check(doc: dict[str, Any], expected: dict[str, tuple[str, float, int]]) -> N
 
 
 def test_rebalance_to_target() -> None:
-    doc = run_scenario(scenario("rebalance_to_target", TECH, HOLDINGS))
+    doc = run_doc(scenario("rebalance_to_target", TECH, HOLDINGS))
     check(
         doc,
         {
@@ -97,7 +89,7 @@ def test_rebalance_to_target() -> None:
 
 
 def test_rebalance_to_tolerance_standard() -> None:
-    doc = run_scenario(scenario("rebalance_to_tolerance", TECH_NARROW, HOLDINGS))
+    doc = run_doc(scenario("rebalance_to_tolerance", TECH_NARROW, HOLDINGS))
     check(
         doc,
         {
@@ -118,7 +110,7 @@ def test_rebalance_to_tolerance_standard() -> None:
 
 
 def test_rebalance_to_tolerance_out_of_tolerance_only() -> None:
-    doc = run_scenario(scenario("rebalance_to_tolerance_oot_only", TECH_NARROW, HOLDINGS))
+    doc = run_doc(scenario("rebalance_to_tolerance_oot_only", TECH_NARROW, HOLDINGS))
     check(
         doc,
         {
@@ -136,7 +128,7 @@ def test_rebalance_to_tolerance_out_of_tolerance_only() -> None:
 
 
 def test_invest_cash_buy_proportional() -> None:
-    doc = run_scenario(scenario("invest_cash_proportional", TECH, HOLDINGS, cash=5000))
+    doc = run_doc(scenario("invest_cash_proportional", TECH, HOLDINGS, cash=5000))
     got = lines(doc)
     assert got["FB"]["action"] == got["ORCL"]["action"] == "none"
     assert got["MSFT"]["trade_value"] == pytest.approx(2666.67, abs=0.005)
@@ -157,7 +149,7 @@ def test_invest_cash_buy_proportional() -> None:
 
 
 def test_invest_cash_minimize_trades() -> None:
-    doc = run_scenario(scenario("invest_cash_min_trades", TECH, HOLDINGS, cash=5000))
+    doc = run_doc(scenario("invest_cash_min_trades", TECH, HOLDINGS, cash=5000))
     got = lines(doc)
     assert got["MSFT"]["trade_value"] == pytest.approx(4000, abs=0.005)
     assert got["INTC"]["trade_value"] == pytest.approx(1000, abs=0.005)
@@ -168,9 +160,7 @@ def test_invest_cash_minimize_trades() -> None:
 
 def test_generate_cash_rising_tide() -> None:
     holdings = {"FB": 27000, "ORCL": 31000, "MSFT": 17000, "INTC": 12000, "CSCO": 13000}
-    doc = run_scenario(
-        scenario("generate_cash", TECH, holdings, options={"cash_to_generate": 10000})
-    )
+    doc = run_doc(scenario("generate_cash", TECH, holdings, options={"cash_to_generate": 10000}))
     check(
         doc,
         {
@@ -187,9 +177,7 @@ def test_generate_cash_rising_tide() -> None:
 
 
 def test_generate_cash_fails_when_the_account_cannot_cover() -> None:
-    doc = run_scenario(
-        scenario("generate_cash", TECH, HOLDINGS, options={"cash_to_generate": 150000})
-    )
+    doc = run_doc(scenario("generate_cash", TECH, HOLDINGS, options={"cash_to_generate": 150000}))
     assert doc["status"] == "failed"
     assert all(t["action"] == "none" for t in doc["accounts"][0]["trades"])
     assert doc["messages"] == ["The account cannot cover the cash to generate."]

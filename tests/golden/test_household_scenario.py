@@ -6,13 +6,13 @@ final household weights the seed's pairs lead to (every model symbol at 20%, AMA
 
 from __future__ import annotations
 
-import json
+import copy
 from typing import Any
 
 import pytest
 
+from tests.factories import household_doc, run_doc
 from trimtab.errors import ScenarioError
-from trimtab.io.propose import run_scenario
 
 MODEL = {
     "name": "Seed household model",
@@ -37,19 +37,12 @@ ACCOUNTS = [
 ]  # fmt: skip
 
 
-def _scenario(**changes: Any) -> str:
-    scenario: dict[str, Any] = {
-        "method": "household_rebalance",
-        "prices": PRICES,
-        "model": MODEL,
-        "household": {"id": "H-1", "accounts": ACCOUNTS},
-    }
-    scenario.update(changes)
-    return json.dumps(scenario)
+def _scenario(**changes: Any) -> dict[str, Any]:
+    return {**household_doc(ACCOUNTS, prices=PRICES, model=MODEL), **changes}
 
 
 def test_household_reaches_the_model_with_values_unchanged() -> None:
-    doc = run_scenario(_scenario())
+    doc = run_doc(_scenario())
     assert doc["status"] == "success"
     hh = doc["household"]
     assert hh["id"] == "H-1"
@@ -80,15 +73,15 @@ def test_household_reaches_the_model_with_values_unchanged() -> None:
 
 def test_household_only_with_household_rebalance() -> None:
     with pytest.raises(ScenarioError, match="household"):
-        run_scenario(_scenario(method="rebalance_to_target"))
+        run_doc(_scenario(method="rebalance_to_target"))
     single = {"method": "household_rebalance", "prices": PRICES, "model": MODEL,
               "account": ACCOUNTS[0]}  # fmt: skip
     with pytest.raises(ScenarioError, match=r"^account: household_rebalance takes household"):
-        run_scenario(json.dumps(single))
+        run_doc(single)
 
 
 def test_household_position_errors_name_the_account() -> None:
-    bad = json.loads(_scenario())
+    bad = copy.deepcopy(_scenario())
     bad["household"]["accounts"][1]["positions"][0] = {"symbol": "IBM"}
     with pytest.raises(ScenarioError, match=r"^household\.accounts\[1\]\.positions\[0\]"):
-        run_scenario(json.dumps(bad))
+        run_doc(bad)

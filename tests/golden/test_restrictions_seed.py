@@ -12,36 +12,22 @@ Figures: AAPL, MSFT, GOOG and GOOGL at $100; model AAPL 40%, MSFT 60%; the accou
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from trimtab.io.propose import run_scenario
+from tests.factories import account_doc, run_doc, scenario_doc
 
 PRICES = {"AAPL": 100.0, "MSFT": 100.0, "GOOG": 100.0, "GOOGL": 100.0}
 
 
 def seed_example(goog: str, googl: str, holdings: dict[str, float] | None = None) -> dict[str, Any]:
-    doc = {
-        "method": "rebalance_to_target",
-        "as_of": "2026-11-23",
-        "prices": PRICES,
-        "model": {
-            "securities": [
-                {"symbol": "AAPL", "target_pct": 40},
-                {"symbol": "MSFT", "target_pct": 60},
-            ]
-        },
-        "account": {
-            "id": "A-1",
-            "cash": 0,
-            "positions": [
-                {"symbol": s, "quantity": q}
-                for s, q in (holdings or {"AAPL": 400, "MSFT": 600}).items()
-            ],
-        },
-        "restrictions": [
+    doc = scenario_doc(
+        as_of="2026-11-23",
+        prices=PRICES,
+        model=[("AAPL", 40), ("MSFT", 60)],
+        account=account_doc(holdings or {"AAPL": 400, "MSFT": 600}, id="A-1", cash=0),
+        restrictions=[
             {
                 "type": "substitution",
                 "symbol": "AAPL",
@@ -57,8 +43,8 @@ def seed_example(goog: str, googl: str, holdings: dict[str, float] | None = None
                 ],
             },
         ],
-    }
-    return run_scenario(json.dumps(doc))
+    )
+    return run_doc(doc)
 
 
 def trades(doc: dict[str, Any]) -> dict[str, tuple[str, int]]:

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from tests.factories import LOGICS_1_TO_6, run_doc
 from tests.property.strategies import scenarios, value_of
-from trimtab.io.propose import run_scenario
 
-METHODS = [
-    "rebalance_to_target",
-    "rebalance_to_tolerance",
-    "rebalance_to_tolerance_oot_only",
-    "invest_cash_proportional",
-    "invest_cash_min_trades",
-    "generate_cash",
-]
+METHODS = [*LOGICS_1_TO_6]
 
 
 def propose(scenario: dict[str, Any]) -> dict[str, Any]:
-    return run_scenario(json.dumps(scenario))["accounts"][0]
+    return run_doc(scenario)["accounts"][0]
 
 
 def held(scenario: dict[str, Any]) -> dict[str, float]:

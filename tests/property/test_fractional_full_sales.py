@@ -8,23 +8,17 @@ half a cent per order). Expected values are worked from the inputs here, not by 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.factories import LOGICS_1_TO_6, household_doc, run_doc
 from tests.property.strategies import scenarios, value_of
-from trimtab.io.propose import run_scenario
 
 METHODS = [
-    "rebalance_to_target",
-    "rebalance_to_tolerance",
-    "rebalance_to_tolerance_oot_only",
-    "invest_cash_proportional",
-    "invest_cash_min_trades",
-    "generate_cash",
+    *LOGICS_1_TO_6,
     "best_fit",
     "minimum_transaction",
     "deposit",
@@ -86,7 +80,7 @@ def _check_account(account: dict[str, Any], input_account: dict[str, Any], price
 @given(data=st.data())
 def test_fractional_full_sales_are_exact(method: str, data: st.DataObject) -> None:
     scenario = data.draw(fractional_holdings(method))
-    out = run_scenario(json.dumps(scenario))["accounts"][0]
+    out = run_doc(scenario)["accounts"][0]
     _check_account(out, scenario["account"], scenario["prices"])
     if method in SELLING and out["status"] != "failed":
         model = {s["symbol"] for s in scenario["model"]["securities"]}
@@ -114,14 +108,10 @@ def test_household_fractional_full_sales_are_exact(data: st.DataObject) -> None:
     for account in accounts:
         for p in account["positions"]:
             prices.setdefault(p["symbol"], second["prices"].get(p["symbol"], 1.0))
-    scenario = {
-        "method": "household_rebalance",
-        "options": first["options"],
-        "prices": prices,
-        "model": first["model"],
-        "household": {"id": "H", "accounts": accounts},
-    }
-    out = run_scenario(json.dumps(scenario))
+    scenario = household_doc(
+        accounts, id="H", options=first["options"], prices=prices, model=first["model"]
+    )
+    out = run_doc(scenario)
     for account, given_account in zip(out["accounts"], accounts, strict=True):
         _check_account(account, given_account, prices)
         for t in account["trades"]:

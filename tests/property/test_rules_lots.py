@@ -8,14 +8,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.reference.lots import ORDERS, relieve
 from trimtab.core.lots import (
     METHOD_CODE,
-    ORDERS,
     Lot,
     LotArrays,
     LotMethod,
     in_relief_order,
-    relieve,
     relieve_lots,
 )
 

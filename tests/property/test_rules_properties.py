@@ -17,8 +17,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import LOGICS_1_TO_6
+from tests.reference.lots import eligible_lots, lot_locks
 from trimtab.core.engine import SOLVER_METHODS, propose
-from trimtab.core.lots import eligible_lots
 from trimtab.core.rules import apply_rules, apply_slot_rules, realise, settle, slot_rules
 from trimtab.io.scenario import parse_scenario
 from trimtab.optimize import propose as solve
@@ -26,12 +27,7 @@ from trimtab.optimize import propose as solve
 AS_OF = date(2026, 11, 23)
 SYMBOLS = [f"S{i}" for i in range(7)]
 METHODS = [
-    "rebalance_to_target",
-    "rebalance_to_tolerance",
-    "rebalance_to_tolerance_oot_only",
-    "invest_cash_proportional",
-    "invest_cash_min_trades",
-    "generate_cash",
+    *LOGICS_1_TO_6,
     "deposit",
     "withdrawal",
     "best_fit",
@@ -211,7 +207,7 @@ def test_rules_hold_in_every_logic(doc: dict[str, Any]) -> None:
     for (_, k), sale in realise(result, ruled, AS_OF).items():
         code = int(slots[0, k])
         lots = rules.lots[code]
-        ok, _ = eligible_lots(lots, float(rb.price[0, k]), rules.lot_locks(code, AS_OF))
+        ok, _ = eligible_lots(lots, float(rb.price[0, k]), lot_locks(rules, code, AS_OF))
         allowed = {lot.lot_id for lot, e in zip(lots, ok, strict=True) if e}
         assert all(r.lot_id in allowed for r in sale.reliefs)
         assert abs(sum(r.quantity for r in sale.reliefs) + q[k]) < 1e-6

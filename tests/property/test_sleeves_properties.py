@@ -19,21 +19,16 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.factories import LOGICS_1_TO_6, run_doc
 from trimtab.core.engine import SOLVER_METHODS, propose
 from trimtab.core.rules import apply_rules, settle
-from trimtab.io.propose import run_scenario
 from trimtab.io.scenario import Scenario, parse_scenario
 from trimtab.optimize import propose as solve
 
 AS_OF = date(2026, 11, 23)
 SYMBOLS = [f"S{i}" for i in range(6)]
 METHODS = [
-    "rebalance_to_target",
-    "rebalance_to_tolerance",
-    "rebalance_to_tolerance_oot_only",
-    "invest_cash_proportional",
-    "invest_cash_min_trades",
-    "generate_cash",
+    *LOGICS_1_TO_6,
     "best_fit",
     "minimum_transaction",
 ]
@@ -179,5 +174,5 @@ def test_sleeves_hold_in_every_logic(doc: dict[str, Any]) -> None:
     assert result.cash_after[0] >= -1e-6
 
     # The proposal document marks exactly the APM lines.
-    trades = run_scenario(json.dumps(doc))["accounts"][0]["trades"]
+    trades = run_doc(doc)["accounts"][0]["trades"]
     assert sum(t.get("sleeve") == "apm" for t in trades) == int(apm.sum())

@@ -7,17 +7,14 @@ withdrawal included, even when nothing else has to be sold; its line says so tru
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from trimtab.io.propose import run_scenario
+from tests.factories import account_doc, run_doc, scenario_doc
 
 
 def _scenario(method: str, *, exclusion: bool) -> dict[str, Any]:
-    positions = [{"symbol": "IBM", "quantity": 40}, {"symbol": "XOM", "quantity": 12}]
-    account: dict[str, Any] = {"id": "A", "cash": 2_000.0, "positions": positions}
     securities = [{"symbol": "IBM", "target_pct": 50, "min_pct": 45, "max_pct": 55}]
     if exclusion:
         securities.append(
@@ -37,13 +34,13 @@ def _scenario(method: str, *, exclusion: bool) -> dict[str, Any]:
                 "start_date": "2026-11-01",
             }
         ]
-    scenario: dict[str, Any] = {
-        "method": method,
-        "options": {"cash_to_generate": 500.0},
-        "prices": {"IBM": 125.0, "XOM": 60.0},
-        "model": {"name": "M", "cash_pct": 50 if not exclusion else 30, "securities": securities},
-        "account": account,
-    }
+    scenario = scenario_doc(
+        method=method,
+        options={"cash_to_generate": 500.0},
+        prices={"IBM": 125.0, "XOM": 60.0},
+        model={"name": "M", "cash_pct": 50 if not exclusion else 30, "securities": securities},
+        account=account_doc({"IBM": 40, "XOM": 12}, id="A", cash=2_000.0),
+    )
     if exclusion:
         scenario.update(as_of="2026-11-20", restrictions=restrictions)
     return scenario
@@ -54,7 +51,7 @@ def _scenario(method: str, *, exclusion: bool) -> dict[str, Any]:
 def test_a_holding_the_account_must_not_hold_is_sold_though_cash_covers(
     method: str, exclusion: bool
 ) -> None:
-    out = run_scenario(json.dumps(_scenario(method, exclusion=exclusion)))["accounts"][0]
+    out = run_doc(_scenario(method, exclusion=exclusion))["accounts"][0]
     lines = {t["symbol"]: t for t in out["trades"]}
     xom = lines["XOM"]
     # 12 XOM at $60 sold in full: $720 on top of the $2,000 of cash (which covered $500).

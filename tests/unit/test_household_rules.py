@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.factories import household_doc, run_doc
 from trimtab.errors import ScenarioError
-from trimtab.io.propose import run_scenario
 
 AS_OF = "2026-11-20"
 PRICES = {"IBM": 125, "MSFT": 40, "GE": 32, "HD": 100, "GOOG": 250, "AMAT": 20}
@@ -65,17 +65,11 @@ def household(**rules: dict[str, Any]) -> dict[str, Any]:
     accounts = copy.deepcopy(ACCOUNTS)
     for acc in accounts:
         acc.update(rules.get(acc["id"], {}))
-    return {
-        "method": "household_rebalance",
-        "as_of": AS_OF,
-        "prices": PRICES,
-        "model": MODEL,
-        "household": {"id": "H-1", "accounts": accounts},
-    }
+    return household_doc(accounts, as_of=AS_OF, prices=PRICES, model=MODEL)
 
 
 def run(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, dict[str, Any]]]]:
-    out = run_scenario(json.dumps(doc))
+    out = run_doc(doc)
     lines = {a["id"]: {t["symbol"]: t for t in a["trades"]} for a in out["accounts"]}
     for a in out["accounts"]:  # every pair stays inside its account
         assert a["value"] == VALUES[a["id"]]
@@ -378,7 +372,7 @@ def test_bad_rule_fields_name_the_household_account(
 ) -> None:
     doc = household(**{ACCOUNTS[account]["id"]: rules})
     with pytest.raises(ScenarioError) as err:
-        run_scenario(json.dumps(doc))
+        run_doc(doc)
     assert str(err.value) == message
 
 
@@ -386,7 +380,7 @@ def test_dated_rules_need_as_of() -> None:
     doc = household(B={"locks": [{"type": "elective", "symbol": "MSFT"}]})
     del doc["as_of"]
     with pytest.raises(ScenarioError) as err:
-        run_scenario(json.dumps(doc))
+        run_doc(doc)
     assert str(err.value) == "as_of: required when household.accounts[1].locks is given"
 
 
@@ -400,7 +394,7 @@ def test_duplicate_lot_ids_name_the_household_position() -> None:
         ],
     }
     with pytest.raises(ScenarioError) as err:
-        run_scenario(json.dumps(doc))
+        run_doc(doc)
     assert str(err.value) == (
         "household.accounts[1].positions[0].lots: lot_id values must be unique"
     )

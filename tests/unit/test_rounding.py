@@ -65,31 +65,12 @@ def test_level_trim_takes_the_same_units_as_the_literal_rule(
     target = [t / 100 for _, _, _, t in lines]
     cash = cash_cents / 100
     assume(cash + sum(h * p for h, p in zip(held, price, strict=True)) > 0)
-    k = len(lines)
-    arr = np.array
-    batch = make_batch(
-        price=arr([price]),
-        quantity=arr([held]),
-        target=arr([target]),
-        lower=arr([target]),
-        upper=arr([target]),
-        in_model=np.ones((1, k), dtype=bool),
-        valid=np.ones((1, k), dtype=bool),
-        cash=arr([cash]),
-        cash_target=arr([0.0]),
-    )
-    plan = Plan(
-        dollars=arr([buys]) * arr([price]),
-        full_sell=np.zeros((1, k), dtype=bool),
-        reason=np.zeros((1, k), dtype=np.uint32),
-        status=np.zeros(1, dtype=np.int8),
-        message=np.zeros(1, dtype=np.int8),
-    )
+    batch, plan = _one_account(held, buys, price, target, cash)
     out = round_plan(batch, plan, unit=1.0, min_trade_value=0.0)
     expected = literal_trim(held, buys, price, target, cash)
     assert out.quantity[0].tolist() == expected
     assert out.cash_after[0] >= 0
-    spent = float(cents(out.quantity[0] * arr(price)).sum())
+    spent = float(cents(out.quantity[0] * np.array(price)).sum())
     assert out.cash_after[0] == round(cash - spent, 2)
 
 

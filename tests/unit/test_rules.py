@@ -8,12 +8,11 @@ sells 100 A and buys 100 C. Expected figures are worked out by hand in the docst
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from trimtab.io.propose import run_scenario
+from tests.factories import account_doc, run_doc, scenario_doc
 
 AS_OF = "2026-11-23"
 PRICES = {"A": 100.0, "B": 100.0, "C": 100.0}
@@ -37,31 +36,16 @@ def run(
     **rules: Any,
 ) -> dict[str, Any]:
     """``holdings``: shares, or a list of lots, by symbol."""
-    positions = [
-        {"symbol": s, "lots": h} if isinstance(h, list) else {"symbol": s, "quantity": h}
-        for s, h in (holdings or DRIFTED).items()
-    ]
-    doc = {
-        "method": method,
-        "as_of": AS_OF,
-        "options": options or {},
-        "prices": prices or PRICES,
-        "model": {
-            "securities": [
-                {"symbol": s, "target_pct": t, "min_pct": lo, "max_pct": hi}
-                for s, t, lo, hi in (model or MODEL)
-            ]
-        },
-        "account": {
-            "id": "ACC-1",
-            "registration": registration,
-            "cash": 0,
-            "positions": positions,
-            **(account or {}),
-        },
+    doc = scenario_doc(
+        method=method,
+        as_of=AS_OF,
+        options=options or {},
+        prices=prices or PRICES,
+        model=model or MODEL,
+        account=account_doc(holdings or DRIFTED, registration=registration, **(account or {})),
         **rules,
-    }
-    return run_scenario(json.dumps(doc))
+    )
+    return run_doc(doc)
 
 
 def trades(doc: dict[str, Any]) -> dict[str, tuple[str, float]]:

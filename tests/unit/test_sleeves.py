@@ -15,25 +15,19 @@ from typing import Any
 
 import pytest
 
+from tests.factories import LOGICS_1_TO_6, ModelLine, account_doc, model_doc, run_doc, scenario_doc
 from trimtab.errors import ScenarioError
-from trimtab.io.propose import run_scenario
 from trimtab.io.scenario import parse_scenario
 
 AS_OF = "2026-11-23"
 PRICES = {s: 100.0 for s in "ABCD"}
 
 
-def model(*lines: tuple[str, float] | tuple[str, float, float, float]) -> dict[str, Any]:
-    secs = []
-    for ln in lines:
-        sec: dict[str, Any] = {"symbol": ln[0], "target_pct": ln[1]}
-        if len(ln) == 4:
-            sec.update(min_pct=ln[2], max_pct=ln[3])
-        secs.append(sec)
-    return {"securities": secs}
+def model(*lines: ModelLine) -> dict[str, Any]:
+    return model_doc(lines)
 
 
-def model_sleeve(weight: float, *lines: tuple[str, float] | tuple[str, float, float, float]) -> Any:
+def model_sleeve(weight: float, *lines: ModelLine) -> Any:
     return {"type": "model", "weight_pct": weight, "model": model(*lines)}
 
 
@@ -47,20 +41,7 @@ def apm_sleeve(weight: float, targets: dict[str, float], positions: dict[str, fl
 
 
 def scenario(holdings: dict[str, float], cash: float = 0.0, **more: Any) -> dict[str, Any]:
-    return {
-        "method": "rebalance_to_target",
-        "prices": PRICES,
-        "account": {
-            "id": "ACC-1",
-            "cash": cash,
-            "positions": [{"symbol": s, "quantity": q} for s, q in holdings.items()],
-        },
-        **more,
-    }
-
-
-def run(doc: dict[str, Any]) -> dict[str, Any]:
-    return run_scenario(json.dumps(doc))
+    return scenario_doc(prices=PRICES, account=account_doc(holdings, cash=cash), **more)
 
 
 def lines(doc: dict[str, Any]) -> list[tuple[str, str, float, str]]:
@@ -80,7 +61,7 @@ def refused(doc: dict[str, Any]) -> str:
 def test_two_model_sleeves_blend_by_weight() -> None:
     """60% follows A 50 / B 50, 40% follows A 25 / C 75: A 40%, B 30%, C 30%. The account
     holds A $50,000 and B $50,000: sell 100 A and 200 B, buy 300 C."""
-    doc = run(
+    doc = run_doc(
         scenario(
             {"A": 500, "B": 500},
             sleeves=[
@@ -105,13 +86,13 @@ def test_blended_sleeves_equal_the_blended_model() -> None:
     blended = model(("A", 40, 35, 45), ("B", 30, 27, 33), ("C", 30, 28, 32))
     for method in ("rebalance_to_target", "rebalance_to_tolerance", "invest_cash_proportional"):
         base = scenario(holdings, cash=7000.0, method=method)
-        assert run({**base, "sleeves": sleeves}) == run({**base, "model": blended}), method
+        assert run_doc({**base, "sleeves": sleeves}) == run_doc({**base, "model": blended}), method
 
 
 def test_one_model_sleeve_at_100_is_the_plain_model() -> None:
     base = scenario({"A": 700, "B": 300})
-    plain = run({**base, "model": model(("A", 50), ("B", 50))})
-    assert plain == run({**base, "sleeves": [model_sleeve(100, ("A", 50), ("B", 50))]})
+    plain = run_doc({**base, "model": model(("A", 50), ("B", 50))})
+    assert plain == run_doc({**base, "sleeves": [model_sleeve(100, ("A", 50), ("B", 50))]})
     assert lines(plain) == [("A", "", "sell", 200), ("B", "", "buy", 200)]
 
 
@@ -119,7 +100,7 @@ def test_apm_line_is_not_netted_with_the_opposite_model_line() -> None:
     """Model sleeve 50% (A 40, B 60) gives A 20%, B 30%; APM sleeve 50% (A 60, C 40) gives
     APM A 30%, C 20%. The account's 500 A are 300 model + 200 APM: the model sells 100 A
     ($30,000 -> $20,000) while the APM sleeve buys 100 A ($20,000 -> $30,000)."""
-    doc = run(
+    doc = run_doc(
         scenario(
             {"A": 500, "B": 300, "C": 200},
             sleeves=[
@@ -144,7 +125,7 @@ def test_apm_holding_outside_its_targets_is_sold_model_shares_kept() -> None:
     """The APM sleeve (50%, C 100) holds 100 of the account's 600 B; the model sleeve (50%,
     A 50 / B 50) owns the other 500 B ($50,000 against a $25,000 target). The APM B are
     sold in full, the model sells 250 B; A buys 250 and APM C buys 400 (to $50,000)."""
-    doc = run(
+    doc = run_doc(
         scenario(
             {"A": 0, "B": 600, "C": 100},
             cash=30000.0,
@@ -177,7 +158,7 @@ def test_apm_lines_ignore_an_equivalents_group() -> None:
         model_sleeve(50, ("A", 40), ("B", 60)),
         apm_sleeve(50, {"D": 60, "C": 40}, {"D": 100, "C": 200}),
     ]
-    doc = run(
+    doc = run_doc(
         scenario(
             {"A": 300, "B": 300, "C": 200, "D": 100},
             cash=10000.0,
@@ -195,7 +176,7 @@ def test_apm_lines_ignore_an_equivalents_group() -> None:
     assert doc["accounts"][0]["cash_after"] == 0.0
     # Without sleeves the group trades as one: its $10,000 below target buys nothing (D may
     # not be bought, A is its only other member and is not sold to buy D).
-    plain = run(
+    plain = run_doc(
         scenario(
             {"A": 300, "B": 300, "C": 200, "D": 100},
             cash=10000.0,
@@ -216,7 +197,7 @@ def test_exclusion_still_acts_on_an_apm_line() -> None:
         "behaviour": "liquidate_immediately",
         "start_date": "2026-11-01",
     }
-    doc = run(
+    doc = run_doc(
         scenario(
             {"A": 500, "B": 300, "C": 200},
             as_of=AS_OF,
@@ -247,7 +228,7 @@ def test_locks_and_trading_limits_reach_apm_lines() -> None:
         "date": "2026-11-13",
         "quantity": 5,
     }
-    doc = run(
+    doc = run_doc(
         scenario(
             {"A": 500, "B": 400, "C": 100},
             as_of=AS_OF,
@@ -276,7 +257,7 @@ def test_reallocated_exclusion_leaves_apm_targets_as_entered() -> None:
         "behaviour": "liquidate_immediately",
         "start_date": "2026-11-01",
     }
-    doc = run(
+    doc = run_doc(
         scenario(
             {"A": 500, "B": 300, "C": 200},
             as_of=AS_OF,
@@ -304,7 +285,7 @@ def test_sleeve_weights_share_the_unprotected_value() -> None:
     """100 of 600 A protected ($10,000, P = 10%). Model sleeve 50% (A 50, B 50) and APM
     sleeve 50% (C 100) share the other $90,000: A 50% x 50% x 0.9 + 10% = 32.5%, B 22.5%,
     APM C 45%. Sell 275 A ($60,000 -> $32,500) and 75 B; the APM sleeve buys 350 C."""
-    doc = run(
+    doc = run_doc(
         scenario(
             {"A": 600, "B": 300, "C": 100},
             as_of=AS_OF,
@@ -323,7 +304,7 @@ def test_sleeve_weights_share_the_unprotected_value() -> None:
 
 def test_protected_sleeve_alone_is_unchanged() -> None:
     """The protected-only scenario of tests/unit/test_rules.py: A 55%, B 27%, C 18%."""
-    doc = run(
+    doc = run_doc(
         scenario(
             {"A": 600, "B": 300, "C": 100},
             as_of=AS_OF,
@@ -336,14 +317,7 @@ def test_protected_sleeve_alone_is_unchanged() -> None:
 
 @pytest.mark.parametrize(
     "method",
-    [
-        "rebalance_to_target",
-        "rebalance_to_tolerance",
-        "rebalance_to_tolerance_oot_only",
-        "invest_cash_proportional",
-        "invest_cash_min_trades",
-        "generate_cash",
-    ],
+    LOGICS_1_TO_6,
 )
 def test_value_is_conserved_to_the_cent(method: str) -> None:
     """Odd prices, cash, two model sleeves and an APM sleeve: the ledger balances to the cent,
@@ -362,7 +336,7 @@ def test_value_is_conserved_to_the_cent(method: str) -> None:
     doc["prices"] = prices
     if method == "generate_cash":
         doc["options"] = {"cash_to_generate": 15000}
-    account = run(doc)["accounts"][0]
+    account = run_doc(doc)["accounts"][0]
     value = 4321.17 + 713 * 37.61 + 1200 * 24.31 + 160 * 112.07 + 2100 * 8.93
     assert account["value"] == round(value, 2)
     signed = sum((-1 if t["action"] == "buy" else 1) * t["order_value"] for t in account["trades"])
@@ -408,7 +382,7 @@ def test_table_marks_the_apm_lines() -> None:
     from trimtab.tables import print_proposal
 
     out = io.StringIO()
-    doc = run(scenario(HELD, sleeves=SLEEVES_OK))
+    doc = run_doc(scenario(HELD, sleeves=SLEEVES_OK))
     print_proposal(doc, Console(file=out, width=160))
     rows = [r for r in out.getvalue().splitlines() if " A " in r or "A (APM)" in r]
     assert len(rows) == 2
@@ -589,7 +563,7 @@ def test_a_loss_sale_is_not_bought_back_on_the_apm_twin() -> None:
             "lots": [{"quantity": 500, "cost_basis": 75_000, "acquired": "2026-06-01"}],
         },
     )
-    out = run(doc)
+    out = run_doc(doc)
     got = lines(out)
     assert ("A", "", "sell", 300) in got
     assert ("A", "apm", "none", 0) in got
@@ -619,7 +593,7 @@ def test_a_waiting_exclusion_lapses_on_the_apm_line_with_the_model_line(
         "weight_at_end_pct": weight_at_end,
     }
     doc = scenario(HELD, sleeves=SLEEVES_OK, restrictions=[restriction], as_of=AS_OF)
-    got = {(sym, sleeve): (action, qty) for sym, sleeve, action, qty in lines(run(doc))}
+    got = {(sym, sleeve): (action, qty) for sym, sleeve, action, qty in lines(run_doc(doc))}
     if in_force:
         assert got[("A", "")] == ("sell", 300)
         assert got[("A", "apm")] == ("sell", 200)

@@ -1,4 +1,4 @@
-"""The rising tide and capped proportional allocation, against plain step-by-step references."""
+"""The rising tide and capped proportional allocation, against plain references."""
 
 from __future__ import annotations
 
@@ -10,24 +10,41 @@ from hypothesis import strategies as st
 from trimtab.core.tide import capped_proportional, rising_tide
 
 
-def tide_by_steps(excess: list[float], capacity: list[float], amount: float) -> list[float]:
-    """Sell the farthest down to the next farthest, then together, in small dollar steps."""
+def tide_by_events(excess: list[float], capacity: list[float], amount: float) -> list[float]:
+    """Sell the farthest down to the next farthest, then together, one event at a time.
+
+    The rule, followed literally but without small dollar steps: the securities standing
+    highest above their level (among those with capacity left) sell together, each the
+    same dollars, until the next event — one of them runs out of capacity, they come down
+    to the next security's level, or the amount is raised. At most two events per
+    security, so this is exact and fast.
+    """
     sold = [0.0] * len(excess)
     left = amount
-    step = 0.01
     while left > 1e-9:
-        level = [
-            e - s if c - s > 1e-12 else -np.inf
-            for e, s, c in zip(excess, sold, capacity, strict=True)
-        ]
-        top = max(level)
-        if top == -np.inf:
+        open_ = [i for i, c in enumerate(capacity) if c - sold[i] > 1e-12]
+        if not open_:
             break
-        i = level.index(top)
-        take = min(step, left, capacity[i] - sold[i])
-        sold[i] += take
-        left -= take
+        level = {i: excess[i] - sold[i] for i in open_}
+        top = max(level.values())
+        sellers = [i for i in open_ if level[i] >= top - 1e-9]
+        below = [level[i] for i in open_ if level[i] < top - 1e-9]
+        drop = min(capacity[i] - sold[i] for i in sellers)  # until one runs out
+        if below:
+            drop = min(drop, top - max(below))  # until they meet the next one down
+        drop = min(drop, left / len(sellers))  # until the amount is raised
+        for i in sellers:
+            sold[i] += drop
+        left -= drop * len(sellers)
     return sold
+
+
+def test_the_reference_by_hand() -> None:
+    # 5 and 3 above their levels, 4 dollars to raise: the first sells 2 to meet the second
+    # at 3, then each sells 1; capacity 1.5 stops the first, the second sells on alone.
+    assert tide_by_events([5.0, 3.0], [10.0, 10.0], 4.0) == [3.0, 1.0]
+    assert tide_by_events([5.0, 3.0], [1.5, 10.0], 4.0) == [1.5, 2.5]
+    assert tide_by_events([5.0, -1.0], [1.0, 2.0], 10.0) == [1.0, 2.0]
 
 
 def test_the_generate_cash_example() -> None:
@@ -55,7 +72,7 @@ def test_rising_tide_matches_the_step_by_step_rule(
     excess = [float(e) for e, _ in lines]
     capacity = [float(c) for _, c in lines]
     got = rising_tide(np.array([excess]), np.array([capacity]), np.array([float(amount)]))[0]
-    want = tide_by_steps(excess, capacity, float(amount))
+    want = tide_by_events(excess, capacity, float(amount))
     assert got == pytest.approx(want, abs=0.02 * len(lines))
     assert got.sum() == pytest.approx(min(float(amount), sum(capacity)), abs=1e-6)
 

@@ -1,18 +1,16 @@
 """Tax lots: which lots may be sold, which a sale relieves, and the gains it realises.
 
-A lot relief method is a :class:`LotOrder`: a small function that ranks lots, first relieved
-first. Quantities are shares, cost bases and gains dollars; a lot is long term when held
-more than one year (sold after the first anniversary of its acquisition).
+Sales of a whole batch are relieved at once (:func:`relieve_lots`); the plain one-position
+reference the tests hold it against is ``tests/reference/lots.py``. Quantities are shares,
+cost bases and gains dollars; a lot is long term when held more than one year (sold after
+the first anniversary of its acquisition).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -37,18 +35,6 @@ class Lot:
     acquired: date
     lot_id: str | None = None
 
-    def gain(self, price: float) -> float | None:
-        """Unrealised gain in dollars at ``price`` (dollars per share); ``None`` without basis."""
-        if self.cost_basis is None:
-            return None
-        return self.quantity * price - self.cost_basis
-
-    def per_share_cost(self) -> float:
-        """Cost basis per share in dollars (infinite when the basis is missing)."""
-        if self.cost_basis is None or self.quantity <= 0:
-            return math.inf
-        return self.cost_basis / self.quantity
-
 
 def anniversary(acquired: date) -> date:
     """The first anniversary of ``acquired`` (28 February for a 29 February acquisition)."""
@@ -56,48 +42,6 @@ def anniversary(acquired: date) -> date:
         return acquired.replace(year=acquired.year + 1)
     except ValueError:
         return acquired.replace(year=acquired.year + 1, day=28)
-
-
-def is_long_term(acquired: date, sold: date) -> bool:
-    """Held more than one year: sold after the first anniversary of the acquisition."""
-    return sold > anniversary(acquired)
-
-
-class LotOrder(Protocol):
-    """Ranks the lots of one position for relief, first relieved first (indices)."""
-
-    def __call__(self, lots: Sequence[Lot], price: float, as_of: date) -> list[int]: ...
-
-
-def fifo(lots: Sequence[Lot], price: float, as_of: date) -> list[int]:
-    """First in, first out: oldest acquisition first."""
-    return sorted(range(len(lots)), key=lambda i: (lots[i].acquired, i))
-
-
-def lifo(lots: Sequence[Lot], price: float, as_of: date) -> list[int]:
-    """Last in, first out: newest acquisition first."""
-    return sorted(range(len(lots)), key=lambda i: (-lots[i].acquired.toordinal(), i))
-
-
-def hifo(lots: Sequence[Lot], price: float, as_of: date) -> list[int]:
-    """Highest cost per share first."""
-    return sorted(range(len(lots)), key=lambda i: (-lots[i].per_share_cost(), i))
-
-
-def minimum_tax(lots: Sequence[Lot], price: float, as_of: date) -> list[int]:
-    """Losses before gains, long term before short term, then largest loss or smallest gain
-    per share first."""
-
-    def key(i: int) -> tuple[bool, bool, float, int]:
-        per_share = price - lots[i].per_share_cost()
-        return (per_share > 0, not is_long_term(lots[i].acquired, as_of), per_share, i)
-
-    return sorted(range(len(lots)), key=key)
-
-
-def in_given_order(lots: Sequence[Lot], price: float, as_of: date) -> list[int]:
-    """Specific lots: the order in which the lots are given."""
-    return list(range(len(lots)))
 
 
 class LotMethod(StrEnum):
@@ -108,58 +52,6 @@ class LotMethod(StrEnum):
     HIFO = "hifo"
     MINIMUM_TAX = "minimum_tax"
     SPECIFIC = "specific_lots"
-
-
-ORDERS: dict[LotMethod, Callable[[Sequence[Lot], float, date], list[int]]] = {
-    LotMethod.FIFO: fifo,
-    LotMethod.LIFO: lifo,
-    LotMethod.HIFO: hifo,
-    LotMethod.MINIMUM_TAX: minimum_tax,
-    LotMethod.SPECIFIC: in_given_order,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class LotLocks:
-    """What stops lots of one position from being sold.
-
-    Attributes:
-        gain_lock: lots with an unrealised gain (or an unknown one) are not sold.
-        elective: the security is never sold.
-        basis_unlocked: lots with a missing cost basis may be sold.
-        wash_window: the security was bought in the household within 30 days: lots at a
-            loss are not sold.
-        specific: with specific lots, the lot ids that may be sold (``None``: any).
-    """
-
-    gain_lock: bool = False
-    elective: bool = False
-    basis_unlocked: bool = False
-    wash_window: bool = False
-    specific: frozenset[str] | None = None
-
-
-def eligible_lots(
-    lots: Sequence[Lot], price: float, locks: LotLocks
-) -> tuple[list[bool], RuleReason]:
-    """Which lots may be sold, and the rules that held some back (flags)."""
-    out: list[bool] = []
-    why = RuleReason(0)
-    for lot in lots:
-        gain = lot.gain(price)
-        ok = True
-        if locks.elective:
-            ok, why = False, why | RuleReason.ELECTIVE_LOCK
-        if lot.cost_basis is None and not locks.basis_unlocked:
-            ok, why = False, why | RuleReason.MISSING_BASIS
-        if locks.gain_lock and (gain is None or gain > 0):
-            ok, why = False, why | RuleReason.GAIN_LOCK
-        if locks.wash_window and gain is not None and gain < 0:
-            ok, why = False, why | RuleReason.WASH_SALE_SELL
-        if locks.specific is not None and lot.lot_id not in locks.specific:
-            ok, why = False, why | RuleReason.SPECIFIC_LOTS
-        out.append(ok and lot.quantity > 0)
-    return out, why
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,41 +81,6 @@ class Sale:
     def gain(self) -> float:
         """Short- plus long-term realised gain in dollars (lots of unknown basis left out)."""
         return self.short_term_gain + self.long_term_gain
-
-
-def relieve(
-    lots: Sequence[Lot],
-    eligible: Sequence[bool],
-    quantity: float,
-    price: float,
-    as_of: date,
-    order: Callable[[Sequence[Lot], float, date], list[int]],
-) -> Sale:
-    """Relieve ``quantity`` shares sold at ``price`` from the eligible lots in ``order``."""
-    left = quantity
-    reliefs: list[Relief] = []
-    short = long = 0.0
-    unknown = False
-    for i in order(lots, price, as_of):
-        if left <= SHARE_TOLERANCE:
-            break
-        lot = lots[i]
-        if not eligible[i] or lot.quantity <= 0:
-            continue
-        q = min(left, lot.quantity)
-        left -= q
-        basis = None if lot.cost_basis is None else lot.cost_basis * q / lot.quantity
-        proceeds = q * price
-        gain = None if basis is None else proceeds - basis
-        term = is_long_term(lot.acquired, as_of)
-        if gain is None:
-            unknown = True
-        elif term:
-            long += gain
-        else:
-            short += gain
-        reliefs.append(Relief(i, lot.lot_id, lot.acquired, q, basis, proceeds, gain, term))
-    return Sale(tuple(reliefs), short, long, unknown)
 
 
 def needs_approval(gain: float, *, qualified: bool) -> bool:
@@ -303,14 +160,6 @@ def long_term_cutoff(as_of: date) -> int:
     first = as_of.toordinal() - 368
     later = sum(anniversary(date.fromordinal(first + i)) < as_of for i in range(5))
     return first + later - 1
-
-
-def long_term_mask(
-    acquired: npt.NDArray[np.int32] | npt.NDArray[np.int64], as_of: date
-) -> npt.NDArray[np.bool_]:
-    """Lots held more than one year on ``as_of`` (acquisition ordinals in, (L,) out)."""
-    out: npt.NDArray[np.bool_] = acquired <= long_term_cutoff(as_of)
-    return out
 
 
 Lots = npt.NDArray[np.bool_]
@@ -519,7 +368,7 @@ def relieve_lots(
     ``sold`` are shares sold per slot (N, K), slots with none (or less) sell nothing;
     ``price`` dollars per share (N, K);
     ``method`` the relief method code of each account (N,), see :data:`METHOD_CODE`. The
-    order within a position is that of :data:`ORDERS` (ties by lot order). Lots not yet
+    order within a position is that of :func:`relief_order` (ties by lot order). Lots not yet
     :func:`in_relief_order` are ordered first. See :func:`relieve_sales`.
     """
     if not lots.ordered:

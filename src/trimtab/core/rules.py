@@ -27,7 +27,6 @@ from trimtab.core.lots import (
     METHOD_CODE,
     Lot,
     LotArrays,
-    LotLocks,
     LotMethod,
     Relief,
     Relieved,
@@ -123,19 +122,6 @@ class AccountRules:
     short_term_days: Mapping[int, int] = field(default_factory=dict)
     protected: Mapping[int, float] = field(default_factory=dict)
     apm: frozenset[int] = frozenset()
-
-    def lot_locks(self, symbol: int, as_of: date) -> LotLocks:
-        """The locks on the lots of ``symbol``."""
-        specific = self.specific_lots.get(symbol)
-        return LotLocks(
-            gain_lock=not self.qualified and (self.gain_lock or symbol in self.gain_lock_symbols),
-            elective=symbol in self.elective_locks,
-            basis_unlocked=symbol in self.basis_unlocked,
-            wash_window=symbol in self.bought_recently(as_of),
-            specific=frozenset(specific)
-            if self.lot_method == LotMethod.SPECIFIC and specific is not None
-            else (frozenset() if self.lot_method == LotMethod.SPECIFIC else None),
-        )
 
     def bought_recently(self, as_of: date) -> frozenset[int]:
         """Securities bought in any household account within 30 days before ``as_of``."""

@@ -1,0 +1,1 @@
+"""Plain references the tests hold the product's vectorised kernels against."""
