@@ -177,15 +177,42 @@ def register(app: typer.Typer) -> None:
     app.add_typer(orders_app, name="orders")
 
     @app.command()
-    def queue(firm: Firm, db: Db = None) -> None:
+    def queue(
+        firm: Firm,
+        db: Db = None,
+        sort: Annotated[
+            str, typer.Option(help="account, drift (largest first), value or evaluated.")
+        ] = "account",
+        reason: Annotated[str | None, typer.Option(help="Only accounts with this reason.")] = None,
+        limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
+        pending: Annotated[
+            bool, typer.Option("--pending", help="Also accounts waiting in an open request.")
+        ] = False,
+    ) -> None:
         """Accounts flagged for rebalancing and not yet submitted, with their reasons."""
         from trimtab.service.requests import list_queue
 
-        rows = _run(db, firm, list_queue)
-        table = Table("account", "evaluated", "reasons")
+        rows = _run(
+            db,
+            firm,
+            lambda uow: list_queue(uow, pending=pending, reason=reason, sort=sort, limit=limit),
+        )
+        table = Table("account", "evaluated", "value", "max drift", "reasons", "status")
         for r in rows:
-            table.add_row(r.account_id, r.as_of.isoformat(), r.reasons)
-        _print(table, f"{len(rows)} accounts in the queue")
+            table.add_row(
+                r.account_id,
+                r.as_of.isoformat(),
+                "" if r.value is None else f"{r.value:,.2f}",
+                "" if r.max_drift_pct is None else f"{r.max_drift_pct:.2f}",
+                r.reasons,
+                "queued" if r.request_id is None else f"pending in request {r.request_id}",
+            )
+        waiting = sum(r.request_id is not None for r in rows)
+        _print(
+            table,
+            f"{len(rows) - waiting} accounts in the queue"
+            + (f", {waiting} pending in open requests" if pending else ""),
+        )
 
     @request_app.command("submit")
     def request_submit(

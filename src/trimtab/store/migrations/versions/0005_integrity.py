@@ -66,9 +66,7 @@ def upgrade() -> None:
         sa.Column("orders", sa.Integer(), nullable=False),
         sa.Column("exported_by", sa.String(length=64), nullable=False),
         sa.Column("exported_at", trimtab.store.types.UtcDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "kind IN ('new', 'all', 'batch')", name=op.f("ck_export_batches_kind")
-        ),
+        sa.CheckConstraint("kind IN ('new', 'all', 'batch')", name=op.f("ck_export_batches_kind")),
         sa.ForeignKeyConstraint(
             ["firm_id"], ["firms.firm_id"], name=op.f("fk_export_batches_firm_id_firms")
         ),
