@@ -24,6 +24,7 @@ from trimtab.errors import BookError, ConflictError
 from trimtab.io.book import LoadedBook, read_book
 from trimtab.io.tables import table_path
 from trimtab.service.access import require_role
+from trimtab.service.book_checks import check_book, check_dates
 from trimtab.service.book_extras import ExtraTable, read_extras
 from trimtab.service.exact import number_texts, to_decimals
 from trimtab.service.import_extras import write_extra
@@ -60,6 +61,8 @@ def read_book_folder(folder: Path) -> BookFolder:
     for name in book.tables:
         path = table_path(folder, name)
         labels[name] = path.name if path is not None else name
+    every = {**book.tables, **{name: extra.table for name, extra in extras.items()}}
+    check_book(folder, every, {**labels, **{n: e.label for n, e in extras.items()}})
     return BookFolder(book=book, extras=extras, labels=labels)
 
 
@@ -83,6 +86,8 @@ def import_book(
     :class:`~trimtab.errors.ConflictError` when a later date was imported already.
     """
     require_role(uow, user_id=actor, role="operator")
+    every = {**folder.book.tables, **{n: e.table for n, e in folder.extras.items()}}
+    check_dates(every, {**folder.labels, **{n: e.label for n, e in folder.extras.items()}}, as_of)
     conn, firm = uow.conn, uow.firm_id
     latest = conn.execute(
         select(func.max(t.imports.c.as_of)).where(t.imports.c.firm_id == firm)
