@@ -328,9 +328,25 @@ def register(app: typer.Typer) -> None:
 
     from trimtab.service import requests as rq
 
-    request_app.command("approve", help="Approve a pending request: creates its orders.")(
-        _decision("approved", rq.approve_request)
-    )
+    @request_app.command("approve")
+    def request_approve(
+        request_id: Annotated[int, typer.Argument(help="Request id.")],
+        firm: Firm,
+        user: User,
+        db: Db = None,
+        at: At = None,
+    ) -> None:
+        """Approve a pending request: creates its orders."""
+        done = _run(
+            db,
+            firm,
+            lambda uow: rq.approve_request(uow, actor=user, request_id=request_id, now=_now(at)),
+        )
+        typer.echo(
+            f"request {request_id}: {done.status}; {done.orders} orders trading "
+            f"{done.trade_date}" + (" (best effort)" if done.best_effort else "")
+        )
+
     request_app.command("cancel", help="Cancel a pending request.")(
         _decision("canceled", rq.cancel_request)
     )
@@ -387,32 +403,66 @@ def register(app: typer.Typer) -> None:
 
     @orders_app.command("export")
     def orders_export(
-        as_of: Annotated[str, typer.Option("--date", help="Trade date, YYYY-MM-DD.")],
         firm: Firm,
         user: User,
+        as_of: Annotated[str | None, typer.Option("--date", help="Trade date, YYYY-MM-DD.")] = None,
         fmt: Annotated[str, typer.Option("--format", help="csv or fix.")] = "csv",
         out: Annotated[Path | None, typer.Option(help="File to write (default stdout).")] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Overwrite --out if it exists.")
+        ] = False,
+        again: Annotated[
+            bool, typer.Option("--all", help="Every order of the date, exported before or not.")
+        ] = False,
+        batch: Annotated[
+            int | None, typer.Option("--batch", help="Write an earlier export (its id) again.")
+        ] = None,
         db: Db = None,
         at: At = None,
     ) -> None:
-        """Write the orders of a trade date not exported before in this format."""
+        """Write the orders of a trade date not exported before in this format (or again)."""
         from trimtab.service.orders import export_orders
 
-        day = _date(as_of)
+        day = _date(as_of) if as_of is not None else None
+        if day is None and batch is None:
+            raise _fail("--date: give the trade date (or --batch ID)")
+        partial = _output(out, force)
 
         def sink(data: bytes) -> None:
-            if out is None:
+            if partial is None:
                 sys.stdout.buffer.write(data)
                 sys.stdout.flush()
             else:
-                out.write_bytes(data)
+                partial.write_bytes(data)
 
-        n = _run(
-            db,
-            firm,
-            lambda uow: export_orders(uow, actor=user, day=day, fmt=fmt, sink=sink, now=_now(at)),
+        try:
+            done = _run(
+                db,
+                firm,
+                lambda uow: export_orders(
+                    uow,
+                    actor=user,
+                    day=day,
+                    fmt=fmt,
+                    sink=sink,
+                    now=_now(at),
+                    again=again,
+                    batch=batch,
+                ),
+            )
+            if partial is not None and out is not None and done.orders:
+                partial.replace(out)  # only once the export is committed
+        finally:
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+        if not done.orders:
+            sys.stderr.write(f"trimtab: nothing written: {done.note}\n")
+            return
+        what = {"new": "", "all": " (all, again)", "batch": f" (export {batch} again)"}[done.kind]
+        sys.stderr.write(
+            f"exported {done.orders} orders trading {done.trade_date} as {done.fmt}{what} "
+            f"to {out if out is not None else 'standard output'}: export {done.export_id}\n"
         )
-        sys.stderr.write(f"exported {n} orders\n")
 
     @app.command()
     def evaluate(
@@ -532,6 +582,21 @@ def register(app: typer.Typer) -> None:
                 f"{r.changed_at:%Y-%m-%d %H:%M}",
             )
         _print(table, None)
+
+
+def _output(out: Path | None, force: bool) -> Path | None:
+    """A temporary file beside ``out`` to write first (``None`` for standard output).
+
+    ``out`` is refused when its folder is missing, or when it exists and ``force`` is not
+    given: an export never overwrites a file unasked.
+    """
+    if out is None:
+        return None
+    if not out.parent.is_dir():
+        raise _fail(f"--out: folder {out.parent} does not exist")
+    if out.exists() and not force:
+        raise _fail(f"--out: {out} exists; pass --force to overwrite it")
+    return out.with_name(f".{out.name}.partial")
 
 
 def _num(value: object) -> str:

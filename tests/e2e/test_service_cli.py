@@ -146,8 +146,18 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
     shown = json.loads(invoke("request", "show", "1", "--format", "json"))
     assert shown["request"]["status"] == "complete"
     assert sum(len(p["trades"]) for p in shown["proposals"]) == n_orders
-    invoke("orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(out_csv))
-    assert out_csv.read_text().count("\n") == 1  # header only: each order goes out once
+    first = out_csv.read_text()
+    refused = invoke(
+        "orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(out_csv), code=2
+    )
+    assert "exists; pass --force to overwrite it" in refused
+    assert out_csv.read_text() == first  # the only copy is kept
+    again = invoke(
+        "orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(out_csv),
+        "--force", "--all",
+    )  # fmt: skip
+    assert f"exported {n_orders} orders trading 2026-11-23 as csv (all, again)" in again
+    assert out_csv.read_text() == first
     assert "ACC0000001" not in invoke("queue")
     assert "complete" in invoke("history")
     engine.dispose()

@@ -55,7 +55,7 @@ def submit(engine: sa.Engine, accounts: list[str], *, replace: bool = False) -> 
 
 def approve(engine: sa.Engine, request_id: int) -> str:
     with UnitOfWork(engine, "acme") as uow:
-        return approve_request(uow, actor="amy", request_id=request_id, now=T0)
+        return approve_request(uow, actor="amy", request_id=request_id, now=T0).status
 
 
 def sold(engine: sa.Engine, account: str, symbol: str) -> Decimal:

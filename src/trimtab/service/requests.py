@@ -29,7 +29,7 @@ from trimtab.errors import ConflictError, InputError, NotFoundError
 from trimtab.service.access import require_role
 from trimtab.service.account_rules import account_rules
 from trimtab.service.evaluate import run_state
-from trimtab.service.market import CHICAGO, expiry
+from trimtab.service.market import CHICAGO, expiry, trade_date
 from trimtab.service.orders import create_orders
 from trimtab.service.snapshot import latest_book_date, load_snapshot
 from trimtab.store import tables as t
@@ -315,8 +315,19 @@ def _decide(
     _release(uow, request_id)
 
 
-def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> str:
-    """Approve a pending request and create its orders; returns the final status.
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """An approval's outcome: the request's final status, orders created, their trade date
+    and whether they trade on a best-effort basis (approved between 14:00 and 14:45)."""
+
+    status: str
+    orders: int
+    trade_date: date
+    best_effort: bool
+
+
+def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> Approval:
+    """Approve a pending request and create its orders; returns the outcome.
 
     Accounts whose proposal failed get no orders and go back to the queue.
 
@@ -381,7 +392,8 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
         after={"status": status, "orders": n},
     )
     uow.commit()
-    return status
+    day, best_effort = trade_date(now)
+    return Approval(status=status, orders=n, trade_date=day, best_effort=best_effort)
 
 
 def _free_accounts(
