@@ -101,6 +101,9 @@ def _register_more(argv: list[str] | None = None) -> None:
 
         cli_service.register(app)
         _registered.add("service")
+        from trimtab import cli_audit
+
+        cli_audit.register(app)
 
 
 def main(argv: list[str] | None = None) -> Any:

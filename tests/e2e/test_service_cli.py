@@ -182,7 +182,10 @@ def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
     assert "cash_activity.csv row 2 column account_id: unknown account 'NOPE'" in message
     invoke("import", str(good), "--date", "2026-11-20", "--user", "nobody", code=2)
     invoke("import", str(good), "--date", "2026-02-30", "--user", "alice", code=2)
-    assert {name: count(engine, name) for name in metadata.tables} == before
+    after = {name: count(engine, name) for name in metadata.tables}
+    # the refused attempt of a user who does not exist is the one entry added to the trail
+    assert after == {**before, "audit_log": before["audit_log"] + 1}
+    assert "refused" in invoke("audit", "--action", "refused")
     with engine.connect() as conn:
         dates = conn.execute(sa.text("SELECT DISTINCT as_of FROM positions")).scalars().all()
     assert [str(d) for d in dates] == ["2026-11-19"]

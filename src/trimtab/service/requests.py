@@ -28,6 +28,7 @@ from trimtab.core.rules import apply_rules, realise, settle
 from trimtab.errors import ConflictError, InputError, NotFoundError
 from trimtab.service.access import require_role
 from trimtab.service.account_rules import account_rules
+from trimtab.service.audit import record_refusal
 from trimtab.service.evaluate import run_state
 from trimtab.service.market import CHICAGO, expiry, trade_date
 from trimtab.service.orders import create_orders
@@ -335,15 +336,27 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
     non-qualified account the approver must not be the submitter. A request past its
     expiry cannot be approved.
     """
-    require_role(uow, user_id=actor, role="approver")
+    require_role(
+        uow, user_id=actor, role="approver", attempt=f"approve request {request_id}", now=now
+    )
     req = _request(uow, request_id)
     if req.status != "pending":
         raise ConflictError(f"request {request_id} is {req.status}, no longer pending")
     if req.needs_second_approver and req.submitted_by == actor:
-        raise ConflictError(
+        problem = (
             f"request {request_id} realises $1,000 or more of gains: "
             f"an approver other than {actor!r} must approve it"
         )
+        record_refusal(
+            uow,
+            actor=actor,
+            attempt=f"approve request {request_id}",
+            entity="request",
+            entity_id=str(request_id),
+            reason=problem,
+            now=now,
+        )
+        raise ConflictError(problem)
     if now >= req.expires_at:
         raise ConflictError(f"request {request_id} expired at {req.expires_at:%Y-%m-%d %H:%M} UTC")
     proposals = uow.conn.execute(

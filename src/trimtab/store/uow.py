@@ -17,10 +17,11 @@ from types import TracebackType
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, Table, insert
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trimtab.store.tables import audit_log
+from trimtab.store.chain import GENESIS, entry_hash
+from trimtab.store.tables import audit_heads, audit_log
 
 
 def _json_default(value: object) -> str:
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.engine = engine
         self.firm_id = firm_id
         self._conn: Connection | None = None
+        self._head: tuple[str, int] | None = None  # chain head read in this transaction
 
     @property
     def conn(self) -> Connection:
@@ -74,14 +76,17 @@ class UnitOfWork:
         finally:
             conn.close()
             self._conn = None
+            self._head = None
 
     def commit(self) -> None:
         """Make everything done so far permanent and start a new transaction."""
+        self._head = None
         self.conn.commit()
         self.conn.begin()
 
     def rollback(self) -> None:
         """Undo everything since the last commit."""
+        self._head = None
         self.conn.rollback()
         self.conn.begin()
 
@@ -96,19 +101,54 @@ class UnitOfWork:
         before: object = None,
         after: object = None,
     ) -> None:
-        """Append one entry to the audit log (in this transaction)."""
-        self.conn.execute(
-            insert(audit_log).values(
-                firm_id=self.firm_id,
-                actor=actor,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                at=at,
-                before=audit_json(before),
-                after=audit_json(after),
-            )
+        """Append one entry to the audit log (in this transaction), chained to the firm's
+        previous entry (:mod:`trimtab.store.chain`). The firm's row of ``audit_heads`` is
+        locked until commit, so appends of one firm queue up and the chain never forks."""
+        before_text, after_text = audit_json(before), audit_json(after)
+        previous, entries = self._chain_head()
+        digest = entry_hash(
+            previous,
+            firm_id=self.firm_id,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            at=at,
+            before=before_text,
+            after=after_text,
         )
+        fields = {
+            "firm_id": self.firm_id,
+            "actor": actor,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "at": at,
+            "before": before_text,
+            "after": after_text,
+        }
+        audit_id = self.conn.execute(
+            insert(audit_log).values(**fields, hash=digest).returning(audit_log.c.audit_id)
+        ).scalar_one()
+        head = {"last_id": audit_id, "last_hash": digest, "entries": entries + 1}
+        if entries == 0 and previous == GENESIS:
+            self.conn.execute(insert(audit_heads).values(firm_id=self.firm_id, **head))
+        else:
+            self.conn.execute(
+                update(audit_heads).where(audit_heads.c.firm_id == self.firm_id).values(**head)
+            )
+        self._head = (digest, entries + 1)
+
+    def _chain_head(self) -> tuple[str, int]:
+        """(hash of the firm's newest chained entry, chained entries so far), row locked."""
+        if self._head is None:
+            row = self.conn.execute(
+                select(audit_heads.c.last_hash, audit_heads.c.entries)
+                .where(audit_heads.c.firm_id == self.firm_id)
+                .with_for_update()
+            ).first()
+            self._head = (row.last_hash, row.entries) if row else (GENESIS, 0)
+        return self._head
 
     def bulk_insert(
         self,
