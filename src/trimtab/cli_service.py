@@ -65,8 +65,20 @@ def _date(value: str, option: str = "--date") -> date:
 
 
 @contextmanager
-def _engine(db: str | None) -> Iterator[Engine]:
-    """The database of ``--db``, migrated; an unusable URL or server is exit 2."""
+def _engine(db: str | None, *, create: bool = False) -> Iterator[Engine]:
+    """The database of ``--db``, migrated; an unusable URL or server is exit 2.
+
+    A SQLite file that does not exist is refused (a mistyped path would otherwise start an
+    empty database) unless ``create``, which ``trimtab db upgrade`` passes.
+    """
+    from trimtab.store.migrate import database_url
+
+    missing = _missing_sqlite_file(database_url(db))
+    if missing is not None and not create:
+        raise _fail(
+            f"--db: no database at {missing}: create it with trimtab db upgrade --db "
+            f"{database_url(db)}"
+        )
     try:
         engine = make_engine(db)
     except (ArgumentError, ImportError, ValueError) as err:
@@ -80,6 +92,21 @@ def _engine(db: str | None) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL when it does not exist (memory databases excluded)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _run(db: str | None, firm: str, work: Callable[[UnitOfWork], T]) -> T:
@@ -106,7 +133,7 @@ def register(app: typer.Typer) -> None:
         """Create or migrate the database schema to the newest version."""
         from trimtab.store.migrate import current_revision
 
-        with _engine(db) as engine:
+        with _engine(db, create=True) as engine:
             typer.echo(f"schema at revision {current_revision(engine)}")
 
     @firm_app.command("add")
@@ -158,16 +185,34 @@ def register(app: typer.Typer) -> None:
         from trimtab.service.imports import import_book, read_book_folder
 
         day = _date(as_of)
+        sys.stderr.write(f"reading {book}\n")
         try:
             folder = read_book_folder(book)
         except InputError as err:
             raise _fail(str(err)) from None
-        summary = _run(
-            db,
-            firm,
-            lambda uow: import_book(uow, actor=user, as_of=day, folder=folder, now=_now(at)),
-        )
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.rows.items()))
+        from rich.console import Console
+
+        with Console(stderr=True).status(f"importing {day}: checking the book") as status:
+            summary = _run(
+                db,
+                firm,
+                lambda uow: import_book(
+                    uow,
+                    actor=user,
+                    as_of=day,
+                    folder=folder,
+                    now=_now(at),
+                    progress=lambda stage: status.update(f"importing {day}: {stage}"),
+                ),
+            )
+
+        def counted(name: str, n: int) -> str:
+            parts = [f"{summary.new[name]} new"] if name in summary.new else []
+            if summary.changed.get(name):
+                parts.append(f"{summary.changed[name]} changed")
+            return f"{name} {n:,}" + (f" ({', '.join(parts)})" if parts else "")
+
+        counts = ", ".join(counted(k, v) for k, v in sorted(summary.rows.items()))
         verb = "re-imported" if summary.replaced else "imported"
         typer.echo(f"{verb} {day}: {counts}; new model versions {summary.new_model_versions}")
 
@@ -192,11 +237,10 @@ def register(app: typer.Typer) -> None:
         """Accounts flagged for rebalancing and not yet submitted, with their reasons."""
         from trimtab.service.requests import list_queue
 
-        rows = _run(
-            db,
-            firm,
-            lambda uow: list_queue(uow, pending=pending, reason=reason, sort=sort, limit=limit),
+        every = _run(
+            db, firm, lambda uow: list_queue(uow, pending=pending, reason=reason, sort=sort)
         )
+        rows = every[:limit] if limit is not None else every
         table = Table("account", "evaluated", "value", "max drift", "reasons", "status")
         for r in rows:
             table.add_row(
@@ -207,10 +251,11 @@ def register(app: typer.Typer) -> None:
                 r.reasons,
                 "queued" if r.request_id is None else f"pending in request {r.request_id}",
             )
-        waiting = sum(r.request_id is not None for r in rows)
+        waiting = sum(r.request_id is not None for r in every)
+        shown = f"showing {len(rows)}: " if len(rows) < len(every) else ""
         _print(
             table,
-            f"{len(rows) - waiting} accounts in the queue"
+            f"{shown}{len(every) - waiting} accounts in the queue"
             + (f", {waiting} pending in open requests" if pending else ""),
         )
 
@@ -253,6 +298,8 @@ def register(app: typer.Typer) -> None:
                 amounts={k: v for k, v in amounts.items() if v is not None},
             ),
         )
+        for warning in done.warnings:
+            sys.stderr.write(f"trimtab: warning: {warning}\n")
         failed = [a for a, s in done.proposals.items() if s == "failed"]
         typer.echo(
             f"request {done.request_id} {done.status}: {len(done.proposals)} accounts"
@@ -421,11 +468,12 @@ def register(app: typer.Typer) -> None:
         at: At = None,
     ) -> None:
         """Write the orders of a trade date not exported before in this format (or again)."""
+        from trimtab.service.market import trade_date
         from trimtab.service.orders import export_orders
 
         day = _date(as_of) if as_of is not None else None
         if day is None and batch is None:
-            raise _fail("--date: give the trade date (or --batch ID)")
+            day = trade_date(_now(at))[0]  # the orders approved now trade that day
         partial = _output(out, force)
 
         def sink(data: bytes) -> None:

@@ -208,6 +208,7 @@ def database(
         admin.dispose()
         sep = "&" if "?" in POSTGRES_URL else "?"
         url = f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    invoke("db", "upgrade", "--db", url)
     invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url)
     good = write(folder / "good", GOOD)
     invoke(

@@ -28,6 +28,7 @@ def invoke(db: str, *args: str, code: int = 0) -> str:
 
 def approved(tmp_path: Path) -> str:
     db = f"sqlite:///{tmp_path / 'x.db'}"
+    CliRunner().invoke(cli.app, ["db", "upgrade", "--db", db])
     invoke(db, "firm", "add", "--admin", "alice")
     invoke(db, "user", "add", "amy", "--role", "approver", "--user", "alice")
     book = tiny_book(tmp_path / "book")

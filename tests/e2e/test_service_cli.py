@@ -86,6 +86,7 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
                 f.write(f"account_id,kind,amount,date\nACC0000001,deposit,2500.00,{day}\n")
         books.append(folder)
 
+    invoke("db", "upgrade")
     invoke("firm", "add", "--firm", "acme", "--admin", "alice")
     invoke("user", "add", "amy", "--role", "approver", "--user", "alice")
     invoke("user", "add", "olga", "--role", "operator", "--user", "alice")
@@ -164,6 +165,7 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
 
 
 def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
+    invoke("db", "upgrade")
     invoke("firm", "add", "--firm", "acme", "--admin", "alice")
     good, bad = env / "good", env / "bad"
     invoke("demo-book", str(good), "--accounts", "5", "--securities", "20", "--models", "2")
@@ -195,6 +197,18 @@ def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
 def test_unusable_database_is_exit_2(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
     message = invoke("queue", "--firm", "acme", "--db", missing, code=2)
+    assert f"--db: no database at {tmp_path / 'no' / 'such' / 'dir.db'}" in message
+    message = invoke("db", "upgrade", "--db", missing, code=2)
     assert "--db: cannot open the database: unable to open database file" in message
     message = invoke("queue", "--firm", "acme", "--db", "nosuch://x", code=2)
     assert "--db: not a usable database URL" in message
+
+
+def test_a_missing_sqlite_file_is_created_by_db_upgrade_only(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    url = f"sqlite:///{path}"
+    message = invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url, code=2)
+    assert f"--db: no database at {path}: create it with trimtab db upgrade --db {url}" in message
+    assert not path.exists()  # before: an empty database was created at the mistyped path
+    assert "schema at revision 0005" in invoke("db", "upgrade", "--db", url)
+    invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url)

@@ -30,7 +30,7 @@ from trimtab.service.access import require_role
 from trimtab.service.account_rules import account_rules
 from trimtab.service.audit import record_refusal
 from trimtab.service.evaluate import run_state
-from trimtab.service.market import CHICAGO, expiry, trade_date
+from trimtab.service.market import CHICAGO, expiry, previous_market_day, trade_date
 from trimtab.service.orders import create_orders
 from trimtab.service.snapshot import latest_book_date, load_snapshot
 from trimtab.store import tables as t
@@ -51,6 +51,7 @@ class Submitted:
     status: str
     proposals: dict[str, str]
     needs_second_approver: bool
+    warnings: tuple[str, ...] = ()
 
 
 def _logic(logic: str) -> Method:
@@ -129,6 +130,7 @@ def submit_request(
             raise InputError("--accounts", f"account {account_id!r} has no target")
     _free_accounts(uow, actor=actor, account_ids=wanted, replace=replace, now=now)
     as_of = latest_book_date(uow)
+    warnings = stale_prices(as_of, now)
     snap = load_snapshot(uow, as_of=as_of, account_ids=wanted)
     missing = sorted(set(wanted) - set(snap.account_ids))
     if missing:
@@ -276,6 +278,19 @@ def submit_request(
         status=status,
         proposals={p["account_id"]: p["status"] for p in proposals},
         needs_second_approver=needs_second,
+        warnings=warnings,
+    )
+
+
+def stale_prices(price_date: date, now: datetime) -> tuple[str, ...]:
+    """A warning when the newest prices are older than the market day before ``now``'s
+    (Chicago) date: custodian data is one market day old, older data is stale."""
+    expected = previous_market_day(now.astimezone(CHICAGO).date())
+    if price_date >= expected:
+        return ()
+    return (
+        f"prices are of {price_date}, older than the previous market day {expected}: "
+        f"import the book of {expected} for current prices",
     )
 
 
