@@ -192,7 +192,8 @@ def _previous_run(uow: UnitOfWork, day: date) -> tuple[date | None, date | None]
 
 LEASE = timedelta(seconds=120)
 """How long a run's claim lasts without renewal; renewed after loading and after each chunk.
-A run whose process died is taken over by the next ``evaluate`` once its lease has lapsed."""
+A run whose process died is taken over by the next ``evaluate`` once its lease has lapsed,
+or at once when that process was of this host and is gone."""
 
 
 def _wall() -> datetime:
@@ -217,7 +218,7 @@ def _start_run(
     wall = _wall()
     claim = {"lease_owner": owner, "lease_until": wall + LEASE}
     if run is not None and run.status == "running":
-        if run.lease_until is not None and run.lease_until > wall:
+        if run.lease_until is not None and run.lease_until > wall and _alive(run.lease_owner):
             raise ConflictError(
                 f"another process is evaluating {day} (its lease runs until "
                 f"{run.lease_until:%H:%M:%S} UTC); run again after that to resume"
@@ -266,6 +267,27 @@ def _start_run(
     return False
 
 
+def lease_owner() -> str:
+    """This process as a lease owner: ``host:pid:nonce``."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _alive(owner: str | None) -> bool:
+    """Whether the lease's owner may still be running: a process of this host that is gone
+    (killed, say) holds nothing; of another host nothing is known, so the lease stands."""
+    host, _, rest = (owner or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def _renew(uow: UnitOfWork, day: date, owner: str, **done: Any) -> None:
     """Extend this process's lease on the run of ``day`` (in the current transaction)."""
     runs = t.evaluation_runs.c
@@ -287,7 +309,7 @@ def run_state(uow: UnitOfWork) -> tuple[date, str] | None:
     ``interrupted``; ``None`` before the first run."""
     runs = t.evaluation_runs.c
     row = uow.conn.execute(
-        select(runs.as_of, runs.status, runs.lease_until)
+        select(runs.as_of, runs.status, runs.lease_owner, runs.lease_until)
         .where(runs.firm_id == uow.firm_id)
         .order_by(runs.as_of.desc())
         .limit(1)
@@ -296,7 +318,7 @@ def run_state(uow: UnitOfWork) -> tuple[date, str] | None:
         return None
     if row.status == "complete":
         return row.as_of, "complete"
-    live = row.lease_until is not None and row.lease_until > _wall()
+    live = row.lease_until is not None and row.lease_until > _wall() and _alive(row.lease_owner)
     return row.as_of, "running" if live else "interrupted"
 
 
@@ -324,7 +346,7 @@ def evaluate(
             f"no book imported for {data_date}, the market day before {day}: "
             f"run trimtab import BOOK --date {data_date}"
         )
-    owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    owner = lease_owner()
     try:
         resumed = _start_run(uow, actor=actor, day=day, data_date=data_date, now=now, owner=owner)
     except IntegrityError:
