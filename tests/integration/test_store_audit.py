@@ -4,6 +4,7 @@ least-privilege role can neither truncate the log nor disable its trigger."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 
 from tests.factories import T0, count, database_fixture, postgres_engine, seed_firm, tiny_book
 from trimtab.errors import ConflictError
+from trimtab.service.access import add_user
 from trimtab.service.audit import list_audit, verify_chain
 from trimtab.service.evaluate import evaluate
 from trimtab.service.imports import import_book, read_book_folder
@@ -181,3 +183,21 @@ def test_the_service_role_cannot_erase_the_trail(
     with owner.connect() as conn:
         heads = conn.execute(sa.select(t.audit_heads.c.entries)).scalars().all()
     assert heads == [10]
+
+
+def test_racing_writers_keep_one_chain(engine: sa.Engine) -> None:
+    """Eight users added at the same moment from eight connections: one unbroken chain."""
+    seed_firm(engine)  # firm and three users: four entries
+    barrier = threading.Barrier(8)
+
+    def add(i: int) -> None:
+        barrier.wait()
+        with UnitOfWork(engine, "acme") as uow:
+            add_user(uow, actor="alice", user_id=f"u{i}", role="operator", now=T0)
+
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert verify(engine) == (12, [])
