@@ -219,3 +219,52 @@ def test_the_queue_of_an_interrupted_run_is_not_shown(engine: sa.Engine, tmp_pat
     _evaluate(engine)
     with UnitOfWork(engine, "acme") as uow:
         assert [q.account_id for q in list_queue(uow)] == ["ACC1", "ACC2"]
+
+
+def test_migration_0005_holds_the_accounts_of_pending_requests(engine: sa.Engine) -> None:
+    from trimtab.store.migrate import downgrade, upgrade
+
+    downgrade(engine, "0004")
+    request = {
+        "firm_id": "acme",
+        "logic": "rebalance_to_target",
+        "submitted_by": "olga",
+        "submitted_at": T0,
+        "expires_at": T0 + timedelta(days=3),
+        "needs_second_approver": False,
+        "price_date": D1,
+    }
+    zero = {"message": "", "value": 0, "cash_after": 0, "realised_gain": 0}
+    with engine.begin() as conn:
+        conn.execute(sa.insert(t.firms).values(firm_id="acme", name="Acme", created_at=T0))
+        for request_id, status in ((1, "pending"), (2, "pending"), (3, "complete")):
+            conn.execute(
+                sa.insert(t.requests).values(request_id=request_id, status=status, **request)
+            )
+        # the fault this migration ends: ACC2 in two pending requests at once
+        for request_id, account, status in (
+            (1, "ACC1", "success"),
+            (1, "ACC2", "success"),
+            (2, "ACC2", "success"),
+            (2, "ACC3", "failed"),
+            (3, "ACC4", "success"),
+        ):
+            conn.execute(
+                sa.insert(t.proposals).values(
+                    request_id=request_id,
+                    account_id=account,
+                    firm_id="acme",
+                    status=status,
+                    needs_second_approver=False,
+                    **zero,
+                )
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        held = conn.execute(
+            sa.select(t.open_accounts.c.account_id, t.open_accounts.c.request_id).order_by(
+                t.open_accounts.c.account_id
+            )
+        ).all()
+    # newest pending request wins; failed proposals and decided requests hold nothing
+    assert [tuple(h) for h in held] == [("ACC1", 1), ("ACC2", 2)]
