@@ -150,6 +150,17 @@ def _codes(
     return codes
 
 
+def holding_codes(
+    label: str, table: pa.Table, account_ids: pa.Array, symbols: pa.Array
+) -> tuple[Codes, Codes]:
+    """Account and symbol code of each row of a positions-like table (``account_id``,
+    ``symbol``), against the book's accounts and sorted symbols; an unknown one is an error
+    naming its row."""
+    acc = _codes(label, "account_id", table.column("account_id"), account_ids, "unknown account")
+    sym = _codes(label, "symbol", table.column("symbol"), symbols, "no price for symbol")
+    return acc, sym
+
+
 def _found(idx: pa.Array | pa.ChunkedArray) -> Codes:
     """``index_in``'s result as codes, -1 where a value is not in the vocabulary (null).
     Without a scalar -1, nor numpy's view of an array with nulls: both import pandas (see

@@ -28,7 +28,8 @@ import pyarrow.csv as pacsv
 from sqlalchemy import String, Table
 
 from trimtab.errors import BookError
-from trimtab.io.arrow import as_numpy
+from trimtab.io.arrow import as_numpy, strings
+from trimtab.io.book import LoadedBook, holding_codes
 from trimtab.io.tables import first_row
 from trimtab.store import tables as t
 from trimtab.store.types import Exact
@@ -52,16 +53,29 @@ FLOAT_DIGITS = 15
 NOT_NEGATIVE = {("accounts", "cash"), ("lots", "cost_basis")}
 
 
-def check_book(folder: Path, tables: dict[str, pa.Table], labels: dict[str, str]) -> None:
-    """Refuse a book the store cannot hold as written (see the module). Raises BookError."""
-    for name, table in tables.items():
+def check_book(
+    folder: Path,
+    book: LoadedBook,
+    extras: dict[str, pa.Table],
+    labels: dict[str, str],
+) -> None:
+    """Refuse a book the store cannot hold as written (see the module). Raises BookError.
+
+    ``book`` is the validated book, ``extras`` the service tables, ``labels`` the file name
+    of every table.
+    """
+    for name, table in {**book.tables, **extras}.items():
         label = labels[name]
+        exact: list[tuple[str, Exact]] = []
         for column in table.column_names:
             kind = _store_type(name, column)
             if isinstance(kind, String) and kind.length is not None:
                 _fits_length(label, table.column(column), column, kind.length)
             elif isinstance(kind, Exact):
-                _fits_number(folder / label, table.column(column), column, kind)
+                _fits_size(label, table.column(column), column, kind)
+                exact.append((column, kind))
+        if exact and label.endswith(".csv"):
+            _as_written(folder / label, table, exact)
         for tname, column in NOT_NEGATIVE:
             if tname == name and column in table.column_names:
                 values = as_numpy(pc.fill_null(table.column(column), 0.0))
@@ -72,7 +86,7 @@ def check_book(folder: Path, tables: dict[str, pa.Table], labels: dict[str, str]
                         f"{label} row {r} column {column}",
                         f"must be at least 0, got {values[r - 1]:g}",
                     )
-    _positions_and_lots(tables, labels)
+    _positions_and_lots(book, labels)
 
 
 def check_dates(tables: dict[str, pa.Table], labels: dict[str, str], as_of: date) -> None:
@@ -98,7 +112,10 @@ def _store_type(table: str, column: str) -> object:
 
 
 def _fits_length(label: str, col: pa.ChunkedArray, column: str, limit: int) -> None:
+    """No text longer than ``limit`` characters (a dictionary column: its values first)."""
     if pa.types.is_dictionary(col.type):
+        if all(int(pc.max(pc.utf8_length(c.dictionary)).as_py() or 0) <= limit for c in col.chunks):
+            return
         col = col.cast(pa.string())
     if not pa.types.is_string(col.type):
         return
@@ -112,9 +129,8 @@ def _fits_length(label: str, col: pa.ChunkedArray, column: str, limit: int) -> N
         )
 
 
-def _fits_number(path: Path, col: pa.ChunkedArray, column: str, kind: Exact) -> None:
-    """Below ``10**(precision - scale)`` in size and, from CSV, exactly the number written."""
-    label = path.name
+def _fits_size(label: str, col: pa.ChunkedArray, column: str, kind: Exact) -> None:
+    """Below ``10**(precision - scale)`` in size."""
     values = as_numpy(pc.fill_null(col.cast(pa.float64()), 0.0))
     digits = kind.precision - kind.scale
     large = np.abs(values) >= 10.0**digits
@@ -124,85 +140,90 @@ def _fits_number(path: Path, col: pa.ChunkedArray, column: str, kind: Exact) -> 
             f"{label} row {r} column {column}",
             f"too large: at most {digits} digits before the decimal point, got {values[r - 1]!r}",
         )
-    if path.suffix != ".csv":
-        return  # Parquet holds the float itself: what is read is what is stored
-    text = pacsv.read_csv(
+
+
+def _as_written(path: Path, table: pa.Table, columns: list[tuple[str, Exact]]) -> None:
+    """Every number of ``columns`` is exactly the number the CSV file writes.
+
+    The float the reader holds is the written number whenever the text has at most 15
+    significant digits, which a text of at most 16 characters (sign or point included)
+    always has; only longer texts are compared, one by one, as decimals.
+    """
+    names = [c for c, _ in columns]
+    texts = pacsv.read_csv(
         path,
         convert_options=pacsv.ConvertOptions(
-            include_columns=[column], column_types={column: pa.string()}
+            include_columns=names, column_types=dict.fromkeys(names, pa.string())
         ),
-    ).column(column)
-    # digits that may be significant: all but the sign and the leading and trailing zeros
-    # (an overcount, such as 0.00123's, only sends the value to the exact test below)
-    bare = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^[-+]?0*", "")
-    stripped = pc.utf8_rtrim(bare, "0")
-    count = as_numpy(
-        pc.fill_null(pc.utf8_length(pc.replace_substring_regex(stripped, r"[^0-9]", "")), 0)
     )
-    odd = as_numpy(pc.fill_null(pc.match_substring_regex(text, "[eE]"), False))
-    for i in np.flatnonzero((count > FLOAT_DIGITS) | odd):
-        written = str(text[int(i)].as_py()).strip()
-        try:
-            exact = Decimal(written)
-        except InvalidOperation:
-            continue
-        if Decimal(repr(float(written))) != exact:
-            raise BookError(
-                f"{label} row {int(i) + 1} column {column}",
-                f"{written} has more than {FLOAT_DIGITS} significant digits: refused rather "
-                "than rounded",
-            )
+    for column in names:
+        text = texts.column(column)
+        long = as_numpy(pc.fill_null(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)) > 16
+        for i in np.flatnonzero(long):
+            written = str(text[int(i)].as_py()).strip()
+            try:
+                exact = Decimal(written)
+            except InvalidOperation:
+                continue  # not a number: the reader refused it already
+            if Decimal(repr(float(written))) != exact:
+                raise BookError(
+                    f"{path.name} row {int(i) + 1} column {column}",
+                    f"{written} has more than {FLOAT_DIGITS} significant digits: refused "
+                    "rather than rounded",
+                )
 
 
-def _positions_and_lots(tables: dict[str, pa.Table], labels: dict[str, str]) -> None:
-    """One position per account and symbol; each lot has its position; lots sum to it."""
+def _positions_and_lots(book: LoadedBook, labels: dict[str, str]) -> None:
+    """One position per account and symbol; each lot has its position; lots sum to it.
+
+    Works on (account, symbol) codes as int64 keys: sorts, no text joins.
+    """
+    tables = book.tables
     positions, lp = tables["positions"], labels["positions"]
     if len(positions) == 0:
         raise BookError(
             lp, "no rows: the table has a header only (the date would hold no positions)"
         )
-    keys = ["account_id", "symbol"]
-    pos = pa.table(
-        {
-            "account_id": positions.column("account_id").cast(pa.string()),
-            "symbol": positions.column("symbol").cast(pa.string()),
-            "quantity": positions.column("quantity"),
-            "prow": pa.array(np.arange(1, len(positions) + 1)),
-        }
-    )
-    counted = pos.group_by(keys).aggregate([("prow", "count"), ("prow", "max")])
-    twice = as_numpy(counted.column("prow_count")) > 1
-    if twice.any():
-        rows = as_numpy(counted.column("prow_max"))[twice]
-        r = int(rows.min())
-        key = ", ".join(f"{k}={pos.column(k)[r - 1].as_py()}" for k in keys)
+    symbols = strings(book.symbols)
+    acc, sym = holding_codes(lp, positions, book.account_ids, symbols)
+    width = np.int64(len(book.symbols))
+    pkey = acc.astype(np.int64) * width + sym
+    order = np.argsort(pkey, kind="stable")
+    sorted_keys = pkey[order]
+    again = np.flatnonzero(sorted_keys[1:] == sorted_keys[:-1]) + 1
+    if again.size:
+        r = int(order[again].min()) + 1
+        key = _key(book, int(acc[r - 1]), int(sym[r - 1]))
         raise BookError(f"{lp} row {r} column symbol", f"duplicate key ({key})")
-    if "lots" not in tables:
+    if "lots" not in tables or book.lot_codes is None:
         return
-    lots, ll = tables["lots"], labels["lots"]
-    lot = pa.table(
-        {
-            "account_id": lots.column("account_id").cast(pa.string()),
-            "symbol": lots.column("symbol").cast(pa.string()),
-            "lots": lots.column("quantity"),
-            "lrow": pa.array(np.arange(1, len(lots) + 1)),
-        }
-    )
-    summed = lot.group_by(keys).aggregate([("lots", "sum"), ("lrow", "min")])
-    joined = summed.join(pos, keys=keys, join_type="left outer")
-    orphan = as_numpy(pc.is_null(joined.column("prow")))
+    ll = labels["lots"]
+    lacc, lsym = book.lot_codes
+    lkey = lacc.astype(np.int64) * width + lsym
+    lorder = np.argsort(lkey, kind="stable")
+    lsorted = lkey[lorder]
+    starts = np.flatnonzero(np.r_[True, lsorted[1:] != lsorted[:-1]])
+    group_key = lsorted[starts]
+    first_lot = lorder[starts]  # stable sort: each group's first row in the file
+    lqty = as_numpy(tables["lots"].column("quantity"))
+    total = np.round(np.add.reduceat(lqty[lorder], starts), 8) if starts.size else lqty[:0]
+    at = np.searchsorted(sorted_keys, group_key)
+    at = np.minimum(at, sorted_keys.size - 1)
+    orphan = sorted_keys[at] != group_key
     if orphan.any():
-        r = int(as_numpy(joined.column("lrow_min"))[orphan].min())
-        key = ", ".join(f"{k}={lot.column(k)[r - 1].as_py()}" for k in keys)
+        r = int(first_lot[orphan].min()) + 1
+        key = _key(book, int(lacc[r - 1]), int(lsym[r - 1]))
         raise BookError(f"{ll} row {r} column symbol", f"no position for this lot ({key})")
-    held = as_numpy(joined.column("quantity"))
-    total = np.round(as_numpy(joined.column("lots_sum")), 8)  # lots have <= 8 decimals
-    differ = np.abs(held - total) > 5e-9
+    prow = order[at]
+    held = as_numpy(positions.column("quantity"))[prow]
+    differ = np.abs(held - total) > 5e-9  # lots have at most 8 decimals
     if differ.any():
-        prow = as_numpy(joined.column("prow"))
         k = int(np.argmin(np.where(differ, prow, np.iinfo(np.int64).max)))
-        r = int(prow[k])
         raise BookError(
-            f"{lp} row {r} column quantity",
+            f"{lp} row {int(prow[k]) + 1} column quantity",
             f"{held[k]:g} shares but its lots in {ll} sum to {total[k]:g}",
         )
+
+
+def _key(book: LoadedBook, account: int, symbol: int) -> str:
+    return f"account_id={book.account_ids[account].as_py()}, symbol={book.symbols[symbol]}"

@@ -65,8 +65,12 @@ def read_book_folder(folder: Path) -> BookFolder:
     for name in book.tables:
         path = table_path(folder, name)
         labels[name] = path.name if path is not None else name
-    every = {**book.tables, **{name: extra.table for name, extra in extras.items()}}
-    check_book(folder, every, {**labels, **{n: e.label for n, e in extras.items()}})
+    check_book(
+        folder,
+        book,
+        {name: extra.table for name, extra in extras.items()},
+        {**labels, **{n: e.label for n, e in extras.items()}},
+    )
     return BookFolder(book=book, extras=extras, labels=labels)
 
 
