@@ -439,7 +439,7 @@ def _free_accounts(
         account_id, request_id = held[0]
         raise ConflictError(
             f"--accounts: account {account_id!r} is in open request {request_id} (pending "
-            f"approval): cancel it (trimtab request cancel {request_id}) or replace it"
+            f"approval): cancel that request first (trimtab request cancel {request_id})"
         )
     for request_id in sorted({r.request_id for r in held}):
         _decide(
