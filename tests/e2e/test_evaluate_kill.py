@@ -32,7 +32,7 @@ def test_killed_evaluation_is_taken_over_at_once(tmp_path: Path) -> None:
     invoke("db", "upgrade", "--db", f"sqlite:///{path}")
     invoke("firm", "add", "--admin", "olga", *db)
     book = tmp_path / "book"
-    invoke("demo-book", str(book), "--accounts", "600", "--securities", "30", "--models", "3")
+    invoke("demo-book", str(book), "--accounts", "1500", "--securities", "30", "--models", "3")
     invoke("import", str(book), "--date", "2026-11-19", "--user", "olga", *db)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     child = subprocess.Popen(
@@ -57,14 +57,20 @@ def test_killed_evaluation_is_taken_over_at_once(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         stored = conn.execute("SELECT count(*) FROM evaluations").fetchone()[0]
         status = conn.execute("SELECT status FROM evaluation_runs").fetchone()[0]
-    assert 5 <= stored < 600 and status == "running"
+    assert 5 <= stored < 1500 and status == "running"
     said = invoke("queue", *db, code=2)
     assert "the evaluation of 2026-11-20 is incomplete (interrupted)" in said
-    said = invoke("evaluate", "--date", "2026-11-20", "--user", "olga", *db)
-    assert said.strip().startswith("resumed and evaluated 572 accounts")
+    said = invoke("evaluate", "--date", "2026-11-20", "--user", "olga", *db).strip()
+    assert said.startswith("resumed and evaluated ")
+    evaluated = int(said.split()[3])
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT status, lease_owner FROM evaluation_runs").fetchone() == (
             "complete",
             None,
         )
+        active = conn.execute(
+            "SELECT count(*) FROM account_days WHERE rebalancing AND model_id IS NOT NULL"
+        ).fetchone()[0]
+        assert conn.execute("SELECT count(*) FROM evaluations").fetchone()[0] == evaluated
+    assert stored < evaluated == active
     assert "accounts in the queue" in invoke("queue", *db)
