@@ -87,3 +87,13 @@ def test_nothing_to_export_and_a_missing_folder_are_said(tmp_path: Path) -> None
     assert f"--out: folder {missing.parent} does not exist" in refused
     refused = export(db, "--batch", "9", code=2)
     assert "--batch: no export 9 of new orders in firm 'acme'" in refused
+
+
+def test_service_role_sql_is_printed_and_names_are_checked() -> None:
+    result = CliRunner().invoke(cli.app, ["db", "service-role", "trimtab_service", "--print"])
+    assert result.exit_code == 0, result.output
+    assert 'REVOKE UPDATE, DELETE ON "public".audit_log FROM "trimtab_service";' in result.output
+    assert "TRUNCATE" in result.output and "GRANT TRUNCATE" not in result.output
+    bad = CliRunner().invoke(cli.app, ["db", "service-role", "x; DROP TABLE y", "--print"])
+    assert bad.exit_code == 2
+    assert "service-role: role name must be lower-case letters, digits, _" in bad.output
