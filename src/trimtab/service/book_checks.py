@@ -146,8 +146,8 @@ def _as_written(path: Path, table: pa.Table, columns: list[tuple[str, Exact]]) -
     """Every number of ``columns`` is exactly the number the CSV file writes.
 
     The float the reader holds is the written number whenever the text has at most 15
-    significant digits, which a text of at most 16 characters (sign or point included)
-    always has; only longer texts are compared, one by one, as decimals.
+    significant digits, which a text of at most 15 characters always has; only longer
+    texts are compared, one by one, as decimals.
     """
     names = [c for c, _ in columns]
     texts = pacsv.read_csv(
@@ -158,7 +158,7 @@ def _as_written(path: Path, table: pa.Table, columns: list[tuple[str, Exact]]) -
     )
     for column in names:
         text = texts.column(column)
-        long = as_numpy(pc.fill_null(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)) > 16
+        long = as_numpy(pc.fill_null(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)) > 15
         for i in np.flatnonzero(long):
             written = str(text[int(i)].as_py()).strip()
             try:
