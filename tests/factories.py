@@ -225,6 +225,8 @@ def _postgres_shared() -> sa.Engine:
 def _truncate(eng: sa.Engine) -> None:
     names = ", ".join(f'"{t}"' for t in metadata.tables)
     with eng.begin() as conn:
+        # the superuser's replica mode skips audit_log's trigger refusing TRUNCATE
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 

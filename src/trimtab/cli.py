@@ -104,6 +104,10 @@ def _register_more(argv: list[str] | None = None) -> None:
 
         cli_rules.register(app)
         _registered.add("service")
+        from trimtab import cli_account, cli_audit
+
+        cli_audit.register(app)
+        cli_account.register(app)
 
 
 def main(argv: list[str] | None = None) -> Any:

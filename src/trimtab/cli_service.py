@@ -66,8 +66,20 @@ def _date(value: str, option: str = "--date") -> date:
 
 
 @contextmanager
-def _engine(db: str | None) -> Iterator[Engine]:
-    """The database of ``--db``, migrated; an unusable URL or server is exit 2."""
+def _engine(db: str | None, *, create: bool = False) -> Iterator[Engine]:
+    """The database of ``--db``, migrated; an unusable URL or server is exit 2.
+
+    A SQLite file that does not exist is refused (a mistyped path would otherwise start an
+    empty database) unless ``create``, which ``trimtab db upgrade`` passes.
+    """
+    from trimtab.store.migrate import database_url
+
+    missing = _missing_sqlite_file(database_url(db))
+    if missing is not None and not create:
+        raise _fail(
+            f"--db: no database at {missing}: create it with trimtab db upgrade --db "
+            f"{database_url(db)}"
+        )
     try:
         engine = make_engine(db)
     except (ArgumentError, ImportError, ValueError) as err:
@@ -81,6 +93,21 @@ def _engine(db: str | None) -> Iterator[Engine]:
         yield engine
     finally:
         engine.dispose()
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL when it does not exist (memory databases excluded)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
 
 
 def _run(
@@ -115,7 +142,7 @@ def register(app: typer.Typer) -> None:
         """Create or migrate the database schema to the newest version."""
         from trimtab.store.migrate import current_revision
 
-        with _engine(db) as engine:
+        with _engine(db, create=True) as engine:
             typer.echo(f"schema at revision {current_revision(engine)}")
 
     @firm_app.command("add")
@@ -167,16 +194,34 @@ def register(app: typer.Typer) -> None:
         from trimtab.service.imports import import_book, read_book_folder
 
         day = _date(as_of)
+        sys.stderr.write(f"reading {book}\n")
         try:
             folder = read_book_folder(book, day)
         except InputError as err:
             raise _fail(str(err)) from None
-        summary = _run(
-            db,
-            firm,
-            lambda uow: import_book(uow, actor=user, as_of=day, folder=folder, now=_now(at)),
-        )
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.rows.items()))
+        from rich.console import Console
+
+        with Console(stderr=True).status(f"importing {day}: checking the book") as status:
+            summary = _run(
+                db,
+                firm,
+                lambda uow: import_book(
+                    uow,
+                    actor=user,
+                    as_of=day,
+                    folder=folder,
+                    now=_now(at),
+                    progress=lambda stage: status.update(f"importing {day}: {stage}"),
+                ),
+            )
+
+        def counted(name: str, n: int) -> str:
+            parts = [f"{summary.new[name]} new"] if name in summary.new else []
+            if summary.changed.get(name):
+                parts.append(f"{summary.changed[name]} changed")
+            return f"{name} {n:,}" + (f" ({', '.join(parts)})" if parts else "")
+
+        counts = ", ".join(counted(k, v) for k, v in sorted(summary.rows.items()))
         verb = "re-imported" if summary.replaced else "imported"
         typer.echo(f"{verb} {day}: {counts}; new model versions {summary.new_model_versions}")
 
@@ -186,15 +231,42 @@ def register(app: typer.Typer) -> None:
     app.add_typer(orders_app, name="orders")
 
     @app.command()
-    def queue(firm: Firm, db: Db = None) -> None:
+    def queue(
+        firm: Firm,
+        db: Db = None,
+        sort: Annotated[
+            str, typer.Option(help="account, drift (largest first), value or evaluated.")
+        ] = "account",
+        reason: Annotated[str | None, typer.Option(help="Only accounts with this reason.")] = None,
+        limit: Annotated[int | None, typer.Option(min=1, help="Show at most this many.")] = None,
+        pending: Annotated[
+            bool, typer.Option("--pending", help="Also accounts waiting in an open request.")
+        ] = False,
+    ) -> None:
         """Accounts flagged for rebalancing and not yet submitted, with their reasons."""
         from trimtab.service.requests import list_queue
 
-        rows = _run(db, firm, list_queue)
-        table = Table("account", "evaluated", "reasons")
+        every = _run(
+            db, firm, lambda uow: list_queue(uow, pending=pending, reason=reason, sort=sort)
+        )
+        rows = every[:limit] if limit is not None else every
+        table = Table("account", "evaluated", "value", "max drift", "reasons", "status")
         for r in rows:
-            table.add_row(r.account_id, r.as_of.isoformat(), r.reasons)
-        _print(table, f"{len(rows)} accounts in the queue")
+            table.add_row(
+                r.account_id,
+                r.as_of.isoformat(),
+                "" if r.value is None else f"{r.value:,.2f}",
+                "" if r.max_drift_pct is None else f"{r.max_drift_pct:.2f}",
+                r.reasons,
+                "queued" if r.request_id is None else f"pending in request {r.request_id}",
+            )
+        waiting = sum(r.request_id is not None for r in every)
+        shown = f"showing {len(rows)}: " if len(rows) < len(every) else ""
+        _print(
+            table,
+            f"{shown}{len(every) - waiting} accounts in the queue"
+            + (f", {waiting} pending in open requests" if pending else ""),
+        )
 
     @request_app.command("submit")
     def request_submit(
@@ -214,6 +286,10 @@ def register(app: typer.Typer) -> None:
         min_trade_value: Annotated[
             float | None, typer.Option(help="Minimum trade size in dollars (default 100).")
         ] = None,
+        replace: Annotated[
+            bool,
+            typer.Option(help="Cancel the open requests these accounts are in, and submit."),
+        ] = False,
         db: Db = None,
         at: At = None,
     ) -> None:
@@ -240,9 +316,12 @@ def register(app: typer.Typer) -> None:
                 logic=logic,
                 now=_now(at),
                 amounts={k: v for k, v in amounts.items() if v is not None},
+                replace=replace,
             ),
             flags={*OPTION_FLAGS, "logic", "accounts"},
         )
+        for warning in done.warnings:
+            sys.stderr.write(f"trimtab: warning: {warning}\n")
         failed = [a for a, s in done.proposals.items() if s == "failed"]
         typer.echo(
             f"request {done.request_id} {done.status}: {len(done.proposals)} accounts"
@@ -330,9 +409,25 @@ def register(app: typer.Typer) -> None:
 
     from trimtab.service import requests as rq
 
-    request_app.command("approve", help="Approve a pending request: creates its orders.")(
-        _decision("approved", rq.approve_request)
-    )
+    @request_app.command("approve")
+    def request_approve(
+        request_id: Annotated[int, typer.Argument(help="Request id.")],
+        firm: Firm,
+        user: User,
+        db: Db = None,
+        at: At = None,
+    ) -> None:
+        """Approve a pending request: creates its orders."""
+        done = _run(
+            db,
+            firm,
+            lambda uow: rq.approve_request(uow, actor=user, request_id=request_id, now=_now(at)),
+        )
+        typer.echo(
+            f"request {request_id}: {done.status}; {done.orders} orders trading "
+            f"{done.trade_date}" + (" (best effort)" if done.best_effort else "")
+        )
+
     request_app.command("cancel", help="Cancel a pending request.")(
         _decision("canceled", rq.cancel_request)
     )
@@ -389,32 +484,67 @@ def register(app: typer.Typer) -> None:
 
     @orders_app.command("export")
     def orders_export(
-        as_of: Annotated[str, typer.Option("--date", help="Trade date, YYYY-MM-DD.")],
         firm: Firm,
         user: User,
+        as_of: Annotated[str | None, typer.Option("--date", help="Trade date, YYYY-MM-DD.")] = None,
         fmt: Annotated[str, typer.Option("--format", help="csv or fix.")] = "csv",
         out: Annotated[Path | None, typer.Option(help="File to write (default stdout).")] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Overwrite --out if it exists.")
+        ] = False,
+        again: Annotated[
+            bool, typer.Option("--all", help="Every order of the date, exported before or not.")
+        ] = False,
+        batch: Annotated[
+            int | None, typer.Option("--batch", help="Write an earlier export (its id) again.")
+        ] = None,
         db: Db = None,
         at: At = None,
     ) -> None:
-        """Write the orders of a trade date not exported before in this format."""
+        """Write the orders of a trade date not exported before in this format (or again)."""
+        from trimtab.service.market import trade_date
         from trimtab.service.orders import export_orders
 
-        day = _date(as_of)
+        day = _date(as_of) if as_of is not None else None
+        if day is None and batch is None:
+            day = trade_date(_now(at))[0]  # the orders approved now trade that day
+        partial = _output(out, force)
 
         def sink(data: bytes) -> None:
-            if out is None:
+            if partial is None:
                 sys.stdout.buffer.write(data)
                 sys.stdout.flush()
             else:
-                out.write_bytes(data)
+                partial.write_bytes(data)
 
-        n = _run(
-            db,
-            firm,
-            lambda uow: export_orders(uow, actor=user, day=day, fmt=fmt, sink=sink, now=_now(at)),
+        try:
+            done = _run(
+                db,
+                firm,
+                lambda uow: export_orders(
+                    uow,
+                    actor=user,
+                    day=day,
+                    fmt=fmt,
+                    sink=sink,
+                    now=_now(at),
+                    again=again,
+                    batch=batch,
+                ),
+            )
+            if partial is not None and out is not None and done.orders:
+                partial.replace(out)  # only once the export is committed
+        finally:
+            if partial is not None:
+                partial.unlink(missing_ok=True)
+        if not done.orders:
+            sys.stderr.write(f"trimtab: nothing written: {done.note}\n")
+            return
+        what = {"new": "", "all": " (all, again)", "batch": f" (export {batch} again)"}[done.kind]
+        sys.stderr.write(
+            f"exported {done.orders} orders trading {done.trade_date} as {done.fmt}{what} "
+            f"to {out if out is not None else 'standard output'}: export {done.export_id}\n"
         )
-        sys.stderr.write(f"exported {n} orders\n")
 
     @app.command()
     def evaluate(
@@ -543,6 +673,21 @@ def register(app: typer.Typer) -> None:
                 f"{r.changed_at:%Y-%m-%d %H:%M}",
             )
         _print(table, None)
+
+
+def _output(out: Path | None, force: bool) -> Path | None:
+    """A temporary file beside ``out`` to write first (``None`` for standard output).
+
+    ``out`` is refused when its folder is missing, or when it exists and ``force`` is not
+    given: an export never overwrites a file unasked.
+    """
+    if out is None:
+        return None
+    if not out.parent.is_dir():
+        raise _fail(f"--out: folder {out.parent} does not exist")
+    if out.exists() and not force:
+        raise _fail(f"--out: {out} exists; pass --force to overwrite it")
+    return out.with_name(f".{out.name}.partial")
 
 
 def _num(value: object) -> str:

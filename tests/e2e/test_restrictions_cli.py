@@ -18,6 +18,7 @@ AT = "2026-11-20T15:00:00+00:00"
 
 
 def _setup(folder: Path) -> None:
+    invoke("db", "upgrade")
     invoke("firm", "add", "--firm", "acme", "--admin", "alice")
     invoke("user", "add", "olga", "--role", "operator", "--user", "alice")
     invoke("import", str(tiny_book(folder / "b")), "--date", "2026-11-20", "--user", "olga")

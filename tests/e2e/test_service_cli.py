@@ -86,6 +86,7 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
                 f.write(f"account_id,kind,amount,date\nACC0000001,deposit,2500.00,{day}\n")
         books.append(folder)
 
+    invoke("db", "upgrade")
     invoke("firm", "add", "--firm", "acme", "--admin", "alice")
     invoke("user", "add", "amy", "--role", "approver", "--user", "alice")
     invoke("user", "add", "olga", "--role", "operator", "--user", "alice")
@@ -146,14 +147,25 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
     shown = json.loads(invoke("request", "show", "1", "--format", "json"))
     assert shown["request"]["status"] == "complete"
     assert sum(len(p["trades"]) for p in shown["proposals"]) == n_orders
-    invoke("orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(out_csv))
-    assert out_csv.read_text().count("\n") == 1  # header only: each order goes out once
+    first = out_csv.read_text()
+    refused = invoke(
+        "orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(out_csv), code=2
+    )
+    assert "exists; pass --force to overwrite it" in refused
+    assert out_csv.read_text() == first  # the only copy is kept
+    again = invoke(
+        "orders", "export", "--date", "2026-11-23", "--user", "olga", "--out", str(out_csv),
+        "--force", "--all",
+    )  # fmt: skip
+    assert f"exported {n_orders} orders trading 2026-11-23 as csv (all, again)" in again
+    assert out_csv.read_text() == first
     assert "ACC0000001" not in invoke("queue")
     assert "complete" in invoke("history")
     engine.dispose()
 
 
 def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
+    invoke("db", "upgrade")
     invoke("firm", "add", "--firm", "acme", "--admin", "alice")
     good, bad = env / "good", env / "bad"
     invoke("demo-book", str(good), "--accounts", "5", "--securities", "20", "--models", "2")
@@ -172,7 +184,10 @@ def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
     assert "cash_activity.csv row 2 column account_id: unknown account 'NOPE'" in message
     invoke("import", str(good), "--date", "2026-11-20", "--user", "nobody", code=2)
     invoke("import", str(good), "--date", "2026-02-30", "--user", "alice", code=2)
-    assert {name: count(engine, name) for name in metadata.tables} == before
+    after = {name: count(engine, name) for name in metadata.tables}
+    # the refused attempt of a user who does not exist is the one entry added to the trail
+    assert after == {**before, "audit_log": before["audit_log"] + 1}
+    assert "refused" in invoke("audit", "--action", "refused")
     with engine.connect() as conn:
         dates = conn.execute(sa.text("SELECT DISTINCT as_of FROM positions")).scalars().all()
     assert [str(d) for d in dates] == ["2026-11-19"]
@@ -182,9 +197,21 @@ def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
 def test_unusable_database_is_exit_2(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
     message = invoke("queue", "--firm", "acme", "--db", missing, code=2)
+    assert f"--db: no database at {tmp_path / 'no' / 'such' / 'dir.db'}" in message
+    message = invoke("db", "upgrade", "--db", missing, code=2)
     assert "--db: cannot open the database: unable to open database file" in message
     message = invoke("queue", "--firm", "acme", "--db", "nosuch://x", code=2)
     assert "--db: not a usable database URL" in message
+
+
+def test_a_missing_sqlite_file_is_created_by_db_upgrade_only(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    url = f"sqlite:///{path}"
+    message = invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url, code=2)
+    assert f"--db: no database at {path}: create it with trimtab db upgrade --db {url}" in message
+    assert not path.exists()  # before: an empty database was created at the mistyped path
+    assert "schema at revision 0006" in invoke("db", "upgrade", "--db", url)
+    invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url)
 
 
 LOGIC_AMOUNTS = {
@@ -212,6 +239,7 @@ def test_every_logic_end_to_end_with_rules(env: Path) -> None:
         f"ACC0000002,exclusion,{symbol},2026-01-05,liquidate_immediately,reallocate\n"
     )
     (book / "locks.csv").write_text(f"account_id,type,symbol\nACC0000001,elective,{symbol}\n")
+    invoke("db", "upgrade")
     invoke("firm", "add", "--firm", "acme", "--admin", "alice")
     invoke("user", "add", "amy", "--role", "approver", "--user", "alice")
     invoke("user", "add", "bob", "--role", "approver", "--user", "alice")

@@ -219,11 +219,10 @@ def book_folder(folder: Path, b: dict[str, Any]) -> Path:
             }
             for aid, acc in accounts.items()
         ],
-        positions=[
+        positions=[  # every holding, those given by lots too (their lots add up to it)
             {"account_id": aid, "symbol": s, "quantity": q}
             for aid, acc in accounts.items()
             for s, q in acc["positions"].items()
-            if s not in acc["lots"]
         ],
         lots=[
             {
@@ -453,7 +452,10 @@ def test_a_wash_sale_in_one_account_blocks_the_buy_in_its_household(tmp_path: Pa
             {"account_id": "H1", "model_id": "M", "cash": 0, "household_id": "H"},
             {"account_id": "H2", "model_id": "M", "cash": 0, "household_id": "H"},
         ],
-        positions=[{"account_id": "H2", "symbol": "B", "quantity": 100}],
+        positions=[
+            {"account_id": "H1", "symbol": "A", "quantity": 100},
+            {"account_id": "H2", "symbol": "B", "quantity": 100},
+        ],
         lots=[
             {
                 "account_id": "H1",

@@ -171,9 +171,9 @@ def test_fractional_trim_takes_the_same_units_as_the_literal_rule(
     unit = 0.001
     held = [h / 1000 for h, _, _, _ in lines]
     price = [p / 100 for _, _, p, _ in lines]
-    # A buy under half a cent is no trade (before any trim).
+    # A buy of half a cent or less is no trade (before any trim): round_plan's HALF_CENT.
     buys = [
-        b / 1000 if b / 1000 * p >= 0.005 else 0.0
+        b / 1000 if b / 1000 * p > 0.005 else 0.0
         for (_, b, _, _), p in zip(lines, price, strict=True)
     ]
     target = [t / 100 for _, _, _, t in lines]

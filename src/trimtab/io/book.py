@@ -156,6 +156,17 @@ def _codes(
     return codes
 
 
+def holding_codes(
+    label: str, table: pa.Table, account_ids: pa.Array, symbols: pa.Array
+) -> tuple[Codes, Codes]:
+    """Account and symbol code of each row of a positions-like table (``account_id``,
+    ``symbol``), against the book's accounts and sorted symbols; an unknown one is an error
+    naming its row."""
+    acc = _codes(label, "account_id", table.column("account_id"), account_ids, "unknown account")
+    sym = _codes(label, "symbol", table.column("symbol"), symbols, "no price for symbol")
+    return acc, sym
+
+
 def _found(idx: pa.Array | pa.ChunkedArray) -> Codes:
     """``index_in``'s result as codes, -1 where a value is not in the vocabulary (null).
     Without a scalar -1, nor numpy's view of an array with nulls: both import pandas (see
@@ -186,9 +197,16 @@ def _validate(
     tables: dict[str, pa.Table], labels: dict[str, str], *, keep_positions: bool = True
 ) -> LoadedBook:
     for name, table in tables.items():
-        require_values(
-            labels[name], table, [c.name for c in SCHEMAS[name] if c.required and not c.nullable]
-        )
+        if name in REQUIRED_TABLES[:3] and len(table) == 0:
+            raise BookError(labels[name], "no rows: the table has a header only")
+        required = [c.name for c in SCHEMAS[name] if c.required and not c.nullable]
+        require_values(labels[name], table, required)
+        if name in ("prices", "models", "accounts"):
+            _no_blank_ids(
+                labels[name],
+                table,
+                [n for n in ("symbol", "model_id", "account_id") if n in required],
+            )
     prices, models, accounts = (tables[n] for n in REQUIRED_TABLES[:3])
     lp, lm, la = (labels[n] for n in REQUIRED_TABLES[:3])
 
@@ -250,6 +268,28 @@ def _validate(
         tables=tables,
         lot_codes=lot_codes,
     )
+
+
+def _no_blank_ids(label: str, table: pa.Table, names: list[str]) -> None:
+    """Ids and symbols are not empty text (an empty CSV field would otherwise be an id).
+    The columns hold no nulls (checked before); no Python scalar is built (see io.arrow)."""
+    for name in dict.fromkeys(names):
+        if name not in table.column_names:
+            continue
+        col = table.column(name)
+        if pa.types.is_dictionary(col.type):
+            blank = np.zeros(len(col), dtype=bool)
+            at = 0
+            for chunk in col.chunks:
+                empty = as_numpy(pc.utf8_length(pc.utf8_trim_whitespace(chunk.dictionary))) == 0
+                if empty.any():
+                    idx = as_numpy(chunk.indices)
+                    blank[at : at + len(chunk)] = empty[idx]
+                at += len(chunk)
+        else:
+            blank = as_numpy(pc.utf8_length(pc.utf8_trim_whitespace(col))) == 0
+        if blank.any():
+            raise BookError(f"{label} row {first_row(blank)} column {name}", "value is missing")
 
 
 def _allowed(

@@ -76,7 +76,35 @@ def _csv_header(path: Path) -> list[str]:
         header = next(csv.reader(f), [])
     if not header:
         raise BookError(path.name, "empty file: a header row is required")
-    return [h.strip() for h in header]
+    names = [h.strip() for h in header]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise BookError(f"{path.name} column {name}", "the header names this column twice")
+    return names
+
+
+def _csv_shape_error(path: Path) -> BookError:
+    """The first row whose cells do not match the header, or the quote never closed.
+
+    pyarrow says only "Expected 3 columns, got 2"; the standard library's reader finds the
+    row (1 = first row after the header).
+    """
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, strict=True)
+        width = len(next(reader, []))
+        row = 0
+        try:
+            for row, cells in enumerate(reader, start=1):
+                if len(cells) != width and cells:
+                    return BookError(
+                        f"{path.name} row {row}",
+                        f"has {len(cells)} cells, the header has {width}",
+                    )
+        except csv.Error as err:
+            return BookError(
+                f"{path.name} row {row + 1}", f"a quoted value is never closed ({err})"
+            )
+    return BookError(path.name, "cannot read CSV")
 
 
 KEY_TYPE = pa.dictionary(pa.int32(), pa.string())
@@ -91,13 +119,19 @@ def _read_csv(path: Path, columns: list[Column]) -> pa.Table:
                 column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
             ),
         )
-    except pa.ArrowInvalid:
-        pass
+    except pa.ArrowInvalid as err:
+        if "CSV parse error" in str(err):
+            raise _csv_shape_error(path) from None
     # Find the first value that does not convert, to name its row and column.
-    raw = pacsv.read_csv(
-        path,
-        convert_options=pacsv.ConvertOptions(column_types={c.name: pa.string() for c in columns}),
-    )
+    try:
+        raw = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types={c.name: pa.string() for c in columns}
+            ),
+        )
+    except pa.ArrowInvalid:
+        raise _csv_shape_error(path) from None
     for c in columns:
         col = raw.column(c.name)
         for i, value in enumerate(col.to_pylist()):

@@ -13,8 +13,19 @@ from trimtab.store.uow import UnitOfWork
 RANK = {role: i for i, role in enumerate(ROLES)}
 
 
-def require_role(uow: UnitOfWork, *, user_id: str, role: str) -> str:
-    """The role of ``user_id`` in the unit of work's firm; raises if it ranks below ``role``."""
+def require_role(
+    uow: UnitOfWork,
+    *,
+    user_id: str,
+    role: str,
+    attempt: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """The role of ``user_id`` in the unit of work's firm; raises if it ranks below ``role``.
+
+    A refusal (unknown user, too low a role) is logged in the audit trail, as ``attempt``
+    (default: "needs the <role> role") at ``now`` (default: the clock).
+    """
     found = uow.conn.execute(
         select(users.c.role).where(users.c.firm_id == uow.firm_id, users.c.user_id == user_id)
     ).scalar_one_or_none()
@@ -26,10 +37,35 @@ def require_role(uow: UnitOfWork, *, user_id: str, role: str) -> str:
             raise NotFoundError(
                 f"firm {uow.firm_id!r} does not exist: create it with trimtab firm add"
             )
-        raise NotFoundError(f"user {user_id!r} does not exist in firm {uow.firm_id!r}")
+        problem = f"user {user_id!r} does not exist in firm {uow.firm_id!r}"
+        _refused(uow, user_id, role, attempt, problem, now)
+        raise NotFoundError(problem)
     if RANK[found] < RANK[role]:
-        raise ConflictError(f"user {user_id!r} is {found}; this needs the {role} role")
+        problem = f"user {user_id!r} is {found}; this needs the {role} role"
+        _refused(uow, user_id, role, attempt, problem, now)
+        raise ConflictError(problem)
     return str(found)
+
+
+def _refused(
+    uow: UnitOfWork,
+    user_id: str,
+    role: str,
+    attempt: str | None,
+    problem: str,
+    now: datetime | None,
+) -> None:
+    from trimtab.service.audit import record_refusal
+
+    record_refusal(
+        uow,
+        actor=user_id,
+        attempt=attempt or f"needs the {role} role",
+        entity="user",
+        entity_id=user_id,
+        reason=problem,
+        now=now,
+    )
 
 
 def add_firm(uow: UnitOfWork, *, name: str, admin_id: str, now: datetime) -> None:

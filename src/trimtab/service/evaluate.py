@@ -28,10 +28,13 @@ Triggers (codes as stored in ``evaluations.reasons``):
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -183,17 +186,45 @@ def _previous_run(uow: UnitOfWork, day: date) -> tuple[date | None, date | None]
     return (row.as_of, row.data_date) if row else (None, None)
 
 
-def _start_run(uow: UnitOfWork, *, actor: str, day: date, data_date: date, now: datetime) -> bool:
-    """Open the run of ``day``; returns True when an interrupted run is resumed."""
+LEASE = timedelta(seconds=120)
+"""How long a run's claim lasts without renewal; renewed after loading and after each chunk.
+A run whose process died is taken over by the next ``evaluate`` once its lease has lapsed,
+or at once when that process was of this host and is gone."""
+
+
+def _wall() -> datetime:
+    """The machine's clock (leases are about live processes, not the acting moment)."""
+    return datetime.now(UTC)
+
+
+def _start_run(
+    uow: UnitOfWork, *, actor: str, day: date, data_date: date, now: datetime, owner: str
+) -> bool:
+    """Claim the run of ``day`` for ``owner``; returns True when an interrupted run is resumed.
+
+    Raises :class:`ConflictError` while another live process holds the run's lease.
+    """
     conn, firm = uow.conn, uow.firm_id
+    runs = t.evaluation_runs.c
     run = conn.execute(
-        select(t.evaluation_runs.c.status)
-        .where(t.evaluation_runs.c.firm_id == firm, t.evaluation_runs.c.as_of == day)
+        select(runs.status, runs.lease_owner, runs.lease_until)
+        .where(runs.firm_id == firm, runs.as_of == day)
         .with_for_update()
-    ).scalar_one_or_none()
-    if run == "running":
+    ).first()
+    wall = _wall()
+    claim = {"lease_owner": owner, "lease_until": wall + LEASE}
+    if run is not None and run.status == "running":
+        if run.lease_until is not None and run.lease_until > wall and _alive(run.lease_owner):
+            raise ConflictError(
+                f"another process is evaluating {day} (its lease runs until "
+                f"{run.lease_until:%H:%M:%S} UTC); run again after that to resume"
+            )
+        conn.execute(
+            update(t.evaluation_runs).where(runs.firm_id == firm, runs.as_of == day).values(**claim)
+        )
+        uow.commit()
         return True
-    if run == "complete":
+    if run is not None:  # complete: evaluated again; what users did with the queue stays
         for table in (t.evaluations, t.evaluation_classes):
             conn.execute(delete(table).where(table.c.firm_id == firm, table.c.as_of == day))
         conn.execute(
@@ -205,8 +236,8 @@ def _start_run(uow: UnitOfWork, *, actor: str, day: date, data_date: date, now: 
         )
         conn.execute(
             update(t.evaluation_runs)
-            .where(t.evaluation_runs.c.firm_id == firm, t.evaluation_runs.c.as_of == day)
-            .values(status="running", started_at=now, finished_at=None, started_by=actor)
+            .where(runs.firm_id == firm, runs.as_of == day)
+            .values(status="running", started_at=now, finished_at=None, started_by=actor, **claim)
         )
     else:
         conn.execute(
@@ -217,11 +248,12 @@ def _start_run(uow: UnitOfWork, *, actor: str, day: date, data_date: date, now: 
                 status="running",
                 started_at=now,
                 started_by=actor,
+                **claim,
             )
         )
     uow.audit(
         actor=actor,
-        action="rerun" if run == "complete" else "start",
+        action="rerun" if run is not None else "start",
         entity="evaluation",
         entity_id=day.isoformat(),
         at=now,
@@ -229,6 +261,61 @@ def _start_run(uow: UnitOfWork, *, actor: str, day: date, data_date: date, now: 
     )
     uow.commit()
     return False
+
+
+def lease_owner() -> str:
+    """This process as a lease owner: ``host:pid:nonce``."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _alive(owner: str | None) -> bool:
+    """Whether the lease's owner may still be running: a process of this host that is gone
+    (killed, say) holds nothing; of another host nothing is known, so the lease stands."""
+    host, _, rest = (owner or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def _renew(uow: UnitOfWork, day: date, owner: str, **done: Any) -> None:
+    """Extend this process's lease on the run of ``day`` (in the current transaction)."""
+    runs = t.evaluation_runs.c
+    kept = uow.conn.execute(
+        update(t.evaluation_runs)
+        .where(runs.firm_id == uow.firm_id, runs.as_of == day, runs.lease_owner == owner)
+        .values(**{"lease_until": _wall() + LEASE, **done})
+    )
+    if kept.rowcount != 1:
+        uow.rollback()
+        raise ConflictError(
+            f"the evaluation of {day} was taken over by another process after this one "
+            "stalled; its results stand"
+        )
+
+
+def run_state(uow: UnitOfWork) -> tuple[date, str] | None:
+    """The newest evaluation run: its day and ``complete``, ``running`` (a live lease) or
+    ``interrupted``; ``None`` before the first run."""
+    runs = t.evaluation_runs.c
+    row = uow.conn.execute(
+        select(runs.as_of, runs.status, runs.lease_owner, runs.lease_until)
+        .where(runs.firm_id == uow.firm_id)
+        .order_by(runs.as_of.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    if row.status == "complete":
+        return row.as_of, "complete"
+    live = row.lease_until is not None and row.lease_until > _wall() and _alive(row.lease_owner)
+    return row.as_of, "running" if live else "interrupted"
 
 
 def evaluate(
@@ -255,16 +342,55 @@ def evaluate(
             f"no book imported for {data_date}, the market day before {day}: "
             f"run trimtab import BOOK --date {data_date}"
         )
+    owner = lease_owner()
     try:
-        resumed = _start_run(uow, actor=actor, day=day, data_date=data_date, now=now)
+        resumed = _start_run(uow, actor=actor, day=day, data_date=data_date, now=now, owner=owner)
     except IntegrityError:
         raise _busy(day) from None
+    try:
+        _chunks(uow, day=day, data_date=data_date, owner=owner, progress=progress, chunk=chunk)
+    except BaseException:
+        _let_go(uow, day, owner)  # interrupted here: the next run need not wait for the lease
+        raise
+    summary = _summary(uow, day, data_date, resumed)
+    _renew(uow, day, owner, status="complete", finished_at=now, lease_owner=None, lease_until=None)
+    uow.audit(
+        actor=actor,
+        action="complete",
+        entity="evaluation",
+        entity_id=day.isoformat(),
+        at=now,
+        after={
+            "evaluated": summary.evaluated,
+            "flagged": summary.flagged,
+            "skipped": summary.skipped,
+            "by_reason": summary.by_reason,
+        },
+    )
+    uow.commit()
+    return summary
+
+
+def _chunks(
+    uow: UnitOfWork,
+    *,
+    day: date,
+    data_date: date,
+    owner: str,
+    progress: Progress | None,
+    chunk: int,
+) -> None:
+    """Compute the triggers of every account and store the evaluations not stored yet, one
+    committed chunk at a time, renewing the lease with each."""
+    conn, firm = uow.conn, uow.firm_id
     prev_day, prev_data = _previous_run(uow, day)
     window_start = prev_data or previous_market_day(data_date)
 
     snap = load_snapshot(uow, as_of=data_date)
     settings = _settings(uow, snap, day)
     flags, details = _triggers(uow, snap, settings, day, data_date, prev_day, window_start)
+    _renew(uow, day, owner)
+    uow.commit()
     active = settings.rebalancing
     done = set(
         conn.execute(
@@ -281,6 +407,7 @@ def evaluate(
     for start in range(0, len(todo), chunk):
         try:
             _write(uow, snap, settings, flags, details, todo[start : start + chunk], day, data_date)
+            _renew(uow, day, owner)
             uow.commit()
         except IntegrityError:
             raise _busy(day) from None
@@ -288,27 +415,20 @@ def evaluate(
         if progress:
             progress(written, total)
 
-    summary = _summary(uow, day, data_date, resumed)
-    conn.execute(
-        update(t.evaluation_runs)
-        .where(t.evaluation_runs.c.firm_id == firm, t.evaluation_runs.c.as_of == day)
-        .values(status="complete", finished_at=now)
-    )
-    uow.audit(
-        actor=actor,
-        action="complete",
-        entity="evaluation",
-        entity_id=day.isoformat(),
-        at=now,
-        after={
-            "evaluated": summary.evaluated,
-            "flagged": summary.flagged,
-            "skipped": summary.skipped,
-            "by_reason": summary.by_reason,
-        },
-    )
-    uow.commit()
-    return summary
+
+def _let_go(uow: UnitOfWork, day: date, owner: str) -> None:
+    """Give up this process's lease on a run it stops (best effort: the lease lapses anyway)."""
+    try:
+        uow.rollback()
+        runs = t.evaluation_runs.c
+        uow.conn.execute(
+            update(t.evaluation_runs)
+            .where(runs.firm_id == uow.firm_id, runs.as_of == day, runs.lease_owner == owner)
+            .values(lease_until=None)
+        )
+        uow.commit()
+    except Exception:  # the connection itself may be gone; the lease then lapses
+        pass
 
 
 def _busy(day: date) -> ConflictError:
@@ -600,10 +720,29 @@ def _write(
         encoded=True,
     )
     queued = [j for j, text in enumerate(reasons) if text]
+    q = t.queue_entries.c
+    # an entry a user already acted on (a re-run of the day) stays as it is
+    kept = set(
+        uow.conn.execute(
+            select(q.account_id).where(q.firm_id == firm, q.as_of == day, q.account_id.in_(ids))
+        ).scalars()
+    )
+    # an account in an open request is shown as pending in it, not queued again
+    pending = dict(
+        uow.conn.execute(
+            select(t.open_accounts.c.account_id, t.open_accounts.c.request_id).where(
+                t.open_accounts.c.firm_id == firm, t.open_accounts.c.account_id.in_(ids)
+            )
+        ).all()
+    )
     uow.bulk_insert(
         t.queue_entries,
-        ("firm_id", "account_id", "as_of", "reasons", "status"),
-        ((firm, ids[j], day_text, reasons[j], "open") for j in queued),
+        ("firm_id", "account_id", "as_of", "reasons", "status", "request_id"),
+        (
+            (firm, a, day_text, reasons[j], "submitted" if a in pending else "open", pending.get(a))
+            for j in queued
+            if (a := ids[j]) not in kept
+        ),
         encoded=True,
     )
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from trimtab.io.book import LoadedBook, read_book
 from trimtab.io.book_rules import RuleTables, book_slot_rules, rule_table
 from trimtab.io.tables import table_path
 from trimtab.service.access import require_role
+from trimtab.service.book_checks import check_book, check_dates
 from trimtab.service.book_extras import ExtraTable, read_extras
 from trimtab.service.exact import number_texts, to_decimals
 from trimtab.service.import_extras import STORED_RULES, import_rules, write_extra
@@ -36,12 +38,15 @@ Line = tuple[str, Decimal, Decimal, Decimal]
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:
-    """Rows written per table, and how many models got a new version."""
+    """Rows of the date stored per table (as many as the book's), securities and accounts
+    created or changed, and how many models got a new version."""
 
     as_of: date
     rows: dict[str, int]
     new_model_versions: int
     replaced: bool
+    new: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,19 @@ def read_book_folder(folder: Path, as_of: date | None = None) -> BookFolder:
     for name in book.tables:
         path = table_path(folder, name)
         labels[name] = path.name if path is not None else name
+    check_book(
+        folder,
+        book,
+        {
+            **{name: extra.table for name, extra in extras.items()},
+            **{name: table for name, (_, table) in rules.items()},
+        },
+        {
+            **labels,
+            **{n: e.label for n, e in extras.items()},
+            **{n: label for n, (label, _) in rules.items()},
+        },
+    )
     return BookFolder(book=book, extras=extras, labels=labels, rules=rules)
 
 
@@ -87,15 +105,27 @@ def _col(table: pa.Table, name: str) -> list[Any]:
 
 
 def import_book(
-    uow: UnitOfWork, *, actor: str, as_of: date, folder: BookFolder, now: datetime
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    as_of: date,
+    folder: BookFolder,
+    now: datetime,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportSummary:
     """Write the book ``folder`` as the firm's data at ``as_of``, in one transaction.
+
+    ``progress`` is told each stage (``"positions"``, ...) as it starts.
 
     Raises
     :class:`~trimtab.errors.BookError` for a value the store cannot hold exactly and
     :class:`~trimtab.errors.ConflictError` when a later date was imported already.
     """
     require_role(uow, user_id=actor, role="operator")
+    every = {**folder.book.tables, **{n: e.table for n, e in folder.extras.items()}}
+    every |= {n: table for n, (_, table) in folder.rules.items()}
+    labels = {**folder.labels, **{n: e.label for n, e in folder.extras.items()}}
+    check_dates(every, labels | {n: label for n, (label, _) in folder.rules.items()}, as_of)
     conn, firm = uow.conn, uow.firm_id
     latest = conn.execute(
         select(func.max(t.imports.c.as_of)).where(t.imports.c.firm_id == firm)
@@ -109,15 +139,28 @@ def import_book(
     book, extras, labels = folder.book, folder.extras, folder.labels
     tables = book.tables
     rows: dict[str, int] = {}
-    rows["securities"] = _securities(uow, tables["prices"], actor, now)
+    say = progress or (lambda stage: None)
+    say("securities and prices")
+    known = _count(uow, t.securities)
+    changed = {"securities": _securities(uow, tables["prices"], actor, now)}
+    new = {"securities": _count(uow, t.securities) - known}
+    changed["securities"] -= new["securities"]
+    rows["securities"] = len(tables["prices"])
     rows["prices"] = _prices(uow, as_of, tables["prices"], labels["prices"])
+    say("models")
     versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
+    say("accounts")
+    known = _count(uow, t.accounts)
     rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, now)
+    new["accounts"] = _count(uow, t.accounts) - known
     _lot_methods(uow, actor, tables["accounts"], labels["accounts"], now)
+    say("positions")
     rows["positions"] = _positions(uow, as_of, tables, labels)
     if "lots" in tables:
+        say("lots")
         rows["lots"] = _lots(uow, as_of, tables["lots"], labels["lots"])
     for name, extra in extras.items():
+        say(name)
         rows[name] = write_extra(uow, as_of, name, extra)
     rows.update(import_rules(uow, as_of, folder.rules))
     conn.execute(
@@ -139,10 +182,25 @@ def import_book(
         entity="book",
         entity_id=as_of.isoformat(),
         at=now,
-        after={"rows": rows, "new_model_versions": new_versions},
+        after={"rows": rows, "new": new, "changed": changed, "new_model_versions": new_versions},
     )
     uow.commit()
-    return ImportSummary(as_of=as_of, rows=rows, new_model_versions=new_versions, replaced=replaced)
+    return ImportSummary(
+        as_of=as_of,
+        rows=rows,
+        new_model_versions=new_versions,
+        replaced=replaced,
+        new=new,
+        changed=changed,
+    )
+
+
+def _count(uow: UnitOfWork, table: Any) -> int:
+    return int(
+        uow.conn.execute(
+            select(func.count()).select_from(table).where(table.c.firm_id == uow.firm_id)
+        ).scalar_one()
+    )
 
 
 def _clear_date(uow: UnitOfWork, as_of: date) -> None:

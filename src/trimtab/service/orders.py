@@ -10,15 +10,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import simplefix
-from sqlalchemy import select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from trimtab.errors import ConflictError, InputError
+from trimtab.errors import ConflictError, InputError, NotFoundError
 from trimtab.service.access import require_role
 from trimtab.service.market import trade_date
 from trimtab.store import tables as t
@@ -144,57 +145,139 @@ def _fix(orders: Sequence[Any], *, sender: str, target: str, now: datetime) -> b
     return bytes(out)
 
 
+@dataclass(frozen=True, slots=True)
+class Exported:
+    """One export: its batch id (``None`` when nothing was written), the trade date and
+    format, how many orders it wrote, and ``kind``: ``new`` (orders not exported before),
+    ``all`` (every order of the date again) or ``batch`` (an earlier batch again)."""
+
+    export_id: int | None
+    trade_date: date | None
+    fmt: str
+    orders: int
+    kind: str
+    note: str = ""
+
+
 def export_orders(
     uow: UnitOfWork,
     *,
     actor: str,
-    day: date,
+    day: date | None,
     fmt: str,
     sink: OrderSink,
     now: datetime,
     target: str = "CUSTODIAN",
-) -> int:
-    """Write the orders trading on ``day`` not yet exported in ``fmt`` to ``sink``.
+    again: bool = False,
+    batch: int | None = None,
+) -> Exported:
+    """Write orders trading on ``day`` to ``sink``: those not yet exported in ``fmt``; every
+    one of them with ``again``; or, with ``batch``, the orders of that earlier export.
 
     CSV has one header row and one row per order; FIX is one NewOrderSingle (35=D, market,
-    day) per line. An order is marked exported only once the sink has taken the data, in
-    the same transaction. Returns the number of orders written.
+    day) per line. Each export is a batch (``export_batches``) recorded in the same
+    transaction as the orders it marks exported, once the sink has taken the data. When
+    there is nothing to write the sink is not called and ``note`` says why.
     """
     if fmt not in FORMATS:
         raise InputError("--format", f"must be csv or fix, got {fmt!r}")
     require_role(uow, user_id=actor, role="operator")
-    done = select(t.order_exports.c.client_order_id).where(
-        t.order_exports.c.firm_id == uow.firm_id, t.order_exports.c.format == fmt
-    )
-    orders = uow.conn.execute(
-        select(t.orders)
-        .where(
-            t.orders.c.firm_id == uow.firm_id,
-            t.orders.c.trade_date == day,
-            t.orders.c.client_order_id.not_in(done),
+    conn, firm = uow.conn, uow.firm_id
+    o, x = t.orders.c, t.order_exports.c
+    if batch is not None:
+        found = conn.execute(
+            select(t.export_batches).where(
+                t.export_batches.c.firm_id == firm, t.export_batches.c.export_id == batch
+            )
+        ).first()
+        if found is None or found.kind != "new":
+            raise NotFoundError(f"--batch: no export {batch} of new orders in firm {firm!r}")
+        if found.format != fmt:
+            raise InputError("--format", f"export {batch} was {found.format}, not {fmt}")
+        day, kind = found.trade_date, "batch"
+        mine = select(x.client_order_id).where(x.firm_id == firm, x.export_id == batch)
+        query = select(t.orders).where(o.firm_id == firm, o.client_order_id.in_(mine))
+    else:
+        if day is None:
+            raise InputError("--date", "give the trade date (or --batch)")
+        kind = "all" if again else "new"
+        query = select(t.orders).where(o.firm_id == firm, o.trade_date == day)
+        if not again:
+            done = select(x.client_order_id).where(x.firm_id == firm, x.format == fmt)
+            query = query.where(o.client_order_id.not_in(done))
+    orders = conn.execute(query.order_by(o.client_order_id).with_for_update()).all()
+    if not orders:
+        return Exported(None, day, fmt, 0, kind, note=_nothing(uow, day, fmt))
+    export_id = conn.execute(
+        insert(t.export_batches)
+        .values(
+            firm_id=firm,
+            trade_date=day,
+            format=fmt,
+            kind=kind,
+            orders=len(orders),
+            exported_by=actor,
+            exported_at=now,
         )
-        .order_by(t.orders.c.client_order_id)
-        .with_for_update()
-    ).all()
+        .returning(t.export_batches.c.export_id)
+    ).scalar_one()
+    first_time = {r.client_order_id for r in orders} - set(
+        conn.execute(
+            select(x.client_order_id).where(
+                x.firm_id == firm,
+                x.format == fmt,
+                x.client_order_id.in_([r.client_order_id for r in orders]),
+            )
+        ).scalars()
+    )
     data = (
         _csv(orders) if fmt == "csv" else _fix(orders, sender=uow.firm_id, target=target, now=now)
     )
     try:
         uow.bulk_insert(
             t.order_exports,
-            ("firm_id", "client_order_id", "format", "exported_at"),
-            [(uow.firm_id, o.client_order_id, fmt, now) for o in orders],
+            ("firm_id", "client_order_id", "format", "exported_at", "export_id"),
+            [(firm, c, fmt, now, export_id) for c in sorted(first_time)],
         )
     except IntegrityError:
         raise ConflictError(f"another export of {day} as {fmt} ran at the same time") from None
     uow.audit(
         actor=actor,
-        action="export",
+        action="export" if kind == "new" else "reexport",
         entity="orders",
         entity_id=f"{day.isoformat()}/{fmt}",
         at=now,
-        after={"orders": [o.client_order_id for o in orders]},
+        after={
+            "export_id": export_id,
+            "kind": kind,
+            "batch": batch,
+            "orders": [r.client_order_id for r in orders],
+        },
     )
     sink(data)
     uow.commit()
-    return len(orders)
+    return Exported(export_id, day, fmt, len(orders), kind)
+
+
+def _nothing(uow: UnitOfWork, day: date | None, fmt: str) -> str:
+    """Why an export of ``day`` found no order to write."""
+    total = uow.conn.execute(
+        select(func.count()).where(t.orders.c.firm_id == uow.firm_id, t.orders.c.trade_date == day)
+    ).scalar_one()
+    if not total:
+        return f"no orders trade on {day}"
+    batches = uow.conn.execute(
+        select(t.export_batches.c.export_id)
+        .where(
+            t.export_batches.c.firm_id == uow.firm_id,
+            t.export_batches.c.trade_date == day,
+            t.export_batches.c.format == fmt,
+            t.export_batches.c.kind == "new",
+        )
+        .order_by(t.export_batches.c.export_id)
+    ).scalars()
+    shown = ", ".join(map(str, batches)) or "before batches were kept"
+    return (
+        f"all {total} orders of {day} were exported as {fmt} already (exports {shown}); "
+        "--all writes them again, --batch ID one export again"
+    )

@@ -13,12 +13,13 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import BookArrays
 from trimtab.core.engine import Method, TradeOptions
@@ -28,7 +29,9 @@ from trimtab.io.proposal import household_fields
 from trimtab.options import MIN_TRADE_VALUE, parse_method, trade_options
 from trimtab.pipeline import Proposed, propose_partition
 from trimtab.service.access import require_role
-from trimtab.service.market import CHICAGO, expiry
+from trimtab.service.audit import record_refusal
+from trimtab.service.evaluate import run_state
+from trimtab.service.market import CHICAGO, expiry, previous_market_day, trade_date
 from trimtab.service.orders import create_orders
 from trimtab.service.proposing import RequestBook, account_households, request_book, slot_classes
 from trimtab.service.snapshot import Snapshot, latest_book_date, load_snapshot
@@ -44,6 +47,7 @@ class Submitted:
     status: str
     proposals: dict[str, str]
     needs_second_approver: bool
+    warnings: tuple[str, ...] = ()
 
 
 AMOUNTS = ("cash_to_generate", "mccar_pct", "cash_to_invest", "min_trade_value")
@@ -105,6 +109,7 @@ def submit_request(
     logic: str,
     now: datetime,
     amounts: Mapping[str, float] | None = None,
+    replace: bool = False,
 ) -> Submitted:
     """Propose trades for ``account_ids`` by ``logic`` and store them as a pending request.
 
@@ -114,14 +119,18 @@ def submit_request(
     ``cash_to_invest`` in dollars per account, ``mccar_pct`` in percent of account value,
     ``min_trade_value`` in dollars. Accounts on trade hold get a failed proposal. A request
     whose every proposal failed is ``failed`` at once (with the issue); otherwise it waits
-    for approval.
+    for approval. An account belongs to at most one open request: one already in a pending
+    request is refused (:class:`ConflictError` naming it) unless ``replace``, which cancels
+    that request.
     """
     require_role(uow, user_id=actor, role="operator")
     method = parse_method(logic, field="logic")
     options, given = _options(method, amounts)
     wanted, accounts = _wanted(uow, method, account_ids)
     conn, firm = uow.conn, uow.firm_id
+    _free_accounts(uow, actor=actor, account_ids=wanted, replace=replace, now=now)
     as_of = latest_book_date(uow)
+    warnings = stale_prices(as_of, now)
     snap = load_snapshot(uow, as_of=as_of, account_ids=wanted)
     missing = sorted(set(wanted) - set(snap.account_ids))
     if missing:
@@ -129,8 +138,7 @@ def submit_request(
     trade_day = now.astimezone(CHICAGO).date()
     book = request_book(uow, snap=snap, accounts=accounts, trade_day=trade_day)
     arrays = book.arrays
-    options = replace(options, sub_asset_class=slot_classes(snap, arrays.slot_symbol))
-    options = _sweep(options, [accounts[a] for a in snap.account_ids])
+    options = _of_accounts(options, snap, arrays, [accounts[a] for a in snap.account_ids])
     done = propose_partition(book.partition, method, options)
     proposals, lines = _proposal_rows(firm, snap, arrays, done, accounts)
     households = None
@@ -184,6 +192,10 @@ def submit_request(
         ),
         [(request_id, *line) for line in lines],
     )
+    if status == "pending":
+        _hold_accounts(
+            uow, request_id, [p["account_id"] for p in proposals if p["status"] != "failed"]
+        )
     conn.execute(
         update(t.queue_entries)
         .where(
@@ -214,13 +226,18 @@ def submit_request(
         status=status,
         proposals={p["account_id"]: p["status"] for p in proposals},
         needs_second_approver=needs_second,
+        warnings=warnings,
     )
 
 
-def _sweep(options: TradeOptions, rows: list[Any]) -> TradeOptions:
-    """The accounts' own cash sweep targets (deposit): percent of value and dollars."""
+def _of_accounts(
+    options: TradeOptions, snap: Snapshot, arrays: BookArrays, rows: list[Any]
+) -> TradeOptions:
+    """The options with the accounts' own sub-asset classes (withdrawal) and cash sweep
+    targets (deposit: percent of value and dollars); ``rows`` are the stored accounts."""
     return replace(
         options,
+        sub_asset_class=slot_classes(snap, arrays.slot_symbol),
         sweep_pct=np.array([float(r.sweep_pct) for r in rows]),
         sweep_min=np.array([float(r.sweep_min_usd) for r in rows]),
     )
@@ -303,6 +320,18 @@ def _household_weights(
     return out
 
 
+def stale_prices(price_date: date, now: datetime) -> tuple[str, ...]:
+    """A warning when the newest prices are older than the market day before ``now``'s
+    (Chicago) date: custodian data is one market day old, older data is stale."""
+    expected = previous_market_day(now.astimezone(CHICAGO).date())
+    if price_date >= expected:
+        return ()
+    return (
+        f"prices are of {price_date}, older than the previous market day {expected}: "
+        f"import the book of {expected} for current prices",
+    )
+
+
 def _request(uow: UnitOfWork, request_id: int) -> Any:
     row = uow.conn.execute(
         select(t.requests).where(
@@ -337,10 +366,22 @@ def _decide(
         uow.rollback()
         current = _request(uow, request_id).status
         raise ConflictError(f"request {request_id} is {current}, no longer pending")
+    _release(uow, request_id)
 
 
-def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> str:
-    """Approve a pending request and create its orders; returns the final status.
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """An approval's outcome: the request's final status, orders created, their trade date
+    and whether they trade on a best-effort basis (approved between 14:00 and 14:45)."""
+
+    status: str
+    orders: int
+    trade_date: date
+    best_effort: bool
+
+
+def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> Approval:
+    """Approve a pending request and create its orders; returns the outcome.
 
     Accounts whose proposal failed get no orders and go back to the queue.
 
@@ -348,15 +389,27 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
     non-qualified account the approver must not be the submitter. A request past its
     expiry cannot be approved.
     """
-    require_role(uow, user_id=actor, role="approver")
+    require_role(
+        uow, user_id=actor, role="approver", attempt=f"approve request {request_id}", now=now
+    )
     req = _request(uow, request_id)
     if req.status != "pending":
         raise ConflictError(f"request {request_id} is {req.status}, no longer pending")
     if req.needs_second_approver and req.submitted_by == actor:
-        raise ConflictError(
+        problem = (
             f"request {request_id} realises $1,000 or more of gains: "
             f"an approver other than {actor!r} must approve it"
         )
+        record_refusal(
+            uow,
+            actor=actor,
+            attempt=f"approve request {request_id}",
+            entity="request",
+            entity_id=str(request_id),
+            reason=problem,
+            now=now,
+        )
+        raise ConflictError(problem)
     if now >= req.expires_at:
         raise ConflictError(f"request {request_id} expired at {req.expires_at:%Y-%m-%d %H:%M} UTC")
     proposals = uow.conn.execute(
@@ -364,10 +417,25 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
             t.proposals.c.firm_id == uow.firm_id, t.proposals.c.request_id == request_id
         )
     ).all()
-    ok = [p.account_id for p in proposals if p.status != "failed"]
-    failed = [p for p in proposals if p.status == "failed"]
-    status = "complete_with_errors" if failed else "complete"
-    issue = "; ".join(f"{p.account_id}: {p.message}" for p in failed) or None
+    short = oversold(uow, request_id=request_id)
+    failed = [
+        (p.account_id, short.get(p.account_id, p.message))
+        for p in proposals
+        if p.status == "failed" or p.account_id in short
+    ]
+    ok = [p.account_id for p in proposals if p.status != "failed" and p.account_id not in short]
+    status = "complete" if not failed else "complete_with_errors" if ok else "failed"
+    issue = "; ".join(f"{a}: {message}" for a, message in failed) or None
+    for account_id, message in failed:
+        if account_id in short:
+            uow.conn.execute(
+                update(t.proposals)
+                .where(
+                    t.proposals.c.request_id == request_id,
+                    t.proposals.c.account_id == account_id,
+                )
+                .values(status="failed", message=message)
+            )
     _decide(uow, request_id=request_id, actor=actor, status=status, now=now, issue=issue)
     n = create_orders(uow, request_id=request_id, accounts=ok, now=now)
     if failed:
@@ -376,7 +444,7 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
             .where(
                 t.queue_entries.c.firm_id == uow.firm_id,
                 t.queue_entries.c.request_id == request_id,
-                t.queue_entries.c.account_id.in_([p.account_id for p in failed]),
+                t.queue_entries.c.account_id.in_([a for a, _ in failed]),
             )
             .values(status="open", request_id=None)
         )
@@ -390,7 +458,123 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
         after={"status": status, "orders": n},
     )
     uow.commit()
-    return status
+    day, best_effort = trade_date(now)
+    return Approval(status=status, orders=n, trade_date=day, best_effort=best_effort)
+
+
+def _free_accounts(
+    uow: UnitOfWork, *, actor: str, account_ids: list[str], replace: bool, now: datetime
+) -> None:
+    """Refuse accounts already in an open request, or cancel those requests (``replace``)."""
+    held = uow.conn.execute(
+        select(t.open_accounts.c.account_id, t.open_accounts.c.request_id)
+        .where(
+            t.open_accounts.c.firm_id == uow.firm_id, t.open_accounts.c.account_id.in_(account_ids)
+        )
+        .order_by(t.open_accounts.c.account_id)
+    ).all()
+    if held and not replace:
+        account_id, request_id = held[0]
+        raise ConflictError(
+            f"--accounts: account {account_id!r} is in open request {request_id} (pending "
+            f"approval): cancel that request first (trimtab request cancel {request_id})"
+        )
+    for request_id in sorted({r.request_id for r in held}):
+        _decide(
+            uow,
+            request_id=request_id,
+            actor=actor,
+            status="canceled",
+            now=now,
+            issue="replaced by a new submission",
+        )
+        _closed_unapproved(uow, actor=actor, request_id=request_id, action="cancel", now=now)
+
+
+def _hold_accounts(uow: UnitOfWork, request_id: int, account_ids: list[str]) -> None:
+    """Mark ``account_ids`` as in the open request ``request_id`` (the key refuses a second)."""
+    try:
+        uow.bulk_insert(
+            t.open_accounts,
+            ("firm_id", "account_id", "request_id"),
+            [(uow.firm_id, a, request_id) for a in account_ids],
+        )
+    except IntegrityError:
+        raise ConflictError(
+            "--accounts: another request took one of these accounts at the same time"
+        ) from None
+
+
+def _release(uow: UnitOfWork, request_id: int) -> None:
+    uow.conn.execute(
+        delete(t.open_accounts).where(
+            t.open_accounts.c.firm_id == uow.firm_id, t.open_accounts.c.request_id == request_id
+        )
+    )
+
+
+def oversold(uow: UnitOfWork, *, request_id: int) -> dict[str, str]:
+    """Accounts of a request whose sells exceed what they hold, each with its message.
+
+    Held means the newest imported book's quantity less every sell order (of any request)
+    trading after that book's date, which the book cannot reflect yet. Shares, exact.
+    """
+    conn, firm = uow.conn, uow.firm_id
+    sells = conn.execute(
+        select(
+            t.proposal_lines.c.account_id, t.proposal_lines.c.symbol, t.proposal_lines.c.quantity
+        )
+        .join(
+            t.proposals,
+            (t.proposals.c.request_id == t.proposal_lines.c.request_id)
+            & (t.proposals.c.account_id == t.proposal_lines.c.account_id),
+        )
+        .where(
+            t.proposal_lines.c.firm_id == firm,
+            t.proposal_lines.c.request_id == request_id,
+            t.proposal_lines.c.action == "sell",
+            t.proposals.c.status != "failed",
+        )
+        .order_by(t.proposal_lines.c.account_id, t.proposal_lines.c.symbol)
+    ).all()
+    if not sells:
+        return {}
+    book = latest_book_date(uow)
+    accounts = sorted({s.account_id for s in sells})
+    held: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in conn.execute(
+        select(t.positions.c.account_id, t.positions.c.symbol, t.positions.c.quantity).where(
+            t.positions.c.firm_id == firm,
+            t.positions.c.as_of == book,
+            t.positions.c.account_id.in_(accounts),
+        )
+    ):
+        held[(r.account_id, r.symbol)] += r.quantity
+    ordered: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for r in conn.execute(
+        select(t.orders.c.account_id, t.orders.c.symbol, t.orders.c.quantity).where(
+            t.orders.c.firm_id == firm,
+            t.orders.c.side == "sell",
+            t.orders.c.trade_date > book,
+            t.orders.c.account_id.in_(accounts),
+        )
+    ):
+        ordered[(r.account_id, r.symbol)] += r.quantity
+    short: dict[str, str] = {}
+    for s in sells:
+        key = (s.account_id, s.symbol)
+        left = held[key] - ordered[key]
+        if s.quantity > left and s.account_id not in short:
+            short[s.account_id] = (
+                f"sells {_plain(s.quantity)} {s.symbol} but {_plain(max(left, Decimal(0)))} "
+                f"are held ({_plain(held[key])} in the book of {book}, "
+                f"{_plain(ordered[key])} sold by orders since)"
+            )
+    return short
+
+
+def _plain(value: Decimal) -> str:
+    return format(value.normalize(), "f") if value else "0"
 
 
 def _closed_unapproved(
@@ -457,6 +641,7 @@ def expire_requests(uow: UnitOfWork, *, actor: str, now: datetime) -> list[int]:
         )
         if done.rowcount == 1:
             expired.append(request_id)
+            _release(uow, request_id)
             _closed_unapproved(uow, actor=actor, request_id=request_id, action="expire", now=now)
     uow.commit()
     return expired
@@ -528,17 +713,83 @@ def list_requests(uow: UnitOfWork, *, pending: bool | None = None, limit: int = 
     return list(uow.conn.execute(q.order_by(t.requests.c.request_id.desc()).limit(limit)).all())
 
 
-def list_queue(uow: UnitOfWork) -> list[Any]:
-    """Open queue entries, the newest evaluation per account, by account."""
+QUEUE_SORTS = ("account", "drift", "value", "evaluated")
+"""Orders of ``trimtab queue``: by account id, largest drift first, largest value first, or
+newest evaluation first."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueEntry:
+    """An account flagged by an evaluation: reasons, value (dollars) and largest drift (percent
+    points) as evaluated; ``request_id`` when it is pending in an open request."""
+
+    account_id: str
+    as_of: date
+    reasons: str
+    value: Decimal | None
+    max_drift_pct: Decimal | None
+    request_id: int | None
+
+
+def list_queue(
+    uow: UnitOfWork,
+    *,
+    pending: bool = False,
+    reason: str | None = None,
+    sort: str = "account",
+    limit: int | None = None,
+) -> list[QueueEntry]:
+    """Open queue entries, the newest evaluation per account (with ``pending``, also accounts
+    waiting in an open request), those with ``reason`` only, in ``sort`` order.
+
+    Raises :class:`ConflictError` while the newest evaluation is incomplete: its queue would
+    be a partial list.
+    """
+    if sort not in QUEUE_SORTS:
+        raise InputError("--sort", f"must be one of {', '.join(QUEUE_SORTS)}, got {sort!r}")
+    state = run_state(uow)
+    if state is not None and state[1] != "complete":
+        day, how = state
+        raise ConflictError(
+            f"the evaluation of {day} is incomplete ({how}): the queue would be partial; "
+            f"run trimtab evaluate --date {day} to finish it"
+        )
+    q, e = t.queue_entries.c, t.evaluations.c
+    shown = q.status == "open"
+    if pending:
+        still_open = select(t.open_accounts.c.request_id).where(
+            t.open_accounts.c.firm_id == uow.firm_id
+        )
+        shown = shown | ((q.status == "submitted") & q.request_id.in_(still_open))
     rows = uow.conn.execute(
-        select(t.queue_entries)
-        .where(t.queue_entries.c.firm_id == uow.firm_id, t.queue_entries.c.status == "open")
-        .order_by(t.queue_entries.c.account_id, t.queue_entries.c.as_of.desc())
+        select(q.account_id, q.as_of, q.reasons, q.status, q.request_id, e.value, e.max_drift_pct)
+        .outerjoin(
+            t.evaluations,
+            (e.firm_id == q.firm_id) & (e.as_of == q.as_of) & (e.account_id == q.account_id),
+        )
+        .where(q.firm_id == uow.firm_id, shown)
+        .order_by(q.account_id, q.as_of.desc())
     ).all()
-    seen: set[str] = set()
-    out = []
+    newest: dict[str, Any] = {}
     for r in rows:
-        if r.account_id not in seen:
-            seen.add(r.account_id)
-            out.append(r)
-    return out
+        newest.setdefault(r.account_id, r)
+    out = [
+        QueueEntry(
+            account_id=r.account_id,
+            as_of=r.as_of,
+            reasons=r.reasons,
+            value=r.value,
+            max_drift_pct=r.max_drift_pct,
+            request_id=r.request_id if r.status == "submitted" else None,
+        )
+        for r in newest.values()
+        if reason is None or reason in r.reasons.split(",")
+    ]
+    keys: dict[str, Any] = {
+        "account": lambda x: x.account_id,
+        "drift": lambda x: (-(x.max_drift_pct or 0), x.account_id),
+        "value": lambda x: (-(x.value or 0), x.account_id),
+        "evaluated": lambda x: (-x.as_of.toordinal(), x.account_id),
+    }
+    out.sort(key=keys[sort])
+    return out[:limit] if limit is not None else out

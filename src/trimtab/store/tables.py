@@ -315,8 +315,13 @@ evaluation_runs = Table(
     Column("started_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime()),
     Column("started_by", String(64), nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime()),
     CheckConstraint("status IN ('running', 'complete')", name="status"),
 )
+"""A ``running`` run belongs to the process holding its lease (``lease_owner`` until
+``lease_until``, renewed as it goes); once the lease lapses the run is interrupted and the
+next ``evaluate`` of that day takes it over."""
 
 evaluations = Table(
     "evaluations",
@@ -441,10 +446,38 @@ order_exports = Table(
     _key("client_order_id"),
     _key("format", 8),
     Column("exported_at", UtcDateTime(), nullable=False),
+    Column("export_id", Integer, ForeignKey("export_batches.export_id")),
     ForeignKeyConstraint(
         ["firm_id", "client_order_id"], ["orders.firm_id", "orders.client_order_id"]
     ),
 )
+
+open_accounts = Table(
+    "open_accounts",
+    metadata,
+    _firm(),
+    _key("account_id"),
+    Column("request_id", Integer, ForeignKey("requests.request_id"), nullable=False),
+    Index("ix_open_accounts_request", "request_id"),
+)
+"""Accounts in a pending request (proposal not failed): the key lets an account be in at
+most one open request, however submissions race."""
+
+export_batches = Table(
+    "export_batches",
+    metadata,
+    Column("export_id", Integer, primary_key=True, autoincrement=True),
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("trade_date", Date, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("orders", Integer, nullable=False),
+    Column("exported_by", String(64), nullable=False),
+    Column("exported_at", UtcDateTime(), nullable=False),
+    CheckConstraint("kind IN ('new', 'all', 'batch')", name="kind"),
+)
+"""One row per ``orders export``: the orders first written (``new``), or a re-export of a
+date (``all``) or of an earlier batch (``batch``)."""
 
 audit_log = Table(
     "audit_log",
@@ -458,8 +491,21 @@ audit_log = Table(
     Column("at", UtcDateTime(), nullable=False),
     Column("before", Text),
     Column("after", Text),
+    Column("hash", String(64)),
     Index("ix_audit_log_entity", "firm_id", "entity", "entity_id"),
 )
+"""``hash`` chains each firm's entries: sha256 of the previous entry's hash and this entry's
+fields (:mod:`trimtab.service.audit`); entries written before migration 0005 have none."""
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), primary_key=True),
+    Column("last_id", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("entries", Integer, nullable=False),
+)
+"""The newest chained audit entry of each firm; locking it serialises appends."""
 
 DATED_TABLES = (
     "prices",

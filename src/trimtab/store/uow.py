@@ -17,10 +17,11 @@ from types import TracebackType
 from typing import Any
 
 import psycopg
-from sqlalchemy import Connection, Engine, Table, insert
+from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trimtab.store.tables import audit_log
+from trimtab.store.chain import GENESIS, entry_hash
+from trimtab.store.tables import audit_heads, audit_log
 
 
 def _json_default(value: object) -> str:
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.engine = engine
         self.firm_id = firm_id
         self._conn: Connection | None = None
+        self._pending: list[dict[str, Any]] = []  # audit entries of this transaction
 
     @property
     def conn(self) -> Connection:
@@ -74,14 +76,17 @@ class UnitOfWork:
         finally:
             conn.close()
             self._conn = None
+            self._pending = []
 
     def commit(self) -> None:
         """Make everything done so far permanent and start a new transaction."""
+        self._write_audit()
         self.conn.commit()
         self.conn.begin()
 
     def rollback(self) -> None:
         """Undo everything since the last commit."""
+        self._pending = []
         self.conn.rollback()
         self.conn.begin()
 
@@ -96,19 +101,51 @@ class UnitOfWork:
         before: object = None,
         after: object = None,
     ) -> None:
-        """Append one entry to the audit log (in this transaction)."""
-        self.conn.execute(
-            insert(audit_log).values(
-                firm_id=self.firm_id,
-                actor=actor,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                at=at,
-                before=audit_json(before),
-                after=audit_json(after),
-            )
+        """Append one entry to the audit log, in this transaction.
+
+        Entries are held until :meth:`commit`, which chains them to the firm's previous
+        entry (:mod:`trimtab.store.chain`) and writes them just before committing: the
+        firm's row of ``audit_heads`` is locked only that long, so a long import does not
+        hold up other users' audit entries, and the chain never forks.
+        """
+        self._pending.append(
+            {
+                "firm_id": self.firm_id,
+                "actor": actor,
+                "action": action,
+                "entity": entity,
+                "entity_id": entity_id,
+                "at": at,
+                "before": audit_json(before),
+                "after": audit_json(after),
+            }
         )
+
+    def _write_audit(self) -> None:
+        """Chain and insert the held entries; move the firm's head (row locked to commit)."""
+        entries, self._pending = self._pending, []
+        if not entries:
+            return
+        head = self.conn.execute(
+            select(audit_heads.c.last_hash, audit_heads.c.entries)
+            .where(audit_heads.c.firm_id == self.firm_id)
+            .with_for_update()
+        ).first()
+        previous, count = (head.last_hash, head.entries) if head else (GENESIS, 0)
+        for entry in entries:
+            previous = entry_hash(previous, **entry)
+            entry["hash"] = previous
+        self.conn.execute(insert(audit_log), entries)
+        last_id = self.conn.execute(
+            select(func.max(audit_log.c.audit_id)).where(audit_log.c.firm_id == self.firm_id)
+        ).scalar_one()
+        moved = {"last_id": last_id, "last_hash": previous, "entries": count + len(entries)}
+        if head is None:
+            self.conn.execute(insert(audit_heads).values(firm_id=self.firm_id, **moved))
+        else:
+            self.conn.execute(
+                update(audit_heads).where(audit_heads.c.firm_id == self.firm_id).values(**moved)
+            )
 
     def bulk_insert(
         self,

@@ -1,7 +1,7 @@
 """standing restrictions and locks, short-term windows, held-away accounts
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-05 07:00:00
 
 Restrictions and locks become an account's standing rules (``account_restrictions``,
@@ -23,8 +23,8 @@ from alembic import op
 
 import trimtab.store.types
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

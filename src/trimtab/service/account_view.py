@@ -1,0 +1,150 @@
+"""One account as a user sees it: settings, target, restrictions, locks, holdings, and the
+open request it is in (``trimtab account show``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from trimtab.errors import NotFoundError
+from trimtab.service.accounts import DRIFT_PARAMETERS
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A position of the newest book: shares, price (dollars per share), value (dollars)
+    and weight (percent of the account's value, cash included)."""
+
+    symbol: str
+    quantity: Decimal
+    price: Decimal | None
+    value: Decimal | None
+    weight_pct: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """Everything ``account show`` prints; ``book_date`` is the newest imported book."""
+
+    account_id: str
+    settings: dict[str, Any]
+    model_id: str | None
+    model_version: int | None
+    target: list[dict[str, Any]]
+    book_date: date | None
+    cash: Decimal | None
+    holdings: list[Holding]
+    restrictions: list[dict[str, Any]]
+    locks: list[dict[str, Any]]
+    open_request: int | None
+
+
+def show_account(uow: UnitOfWork, *, account_id: str) -> AccountView:
+    """The account ``account_id`` of the firm. Raises :class:`NotFoundError`."""
+    conn, firm = uow.conn, uow.firm_id
+    acc = conn.execute(
+        select(t.accounts).where(
+            t.accounts.c.firm_id == firm, t.accounts.c.account_id == account_id
+        )
+    ).first()
+    if acc is None:
+        raise NotFoundError(f"account {account_id!r} does not exist in firm {firm!r}")
+    names = (
+        "household_id",
+        "registration",
+        "rebalancing",
+        "lot_method",
+        "trade_hold",
+        "trade_hold_until",
+        *DRIFT_PARAMETERS,
+        "first_seen",
+    )
+    settings = {name: getattr(acc, name) for name in names}
+    version = None
+    target: list[dict[str, Any]] = []
+    if acc.model_id is not None:
+        version = conn.execute(
+            select(t.models.c.current_version).where(
+                t.models.c.firm_id == firm, t.models.c.model_id == acc.model_id
+            )
+        ).scalar()
+        ml = t.model_lines.c
+        target = [
+            {
+                "symbol": r.symbol,
+                "target_pct": r.target_pct,
+                "min_pct": r.min_pct,
+                "max_pct": r.max_pct,
+            }
+            for r in conn.execute(
+                select(t.model_lines)
+                .where(ml.firm_id == firm, ml.model_id == acc.model_id, ml.version == version)
+                .order_by(ml.line)
+            )
+        ]
+    book = conn.execute(
+        select(t.account_days.c.as_of, t.account_days.c.cash)
+        .where(t.account_days.c.firm_id == firm, t.account_days.c.account_id == account_id)
+        .order_by(t.account_days.c.as_of.desc())
+        .limit(1)
+    ).first()
+    book_date, cash = (book.as_of, book.cash) if book else (None, None)
+    holdings: list[Holding] = []
+    restrictions: list[dict[str, Any]] = []
+    locks: list[dict[str, Any]] = []
+    if book_date is not None:
+        p, px = t.positions.c, t.prices.c
+        rows = conn.execute(
+            select(p.symbol, p.quantity, px.price)
+            .outerjoin(
+                t.prices,
+                (px.firm_id == p.firm_id) & (px.as_of == p.as_of) & (px.symbol == p.symbol),
+            )
+            .where(p.firm_id == firm, p.as_of == book_date, p.account_id == account_id)
+            .order_by(p.symbol)
+        ).all()
+        values = [r.quantity * r.price if r.price is not None else None for r in rows]
+        total = (cash or Decimal(0)) + sum((v for v in values if v is not None), Decimal(0))
+        for r, v in zip(rows, values, strict=True):
+            weight = (
+                (v * 100 / total).quantize(Decimal("0.01")) if v is not None and total else None
+            )
+            holdings.append(Holding(r.symbol, r.quantity, r.price, v, weight))
+    # the account's standing restrictions and locks (not dated: they hold until removed)
+    for table, into, order in (
+        (t.account_restrictions, restrictions, t.account_restrictions.c.restriction_id),
+        (t.account_locks, locks, t.account_locks.c.symbol),
+    ):
+        for r in conn.execute(
+            select(table)
+            .where(table.c.firm_id == firm, table.c.account_id == account_id)
+            .order_by(order)
+        ):
+            row = {k: v for k, v in r._mapping.items() if v is not None and v != ""}
+            for key in ("firm_id", "account_id"):
+                row.pop(key, None)
+            into.append(row)
+    open_request = conn.execute(
+        select(t.open_accounts.c.request_id).where(
+            t.open_accounts.c.firm_id == firm, t.open_accounts.c.account_id == account_id
+        )
+    ).scalar()
+    return AccountView(
+        account_id=account_id,
+        settings=settings,
+        model_id=acc.model_id,
+        model_version=version,
+        target=target,
+        book_date=book_date,
+        cash=cash,
+        holdings=holdings,
+        restrictions=restrictions,
+        locks=locks,
+        open_request=open_request,
+    )
