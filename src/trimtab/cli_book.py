@@ -52,11 +52,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Drift of every account: value, largest drift, out-of-band count, flagged."""
         from trimtab.io.batch import drift_table, write_output
-        from trimtab.io.book import read_book
+        from trimtab.io.book_sleeves import read_book_sleeves
 
         _check_out(out)
         try:
-            loaded = read_book(book, keep_positions=False)
+            loaded, _ = read_book_sleeves(book, keep_positions=False)
         except InputError as err:
             raise _fail(str(err)) from None
         write_output(drift_table(loaded, workers=workers), out)
@@ -104,7 +104,8 @@ def register(app: typer.Typer) -> None:
             with_book_classes,
             write_proposals,
         )
-        from trimtab.io.book import read_book
+        from trimtab.io.book_sleeve_rules import check_sleeve_run, sleeve_rules
+        from trimtab.io.book_sleeves import read_book_sleeves
         from trimtab.io.household_book import group_households
 
         _check_out(out)
@@ -128,13 +129,19 @@ def register(app: typer.Typer) -> None:
             ruled = has_rules(book)
             if ruled and when is None:
                 raise InputError("--as-of", "required: the book has rule tables or tax lots")
-            loaded = read_book(book, keep_positions=False)
+            loaded, sleeves = read_book_sleeves(book, keep_positions=False)
+            if sleeves is not None:  # protected shares are rules too
+                household = chosen is Method.HOUSEHOLD_REBALANCE
+                check_sleeve_run(sleeves, household=household, as_of=when)
+                ruled = ruled or bool(sleeves.protected)
             if chosen is Method.HOUSEHOLD_REBALANCE or ruled:
                 # whole households per chunk (wash sales look across them): household order
                 loaded = group_households(loaded)
             rules = None
             if ruled and when is not None:
                 loaded, rules = book_rules(book, loaded, when)
+                if sleeves is not None:
+                    rules = sleeve_rules(book, loaded, sleeves, rules)
             options = with_book_classes(loaded, chosen, options)
         except InputError as err:
             raise _fail(flag_error(err, OPTION_FLAGS)) from None

@@ -20,6 +20,7 @@ from trimtab.core.engine import Method, TradeOptions
 from trimtab.core.rules import SlotRules
 from trimtab.io.arrow import from_numpy, strings
 from trimtab.io.book import LoadedBook, with_extra_holdings
+from trimtab.io.book_sleeves import twin_start
 from trimtab.io.household_book import household_codes, household_spans
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
 from trimtab.io.relief import relief_text
@@ -69,6 +70,7 @@ def drift_table(loaded: LoadedBook, *, workers: int = 2) -> pa.Table:
 ACTIONS = strings(["buy", "sell"])
 STATUSES = strings(STATUS_LABELS.tolist())
 MESSAGES = strings(MESSAGE_TEXTS.tolist())
+SLEEVES = strings(["", "apm"])
 
 
 def _coded(indices: npt.NDArray[np.integer], dictionary: pa.Array) -> pa.DictionaryArray:
@@ -85,6 +87,9 @@ class BookRulesOn:
     qualified: npt.NDArray[np.bool_]
     lot_ids: pa.ChunkedArray | None = None
     """The ``lots`` table's ``lot_id`` column (the lots' ``source`` indexes it)."""
+    security: npt.NDArray[np.int32] | None = None
+    """The security of each symbol code (an APM twin's is its security's, see
+    ``trimtab.io.book_sleeves``), then -1 for padding; ``None``: each code is its own."""
 
 
 def _chunk_proposal(
@@ -100,7 +105,7 @@ def _chunk_proposal(
     by_household = rules is not None or method is Method.HOUSEHOLD_REBALANCE
     part = Partition(
         batch=loaded.arrays.batch(start, stop),
-        symbol=loaded.arrays.slot_symbol[start:stop],
+        symbol=_securities(loaded.arrays.slot_symbol[start:stop], rules),
         household=household_codes(loaded, start, stop) if by_household else None,
         rules=None if rules is None else rules.rules.prepared_rows(start, stop),
         qualified=None if rules is None else rules.qualified[start:stop],
@@ -120,6 +125,14 @@ def _chunk_proposal(
         options.share_decimals if options.fractional else 9,
     )
     return done, text
+
+
+def _securities(slots: npt.NDArray[np.int32], rules: BookRulesOn | None) -> npt.NDArray[np.int32]:
+    """The security of each slot: its symbol code, an APM twin's security's code."""
+    if rules is None or rules.security is None:
+        return slots
+    out: npt.NDArray[np.int32] = rules.security[slots]
+    return out
 
 
 def iter_proposal_tables(
@@ -148,6 +161,7 @@ def iter_proposal_tables(
     if rules is not None or method is Method.HOUSEHOLD_REBALANCE:
         spans = household_spans(loaded, size)  # whole households per chunk
     chunks = map_chunks(book, work, workers=workers, size=size, spans=spans)
+    twins = twin_start(loaded.symbols)  # APM lines (io/book_sleeves.py): a sleeve column
     for start, stop, (done, lots) in chunks:
         p, short, long = done.proposal, done.short_term_gain, done.long_term_gain
         rows, cols = np.nonzero(p.quantity)
@@ -171,6 +185,10 @@ def iter_proposal_tables(
                 "lots": lots,
             }
         )
+        if twins is not None:
+            trades = trades.append_column(
+                "sleeve", _coded((sym >= twins).astype(np.int32), SLEEVES)
+            )
         gain = short.sum(axis=1) + long.sum(axis=1)
         statuses = pa.table(
             {

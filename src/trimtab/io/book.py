@@ -7,6 +7,7 @@ after the header) and nothing is written when a book is refused.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -96,11 +97,19 @@ class LoadedBook:
     lot_codes: tuple[Codes, Codes] | None = None
 
 
-def read_book(folder: Path | str, *, keep_positions: bool = True) -> LoadedBook:
+Prepare = Callable[[dict[str, pa.Table], dict[str, str]], None]
+"""Called on the tables as read (by name, with their file names) before they are checked."""
+
+
+def read_book(
+    folder: Path | str, *, keep_positions: bool = True, prepare: Prepare | None = None
+) -> LoadedBook:
     """Read and validate the book in ``folder``. Raises :class:`BookError`.
 
     ``keep_positions=False`` drops the raw positions table once it is laid out (its rows are
     all in ``arrays``): what the batch commands do to keep a large book's memory low.
+    ``prepare`` may rewrite the tables first (``trimtab.io.book_sleeves`` gives accounts
+    whose target is in its sleeve tables a model to be laid out with).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -115,6 +124,8 @@ def read_book(folder: Path | str, *, keep_positions: bool = True) -> LoadedBook:
             continue
         tables[name] = read_table(path, columns)
         labels[name] = path.name
+    if prepare is not None:
+        prepare(tables, labels)
     return _validate(tables, labels, keep_positions=keep_positions)
 
 

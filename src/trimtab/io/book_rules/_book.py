@@ -48,7 +48,8 @@ def book_slot_rules(
     arrays = loaded.arrays
     ids = loaded.account_ids
     account_code = {a: i for i, a in enumerate(ids.to_pylist())}
-    symbol_code = {s: i for i, s in enumerate(loaded.symbols)}
+    # first code of a symbol: an APM twin (io/book_sleeves.py) names its security again
+    symbol_code = {s: i for i, s in reversed(list(enumerate(loaded.symbols)))}
     accounts = loaded.tables["accounts"]
     qualified = qualified_accounts(accounts)
     house = None
