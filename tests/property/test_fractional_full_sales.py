@@ -120,3 +120,20 @@ def test_household_fractional_full_sales_are_exact(data: st.DataObject) -> None:
                     p["quantity"] for p in given_account["positions"] if p["symbol"] == t["symbol"]
                 )
                 assert float(t["quantity"]) == pytest.approx(held, abs=1e-9), t
+
+
+@pytest.mark.parametrize("method", ["minimum_transaction", "best_fit", "rebalance_to_target"])
+def test_a_holding_worth_half_a_cent_outside_the_model_is_sold_in_full(method: str) -> None:
+    """0.001 share of S01 at $5 is worth $0.005, outside a model of S00 only: every logic
+    that sells sells it in full, however little it is worth (order value $0.01, the half
+    cent rounded away from zero). Found by this file's property test for Minimum
+    Transaction, whose whole-share search left it unsold."""
+    doc = {
+        "method": method,
+        "prices": {"S00": 1.0, "S01": 5.0},
+        "model": {"securities": [{"symbol": "S00", "target_pct": 100}]},
+        "account": {"id": "A", "cash": 0.0, "positions": [{"symbol": "S01", "quantity": 0.001}]},
+    }
+    lines = {t["symbol"]: t for t in run_doc(doc)["accounts"][0]["trades"]}
+    assert (lines["S01"]["action"], lines["S01"]["quantity"]) == ("sell", 0.001)
+    assert lines["S01"]["order_value"] == 0.01

@@ -45,7 +45,8 @@ def round_plan(batch: AccountBatch, plan: Plan, *, unit: float, min_trade_value:
     dollars = plan.dollars
     price = batch.price
     buying = dollars > HALF_CENT
-    selling = dollars < -HALF_CENT
+    # a full sale sells what is held however little it is worth
+    selling = (dollars < -HALF_CENT) | (plan.full_sell & (dollars < 0))
     want = np.abs(dollars)
     down = shares_down(want, price, unit)
     sell_q = shares_up(want, price, unit) if plan.round_sells_up else down.copy()

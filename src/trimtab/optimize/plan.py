@@ -35,10 +35,15 @@ def plan_from_quantities(batch: AccountBatch, result: OptimizedBatch, method: Me
     """Signed dollars (+ buy, − sell) per slot from signed share quantities, with reasons."""
     q = result.quantity
     n, k = q.shape
-    dollars = q * batch.price
     model = batch.in_model & batch.valid
     non_model = batch.valid & ~batch.in_model & (batch.quantity > 0)
-    sold = dollars < -HALF_CENT
+    # A held security outside the model (target 0, band [0, 0]) is sold in full by every
+    # logic that sells, as far as rules allow: the solver's whole units leave a fraction of a
+    # share, or a holding worth a cent or less, unsold; the full sale sells it all.
+    whole = non_model & (batch.sell_limit > 0)
+    q = np.where(whole, -batch.sell_limit, q)
+    dollars = q * batch.price
+    sold = (dollars < -HALF_CENT) | whole
     bought = dollars > HALF_CENT
     reason = np.zeros((n, k), dtype=np.uint32)
 
