@@ -48,11 +48,10 @@ class NoPandas(importlib.abc.MetaPathFinder):
 if "nopandas" in mode:
     sys.meta_path.insert(0, NoPandas())
 if "noservice" in mode:
-    import trimtab
-    stub = types.ModuleType("trimtab.cli_service")
-    stub.register = lambda app: None
-    sys.modules["trimtab.cli_service"] = stub
-    trimtab.cli_service = stub
+    for name in ("setup", "daily", "requests", "orders", "accounts", "rules", "audit"):
+        stub = types.ModuleType(f"trimtab.cli.{name}")
+        stub.register = lambda app: None
+        sys.modules[f"trimtab.cli.{name}"] = stub
 sys.argv[0] = "trimtab"
 from trimtab.cli import main
 

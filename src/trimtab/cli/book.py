@@ -8,32 +8,13 @@ from typing import Annotated
 
 import typer
 
+from trimtab.cli._flags import OPTION_FLAGS, flag_error
 from trimtab.errors import InputError
 
 
 def _fail(message: str) -> typer.Exit:
     sys.stderr.write(f"trimtab: {message}\n")
     return typer.Exit(2)
-
-
-def flag_error(err: InputError, flags: set[str]) -> str:
-    """``err`` as the command line says it: a field that is one of the command's ``flags``
-    (``cash_to_invest``) named as its flag (``--cash-to-invest``)."""
-    if err.where in flags:
-        return f"--{err.where.replace('_', '-')}: {err.problem}"
-    return str(err)
-
-
-OPTION_FLAGS = {
-    "logic",
-    "rounding",
-    "share_decimals",
-    "cash_to_generate",
-    "mccar_pct",
-    "cash_to_invest",
-    "min_trade_value",
-}
-"""Trade-logic options that the book and service commands take as flags."""
 
 
 def _check_out(out: Path | None) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from trimtab.cli_service import At, Db, Firm, User, _date, _fail, _now, _print, _run
+from trimtab.cli._common import At, Db, Firm, User, fail, moment, parse_date, run_in, show
 
 
 def _restriction_fields(
@@ -45,9 +45,9 @@ def _restriction_fields(
         if value is not None:
             fields[name] = value
     if start_date is not None:
-        fields["start_date"] = _date(start_date, "--start-date")
+        fields["start_date"] = parse_date(start_date, "--start-date")
     if end_date is not None:
-        fields["end_date"] = _date(end_date, "--end-date")
+        fields["end_date"] = parse_date(end_date, "--end-date")
     return fields
 
 
@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         from trimtab.io.rules import EquivalentsIn
         from trimtab.service.restrictions import list_restrictions
 
-        found = _run(
+        found = run_in(
             db, firm, lambda uow: list_restrictions(uow, actor=user, account_id=account_id)
         )
         table = Table("id", "type", "securities", "behaviour", "start", "end", "at the end")
@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
             start = "" if r.start_date is None else r.start_date.isoformat()
             end = "" if r.end_date is None else r.end_date.isoformat()
             table.add_row(s.restriction_id, r.type, named, how, start, end, action)
-        _print(table, f"{len(found)} restrictions")
+        show(table, f"{len(found)} restrictions")
 
     @restriction_app.command("add")
     def restriction_add(
@@ -136,7 +136,7 @@ def register(app: typer.Typer) -> None:
             end_date=end_date,
             end_action=end_action,
         )
-        new = _run(
+        new = run_in(
             db,
             firm,
             lambda uow: add_restriction(
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
                 actor=user,
                 account_id=account_id,
                 restriction=parse_restriction(fields),
-                now=_now(at),
+                now=moment(at),
                 restriction_id=restriction_id,
             ),
             flags=FLAGS,
@@ -170,12 +170,12 @@ def register(app: typer.Typer) -> None:
         from trimtab.service.restrictions import edit_restriction
 
         if end_action not in (None, "rebalance_immediately", "wait_for_weight_change"):
-            raise _fail(
+            raise fail(
                 "--end-action: must be rebalance_immediately or wait_for_weight_change, "
                 f"got {end_action!r}"
             )
-        end = _date(end_date, "--end-date") if end_date else None
-        _run(
+        end = parse_date(end_date, "--end-date") if end_date else None
+        run_in(
             db,
             firm,
             lambda uow: edit_restriction(
@@ -185,7 +185,7 @@ def register(app: typer.Typer) -> None:
                 restriction_id=restriction_id,
                 end_date=end,
                 end_action=end_action,  # type: ignore[arg-type]
-                now=_now(at),
+                now=moment(at),
             ),
             flags=FLAGS,
         )
@@ -203,11 +203,15 @@ def register(app: typer.Typer) -> None:
         """Delete a restriction of an account."""
         from trimtab.service.restrictions import remove_restriction
 
-        _run(
+        run_in(
             db,
             firm,
             lambda uow: remove_restriction(
-                uow, actor=user, account_id=account_id, restriction_id=restriction_id, now=_now(at)
+                uow,
+                actor=user,
+                account_id=account_id,
+                restriction_id=restriction_id,
+                now=moment(at),
             ),
         )
         typer.echo(f"account {account_id}: restriction {restriction_id} removed")
@@ -222,11 +226,11 @@ def register(app: typer.Typer) -> None:
         """The account's locks."""
         from trimtab.service.restrictions import list_locks
 
-        found = _run(db, firm, lambda uow: list_locks(uow, actor=user, account_id=account_id))
+        found = run_in(db, firm, lambda uow: list_locks(uow, actor=user, account_id=account_id))
         table = Table("type", "security")
         for lock in found:
             table.add_row(lock.type, lock.symbol or "(whole account)")
-        _print(table, f"{len(found)} locks")
+        show(table, f"{len(found)} locks")
 
     @lock_app.command("add")
     def lock_add(
@@ -243,7 +247,7 @@ def register(app: typer.Typer) -> None:
         """Lock a security of an account (or the whole account's gains)."""
         from trimtab.service.restrictions import add_lock
 
-        _run(
+        run_in(
             db,
             firm,
             lambda uow: add_lock(
@@ -252,7 +256,7 @@ def register(app: typer.Typer) -> None:
                 account_id=account_id,
                 type=type,  # type: ignore[arg-type]
                 symbol=symbol,
-                now=_now(at),
+                now=moment(at),
             ),
             flags={"type", "symbol"},
         )
@@ -271,11 +275,11 @@ def register(app: typer.Typer) -> None:
         """Remove a lock of an account."""
         from trimtab.service.restrictions import remove_lock
 
-        _run(
+        run_in(
             db,
             firm,
             lambda uow: remove_lock(
-                uow, actor=user, account_id=account_id, type=type, symbol=symbol, now=_now(at)
+                uow, actor=user, account_id=account_id, type=type, symbol=symbol, now=moment(at)
             ),
         )
         typer.echo(f"account {account_id}: {type} lock on {symbol or 'the account'} removed")

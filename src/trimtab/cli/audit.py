@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from trimtab.cli_service import Db, Firm, _date, _engine, _fail, _print, _run
+from trimtab.cli._common import Db, Firm, database, fail, parse_date, run_in, show
 
 
 def register(app: typer.Typer) -> None:
@@ -45,12 +45,12 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is not None:
             return
         if firm is None:
-            raise _fail("--firm: give the firm (or set TRIMTAB_FIRM)")
+            raise fail("--firm: give the firm (or set TRIMTAB_FIRM)")
         from trimtab.service.audit import list_audit
 
-        first = _date(since, "--since") if since else None
-        last = _date(until, "--until") if until else None
-        rows = _run(
+        first = parse_date(since, "--since") if since else None
+        last = parse_date(until, "--until") if until else None
+        rows = run_in(
             db,
             firm,
             lambda uow: list_audit(
@@ -75,17 +75,17 @@ def register(app: typer.Typer) -> None:
                 r.entity_id,
                 (r.after or "")[:80],
             )
-        _print(table, f"{len(rows)} entries")
+        show(table, f"{len(rows)} entries")
 
     @audit_app.command("verify")
     def verify(firm: Firm, db: Db = None) -> None:
         """Recompute the firm's audit hash chain; exit 2 naming the first break."""
         from trimtab.service.audit import verify_chain
 
-        found = _run(db, firm, verify_chain)
+        found = run_in(db, firm, verify_chain)
         legacy = f" ({found.unchained} older entries carry no hash)" if found.unchained else ""
         if not found.intact:
-            raise _fail(f"audit chain of {firm} broken: {found.problems[0]}")
+            raise fail(f"audit chain of {firm} broken: {found.problems[0]}")
         typer.echo(f"audit chain of {firm} intact: {found.entries} entries{legacy}")
 
     db_app = next(g.typer_instance for g in app.registered_groups if g.name == "db")
@@ -106,12 +106,12 @@ def register(app: typer.Typer) -> None:
         try:
             statements = service_role_sql(role, schema)
         except ValueError as err:
-            raise _fail(f"service-role: {err}") from None
+            raise fail(f"service-role: {err}") from None
         if show:
             typer.echo(";\n".join(statements) + ";")
             return
-        with _engine(db) as engine:
+        with database(db) as engine:
             if engine.dialect.name != "postgresql":
-                raise _fail("--db: roles are for PostgreSQL; SQLite has none")
+                raise fail("--db: roles are for PostgreSQL; SQLite has none")
             grant_service_role(engine, role, schema)
         typer.echo(f"role {role} may read and write rows in {schema}; audit_log: append only")

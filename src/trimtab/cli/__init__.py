@@ -92,22 +92,16 @@ def _register_more(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     command = next((a for a in args if not a.startswith("-")), None)
     if "book" not in _registered:
-        from trimtab import cli_book
+        from trimtab.cli import book
 
-        cli_book.register(app)
+        book.register(app)
         _registered.add("book")
     if command not in BOOK_COMMANDS and "service" not in _registered:
-        from trimtab import cli_service
+        from trimtab.cli import accounts, audit, daily, orders, requests, rules, setup
 
-        cli_service.register(app)
-        from trimtab import cli_rules
-
-        cli_rules.register(app)
+        for module in (setup, daily, requests, orders, accounts, rules, audit):
+            module.register(app)
         _registered.add("service")
-        from trimtab import cli_account, cli_audit
-
-        cli_audit.register(app)
-        cli_account.register(app)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,0 +1,244 @@
+"""Rebalance requests: ``trimtab request submit|show|approve|cancel|resubmit|expire`` and
+``trimtab history``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from trimtab.cli._common import (
+    At,
+    Db,
+    Firm,
+    User,
+    fail,
+    group,
+    moment,
+    number,
+    run_in,
+    show,
+)
+from trimtab.cli._flags import OPTION_FLAGS
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to ``app``."""
+    request_app = group(app, "request", "Rebalance requests.")
+
+    @request_app.command("submit")
+    def request_submit(
+        accounts: Annotated[str, typer.Option(help="Account ids, comma separated.")],
+        logic: Annotated[str, typer.Option(help="Trade logic, e.g. rebalance_to_target.")],
+        firm: Firm,
+        user: User,
+        cash_to_generate: Annotated[
+            float | None, typer.Option(help="Dollars to raise per account (generate cash).")
+        ] = None,
+        mccar_pct: Annotated[
+            float | None, typer.Option(help="Minimum cash, percent of value (generate cash).")
+        ] = None,
+        cash_to_invest: Annotated[
+            float | None, typer.Option(help="Dollars to invest at most (invest cash).")
+        ] = None,
+        min_trade_value: Annotated[
+            float | None, typer.Option(help="Minimum trade size in dollars (default 100).")
+        ] = None,
+        replace: Annotated[
+            bool,
+            typer.Option(help="Cancel the open requests these accounts are in, and submit."),
+        ] = False,
+        db: Db = None,
+        at: At = None,
+    ) -> None:
+        """Compute proposals for accounts now, by any trade logic under every stored rule,
+        and hold them for approval. household_rebalance takes each named account's whole
+        household."""
+        from trimtab.service.requests import submit_request
+
+        ids = [a for a in accounts.split(",") if a.strip()]
+        amounts = {
+            "cash_to_generate": cash_to_generate,
+            "mccar_pct": mccar_pct,
+            "cash_to_invest": cash_to_invest,
+            "min_trade_value": min_trade_value,
+        }
+        done = run_in(
+            db,
+            firm,
+            lambda uow: submit_request(
+                uow,
+                actor=user,
+                account_ids=ids,
+                logic=logic,
+                now=moment(at),
+                amounts={k: v for k, v in amounts.items() if v is not None},
+                replace=replace,
+            ),
+            flags={*OPTION_FLAGS, "logic", "accounts"},
+        )
+        for warning in done.warnings:
+            sys.stderr.write(f"trimtab: warning: {warning}\n")
+        failed = [a for a, s in done.proposals.items() if s == "failed"]
+        typer.echo(
+            f"request {done.request_id} {done.status}: {len(done.proposals)} accounts"
+            + (f", failed: {', '.join(failed)}" if failed else "")
+            + ("; needs an approver other than the submitter" if done.needs_second_approver else "")
+        )
+
+    @request_app.command("show")
+    def request_show(
+        request_id: Annotated[int, typer.Argument(help="Request id.")],
+        firm: Firm,
+        db: Db = None,
+        fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    ) -> None:
+        """A request with each account's proposal and trades."""
+        from trimtab.service.requests import show_request
+        from trimtab.store.uow import audit_json
+
+        if fmt not in ("table", "json"):
+            raise fail(f"--format: must be table or json, got {fmt!r}")
+        shown = run_in(db, firm, lambda uow: show_request(uow, request_id=request_id))
+        if fmt == "json":
+            typer.echo(audit_json(shown))
+            return
+        req = shown["request"]
+        typer.echo(
+            f"request {req['request_id']} {req['status']} logic {req['logic']} "
+            f"by {req['submitted_by']} at {req['submitted_at']:%Y-%m-%d %H:%M} UTC, "
+            f"prices of {req['price_date']}, expires {req['expires_at']:%Y-%m-%d %H:%M} UTC"
+            + (f"\nissue: {req['issue']}" if req["issue"] else "")
+        )
+        table = Table("account", "status", "symbol", "action", "quantity", "price", "value", "gain")
+        for p in shown["proposals"]:
+            table.add_row(
+                p["account_id"],
+                p["status"],
+                "",
+                "",
+                "",
+                "",
+                f"{p['value']:,.2f}",
+                f"{p['realised_gain']:,.2f}",
+            )
+            if p["message"]:
+                table.add_row("", p["message"], "", "", "", "", "", "")
+            for x in p["trades"]:
+                table.add_row(
+                    "",
+                    "",
+                    x["symbol"],
+                    x["action"],
+                    number(x["quantity"]),
+                    number(x["price"]),
+                    f"{x['order_value']:,.2f}",
+                    f"{x['realised_gain']:,.2f}",
+                )
+        show(table, None)
+        for house in json.loads(req["households"]) if req.get("households") else []:
+            weights = Table(
+                "symbol", "weight before %", "after %", title=f"household {house['id']}"
+            )
+            for symbol, before in house["weights_before_pct"].items():
+                weights.add_row(
+                    symbol, f"{before:.2f}", f"{house['weights_after_pct'][symbol]:.2f}"
+                )
+            weights.add_row(
+                "cash", f"{house['cash_before_pct']:.2f}", f"{house['cash_after_pct']:.2f}"
+            )
+            show(weights, None)
+
+    def _decision(name: str, work: Callable[..., object]) -> Callable[..., None]:
+        def command(
+            request_id: Annotated[int, typer.Argument(help="Request id.")],
+            firm: Firm,
+            user: User,
+            db: Db = None,
+            at: At = None,
+        ) -> None:
+            result = run_in(
+                db, firm, lambda uow: work(uow, actor=user, request_id=request_id, now=moment(at))
+            )
+            typer.echo(f"request {request_id}: {result if isinstance(result, str) else name}")
+
+        return command
+
+    from trimtab.service import requests as rq
+
+    @request_app.command("approve")
+    def request_approve(
+        request_id: Annotated[int, typer.Argument(help="Request id.")],
+        firm: Firm,
+        user: User,
+        db: Db = None,
+        at: At = None,
+    ) -> None:
+        """Approve a pending request: creates its orders."""
+        done = run_in(
+            db,
+            firm,
+            lambda uow: rq.approve_request(uow, actor=user, request_id=request_id, now=moment(at)),
+        )
+        typer.echo(
+            f"request {request_id}: {done.status}; {done.orders} orders trading "
+            f"{done.trade_date}" + (" (best effort)" if done.best_effort else "")
+        )
+
+    request_app.command("cancel", help="Cancel a pending request.")(
+        _decision("canceled", rq.cancel_request)
+    )
+
+    @request_app.command("resubmit")
+    def request_resubmit(
+        request_id: Annotated[int, typer.Argument(help="Request whose failed accounts to retry.")],
+        firm: Firm,
+        user: User,
+        db: Db = None,
+        at: At = None,
+    ) -> None:
+        """Submit again the accounts that failed in a request."""
+        done = run_in(
+            db,
+            firm,
+            lambda uow: rq.resubmit_failed(uow, actor=user, request_id=request_id, now=moment(at)),
+        )
+        typer.echo(f"request {done.request_id} {done.status}: {len(done.proposals)} accounts")
+
+    @request_app.command("expire")
+    def request_expire(firm: Firm, user: User, db: Db = None, at: At = None) -> None:
+        """Expire pending requests not approved by the end of the next business day."""
+        ids = run_in(db, firm, lambda uow: rq.expire_requests(uow, actor=user, now=moment(at)))
+        typer.echo(
+            f"expired {len(ids)} requests" + (f": {', '.join(map(str, ids))}" if ids else "")
+        )
+
+    @app.command()
+    def history(
+        firm: Firm,
+        db: Db = None,
+        pending: Annotated[
+            bool, typer.Option("--pending", help="Show pending requests instead.")
+        ] = False,
+        limit: Annotated[int, typer.Option(min=1)] = 50,
+    ) -> None:
+        """Decided requests, newest first (or pending ones with --pending)."""
+        rows = run_in(db, firm, lambda uow: rq.list_requests(uow, pending=pending, limit=limit))
+        table = Table(
+            "request", "status", "logic", "submitted by", "submitted", "decided by", "issue"
+        )
+        for r in rows:
+            table.add_row(
+                str(r.request_id),
+                r.status,
+                r.logic,
+                r.submitted_by,
+                f"{r.submitted_at:%Y-%m-%d %H:%M}",
+                r.decided_by or "",
+                r.issue or "",
+            )
+        show(table, f"{len(rows)} requests")
