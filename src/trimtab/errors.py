@@ -4,6 +4,8 @@ TrimtabError
 ├── InputError            bad user input; names the record and field (exit 2 / HTTP 422)
 │   ├── ScenarioError     a scenario file (``trimtab propose``)
 │   └── BookError         a book folder table, row and column
+├── ForbiddenError        the acting user's role does not allow it, or four eyes are needed
+│                         (HTTP 403)
 ├── ConflictError         a request that contradicts stored state (a restriction conflict,
 │                         approving a request that is no longer pending)
 └── NotFoundError         a named record does not exist
@@ -31,6 +33,11 @@ class ScenarioError(InputError):
 
 class BookError(InputError):
     """A book table has a bad row: ``where`` is ``table.csv row N column C``."""
+
+
+class ForbiddenError(TrimtabError):
+    """The acting user may not do this: a missing role, or the four-eyes rule (an approver
+    other than the submitter). Entry points: exit 2, HTTP 403."""
 
 
 class ConflictError(TrimtabError):

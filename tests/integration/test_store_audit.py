@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import T0, count, database_fixture, postgres_engine, seed_firm, tiny_book
-from trimtab.errors import ConflictError
+from trimtab.errors import ForbiddenError
 from trimtab.service.access import add_user
 from trimtab.service.audit import list_audit, verify_chain
 from trimtab.service.evaluate import evaluate
@@ -67,7 +67,7 @@ def test_the_chain_holds_through_a_day_of_work(engine: sa.Engine, tmp_path: Path
 
 def test_refused_attempts_are_logged(engine: sa.Engine, tmp_path: Path) -> None:
     request_id = day_of_work(engine, tmp_path)
-    with pytest.raises(ConflictError), UnitOfWork(engine, "acme") as uow:
+    with pytest.raises(ForbiddenError), UnitOfWork(engine, "acme") as uow:
         approve_request(uow, actor="olga", request_id=request_id, now=T0)
     with UnitOfWork(engine, "acme") as uow:
         refused = list_audit(uow, action="refused")
@@ -100,7 +100,7 @@ def test_four_eyes_refusal_is_logged(engine: sa.Engine, tmp_path: Path) -> None:
             uow, actor="amy", account_ids=["ACC1"], logic="rebalance_to_target", now=T0
         ).request_id
     with (
-        pytest.raises(ConflictError, match="an approver other than 'amy'"),
+        pytest.raises(ForbiddenError, match="an approver other than 'amy'"),
         UnitOfWork(engine, "acme") as uow,
     ):
         approve_request(uow, actor="amy", request_id=request_id, now=T0)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import T0, count, database_fixture, seed_firm, tiny_book
-from trimtab.errors import ConflictError, InputError, TrimtabError
+from trimtab.errors import ConflictError, ForbiddenError, InputError, TrimtabError
 from trimtab.service.imports import import_book, read_book_folder
 from trimtab.service.orders import export_orders
 from trimtab.service.requests import (
@@ -110,7 +110,7 @@ def test_operator_cannot_approve(engine: sa.Engine, tmp_path: Path) -> None:
     setup_book(engine, tmp_path)
     request_id = submit(engine, ["ACC1"])
     with (
-        pytest.raises(ConflictError, match="this needs the approver role"),
+        pytest.raises(ForbiddenError, match="this needs the approver role"),
         UnitOfWork(engine, "acme") as uow,
     ):
         approve_request(uow, actor="olga", request_id=request_id, now=T0)
@@ -127,7 +127,7 @@ def test_large_gain_needs_another_approver(engine: sa.Engine, tmp_path: Path) ->
     assert shown["proposals"][0]["realised_gain"] == Decimal("1470")
     assert shown["request"]["needs_second_approver"] is True
     with (
-        pytest.raises(ConflictError, match="an approver other than 'amy'"),
+        pytest.raises(ForbiddenError, match="an approver other than 'amy'"),
         UnitOfWork(engine, "acme") as uow,
     ):
         approve_request(uow, actor="amy", request_id=request_id, now=T0)

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import T0
-from trimtab.errors import ConflictError, InputError, NotFoundError
+from trimtab.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from trimtab.service.access import add_firm, add_user, require_role
 from trimtab.store.migrate import make_engine
 from trimtab.store.tables import audit_log, metadata
@@ -31,14 +31,14 @@ def test_roles_rank_operator_approver_admin(engine: sa.Engine) -> None:
         add_user(uow, actor="alice", user_id="amy", role="approver", now=T0)
         assert require_role(uow, user_id="alice", role="approver") == "admin"
         assert require_role(uow, user_id="amy", role="operator") == "approver"
-        with pytest.raises(ConflictError, match="'olga' is operator; this needs the approver"):
+        with pytest.raises(ForbiddenError, match="'olga' is operator; this needs the approver"):
             require_role(uow, user_id="olga", role="approver")
 
 
 def test_only_admins_add_users(engine: sa.Engine) -> None:
     with UnitOfWork(engine, "acme") as uow:
         add_user(uow, actor="alice", user_id="olga", role="operator", now=T0)
-    with pytest.raises(ConflictError), UnitOfWork(engine, "acme") as uow:
+    with pytest.raises(ForbiddenError), UnitOfWork(engine, "acme") as uow:
         add_user(uow, actor="olga", user_id="eve", role="admin", now=T0)
     message = "--role: must be one of operator, approver, admin"
     with pytest.raises(InputError, match=message), UnitOfWork(engine, "acme") as uow:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 
-from trimtab.errors import ConflictError, InputError, NotFoundError
+from trimtab.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from trimtab.store.tables import ROLES, firms, users
 from trimtab.store.uow import UnitOfWork
 
@@ -43,7 +43,7 @@ def require_role(
     if RANK[found] < RANK[role]:
         problem = f"user {user_id!r} is {found}; this needs the {role} role"
         _refused(uow, user_id, role, attempt, problem, now)
-        raise ConflictError(problem)
+        raise ForbiddenError(problem)
     return str(found)
 
 

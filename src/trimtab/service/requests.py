@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from trimtab.core.book import BookArrays
 from trimtab.core.engine import Method, TradeOptions
 from trimtab.core.reasons import Message, Status, describe_line
-from trimtab.errors import ConflictError, InputError, NotFoundError
+from trimtab.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from trimtab.io.proposal import household_fields
 from trimtab.options import MIN_TRADE_VALUE, parse_method, trade_options
 from trimtab.pipeline import Proposed, propose_partition
@@ -409,7 +409,7 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
             reason=problem,
             now=now,
         )
-        raise ConflictError(problem)
+        raise ForbiddenError(problem)
     if now >= req.expires_at:
         raise ConflictError(f"request {request_id} expired at {req.expires_at:%Y-%m-%d %H:%M} UTC")
     proposals = uow.conn.execute(
