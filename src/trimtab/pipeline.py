@@ -99,7 +99,7 @@ class Proposed:
     needs_approval: Mask
 
     @property
-    def realised_gain(self) -> Dollars:
+    def realized_gain(self) -> Dollars:
         """Short- plus long-term gains per account in dollars, (N,)."""
         out: Dollars = self.short_term_gain.sum(axis=1) + self.long_term_gain.sum(axis=1)
         return out

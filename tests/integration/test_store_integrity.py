@@ -235,6 +235,12 @@ def test_migration_0005_holds_the_accounts_of_pending_requests(engine: sa.Engine
         "price_date": D1,
     }
     zero = {"message": "", "value": 0, "cash_after": 0, "realised_gain": 0}
+    # the proposals table as it is at revision 0004 (the gain was spelled realised_gain then)
+    proposals = sa.table(
+        "proposals",
+        *(sa.column(c) for c in ("request_id", "account_id", "firm_id", "status")),
+        *(sa.column(c) for c in ("needs_second_approver", *zero)),
+    )
     with engine.begin() as conn:
         conn.execute(sa.insert(t.firms).values(firm_id="acme", name="Acme", created_at=T0))
         for request_id, status in ((1, "pending"), (2, "pending"), (3, "complete")):
@@ -250,7 +256,7 @@ def test_migration_0005_holds_the_accounts_of_pending_requests(engine: sa.Engine
             (3, "ACC4", "success"),
         ):
             conn.execute(
-                sa.insert(t.proposals).values(
+                sa.insert(proposals).values(
                     request_id=request_id,
                     account_id=account,
                     firm_id="acme",

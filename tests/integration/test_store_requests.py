@@ -124,7 +124,7 @@ def test_large_gain_needs_another_approver(engine: sa.Engine, tmp_path: Path) ->
     request_id = submit(engine, ["ACC1"], actor="amy")
     with UnitOfWork(engine, "acme") as uow:
         shown = show_request(uow, request_id=request_id)
-    assert shown["proposals"][0]["realised_gain"] == Decimal("1470")
+    assert shown["proposals"][0]["realized_gain"] == Decimal("1470")
     assert shown["request"]["needs_second_approver"] is True
     with (
         pytest.raises(ForbiddenError, match="an approver other than 'amy'"),
@@ -345,7 +345,7 @@ def test_locks_limit_what_is_sold(engine: sa.Engine, tmp_path: Path) -> None:
     by_account = {p["account_id"]: p for p in shown["proposals"]}
     acc1 = {(x["symbol"], x["action"], x["quantity"]) for x in by_account["ACC1"]["trades"]}
     assert acc1 == {("B", "buy", Decimal(25))}
-    assert by_account["ACC1"]["realised_gain"] == Decimal(0)
+    assert by_account["ACC1"]["realized_gain"] == Decimal(0)
     assert by_account["ACC2"]["trades"] == []
     assert shown["request"]["needs_second_approver"] is False
     with engine.connect() as conn:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from tests.factories import LOGICS_1_TO_6
 from tests.reference.lots import eligible_lots, lot_locks
 from trimtab.core.engine import SOLVER_METHODS, propose
-from trimtab.core.rules import apply_rules, apply_slot_rules, realise, settle, slot_rules
+from trimtab.core.rules import apply_rules, apply_slot_rules, realize, settle, slot_rules
 from trimtab.io.scenario import parse_scenario
 from trimtab.optimize import propose as solve
 
@@ -204,7 +204,7 @@ def test_rules_hold_in_every_logic(doc: dict[str, Any]) -> None:
         assert not (q[slots[0] == code] > 0).any()
 
     # Lots relieved are eligible ones: no gain-locked, missing-basis or wash-window lot.
-    for (_, k), sale in realise(result, ruled, AS_OF).items():
+    for (_, k), sale in realize(result, ruled, AS_OF).items():
         code = int(slots[0, k])
         lots = rules.lots[code]
         ok, _ = eligible_lots(lots, float(rb.price[0, k]), lot_locks(rules, code, AS_OF))

@@ -48,5 +48,5 @@ def test_compare_flag_reports_each_logic(tmp_path: Path) -> None:
         240.0,
         10.0,
     )
-    assert all(r["realised_gain"] == 0.0 and r["trades"] == 2 for r in rows.values())
+    assert all(r["realized_gain"] == 0.0 and r["trades"] == 2 for r in rows.values())
     assert all(r["out_of_band_after"] == 0 for r in rows.values())

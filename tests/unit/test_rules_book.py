@@ -143,7 +143,7 @@ def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
     from trimtab.core.book import assemble_book
     from trimtab.core.engine import Method, propose
     from trimtab.core.lots import in_relief_order, lots_on_slots
-    from trimtab.core.rules import AccountRules, apply_slot_rules, realise, slot_rules
+    from trimtab.core.rules import AccountRules, apply_slot_rules, realize, slot_rules
 
     book = assemble_book(
         price=np.array([10.0, 20.0, 30.0]),
@@ -201,7 +201,7 @@ def test_book_lots_laid_on_slots_equal_per_account_lots() -> None:
     assert one.batch.sell_limit[0, 0] == 200.0
     assert one.batch.sell_limit[1, 2] == 30.0
     p = propose(one.batch, Method.REBALANCE_TO_TARGET)
-    a, b = realise(p, one, AS_OF), realise(p, two, AS_OF)
+    a, b = realize(p, one, AS_OF), realize(p, two, AS_OF)
     assert {k: s.gain for k, s in a.items()} == {k: s.gain for k, s in b.items()}
     assert a
     # Laid with each account's relief method (LIFO, HIFO), the lots come in relief order:
@@ -225,7 +225,7 @@ def test_book_slot_rules_from_a_book_folder(tmp_path: Path) -> None:
     import numpy as np
 
     from trimtab.core.engine import Method, propose
-    from trimtab.core.rules import apply_slot_rules, realise, settle
+    from trimtab.core.rules import apply_slot_rules, realize, settle
     from trimtab.io.book import read_book
     from trimtab.io.book_rules import book_slot_rules
 
@@ -282,7 +282,7 @@ def test_book_slot_rules_from_a_book_folder(tmp_path: Path) -> None:
     assert by_symbol[0] == {"A": 0.0, "B": 100.0, "C": -100.0}
     assert by_symbol[1] == {"A": -200.0, "B": 200.0}
     assert limited.tolist() == [True, False]
-    sale = realise(p, ruled, AS_OF)[(1, 0)]
+    sale = realize(p, ruled, AS_OF)[(1, 0)]
     assert [(r.acquired, r.quantity, r.gain) for r in sale.reliefs] == [
         (date(2026, 6, 1), 200.0, -4000.0)
     ]

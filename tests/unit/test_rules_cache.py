@@ -16,7 +16,7 @@ import pytest
 from trimtab.core.batch import AccountBatch
 from trimtab.core.engine import Method, propose
 from trimtab.core.lots import LotArrays
-from trimtab.core.rules import RuledBatch, SlotRules, apply_slot_rules, realise
+from trimtab.core.rules import RuledBatch, SlotRules, apply_slot_rules, realize
 
 N, K, LOTS = 300, 6, 3
 AS_OF = date(2026, 11, 23)
@@ -123,7 +123,7 @@ def test_prepared_rules_relieve_the_same_lots(seed: int) -> None:
     sold = 0
     for one in applied(seed, ((0, 97), (97, 250), (250, N))):
         proposal = propose(one.fast.batch, Method.REBALANCE_TO_TARGET)
-        mine, theirs = realise(proposal, one.fast, AS_OF), realise(proposal, one.plain, AS_OF)
+        mine, theirs = realize(proposal, one.fast, AS_OF), realize(proposal, one.plain, AS_OF)
         assert mine.keys() == theirs.keys()
         for key, sale in mine.items():
             other = theirs[key]

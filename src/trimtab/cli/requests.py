@@ -124,7 +124,7 @@ def register(app: typer.Typer) -> None:
                 "",
                 "",
                 f"{p['value']:,.2f}",
-                f"{p['realised_gain']:,.2f}",
+                f"{p['realized_gain']:,.2f}",
             )
             if p["message"]:
                 table.add_row("", p["message"], "", "", "", "", "", "")
@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
                     number(x["quantity"]),
                     number(x["price"]),
                     f"{x['order_value']:,.2f}",
-                    f"{x['realised_gain']:,.2f}",
+                    f"{x['realized_gain']:,.2f}",
                 )
         show(table, None)
         for house in json.loads(req["households"]) if req.get("households") else []:

@@ -114,7 +114,7 @@ def compare_scenario(text: str) -> dict[str, Any]:
                 "method": r.method.value,
                 "status": r.status,
                 "turnover": round(r.turnover, 2),
-                "realised_gain": round(r.realised_gain, 2),
+                "realized_gain": round(r.realized_gain, 2),
                 "deviation_after": round(r.deviation_after, 2),
                 "max_drift_after_pct": round(r.max_drift_after, 4),
                 "out_of_band_after": r.out_of_band_after,

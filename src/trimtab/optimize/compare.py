@@ -38,7 +38,7 @@ class LogicSummary:
         method: the logic.
         status: ``success``, ``part_success`` or ``failed``.
         turnover: dollars traded, buys plus sells (order values).
-        realised_gain: dollars of gains realised; 0 (no tax lots here).
+        realized_gain: dollars of gains realised; 0 (no tax lots here).
         deviation_after: total absolute deviation from target after the trades, dollars,
             cash against its target included.
         max_drift_after: largest absolute difference from target of any line, percent points.
@@ -50,7 +50,7 @@ class LogicSummary:
     method: Method
     status: str
     turnover: float
-    realised_gain: float
+    realized_gain: float
     deviation_after: float
     max_drift_after: float
     out_of_band_after: int
@@ -86,7 +86,7 @@ def compare_logics(
                 method=method,
                 status=Status(int(p.status[0])).label,
                 turnover=float(np.abs(p.order_value[0]).sum()),
-                realised_gain=0.0,
+                realized_gain=0.0,
                 deviation_after=deviation,
                 max_drift_after=float(np.abs(weight - one.target[0])[line].max(initial=0.0)) * 100,
                 out_of_band_after=int((outside & line).sum()),

@@ -187,7 +187,7 @@ def submit_request(
             "quantity",
             "price",
             "order_value",
-            "realised_gain",
+            "realized_gain",
             "reason",
         ),
         [(request_id, *line) for line in lines],
@@ -294,7 +294,7 @@ def _proposal_rows(
                 "message": Message(int(proposal.message[row])).text,
                 "value": _cents(proposal.value[row]),
                 "cash_after": _cents(proposal.cash_after[row]),
-                "realised_gain": _cents(done.realised_gain[row]),
+                "realized_gain": _cents(done.realized_gain[row]),
                 "needs_second_approver": bool(done.needs_approval[row]) and status != "failed",
             }
         )

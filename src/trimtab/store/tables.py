@@ -400,7 +400,7 @@ proposals = Table(
     Column("message", Text, nullable=False),
     Column("value", money(), nullable=False),
     Column("cash_after", money(), nullable=False),
-    Column("realised_gain", money(), nullable=False),
+    Column("realized_gain", money(), nullable=False),
     Column("needs_second_approver", Boolean, nullable=False),
 )
 
@@ -415,7 +415,7 @@ proposal_lines = Table(
     Column("quantity", quantity(), nullable=False),
     Column("price", price(), nullable=False),
     Column("order_value", money(), nullable=False),
-    Column("realised_gain", money(), nullable=False),
+    Column("realized_gain", money(), nullable=False),
     Column("reason", Text, nullable=False),
     CheckConstraint("action IN ('buy', 'sell', 'none')", name="action"),
 )

@@ -3,7 +3,7 @@
 :func:`apply_rules` gives a batch adjusted targets (restrictions), ``sell_limit`` (shares
 that locks, holds and tax rules leave sellable) and ``buy_allowed``, plus the equivalents
 groups and a :class:`RuleReason` flag per slot. After the logic, :func:`settle` applies
-trade holds and marks accounts whose wanted trades rules blocked, and :func:`realise` says
+trade holds and marks accounts whose wanted trades rules blocked, and :func:`realize` says
 which lots each sale relieves and the gains realised.
 
 Symbols are codes; shares, dollars and fractions of account value as stated per field.
@@ -17,12 +17,12 @@ The pieces, each a small private module re-exported here:
 - ``_apply``: :func:`apply_slot_rules` and :func:`apply_rules`, the batch as the logics
   must see it (:class:`RuledBatch`);
 - ``_settle``: after the logic, :func:`settle`, and the lots each sale relieves
-  (:func:`relieved`, :func:`realise`, :func:`sales_of`).
+  (:func:`relieved`, :func:`realize`, :func:`sales_of`).
 """
 
 from trimtab.core.rules._account import WASH_SALE_DAYS, AccountRules, Side, Transaction, slot_rules
 from trimtab.core.rules._apply import FlagPieces, Index, RuledBatch, apply_rules, apply_slot_rules
-from trimtab.core.rules._settle import realise, relieved, sales_of, settle
+from trimtab.core.rules._settle import realize, relieved, sales_of, settle
 from trimtab.core.rules._slots import LOT_RULES, Flags, LotCache, SlotRules
 
 __all__ = [
@@ -39,7 +39,7 @@ __all__ = [
     "Transaction",
     "apply_rules",
     "apply_slot_rules",
-    "realise",
+    "realize",
     "relieved",
     "sales_of",
     "settle",

@@ -1,5 +1,5 @@
 """After the logic: :func:`settle` applies trade holds and marks accounts whose wanted
-trades rules blocked; :func:`relieved`, :func:`realise` and :func:`sales_of` say which lots
+trades rules blocked; :func:`relieved`, :func:`realize` and :func:`sales_of` say which lots
 each sale relieves and the gains realised (dollars).
 """
 
@@ -99,7 +99,7 @@ def relieved(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> Relieve
     )
 
 
-def realise(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> dict[tuple[int, int], Sale]:
+def realize(proposal: BatchProposal, ruled: RuledBatch, as_of: date) -> dict[tuple[int, int], Sale]:
     """The lots relieved by every sale of a position with lots, by ``(account, slot)``.
 
     Lots are relieved by the account's method among the lots its locks leave sellable.
