@@ -58,7 +58,7 @@ def test_killed_evaluation_is_taken_over_at_once(tmp_path: Path) -> None:
         stored = conn.execute("SELECT count(*) FROM evaluations").fetchone()[0]
         status = conn.execute("SELECT status FROM evaluation_runs").fetchone()[0]
     assert 5 <= stored < 1500 and status == "running"
-    said = invoke("queue", *db, code=2)
+    said = invoke("queue", "--user", "olga", *db, code=2)
     assert "the evaluation of 2026-11-20 is incomplete (interrupted)" in said
     said = invoke("evaluate", "--date", "2026-11-20", "--user", "olga", *db).strip()
     assert said.startswith("resumed and evaluated ")
@@ -73,4 +73,4 @@ def test_killed_evaluation_is_taken_over_at_once(tmp_path: Path) -> None:
         ).fetchone()[0]
         assert conn.execute("SELECT count(*) FROM evaluations").fetchone()[0] == evaluated
     assert stored < evaluated == active
-    assert "accounts in the queue" in invoke("queue", *db)
+    assert "accounts in the queue" in invoke("queue", "--user", "olga", *db)

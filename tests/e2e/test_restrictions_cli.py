@@ -25,7 +25,9 @@ def _setup(folder: Path) -> None:
 
 
 def _trades(request_id: int) -> set[tuple[str, str, str]]:
-    shown = json.loads(invoke("request", "show", str(request_id), "--format", "json"))
+    shown = json.loads(
+        invoke("request", "show", str(request_id), "--format", "json", "--user", "olga")
+    )
     return {
         (p["account_id"], x["symbol"], x["action"]) for p in shown["proposals"] for x in p["trades"]
     }

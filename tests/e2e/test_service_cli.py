@@ -96,7 +96,7 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
         assert f"on the book of {day}" in out
     assert "deposit 1" in out
 
-    queue = invoke("queue")
+    queue = invoke("queue", "--user", "olga")
     assert "ACC0000001" in queue
     submitted = invoke(
         "request",
@@ -111,7 +111,7 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
         "2026-11-23T15:00:00+00:00",
     )
     assert submitted.startswith("request 1 pending: 2 accounts")
-    assert "ACC0000002" in invoke("request", "show", "1")
+    assert "ACC0000002" in invoke("request", "show", "1", "--user", "olga")
     # olga is an operator: approving needs the approver role.
     refused = invoke("request", "approve", "1", "--user", "olga", code=2)
     assert "needs the approver role" in refused
@@ -144,7 +144,7 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
     assert {r["best_effort"] for r in rows} == {"true"}
     assert {r["account_id"] for r in rows} <= {"ACC0000001", "ACC0000002"}
     assert out_fix.read_bytes().count(b"35=D\x01") == n_orders
-    shown = json.loads(invoke("request", "show", "1", "--format", "json"))
+    shown = json.loads(invoke("request", "show", "1", "--format", "json", "--user", "olga"))
     assert shown["request"]["status"] == "complete"
     assert sum(len(p["trades"]) for p in shown["proposals"]) == n_orders
     first = out_csv.read_text()
@@ -159,8 +159,8 @@ def test_import_evaluate_submit_approve_export(env: Path) -> None:
     )  # fmt: skip
     assert f"exported {n_orders} orders trading 2026-11-23 as csv (all, again)" in again
     assert out_csv.read_text() == first
-    assert "ACC0000001" not in invoke("queue")
-    assert "complete" in invoke("history")
+    assert "ACC0000001" not in invoke("queue", "--user", "olga")
+    assert "complete" in invoke("history", "--user", "olga")
     engine.dispose()
 
 
@@ -196,11 +196,11 @@ def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
 
 def test_unusable_database_is_exit_2(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
-    message = invoke("queue", "--firm", "acme", "--db", missing, code=2)
+    message = invoke("queue", "--firm", "acme", "--user", "olga", "--db", missing, code=2)
     assert f"--db: no database at {tmp_path / 'no' / 'such' / 'dir.db'}" in message
     message = invoke("db", "upgrade", "--db", missing, code=2)
     assert "--db: cannot open the database: unable to open database file" in message
-    message = invoke("queue", "--firm", "acme", "--db", "nosuch://x", code=2)
+    message = invoke("queue", "--firm", "acme", "--user", "olga", "--db", "nosuch://x", code=2)
     assert "--db: not a usable database URL" in message
 
 
@@ -210,7 +210,7 @@ def test_a_missing_sqlite_file_is_created_by_db_upgrade_only(tmp_path: Path) -> 
     message = invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url, code=2)
     assert f"--db: no database at {path}: create it with trimtab db upgrade --db {url}" in message
     assert not path.exists()  # before: an empty database was created at the mistyped path
-    assert "schema at revision 0007" in invoke("db", "upgrade", "--db", url)
+    assert "schema at revision 0008" in invoke("db", "upgrade", "--db", url)
     invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url)
 
 
@@ -277,7 +277,7 @@ def test_every_logic_end_to_end_with_rules(env: Path) -> None:
             at,
         )
         assert out.startswith(f"request {n} "), (logic, out)
-        shown = json.loads(invoke("request", "show", str(n), "--format", "json"))
+        shown = json.loads(invoke("request", "show", str(n), "--format", "json", "--user", "olga"))
         assert shown["request"]["logic"] == logic
         lines = {(p["account_id"], t["symbol"]) for p in shown["proposals"] for t in p["trades"]}
         # the elective lock: ACC0000001 never sells the locked security

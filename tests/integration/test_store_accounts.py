@@ -47,7 +47,10 @@ def test_switch_off_and_on_is_history_and_flags_toggled(engine: sa.Engine, tmp_p
     change(engine, "ACC1", rebalancing=True)
     load(engine, tiny_book(tmp_path / "2"), D2)  # the book still says true: nothing reverted
     with UnitOfWork(engine, "acme") as uow:
-        history = [(h.effective, h.rebalancing) for h in switch_history(uow, account_id="ACC1")]
+        history = [
+            (h.effective, h.rebalancing)
+            for h in switch_history(uow, actor="olga", account_id="ACC1")
+        ]
         evaluate(uow, actor="olga", day=date(2026, 11, 23), now=T0)
     assert history == [(D1, True), (D2, False), (D2, True)]
     with engine.connect() as conn:

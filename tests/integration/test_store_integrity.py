@@ -86,8 +86,8 @@ def test_cancel_or_replace_frees_the_account(engine: sa.Engine, tmp_path: Path) 
     first = submit(engine, ["ACC1", "ACC2"])
     second = submit(engine, ["ACC2"], replace=True)
     with UnitOfWork(engine, "acme") as uow:
-        assert show_request(uow, request_id=first)["request"]["status"] == "canceled"
-        assert show_request(uow, request_id=second)["request"]["status"] == "pending"
+        assert show_request(uow, actor="olga", request_id=first)["request"]["status"] == "canceled"
+        assert show_request(uow, actor="olga", request_id=second)["request"]["status"] == "pending"
         cancel_request(uow, actor="olga", request_id=second, now=T0)
     third = submit(engine, ["ACC2"])  # free again after the cancel
     assert approve(engine, third) == "complete"
@@ -104,7 +104,7 @@ def test_selling_more_than_held_is_refused_at_approval(engine: sa.Engine, tmp_pa
     second = submit(engine, ["ACC1", "ACC2"])
     assert approve(engine, second) == "complete_with_errors"
     with UnitOfWork(engine, "acme") as uow:
-        shown = show_request(uow, request_id=second)
+        shown = show_request(uow, actor="olga", request_id=second)
     assert shown["request"]["issue"] == (
         "ACC2: sells 11 B but 9 are held (20 in the book of 2026-11-19, 11 sold by orders since)"
     )
@@ -126,16 +126,19 @@ def test_a_pending_account_is_not_queued_again(engine: sa.Engine, tmp_path: Path
         import_book(uow, actor="olga", as_of=date(2026, 11, 20), folder=folder, now=T0)
     with UnitOfWork(engine, "acme") as uow:
         evaluate(uow, actor="olga", day=date(2026, 11, 23), now=T0 + timedelta(days=3))
-        queue = list_queue(uow, pending=True)
+        queue = list_queue(uow, actor="olga", pending=True)
     # the next day flags both again; ACC2 shows as pending in its request, not as open
     assert [(q.account_id, q.as_of, q.request_id) for q in queue] == [
         ("ACC1", date(2026, 11, 23), None),
         ("ACC2", date(2026, 11, 23), request_id),
     ]
     with UnitOfWork(engine, "acme") as uow:
-        assert [q.account_id for q in list_queue(uow)] == ["ACC1"]
+        assert [q.account_id for q in list_queue(uow, actor="olga")] == ["ACC1"]
         expire_requests(uow, actor="olga", now=T0 + timedelta(days=4))
-        assert [q.account_id for q in list_queue(uow)] == ["ACC1", "ACC2"]
+        assert [q.account_id for q in list_queue(uow, actor="olga")] == [
+            "ACC1",
+            "ACC2",
+        ]
 
 
 def _evaluate(engine: sa.Engine, **kwargs: object) -> object:
@@ -189,7 +192,7 @@ def test_a_live_lease_is_respected_and_a_lapsed_one_taken_over(
     with pytest.raises(ConflictError, match="another process is evaluating 2026-11-20"):
         _evaluate(engine)
     with UnitOfWork(engine, "acme") as uow, pytest.raises(ConflictError, match="incomplete"):
-        list_queue(uow)
+        list_queue(uow, actor="olga")
     with engine.begin() as conn:  # that process died: its lease lapsed
         conn.execute(sa.update(t.evaluation_runs).values(lease_until=wall - timedelta(seconds=1)))
     summary = _evaluate(engine)
@@ -215,10 +218,13 @@ def test_the_queue_of_an_interrupted_run_is_not_shown(engine: sa.Engine, tmp_pat
             ConflictError, match=r"evaluation of 2026-11-20 is incomplete \(interrupted\)"
         ),
     ):
-        list_queue(uow)
+        list_queue(uow, actor="olga")
     _evaluate(engine)
     with UnitOfWork(engine, "acme") as uow:
-        assert [q.account_id for q in list_queue(uow)] == ["ACC1", "ACC2"]
+        assert [q.account_id for q in list_queue(uow, actor="olga")] == [
+            "ACC1",
+            "ACC2",
+        ]
 
 
 def test_migration_0005_holds_the_accounts_of_pending_requests(engine: sa.Engine) -> None:

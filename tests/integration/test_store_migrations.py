@@ -31,7 +31,7 @@ def _tables(eng: sa.Engine) -> set[str]:
 
 
 def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0007"
+    assert current_revision(engine) == head_revision(engine) == "0008"
     assert _tables(engine) == set(metadata.tables)
 
 
@@ -62,7 +62,7 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     downgrade(engine, "0001")
     assert "options" not in columns("requests")
     upgrade(engine)
-    assert current_revision(engine) == "0007"
+    assert current_revision(engine) == "0008"
     assert {"type", "behaviour", "replacement", "substitute"} <= columns("account_restrictions")
     assert "restrictions" not in _tables(engine)
     assert "lot_id" in columns("lots")
@@ -81,7 +81,7 @@ def test_sqlite_file_from_empty(tmp_path: Path) -> None:
     eng = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert current_revision(eng) is None
     upgrade(eng)
-    assert current_revision(eng) == "0007"
+    assert current_revision(eng) == "0008"
     eng.dispose()
 
 
@@ -151,6 +151,6 @@ def test_concurrent_first_runs_migrate_once() -> None:
         for th in threads:
             th.join()
         assert errors == []
-        assert current_revision(eng) == "0007"
+        assert current_revision(eng) == "0008"
     finally:
         gen.close()

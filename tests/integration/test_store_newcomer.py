@@ -41,16 +41,21 @@ def setup(engine: sa.Engine, tmp_path: Path) -> None:
 def test_the_queue_sorts_filters_and_limits(engine: sa.Engine, tmp_path: Path) -> None:
     setup(engine, tmp_path)
     with UnitOfWork(engine, "acme") as uow:
-        by_drift = list_queue(uow, sort="drift")
+        by_drift = list_queue(uow, actor="olga", sort="drift")
         assert [(q.account_id, q.value, q.max_drift_pct) for q in by_drift] == [
             ("ACC2", Decimal(900), Decimal(60)),
             ("ACC1", Decimal(2000), Decimal(30)),
         ]
-        assert [q.account_id for q in list_queue(uow, sort="value")] == ["ACC1", "ACC2"]
-        assert [q.account_id for q in list_queue(uow, reason="cash_high")] == ["ACC1"]
-        assert [q.account_id for q in list_queue(uow, sort="drift", limit=1)] == ["ACC2"]
+        assert [q.account_id for q in list_queue(uow, actor="olga", sort="value")] == [
+            "ACC1",
+            "ACC2",
+        ]
+        assert [q.account_id for q in list_queue(uow, actor="olga", reason="cash_high")] == ["ACC1"]
+        assert [q.account_id for q in list_queue(uow, actor="olga", sort="drift", limit=1)] == [
+            "ACC2"
+        ]
         with pytest.raises(InputError, match="--sort: must be one of"):
-            list_queue(uow, sort="size")
+            list_queue(uow, actor="olga", sort="size")
 
 
 def test_account_show(engine: sa.Engine, tmp_path: Path) -> None:
@@ -59,7 +64,7 @@ def test_account_show(engine: sa.Engine, tmp_path: Path) -> None:
         request_id = submit_request(
             uow, actor="olga", account_ids=["ACC1"], logic="rebalance_to_target", now=T0
         ).request_id
-        view = show_account(uow, account_id="ACC1")
+        view = show_account(uow, actor="olga", account_id="ACC1")
     assert (view.model_id, view.model_version, view.book_date) == ("M1", 1, D1)
     assert [(x["symbol"], x["target_pct"]) for x in view.target] == [
         ("A", Decimal(60)),

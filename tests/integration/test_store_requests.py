@@ -71,7 +71,7 @@ def test_submit_computes_proposals_by_hand(engine: sa.Engine, tmp_path: Path) ->
     setup_book(engine, tmp_path)
     request_id = submit(engine, ["ACC1"])
     with UnitOfWork(engine, "acme") as uow:
-        shown = show_request(uow, request_id=request_id)
+        shown = show_request(uow, actor="olga", request_id=request_id)
     # ACC1: 12 A x 50 = 600, 10 B x 40 = 400, cash 1000, value 2000.
     # Targets A 60% = 1200 (+600 -> 12 shares), B 40% = 800 (+400 -> 10 shares).
     proposal = shown["proposals"][0]
@@ -123,7 +123,7 @@ def test_large_gain_needs_another_approver(engine: sa.Engine, tmp_path: Path) ->
     setup_book(engine, tmp_path, price_a=500.0, lots=LOTS)
     request_id = submit(engine, ["ACC1"], actor="amy")
     with UnitOfWork(engine, "acme") as uow:
-        shown = show_request(uow, request_id=request_id)
+        shown = show_request(uow, actor="olga", request_id=request_id)
     assert shown["proposals"][0]["realized_gain"] == Decimal("1470")
     assert shown["request"]["needs_second_approver"] is True
     with (
@@ -151,7 +151,7 @@ def test_trade_hold_fails_the_account(engine: sa.Engine, tmp_path: Path) -> None
     request_id = submit(engine, ["ACC1", "ACC2"])
     with UnitOfWork(engine, "acme") as uow:
         status = approve_request(uow, actor="amy", request_id=request_id, now=T0).status
-        shown = show_request(uow, request_id=request_id)
+        shown = show_request(uow, actor="olga", request_id=request_id)
     assert status == "complete_with_errors"
     assert (
         shown["request"]["issue"] == "ACC2: The account is on trade hold: no trades are proposed."
@@ -297,7 +297,7 @@ def test_every_account_failing_fails_the_request(engine: sa.Engine, tmp_path: Pa
         done = submit_request(
             uow, actor="olga", account_ids=["ACC1", "ACC2"], logic="rebalance_to_target", now=T0
         )
-        shown = show_request(uow, request_id=done.request_id)
+        shown = show_request(uow, actor="olga", request_id=done.request_id)
     assert done.status == "failed"
     assert shown["request"]["issue"] == (
         "Every account failed: ACC1: The account is on trade hold: no trades are proposed.; "
@@ -341,7 +341,7 @@ def test_locks_limit_what_is_sold(engine: sa.Engine, tmp_path: Path) -> None:
     setup_book(engine, tmp_path, price_a=500.0, lots=LOTS, locks=locks)
     request_id = submit(engine, ["ACC1", "ACC2"])
     with UnitOfWork(engine, "acme") as uow:
-        shown = show_request(uow, request_id=request_id)
+        shown = show_request(uow, actor="olga", request_id=request_id)
     by_account = {p["account_id"]: p for p in shown["proposals"]}
     acc1 = {(x["symbol"], x["action"], x["quantity"]) for x in by_account["ACC1"]["trades"]}
     assert acc1 == {("B", "buy", Decimal(25))}
@@ -368,10 +368,12 @@ def test_another_firm_cannot_see_or_approve(engine: sa.Engine, tmp_path: Path) -
     ):
         approve_request(uow, actor="amy", request_id=request_id, now=T0)
     with UnitOfWork(engine, "zenith") as uow:
-        assert list_requests(uow) == []
-        assert list_queue(uow) == []
+        assert list_requests(uow, actor="olga") == []
+        assert list_queue(uow, actor="olga") == []
     with UnitOfWork(engine, "acme") as uow:
-        assert [r.request_id for r in list_requests(uow, pending=True)] == [request_id]
+        assert [r.request_id for r in list_requests(uow, actor="olga", pending=True)] == [
+            request_id
+        ]
 
 
 def test_generate_cash_amount_is_kept_for_resubmission(engine: sa.Engine, tmp_path: Path) -> None:
@@ -387,7 +389,7 @@ def test_generate_cash_amount_is_kept_for_resubmission(engine: sa.Engine, tmp_pa
             now=T0,
             amounts={"cash_to_generate": 300.0},
         )
-        shown = show_request(uow, request_id=done.request_id)
+        shown = show_request(uow, actor="olga", request_id=done.request_id)
     trades = [(x["symbol"], x["action"], x["quantity"]) for x in shown["proposals"][0]["trades"]]
     assert trades == [("B", "sell", Decimal(5))]
     assert shown["proposals"][0]["cash_after"] == Decimal(300)
@@ -415,7 +417,7 @@ def test_no_loss_sale_of_a_security_bought_within_30_days(
     setup_book(engine, tmp_path, price_a=500.0, lots=dear, transactions=bought)
     request_id = submit(engine, ["ACC1"])
     with UnitOfWork(engine, "acme") as uow:
-        shown = show_request(uow, request_id=request_id)
+        shown = show_request(uow, actor="olga", request_id=request_id)
     trades = {(x["symbol"], x["action"]) for x in shown["proposals"][0]["trades"]}
     assert ("A", "sell") not in trades
     assert ("B", "buy") in trades
@@ -442,7 +444,7 @@ def test_exclusion_liquidated_now_holds_cash(engine: sa.Engine, tmp_path: Path) 
     setup_book(engine, tmp_path, restrictions=restrictions)
     request_id = submit(engine, ["ACC1"])
     with UnitOfWork(engine, "acme") as uow:
-        shown = show_request(uow, request_id=request_id)
+        shown = show_request(uow, actor="olga", request_id=request_id)
     proposal = shown["proposals"][0]
     trades = {(x["symbol"], x["action"], x["quantity"]) for x in proposal["trades"]}
     assert trades == {("A", "sell", Decimal(12)), ("B", "buy", Decimal(10))}

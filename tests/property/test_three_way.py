@@ -372,7 +372,7 @@ def service_trades(
             uow, actor="olga", account_ids=accounts, logic=method, now=NOW, amounts=amounts
         )
     with UnitOfWork(engine, "acme") as uow:
-        shown = show_request(uow, request_id=done.request_id)
+        shown = show_request(uow, actor="olga", request_id=done.request_id)
     if done.status == "pending":
         with UnitOfWork(engine, "acme") as uow:
             cancel_request(uow, actor="olga", request_id=done.request_id, now=NOW)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -40,7 +41,7 @@ def test_only_admins_add_users(engine: sa.Engine) -> None:
         add_user(uow, actor="alice", user_id="olga", role="operator", now=T0)
     with pytest.raises(ForbiddenError), UnitOfWork(engine, "acme") as uow:
         add_user(uow, actor="olga", user_id="eve", role="admin", now=T0)
-    message = "--role: must be one of operator, approver, admin"
+    message = "--role: must be one of viewer, operator, approver, admin"
     with pytest.raises(InputError, match=message), UnitOfWork(engine, "acme") as uow:
         add_user(uow, actor="alice", user_id="eve", role="boss", now=T0)
 
@@ -79,3 +80,29 @@ def test_unknown_firm_is_named(engine: sa.Engine) -> None:
     message = "firm 'nope' does not exist: create it with trimtab firm add"
     with pytest.raises(NotFoundError, match=message), UnitOfWork(engine, "nope") as uow:
         require_role(uow, user_id="alice", role="operator")
+
+
+def test_a_viewer_reads_and_changes_nothing(engine: sa.Engine, tmp_path: Path) -> None:
+    """Reads take the acting user too: a viewer sees the queue and requests, may not
+    submit; a name the firm does not know sees nothing."""
+    from tests.factories import seed_firm, tiny_book
+    from trimtab.service.imports import import_book, read_book_folder
+    from trimtab.service.requests import list_queue, list_requests, submit_request
+
+    seed_firm(engine, "zenith")  # alice, olga, amy, bob in firm zenith
+    with UnitOfWork(engine, "zenith") as uow:
+        add_user(uow, actor="alice", user_id="vera", role="viewer", now=T0)
+    with UnitOfWork(engine, "zenith") as uow:
+        import_book(
+            uow, actor="olga", as_of=T0.date(), folder=read_book_folder(tiny_book(tmp_path)), now=T0
+        )
+    with UnitOfWork(engine, "zenith") as uow:
+        assert list_requests(uow, actor="vera") == []
+        assert list_queue(uow, actor="vera") == []
+    with (
+        pytest.raises(ForbiddenError, match="'vera' is viewer; this needs the operator role"),
+        UnitOfWork(engine, "zenith") as uow,
+    ):
+        submit_request(uow, actor="vera", account_ids=["ACC1"], logic="rebalance_to_target", now=T0)
+    with pytest.raises(NotFoundError), UnitOfWork(engine, "zenith") as uow:
+        list_queue(uow, actor="mallory")

@@ -99,12 +99,13 @@ def register(app: typer.Typer) -> None:
     def account_history(
         account_id: Annotated[str, typer.Argument(help="Account id.")],
         firm: Firm,
+        user: User,
         db: Db = None,
     ) -> None:
         """The account's rebalancing switch history."""
         from trimtab.service.accounts import switch_history
 
-        rows = run_in(db, firm, lambda uow: switch_history(uow, account_id=account_id))
+        rows = run_in(db, firm, lambda uow: switch_history(uow, actor=user, account_id=account_id))
         table = Table("effective", "rebalancing", "changed by", "at (UTC)")
         for r in rows:
             table.add_row(
@@ -119,12 +120,13 @@ def register(app: typer.Typer) -> None:
     def account_show(
         account_id: Annotated[str, typer.Argument(help="Account id.")],
         firm: Firm,
+        user: User,
         db: Db = None,
     ) -> None:
         """An account's settings, target, restrictions, locks and holdings (newest book)."""
         from trimtab.service.account_view import show_account
 
-        view = run_in(db, firm, lambda uow: show_account(uow, account_id=account_id))
+        view = run_in(db, firm, lambda uow: show_account(uow, actor=user, account_id=account_id))
         settings = ", ".join(f"{k} {_text(v)}" for k, v in view.settings.items())
         model = f"{view.model_id} v{view.model_version}" if view.model_id else "none"
         typer.echo(f"account {view.account_id}: target {model}")

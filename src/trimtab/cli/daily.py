@@ -75,6 +75,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def queue(
         firm: Firm,
+        user: User,
         db: Db = None,
         sort: Annotated[
             str, typer.Option(help="account, drift (largest first), value or evaluated.")
@@ -89,7 +90,9 @@ def register(app: typer.Typer) -> None:
         from trimtab.service.requests import list_queue
 
         every = run_in(
-            db, firm, lambda uow: list_queue(uow, pending=pending, reason=reason, sort=sort)
+            db,
+            firm,
+            lambda uow: list_queue(uow, actor=user, pending=pending, reason=reason, sort=sort),
         )
         rows = every[:limit] if limit is not None else every
         table = Table("account", "evaluated", "value", "max drift", "reasons", "status")

@@ -94,6 +94,7 @@ def register(app: typer.Typer) -> None:
     def request_show(
         request_id: Annotated[int, typer.Argument(help="Request id.")],
         firm: Firm,
+        user: User,
         db: Db = None,
         fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     ) -> None:
@@ -103,7 +104,7 @@ def register(app: typer.Typer) -> None:
 
         if fmt not in ("table", "json"):
             raise fail(f"--format: must be table or json, got {fmt!r}")
-        shown = run_in(db, firm, lambda uow: show_request(uow, request_id=request_id))
+        shown = run_in(db, firm, lambda uow: show_request(uow, actor=user, request_id=request_id))
         if fmt == "json":
             typer.echo(audit_json(shown))
             return
@@ -220,6 +221,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def history(
         firm: Firm,
+        user: User,
         db: Db = None,
         pending: Annotated[
             bool, typer.Option("--pending", help="Show pending requests instead.")
@@ -227,7 +229,9 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(min=1)] = 50,
     ) -> None:
         """Decided requests, newest first (or pending ones with --pending)."""
-        rows = run_in(db, firm, lambda uow: rq.list_requests(uow, pending=pending, limit=limit))
+        rows = run_in(
+            db, firm, lambda uow: rq.list_requests(uow, actor=user, pending=pending, limit=limit)
+        )
         table = Table(
             "request", "status", "logic", "submitted by", "submitted", "decided by", "issue"
         )

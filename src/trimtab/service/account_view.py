@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from trimtab.errors import NotFoundError
+from trimtab.service.access import require_role
 from trimtab.service.accounts import DRIFT_PARAMETERS
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
@@ -45,8 +46,9 @@ class AccountView:
     open_request: int | None
 
 
-def show_account(uow: UnitOfWork, *, account_id: str) -> AccountView:
+def show_account(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountView:
     """The account ``account_id`` of the firm. Raises :class:`NotFoundError`."""
+    require_role(uow, user_id=actor, role="viewer")
     conn, firm = uow.conn, uow.firm_id
     acc = conn.execute(
         select(t.accounts).where(

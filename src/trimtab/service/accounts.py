@@ -146,8 +146,9 @@ def update_account(
     return {**current, **values}
 
 
-def switch_history(uow: UnitOfWork, *, account_id: str) -> list[Any]:
+def switch_history(uow: UnitOfWork, *, actor: str, account_id: str) -> list[Any]:
     """The account's rebalancing switch changes, oldest first."""
+    require_role(uow, user_id=actor, role="viewer")
     return list(
         uow.conn.execute(
             select(

@@ -675,8 +675,9 @@ def resubmit_failed(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
     )
 
 
-def show_request(uow: UnitOfWork, *, request_id: int) -> dict[str, Any]:
+def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> dict[str, Any]:
     """The request, its proposals and their trade lines (``action`` buy/sell only)."""
+    require_role(uow, user_id=actor, role="viewer")
     req = _request(uow, request_id)
     proposals = uow.conn.execute(
         select(t.proposals)
@@ -703,8 +704,11 @@ def show_request(uow: UnitOfWork, *, request_id: int) -> dict[str, Any]:
     }
 
 
-def list_requests(uow: UnitOfWork, *, pending: bool | None = None, limit: int = 50) -> list[Any]:
+def list_requests(
+    uow: UnitOfWork, *, actor: str, pending: bool | None = None, limit: int = 50
+) -> list[Any]:
     """Requests newest first: pending only, decided only (``pending=False``) or all."""
+    require_role(uow, user_id=actor, role="viewer")
     q = select(t.requests).where(t.requests.c.firm_id == uow.firm_id)
     if pending is True:
         q = q.where(t.requests.c.status == "pending")
@@ -734,6 +738,7 @@ class QueueEntry:
 def list_queue(
     uow: UnitOfWork,
     *,
+    actor: str,
     pending: bool = False,
     reason: str | None = None,
     sort: str = "account",
@@ -745,6 +750,7 @@ def list_queue(
     Raises :class:`ConflictError` while the newest evaluation is incomplete: its queue would
     be a partial list.
     """
+    require_role(uow, user_id=actor, role="viewer")
     if sort not in QUEUE_SORTS:
         raise InputError("--sort", f"must be one of {', '.join(QUEUE_SORTS)}, got {sort!r}")
     state = run_state(uow)

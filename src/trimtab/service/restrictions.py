@@ -109,7 +109,7 @@ def _stored(uow: UnitOfWork, account_id: str) -> list[StoredRestriction]:
 
 def list_restrictions(uow: UnitOfWork, *, actor: str, account_id: str) -> list[StoredRestriction]:
     """The restrictions of ``account_id``, by id."""
-    require_role(uow, user_id=actor, role="operator")
+    require_role(uow, user_id=actor, role="viewer")
     _account(uow, account_id)
     return _stored(uow, account_id)
 
@@ -339,7 +339,7 @@ def remove_restriction(
 
 def list_locks(uow: UnitOfWork, *, actor: str, account_id: str) -> list[StoredLock]:
     """The locks of ``account_id``."""
-    require_role(uow, user_id=actor, role="operator")
+    require_role(uow, user_id=actor, role="viewer")
     _account(uow, account_id)
     lk = t.account_locks
     return [

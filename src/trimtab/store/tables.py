@@ -36,7 +36,8 @@ NAMING = {
 
 metadata = MetaData(naming_convention=NAMING)
 
-ROLES = ("operator", "approver", "admin")
+ROLES = ("viewer", "operator", "approver", "admin")
+"""Roles, lowest first: each may do what the ones below it may."""
 REQUEST_STATUSES = ("pending", "complete", "complete_with_errors", "failed", "expired", "canceled")
 
 
@@ -89,7 +90,7 @@ users = Table(
     _key("user_id"),
     Column("role", String(16), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
-    CheckConstraint("role IN ('operator', 'approver', 'admin')", name="role"),
+    CheckConstraint("role IN ('viewer', 'operator', 'approver', 'admin')", name="role"),
 )
 
 households = Table("households", metadata, _firm(), _key("household_id"))
