@@ -111,7 +111,7 @@ def test_hold_and_drift_parameters(engine: sa.Engine, tmp_path: Path) -> None:
 def test_bad_settings_are_named(engine: sa.Engine, tmp_path: Path) -> None:
     seed_firm(engine)
     load(engine, tiny_book(tmp_path / "1"), D1)
-    with pytest.raises(InputError, match="--lot-method: must be one of fifo, lifo, hifo"):
+    with pytest.raises(InputError, match="lot_method: must be one of fifo, lifo, hifo"):
         change(engine, "ACC1", lot_method="avg")
     with pytest.raises(InputError, match="--set sweep_pct: must be a number at least 0"):
         parse_drift(["sweep_pct=-1"])

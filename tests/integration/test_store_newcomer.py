@@ -54,7 +54,7 @@ def test_the_queue_sorts_filters_and_limits(engine: sa.Engine, tmp_path: Path) -
         assert [q.account_id for q in list_queue(uow, actor="olga", sort="drift", limit=1)] == [
             "ACC2"
         ]
-        with pytest.raises(InputError, match="--sort: must be one of"):
+        with pytest.raises(InputError, match="sort: must be one of"):
             list_queue(uow, actor="olga", sort="size")
 
 

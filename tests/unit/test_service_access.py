@@ -41,7 +41,7 @@ def test_only_admins_add_users(engine: sa.Engine) -> None:
         add_user(uow, actor="alice", user_id="olga", role="operator", now=T0)
     with pytest.raises(ForbiddenError), UnitOfWork(engine, "acme") as uow:
         add_user(uow, actor="olga", user_id="eve", role="admin", now=T0)
-    message = "--role: must be one of viewer, operator, approver, admin"
+    message = "role: must be one of viewer, operator, approver, admin"
     with pytest.raises(InputError, match=message), UnitOfWork(engine, "acme") as uow:
         add_user(uow, actor="alice", user_id="eve", role="boss", now=T0)
 

@@ -110,17 +110,15 @@ def missing_sqlite_file(url: str) -> Path | None:
     return None if path.exists() else path
 
 
-def run_in(
-    db: str | None, firm: str, work: Callable[[UnitOfWork], T], flags: set[str] | None = None
-) -> T:
+def run_in(db: str | None, firm: str, work: Callable[[UnitOfWork], T]) -> T:
     """``work`` in a unit of work; trimtab errors become one line on stderr and exit 2 (an
-    input error about a field the command takes as one of ``flags`` names the flag)."""
+    input error names the flag of its field, :func:`~trimtab.cli._flags.flag_error`)."""
     with database(db) as engine:
         try:
             with UnitOfWork(engine, firm) as uow:
                 return work(uow)
         except InputError as err:
-            raise fail(flag_error(err, flags or set())) from None
+            raise fail(flag_error(err)) from None
         except TrimtabError as err:
             raise fail(str(err)) from None
 

@@ -1,26 +1,20 @@
-"""Errors as the command line says them: a field that is one of a command's options named
-as its flag. Light on imports, so that the book commands start quickly."""
+"""Errors as the command line says them. Light on imports, so that the book commands start
+quickly."""
 
 from __future__ import annotations
 
+import re
+
 from trimtab.errors import InputError
 
+_FIELD = re.compile(r"[a-z][a-z0-9_]*")
 
-def flag_error(err: InputError, flags: set[str]) -> str:
-    """``err`` as the command line says it: a field that is one of the command's ``flags``
-    (``cash_to_invest``) named as its flag (``--cash-to-invest``)."""
-    if err.where in flags:
+
+def flag_error(err: InputError) -> str:
+    """``err`` as the command line says it: the service and the option checks name fields as
+    the API and the files do (``cash_to_invest``); a command takes each such field as the flag
+    of the same name (``--cash-to-invest``). Paths into a file (``options.cash_to_invest``,
+    ``prices.csv row 2 column price``) stay as they are."""
+    if _FIELD.fullmatch(err.where):
         return f"--{err.where.replace('_', '-')}: {err.problem}"
     return str(err)
-
-
-OPTION_FLAGS = {
-    "logic",
-    "rounding",
-    "share_decimals",
-    "cash_to_generate",
-    "mccar_pct",
-    "cash_to_invest",
-    "min_trade_value",
-}
-"""Trade-logic options that the book and service commands take as flags."""

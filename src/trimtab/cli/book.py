@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from trimtab.cli._flags import OPTION_FLAGS, flag_error
+from trimtab.cli._flags import flag_error
 from trimtab.errors import InputError
 
 
@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
                     rules = sleeve_rules(book, loaded, sleeves, rules)
             options = with_book_classes(loaded, chosen, options)
         except InputError as err:
-            raise _fail(flag_error(err, OPTION_FLAGS)) from None
+            raise _fail(flag_error(err)) from None
         if status_out is None and out is not None:
             status_out = out.with_name(f"{out.stem}.status{out.suffix}")
         write_proposals(

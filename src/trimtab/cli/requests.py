@@ -23,7 +23,6 @@ from trimtab.cli._common import (
     run_in,
     show,
 )
-from trimtab.cli._flags import OPTION_FLAGS
 
 
 def register(app: typer.Typer) -> None:
@@ -79,7 +78,6 @@ def register(app: typer.Typer) -> None:
                 amounts={k: v for k, v in amounts.items() if v is not None},
                 replace=replace,
             ),
-            flags={*OPTION_FLAGS, "logic", "accounts"},
         )
         for warning in done.warnings:
             sys.stderr.write(f"trimtab: warning: {warning}\n")

@@ -51,10 +51,6 @@ def _restriction_fields(
     return fields
 
 
-FLAGS = {"type", "symbol", "substitute", "behaviour", "replacement", "start_date", "end_date"}
-FLAGS |= {"end_action"}
-
-
 def register(app: typer.Typer) -> None:
     """Add the restriction and lock commands to ``app``."""
     restriction_app = typer.Typer(help="Trade restrictions of an account.", no_args_is_help=True)
@@ -147,7 +143,6 @@ def register(app: typer.Typer) -> None:
                 now=moment(at),
                 restriction_id=restriction_id,
             ),
-            flags=FLAGS,
         )
         typer.echo(f"account {account_id}: restriction {new} added")
 
@@ -187,7 +182,6 @@ def register(app: typer.Typer) -> None:
                 end_action=end_action,  # type: ignore[arg-type]
                 now=moment(at),
             ),
-            flags=FLAGS,
         )
         typer.echo(f"account {account_id}: restriction {restriction_id} ends {end or 'never'}")
 
@@ -258,7 +252,6 @@ def register(app: typer.Typer) -> None:
                 symbol=symbol,
                 now=moment(at),
             ),
-            flags={"type", "symbol"},
         )
         typer.echo(f"account {account_id}: {type} lock on {symbol or 'the account'} added")
 

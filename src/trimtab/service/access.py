@@ -71,7 +71,7 @@ def _refused(
 def add_firm(uow: UnitOfWork, *, name: str, admin_id: str, now: datetime) -> None:
     """Create the unit of work's firm with one admin user."""
     if not uow.firm_id.strip():
-        raise InputError("--firm", "must not be empty")
+        raise InputError("firm", "must not be empty")
     exists = uow.conn.execute(select(firms.c.firm_id).where(firms.c.firm_id == uow.firm_id)).first()
     if exists is not None:
         raise ConflictError(f"firm {uow.firm_id!r} already exists")
@@ -93,7 +93,7 @@ def add_firm(uow: UnitOfWork, *, name: str, admin_id: str, now: datetime) -> Non
 def add_user(uow: UnitOfWork, *, actor: str, user_id: str, role: str, now: datetime) -> None:
     """Add ``user_id`` with ``role`` (operator, approver or admin); ``actor`` must be admin."""
     if role not in RANK:
-        raise InputError("--role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+        raise InputError("role", f"must be one of {', '.join(ROLES)}, got {role!r}")
     if not user_id.strip():
         raise InputError("user", "must not be empty")
     require_role(uow, user_id=actor, role="admin")

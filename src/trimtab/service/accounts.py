@@ -86,10 +86,10 @@ def update_account(
         raise NotFoundError(f"account {account_id!r} does not exist")
     if change.lot_method is not None and change.lot_method not in LOT_METHODS:
         raise InputError(
-            "--lot-method", f"must be one of {', '.join(LOT_METHODS)}, got {change.lot_method!r}"
+            "lot_method", f"must be one of {', '.join(LOT_METHODS)}, got {change.lot_method!r}"
         )
     if change.hold_until is not None and change.trade_hold is not True:
-        raise InputError("--hold-until", "applies only with --hold")
+        raise InputError("hold_until", "applies only with trade_hold on")
     values: dict[str, Any] = {}
     if change.rebalancing is not None:
         values["rebalancing"] = change.rebalancing

@@ -94,7 +94,7 @@ def list_audit(
     """Audit entries of the firm, newest first, filtered on any of the given fields;
     ``since`` and ``until`` are UTC dates, both included."""
     if limit < 1:
-        raise InputError("--limit", f"must be at least 1, got {limit}")
+        raise InputError("limit", f"must be at least 1, got {limit}")
     a = audit_log.c
     q = select(audit_log).where(a.firm_id == uow.firm_id)
     for column, value in ((a.actor, actor), (a.action, action), (a.entity, entity)):

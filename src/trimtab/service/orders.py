@@ -180,7 +180,7 @@ def export_orders(
     there is nothing to write the sink is not called and ``note`` says why.
     """
     if fmt not in FORMATS:
-        raise InputError("--format", f"must be csv or fix, got {fmt!r}")
+        raise InputError("format", f"must be csv or fix, got {fmt!r}")
     require_role(uow, user_id=actor, role="operator")
     conn, firm = uow.conn, uow.firm_id
     o, x = t.orders.c, t.order_exports.c
@@ -193,13 +193,13 @@ def export_orders(
         if found is None or found.kind != "new":
             raise NotFoundError(f"--batch: no export {batch} of new orders in firm {firm!r}")
         if found.format != fmt:
-            raise InputError("--format", f"export {batch} was {found.format}, not {fmt}")
+            raise InputError("format", f"export {batch} was {found.format}, not {fmt}")
         day, kind = found.trade_date, "batch"
         mine = select(x.client_order_id).where(x.firm_id == firm, x.export_id == batch)
         query = select(t.orders).where(o.firm_id == firm, o.client_order_id.in_(mine))
     else:
         if day is None:
-            raise InputError("--date", "give the trade date (or --batch)")
+            raise InputError("date", "give the trade date (or an export batch)")
         kind = "all" if again else "new"
         query = select(t.orders).where(o.firm_id == firm, o.trade_date == day)
         if not again:

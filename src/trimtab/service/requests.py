@@ -752,7 +752,7 @@ def list_queue(
     """
     require_role(uow, user_id=actor, role="viewer")
     if sort not in QUEUE_SORTS:
-        raise InputError("--sort", f"must be one of {', '.join(QUEUE_SORTS)}, got {sort!r}")
+        raise InputError("sort", f"must be one of {', '.join(QUEUE_SORTS)}, got {sort!r}")
     state = run_state(uow)
     if state is not None and state[1] != "complete":
         day, how = state
