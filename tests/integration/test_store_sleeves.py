@@ -269,3 +269,33 @@ def test_bad_sleeve_tables_are_refused_at_import(
         read_book_folder(folder, DAY)
     assert message in str(err.value)
     assert _counts(engine) == before
+
+
+def test_cli_shows_sleeves_and_apm_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "book"
+    write_book(folder, rules=True, protected=True)
+    monkeypatch.setenv("TRIMTAB_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("TRIMTAB_FIRM", "acme")
+
+    def run(*args: str) -> str:
+        with pytest.raises(SystemExit) as done:
+            main(list(args))
+        captured = capsys.readouterr()
+        assert done.value.code in (0, None), captured.err
+        return captured.out
+
+    run("db", "upgrade")
+    run("firm", "add", "--admin", "alice")
+    run("user", "add", "olga", "--role", "operator", "--user", "alice")
+    run("import", str(folder), "--date", DAY.isoformat(), "--user", "olga")
+    shown = run("account", "show", "S-4")
+    assert "target sleeves" in shown
+    for title in ("sleeves", "apm targets", "sleeve positions"):
+        assert title in shown
+    assert "protected" in shown and "CORE" in shown
+    run(
+        "request", "submit", "--accounts", "S-2", "--logic", "rebalance_to_target", "--user", "olga"
+    )
+    assert "(APM)" in run("request", "show", "1")
