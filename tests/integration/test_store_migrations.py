@@ -31,7 +31,7 @@ def _tables(eng: sa.Engine) -> set[str]:
 
 
 def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0008"
+    assert current_revision(engine) == head_revision(engine) == "0009"
     assert _tables(engine) == set(metadata.tables)
 
 
@@ -45,6 +45,11 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     def columns(table: str) -> set[str]:
         return {c["name"] for c in sa.inspect(engine).get_columns(table)}
 
+    downgrade(engine, "0008")
+    assert "account_sleeves" not in _tables(engine)
+    assert "sleeve" not in columns("proposal_lines")
+    downgrade(engine, "0007")
+    assert "viewer" not in str(sa.inspect(engine).get_check_constraints("users"))
     downgrade(engine, "0006")
     assert "realized_gain" not in columns("proposals")
     assert "realised_gain" in columns("proposal_lines")
@@ -62,8 +67,9 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     downgrade(engine, "0001")
     assert "options" not in columns("requests")
     upgrade(engine)
-    assert current_revision(engine) == "0008"
+    assert current_revision(engine) == "0009"
     assert {"type", "behaviour", "replacement", "substitute"} <= columns("account_restrictions")
+    assert "sleeve" in columns("proposal_lines")
     assert "restrictions" not in _tables(engine)
     assert "lot_id" in columns("lots")
     assert "hash" in columns("audit_log")
@@ -81,7 +87,7 @@ def test_sqlite_file_from_empty(tmp_path: Path) -> None:
     eng = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert current_revision(eng) is None
     upgrade(eng)
-    assert current_revision(eng) == "0008"
+    assert current_revision(eng) == "0009"
     eng.dispose()
 
 
@@ -151,6 +157,6 @@ def test_concurrent_first_runs_migrate_once() -> None:
         for th in threads:
             th.join()
         assert errors == []
-        assert current_revision(eng) == "0008"
+        assert current_revision(eng) == "0009"
     finally:
         gen.close()

@@ -129,6 +129,7 @@ def register(app: typer.Typer) -> None:
         view = run_in(db, firm, lambda uow: show_account(uow, actor=user, account_id=account_id))
         settings = ", ".join(f"{k} {_text(v)}" for k, v in view.settings.items())
         model = f"{view.model_id} v{view.model_version}" if view.model_id else "none"
+        model = "sleeves" if view.sleeves and not view.model_id else model
         typer.echo(f"account {view.account_id}: target {model}")
         typer.echo(f"settings: {settings}")
         typer.echo(
@@ -157,7 +158,13 @@ def register(app: typer.Typer) -> None:
             )
         holdings.add_row("cash", "", "", f"{view.cash:,.2f}" if view.cash is not None else "", "")
         show(holdings, None)
-        for title, rows in (("restrictions", view.restrictions), ("locks", view.locks)):
+        for title, rows in (
+            ("restrictions", view.restrictions),
+            ("locks", view.locks),
+            ("sleeves", view.sleeves),
+            ("apm targets", view.apm_targets),
+            ("sleeve positions", view.sleeve_positions),
+        ):
             if not rows:
                 typer.echo(f"{title}: none")
                 continue

@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
                 table.add_row(
                     "",
                     "",
-                    x["symbol"],
+                    f"{x['symbol']} (APM)" if x.get("sleeve") == "apm" else x["symbol"],
                     x["action"],
                     number(x["quantity"]),
                     number(x["price"]),

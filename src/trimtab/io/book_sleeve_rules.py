@@ -11,9 +11,9 @@ the account alone. Lots, holds and lot methods stay as the book laid them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +24,13 @@ from trimtab.core.rules import SlotRules, slot_rules
 from trimtab.errors import InputError
 from trimtab.io.batch import BookRulesOn
 from trimtab.io.book import LoadedBook
-from trimtab.io.book_rules import RULE_SCHEMAS, qualified_accounts, read_book_rules, rule_table
+from trimtab.io.book_rules import (
+    RULE_SCHEMAS,
+    RuleSource,
+    qualified_accounts,
+    read_book_rules,
+    rule_table,
+)
 from trimtab.io.book_sleeves import BookSleeves
 from trimtab.io.sleeves import twin_rules
 
@@ -43,16 +49,26 @@ def check_sleeve_run(sleeves: BookSleeves, *, household: bool, as_of: date | Non
 
 
 def sleeve_rules(
-    folder: Path | str, loaded: LoadedBook, sleeves: BookSleeves, on: BookRulesOn
+    folder: RuleSource,
+    loaded: LoadedBook,
+    sleeves: BookSleeves,
+    on: BookRulesOn,
+    *,
+    mates: Mapping[str, str] | None = None,
 ) -> BookRulesOn:
     """``on`` with the book's sleeves: protected shares, APM lines and their rules, and the
-    security of each symbol code for the wash-sale checks."""
+    security of each symbol code for the wash-sale checks.
+
+    ``folder`` is the book folder, or its rule tables already read (the service's stored
+    ones); ``loaded.tables["accounts"]`` gives households and registrations. ``mates``:
+    accounts outside ``loaded`` whose past trades count for its households (account id ->
+    household id), as the service proposes some accounts of a household."""
     a = loaded.arrays
     rules = on.rules
     apm = a.slot_symbol >= sleeves.first_twin
     rows = np.flatnonzero(apm.any(axis=1))
     if rows.size:
-        rules = _apm_rules(Path(folder), loaded, sleeves, rules, rows, on.as_of)
+        rules = _apm_rules(folder, loaded, sleeves, rules, rows, on.as_of, mates or {})
     ruled = rules.ruled
     protected = None
     if sleeves.protected:
@@ -76,23 +92,25 @@ _RESTRICTIONS = ("behaviour", "replacement", "substitute", "lead", "member", "se
 
 
 def _apm_rules(
-    folder: Path,
+    folder: RuleSource,
     loaded: LoadedBook,
     sleeves: BookSleeves,
     rules: SlotRules,
     rows: npt.NDArray[np.intp],
     as_of: date,
+    mates: Mapping[str, str],
 ) -> SlotRules:
     """``rules`` with the accounts ``rows`` (those with APM lines) laid again from their
     rows of the rule tables, each security's rules on its twin too."""
     ids = loaded.account_ids.to_pylist()
-    account_code = {x: i for i, x in enumerate(ids)}
+    account_code = {x: i for i, x in enumerate([*ids, *(m for m in mates if m not in ids)])}
     symbol_code = {s: i for i, s in enumerate(loaded.symbols[: sleeves.first_twin])}
     accounts = loaded.tables["accounts"]
     house: dict[str, str] = {}
     if "household_id" in accounts.column_names:
         named = accounts.column("household_id").to_pylist()
         house = {x: h for x, h in zip(ids, named, strict=True) if h is not None}
+    house |= {x: h for x, h in mates.items() if x not in house}
     mine = {ids[r] for r in rows.tolist()}
     houses = {house.get(x, x) for x in mine}
     tables: dict[str, tuple[str, pa.Table]] = {}
@@ -112,7 +130,7 @@ def _apm_rules(
         symbol_code=symbol_code,
         as_of=as_of,
         household=house or None,
-        qualified=qualified_accounts(accounts).tolist(),
+        qualified=qualified_accounts(accounts).tolist() + [False] * (len(account_code) - len(ids)),
     )
     twin = {int(c): sleeves.first_twin + i for i, c in enumerate(sleeves.twin_of.tolist())}
     a = loaded.arrays

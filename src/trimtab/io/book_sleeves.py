@@ -105,14 +105,28 @@ def twin_start(symbols: Sequence[str]) -> int | None:
     return None
 
 
+SleeveTables = dict[str, tuple[str, pa.Table]]
+"""The sleeve tables by name, each with the label its errors cite (a file name, or the
+store's table): what a book folder holds, or what the service reads back from its store."""
+
+
 def read_book_sleeves(
     folder: Path | str, *, keep_positions: bool = True
 ) -> tuple[LoadedBook, BookSleeves | None]:
     """The book in ``folder`` with its accounts' sleeves laid out (``None``: the book has no
     sleeve tables, and is read exactly as :func:`read_book` reads it). Raises
     :class:`BookError` naming the table, row and column."""
+    raw = read_sleeve_tables(folder)
+    if not raw:
+        return read_book(folder, keep_positions=keep_positions), None
+    loaded = read_sleeved_book(folder, raw, keep_positions=keep_positions)
+    return lay_out_sleeves(loaded, raw)
+
+
+def read_sleeve_tables(folder: Path | str) -> SleeveTables:
+    """The sleeve tables of ``folder`` present, their columns and required values checked."""
     folder = Path(folder)
-    raw: dict[str, tuple[str, pa.Table]] = {}
+    raw: SleeveTables = {}
     for name, columns in SLEEVE_SCHEMAS.items():
         path = table_path(folder, name) if folder.is_dir() else None
         if path is not None:
@@ -121,8 +135,16 @@ def read_book_sleeves(
                 path.name, table, [c.name for c in columns if c.required and not c.nullable]
             )
             raw[name] = (path.name, table)
-    if not raw:
-        return read_book(folder, keep_positions=keep_positions), None
+    return raw
+
+
+def read_sleeved_book(
+    folder: Path | str, raw: SleeveTables, *, keep_positions: bool = True
+) -> LoadedBook:
+    """The book in ``folder`` as :func:`read_book` reads it, each account whose target is in
+    ``raw``'s ``sleeves`` laid out with a placeholder model (its ``model_id`` must be
+    empty); ``tables["accounts"]`` is the table as given. Lay the sleeves on with
+    :func:`lay_out_sleeves`."""
     kept: dict[str, pa.Table] = {}
 
     def prepare(tables: dict[str, pa.Table], labels: dict[str, str]) -> None:
@@ -130,8 +152,7 @@ def read_book_sleeves(
         tables["accounts"] = _placeholders(raw, tables, labels)
 
     loaded = read_book(folder, keep_positions=keep_positions, prepare=prepare)
-    loaded = replace(loaded, tables={**loaded.tables, "accounts": kept["accounts"]})
-    return _lay_out(loaded, raw)
+    return replace(loaded, tables={**loaded.tables, "accounts": kept["accounts"]})
 
 
 def _placeholders(
@@ -405,11 +426,15 @@ def _where(field: str, acc: _Account, labels: dict[str, str]) -> str:
     return f"{labels['sleeves']} row {row} column sleeve"
 
 
-def _lay_out(
-    loaded: LoadedBook, raw: dict[str, tuple[str, pa.Table]]
-) -> tuple[LoadedBook, BookSleeves]:
+def lay_out_sleeves(loaded: LoadedBook, raw: SleeveTables) -> tuple[LoadedBook, BookSleeves]:
     """The read book with its sleeves: blends as extra models, APM lines and shares on twin
-    codes, the sleeves' shares checked against the account's positions."""
+    codes, the sleeves' shares checked against the account's positions. Raises
+    :class:`BookError` naming the table, row and column.
+
+    ``loaded`` needs its ``arrays``, ``account_ids``, ``symbols``, ``model_ids``,
+    ``lot_codes`` and ``tables["models"]`` (the models' lines in order, which model sleeves
+    blend): a book read by :func:`read_sleeved_book`, or the service's stored accounts (an
+    account whose target is in ``sleeves`` laid out with any model, or none)."""
     labels = {name: raw[name][0] if name in raw else f"{name}.csv" for name in SLEEVE_SCHEMAS}
     accounts = _read_rows(loaded, raw)
     a = loaded.arrays

@@ -3,7 +3,7 @@ open request it is in (``trimtab account show``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -31,7 +31,9 @@ class Holding:
 
 @dataclass(frozen=True, slots=True)
 class AccountView:
-    """Everything ``account show`` prints; ``book_date`` is the newest imported book."""
+    """Everything ``account show`` prints; ``book_date`` is the newest imported book.
+    ``sleeves``, ``apm_targets`` and ``sleeve_positions`` are the account's stored sleeves
+    (an account with ``sleeves`` takes its target from them, not from a model)."""
 
     account_id: str
     settings: dict[str, Any]
@@ -44,6 +46,9 @@ class AccountView:
     restrictions: list[dict[str, Any]]
     locks: list[dict[str, Any]]
     open_request: int | None
+    sleeves: list[dict[str, Any]] = field(default_factory=list)
+    apm_targets: list[dict[str, Any]] = field(default_factory=list)
+    sleeve_positions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def show_account(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountView:
@@ -100,6 +105,9 @@ def show_account(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountView
     holdings: list[Holding] = []
     restrictions: list[dict[str, Any]] = []
     locks: list[dict[str, Any]] = []
+    sleeves: list[dict[str, Any]] = []
+    apm_targets: list[dict[str, Any]] = []
+    sleeve_positions: list[dict[str, Any]] = []
     if book_date is not None:
         p, px = t.positions.c, t.prices.c
         rows = conn.execute(
@@ -118,10 +126,14 @@ def show_account(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountView
                 (v * 100 / total).quantize(Decimal("0.01")) if v is not None and total else None
             )
             holdings.append(Holding(r.symbol, r.quantity, r.price, v, weight))
-    # the account's standing restrictions and locks (not dated: they hold until removed)
+    # the account's standing restrictions, locks and sleeves (not dated: they hold until
+    # removed, or an import replaces them)
     for table, into, order in (
         (t.account_restrictions, restrictions, t.account_restrictions.c.restriction_id),
         (t.account_locks, locks, t.account_locks.c.symbol),
+        (t.account_sleeves, sleeves, t.account_sleeves.c.line),
+        (t.account_apm_targets, apm_targets, t.account_apm_targets.c.line),
+        (t.account_sleeve_positions, sleeve_positions, t.account_sleeve_positions.c.line),
     ):
         for r in conn.execute(
             select(table)
@@ -129,7 +141,7 @@ def show_account(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountView
             .order_by(order)
         ):
             row = {k: v for k, v in r._mapping.items() if v is not None and v != ""}
-            for key in ("firm_id", "account_id"):
+            for key in ("firm_id", "account_id", "line"):
                 row.pop(key, None)
             into.append(row)
     open_request = conn.execute(
@@ -149,4 +161,7 @@ def show_account(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountView
         restrictions=restrictions,
         locks=locks,
         open_request=open_request,
+        sleeves=sleeves,
+        apm_targets=apm_targets,
+        sleeve_positions=sleeve_positions,
     )

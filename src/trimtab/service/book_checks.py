@@ -44,6 +44,9 @@ STORE: dict[str, tuple[Table, ...]] = {
     "transactions": (t.transactions,),
     "restrictions": (t.account_restrictions,),
     "locks": (t.account_locks,),
+    "sleeves": (t.account_sleeves,),
+    "apm_targets": (t.account_apm_targets,),
+    "sleeve_positions": (t.account_sleeve_positions,),
 }
 """The store tables each book table's columns land in (a column is found by its name)."""
 

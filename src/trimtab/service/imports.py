@@ -24,12 +24,19 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from trimtab.errors import BookError, ConflictError
 from trimtab.io.book import LoadedBook, read_book
 from trimtab.io.book_rules import RuleTables, book_slot_rules, rule_table
+from trimtab.io.book_sleeves import (
+    SleeveTables,
+    lay_out_sleeves,
+    read_sleeve_tables,
+    read_sleeved_book,
+)
 from trimtab.io.tables import table_path
 from trimtab.service.access import require_role
 from trimtab.service.book_checks import check_book, check_dates
 from trimtab.service.book_extras import ExtraTable, read_extras
 from trimtab.service.exact import number_texts, to_decimals
 from trimtab.service.import_extras import STORED_RULES, import_rules, write_extra
+from trimtab.service.sleeve_store import import_sleeves
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -53,18 +60,23 @@ class ImportSummary:
 class BookFolder:
     """A book folder read and validated: the core book, its service tables, its rule
     tables (``restrictions``, ``locks``, ``transactions``, ``short_term_windows``, read as
-    ``propose-book`` reads them), file names."""
+    ``propose-book`` reads them), file names, and its sleeve tables (``sleeves``,
+    ``apm_targets``, ``sleeve_positions``, checked as ``propose-book`` checks them)."""
 
     book: LoadedBook
     extras: dict[str, ExtraTable]
     labels: dict[str, str]
     rules: RuleTables
+    sleeves: SleeveTables = field(default_factory=dict)
 
 
 def read_book_folder(folder: Path, as_of: date | None = None) -> BookFolder:
     """Read every table of ``folder``; rules are checked as on ``as_of`` (the import date;
     today by default). Raises :class:`~trimtab.errors.BookError`."""
-    book = read_book(folder)
+    sleeves = read_sleeve_tables(folder)
+    book = read_book(folder) if not sleeves else read_sleeved_book(folder, sleeves)
+    if sleeves:
+        lay_out_sleeves(book, sleeves)  # names the first bad row, as propose-book does
     extras = read_extras(folder, book.account_ids)
     if table_path(folder, "specific_lots") is not None:
         raise BookError("specific_lots", "the service keeps no specific-lot orders yet")
@@ -84,14 +96,16 @@ def read_book_folder(folder: Path, as_of: date | None = None) -> BookFolder:
         {
             **{name: extra.table for name, extra in extras.items()},
             **{name: table for name, (_, table) in rules.items()},
+            **{name: table for name, (_, table) in sleeves.items()},
         },
         {
             **labels,
             **{n: e.label for n, e in extras.items()},
             **{n: label for n, (label, _) in rules.items()},
+            **{n: label for n, (label, _) in sleeves.items()},
         },
     )
-    return BookFolder(book=book, extras=extras, labels=labels, rules=rules)
+    return BookFolder(book=book, extras=extras, labels=labels, rules=rules, sleeves=sleeves)
 
 
 def _col(table: pa.Table, name: str) -> list[Any]:
@@ -163,6 +177,8 @@ def import_book(
         say(name)
         rows[name] = write_extra(uow, as_of, name, extra)
     rows.update(import_rules(uow, as_of, folder.rules))
+    say("sleeves")
+    rows.update(import_sleeves(uow, _col(tables["accounts"], "account_id"), folder.sleeves))
     conn.execute(
         insert(t.imports).values(
             firm_id=firm,
@@ -436,6 +452,7 @@ def _accounts(
     for a, c, m, h, r, rb in zip(
         ids, cash, model, household, registration, rebalancing, strict=True
     ):
+        m = m or None  # none: the account's target is in its sleeves
         h = h or None
         r = r or "non_qualified"
         if h is not None and h not in households:
@@ -480,7 +497,9 @@ def _accounts(
                     }
                 )
                 audits.append((a, {"rebalancing": before_switch}, {"rebalancing": on}))
-        day_rows.append((firm, as_of, a, m, versions.get(m), c, on if rb is None else rb))
+        day_rows.append(
+            (firm, as_of, a, m, versions.get(m) if m else None, c, on if rb is None else rb)
+        )
     uow.bulk_insert(t.households, ("firm_id", "household_id"), new_households)
     uow.bulk_insert(
         t.accounts,

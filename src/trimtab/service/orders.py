@@ -1,7 +1,8 @@
 """Orders: created from an approved request's proposals, exported as CSV or FIX 4.4.
 
-Client order ids are ``TT<request>-<n>``, ``n`` counting the request's trade lines in
-(account, symbol) order, so the same request always yields the same ids; the store's key on
+Client order ids are ``TT<request>-<n>``, ``n`` counting the request's orders in
+(account, symbol) order (an account's trade lines of one security, a model line and an APM
+sleeve's, net to one order), so the same request always yields the same ids; the store's key on
 them means approving twice can never create a second set.
 """
 
@@ -58,22 +59,32 @@ def create_orders(uow: UnitOfWork, *, request_id: int, accounts: list[str], now:
         .order_by(t.proposal_lines.c.account_id, t.proposal_lines.c.symbol)
     ).all()
     chosen = set(accounts)
+    # an account's lines of one security (a model line and an APM sleeve's) are one order
+    net: dict[tuple[str, str], list[Any]] = {}
+    for line in lines:
+        signed = line.quantity if line.action == "buy" else -line.quantity
+        key = (line.account_id, line.symbol)
+        if key in net:
+            net[key][0] += signed
+        else:
+            net[key] = [signed, line.price]
+    trades = [(key, qty, px) for key, (qty, px) in net.items() if qty != 0]
     rows = [
         (
             uow.firm_id,
             f"TT{request_id}-{n + 1:04d}",
             request_id,
-            line.account_id,
-            line.symbol,
-            line.action,
-            line.quantity,
-            line.price,
+            account_id,
+            symbol,
+            "buy" if qty > 0 else "sell",
+            abs(qty),
+            px,
             day,
             best_effort,
             now,
         )
-        for n, line in enumerate(lines)
-        if line.account_id in chosen
+        for n, ((account_id, symbol), qty, px) in enumerate(trades)
+        if account_id in chosen
     ]
     return uow.bulk_insert(
         t.orders,

@@ -2,9 +2,13 @@
 
 The stored rules are read back in the book format (:func:`~trimtab.service.rule_store.rule_tables`)
 and laid on the accounts' slots exactly as ``propose-book`` lays a book's rule tables
-(:func:`~trimtab.io.book_rules.lay_out_rules`), with the date's tax lots; so the same
-account with the same rules gets the same trades from ``trimtab propose``, ``propose-book``
-and a request.
+(:func:`~trimtab.io.book_rules.lay_out_rules`), with the date's tax lots; the stored
+sleeves are read back in the book format too (:func:`~trimtab.service.sleeve_store.sleeve_tables`)
+and laid on as ``propose-book`` lays a book's sleeve tables
+(:func:`~trimtab.io.book_sleeves.lay_out_sleeves`,
+:func:`~trimtab.io.book_sleeve_rules.sleeve_rules`). So the same account with the same
+rules and sleeves gets the same trades from ``trimtab propose``, ``propose-book`` and a
+request.
 """
 
 from __future__ import annotations
@@ -24,9 +28,14 @@ from trimtab.core.book import BookArrays, with_extra_slots
 from trimtab.core.lots import METHOD_CODE, LotMethod, lots_on_slots
 from trimtab.core.rules import SlotRules
 from trimtab.errors import ConflictError
+from trimtab.io.batch import BookRulesOn
+from trimtab.io.book import LoadedBook
 from trimtab.io.book_rules import RuleTables, lay_out_rules, read_book_rules
+from trimtab.io.book_sleeve_rules import sleeve_rules
+from trimtab.io.book_sleeves import BookSleeves, SleeveTables, lay_out_sleeves
 from trimtab.pipeline import Partition
 from trimtab.service.rule_store import rule_tables
+from trimtab.service.sleeve_store import sleeve_models, sleeve_tables
 from trimtab.service.snapshot import Snapshot
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
@@ -42,12 +51,21 @@ class RequestBook:
         partition: what the pipeline proposes from.
         household: household id per account (its own id when it has none), (N,).
         lot_ids: each lot's id (the book's, else ``#row``), by the partition's lot order.
+        symbols: symbol per symbol code of ``arrays``: the snapshot's, then the APM twins
+            (each named as its security).
+        sleeves: the accounts' sleeves as laid out, ``None`` when none has any.
     """
 
     arrays: BookArrays
     partition: Partition
     household: list[str]
     lot_ids: tuple[str | None, ...]
+    symbols: tuple[str, ...] = ()
+    sleeves: BookSleeves | None = None
+
+    def sleeve(self, code: int) -> str:
+        """The sleeve of a line on symbol code ``code``: ``apm`` for an APM twin, else ``""``."""
+        return "apm" if self.sleeves is not None and code >= self.sleeves.first_twin else ""
 
 
 def _known(tables: RuleTables, symbols: Mapping[str, int]) -> dict[str, tuple[str, pa.Table]]:
@@ -137,22 +155,86 @@ def request_book(
         symbol_code,
     )
     arrays = snap.arrays
+    symbols = tuple(snap.symbols)
+    sleeves = None
+    stored = sleeve_tables(uow, account_ids=ids)
+    if stored:
+        loaded, sleeves = _with_sleeves(uow, snap, accounts, stored)
+        arrays, symbols = loaded.arrays, loaded.symbols
     where = {"account_code": account_code, "symbol_code": symbol_code, "trade_day": trade_day}
     rules, extra = _lay_out(tables, arrays, house=house, qualified=qualified, **where)  # type: ignore[arg-type]
     if extra:
         arrays = with_extra_slots(arrays, extra)
         rules, _ = _lay_out(tables, arrays, house=house, qualified=qualified, **where)  # type: ignore[arg-type]
     rules, lot_ids = _with_lots(uow, snap, arrays, rules, accounts)
+    security = arrays.slot_symbol
+    if sleeves is not None:  # protected shares, APM lines and their rules
+        on = sleeve_rules(
+            tables,
+            replace(loaded, arrays=arrays),
+            sleeves,
+            BookRulesOn(rules=rules, as_of=trade_day, qualified=qualified),
+            mates=mate_house,
+        )
+        rules = on.rules
+        security = sleeves.security[arrays.slot_symbol]
     partition = Partition(
         batch=arrays.batch(0, arrays.size),
-        symbol=arrays.slot_symbol,
+        symbol=security,
         household=house[: len(ids)].astype(np.int32),
         rules=rules,
         qualified=qualified,
         as_of=trade_day,
         owned=True,
     )
-    return RequestBook(arrays=arrays, partition=partition, household=household, lot_ids=lot_ids)
+    return RequestBook(
+        arrays=arrays,
+        partition=partition,
+        household=household,
+        lot_ids=lot_ids,
+        symbols=symbols,
+        sleeves=sleeves,
+    )
+
+
+def _with_sleeves(
+    uow: UnitOfWork, snap: Snapshot, accounts: Mapping[str, Any], stored: SleeveTables
+) -> tuple[LoadedBook, BookSleeves]:
+    """The snapshot's accounts with their stored sleeves laid out as ``propose-book`` lays
+    a book's (:func:`~trimtab.io.book_sleeves.lay_out_sleeves`): blends as extra models, APM
+    lines and shares on twin codes."""
+    ids = snap.account_ids
+    models = sleeve_models(uow, stored, snap.as_of)
+    code = {a: i for i, a in enumerate(ids)}
+    symbol = {s: i for i, s in enumerate(snap.symbols)}
+    lt = t.lots
+    held = uow.conn.execute(
+        select(lt.c.account_id, lt.c.symbol)
+        .where(lt.c.firm_id == uow.firm_id, lt.c.as_of == snap.as_of, lt.c.account_id.in_(ids))
+        .distinct()
+    ).all()
+    held = [r for r in held if r.symbol in symbol]
+    loaded = LoadedBook(
+        arrays=snap.arrays,
+        account_ids=pa.array(ids, pa.string()),
+        symbols=tuple(snap.symbols),
+        model_ids=tuple(sorted(set(models.column("model_id").to_pylist()))),
+        tables={
+            "models": models,
+            "accounts": pa.table(
+                {
+                    "account_id": pa.array(ids, pa.string()),
+                    "household_id": pa.array([accounts[a].household_id for a in ids], pa.string()),
+                    "registration": pa.array([accounts[a].registration for a in ids], pa.string()),
+                }
+            ),
+        },
+        lot_codes=(
+            np.array([code[r.account_id] for r in held], dtype=np.int32),
+            np.array([symbol[r.symbol] for r in held], dtype=np.int32),
+        ),
+    )
+    return lay_out_sleeves(loaded, stored)
 
 
 def _with_lots(

@@ -21,10 +21,10 @@ import numpy as np
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trimtab.core.book import BookArrays
 from trimtab.core.engine import Method, TradeOptions
 from trimtab.core.reasons import Message, Status, describe_line
 from trimtab.errors import ConflictError, ForbiddenError, InputError, NotFoundError
+from trimtab.io.book_sleeve_rules import check_sleeve_run
 from trimtab.io.proposal import household_fields
 from trimtab.options import MIN_TRADE_VALUE, parse_method, trade_options
 from trimtab.pipeline import Proposed, propose_partition
@@ -34,6 +34,7 @@ from trimtab.service.evaluate import run_state
 from trimtab.service.market import CHICAGO, expiry, previous_market_day, trade_date
 from trimtab.service.orders import create_orders
 from trimtab.service.proposing import RequestBook, account_households, request_book, slot_classes
+from trimtab.service.sleeve_store import sleeved_accounts
 from trimtab.service.snapshot import Snapshot, latest_book_date, load_snapshot
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
@@ -75,9 +76,10 @@ def _options(
 
 def _wanted(
     uow: UnitOfWork, method: Method, account_ids: list[str]
-) -> tuple[list[str], dict[str, Any]]:
+) -> tuple[list[str], dict[str, Any], set[str]]:
     """The accounts to propose for (a household rebalance brings each named account's
-    household) and their stored rows; refuses unknown, held-away and target-less ones."""
+    household), their stored rows and those whose target is in their sleeves; refuses
+    unknown, held-away and target-less ones."""
     wanted = list(dict.fromkeys(a.strip() for a in account_ids if a.strip()))
     if not wanted:
         raise InputError("accounts", "name at least one account")
@@ -91,14 +93,15 @@ def _wanted(
             )
         )
     }
+    sleeved = sleeved_accounts(uow, wanted)
     for account_id in wanted:
         if account_id not in accounts:
             raise NotFoundError(f"account {account_id!r} does not exist")
         if accounts[account_id].held_away:
             raise InputError("accounts", f"account {account_id!r} is held away: never traded")
-        if accounts[account_id].model_id is None:
+        if accounts[account_id].model_id is None and account_id not in sleeved:
             raise InputError("accounts", f"account {account_id!r} has no target")
-    return wanted, accounts
+    return wanted, accounts, sleeved
 
 
 def submit_request(
@@ -126,21 +129,23 @@ def submit_request(
     require_role(uow, user_id=actor, role="operator")
     method = parse_method(logic, field="logic")
     options, given = _options(method, amounts)
-    wanted, accounts = _wanted(uow, method, account_ids)
+    wanted, accounts, sleeved = _wanted(uow, method, account_ids)
     conn, firm = uow.conn, uow.firm_id
     _free_accounts(uow, actor=actor, account_ids=wanted, replace=replace, now=now)
     as_of = latest_book_date(uow)
     warnings = stale_prices(as_of, now)
-    snap = load_snapshot(uow, as_of=as_of, account_ids=wanted)
+    snap = load_snapshot(uow, as_of=as_of, account_ids=wanted, sleeved=sleeved)
     missing = sorted(set(wanted) - set(snap.account_ids))
     if missing:
         raise InputError("accounts", f"account {missing[0]!r} is not in the book of {as_of}")
     trade_day = now.astimezone(CHICAGO).date()
     book = request_book(uow, snap=snap, accounts=accounts, trade_day=trade_day)
-    arrays = book.arrays
-    options = _of_accounts(options, snap, arrays, [accounts[a] for a in snap.account_ids])
+    if book.sleeves is not None:  # household rebalance takes no APM sleeves
+        household = method is Method.HOUSEHOLD_REBALANCE
+        check_sleeve_run(book.sleeves, household=household, as_of=trade_day)
+    options = _of_accounts(options, snap, book, [accounts[a] for a in snap.account_ids])
     done = propose_partition(book.partition, method, options)
-    proposals, lines = _proposal_rows(firm, snap, arrays, done, accounts)
+    proposals, lines = _proposal_rows(firm, snap, book, done)
     households = None
     if method is Method.HOUSEHOLD_REBALANCE:
         households = _household_weights(book, done, snap.symbols)
@@ -183,6 +188,7 @@ def submit_request(
             "firm_id",
             "account_id",
             "symbol",
+            "sleeve",
             "action",
             "quantity",
             "price",
@@ -231,13 +237,14 @@ def submit_request(
 
 
 def _of_accounts(
-    options: TradeOptions, snap: Snapshot, arrays: BookArrays, rows: list[Any]
+    options: TradeOptions, snap: Snapshot, book: RequestBook, rows: list[Any]
 ) -> TradeOptions:
-    """The options with the accounts' own sub-asset classes (withdrawal) and cash sweep
-    targets (deposit: percent of value and dollars); ``rows`` are the stored accounts."""
+    """The options with the accounts' own sub-asset classes (withdrawal; an APM line's is
+    its security's) and cash sweep targets (deposit: percent of value and dollars); ``rows``
+    are the stored accounts."""
     return replace(
         options,
-        sub_asset_class=slot_classes(snap, arrays.slot_symbol),
+        sub_asset_class=slot_classes(snap, book.partition.symbol),
         sweep_pct=np.array([float(r.sweep_pct) for r in rows]),
         sweep_min=np.array([float(r.sweep_min_usd) for r in rows]),
     )
@@ -248,14 +255,12 @@ def _cents(value: float) -> Decimal:
 
 
 def _proposal_rows(
-    firm: str,
-    snap: Snapshot,
-    arrays: BookArrays,
-    done: Proposed,
-    accounts: Mapping[str, Any],
+    firm: str, snap: Snapshot, book: RequestBook, done: Proposed
 ) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
     """One stored proposal per account and one line per security of it (buy, sell or
-    none), with exact decimals: shares as proposed, dollars to the cent."""
+    none; an APM sleeve's line of a security is a line of its own, sleeve ``apm``), with
+    exact decimals: shares as proposed, dollars to the cent."""
+    arrays = book.arrays
     proposal = done.proposal
     rule_reason = None if done.ruled is None else done.ruled.rule_reason
     gains = done.short_term_gain + done.long_term_gain
@@ -273,7 +278,8 @@ def _proposal_rows(
                 (
                     firm,
                     account_id,
-                    snap.symbols[code],
+                    book.symbols[code],
+                    book.sleeve(code),
                     action,
                     Decimal(repr(abs(qty))),
                     Decimal(repr(float(arrays.price[code]))),
@@ -560,13 +566,16 @@ def oversold(uow: UnitOfWork, *, request_id: int) -> dict[str, str]:
         )
     ):
         ordered[(r.account_id, r.symbol)] += r.quantity
+    sold: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for s in sells:  # a model line and an APM sleeve's line of a security sell together
+        sold[(s.account_id, s.symbol)] += s.quantity
     short: dict[str, str] = {}
-    for s in sells:
-        key = (s.account_id, s.symbol)
+    for key, quantity in sold.items():
+        account_id, symbol = key
         left = held[key] - ordered[key]
-        if s.quantity > left and s.account_id not in short:
-            short[s.account_id] = (
-                f"sells {_plain(s.quantity)} {s.symbol} but {_plain(max(left, Decimal(0)))} "
+        if quantity > left and account_id not in short:
+            short[account_id] = (
+                f"sells {_plain(quantity)} {symbol} but {_plain(max(left, Decimal(0)))} "
                 f"are held ({_plain(held[key])} in the book of {book}, "
                 f"{_plain(ordered[key])} sold by orders since)"
             )

@@ -7,7 +7,7 @@ them happens in :mod:`trimtab.core`.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import Connection, Float, Select, cast, select
+from sqlalchemy import ColumnElement, Connection, Float, Select, cast, or_, select
 
 from trimtab.core.book import BookArrays, assemble_book
 from trimtab.errors import NotFoundError
@@ -51,7 +51,12 @@ class Snapshot:
     rebalancing: npt.NDArray[np.bool_]
 
 
-def _accounts_query(uow: UnitOfWork, as_of: date, account_ids: Sequence[str] | None) -> Select:  # type: ignore[type-arg]
+def _accounts_query(
+    uow: UnitOfWork, as_of: date, account_ids: Sequence[str] | None, sleeved: Collection[str]
+) -> Select:  # type: ignore[type-arg]
+    has_target: ColumnElement[bool] = t.account_days.c.model_id.is_not(None)
+    if sleeved:
+        has_target = or_(has_target, t.account_days.c.account_id.in_(sorted(sleeved)))
     q = select(
         t.account_days.c.account_id,
         t.account_days.c.model_id,
@@ -61,7 +66,7 @@ def _accounts_query(uow: UnitOfWork, as_of: date, account_ids: Sequence[str] | N
     ).where(
         t.account_days.c.firm_id == uow.firm_id,
         t.account_days.c.as_of == as_of,
-        t.account_days.c.model_id.is_not(None),
+        has_target,
     )
     if account_ids is not None:
         q = q.where(t.account_days.c.account_id.in_(list(account_ids)))
@@ -69,9 +74,17 @@ def _accounts_query(uow: UnitOfWork, as_of: date, account_ids: Sequence[str] | N
 
 
 def load_snapshot(
-    uow: UnitOfWork, *, as_of: date, account_ids: Sequence[str] | None = None
+    uow: UnitOfWork,
+    *,
+    as_of: date,
+    account_ids: Sequence[str] | None = None,
+    sleeved: Collection[str] = (),
 ) -> Snapshot:
     """The book of ``as_of`` for ``account_ids`` (every account with a target when ``None``).
+
+    ``sleeved`` accounts, whose target is in their sleeves (no model), are laid out with an
+    empty model (their holdings only): :func:`trimtab.io.book_sleeves.lay_out_sleeves`
+    lays their target on.
 
     Raises :class:`NotFoundError` when no book was imported for ``as_of``.
     """
@@ -99,18 +112,21 @@ def load_snapshot(
 
     # sorted here, not by the database: its collation need not be code-point order
     accounts = sorted(
-        conn.execute(_accounts_query(uow, as_of, account_ids)).all(), key=lambda r: r.account_id
+        conn.execute(_accounts_query(uow, as_of, account_ids, sleeved)).all(),
+        key=lambda r: r.account_id,
     )
     ids = [r.account_id for r in accounts]
-    keys = sorted({(r.model_id, r.model_version) for r in accounts})
+    keys = sorted({(r.model_id, r.model_version) for r in accounts if r.model_id is not None})
+    if any(r.model_id is None for r in accounts):
+        keys.append((None, None))  # the empty model, last
     key_code = {k: i for i, k in enumerate(keys)}
     lines: dict[tuple[str, int], list[tuple[int, float, float, float]]] = {k: [] for k in keys}
-    if keys:
+    if any(k[0] is not None for k in keys):
         for r in conn.execute(
             select(t.model_lines)
             .where(
                 t.model_lines.c.firm_id == firm,
-                t.model_lines.c.model_id.in_(sorted({k[0] for k in keys})),
+                t.model_lines.c.model_id.in_(sorted({k[0] for k in keys if k[0] is not None})),
             )
             .order_by(t.model_lines.c.model_id, t.model_lines.c.version, t.model_lines.c.line)
         ):

@@ -296,6 +296,50 @@ account_locks = Table(
 """An account's locks, standing until removed (the book format's ``locks``; ``symbol`` is
 empty for a lock on the whole account). Trade holds are the account's own columns."""
 
+account_sleeves = Table(
+    "account_sleeves",
+    metadata,
+    _firm(),
+    _key("account_id"),
+    Column("line", Integer, primary_key=True),
+    Column("sleeve", String(8), nullable=False),
+    Column("weight_pct", percent(), nullable=False),
+    Column("model_id", String(64)),
+    Column("cash_pct", percent()),
+    _account_fk(),
+    CheckConstraint("sleeve IN ('model', 'apm')", name="sleeve"),
+)
+"""An account's model and APM sleeves (the book format's ``sleeves``, in the book's order:
+``line`` from 1): an account with rows takes its target from them, not from a model."""
+
+account_apm_targets = Table(
+    "account_apm_targets",
+    metadata,
+    _firm(),
+    _key("account_id"),
+    _key("symbol", 32),
+    Column("line", Integer, nullable=False),
+    Column("target_pct", percent(), nullable=False),
+    _account_fk(),
+)
+"""The targets of an account's APM sleeve, percent of the sleeve (``apm_targets``)."""
+
+account_sleeve_positions = Table(
+    "account_sleeve_positions",
+    metadata,
+    _firm(),
+    _key("account_id"),
+    _key("sleeve", 16),
+    _key("symbol", 32),
+    Column("line", Integer, nullable=False),
+    Column("quantity", quantity(), nullable=False),
+    _account_fk(),
+    CheckConstraint("sleeve IN ('apm', 'protected')", name="sleeve"),
+)
+"""Shares of an account's position that belong to its APM or protected sleeve
+(``sleeve_positions``). The three sleeve tables are standing: an import replaces the rows
+of every account its book names."""
+
 imports = Table(
     "imports",
     metadata,
@@ -411,6 +455,7 @@ proposal_lines = Table(
     Column("request_id", Integer, ForeignKey("requests.request_id"), primary_key=True),
     _key("account_id"),
     _key("symbol", 32),
+    Column("sleeve", String(8), primary_key=True, server_default=""),
     Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
     Column("action", String(4), nullable=False),
     Column("quantity", quantity(), nullable=False),
