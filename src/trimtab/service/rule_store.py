@@ -38,7 +38,9 @@ RESTRICTION_COLUMNS = (
 """Columns of a stored restriction row besides its key (account, restriction_id, symbol)."""
 
 
-def _column(table: pa.Table, name: str) -> list[Any]:
+def column_values(table: pa.Table, name: str) -> list[Any]:
+    """A column as Python values, an empty text as ``None`` (every row ``None`` when the
+    table has no such column)."""
     if name not in table.column_names:
         return [None] * table.num_rows
     col = table.column(name)
@@ -49,15 +51,15 @@ def _column(table: pa.Table, name: str) -> list[Any]:
 
 def restriction_ids(table: pa.Table) -> list[str]:
     """Each row's ``restriction_id``, its symbol where it has none."""
-    ids = _column(table, "restriction_id")
-    symbols = _column(table, "symbol")
+    ids = column_values(table, "restriction_id")
+    symbols = column_values(table, "symbol")
     return [i if i is not None else s for i, s in zip(ids, symbols, strict=True)]
 
 
 def import_restrictions(uow: UnitOfWork, table: pa.Table, label: str) -> int:
     """Upsert the book's ``restrictions`` rows (checked already); returns the rows written."""
     firm = uow.firm_id
-    accounts = _column(table, "account_id")
+    accounts = column_values(table, "account_id")
     ids = restriction_ids(table)
     keys = sorted(set(zip(accounts, ids, strict=True)))
     r = t.account_restrictions
@@ -68,13 +70,13 @@ def import_restrictions(uow: UnitOfWork, table: pa.Table, label: str) -> int:
             )
         )
     weight = to_decimals(
-        _column(table, "weight_at_end_pct"), label=label, column="weight_at_end_pct", scale=8
+        column_values(table, "weight_at_end_pct"), label=label, column="weight_at_end_pct", scale=8
     )
-    values = [_column(table, c) for c in RESTRICTION_COLUMNS[:-1]]
+    values = [column_values(table, c) for c in RESTRICTION_COLUMNS[:-1]]
     rows = [
         (firm, a, i, s, *rest, w)
         for a, i, s, *rest, w in zip(
-            accounts, ids, _column(table, "symbol"), *values, weight, strict=True
+            accounts, ids, column_values(table, "symbol"), *values, weight, strict=True
         )
     ]
     return uow.bulk_insert(
@@ -88,10 +90,10 @@ def import_locks(uow: UnitOfWork, table: pa.Table) -> int:
     firm = uow.firm_id
     rows = list(
         zip(
-            _column(table, "account_id"),
-            _column(table, "type"),
-            [s or "" for s in _column(table, "symbol")],
-            _column(table, "until"),
+            column_values(table, "account_id"),
+            column_values(table, "type"),
+            [s or "" for s in column_values(table, "symbol")],
+            column_values(table, "until"),
             strict=True,
         )
     )
@@ -123,7 +125,7 @@ def import_windows(uow: UnitOfWork, table: pa.Table) -> int:
     """Store the book's ``short_term_windows`` on its securities (the last row of a symbol
     counts); returns the rows read."""
     s = t.securities
-    days = dict(zip(_column(table, "symbol"), _column(table, "days"), strict=True))
+    days = dict(zip(column_values(table, "symbol"), column_values(table, "days"), strict=True))
     for symbol, window in days.items():
         uow.conn.execute(
             update(s)

@@ -21,6 +21,7 @@ from sqlalchemy import Table, delete, func, select
 
 from trimtab.io.book_sleeves import SLEEVE_SCHEMAS, SleeveTables
 from trimtab.service.exact import to_decimals
+from trimtab.service.rule_store import column_values
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -32,15 +33,6 @@ STORED: dict[str, tuple[Table, tuple[str, ...]]] = {
 """Each book sleeve table's store table and its columns besides ``account_id``."""
 
 _SCALE = {"weight_pct": 8, "cash_pct": 8, "target_pct": 8, "quantity": 8}
-
-
-def _column(table: pa.Table, name: str) -> list[Any]:
-    if name not in table.column_names:
-        return [None] * table.num_rows
-    col = table.column(name)
-    if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    return [None if v == "" else v for v in col.to_pylist()]
 
 
 def import_sleeves(
@@ -60,13 +52,13 @@ def import_sleeves(
         label, table = tables[name]
         values = []
         for c in columns:
-            found = _column(table, c)
+            found = column_values(table, c)
             if c in _SCALE:
                 found = to_decimals(found, label=label, column=c, scale=_SCALE[c])
             values.append(found)
         line: dict[str, int] = {}
         rows = []
-        for account, *rest in zip(_column(table, "account_id"), *values, strict=True):
+        for account, *rest in zip(column_values(table, "account_id"), *values, strict=True):
             line[account] = line.get(account, 0) + 1
             rows.append((firm, account, line[account], *rest))
         out[name] = uow.bulk_insert(store, ("firm_id", "account_id", "line", *columns), rows)
@@ -113,7 +105,9 @@ def sleeve_models(uow: UnitOfWork, tables: SleeveTables, as_of: date) -> pa.Tabl
     ``models`` table: each model's version in force on ``as_of``, lines in order."""
     wanted: list[str] = []
     if "sleeves" in tables:
-        wanted = sorted({m for m in _column(tables["sleeves"][1], "model_id") if m is not None})
+        wanted = sorted(
+            {m for m in column_values(tables["sleeves"][1], "model_id") if m is not None}
+        )
     v, ml = t.model_versions, t.model_lines
     version = dict(
         uow.conn.execute(
