@@ -236,12 +236,13 @@ def evaluate_triggers(
     sweep = sweep_target(value, sweep_pct=params.sweep_pct, sweep_min=params.sweep_min_usd)
     cash_low_now = cash < params.cash_low_pct / 100.0 * value
 
-    over_soft = np.abs(diff) > params.sac_soft_pct[:, None]
+    size = np.abs(diff)
+    over_soft = size > params.sac_soft_pct[:, None]
     since = np.where(over_soft & (previous.class_since > NO_DAY), previous.class_since, inputs.day)
     drift_6m = np.any(over_soft & (inputs.day - since > params.sac_soft_days[:, None]), axis=1)
     hard = params.sac_hard_pct[:, None]
     drift_2d = np.any(
-        (np.abs(diff) > hard) & (np.abs(np.nan_to_num(previous.class_diff, nan=0.0)) > hard),
+        (size > hard) & (np.abs(np.nan_to_num(previous.class_diff, nan=0.0)) > hard),
         axis=1,
     )
 
