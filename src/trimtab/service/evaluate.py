@@ -80,8 +80,8 @@ class EvaluationSummary:
 
 @dataclass(frozen=True, slots=True)
 class AccountSettings:
-    """The accounts' settings in snapshot order: the triggers' parameters and the switches
-    the run needs, (N,) each."""
+    """The accounts' settings in snapshot order, (N,) each: the triggers' parameters, trade
+    hold today, rebalancing (managed) and the first import's day number."""
 
     params: TriggerParams
     held: npt.NDArray[np.bool_]
