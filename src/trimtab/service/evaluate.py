@@ -2,8 +2,9 @@
 
 ``evaluate`` on day D reads the book of the previous NYSE market day (custodian data is one
 market day old) and flags into the queue every account with rebalancing on and a target
-for which a trigger fires. The arithmetic runs on whole arrays (:mod:`trimtab.core` for
-drift, numpy for the rest); the database is read with set-based queries and written in
+for which a trigger fires. The triggers are pure functions over arrays
+(:mod:`trimtab.core.triggers`); this module only reads their inputs and the previous
+evaluation's state from the database with set-based queries, and writes the results in
 chunks, each committed, so an interrupted run resumes where it stopped. Re-running a
 finished date replaces that date's evaluations and open queue entries, nothing else.
 
@@ -31,7 +32,6 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -43,7 +43,17 @@ from sqlalchemy import Float, case, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import drift_book
-from trimtab.core.partial import class_drift, sweep_target
+from trimtab.core.partial import class_drift
+from trimtab.core.triggers import (
+    NO_DAY,
+    REASONS,
+    SwitchChanges,
+    TriggerFlags,
+    TriggerInputs,
+    TriggerParams,
+    TriggerState,
+    evaluate_triggers,
+)
 from trimtab.errors import ConflictError, NotFoundError
 from trimtab.service.access import require_role
 from trimtab.service.market import previous_market_day
@@ -53,20 +63,6 @@ from trimtab.store.uow import UnitOfWork
 
 Progress = Callable[[int, int], None]
 """Called after each committed chunk with (accounts written so far, accounts in the run)."""
-
-REASONS = (
-    "target_changed",
-    "out_of_band",
-    "class_drift_6m",
-    "class_drift_2d",
-    "toggled",
-    "no_trade",
-    "cash_high",
-    "cash_low",
-    "deposit",
-    "withdrawal",
-    "restriction_ended",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +79,11 @@ class EvaluationSummary:
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
-    """Per-account drift parameters as arrays, (N,) each; units as in ``accounts``."""
+class AccountSettings:
+    """The accounts' settings in snapshot order, (N,) each: the triggers' parameters, trade
+    hold today, rebalancing (managed) and the first import's day number."""
 
-    sac_soft_pct: npt.NDArray[np.float64]
-    sac_soft_days: npt.NDArray[np.int64]
-    sac_hard_pct: npt.NDArray[np.float64]
-    cash_high_usd: npt.NDArray[np.float64]
-    cash_low_pct: npt.NDArray[np.float64]
-    sweep_pct: npt.NDArray[np.float64]
-    sweep_min_usd: npt.NDArray[np.float64]
-    no_trade_days: npt.NDArray[np.int64]
+    params: TriggerParams
     held: npt.NDArray[np.bool_]
     rebalancing: npt.NDArray[np.bool_]
     first_seen: npt.NDArray[np.int64]
@@ -118,12 +108,14 @@ def class_drift_pct(snap: Snapshot) -> npt.NDArray[np.float64]:
     return out
 
 
+def _day(value: date | str) -> int:
+    """A date (or ISO text) as its day number, days since 1970-01-01."""
+    return int(np.datetime64(value, "D").astype(np.int64))
+
+
 def _day_number(values: list[date | None]) -> npt.NDArray[np.int64]:
-    """Dates as days since 1970-01-01; missing dates as a very early day."""
-    return np.array(
-        [np.datetime64(v, "D").astype(np.int64) if v else -(10**6) for v in values],
-        dtype=np.int64,
-    )
+    """Dates as day numbers; missing dates as :data:`~trimtab.core.triggers.NO_DAY`."""
+    return np.array([_day(v) if v else NO_DAY for v in values], dtype=np.int64)
 
 
 NUMERIC_SETTINGS = (
@@ -138,7 +130,7 @@ NUMERIC_SETTINGS = (
 )
 
 
-def _settings(uow: UnitOfWork, snap: Snapshot, day: date) -> Settings:
+def _settings(uow: UnitOfWork, snap: Snapshot, day: date) -> AccountSettings:
     """The accounts' parameters as arrays in snapshot order (one query, numbers as floats)."""
     a = t.accounts.c
     rows = uow.conn.execute(
@@ -161,7 +153,7 @@ def _settings(uow: UnitOfWork, snap: Snapshot, day: date) -> Settings:
     numbers = {name: pick(5 + i, np.float64) for i, name in enumerate(NUMERIC_SETTINGS)}
     until = [columns[3][i] for i in order.tolist()]
     hold = pick(2, bool) & np.array([u is None or u >= day for u in until], dtype=bool)
-    return Settings(
+    params = TriggerParams(
         sac_soft_pct=numbers["sac_soft_pct"],
         sac_soft_days=numbers["sac_soft_days"].astype(np.int64),
         sac_hard_pct=numbers["sac_hard_pct"],
@@ -170,6 +162,9 @@ def _settings(uow: UnitOfWork, snap: Snapshot, day: date) -> Settings:
         sweep_pct=numbers["sweep_pct"],
         sweep_min_usd=numbers["sweep_min_usd"],
         no_trade_days=numbers["no_trade_days"].astype(np.int64),
+    )
+    return AccountSettings(
+        params=params,
         held=hold,
         rebalancing=pick(1, bool),
         first_seen=_day_number([columns[4][i] for i in order.tolist()]),
@@ -387,11 +382,15 @@ def _chunks(
     window_start = prev_data or previous_market_day(data_date)
 
     snap = load_snapshot(uow, as_of=data_date)
-    settings = _settings(uow, snap, day)
-    flags, details = _triggers(uow, snap, settings, day, data_date, prev_day, window_start)
+    accounts = _settings(uow, snap, day)
+    inputs, previous, max_drift_pct = _read_inputs(
+        uow, snap, accounts, day, data_date, prev_day, window_start
+    )
+    flags, state = evaluate_triggers(inputs, previous, accounts.params)
+    stored = _Stored(inputs, flags, flags.matrix(), state, max_drift_pct)
     _renew(uow, day, owner)
     uow.commit()
-    active = settings.rebalancing
+    active = accounts.rebalancing
     done = set(
         conn.execute(
             select(t.evaluations.c.account_id).where(
@@ -406,7 +405,7 @@ def _chunks(
         progress(written, total)
     for start in range(0, len(todo), chunk):
         try:
-            _write(uow, snap, settings, flags, details, todo[start : start + chunk], day, data_date)
+            _write(uow, snap, stored, todo[start : start + chunk], day, data_date)
             _renew(uow, day, owner)
             uow.commit()
         except IntegrityError:
@@ -437,155 +436,136 @@ def _busy(day: date) -> ConflictError:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Details:
-    """Per-account numbers the run stores besides the flags."""
-
-    value: npt.NDArray[np.float64]
-    cash: npt.NDArray[np.float64]
-    max_drift_pct: npt.NDArray[np.float64]
-    out_of_band: npt.NDArray[np.int32]
-    cash_low: npt.NDArray[np.bool_]
-    class_diff: npt.NDArray[np.float64]
-    class_since: npt.NDArray[np.int64]
-
-
-def _triggers(
+def _read_inputs(
     uow: UnitOfWork,
     snap: Snapshot,
-    s: Settings,
+    accounts: AccountSettings,
     day: date,
     data_date: date,
     prev_day: date | None,
     window_start: date,
-) -> tuple[dict[str, npt.NDArray[np.bool_]], Details]:
-    conn, firm = uow.conn, uow.firm_id
+) -> tuple[TriggerInputs, TriggerState, npt.NDArray[np.float64]]:
+    """The triggers' inputs for today, the state kept by the previous evaluation (of
+    ``prev_day``), and each account's largest security drift in percent points (stored,
+    not a trigger); arrays in snapshot order. Reads only: no trigger is decided here."""
     n = snap.arrays.size
     code = {a: i for i, a in enumerate(snap.account_ids)}
-    today = np.datetime64(day, "D").astype(np.int64)
     drift = drift_book(snap.arrays)
-    value, cash = drift.value, snap.arrays.cash
-    flags: dict[str, npt.NDArray[np.bool_]] = {r: np.zeros(n, dtype=bool) for r in REASONS}
-
-    flags["out_of_band"] = drift.out_of_band > 0
-    sweep = sweep_target(value, sweep_pct=s.sweep_pct, sweep_min=s.sweep_min_usd)
-    flags["cash_high"] = cash > sweep + s.cash_high_usd
-    cash_low_now = cash < s.cash_low_pct / 100.0 * value
-
     diff = class_drift_pct(snap)
-    c = diff.shape[1]
-    prev_diff = np.full((n, c), np.nan)
-    prev_since = np.full((n, c), -1, dtype=np.int64)
-    prev_low = np.zeros(n, dtype=bool)
-    prev_model = np.zeros(n, dtype=bool)
-    changed_model = np.zeros(n, dtype=bool)
-    if prev_day is not None:
-        class_code = {k: i for i, k in enumerate(snap.sub_asset_classes)}
-        for r in conn.execute(
-            select(
-                t.evaluation_classes.c.account_id,
-                t.evaluation_classes.c.sub_asset_class,
-                t.evaluation_classes.c.diff_pct,
-                t.evaluation_classes.c.soft_since,
-            ).where(
-                t.evaluation_classes.c.firm_id == firm, t.evaluation_classes.c.as_of == prev_day
-            )
-        ):
-            i, k = code.get(r.account_id), class_code.get(r.sub_asset_class)
-            if i is not None and k is not None:
-                prev_diff[i, k] = float(r.diff_pct)
-                prev_since[i, k] = np.datetime64(r.soft_since, "D").astype(np.int64)
-        for r in conn.execute(
-            select(
-                t.evaluations.c.account_id,
-                t.evaluations.c.model_id,
-                t.evaluations.c.model_version,
-                t.evaluations.c.cash_low,
-            ).where(t.evaluations.c.firm_id == firm, t.evaluations.c.as_of == prev_day)
-        ):
-            i = code.get(r.account_id)
-            if i is not None:
-                prev_low[i] = bool(r.cash_low)
-                prev_model[i] = True
-                changed_model[i] = (r.model_id, r.model_version) != (
-                    snap.model_ids[i],
-                    snap.model_versions[i],
-                )
-    flags["cash_low"] = cash_low_now & prev_low
-    flags["target_changed"] = prev_model & changed_model
-
-    over_soft = np.abs(diff) > s.sac_soft_pct[:, None]
-    since = np.where(over_soft & (prev_since >= 0), prev_since, today)
-    flags["class_drift_6m"] = np.any(over_soft & (today - since > s.sac_soft_days[:, None]), axis=1)
-    over_hard = np.abs(diff) > s.sac_hard_pct[:, None]
-    prev_hard = np.abs(np.nan_to_num(prev_diff, nan=0.0)) > s.sac_hard_pct[:, None]
-    flags["class_drift_2d"] = np.any(over_hard & prev_hard, axis=1)
-
-    last_trade = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    trades = conn.execute(
-        select(t.transactions.c.account_id, func.max(t.transactions.c.trade_date))
-        .where(t.transactions.c.firm_id == firm, t.transactions.c.as_of <= data_date)
-        .group_by(t.transactions.c.account_id)
+    targets: dict[tuple[str | None, int | None], int] = {}
+    keys = zip(snap.model_ids, snap.model_versions, strict=True)
+    target = np.array([targets.setdefault(k, len(targets)) for k in keys], dtype=np.int64)
+    previous = _previous_state(uow, snap, code, targets, prev_day, diff.shape[1])
+    firm = uow.firm_id
+    x, o, ca, r = t.transactions.c, t.orders.c, t.cash_activity.c, t.account_restrictions.c
+    trades = uow.conn.execute(
+        select(x.account_id, func.max(x.trade_date))
+        .where(x.firm_id == firm, x.as_of <= data_date)
+        .group_by(x.account_id)
     ).all()
-    orders = conn.execute(
-        select(t.orders.c.account_id, func.max(t.orders.c.trade_date))
-        .where(t.orders.c.firm_id == firm, t.orders.c.trade_date <= data_date)
-        .group_by(t.orders.c.account_id)
+    orders = uow.conn.execute(
+        select(o.account_id, func.max(o.trade_date))
+        .where(o.firm_id == firm, o.trade_date <= data_date)
+        .group_by(o.account_id)
     ).all()
-    for account_id, last in [*trades, *orders]:
-        i = code.get(account_id)
-        if i is not None:
-            last_trade[i] = max(last_trade[i], np.datetime64(last, "D").astype(np.int64))
-    last_trade = np.where(last_trade == np.iinfo(np.int64).min, s.first_seen, last_trade)
-    data_day = np.datetime64(data_date, "D").astype(np.int64)
-    flags["no_trade"] = data_day - last_trade >= s.no_trade_days
-
-    for kind in ("deposit", "withdrawal"):
-        for account_id in conn.execute(
-            select(t.cash_activity.c.account_id)
+    # events on or before the window start cannot fire: only the window is read
+    activity = {
+        kind: uow.conn.execute(
+            select(ca.account_id, func.max(ca.activity_date))
             .where(
-                t.cash_activity.c.firm_id == firm,
-                t.cash_activity.c.kind == kind,
-                t.cash_activity.c.activity_date > window_start,
-                t.cash_activity.c.activity_date <= data_date,
+                ca.firm_id == firm,
+                ca.kind == kind,
+                ca.activity_date > window_start,
+                ca.activity_date <= data_date,
             )
-            .distinct()
-        ).scalars():
-            if account_id in code:
-                flags[kind][code[account_id]] = True
-    for account_id in conn.execute(
-        select(t.account_restrictions.c.account_id)
+            .group_by(ca.account_id)
+        ).all()
+        for kind in ("deposit", "withdrawal")
+    }
+    ended = uow.conn.execute(
+        select(r.account_id, func.max(r.end_date))
         .where(
-            t.account_restrictions.c.firm_id == firm,
-            t.account_restrictions.c.end_action == "rebalance_immediately",
-            t.account_restrictions.c.end_date > window_start,
-            t.account_restrictions.c.end_date <= data_date,
+            r.firm_id == firm,
+            r.end_action == "rebalance_immediately",
+            r.end_date > window_start,
+            r.end_date <= data_date,
         )
-        .distinct()
-    ).scalars():
-        if account_id in code:
-            flags["restriction_ended"][code[account_id]] = True
-    flags["toggled"] = _toggled(uow, code, n, window_start, data_date)
-
-    details = Details(
-        value=value,
-        cash=cash,
-        max_drift_pct=drift.max_drift * 100.0,
+        .group_by(r.account_id)
+    ).all()
+    inputs = TriggerInputs(
+        day=_day(day),
+        data_day=_day(data_date),
+        window_start=_day(window_start),
+        value=drift.value,
+        cash=snap.arrays.cash,
         out_of_band=drift.out_of_band,
-        cash_low=cash_low_now,
         class_diff=diff,
-        class_since=np.where(over_soft, since, -1),
+        target=target,
+        held=accounts.held,
+        first_seen=accounts.first_seen,
+        last_trade=_latest([*trades, *orders], code, n),
+        last_deposit=_latest(activity["deposit"], code, n),
+        last_withdrawal=_latest(activity["withdrawal"], code, n),
+        last_restriction_end=_latest(ended, code, n),
+        switches=_switches(uow, code, window_start, data_date),
     )
-    return flags, details
+    return inputs, previous, drift.max_drift * 100.0
 
 
-def _toggled(
-    uow: UnitOfWork, code: dict[str, int], n: int, window_start: date, data_date: date
-) -> npt.NDArray[np.bool_]:
-    """Accounts whose switch history reads on, off, on with the last "on" in the window.
+def _latest(rows: Any, code: dict[str, int], n: int) -> npt.NDArray[np.int64]:
+    """The latest day number per account of ``(account_id, date)`` rows; NO_DAY for none."""
+    out = np.full(n, NO_DAY, dtype=np.int64)
+    for account_id, when in rows:
+        i = code.get(account_id)
+        if i is not None and when is not None:
+            out[i] = max(out[i], _day(when))
+    return out
+
+
+def _previous_state(
+    uow: UnitOfWork,
+    snap: Snapshot,
+    code: dict[str, int],
+    targets: dict[tuple[str | None, int | None], int],
+    prev_day: date | None,
+    c: int,
+) -> TriggerState:
+    """The state the evaluation of ``prev_day`` stored, in snapshot order; target codes
+    from ``targets`` (a target not in it gets a new code)."""
+    state = TriggerState.empty(snap.arrays.size, c)
+    if prev_day is None:
+        return state
+    conn, firm = uow.conn, uow.firm_id
+    class_code = {k: i for i, k in enumerate(snap.sub_asset_classes)}
+    ec, ev = t.evaluation_classes.c, t.evaluations.c
+    for r in conn.execute(
+        select(ec.account_id, ec.sub_asset_class, ec.diff_pct, ec.soft_since).where(
+            ec.firm_id == firm, ec.as_of == prev_day
+        )
+    ):
+        i, k = code.get(r.account_id), class_code.get(r.sub_asset_class)
+        if i is not None and k is not None:
+            state.class_diff[i, k] = float(r.diff_pct)
+            state.class_since[i, k] = _day(r.soft_since)
+    for r in conn.execute(
+        select(ev.account_id, ev.model_id, ev.model_version, ev.cash_low).where(
+            ev.firm_id == firm, ev.as_of == prev_day
+        )
+    ):
+        i = code.get(r.account_id)
+        if i is not None:
+            state.cash_low[i] = bool(r.cash_low)
+            state.target[i] = targets.setdefault((r.model_id, r.model_version), len(targets))
+    return state
+
+
+def _switches(
+    uow: UnitOfWork, code: dict[str, int], window_start: date, data_date: date
+) -> SwitchChanges:
+    """The switch histories up to ``data_date`` of the accounts that may have toggled.
 
     One aggregate finds the candidates (three or more changes, one of them an "on" in the
-    window); only their histories are read.
+    window); only their histories are read, in the order the changes were made.
     """
     c = t.rebalancing_changes.c
     in_window_on = case(
@@ -602,9 +582,10 @@ def _toggled(
         .scalars()
         .all()
     )
-    out = np.zeros(n, dtype=bool)
     wanted = [a for a in candidates if a in code]
-    history: dict[str, list[tuple[date, bool]]] = defaultdict(list)
+    account: list[int] = []
+    effective: list[int] = []
+    on: list[bool] = []
     for start in range(0, len(wanted), 1000):
         for r in uow.conn.execute(
             select(c.account_id, c.effective, c.rebalancing)
@@ -615,14 +596,14 @@ def _toggled(
             )
             .order_by(c.change_id)
         ):
-            history[r.account_id].append((r.effective, bool(r.rebalancing)))
-    for account_id, changes in history.items():
-        seen = ""
-        for effective, on in changes:
-            seen += "1" if on else "0"
-            if seen.endswith("101") and effective > window_start:
-                out[code[account_id]] = True
-    return out
+            account.append(code[r.account_id])
+            effective.append(_day(r.effective))
+            on.append(bool(r.rebalancing))
+    return SwitchChanges(
+        account=np.array(account, dtype=np.int64),
+        effective=np.array(effective, dtype=np.int64),
+        on=np.array(on, dtype=bool),
+    )
 
 
 def _texts(values: npt.NDArray[np.float64], decimals: int) -> list[str]:
@@ -645,12 +626,21 @@ def reason_texts(matrix: npt.NDArray[np.bool_]) -> list[str]:
     return [spelled[i] for i in inverse.tolist()]
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What the run stores of each account: the triggers' inputs and results."""
+
+    inputs: TriggerInputs
+    flags: TriggerFlags
+    matrix: npt.NDArray[np.bool_]
+    state: TriggerState
+    max_drift_pct: npt.NDArray[np.float64]
+
+
 def _write(
     uow: UnitOfWork,
     snap: Snapshot,
-    s: Settings,
-    flags: dict[str, npt.NDArray[np.bool_]],
-    d: Details,
+    d: _Stored,
     rows: list[Any],
     day: date,
     data_date: date,
@@ -661,8 +651,8 @@ def _write(
     """
     firm, n = uow.firm_id, len(rows)
     idx = np.asarray(rows, dtype=np.int64)
-    skipped = s.held[idx]
-    matrix = np.stack([flags[r][idx] for r in REASONS], axis=1) & ~skipped[:, None]
+    skipped = d.flags.skipped[idx]
+    matrix = d.matrix[idx]
     reasons = reason_texts(matrix)
     ids = [snap.account_ids[i] for i in idx.tolist()]
     day_text, data_text = day.isoformat(), data_date.isoformat()
@@ -673,11 +663,11 @@ def _write(
         [data_text] * n,
         [snap.model_ids[i] for i in idx.tolist()],
         [snap.model_versions[i] for i in idx.tolist()],
-        _texts(d.value[idx], 2),
-        _texts(d.cash[idx], 2),
+        _texts(d.inputs.value[idx], 2),
+        _texts(d.inputs.cash[idx], 2),
         _texts(d.max_drift_pct[idx], 6),
-        d.out_of_band[idx].tolist(),
-        d.cash_low[idx].astype(int).tolist(),
+        d.inputs.out_of_band[idx].tolist(),
+        d.state.cash_low[idx].astype(int).tolist(),
         skipped.astype(int).tolist(),
         matrix.any(axis=1).astype(int).tolist(),
         reasons,
@@ -703,8 +693,9 @@ def _write(
         zip(*columns, strict=True),
         encoded=True,
     )
-    row, k = np.nonzero(d.class_since[idx] >= 0)
-    since = d.class_since[idx][row, k].astype("datetime64[D]").astype(str).tolist()
+    class_since = d.state.class_since[idx]
+    row, k = np.nonzero(class_since > NO_DAY)
+    since = class_since[row, k].astype("datetime64[D]").astype(str).tolist()
     uow.bulk_insert(
         t.evaluation_classes,
         ("firm_id", "as_of", "account_id", "sub_asset_class", "diff_pct", "soft_since"),
@@ -713,7 +704,7 @@ def _write(
             [day_text] * row.size,
             [ids[r] for r in row.tolist()],
             [snap.sub_asset_classes[c] for c in k.tolist()],
-            _texts(d.class_diff[idx][row, k], 6),
+            _texts(d.state.class_diff[idx][row, k], 6),
             since,
             strict=True,
         ),

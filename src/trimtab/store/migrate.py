@@ -1,13 +1,13 @@
 """Opening the database and bringing its schema to the latest migration.
 
-The database is ``TRIMTAB_DATABASE_URL`` when set, else the SQLite file ``./trimtab.db``.
+The database is ``TRIMTAB_DATABASE_URL`` when set, else the SQLite file ``./trimtab.db``
+(read through :class:`trimtab.settings.Settings`).
 PostgreSQL URLs use psycopg 3: ``postgresql+psycopg://user@host:5432/db``. Alembic is
 configured in code so that migrations run from an installed package.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
@@ -17,13 +17,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import StaticPool
 
-DEFAULT_URL = "sqlite:///trimtab.db"
+from trimtab.settings import DEFAULT_DATABASE_URL, Settings
+
+DEFAULT_URL = DEFAULT_DATABASE_URL
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def database_url(url: str | None = None) -> str:
     """``url``, else ``TRIMTAB_DATABASE_URL``, else the SQLite file ``./trimtab.db``."""
-    return url or os.environ.get("TRIMTAB_DATABASE_URL") or DEFAULT_URL
+    return url or Settings.from_env().database_url
 
 
 def make_engine(
