@@ -24,10 +24,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "ENV", "Settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///trimtab.db"
 """The SQLite file ``trimtab.db`` in the current folder."""
+
+ENV = {"database_url": "TRIMTAB_DATABASE_URL", "firm": "TRIMTAB_FIRM", "user": "TRIMTAB_USER"}
+"""The variable of each setting (the command line's ``--db``, ``--firm`` and ``--user`` read
+them too)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,7 @@ class Settings:
         variables take their defaults."""
         env = os.environ if environ is None else environ
         return cls(
-            database_url=env.get("TRIMTAB_DATABASE_URL") or DEFAULT_DATABASE_URL,
-            firm=env.get("TRIMTAB_FIRM") or None,
-            user=env.get("TRIMTAB_USER") or None,
+            database_url=env.get(ENV["database_url"]) or DEFAULT_DATABASE_URL,
+            firm=env.get(ENV["firm"]) or None,
+            user=env.get(ENV["user"]) or None,
         )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from trimtab.cli._flags import flag_error
 from trimtab.errors import InputError, TrimtabError
+from trimtab.settings import ENV
 from trimtab.store.migrate import ensure_schema, make_engine
 from trimtab.store.uow import UnitOfWork
 
@@ -29,12 +30,10 @@ T = TypeVar("T")
 
 Db = Annotated[
     str | None,
-    typer.Option(
-        "--db", envvar="TRIMTAB_DATABASE_URL", help="Database URL (default ./trimtab.db)."
-    ),
+    typer.Option("--db", envvar=ENV["database_url"], help="Database URL (default ./trimtab.db)."),
 ]
-Firm = Annotated[str, typer.Option("--firm", envvar="TRIMTAB_FIRM", help="Firm id.")]
-User = Annotated[str, typer.Option("--user", envvar="TRIMTAB_USER", help="Acting user id.")]
+Firm = Annotated[str, typer.Option("--firm", envvar=ENV["firm"], help="Firm id.")]
+User = Annotated[str, typer.Option("--user", envvar=ENV["user"], help="Acting user id.")]
 At = Annotated[
     str | None,
     typer.Option("--at", hidden=True, help="Act as at this ISO moment (testing and replays)."),

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from trimtab.cli._common import Db, Firm, database, fail, parse_date, run_in, show
+from trimtab.settings import ENV
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +27,7 @@ def register(app: typer.Typer) -> None:
     def audit(
         ctx: typer.Context,
         firm: Annotated[
-            str | None, typer.Option("--firm", envvar="TRIMTAB_FIRM", help="Firm id.")
+            str | None, typer.Option("--firm", envvar=ENV["firm"], help="Firm id.")
         ] = None,
         db: Db = None,
         actor: Annotated[str | None, typer.Option(help="Only this user's entries.")] = None,
