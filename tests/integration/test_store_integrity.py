@@ -86,8 +86,8 @@ def test_cancel_or_replace_frees_the_account(engine: sa.Engine, tmp_path: Path) 
     first = submit(engine, ["ACC1", "ACC2"])
     second = submit(engine, ["ACC2"], replace=True)
     with UnitOfWork(engine, "acme") as uow:
-        assert show_request(uow, actor="olga", request_id=first)["request"]["status"] == "canceled"
-        assert show_request(uow, actor="olga", request_id=second)["request"]["status"] == "pending"
+        assert show_request(uow, actor="olga", request_id=first).status == "canceled"
+        assert show_request(uow, actor="olga", request_id=second).status == "pending"
         cancel_request(uow, actor="olga", request_id=second, now=T0)
     third = submit(engine, ["ACC2"])  # free again after the cancel
     assert approve(engine, third) == "complete"
@@ -105,7 +105,7 @@ def test_selling_more_than_held_is_refused_at_approval(engine: sa.Engine, tmp_pa
     assert approve(engine, second) == "complete_with_errors"
     with UnitOfWork(engine, "acme") as uow:
         shown = show_request(uow, actor="olga", request_id=second)
-    assert shown["request"]["issue"] == (
+    assert shown.issue == (
         "ACC2: sells 11 B but 9 are held (20 in the book of 2026-11-19, 11 sold by orders since)"
     )
     assert sold(engine, "ACC2", "B") == 11

@@ -74,13 +74,13 @@ def test_submit_computes_proposals_by_hand(engine: sa.Engine, tmp_path: Path) ->
         shown = show_request(uow, actor="olga", request_id=request_id)
     # ACC1: 12 A x 50 = 600, 10 B x 40 = 400, cash 1000, value 2000.
     # Targets A 60% = 1200 (+600 -> 12 shares), B 40% = 800 (+400 -> 10 shares).
-    proposal = shown["proposals"][0]
-    trades = {(x["symbol"], x["action"], x["quantity"]) for x in proposal["trades"]}
+    proposal = shown.proposals[0]
+    trades = {(x.symbol, x.action, x.quantity) for x in proposal.trades}
     assert trades == {("A", "buy", Decimal(12)), ("B", "buy", Decimal(10))}
-    assert proposal["status"] == "success"
-    assert proposal["cash_after"] == Decimal(0)
-    assert shown["request"]["status"] == "pending"
-    assert shown["request"]["price_date"] == D1
+    assert proposal.status == "success"
+    assert proposal.cash_after == Decimal(0)
+    assert shown.status == "pending"
+    assert shown.price_date == D1
 
 
 def test_approve_creates_orders_once(engine: sa.Engine, tmp_path: Path) -> None:
@@ -124,8 +124,8 @@ def test_large_gain_needs_another_approver(engine: sa.Engine, tmp_path: Path) ->
     request_id = submit(engine, ["ACC1"], actor="amy")
     with UnitOfWork(engine, "acme") as uow:
         shown = show_request(uow, actor="olga", request_id=request_id)
-    assert shown["proposals"][0]["realized_gain"] == Decimal("1470")
-    assert shown["request"]["needs_second_approver"] is True
+    assert shown.proposals[0].realized_gain == Decimal("1470")
+    assert shown.needs_second_approver is True
     with (
         pytest.raises(ForbiddenError, match="an approver other than 'amy'"),
         UnitOfWork(engine, "acme") as uow,
@@ -153,9 +153,7 @@ def test_trade_hold_fails_the_account(engine: sa.Engine, tmp_path: Path) -> None
         status = approve_request(uow, actor="amy", request_id=request_id, now=T0).status
         shown = show_request(uow, actor="olga", request_id=request_id)
     assert status == "complete_with_errors"
-    assert (
-        shown["request"]["issue"] == "ACC2: The account is on trade hold: no trades are proposed."
-    )
+    assert shown.issue == "ACC2: The account is on trade hold: no trades are proposed."
     assert count(engine, "orders") == 2
     with engine.connect() as conn:
         queue = conn.execute(
@@ -299,7 +297,7 @@ def test_every_account_failing_fails_the_request(engine: sa.Engine, tmp_path: Pa
         )
         shown = show_request(uow, actor="olga", request_id=done.request_id)
     assert done.status == "failed"
-    assert shown["request"]["issue"] == (
+    assert shown.issue == (
         "Every account failed: ACC1: The account is on trade hold: no trades are proposed.; "
         "ACC2: The account is on trade hold: no trades are proposed."
     )
@@ -342,12 +340,12 @@ def test_locks_limit_what_is_sold(engine: sa.Engine, tmp_path: Path) -> None:
     request_id = submit(engine, ["ACC1", "ACC2"])
     with UnitOfWork(engine, "acme") as uow:
         shown = show_request(uow, actor="olga", request_id=request_id)
-    by_account = {p["account_id"]: p for p in shown["proposals"]}
-    acc1 = {(x["symbol"], x["action"], x["quantity"]) for x in by_account["ACC1"]["trades"]}
+    by_account = {p.account_id: p for p in shown.proposals}
+    acc1 = {(x.symbol, x.action, x.quantity) for x in by_account["ACC1"].trades}
     assert acc1 == {("B", "buy", Decimal(25))}
-    assert by_account["ACC1"]["realized_gain"] == Decimal(0)
-    assert by_account["ACC2"]["trades"] == []
-    assert shown["request"]["needs_second_approver"] is False
+    assert by_account["ACC1"].realized_gain == Decimal(0)
+    assert by_account["ACC2"].trades == ()
+    assert shown.needs_second_approver is False
     with engine.connect() as conn:
         reason = conn.execute(
             sa.select(t.proposal_lines.c.reason).where(
@@ -390,10 +388,10 @@ def test_generate_cash_amount_is_kept_for_resubmission(engine: sa.Engine, tmp_pa
             amounts={"cash_to_generate": 300.0},
         )
         shown = show_request(uow, actor="olga", request_id=done.request_id)
-    trades = [(x["symbol"], x["action"], x["quantity"]) for x in shown["proposals"][0]["trades"]]
+    trades = [(x.symbol, x.action, x.quantity) for x in shown.proposals[0].trades]
     assert trades == [("B", "sell", Decimal(5))]
-    assert shown["proposals"][0]["cash_after"] == Decimal(300)
-    assert shown["request"]["options"] == '{"cash_to_generate": 300.0}'
+    assert shown.proposals[0].cash_after == Decimal(300)
+    assert shown.amounts == {"cash_to_generate": 300.0}
     with pytest.raises(InputError, match="mccar_pct: must be at most 100"):
         submit(engine, ["ACC2"], logic="generate_cash", amounts={"mccar_pct": 120.0})
 
@@ -418,7 +416,7 @@ def test_no_loss_sale_of_a_security_bought_within_30_days(
     request_id = submit(engine, ["ACC1"])
     with UnitOfWork(engine, "acme") as uow:
         shown = show_request(uow, actor="olga", request_id=request_id)
-    trades = {(x["symbol"], x["action"]) for x in shown["proposals"][0]["trades"]}
+    trades = {(x.symbol, x.action) for x in shown.proposals[0].trades}
     assert ("A", "sell") not in trades
     assert ("B", "buy") in trades
 
@@ -445,10 +443,10 @@ def test_exclusion_liquidated_now_holds_cash(engine: sa.Engine, tmp_path: Path) 
     request_id = submit(engine, ["ACC1"])
     with UnitOfWork(engine, "acme") as uow:
         shown = show_request(uow, actor="olga", request_id=request_id)
-    proposal = shown["proposals"][0]
-    trades = {(x["symbol"], x["action"], x["quantity"]) for x in proposal["trades"]}
+    proposal = shown.proposals[0]
+    trades = {(x.symbol, x.action, x.quantity) for x in proposal.trades}
     assert trades == {("A", "sell", Decimal(12)), ("B", "buy", Decimal(10))}
-    assert proposal["cash_after"] == Decimal(1200)
+    assert proposal.cash_after == Decimal(1200)
 
 
 def test_substitution_needs_its_substitute(tmp_path: Path) -> None:

@@ -97,16 +97,16 @@ def service_trades(engine: sa.Engine, method: str) -> dict[str, list[tuple[Any, 
         with UnitOfWork(engine, "acme") as uow:
             cancel_request(uow, actor="olga", request_id=done.request_id, now=NOW)
     out: dict[str, list[tuple[Any, ...]]] = {a: [] for a in ACCOUNTS}
-    for p in shown["proposals"]:
-        out[p["account_id"]] = sorted(
+    for p in shown.proposals:
+        out[p.account_id] = sorted(
             (
-                x["symbol"],
-                x["sleeve"],
-                x["action"],
-                float(x["quantity"]),
-                float(x["order_value"]),
+                x.symbol,
+                x.sleeve,
+                x.action,
+                float(x.quantity),
+                float(x.order_value),
             )
-            for x in p["trades"]
+            for x in p.trades
         )
     return out
 
@@ -169,11 +169,11 @@ def test_sleeves_are_stored_shown_and_ordered(engine: sa.Engine, tmp_path: Path)
     with UnitOfWork(engine, "acme") as uow:
         shown = show_request(uow, actor="olga", request_id=done.request_id)
     net: dict[tuple[str, str], Decimal] = {}
-    for p in shown["proposals"]:
-        for x in p["trades"]:
-            sign = 1 if x["action"] == "buy" else -1
-            key = (p["account_id"], x["symbol"])
-            net[key] = net.get(key, Decimal(0)) + sign * x["quantity"]
+    for p in shown.proposals:
+        for x in p.trades:
+            sign = 1 if x.action == "buy" else -1
+            key = (p.account_id, x.symbol)
+            net[key] = net.get(key, Decimal(0)) + sign * x.quantity
     with UnitOfWork(engine, "acme") as uow:
         approve_request(uow, actor="amy", request_id=done.request_id, now=NOW)
     with engine.connect() as conn:

@@ -377,10 +377,10 @@ def service_trades(
         with UnitOfWork(engine, "acme") as uow:
             cancel_request(uow, actor="olga", request_id=done.request_id, now=NOW)
     out: dict[str, set[tuple[Any, ...]]] = {}
-    for p in shown["proposals"]:
-        out[p["account_id"]] = {
-            (x["symbol"], x["action"], round(float(x["quantity"]), 6), float(x["order_value"]))
-            for x in p["trades"]
+    for p in shown.proposals:
+        out[p.account_id] = {
+            (x.symbol, x.action, round(float(x.quantity), 6), float(x.order_value))
+            for x in p.trades
         }
     return out
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Annotated
@@ -104,42 +103,41 @@ def register(app: typer.Typer) -> None:
             raise fail(f"--format: must be table or json, got {fmt!r}")
         shown = run_in(db, firm, lambda uow: show_request(uow, actor=user, request_id=request_id))
         if fmt == "json":
-            typer.echo(audit_json(shown))
+            typer.echo(audit_json(shown.as_json()))
             return
-        req = shown["request"]
         typer.echo(
-            f"request {req['request_id']} {req['status']} logic {req['logic']} "
-            f"by {req['submitted_by']} at {req['submitted_at']:%Y-%m-%d %H:%M} UTC, "
-            f"prices of {req['price_date']}, expires {req['expires_at']:%Y-%m-%d %H:%M} UTC"
-            + (f"\nissue: {req['issue']}" if req["issue"] else "")
+            f"request {shown.request_id} {shown.status} logic {shown.logic} "
+            f"by {shown.submitted_by} at {shown.submitted_at:%Y-%m-%d %H:%M} UTC, "
+            f"prices of {shown.price_date}, expires {shown.expires_at:%Y-%m-%d %H:%M} UTC"
+            + (f"\nissue: {shown.issue}" if shown.issue else "")
         )
         table = Table("account", "status", "symbol", "action", "quantity", "price", "value", "gain")
-        for p in shown["proposals"]:
+        for p in shown.proposals:
             table.add_row(
-                p["account_id"],
-                p["status"],
+                p.account_id,
+                p.status,
                 "",
                 "",
                 "",
                 "",
-                f"{p['value']:,.2f}",
-                f"{p['realized_gain']:,.2f}",
+                f"{p.value:,.2f}",
+                f"{p.realized_gain:,.2f}",
             )
-            if p["message"]:
-                table.add_row("", p["message"], "", "", "", "", "", "")
-            for x in p["trades"]:
+            if p.message:
+                table.add_row("", p.message, "", "", "", "", "", "")
+            for x in p.trades:
                 table.add_row(
                     "",
                     "",
-                    f"{x['symbol']} (APM)" if x.get("sleeve") == "apm" else x["symbol"],
-                    x["action"],
-                    number(x["quantity"]),
-                    number(x["price"]),
-                    f"{x['order_value']:,.2f}",
-                    f"{x['realized_gain']:,.2f}",
+                    f"{x.symbol} (APM)" if x.sleeve == "apm" else x.symbol,
+                    x.action,
+                    number(x.quantity),
+                    number(x.price),
+                    f"{x.order_value:,.2f}",
+                    f"{x.realized_gain:,.2f}",
                 )
         show(table, None)
-        for house in json.loads(req["households"]) if req.get("households") else []:
+        for house in shown.households:
             weights = Table(
                 "symbol", "weight before %", "after %", title=f"household {house['id']}"
             )

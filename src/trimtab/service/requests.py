@@ -684,8 +684,74 @@ def resubmit_failed(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
     )
 
 
-def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> dict[str, Any]:
-    """The request, its proposals and their trade lines (``action`` buy/sell only)."""
+@dataclass(frozen=True, slots=True)
+class TradeLine:
+    """One buy or sell of a proposal: shares, dollars per share, dollars."""
+
+    symbol: str
+    sleeve: str
+    """``apm`` on a line of the APM sleeve, empty otherwise."""
+    action: str
+    quantity: Decimal
+    price: Decimal
+    order_value: Decimal
+    realized_gain: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalView:
+    """One account's proposal in a request; dollars as stored (to the cent)."""
+
+    account_id: str
+    status: str
+    message: str
+    value: Decimal
+    cash_after: Decimal
+    realized_gain: Decimal
+    needs_second_approver: bool
+    trades: tuple[TradeLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """A request with its proposals (:func:`show_request`); times in UTC."""
+
+    request_id: int
+    logic: str
+    status: str
+    submitted_by: str
+    submitted_at: datetime
+    expires_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    issue: str | None
+    needs_second_approver: bool
+    price_date: date
+    amounts: dict[str, float]
+    """The logic's amounts as submitted (:data:`AMOUNTS`)."""
+    households: tuple[dict[str, Any], ...]
+    """A household rebalance's household weights before and after, percent."""
+    proposals: tuple[ProposalView, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The request as ``request show --format json`` prints it: ``request`` (its fields)
+        and ``proposals`` (each with its ``trades``)."""
+        fields = {f: getattr(self, f) for f in self.__slots__ if f != "proposals"}
+        return {
+            "request": fields,
+            "proposals": [
+                {
+                    **{f: getattr(p, f) for f in p.__slots__ if f != "trades"},
+                    "trades": [{f: getattr(x, f) for f in x.__slots__} for x in p.trades],
+                }
+                for p in self.proposals
+            ],
+        }
+
+
+def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> RequestView:
+    """The request, its proposals and their trade lines (buys and sells only)."""
     require_role(uow, user_id=actor, role="viewer")
     req = _request(uow, request_id)
     proposals = uow.conn.execute(
@@ -702,15 +768,48 @@ def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> dict[str, A
         )
         .order_by(t.proposal_lines.c.account_id, t.proposal_lines.c.symbol)
     ).all()
-    by_account: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for line in lines:
-        by_account[line.account_id].append(dict(line._mapping))
-    return {
-        "request": dict(req._mapping),
-        "proposals": [
-            {**dict(p._mapping), "trades": by_account.get(p.account_id, [])} for p in proposals
-        ],
-    }
+    by_account: dict[str, list[TradeLine]] = defaultdict(list)
+    for x in lines:
+        by_account[x.account_id].append(
+            TradeLine(
+                symbol=x.symbol,
+                sleeve=x.sleeve or "",
+                action=x.action,
+                quantity=x.quantity,
+                price=x.price,
+                order_value=x.order_value,
+                realized_gain=x.realized_gain,
+                reason=x.reason,
+            )
+        )
+    return RequestView(
+        request_id=req.request_id,
+        logic=req.logic,
+        status=req.status,
+        submitted_by=req.submitted_by,
+        submitted_at=req.submitted_at,
+        expires_at=req.expires_at,
+        decided_by=req.decided_by,
+        decided_at=req.decided_at,
+        issue=req.issue,
+        needs_second_approver=bool(req.needs_second_approver),
+        price_date=req.price_date,
+        amounts=json.loads(req.options) if req.options else {},
+        households=tuple(json.loads(req.households)) if req.households else (),
+        proposals=tuple(
+            ProposalView(
+                account_id=p.account_id,
+                status=p.status,
+                message=p.message,
+                value=p.value,
+                cash_after=p.cash_after,
+                realized_gain=p.realized_gain,
+                needs_second_approver=bool(p.needs_second_approver),
+                trades=tuple(by_account.get(p.account_id, [])),
+            )
+            for p in proposals
+        ),
+    )
 
 
 def list_requests(
