@@ -78,7 +78,7 @@ def main() -> None:
         detail.add_row(
             row["symbol"],
             row["action"],
-            f"{row['quantity']:,}",
+            f"{row['quantity']:,.6f}".rstrip("0").rstrip("."),
             f"{row['price']:,.2f}",
             f"{row['order_value']:,.2f}",
         )
