@@ -73,6 +73,10 @@ def run(base: str, accounts: int, repeats: int, methods: list[str]) -> dict[str,
                 for _ in range(repeats):
                     times["b"].append(_run(base, book, method, outs["b"], ruled))
                     times["h"].append(_run(HEAD, book, method, outs["h"], ruled))
+                c.log(
+                    f"{method} {label}: base best {min(times['b']):.2f} s, "
+                    f"head best {min(times['h']):.2f} s"
+                )
                 rows.append(
                     {
                         "method": method,

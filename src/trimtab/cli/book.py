@@ -33,11 +33,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Drift of every account: value, largest drift, out-of-band count, flagged."""
         from trimtab.io.batch import drift_table, write_output
-        from trimtab.io.book_sleeves import read_book_sleeves
+        from trimtab.io.book import has_sleeve_tables, read_book
 
         _check_out(out)
         try:
-            loaded, _ = read_book_sleeves(book, keep_positions=False)
+            if has_sleeve_tables(book):  # the sleeve reader (pydantic) only when needed
+                from trimtab.io.book_sleeves import read_book_sleeves
+
+                loaded, _ = read_book_sleeves(book, keep_positions=False)
+            else:
+                loaded = read_book(book, keep_positions=False)
         except InputError as err:
             raise _fail(str(err)) from None
         write_output(drift_table(loaded, workers=workers), out)
@@ -85,8 +90,7 @@ def register(app: typer.Typer) -> None:
             with_book_classes,
             write_proposals,
         )
-        from trimtab.io.book_sleeve_rules import check_sleeve_run, sleeve_rules
-        from trimtab.io.book_sleeves import read_book_sleeves
+        from trimtab.io.book import has_sleeve_tables, read_book
         from trimtab.io.household_book import group_households
 
         _check_out(out)
@@ -110,7 +114,14 @@ def register(app: typer.Typer) -> None:
             ruled = has_rules(book)
             if ruled and when is None:
                 raise InputError("--as-of", "required: the book has rule tables or tax lots")
-            loaded, sleeves = read_book_sleeves(book, keep_positions=False)
+            sleeves = None
+            if has_sleeve_tables(book):  # the sleeve reader (pydantic) only when needed
+                from trimtab.io.book_sleeve_rules import check_sleeve_run
+                from trimtab.io.book_sleeves import read_book_sleeves
+
+                loaded, sleeves = read_book_sleeves(book, keep_positions=False)
+            else:
+                loaded = read_book(book, keep_positions=False)
             if sleeves is not None:  # protected shares are rules too
                 household = chosen is Method.HOUSEHOLD_REBALANCE
                 check_sleeve_run(sleeves, household=household, as_of=when)
@@ -122,6 +133,8 @@ def register(app: typer.Typer) -> None:
             if ruled and when is not None:
                 loaded, rules = book_rules(book, loaded, when)
                 if sleeves is not None:
+                    from trimtab.io.book_sleeve_rules import sleeve_rules
+
                     rules = sleeve_rules(book, loaded, sleeves, rules)
             options = with_book_classes(loaded, chosen, options)
         except InputError as err:

@@ -19,8 +19,7 @@ from trimtab.core.book import CHUNK, RULES_CHUNK, drift_book, map_chunks
 from trimtab.core.engine import Method, TradeOptions
 from trimtab.core.rules import SlotRules
 from trimtab.io.arrow import from_numpy, strings
-from trimtab.io.book import LoadedBook, with_extra_holdings
-from trimtab.io.book_sleeves import twin_start
+from trimtab.io.book import LoadedBook, twin_start, with_extra_holdings
 from trimtab.io.household_book import household_codes, household_spans
 from trimtab.io.proposal import MESSAGE_TEXTS, STATUS_LABELS
 from trimtab.io.relief import relief_text

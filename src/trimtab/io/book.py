@@ -7,7 +7,7 @@ after the header) and nothing is written when a book is refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -554,3 +554,23 @@ def with_extra_holdings(loaded: LoadedBook, extra: list[tuple[int, int]]) -> Loa
     rules can buy into securities an account neither holds nor has in its model."""
     arrays = with_extra_slots(loaded.arrays, extra)
     return loaded if arrays is loaded.arrays else replace(loaded, arrays=arrays)
+
+
+def twin_start(symbols: Sequence[str]) -> int | None:
+    """The first APM twin code of a book's ``symbols`` (sorted, then the twins), or ``None``
+    when it has none: the first symbol that does not sort after the one before."""
+    for i in range(1, len(symbols)):
+        if symbols[i] <= symbols[i - 1]:
+            return i
+    return None
+
+
+SLEEVE_TABLES = ("sleeves", "apm_targets", "sleeve_positions")
+"""A book's optional sleeve tables (:mod:`trimtab.io.book_sleeves` reads them)."""
+
+
+def has_sleeve_tables(folder: Path | str) -> bool:
+    """Whether the book folder gives accounts sleeves (a cheap look: no table is read)."""
+    return Path(folder).is_dir() and any(
+        table_path(Path(folder), name) is not None for name in SLEEVE_TABLES
+    )

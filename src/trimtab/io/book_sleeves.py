@@ -22,7 +22,6 @@ slots by :mod:`trimtab.io.book_sleeve_rules`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from trimtab.core.book import assemble_book
 from trimtab.errors import BookError, ScenarioError
-from trimtab.io.book import LoadedBook, read_book
+from trimtab.io.book import LoadedBook, read_book, twin_start  # noqa: F401  (re-exported)
 from trimtab.io.errors import first_error
 from trimtab.io.rules import ProtectedPositionIn
 from trimtab.io.scenario import ScenarioIn
@@ -94,15 +93,6 @@ class BookSleeves:
         for padding (code -1), (S + T + 1,)."""
         out: Codes = np.r_[np.arange(self.first_twin), self.twin_of, -1].astype(np.int32)
         return out
-
-
-def twin_start(symbols: Sequence[str]) -> int | None:
-    """The first APM twin code of a book's ``symbols`` (sorted, then the twins), or ``None``
-    when it has none: the first symbol that does not sort after the one before."""
-    for i in range(1, len(symbols)):
-        if symbols[i] <= symbols[i - 1]:
-            return i
-    return None
 
 
 SleeveTables = dict[str, tuple[str, pa.Table]]
