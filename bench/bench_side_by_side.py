@@ -122,12 +122,16 @@ def render(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", required=True, help="Python of the other checkout's venv.")
+    parser.add_argument("--base", help="Python of the other checkout's venv.")
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--methods", default="rebalance_to_target")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="(run_all.py) nothing to do")
     args = parser.parse_args()
+    if args.base is None:  # run_all.py runs every script: there is no other checkout to time
+        print("bench_side_by_side: give --base PYTHON (another checkout's venv) to compare")
+        return
     result = run(args.base, args.accounts, args.repeats, args.methods.split(","))
     print(json.dumps(result, indent=2) if args.json else render(result))
 
