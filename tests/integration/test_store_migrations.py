@@ -25,13 +25,16 @@ from trimtab.store.uow import UnitOfWork
 
 engine = database_fixture()
 
+HEAD = "0012"
+"""The newest migration."""
+
 
 def _tables(eng: sa.Engine) -> set[str]:
     return set(sa.inspect(eng).get_table_names()) - {"alembic_version"}
 
 
 def test_upgrade_from_empty_creates_every_table(engine: sa.Engine) -> None:
-    assert current_revision(engine) == head_revision(engine) == "0009"
+    assert current_revision(engine) == head_revision(engine) == HEAD
     assert _tables(engine) == set(metadata.tables)
 
 
@@ -45,6 +48,9 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     def columns(table: str) -> set[str]:
         return {c["name"] for c in sa.inspect(engine).get_columns(table)}
 
+    downgrade(engine, "0009")
+    assert "web_sessions" not in _tables(engine)
+    assert "password_hash" not in columns("users")
     downgrade(engine, "0008")
     assert "account_sleeves" not in _tables(engine)
     assert "sleeve" not in columns("proposal_lines")
@@ -67,7 +73,7 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     downgrade(engine, "0001")
     assert "options" not in columns("requests")
     upgrade(engine)
-    assert current_revision(engine) == "0009"
+    assert current_revision(engine) == HEAD
     assert {"type", "behaviour", "replacement", "substitute"} <= columns("account_restrictions")
     assert "sleeve" in columns("proposal_lines")
     assert "restrictions" not in _tables(engine)
@@ -87,7 +93,7 @@ def test_sqlite_file_from_empty(tmp_path: Path) -> None:
     eng = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert current_revision(eng) is None
     upgrade(eng)
-    assert current_revision(eng) == "0009"
+    assert current_revision(eng) == HEAD
     eng.dispose()
 
 
@@ -157,6 +163,6 @@ def test_concurrent_first_runs_migrate_once() -> None:
         for th in threads:
             th.join()
         assert errors == []
-        assert current_revision(eng) == "0009"
+        assert current_revision(eng) == HEAD
     finally:
         gen.close()

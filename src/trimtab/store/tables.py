@@ -90,8 +90,11 @@ users = Table(
     _key("user_id"),
     Column("role", String(16), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("password_hash", String(255)),
     CheckConstraint("role IN ('viewer', 'operator', 'approver', 'admin')", name="role"),
 )
+"""``password_hash`` (argon2, :mod:`trimtab.service.credentials`) lets the user sign in to
+the web app; ``NULL``: command line only. An API key acts as a user of its own."""
 
 households = Table("households", metadata, _firm(), _key("household_id"))
 
@@ -552,6 +555,70 @@ audit_heads = Table(
     Column("entries", Integer, nullable=False),
 )
 """The newest chained audit entry of each firm; locking it serialises appends."""
+
+def _user_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["firm_id", "user_id"], ["users.firm_id", "users.user_id"])
+
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    _user_fk(),
+)
+"""A signed-in browser: the sha256 of its cookie's token (the token itself is never
+stored) and the CSRF token its forms carry."""
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+    _user_fk(),
+)
+"""A program's key, sent as ``Authorization: Bearer ttk_<key_id>_<secret>``: the secret's
+sha256 only is stored. ``user_id`` is the key's own user, whose role is the key's role."""
+
+signin_attempts = Table(
+    "signin_attempts",
+    metadata,
+    Column("attempt_id", Integer, primary_key=True, autoincrement=True),
+    Column("firm_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Index("ix_signin_attempts_user", "firm_id", "user_id", "at"),
+    Index("ix_signin_attempts_client", "client", "at"),
+)
+"""Every sign-in attempt, for rate limiting. ``firm_id`` is the firm typed, which need not
+exist (no foreign key): a guess at a firm is limited like any other."""
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("method", String(8), nullable=False),
+    Column("path", String(400), nullable=False),
+    Column("body_hash", String(64), nullable=False),
+    Column("status_code", Integer),
+    Column("body", Text),
+    Column("location", String(400)),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+"""The first response to each ``Idempotency-Key`` of a firm's API POSTs; ``status_code``
+``NULL`` while the first call is still running."""
 
 DATED_TABLES = (
     "prices",
