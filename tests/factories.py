@@ -300,3 +300,36 @@ def count(engine: sa.Engine, table: str, firm: str | None = None) -> int:
     sql = f'SELECT count(*) FROM "{table}"' + (" WHERE firm_id = :f" if firm else "")
     with engine.connect() as conn:
         return int(conn.execute(sa.text(sql), {"f": firm}).scalar_one())
+
+
+PASSWORD = "correct horse battery"
+"""The password :func:`web_firm` gives every user."""
+
+
+def web_firm(engine: sa.Engine, firm: str = "acme") -> dict[str, str]:
+    """:func:`seed_firm` with a password (:data:`PASSWORD`) for every user and an API key
+    per role; returns each role's key token (``viewer``, ``operator``, ``approver``,
+    ``admin``)."""
+    from trimtab.service.credentials import add_api_key, set_password
+
+    seed_firm(engine, firm)
+    with UnitOfWork(engine, firm) as uow:
+        for user in ("alice", "olga", "amy", "bob"):
+            set_password(uow, actor="alice", user_id=user, password=PASSWORD, now=T0)
+        return {
+            role: add_api_key(uow, actor="alice", name=role, role=role, now=T0)
+            for role in ("viewer", "operator", "approver", "admin")
+        }
+
+
+def api_client(engine: sa.Engine, token: str | None = None) -> Any:
+    """An HTTP client of the web app on ``engine`` (requests proposed inline), sending
+    ``token`` as its bearer API key when given."""
+    from fastapi.testclient import TestClient
+
+    from trimtab.web import create_app
+
+    client = TestClient(create_app(engine=engine, background=False), base_url="http://localhost")
+    if token is not None:
+        client.headers["Authorization"] = f"Bearer {token}"
+    return client

@@ -8,7 +8,9 @@ TrimtabError
 │                         (HTTP 403)
 ├── ConflictError         a request that contradicts stored state (a restriction conflict,
 │                         approving a request that is no longer pending)
-└── NotFoundError         a named record does not exist
+├── NotFoundError         a named record does not exist, or belongs to another firm (HTTP 404)
+├── AuthenticationError   no valid session or API key, or a wrong password (HTTP 401)
+└── RateLimitedError      too many failed sign-ins; ``retry_after`` seconds (HTTP 429)
 """
 
 from __future__ import annotations
@@ -46,3 +48,15 @@ class ConflictError(TrimtabError):
 
 class NotFoundError(TrimtabError):
     """A named record does not exist."""
+
+
+class AuthenticationError(TrimtabError):
+    """Who is asking is not known: no valid session or API key, or a wrong sign-in."""
+
+
+class RateLimitedError(TrimtabError):
+    """Too many failed attempts; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)

@@ -97,9 +97,9 @@ def _register_more(argv: list[str] | None = None) -> None:
         book.register(app)
         _registered.add("book")
     if command not in BOOK_COMMANDS and "service" not in _registered:
-        from trimtab.cli import accounts, audit, daily, orders, requests, rules, setup
+        from trimtab.cli import accounts, audit, daily, orders, requests, rules, serve, setup
 
-        for module in (setup, daily, requests, orders, accounts, rules, audit):
+        for module in (setup, daily, requests, orders, accounts, rules, audit, serve):
             module.register(app)
         _registered.add("service")
 

@@ -1,0 +1,166 @@
+"""The API's bodies: ``XCreate`` comes in, ``XPublic`` goes out.
+
+Money is a decimal string of dollars (exact, as stored), quantities decimal strings of
+shares, percentages numbers of percent points; moments are UTC ISO 8601.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from trimtab.core.engine import Method
+
+T = TypeVar("T")
+
+LOGICS = tuple(m.value for m in (Method.BEST_FIT, Method.MINIMUM_TRANSACTION)) + tuple(
+    m.value for m in Method if m not in (Method.BEST_FIT, Method.MINIMUM_TRANSACTION)
+)
+"""Every trade logic, Best Fit and Minimum Transaction first."""
+
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+Dollars = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+
+
+class Closed(BaseModel):
+    """A body that refuses fields it does not know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PagePublic(BaseModel, Generic[T]):
+    """One page of a list; ask for the next with ``page_token=next_page_token``."""
+
+    items: list[T]
+    next_page_token: str | None = None
+
+
+class Amounts(Closed):
+    """A logic's amounts: dollars per account, or percent of account value."""
+
+    cash_to_generate: Dollars | None = None
+    mccar_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    cash_to_invest: Dollars | None = None
+    min_trade_value: Dollars | None = None
+
+
+class QueueMatch(Closed):
+    """Every queued account that matches these filters (as the queue's own)."""
+
+    reason: str | None = Field(default=None, max_length=64)
+    household: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, max_length=64)
+
+
+class RequestCreate(Closed):
+    """A rebalance request: the accounts (or the queue's accounts matching a filter), the
+    trade logic and its amounts. ``replace`` cancels the open requests that hold any of
+    the accounts."""
+
+    accounts: Annotated[list[Id], Field(max_length=1_000_000)] | None = None
+    match: QueueMatch | None = None
+    logic: Annotated[str, Field(json_schema_extra={"enum": list(LOGICS)})]
+    amounts: Amounts = Field(default_factory=Amounts)
+    replace: bool = False
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> RequestCreate:
+        if (self.accounts is None) == (self.match is None):
+            raise ValueError("give either accounts or match")
+        if self.accounts is not None and not self.accounts:
+            raise ValueError("accounts: name at least one account")
+        return self
+
+
+class TradeLinePublic(BaseModel):
+    """One buy or sell: shares, dollars per share, dollars, realised gain (dollars)."""
+
+    symbol: str
+    sleeve: str
+    action: str
+    quantity: Decimal
+    price: Decimal
+    order_value: Decimal
+    realized_gain: Decimal
+    reason: str
+
+
+class ProposalPublic(BaseModel):
+    """One account's proposal in a request; dollars to the cent."""
+
+    account_id: str
+    status: str
+    message: str
+    value: Decimal
+    cash_after: Decimal
+    realized_gain: Decimal
+    needs_second_approver: bool
+    trades: list[TradeLinePublic]
+
+
+class RequestPublic(BaseModel):
+    """A rebalance request. ``status``: proposing (the work is under way), pending
+    (awaiting approval), complete, complete_with_errors, failed, expired or canceled."""
+
+    request_id: int
+    logic: str
+    status: str
+    submitted_by: str
+    submitted_at: datetime
+    expires_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    issue: str | None
+    needs_second_approver: bool
+    price_date: date
+    amounts: dict[str, float]
+    households: list[dict[str, Any]]
+    accounts: int
+    failed_accounts: int
+
+
+class ApprovalPublic(BaseModel):
+    """An approved request: its status, the orders created and their trade date."""
+
+    request_id: int
+    status: str
+    orders: int
+    trade_date: date
+    best_effort: bool
+
+
+class ApiKeyCreate(Closed):
+    """A new API key: its name (its user is ``key:<name>``) and role."""
+
+    name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+    role: Annotated[
+        str, Field(json_schema_extra={"enum": ["viewer", "operator", "approver", "admin"]})
+    ]
+
+
+class ApiKeyPublic(BaseModel):
+    """An API key as listed (never its secret)."""
+
+    key_id: str
+    user_id: str
+    role: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    """A new key with its token, shown this once."""
+
+    token: str
+
+
+class MePublic(BaseModel):
+    """Who is calling."""
+
+    firm_id: str
+    user_id: str
+    role: str

@@ -1,0 +1,97 @@
+"""The web application: the REST API under ``/api/v1`` and the pages under ``/``.
+
+``create_app`` takes the database; ``trimtab serve`` runs it with Uvicorn. Pages are
+server-rendered (Jinja2) and work without JavaScript; ``/static/app.js`` only adds comfort.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from trimtab import __version__
+from trimtab.store.migrate import ensure_schema, make_engine
+from trimtab.web import problems
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def page_error(request: Request, status: int, message: str) -> HTMLResponse:
+    """An error page for the browser."""
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
+def create_app(
+    *,
+    database_url: str | None = None,
+    engine: Engine | None = None,
+    secure_cookies: bool | None = None,
+    background: bool = True,
+) -> FastAPI:
+    """The application on ``engine`` (else the database of ``database_url``, migrated).
+
+    ``secure_cookies``: mark the session cookie Secure (default: unless the app is served
+    on localhost). ``background``: propose large requests on a worker thread (tests may turn
+    it off to propose every request inline).
+    """
+    from trimtab.web.api import router as api_router
+    from trimtab.web.pages import router as page_router
+    from trimtab.web.worker import Proposer
+
+    if engine is None:
+        engine = make_engine(database_url)
+        ensure_schema(engine)
+    app = FastAPI(
+        title="trimtab",
+        version=__version__,
+        summary="Rebalancing and trade generation: the queue, requests, approvals and orders.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=_lifespan,
+    )
+    app.state.engine = engine
+    app.state.secure_cookies = secure_cookies
+    app.state.proposer = Proposer(engine, enabled=background)
+    problems.install(app, page_error)
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(page_router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Pick up requests a stopped server left proposing; finish the work on the way out."""
+    app.state.proposer.resume()
+    yield
+    app.state.proposer.shutdown()

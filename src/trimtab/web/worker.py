@@ -1,0 +1,72 @@
+"""Proposing large requests away from the HTTP call that submitted them.
+
+``POST /api/v1/requests`` stores the request as ``proposing`` and answers at once; a worker
+thread here then proposes it (:func:`trimtab.service.requests.propose_request`). The claim
+on a request is the service's, so several servers on one database never propose it twice,
+and a server that starts picks up what a stopped one left ``proposing``.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select
+
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+log = logging.getLogger("trimtab.web")
+
+INLINE_ACCOUNTS = 50
+"""Requests of at most this many accounts are proposed within the call that submits them."""
+
+
+class Proposer:
+    """A one-thread pool that proposes submitted requests in order."""
+
+    def __init__(self, engine: Engine, *, enabled: bool = True) -> None:
+        self.engine = engine
+        self.enabled = enabled
+        self._pool: ThreadPoolExecutor | None = None
+
+    def inline(self, accounts: int) -> bool:
+        """Whether a request of ``accounts`` accounts is proposed within its call."""
+        return not self.enabled or accounts <= INLINE_ACCOUNTS
+
+    def submit(self, firm_id: str, request_id: int) -> Future[None]:
+        """Propose request ``request_id`` of ``firm_id`` on the worker thread."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trimtab-propose")
+        return self._pool.submit(self.propose, firm_id, request_id)
+
+    def propose(self, firm_id: str, request_id: int) -> None:
+        """Propose one request now; a failure is the request's (its status says so)."""
+        from trimtab.service.requests import propose_request  # type: ignore[attr-defined]
+
+        try:
+            with UnitOfWork(self.engine, firm_id) as uow:
+                propose_request(uow, request_id=request_id, now=datetime.now(UTC))
+        except Exception:  # the service records the failure on the request itself
+            log.exception("proposing request %s of firm %s", request_id, firm_id)
+
+    def resume(self) -> None:
+        """Queue every request any firm left ``proposing``."""
+        if not self.enabled:
+            return
+        from trimtab.service.requests import proposing_requests  # type: ignore[attr-defined]
+
+        with self.engine.connect() as conn:
+            firms = conn.execute(select(t.firms.c.firm_id)).scalars().all()
+        for firm_id in firms:
+            with UnitOfWork(self.engine, firm_id) as uow:
+                waiting = proposing_requests(uow)
+            for request_id in waiting:
+                self.submit(firm_id, request_id)
+
+    def shutdown(self) -> None:
+        """Finish the queued work and stop the thread."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
