@@ -1,5 +1,5 @@
 """One account as a user sees it: settings, target, restrictions, locks, holdings, and the
-open request it is in (``trimtab account show``)."""
+open request it is in (``trimtab account show``); its tax lots (:func:`account_lots`)."""
 
 from __future__ import annotations
 
@@ -165,3 +165,46 @@ def show_account(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountView
         apm_targets=apm_targets,
         sleeve_positions=sleeve_positions,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LotView:
+    """A tax lot of the newest book: shares, total cost basis in dollars (``None`` when the
+    book gave none) and the date it was acquired."""
+
+    symbol: str
+    lot_id: str | None
+    quantity: Decimal
+    cost_basis: Decimal | None
+    acquired: date | None
+
+
+def account_lots(uow: UnitOfWork, *, actor: str, account_id: str) -> list[LotView]:
+    """The lots of ``account_id`` in the newest book imported for it, by symbol and as the
+    book listed them (empty when the book had no lots for it). Raises
+    :class:`NotFoundError`."""
+    require_role(uow, user_id=actor, role="viewer")
+    conn, firm = uow.conn, uow.firm_id
+    days = t.account_days.c
+    known = conn.execute(
+        select(t.accounts.c.account_id).where(
+            t.accounts.c.firm_id == firm, t.accounts.c.account_id == account_id
+        )
+    ).first()
+    if known is None:
+        raise NotFoundError(f"account {account_id!r} does not exist in firm {firm!r}")
+    book_date = conn.execute(
+        select(days.as_of)
+        .where(days.firm_id == firm, days.account_id == account_id)
+        .order_by(days.as_of.desc())
+        .limit(1)
+    ).scalar()
+    if book_date is None:
+        return []
+    lt = t.lots.c
+    rows = conn.execute(
+        select(lt.symbol, lt.lot_id, lt.quantity, lt.cost_basis, lt.acquired)
+        .where(lt.firm_id == firm, lt.as_of == book_date, lt.account_id == account_id)
+        .order_by(lt.symbol, lt.row)
+    ).all()
+    return [LotView(r.symbol, r.lot_id or None, r.quantity, r.cost_basis, r.acquired) for r in rows]

@@ -114,6 +114,14 @@ def list_restrictions(uow: UnitOfWork, *, actor: str, account_id: str) -> list[S
     return _stored(uow, account_id)
 
 
+def show_restriction(
+    uow: UnitOfWork, *, actor: str, account_id: str, restriction_id: str
+) -> StoredRestriction:
+    """The restriction ``restriction_id`` of ``account_id``. Raises :class:`NotFoundError`."""
+    require_role(uow, user_id=actor, role="viewer")
+    return _find(uow, account_id, restriction_id)
+
+
 def _check_known(uow: UnitOfWork, named: dict[str, str]) -> None:
     """Every security named (field -> symbol) is one the firm knows."""
     known = set(

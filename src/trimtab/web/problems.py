@@ -24,6 +24,7 @@ from trimtab.errors import (
     RateLimitedError,
     TrimtabError,
 )
+from trimtab.io.errors import field_path
 
 PROBLEM = "application/problem+json"
 TITLES = {
@@ -87,6 +88,19 @@ def field_error(err: InputError, record: str = "body") -> dict[str, str]:
     return {"record": record, "field": err.where, "message": err.problem}
 
 
+def _field_error(e: Any) -> dict[str, str]:
+    """One ``errors`` item of a request that failed validation; ``field`` as the service
+    names fields (``members[0].symbol``), the ``type`` of a tagged body included."""
+    loc = list(e["loc"]) or ["body"]
+    if e["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        loc.append(str(e.get("ctx", {}).get("discriminator", "")).strip("'"))
+    return {
+        "record": str(loc[0]),
+        "field": field_path(loc[1:]) or str(loc[0]),
+        "message": str(e["msg"]),
+    }
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -110,14 +124,7 @@ def install(app: FastAPI, page_error: Any) -> None:
 
     async def invalid(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            {
-                "record": str(e["loc"][0]) if e["loc"] else "body",
-                "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
-                "message": str(e["msg"]),
-            }
-            for e in exc.errors()
-        ]
+        errors = [_field_error(e) for e in exc.errors()]
         if not _is_api(request):
             text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
             return page_error(request, 422, text)  # type: ignore[no-any-return]

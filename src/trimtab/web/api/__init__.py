@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from trimtab.web.api import access, requests
+from trimtab.web.api import access, accounts, requests, restrictions
 
 router = APIRouter()
-for module in (access, requests):
+for module in (access, requests, accounts, restrictions):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -1,0 +1,85 @@
+"""What the API tests share: two firms with API keys, a book imported, an evaluation run,
+and clients that call the API as each role."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from tests.factories import T0, api_client, seed_firm, tiny_book
+from trimtab.service.credentials import add_api_key
+from trimtab.service.evaluate import evaluate
+from trimtab.service.imports import import_book, read_book_folder
+from trimtab.store.uow import UnitOfWork
+
+D1 = date(2026, 11, 19)
+"""The book's date: Thursday 19 November 2026."""
+D2 = date(2026, 11, 20)
+"""The day evaluated on :data:`D1`'s book (T0's day)."""
+ROLES = ("viewer", "operator", "approver", "admin")
+API = "/api/v1"
+
+
+def import_tiny_book(engine: sa.Engine, folder: Path, firm: str = "acme", **extra: Any) -> None:
+    """:func:`~tests.factories.tiny_book` imported for ``firm`` as of :data:`D1`."""
+    book = read_book_folder(tiny_book(folder, **extra))
+    with UnitOfWork(engine, firm) as uow:
+        import_book(uow, actor="olga", as_of=D1, folder=book, now=T0)
+
+
+def run_evaluation(engine: sa.Engine, firm: str = "acme") -> None:
+    """The evaluation of :data:`D2` (on :data:`D1`'s book)."""
+    with UnitOfWork(engine, firm) as uow:
+        evaluate(uow, actor="olga", day=D2, now=T0)
+
+
+class Api:
+    """Clients of one firm's API, one per role (``api.viewer.get(...)``), and ``other``: the
+    admin of a second firm, for whom the first firm's objects do not exist."""
+
+    def __init__(self, engine: sa.Engine, keys: dict[str, str], other: dict[str, str]) -> None:
+        self.engine = engine
+        self.keys = keys
+        self._clients: dict[str, Any] = {}
+        self._other = other
+
+    def __getattr__(self, role: str) -> Any:
+        if role == "other":
+            token = self._other["admin"]
+        elif role in ROLES:
+            token = self.keys[role]
+        else:
+            raise AttributeError(role)
+        if role not in self._clients:
+            self._clients[role] = api_client(self.engine, token)
+        return self._clients[role]
+
+
+def keyed_firm(engine: sa.Engine, firm: str) -> dict[str, str]:
+    """:func:`~tests.factories.seed_firm` with an API key per role (as
+    :func:`~tests.factories.web_firm` makes, without its passwords: hashing them is most of
+    a test's time, and the API tests sign in with keys)."""
+    seed_firm(engine, firm)
+    with UnitOfWork(engine, firm) as uow:
+        return {
+            role: add_api_key(uow, actor="alice", name=role, role=role, now=T0) for role in ROLES
+        }
+
+
+def two_firms(engine: sa.Engine, tmp_path: Path, *, book: bool = True, **extra: Any) -> Api:
+    """Firms ``acme`` and ``other``, each with :func:`keyed_firm`'s users and keys; with
+    ``book``, the tiny book imported for ``acme``: what ``acme`` holds, ``other`` must not
+    find."""
+    keys, other = keyed_firm(engine, "acme"), keyed_firm(engine, "other")
+    if book:
+        import_tiny_book(engine, tmp_path / "acme", "acme", **extra)
+    return Api(engine, keys, other)
+
+
+def errors(response: Any) -> list[tuple[str, str]]:
+    """A problem's ``errors`` as (record, field) pairs, after checking it is one."""
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    return [(e["record"], e["field"]) for e in response.json().get("errors", [])]
