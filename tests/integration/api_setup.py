@@ -9,8 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.factories import T0, api_client, seed_firm, tiny_book
-from trimtab.service.credentials import add_api_key
+from tests.factories import T0, api_client, tiny_book, web_firm
 from trimtab.service.evaluate import evaluate
 from trimtab.service.imports import import_book, read_book_folder
 from trimtab.store.uow import UnitOfWork
@@ -58,22 +57,11 @@ class Api:
         return self._clients[role]
 
 
-def keyed_firm(engine: sa.Engine, firm: str) -> dict[str, str]:
-    """:func:`~tests.factories.seed_firm` with an API key per role (as
-    :func:`~tests.factories.web_firm` makes, without its passwords: hashing them is most of
-    a test's time, and the API tests sign in with keys)."""
-    seed_firm(engine, firm)
-    with UnitOfWork(engine, firm) as uow:
-        return {
-            role: add_api_key(uow, actor="alice", name=role, role=role, now=T0) for role in ROLES
-        }
-
-
 def two_firms(engine: sa.Engine, tmp_path: Path, *, book: bool = True, **extra: Any) -> Api:
-    """Firms ``acme`` and ``other``, each with :func:`keyed_firm`'s users and keys; with
+    """Firms ``acme`` and ``other``, each with :func:`~tests.factories.web_firm`'s users and keys; with
     ``book``, the tiny book imported for ``acme``: what ``acme`` holds, ``other`` must not
     find."""
-    keys, other = keyed_firm(engine, "acme"), keyed_firm(engine, "other")
+    keys, other = web_firm(engine, "acme"), web_firm(engine, "other")
     if book:
         import_tiny_book(engine, tmp_path / "acme", "acme", **extra)
     return Api(engine, keys, other)
