@@ -9,9 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.factories import T0, api_client, tiny_book, web_firm
+from tests.factories import PASSWORD, T0, api_client, tiny_book, web_firm
 from trimtab.service.evaluate import evaluate
 from trimtab.service.imports import import_book, read_book_folder
+from trimtab.service.requests import approve_request, submit_request
 from trimtab.store.uow import UnitOfWork
 
 D1 = date(2026, 11, 19)
@@ -58,9 +59,9 @@ class Api:
 
 
 def two_firms(engine: sa.Engine, tmp_path: Path, *, book: bool = True, **extra: Any) -> Api:
-    """Firms ``acme`` and ``other``, each with :func:`~tests.factories.web_firm`'s users and keys; with
-    ``book``, the tiny book imported for ``acme``: what ``acme`` holds, ``other`` must not
-    find."""
+    """Firms ``acme`` and ``other``, each with the users and keys of
+    :func:`~tests.factories.web_firm`; with ``book``, the tiny book imported for ``acme``:
+    what ``acme`` holds, ``other`` must not find."""
     keys, other = web_firm(engine, "acme"), web_firm(engine, "other")
     if book:
         import_tiny_book(engine, tmp_path / "acme", "acme", **extra)
@@ -71,3 +72,28 @@ def errors(response: Any) -> list[tuple[str, str]]:
     """A problem's ``errors`` as (record, field) pairs, after checking it is one."""
     assert response.headers["content-type"] == "application/problem+json", response.text
     return [(e["record"], e["field"]) for e in response.json().get("errors", [])]
+
+
+def approved_request(engine: sa.Engine, accounts: tuple[str, ...] = ("ACC1", "ACC2")) -> int:
+    """A request of olga's for ``accounts`` (rebalance to target), approved by amy at T0:
+    its orders trade on :data:`D2`. Returns its id."""
+    with UnitOfWork(engine, "acme") as uow:
+        request_id = submit_request(
+            uow, actor="olga", account_ids=list(accounts), logic="rebalance_to_target", now=T0
+        ).request_id
+    with UnitOfWork(engine, "acme") as uow:
+        approve_request(uow, actor="amy", request_id=request_id, now=T0)
+    return request_id
+
+
+def signed_in(engine: sa.Engine, user: str, password: str = PASSWORD) -> Any:
+    """A client with ``user``'s browser session, sending its CSRF token on every call."""
+    client = api_client(engine)
+    done = client.post(
+        "/signin",
+        data={"firm": "acme", "user": user, "password": password, "next": "/"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    client.headers["X-CSRF-Token"] = client.get(f"{API}/me/session").json()["csrf_token"]
+    return client

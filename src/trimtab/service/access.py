@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select
@@ -11,6 +12,21 @@ from trimtab.store.tables import ROLES, firms, users
 from trimtab.store.uow import UnitOfWork
 
 RANK = {role: i for i, role in enumerate(ROLES)}
+MAX_USER = 64
+"""Longest user id, in characters."""
+KEY_USER = "key:"
+"""The prefix of the users API keys act as (:mod:`trimtab.service.credentials`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """A person of the firm: role, when added (UTC), and whether a password lets them sign
+    in to the web app (without one: the command line only)."""
+
+    user_id: str
+    role: str
+    created_at: datetime
+    can_sign_in: bool
 
 
 def require_role(
@@ -90,12 +106,26 @@ def add_firm(uow: UnitOfWork, *, name: str, admin_id: str, now: datetime) -> Non
     uow.commit()
 
 
-def add_user(uow: UnitOfWork, *, actor: str, user_id: str, role: str, now: datetime) -> None:
-    """Add ``user_id`` with ``role`` (operator, approver or admin); ``actor`` must be admin."""
+def add_user(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    user_id: str,
+    role: str,
+    now: datetime,
+    password_hash: str | None = None,
+) -> None:
+    """Add ``user_id`` with ``role`` (viewer, operator, approver or admin); ``actor`` must
+    be admin. ``password_hash`` lets the user sign in to the web app (see
+    :func:`trimtab.service.credentials.add_person`)."""
     if role not in RANK:
         raise InputError("role", f"must be one of {', '.join(ROLES)}, got {role!r}")
     if not user_id.strip():
         raise InputError("user", "must not be empty")
+    if len(user_id) > MAX_USER:
+        raise InputError("user", f"must be at most {MAX_USER} characters")
+    if user_id.startswith(KEY_USER):
+        raise InputError("user", f"{KEY_USER}... names the users of API keys: add a key instead")
     require_role(uow, user_id=actor, role="admin")
     exists = uow.conn.execute(
         select(users.c.role).where(users.c.firm_id == uow.firm_id, users.c.user_id == user_id)
@@ -103,9 +133,27 @@ def add_user(uow: UnitOfWork, *, actor: str, user_id: str, role: str, now: datet
     if exists is not None:
         raise ConflictError(f"user {user_id!r} already exists")
     uow.conn.execute(
-        insert(users).values(firm_id=uow.firm_id, user_id=user_id, role=role, created_at=now)
+        insert(users).values(
+            firm_id=uow.firm_id,
+            user_id=user_id,
+            role=role,
+            created_at=now,
+            password_hash=password_hash,
+        )
     )
     uow.audit(
         actor=actor, action="create", entity="user", entity_id=user_id, at=now, after={"role": role}
     )
     uow.commit()
+
+
+def list_users(uow: UnitOfWork, *, actor: str) -> list[UserView]:
+    """The firm's people by user id (admin); the users of API keys are listed with the keys."""
+    require_role(uow, user_id=actor, role="admin", attempt="list users")
+    u = users.c
+    rows = uow.conn.execute(
+        select(u.user_id, u.role, u.created_at, u.password_hash.is_not(None).label("can_sign_in"))
+        .where(u.firm_id == uow.firm_id, ~u.user_id.startswith(KEY_USER, autoescape=True))
+        .order_by(u.user_id)
+    ).all()
+    return [UserView(r.user_id, r.role, r.created_at, bool(r.can_sign_in)) for r in rows]

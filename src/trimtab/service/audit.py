@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from trimtab.errors import InputError
+from trimtab.service.access import require_role
 from trimtab.store.chain import GENESIS, entry_hash
 from trimtab.store.tables import audit_heads, audit_log, firms
 from trimtab.store.uow import UnitOfWork
@@ -36,8 +37,14 @@ class Verification:
         return not self.problems
 
 
-def verify_chain(uow: UnitOfWork) -> Verification:
-    """Recompute the firm's audit chain entry by entry (streamed, oldest first)."""
+def verify_chain(uow: UnitOfWork, *, actor: str | None = None) -> Verification:
+    """Recompute the firm's audit chain entry by entry (streamed, oldest first).
+
+    ``actor``, the user asking, must be admin; ``None`` (the command line, run by whoever
+    holds the database) checks no role.
+    """
+    if actor is not None:
+        require_role(uow, user_id=actor, role="admin", attempt="verify the audit chain")
     a = audit_log.c
     rows = uow.conn.execution_options(yield_per=2000).execute(
         select(audit_log).where(a.firm_id == uow.firm_id).order_by(a.audit_id)

@@ -30,7 +30,7 @@ from trimtab.errors import (
     NotFoundError,
     RateLimitedError,
 )
-from trimtab.service.access import RANK, require_role
+from trimtab.service.access import KEY_USER, RANK, add_user, require_role
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -43,6 +43,8 @@ MAX_CLIENT_FAILURES = 20
 """Failed sign-ins from one client address within :data:`SIGNIN_WINDOW`."""
 MIN_PASSWORD = 10
 """Shortest password accepted, in characters."""
+MAX_PASSWORD = 1000
+"""Longest password accepted, in characters (argon2 hashes any length, slowly)."""
 KEY_PREFIX = "ttk_"
 
 _HASHER = PasswordHash.recommended()
@@ -78,6 +80,37 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InputError("password", f"must be at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise InputError("password", f"must be at most {MAX_PASSWORD} characters")
+
+
+def add_person(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    user_id: str,
+    role: str,
+    now: datetime,
+    password: str | None = None,
+) -> None:
+    """Add the user ``user_id`` with ``role`` (admin only), able to sign in with
+    ``password`` when one is given; the password is checked before anything is stored."""
+    require_role(uow, user_id=actor, role="admin", attempt=f"add user {user_id}")
+    if password is not None:
+        _check_password(password)
+    add_user(
+        uow,
+        actor=actor,
+        user_id=user_id,
+        role=role,
+        now=now,
+        password_hash=None if password is None else _HASHER.hash(password),
+    )
+
+
 def set_password(
     uow: UnitOfWork, *, actor: str, user_id: str, password: str, now: datetime
 ) -> None:
@@ -86,9 +119,8 @@ def set_password(
         require_role(uow, user_id=actor, role="admin", attempt=f"set {user_id}'s password")
     else:
         require_role(uow, user_id=actor, role="viewer")
-    if len(password) < MIN_PASSWORD:
-        raise InputError("password", f"must be at least {MIN_PASSWORD} characters")
-    if user_id.startswith("key:"):
+    _check_password(password)
+    if user_id.startswith(KEY_USER):
         raise InputError("user", f"{user_id!r} is an API key's user: it cannot sign in")
     done = uow.conn.execute(
         update(t.users)
@@ -96,7 +128,7 @@ def set_password(
         .values(password_hash=_HASHER.hash(password))
     )
     if done.rowcount == 0:
-        raise InputError("user", f"user {user_id!r} does not exist")
+        raise NotFoundError(f"user {user_id!r} does not exist")
     # A new password ends the user's sessions everywhere.
     uow.conn.execute(
         delete(t.web_sessions).where(

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from trimtab.web.api import access, accounts, requests, restrictions
+from trimtab.web.api import (
+    access,
+    accounts,
+    audit,
+    evaluations,
+    orders,
+    requests,
+    restrictions,
+    users,
+)
 from trimtab.web.api.schemas import PROBLEMS
 
 router = APIRouter(responses=PROBLEMS)
-for module in (access, requests, accounts, restrictions):
+for module in (access, requests, accounts, restrictions, evaluations, orders, audit, users):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -1,0 +1,125 @@
+"""Orders of approved requests, and their exports to the custodian (CSV or FIX 4.4)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from trimtab.service import orders as svc
+from trimtab.web.api.params import FIRST_DAY, LAST_DAY
+from trimtab.web.api.schemas import Closed
+from trimtab.web.deps import ApiUow, Caller, now
+from trimtab.web.idempotent import Keyed, once
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+Format = Literal["csv", "fix"]
+MEDIA = {"csv": "text/csv; charset=utf-8", "fix": "text/plain; charset=utf-8"}
+
+
+class ExportCreate(Closed):
+    """Export the orders trading on ``trade_date`` not yet exported in ``format``; with
+    ``again``, every order of that date once more."""
+
+    trade_date: Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+    format: Format
+    again: bool = False
+
+
+class ExportPublic(BaseModel):
+    """An export batch: its id (``null`` when there was nothing to write, ``note`` says
+    why), trade date, format, how many orders it wrote, ``kind`` (``new``: orders not
+    exported before; ``all``: every order of the date again) and the file it wrote."""
+
+    export_id: int | None
+    trade_date: date | None
+    format: str
+    kind: str
+    orders: int
+    note: str
+    content: str
+
+
+@router.post(
+    "/exports",
+    status_code=201,
+    response_model=ExportPublic,
+    responses={
+        200: {"model": ExportPublic, "description": "Nothing to write: no batch was made."},
+        201: {"headers": {"Location": {"schema": {"type": "string"}}}},
+    },
+    summary="Export orders",
+)
+def export(body: ExportCreate, uow: ApiUow, who: Caller, keyed: Keyed) -> JSONResponse:
+    """Write the orders of a trade date as one batch, recorded with the orders it marks
+    exported, and answer with the file (CSV: a header row and a row per order; FIX: one
+    NewOrderSingle per line). A batch of new orders can be downloaded again from its
+    ``Location``."""
+
+    def work() -> tuple[int, ExportPublic, str | None]:
+        written: list[bytes] = []
+        done = svc.export_orders(
+            uow,
+            actor=who.user_id,
+            day=body.trade_date,
+            fmt=body.format,
+            sink=written.append,
+            now=now(),
+            again=body.again,
+        )
+        made = ExportPublic(
+            export_id=done.export_id,
+            trade_date=done.trade_date,
+            format=done.fmt,
+            kind=done.kind,
+            orders=done.orders,
+            note=done.note,
+            content=b"".join(written).decode(),
+        )
+        if done.export_id is None:
+            return 200, made, None
+        where = f"/api/v1/orders/exports/{done.export_id}?format={done.fmt}"
+        return 201, made, where if done.kind == "new" else None
+
+    return once(uow, keyed, work)
+
+
+@router.get(
+    "/exports/{export_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"text/csv": {}, "text/plain": {}},
+            "description": "The batch's file, as an attachment.",
+        }
+    },
+    summary="Download an export batch again",
+)
+def download(
+    export_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="The batch's id.")],
+    format: Annotated[Format, Query(description="The batch's format.")],
+    uow: ApiUow,
+    who: Caller,
+) -> Response:
+    """The orders of an earlier batch of new orders, written again in its format; the
+    download is itself recorded (a re-export, in the audit trail)."""
+    written: list[bytes] = []
+    done = svc.export_orders(
+        uow,
+        actor=who.user_id,
+        day=None,
+        fmt=format,
+        sink=written.append,
+        now=now(),
+        batch=export_id,
+    )
+    name = f"orders-{done.trade_date}-{export_id}.{format}"
+    return Response(
+        b"".join(written),
+        media_type=MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

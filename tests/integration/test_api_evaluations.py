@@ -1,0 +1,64 @@
+"""The daily evaluation through HTTP: run it, list the runs, look at one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import count, database_fixture
+from tests.integration.api_setup import API, D2, Api, errors, two_firms
+
+engine = database_fixture()
+EVALUATIONS = f"{API}/evaluations"
+
+
+@pytest.fixture
+def api(engine: sa.Engine, tmp_path: Path) -> Api:
+    return two_firms(engine, tmp_path)
+
+
+def test_run_the_evaluation(api: Api) -> None:
+    done = api.operator.post(EVALUATIONS, json={"as_of": D2.isoformat()})
+    assert done.status_code == 201, done.text
+    body = done.json()
+    assert done.headers["location"] == f"{EVALUATIONS}/{D2.isoformat()}"
+    # ACC1 holds A at 30% (band 55 to 65) and 1000 cash, above 80 + 330; ACC2 holds no A
+    assert (body["as_of"], body["data_date"]) == ("2026-11-20", "2026-11-19")
+    assert (body["evaluated"], body["flagged"], body["skipped"]) == (2, 2, [])
+    assert body["by_reason"]["out_of_band"] == 2 and body["by_reason"]["cash_high"] == 1
+
+
+def test_no_book_for_the_day_before_is_not_found(api: Api) -> None:
+    got = api.operator.post(EVALUATIONS, json={"as_of": "2026-12-01"})
+    assert got.status_code == 404 and "no book imported for 2026-11-30" in got.json()["detail"]
+    assert api.other.post(EVALUATIONS, json={"as_of": D2.isoformat()}).status_code == 404
+
+
+def test_the_evaluation_needs_an_operator(api: Api, engine: sa.Engine) -> None:
+    assert api.viewer.post(EVALUATIONS, json={"as_of": D2.isoformat()}).status_code == 403
+    assert count(engine, "evaluation_runs") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"as_of": "2041-01-02"}, "as_of"), ({"as_of": "soon"}, "as_of"), ({"day": "x"}, "day")],
+)
+def test_a_bad_day_names_its_field(api: Api, body: dict[str, object], field: str) -> None:
+    refused = api.operator.post(EVALUATIONS, json=body)
+    assert refused.status_code == 422 and ("body", field) in errors(refused)
+
+
+def test_a_replayed_evaluation_runs_once(api: Api, engine: sa.Engine) -> None:
+    key = {"Idempotency-Key": "evaluate-2026-11-20"}
+    first = api.operator.post(EVALUATIONS, json={"as_of": D2.isoformat()}, headers=key)
+    again = api.operator.post(EVALUATIONS, json={"as_of": D2.isoformat()}, headers=key)
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    with engine.connect() as conn:
+        actions = conn.execute(
+            sa.text("SELECT action FROM audit_log WHERE entity = 'evaluation' ORDER BY audit_id")
+        ).scalars()
+        assert list(actions) == ["start", "complete"]
+    other = api.operator.post(EVALUATIONS, json={}, headers=key)
+    assert other.status_code == 422 and errors(other) == [("header", "Idempotency-Key")]
