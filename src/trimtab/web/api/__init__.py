@@ -9,7 +9,10 @@ from trimtab.web.api import (
     accounts,
     audit,
     evaluations,
+    households,
+    models,
     orders,
+    queue,
     requests,
     restrictions,
     users,
@@ -17,7 +20,19 @@ from trimtab.web.api import (
 from trimtab.web.api.schemas import PROBLEMS
 
 router = APIRouter(responses=PROBLEMS)
-for module in (access, requests, accounts, restrictions, evaluations, orders, audit, users):
+for module in (
+    access,
+    queue,
+    requests,
+    accounts,
+    restrictions,
+    households,
+    models,
+    evaluations,
+    orders,
+    audit,
+    users,
+):
     router.include_router(module.router)
 
 __all__ = ["router"]

@@ -1,5 +1,6 @@
 """Bodies of the account routes: an account with its settings, target and holdings; its
-lots; a change of its settings; its rebalancing switch history."""
+lots; a change of its settings; its rebalancing switch history. Dollars and shares are
+decimal strings, percentages numbers of percent points."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ class DriftSettings(BaseModel):
     """When the daily evaluation flags an account (docs/service.md): percent points, days
     and dollars."""
 
-    sac_soft_pct: Decimal
+    sac_soft_pct: float
     sac_soft_days: int
-    sac_hard_pct: Decimal
+    sac_hard_pct: float
     cash_high_usd: Decimal
-    cash_low_pct: Decimal
-    sweep_pct: Decimal
+    cash_low_pct: float
+    sweep_pct: float
     sweep_min_usd: Decimal
     no_trade_days: int
 
@@ -46,9 +47,9 @@ class TargetLinePublic(BaseModel):
     """A line of the account's model: percent points of the account's value."""
 
     symbol: str
-    target_pct: Decimal
-    min_pct: Decimal
-    max_pct: Decimal
+    target_pct: float
+    min_pct: float
+    max_pct: float
 
 
 class HoldingPublic(BaseModel):
@@ -59,7 +60,7 @@ class HoldingPublic(BaseModel):
     quantity: Decimal
     price: Decimal | None
     value: Decimal | None
-    weight_pct: Decimal | None
+    weight_pct: float | None
 
 
 class AccountPublic(BaseModel):
@@ -116,3 +117,22 @@ class SwitchChangePublic(BaseModel):
     rebalancing: bool
     changed_by: str
     changed_at: datetime
+
+
+class AccountSummaryPublic(BaseModel):
+    """An account as a list shows it: its settings as they stand and, from the newest book
+    (``book_date``), its value (dollars, cash included, to the cent) and cash (dollars);
+    the three are ``null`` when the account is not in that book."""
+
+    account_id: str
+    household_id: str | None
+    model_id: str | None
+    registration: str
+    rebalancing: bool
+    trade_hold: bool
+    trade_hold_until: date | None
+    held_away: bool
+    lot_method: str
+    book_date: date | None
+    value: Decimal | None
+    cash: Decimal | None

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from trimtab.service import account_view, accounts
 from trimtab.web.api.account_schemas import (
     AccountPublic,
+    AccountSummaryPublic,
     AccountUpdate,
     LotPublic,
     SwitchChangePublic,
 )
-from trimtab.web.api.params import AccountId
+from trimtab.web.api.params import AccountId, Filter, Limit, PageToken
+from trimtab.web.api.schemas import PagePublic
 from trimtab.web.deps import ApiUow, Caller, now
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])
@@ -22,6 +25,38 @@ router = APIRouter(prefix="/accounts", tags=["accounts"])
 def account_public(view: account_view.AccountView) -> AccountPublic:
     """The API's shape of an account."""
     return AccountPublic.model_validate(view, from_attributes=True)
+
+
+@router.get("", response_model=PagePublic[AccountSummaryPublic], summary="List accounts")
+def list_accounts(
+    uow: ApiUow,
+    who: Caller,
+    household: Filter = None,
+    model: Filter = None,
+    rebalancing: Annotated[bool | None, Query(description="The switch on or off.")] = None,
+    search: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="Account ids starting so.")
+    ] = None,
+    limit: Limit = 50,
+    page_token: PageToken = None,
+) -> PagePublic[AccountSummaryPublic]:
+    """Accounts by id, with their value and cash in the newest book."""
+    from trimtab.service import listing  # type: ignore[attr-defined]
+
+    page = listing.accounts_page(
+        uow,
+        actor=who.user_id,
+        household=household,
+        model=model,
+        rebalancing=rebalancing,
+        search=search,
+        limit=limit,
+        page_token=page_token,
+    )
+    return PagePublic[AccountSummaryPublic](
+        items=[AccountSummaryPublic.model_validate(a, from_attributes=True) for a in page.items],
+        next_page_token=page.next_page_token,
+    )
 
 
 @router.get("/{account_id}", response_model=AccountPublic, summary="View Details: an account")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from trimtab.service import evaluate as svc
 from trimtab.service.market import CHICAGO
-from trimtab.web.api.params import FIRST_DAY, LAST_DAY
-from trimtab.web.api.schemas import Closed
+from trimtab.web.api.params import FIRST_DAY, LAST_DAY, Limit, PageToken
+from trimtab.web.api.schemas import Closed, PagePublic
 from trimtab.web.deps import ApiUow, Caller, now
 from trimtab.web.idempotent import Keyed, once
 
@@ -26,7 +26,7 @@ class EvaluationCreate(Closed):
     as_of: Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)] | None = None
 
 
-class EvaluationRunPublic(BaseModel):
+class EvaluationResultPublic(BaseModel):
     """A finished evaluation: the day, the book's date, accounts evaluated and flagged,
     those skipped for a trade hold, accounts flagged by each reason, and whether an
     interrupted run was resumed."""
@@ -40,10 +40,53 @@ class EvaluationRunPublic(BaseModel):
     by_reason: dict[str, int]
 
 
+class EvaluationPublic(BaseModel):
+    """A day's evaluation: the market day (``as_of``), the book it read (``data_date``),
+    ``status`` (``complete``, ``running`` or ``interrupted``), who started it and when, when
+    it finished, and how many accounts it evaluated, flagged and skipped for a trade hold
+    (so far, for a run not complete)."""
+
+    as_of: date
+    data_date: date
+    status: str
+    started_by: str
+    started_at: datetime
+    finished_at: datetime | None
+    evaluated: int
+    flagged: int
+    skipped: int
+
+
+@router.get("", response_model=PagePublic[EvaluationPublic], summary="List evaluations")
+def list_evaluations(
+    uow: ApiUow, who: Caller, limit: Limit = 50, page_token: PageToken = None
+) -> PagePublic[EvaluationPublic]:
+    """Evaluation runs, newest market day first."""
+    from trimtab.service import listing  # type: ignore[attr-defined]
+
+    page = listing.evaluations_page(uow, actor=who.user_id, limit=limit, page_token=page_token)
+    return PagePublic[EvaluationPublic](
+        items=[EvaluationPublic.model_validate(e, from_attributes=True) for e in page.items],
+        next_page_token=page.next_page_token,
+    )
+
+
+@router.get("/{as_of}", response_model=EvaluationPublic, summary="An evaluation")
+def get_evaluation(
+    as_of: Annotated[date, Path(ge=FIRST_DAY, le=LAST_DAY, description="The market day.")],
+    uow: ApiUow,
+    who: Caller,
+) -> EvaluationPublic:
+    from trimtab.service import listing  # type: ignore[attr-defined]
+
+    found = listing.evaluation_detail(uow, actor=who.user_id, as_of=as_of)
+    return EvaluationPublic.model_validate(found, from_attributes=True)
+
+
 @router.post(
     "",
     status_code=201,
-    response_model=EvaluationRunPublic,
+    response_model=EvaluationResultPublic,
     responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
     summary="Run the daily evaluation",
 )
@@ -53,11 +96,11 @@ def run(body: EvaluationCreate, uow: ApiUow, who: Caller, keyed: Keyed) -> JSONR
     another run of the day is under way). Run again, a day's results are replaced; what
     users did with its queue stays."""
 
-    def work() -> tuple[int, EvaluationRunPublic, str]:
+    def work() -> tuple[int, EvaluationResultPublic, str]:
         moment = now()
         day = body.as_of or moment.astimezone(CHICAGO).date()
         done = svc.evaluate(uow, actor=who.user_id, day=day, now=moment)
-        summary = EvaluationRunPublic.model_validate(done, from_attributes=True)
+        summary = EvaluationResultPublic.model_validate(done, from_attributes=True)
         return 201, summary, f"/api/v1/evaluations/{done.as_of.isoformat()}"
 
     return once(uow, keyed, work)

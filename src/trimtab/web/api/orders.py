@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -10,8 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from trimtab.service import orders as svc
-from trimtab.web.api.params import FIRST_DAY, LAST_DAY
-from trimtab.web.api.schemas import Closed
+from trimtab.web.api.params import FIRST_DAY, LAST_DAY, Limit, PageToken
+from trimtab.web.api.schemas import Closed, PagePublic
 from trimtab.web.deps import ApiUow, Caller, now
 from trimtab.web.idempotent import Keyed, once
 
@@ -19,6 +20,26 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 
 Format = Literal["csv", "fix"]
 MEDIA = {"csv": "text/csv; charset=utf-8", "fix": "text/plain; charset=utf-8"}
+
+
+class OrderPublic(BaseModel):
+    """An order of an approved request: shares, dollars per share (the request's price),
+    dollars (to the cent); ``best_effort`` when approved after the day's cut-off;
+    ``exported_at`` its first export (``null`` while never exported)."""
+
+    client_order_id: str
+    request_id: int
+    account_id: str
+    symbol: str
+    side: str
+    quantity: Decimal
+    price: Decimal
+    value: Decimal
+    trade_date: date
+    best_effort: bool
+    created_at: datetime
+    exported: bool
+    exported_at: datetime | None
 
 
 class ExportCreate(Closed):
@@ -42,6 +63,44 @@ class ExportPublic(BaseModel):
     orders: int
     note: str
     content: str
+
+
+@router.get("", response_model=PagePublic[OrderPublic], summary="Orders")
+def list_orders(
+    uow: ApiUow,
+    who: Caller,
+    trade_date: Annotated[
+        date | None, Query(ge=FIRST_DAY, le=LAST_DAY, description="Only this trade date.")
+    ] = None,
+    request_id: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="Only this request's.")
+    ] = None,
+    limit: Limit = 50,
+    page_token: PageToken = None,
+) -> PagePublic[OrderPublic]:
+    """Orders, newest trade date first, then newest request, then by order id."""
+    from trimtab.service import listing  # type: ignore[attr-defined]
+
+    page = listing.orders_page(
+        uow,
+        actor=who.user_id,
+        trade_date=trade_date,
+        request_id=request_id,
+        limit=limit,
+        page_token=page_token,
+    )
+    return PagePublic[OrderPublic](
+        items=[OrderPublic.model_validate(o, from_attributes=True) for o in page.items],
+        next_page_token=page.next_page_token,
+    )
+
+
+@router.get("/dates", response_model=list[date], summary="Trade dates with orders")
+def dates(uow: ApiUow, who: Caller) -> list[date]:
+    """The trade dates that have orders, newest first."""
+    from trimtab.service import listing  # type: ignore[attr-defined]
+
+    return list(listing.order_dates(uow, actor=who.user_id))
 
 
 @router.post(

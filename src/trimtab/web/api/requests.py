@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from trimtab.service import requests as svc
+from trimtab.web.api.params import Limit, PageToken
 from trimtab.web.api.schemas import (
     ApprovalPublic,
     PagePublic,
@@ -15,6 +16,7 @@ from trimtab.web.api.schemas import (
     RequestCreate,
     RequestForAccounts,
     RequestPublic,
+    RequestSummaryPublic,
 )
 from trimtab.web.deps import ApiUow, Caller, now
 from trimtab.web.idempotent import Keyed, once
@@ -22,9 +24,8 @@ from trimtab.web.idempotent import Keyed, once
 router = APIRouter(prefix="/requests", tags=["requests"])
 
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's id.")]
-Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
-PageToken = Annotated[
-    str | None, Query(max_length=500, description="next_page_token of the previous page.")
+RequestStatus = Literal[
+    "proposing", "pending", "complete", "complete_with_errors", "failed", "expired", "canceled"
 ]
 
 
@@ -113,25 +114,25 @@ def submit(
     return once(uow, keyed, work)
 
 
-@router.get("", response_model=PagePublic[RequestPublic], summary="List requests")
+@router.get("", response_model=PagePublic[RequestSummaryPublic], summary="List requests")
 def list_requests(
     uow: ApiUow,
     who: Caller,
     status: Annotated[
-        list[str] | None,
+        list[RequestStatus] | None,
         Query(max_length=7, description="Only these statuses (repeat the parameter)."),
     ] = None,
     limit: Limit = 50,
     page_token: PageToken = None,
-) -> PagePublic[RequestPublic]:
+) -> PagePublic[RequestSummaryPublic]:
     """Requests newest first: ``status=pending`` is Pending Approval, the rest History."""
     from trimtab.service import listing  # type: ignore[attr-defined]
 
     page = listing.requests_page(
         uow, actor=who.user_id, status=status, limit=limit, page_token=page_token
     )
-    return PagePublic[RequestPublic](
-        items=[RequestPublic.model_validate(r, from_attributes=True) for r in page.items],
+    return PagePublic[RequestSummaryPublic](
+        items=[RequestSummaryPublic.model_validate(r, from_attributes=True) for r in page.items],
         next_page_token=page.next_page_token,
     )
 

@@ -126,6 +126,27 @@ class RequestPublic(BaseModel):
     failed_accounts: int
 
 
+class RequestSummaryPublic(BaseModel):
+    """A request as a list shows it: ``accounts`` proposals, ``failed_accounts`` of them
+    failed; ``buy_value`` and ``sell_value`` the dollars its proposals buy and sell."""
+
+    request_id: int
+    logic: str
+    status: str
+    submitted_by: str
+    submitted_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    expires_at: datetime
+    issue: str | None
+    needs_second_approver: bool
+    price_date: date
+    accounts: int
+    failed_accounts: int
+    buy_value: Decimal
+    sell_value: Decimal
+
+
 class ApprovalPublic(BaseModel):
     """An approved request: its status, the orders created and their trade date."""
 
