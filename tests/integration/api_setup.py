@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tests.factories import PASSWORD, T0, api_client, tiny_book, web_firm
+from tests.factories import PASSWORD, T0, api_client, tiny_book, web_firm, write_book
 from trimtab.service.evaluate import evaluate
 from trimtab.service.imports import import_book, read_book_folder
 from trimtab.service.requests import approve_request, submit_request
@@ -23,11 +23,13 @@ ROLES = ("viewer", "operator", "approver", "admin")
 API = "/api/v1"
 
 
-def import_tiny_book(engine: sa.Engine, folder: Path, firm: str = "acme", **extra: Any) -> None:
-    """:func:`~tests.factories.tiny_book` imported for ``firm`` as of :data:`D1`."""
+def import_tiny_book(
+    engine: sa.Engine, folder: Path, firm: str = "acme", as_of: date = D1, **extra: Any
+) -> None:
+    """:func:`~tests.factories.tiny_book` imported for ``firm`` as of ``as_of``."""
     book = read_book_folder(tiny_book(folder, **extra))
     with UnitOfWork(engine, firm) as uow:
-        import_book(uow, actor="olga", as_of=D1, folder=book, now=T0)
+        import_book(uow, actor="olga", as_of=as_of, folder=book, now=T0)
 
 
 def run_evaluation(engine: sa.Engine, firm: str = "acme") -> None:
@@ -97,3 +99,70 @@ def signed_in(engine: sa.Engine, user: str, password: str = PASSWORD) -> Any:
     assert done.status_code == 303, done.text
     client.headers["X-CSRF-Token"] = client.get(f"{API}/me/session").json()["csrf_token"]
     return client
+
+
+def wide_book(folder: Path, accounts: int = 7) -> Path:
+    """``accounts`` accounts ``W01``, ``W02``, ... for paging: each holds ``10 * n`` B at 40
+    and 100 dollars, so every one is out of its band; odd ones on M1 (A 60, B 40), even ones
+    on M2 (A 50, B 50); households of two (``HW1``: W01 and W02, ...)."""
+    ids = [f"W{n:02d}" for n in range(1, accounts + 1)]
+    return write_book(
+        folder,
+        prices=[
+            {
+                "symbol": "A",
+                "price": 50.0,
+                "sub_asset_class": "Large Value",
+                "asset_class": "Equity",
+            },
+            {
+                "symbol": "B",
+                "price": 40.0,
+                "sub_asset_class": "Core Bond",
+                "asset_class": "Fixed Income",
+            },
+        ],
+        models=[
+            {"model_id": "M1", "symbol": "A", "target_pct": 60, "min_pct": 55, "max_pct": 65},
+            {"model_id": "M1", "symbol": "B", "target_pct": 40, "min_pct": 35, "max_pct": 45},
+            {"model_id": "M2", "symbol": "A", "target_pct": 50, "min_pct": 45, "max_pct": 55},
+            {"model_id": "M2", "symbol": "B", "target_pct": 50, "min_pct": 45, "max_pct": 55},
+        ],
+        accounts=[
+            {
+                "account_id": a,
+                "model_id": "M1" if n % 2 else "M2",
+                "cash": 100.0,
+                "household_id": f"HW{(n + 1) // 2}",
+                "registration": "non_qualified",
+                "rebalancing": "true",
+            }
+            for n, a in enumerate(ids, start=1)
+        ],
+        positions=[
+            {"account_id": a, "symbol": "B", "quantity": 10 * n} for n, a in enumerate(ids, start=1)
+        ],
+    )
+
+
+def import_wide_book(engine: sa.Engine, folder: Path, accounts: int = 7) -> None:
+    """:func:`wide_book` imported for ``acme`` as of :data:`D1`."""
+    book = read_book_folder(wide_book(folder, accounts))
+    with UnitOfWork(engine, "acme") as uow:
+        import_book(uow, actor="olga", as_of=D1, folder=book, now=T0)
+
+
+def walk(client: Any, path: str, limit: int, **params: Any) -> list[list[Any]]:
+    """Every page of the list at ``path``, ``limit`` items each, following the tokens."""
+    pages: list[list[Any]] = []
+    token = None
+    while True:
+        query = {**params, "limit": limit, **({"page_token": token} if token else {})}
+        got = client.get(path, params=query)
+        assert got.status_code == 200, got.text
+        body = got.json()
+        pages.append(body["items"])
+        token = body["next_page_token"]
+        if token is None:
+            return pages
+        assert len(pages) < 100, "the pages never end"

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import database_fixture
-from tests.integration.api_setup import API, D1, Api, errors, two_firms
+from tests.integration.api_setup import API, D1, Api, errors, import_wide_book, two_firms, walk
 
 engine = database_fixture()
 LOTS = [
@@ -121,3 +121,52 @@ def test_bad_settings_name_the_field(api: Api, change: dict[str, object], field:
     got = api.operator.patch(f"{API}/accounts/ACC1", json=change)
     assert got.status_code == 422, got.text
     assert ("body", field) in errors(got)
+
+
+def test_the_account_list_by_hand(api: Api) -> None:
+    got = api.viewer.get(f"{API}/accounts")
+    assert got.status_code == 200, got.text
+    items = got.json()["items"]
+    assert [(x["account_id"], Decimal(x["value"]), Decimal(x["cash"])) for x in items] == [
+        ("ACC1", Decimal("2000.00"), 1000),
+        ("ACC2", Decimal("900.00"), 100),
+    ]
+    assert items[1]["registration"] == "qualified" and items[1]["book_date"] == D1.isoformat()
+    assert api.other.get(f"{API}/accounts").json()["items"] == []
+
+
+def test_account_filters_and_pages(engine: sa.Engine, tmp_path: Path) -> None:
+    api = two_firms(engine, tmp_path, book=False)
+    import_wide_book(engine, tmp_path / "wide")
+    pages = walk(api.viewer, f"{API}/accounts", 3)
+    assert [[x["account_id"] for x in p] for p in pages] == [
+        ["W01", "W02", "W03"],
+        ["W04", "W05", "W06"],
+        ["W07"],
+    ]
+    # W03 holds 30 B at 40 and 100 dollars
+    assert Decimal(pages[0][2]["value"]) == Decimal("1300.00")
+
+    def listed(**params: object) -> list[str]:
+        return [
+            x["account_id"] for p in walk(api.viewer, f"{API}/accounts", 2, **params) for x in p
+        ]
+
+    assert listed(household="HW2") == ["W03", "W04"]
+    assert listed(model="M2") == ["W02", "W04", "W06"]
+    api.operator.patch(f"{API}/accounts/W05", json={"rebalancing": False})
+    assert listed(rebalancing="false") == ["W05"]
+    assert listed(search="W0", model="M1", rebalancing="true") == ["W01", "W03", "W07"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"rebalancing": "maybe"}, "rebalancing"),
+        ({"search": ""}, "search"),
+        ({"limit": 0}, "limit"),
+    ],
+)
+def test_bad_list_parameters(api: Api, params: dict[str, object], field: str) -> None:
+    got = api.viewer.get(f"{API}/accounts", params=params)
+    assert got.status_code == 422 and ("query", field) in errors(got)

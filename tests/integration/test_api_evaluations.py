@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import count, database_fixture
-from tests.integration.api_setup import API, D2, Api, errors, two_firms
+from tests.integration.api_setup import API, D2, Api, errors, import_tiny_book, two_firms, walk
 
 engine = database_fixture()
 EVALUATIONS = f"{API}/evaluations"
@@ -62,3 +62,30 @@ def test_a_replayed_evaluation_runs_once(api: Api, engine: sa.Engine) -> None:
         assert list(actions) == ["start", "complete"]
     other = api.operator.post(EVALUATIONS, json={}, headers=key)
     assert other.status_code == 422 and errors(other) == [("header", "Idempotency-Key")]
+
+
+def test_list_and_look_at_evaluations(api: Api, engine: sa.Engine, tmp_path: Path) -> None:
+    api.operator.post(EVALUATIONS, json={"as_of": D2.isoformat()})
+    # a second day: Monday 23 November on the book of Friday 20th
+    import_tiny_book(engine, tmp_path / "friday", as_of=D2)
+    api.operator.post(EVALUATIONS, json={"as_of": "2026-11-23"})
+    pages = walk(api.viewer, EVALUATIONS, 1)
+    assert [[(x["as_of"], x["data_date"]) for x in p] for p in pages] == [
+        [("2026-11-23", "2026-11-20")],
+        [("2026-11-20", "2026-11-19")],
+    ]
+    got = api.viewer.get(f"{EVALUATIONS}/{D2.isoformat()}")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body == pages[1][0]
+    assert (body["status"], body["started_by"]) == ("complete", "key:operator")
+    assert (body["evaluated"], body["flagged"], body["skipped"]) == (2, 2, 0)
+
+
+def test_another_firms_evaluation_is_not_found(api: Api) -> None:
+    api.operator.post(EVALUATIONS, json={"as_of": D2.isoformat()})
+    assert api.other.get(f"{EVALUATIONS}/{D2.isoformat()}").status_code == 404
+    assert api.other.get(EVALUATIONS).json()["items"] == []
+    assert api.viewer.get(f"{EVALUATIONS}/2026-11-23").status_code == 404
+    bad = api.viewer.get(f"{EVALUATIONS}/someday")
+    assert bad.status_code == 422 and ("path", "as_of") in errors(bad)

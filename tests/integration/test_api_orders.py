@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from tests.factories import count, database_fixture
-from tests.integration.api_setup import API, D2, Api, approved_request, errors, two_firms
+from tests.integration.api_setup import API, D2, Api, approved_request, errors, two_firms, walk
 
 engine = database_fixture()
 EXPORTS = f"{API}/orders/exports"
@@ -74,7 +75,7 @@ def test_export_as_fix(api: Api, engine: sa.Engine) -> None:
     # the same orders again (stamped with the moment of the download)
     assert [_tag(x, "11") for x in file.text.splitlines()] == [_tag(x, "11") for x in lines]
     wrong = api.operator.get(f"{EXPORTS}/{made.json()['export_id']}?format=csv")
-    assert wrong.status_code == 422 and ("body", "format") in errors(wrong)
+    assert wrong.status_code == 422 and ("query", "format") in errors(wrong)
 
 
 def _tag(message: str, tag: str) -> str:
@@ -121,3 +122,50 @@ def test_a_replayed_export_writes_one_batch(api: Api, engine: sa.Engine) -> None
     other = api.operator.post(EXPORTS, json={**body, "again": True}, headers=key)
     assert other.status_code == 422 and errors(other) == [("header", "Idempotency-Key")]
     assert count(engine, "export_batches") == 1
+
+
+def test_orders_page_by_page(api: Api, engine: sa.Engine) -> None:
+    request_id = approved_request(engine)
+    pages = walk(api.viewer, f"{API}/orders", 3)
+    assert [len(p) for p in pages] == [3, 1]
+    orders = [x for p in pages for x in p]
+    assert [x["client_order_id"] for x in orders] == [
+        f"TT{request_id}-{n:04d}" for n in range(1, 5)
+    ]
+    # ACC1 buys 12 A at 50 and 10 B at 40; ACC2 buys 10 A and sells 11 B
+    assert [(x["account_id"], x["symbol"], x["side"], Decimal(x["value"])) for x in orders] == [
+        ("ACC1", "A", "buy", Decimal("600.00")),
+        ("ACC1", "B", "buy", Decimal("400.00")),
+        ("ACC2", "A", "buy", Decimal("500.00")),
+        ("ACC2", "B", "sell", Decimal("440.00")),
+    ]
+    assert {(x["trade_date"], x["best_effort"], x["exported"]) for x in orders} == {
+        ("2026-11-20", False, False)
+    }
+    api.operator.post(EXPORTS, json={"trade_date": D2.isoformat(), "format": "csv"})
+    exported = api.viewer.get(f"{API}/orders", params={"request_id": request_id}).json()["items"]
+    assert all(x["exported"] and x["exported_at"] for x in exported)
+    assert api.viewer.get(f"{API}/orders", params={"trade_date": "2026-11-23"}).json() == {
+        "items": [],
+        "next_page_token": None,
+    }
+    assert api.viewer.get(f"{API}/orders/dates").json() == ["2026-11-20"]
+
+
+def test_another_firms_orders_are_not_listed(api: Api, engine: sa.Engine) -> None:
+    approved_request(engine)
+    assert api.other.get(f"{API}/orders").json()["items"] == []
+    assert api.other.get(f"{API}/orders/dates").json() == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"trade_date": "2026-13-01"}, "trade_date"),
+        ({"request_id": 0}, "request_id"),
+        ({"page_token": "x" * 2001}, "page_token"),
+    ],
+)
+def test_bad_order_parameters(api: Api, params: dict[str, object], field: str) -> None:
+    got = api.viewer.get(f"{API}/orders", params=params)
+    assert got.status_code == 422 and ("query", field) in errors(got)

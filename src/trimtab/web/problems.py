@@ -101,6 +101,16 @@ def _field_error(e: Any) -> dict[str, str]:
     }
 
 
+def _record(request: Request, err: InputError) -> str:
+    """Where in the request the field a service names came from: a query or path
+    parameter of that name, else the body."""
+    if err.where in request.query_params:
+        return "query"
+    if err.where in request.path_params:
+        return "path"
+    return "body"
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -119,7 +129,7 @@ def install(app: FastAPI, page_error: Any) -> None:
             headers["WWW-Authenticate"] = "Bearer"
         if not _is_api(request):
             return page_error(request, status, str(exc))  # type: ignore[no-any-return]
-        errors = [field_error(exc)] if isinstance(exc, InputError) else None
+        errors = [field_error(exc, _record(request, exc))] if isinstance(exc, InputError) else None
         return problem(status, str(exc), errors=errors, headers=headers or None)
 
     async def invalid(request: Request, exc: Exception) -> Response:
