@@ -81,6 +81,7 @@ def test_roles_and_firms(api: Api, engine: sa.Engine) -> None:
     request_id = submitted(api, ACC1)
     assert api.operator.post(f"{REQUESTS}/{request_id}/approve").status_code == 403
     assert api.viewer.post(f"{REQUESTS}/{request_id}/cancel").status_code == 403
+    assert api.viewer.post(f"{REQUESTS}/{request_id}/resubmit").status_code == 403
     for method, path in [
         ("GET", f"{REQUESTS}/{request_id}"),
         ("GET", f"{REQUESTS}/{request_id}/proposals"),

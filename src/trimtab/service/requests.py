@@ -576,7 +576,9 @@ def expire_requests(uow: UnitOfWork, *, actor: str, now: datetime) -> list[int]:
 
 
 def resubmit_failed(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> Submitted:
-    """Submit again, with the same logic and amounts, the accounts that failed in a request."""
+    """Submit again, with the same logic and amounts, the accounts that failed in a request
+    (operator: the role is checked before anything is said about the request)."""
+    require_role(uow, user_id=actor, role="operator")
     req = _request(uow, request_id)
     if req.status not in ("complete_with_errors", "failed"):
         raise ConflictError(
