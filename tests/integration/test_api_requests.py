@@ -165,4 +165,4 @@ def test_requests_and_proposals_page_by_page(api: Api) -> None:
     proposals = walk(api.viewer, f"{REQUESTS}/{made[1]}/proposals", 1)
     assert [[p["account_id"] for p in page] for page in proposals] == [["ACC1"], ["ACC2"]]
     bad = api.viewer.get(REQUESTS, params={"status": "lost"})
-    assert bad.status_code == 422 and ("query", "status.0") in errors(bad)
+    assert bad.status_code == 422 and ("query", "status[0]") in errors(bad)
