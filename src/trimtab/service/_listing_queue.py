@@ -93,7 +93,7 @@ def _shown(entries: FromClause, firm: str, pending: bool) -> ColumnElement[bool]
     return shown
 
 
-def _sort_keys(uow: UnitOfWork, sort: str) -> list[SortKey]:
+def _sort_keys(sort: str) -> list[SortKey]:
     q, e = t.queue_entries.c, t.evaluations.c
     if sort not in QUEUE_SORTS:
         raise InputError("sort", f"must be one of {', '.join(QUEUE_SORTS)}, got {sort!r}")
@@ -110,7 +110,9 @@ def _sort_keys(uow: UnitOfWork, sort: str) -> list[SortKey]:
 
 def queue_query(uow: UnitOfWork, where: QueueFilter) -> Select[Any]:
     """The queue's rows (unsorted): each account's newest shown entry, its evaluation's
-    value and drift and the account's household and model, filtered by ``where``.
+    value and drift and the account's household and model, filtered by ``where``. An
+    account is shown by the entry it has newest among those shown, as ``trimtab queue``
+    always did: with ``pending``, a newer entry pending in a request hides an older open one.
 
     Raises :class:`ConflictError` while the newest evaluation is incomplete: its queue
     would be a partial list.
@@ -196,7 +198,7 @@ def sorted_queue(
     uow: UnitOfWork, where: QueueFilter, sort: str, limit: int | None = None
 ) -> list[QueueItem]:
     """The whole queue (or its first ``limit`` items) in ``sort`` order, unpaged."""
-    order = _sort_keys(uow, sort)
+    order = _sort_keys(sort)
     query = queue_query(uow, where).order_by(
         *(s.column.desc() if s.descending else s.column for s in order)
     )
@@ -228,7 +230,7 @@ def queue_page(
     require_role(uow, user_id=actor, role="viewer")
     check_limit(limit)
     where = QueueFilter(reason=reason, household=household, model=model, pending=pending)
-    order = _sort_keys(uow, sort)
+    order = _sort_keys(sort)
     scope = ("queue", sort, reason, household, model, pending)
     after = decode_token(page_token, uow.firm_id, scope, _KINDS[sort])
     rows, next_key = page_rows(uow.conn, queue_query(uow, where), order, after, limit)
