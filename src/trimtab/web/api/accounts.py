@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from trimtab.service import account_view, accounts
+from trimtab.service import account_view, accounts, listing
 from trimtab.web.api.account_schemas import (
     AccountPublic,
     AccountSummaryPublic,
@@ -41,8 +41,6 @@ def list_accounts(
     page_token: PageToken = None,
 ) -> PagePublic[AccountSummaryPublic]:
     """Accounts by id, with their value and cash in the newest book."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.accounts_page(
         uow,
         actor=who.user_id,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from trimtab.service import audit as svc
+from trimtab.service import listing
 from trimtab.web.api.params import Day, Filter, Limit, PageToken
 from trimtab.web.api.schemas import PagePublic
 from trimtab.web.deps import ApiUow, Caller
@@ -57,8 +58,6 @@ def audit_log(
     page_token: PageToken = None,
 ) -> PagePublic[AuditEntryPublic]:
     """Entries newest first, filtered on any of the fields given."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.audit_page(
         uow,
         actor=who.user_id,

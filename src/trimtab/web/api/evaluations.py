@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from trimtab.service import evaluate as svc
+from trimtab.service import listing
 from trimtab.service.market import CHICAGO
 from trimtab.web.api.params import FIRST_DAY, LAST_DAY, Limit, PageToken
 from trimtab.web.api.schemas import Closed, PagePublic
@@ -62,8 +63,6 @@ def list_evaluations(
     uow: ApiUow, who: Caller, limit: Limit = 50, page_token: PageToken = None
 ) -> PagePublic[EvaluationPublic]:
     """Evaluation runs, newest market day first."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.evaluations_page(uow, actor=who.user_id, limit=limit, page_token=page_token)
     return PagePublic[EvaluationPublic](
         items=[EvaluationPublic.model_validate(e, from_attributes=True) for e in page.items],
@@ -77,8 +76,6 @@ def get_evaluation(
     uow: ApiUow,
     who: Caller,
 ) -> EvaluationPublic:
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     found = listing.evaluation_detail(uow, actor=who.user_id, as_of=as_of)
     return EvaluationPublic.model_validate(found, from_attributes=True)
 

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
+from trimtab.service import listing
 from trimtab.web.api.account_schemas import AccountSummaryPublic
 from trimtab.web.api.params import Limit, PageToken
 from trimtab.web.api.schemas import PagePublic
@@ -37,8 +38,6 @@ def list_households(
     uow: ApiUow, who: Caller, limit: Limit = 50, page_token: PageToken = None
 ) -> PagePublic[HouseholdPublic]:
     """Households by id."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.households_page(uow, actor=who.user_id, limit=limit, page_token=page_token)
     return PagePublic[HouseholdPublic](
         items=[HouseholdPublic.model_validate(h, from_attributes=True) for h in page.items],
@@ -50,8 +49,6 @@ def list_households(
 def get_household(
     household_id: Annotated[str, Path(min_length=1, max_length=64)], uow: ApiUow, who: Caller
 ) -> HouseholdDetail:
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     found = listing.household_accounts(uow, actor=who.user_id, household_id=household_id)
     return HouseholdDetail(
         household_id=household_id,

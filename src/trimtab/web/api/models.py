@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
+from trimtab.service import listing
 from trimtab.web.api.params import Limit, PageToken
 from trimtab.web.api.schemas import PagePublic
 from trimtab.web.deps import ApiUow, Caller
@@ -57,8 +58,6 @@ def list_models(
     uow: ApiUow, who: Caller, limit: Limit = 50, page_token: PageToken = None
 ) -> PagePublic[ModelPublic]:
     """Models by id."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.models_page(uow, actor=who.user_id, limit=limit, page_token=page_token)
     return PagePublic[ModelPublic](
         items=[ModelPublic.model_validate(m, from_attributes=True) for m in page.items],
@@ -70,7 +69,5 @@ def list_models(
 def get_model(
     model_id: Annotated[str, Path(min_length=1, max_length=64)], uow: ApiUow, who: Caller
 ) -> ModelDetailPublic:
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     found = listing.model_detail(uow, actor=who.user_id, model_id=model_id)
     return ModelDetailPublic.model_validate(found, from_attributes=True)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from trimtab.service import listing
 from trimtab.service import orders as svc
 from trimtab.web.api.params import FIRST_DAY, LAST_DAY, Limit, PageToken
 from trimtab.web.api.schemas import Closed, PagePublic
@@ -79,8 +80,6 @@ def list_orders(
     page_token: PageToken = None,
 ) -> PagePublic[OrderPublic]:
     """Orders, newest trade date first, then newest request, then by order id."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.orders_page(
         uow,
         actor=who.user_id,
@@ -98,8 +97,6 @@ def list_orders(
 @router.get("/dates", response_model=list[date], summary="Trade dates with orders")
 def dates(uow: ApiUow, who: Caller) -> list[date]:
     """The trade dates that have orders, newest first."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     return list(listing.order_dates(uow, actor=who.user_id))
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from trimtab.service import listing
 from trimtab.web.api.params import Filter, Limit, PageToken
 from trimtab.web.api.schemas import PagePublic
 from trimtab.web.deps import ApiUow, Caller
@@ -76,8 +77,6 @@ def queue(
 ) -> PagePublic[QueueItemPublic]:
     """Each flagged account's newest evaluation, filtered and sorted on the server (409
     while the newest evaluation is incomplete: its queue would be partial)."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.queue_page(
         uow,
         actor=who.user_id,
@@ -104,8 +103,6 @@ def count(
     model: Filter = None,
     pending: Pending = False,
 ) -> QueueCount:
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     found = listing.queue_count(
         uow, actor=who.user_id, reason=reason, household=household, model=model, pending=pending
     )

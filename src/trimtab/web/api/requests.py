@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from trimtab.service import listing
 from trimtab.service import requests as svc
 from trimtab.web.api.params import Limit, PageToken
 from trimtab.web.api.schemas import (
@@ -23,10 +25,16 @@ from trimtab.web.idempotent import Keyed, once
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 
-RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's id.")]
 RequestStatus = Literal[
-    "proposing", "pending", "complete", "complete_with_errors", "failed", "expired", "canceled"
+    "proposing",
+    "pending",
+    "complete",
+    "complete_with_errors",
+    "failed",
+    "expired",
+    "canceled",
 ]
+RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's id.")]
 
 
 def request_public(view: svc.RequestView) -> RequestPublic:
@@ -47,6 +55,15 @@ def request_public(view: svc.RequestView) -> RequestPublic:
         households=list(view.households),
         accounts=len(view.proposals),
         failed_accounts=sum(p.status == "failed" for p in view.proposals),
+        buy_value=_total(view, "buy"),
+        sell_value=_total(view, "sell"),
+    )
+
+
+def _total(view: svc.RequestView, action: str) -> Decimal:
+    return sum(
+        (x.order_value for p in view.proposals for x in p.trades if x.action == action),
+        Decimal(0),
     )
 
 
@@ -81,8 +98,6 @@ def submit(
         if isinstance(body, RequestForAccounts):
             accounts = body.accounts
         else:
-            from trimtab.service import listing  # type: ignore[attr-defined]
-
             accounts = listing.queue_account_ids(
                 uow,
                 actor=who.user_id,
@@ -103,9 +118,7 @@ def submit(
         )
         proposer = request.app.state.proposer
         if proposer.inline(len(accounts)):
-            svc.propose_request(
-                uow, request_id=request_id, now=moment
-            )
+            svc.propose_request(uow, request_id=request_id, now=moment)
         else:
             proposer.submit(who.firm_id, request_id)
         view = svc.show_request(uow, actor=who.user_id, request_id=request_id)
@@ -126,8 +139,6 @@ def list_requests(
     page_token: PageToken = None,
 ) -> PagePublic[RequestSummaryPublic]:
     """Requests newest first: ``status=pending`` is Pending Approval, the rest History."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.requests_page(
         uow, actor=who.user_id, status=status, limit=limit, page_token=page_token
     )
