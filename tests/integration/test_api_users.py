@@ -115,3 +115,12 @@ def test_another_firms_user_is_not_found(api: Api) -> None:
     got = api.other.put(f"{USERS}/vera/password", json={"password": "x" * 12})
     assert got.status_code == 404, got.text
     assert "vera" not in [u["user_id"] for u in api.other.get(USERS).json()]
+
+
+def test_idempotency_keys_are_per_firm(api: Api, engine: sa.Engine) -> None:
+    key = {"Idempotency-Key": "add-vera"}
+    mine = api.admin.post(USERS, json=VERA, headers=key)
+    theirs = api.other.post(USERS, json=VERA, headers=key)
+    assert mine.status_code == theirs.status_code == 201
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert "vera" in [u["user_id"] for u in api.other.get(USERS).json()]

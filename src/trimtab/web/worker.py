@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
+from trimtab.service.requests import propose_request, proposing_requests
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -43,8 +44,6 @@ class Proposer:
 
     def propose(self, firm_id: str, request_id: int) -> None:
         """Propose one request now; a failure is the request's (its status says so)."""
-        from trimtab.service.requests import propose_request
-
         try:
             with UnitOfWork(self.engine, firm_id) as uow:
                 propose_request(uow, request_id=request_id, now=datetime.now(UTC))
@@ -55,8 +54,6 @@ class Proposer:
         """Queue every request any firm left ``proposing``."""
         if not self.enabled:
             return
-        from trimtab.service.requests import proposing_requests
-
         with self.engine.connect() as conn:
             firms = conn.execute(select(t.firms.c.firm_id)).scalars().all()
         for firm_id in firms:
