@@ -75,11 +75,7 @@ def get_lots(account_id: AccountId, uow: ApiUow, who: Caller) -> list[LotPublic]
 def update(account_id: AccountId, body: AccountUpdate, uow: ApiUow, who: Caller) -> AccountPublic:
     """Turn rebalancing on or off, put on or lift a trade hold, choose the lot method, set
     drift parameters; every change is audited, switch changes also kept in the history."""
-    drift = {
-        name: value
-        for name, value in body.model_dump(include=set(accounts.DRIFT_PARAMETERS)).items()
-        if value is not None
-    }
+    drift = body.model_dump(include=set(accounts.DRIFT_PARAMETERS), exclude_none=True)
     change = accounts.AccountChange(
         rebalancing=body.rebalancing,
         trade_hold=body.trade_hold,
