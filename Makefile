@@ -4,6 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+CHROMIUM := /usr/bin/chromium
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export TRIMTAB_ARTIFACTS ?= $(CURDIR)/artifacts
+
 .PHONY: run test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
@@ -15,7 +19,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m trimtab.demo_run
 
-test: $(STAMP)
+# The browser tests drive the distribution's Chromium (Playwright cannot download one here).
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -q chromium || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
@@ -31,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build artifacts *.egg-info src/*.egg-info

@@ -1,15 +1,19 @@
-"""The main job of ``make run``: a demo book, its drift, the proposals that fix it, and a day
-of the service.
+"""The main job of ``make run``: a demo book, its drift, the proposals that fix it, a day
+of the service, and the web app serving it.
 
 Writes a seeded synthetic book to ``./demo-book`` (once), evaluates drift for every account,
 proposes rebalance-to-tolerance trades for the whole book, then loads the book into an SQLite
 database (``demo-book/trimtab-demo.db``) and runs the next market day's evaluation, printing
-readable tables.
+readable tables. Last, it gives the demo firm a user of each role with a new password,
+prints them, and serves the web app and API on http://127.0.0.1:8000/ (the port of
+``TRIMTAB_DEMO_PORT``; ``0`` skips serving) until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -88,6 +92,7 @@ def main() -> None:
     console.print(
         f"\nTry: trimtab propose-book {DEMO_FOLDER} --logic rebalance_to_target --out trades.csv"
     )
+    serve_demo(console, int(os.environ.get("TRIMTAB_DEMO_PORT") or 8000))
 
 
 BOOK_DATE = date(2026, 11, 20)
@@ -130,6 +135,55 @@ def service_day(console: Console) -> None:
         if count:
             reasons.add_row(reason, f"{count:,}")
     console.print(reasons)
+    engine.dispose()
+
+
+DEMO_USERS = (
+    ("ops", "admin"),
+    ("olivia", "operator"),
+    ("adam", "approver"),
+    ("beth", "approver"),
+    ("victor", "viewer"),
+)
+"""The demo firm's users: ``ops`` (its admin) and one of each other role; two approvers, so
+a request that needs a second approver can get one."""
+
+
+def serve_demo(console: Console, port: int) -> None:
+    """Give every demo user a new password, print them, and serve the web app on ``port``
+    of 127.0.0.1 (``0``: print the passwords only)."""
+    from trimtab.errors import ConflictError
+    from trimtab.service.access import add_user
+    from trimtab.service.credentials import set_password
+    from trimtab.store.migrate import make_engine
+    from trimtab.store.uow import UnitOfWork
+
+    engine = make_engine(f"sqlite:///{DEMO_FOLDER / 'trimtab-demo.db'}")
+    now = datetime.now(UTC)
+    users = Table(title="Sign in to the web app as (firm: demo)")
+    for name in ("User", "Role", "Password"):
+        users.add_column(name)
+    for user_id, role in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        with UnitOfWork(engine, "demo") as uow:
+            if role != "admin":
+                with contextlib.suppress(ConflictError):
+                    add_user(uow, actor="ops", user_id=user_id, role=role, now=now)
+            set_password(uow, actor="ops", user_id=user_id, password=password, now=now)
+        users.add_row(user_id, role, password)
+    console.print(users)
+    if port == 0:
+        engine.dispose()
+        return
+    import uvicorn
+
+    from trimtab.web import create_app
+
+    console.print(
+        f"\n[bold]Open http://127.0.0.1:{port}/[/bold] and sign in (firm [bold]demo[/bold]); "
+        f"the API is at http://127.0.0.1:{port}/api/v1 (docs at /api/v1/docs). Ctrl-C stops."
+    )
+    uvicorn.run(create_app(engine=engine), host="127.0.0.1", port=port, log_level="warning")
     engine.dispose()
 
 

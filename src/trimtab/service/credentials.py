@@ -150,8 +150,9 @@ def sign_in(
                 firm_id=firm_id, user_id=user_id, client=client, at=now, ok=ok
             )
         )
-        if not ok or row is None:
-            raise AuthenticationError("firm, user or password is wrong")
+    if not ok or row is None:  # the failure is recorded (committed) before it is raised
+        raise AuthenticationError("firm, user or password is wrong")
+    with engine.begin() as conn:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         conn.execute(
             insert(t.web_sessions).values(

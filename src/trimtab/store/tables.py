@@ -556,6 +556,7 @@ audit_heads = Table(
 )
 """The newest chained audit entry of each firm; locking it serialises appends."""
 
+
 def _user_fk() -> ForeignKeyConstraint:
     return ForeignKeyConstraint(["firm_id", "user_id"], ["users.firm_id", "users.user_id"])
 

@@ -8,7 +8,13 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 
 from trimtab.service import credentials
-from trimtab.web.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic, MePublic
+from trimtab.web.api.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyPublic,
+    MePublic,
+    SessionPublic,
+)
 from trimtab.web.deps import ApiUow, Caller, now
 from trimtab.web.idempotent import Keyed, once
 
@@ -18,6 +24,13 @@ router = APIRouter(tags=["access"])
 @router.get("/me", response_model=MePublic, summary="Who is calling")
 def me(who: Caller) -> MePublic:
     return MePublic(firm_id=who.firm_id, user_id=who.user_id, role=who.role)
+
+
+@router.get("/me/session", response_model=SessionPublic, summary="The session's CSRF token")
+def my_session(who: Caller) -> SessionPublic:
+    """A signed-in browser's CSRF token, to send as ``X-CSRF-Token`` with its changes
+    (``null`` for an API key, which needs none)."""
+    return SessionPublic(csrf_token=who.csrf_token)
 
 
 @router.get("/api-keys", response_model=list[ApiKeyPublic], summary="List API keys")

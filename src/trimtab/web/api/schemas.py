@@ -164,3 +164,9 @@ class MePublic(BaseModel):
     firm_id: str
     user_id: str
     role: str
+
+
+class SessionPublic(BaseModel):
+    """The CSRF token of the calling browser session (``null`` for an API key)."""
+
+    csrf_token: str | None
