@@ -92,14 +92,14 @@ def _weights(uow: UnitOfWork, request: RequestView) -> dict[str, tuple[WeightRow
         )
     ):
         held[r.account_id][r.symbol] += r.quantity
-    for r in conn.execute(
+    for quote in conn.execute(
         select(t.prices.c.symbol, t.prices.c.price).where(
             t.prices.c.firm_id == firm,
             t.prices.c.as_of == day,
             t.prices.c.symbol.in_(sorted({s for h in held.values() for s in h} - set(price))),
         )
     ):
-        price[r.symbol] = r.price
+        price[quote.symbol] = quote.price
     days = {
         r.account_id: r
         for r in conn.execute(
