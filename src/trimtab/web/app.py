@@ -79,15 +79,56 @@ def create_app(
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _document_problems(app)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
         response: Response = await call_next(request)
+        if response.status_code == 405:  # Starlette names only the first route's methods
+            response.headers["Allow"] = ", ".join(_allowed(app, request))
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
 
     return app
+
+
+def _allowed(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route of ``app`` answers at the request's path."""
+    from starlette.routing import Match, Route
+
+    methods: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches({**request.scope, "method": next(iter(route.methods))})
+            if match is Match.FULL:
+                methods |= route.methods
+    return sorted(methods)
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Put the ``Problem`` schema, which every route's error answers refer to, in the
+    OpenAPI document's components."""
+    from fastapi.openapi.utils import get_openapi
+
+    from trimtab.web.api.schemas import Problem
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                routes=app.routes,
+            )
+            found = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(found.pop("$defs", {}))
+            schemas["Problem"] = found
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @asynccontextmanager

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from trimtab.web.api import access, requests
+from trimtab.web.api.schemas import PROBLEMS
 
-router = APIRouter()
+router = APIRouter(responses=PROBLEMS)
 for module in (access, requests):
     router.include_router(module.router)
 

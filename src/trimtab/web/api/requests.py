@@ -13,6 +13,7 @@ from trimtab.web.api.schemas import (
     PagePublic,
     ProposalPublic,
     RequestCreate,
+    RequestForAccounts,
     RequestPublic,
 )
 from trimtab.web.deps import ApiUow, Caller, now
@@ -76,9 +77,9 @@ def submit(
     requests are proposed within the call), then ``pending`` or ``failed``."""
 
     def work() -> tuple[int, RequestPublic, str]:
-        accounts = body.accounts
-        if accounts is None:
-            assert body.match is not None
+        if isinstance(body, RequestForAccounts):
+            accounts = body.accounts
+        else:
             from trimtab.service import listing  # type: ignore[attr-defined]
 
             accounts = listing.queue_account_ids(

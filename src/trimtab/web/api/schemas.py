@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from trimtab.core.engine import Method
 
@@ -55,24 +55,28 @@ class QueueMatch(Closed):
     model: str | None = Field(default=None, max_length=64)
 
 
-class RequestCreate(Closed):
-    """A rebalance request: the accounts (or the queue's accounts matching a filter), the
-    trade logic and its amounts. ``replace`` cancels the open requests that hold any of
-    the accounts."""
-
-    accounts: Annotated[list[Id], Field(max_length=1_000_000)] | None = None
-    match: QueueMatch | None = None
+class _RequestFields(Closed):
     logic: Annotated[str, Field(json_schema_extra={"enum": list(LOGICS)})]
     amounts: Amounts = Field(default_factory=Amounts)
     replace: bool = False
 
-    @model_validator(mode="after")
-    def _one_selection(self) -> RequestCreate:
-        if (self.accounts is None) == (self.match is None):
-            raise ValueError("give either accounts or match")
-        if self.accounts is not None and not self.accounts:
-            raise ValueError("accounts: name at least one account")
-        return self
+
+class RequestForAccounts(_RequestFields):
+    """A rebalance request for the accounts named, by the trade logic and its amounts.
+    ``replace`` cancels the open requests that hold any of the accounts."""
+
+    accounts: Annotated[list[Id], Field(min_length=1, max_length=1_000_000)]
+
+
+class RequestForMatch(_RequestFields):
+    """A rebalance request for every queued account that ``match``es (Accounts to
+    Rebalance's "select all that match the filter")."""
+
+    match: QueueMatch
+
+
+RequestCreate = RequestForAccounts | RequestForMatch
+"""A rebalance request: the accounts named, or those of the queue matching a filter."""
 
 
 class TradeLinePublic(BaseModel):
@@ -170,3 +174,41 @@ class SessionPublic(BaseModel):
     """The CSRF token of the calling browser session (``null`` for an API key)."""
 
     csrf_token: str | None
+
+
+class FieldProblem(BaseModel):
+    """One bad field: where in the request (``body``, ``query``, ``path``, ``header``), the
+    field, and what is wrong with it."""
+
+    record: str
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
+    }
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: _problem("Not signed in: no valid session or API key"),
+    403: _problem("The caller's role does not allow this, or four eyes are needed"),
+    404: _problem("No such object in the caller's firm"),
+    409: _problem("The object's state does not allow this now"),
+    422: _problem("Invalid fields: see errors"),
+}
+"""The error answers every API route may give (documented once, on the router)."""
