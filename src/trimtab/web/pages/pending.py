@@ -100,7 +100,8 @@ def approve(
     except (ForbiddenError, ConflictError) as err:
         uow.rollback()
         code = 403 if isinstance(err, ForbiddenError) else 409
-        return _details(request, who, uow, request_id, error=str(err), status_code=code)
+        error = f"Not approved: {err}"
+        return _details(request, who, uow, request_id, error=error, status_code=code)
     best = " (best effort)" if done.best_effort else ""
     message = (
         f"Request {request_id} approved: {STATUSES[done.status]}; {done.orders} orders "
@@ -123,7 +124,8 @@ def cancel(
     except (ForbiddenError, ConflictError) as err:
         uow.rollback()
         code = 403 if isinstance(err, ForbiddenError) else 409
-        return _details(request, who, uow, request_id, error=str(err), status_code=code)
+        error = f"Not canceled: {err}"
+        return _details(request, who, uow, request_id, error=error, status_code=code)
     return see_other("/history", f"Request {request_id} canceled: no trades were requested.")
 
 
