@@ -4,9 +4,10 @@ screen's forms (errors beside their fields), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 import sqlalchemy as sa
@@ -323,3 +324,135 @@ def test_locks_added_and_removed(book: sa.Engine) -> None:
         data={"csrf_token": token, "lock_type": "elective", "lock_symbol": "A"},
     )
     assert gone.status_code == 200 and count(book, "account_locks") == 0
+
+
+def test_queue_lists_and_submits(book: sa.Engine) -> None:
+    client = sign_in(api_client(book), "olga")
+    page = client.get("/").text
+    assert "<h1>Accounts to Rebalance</h1>" in page
+    # ACC1: $2,000, A 30 points under target; ACC2: $900, A 60 points under.
+    assert "$2,000.00" in page and "30.00%" in page and "60.00%" in page
+    assert "Outside drift parameters" in page
+    token = csrf(page)
+    nothing = client.post("/", data={"csrf_token": token, "logic": "best_fit"})
+    assert nothing.status_code == 422
+    assert beside(nothing.text, "accounts") == "select at least one account"
+    bad = client.post(
+        "/",
+        data={
+            "csrf_token": token,
+            "logic": "generate_cash",
+            "account": "ACC1",
+            "cash_to_generate": "lots",
+        },
+    )
+    assert bad.status_code == 422
+    assert beside(bad.text, "cash_to_generate") == "not a number: &#39;lots&#39;"
+    assert 'value="ACC1" id="select-1" checked' in bad.text  # the choice is kept
+    done = client.post(
+        "/",
+        data={"csrf_token": token, "logic": "best_fit", "account": ["ACC1"]},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"].startswith("/pending?flash=")
+    pending = client.get(done.headers["location"]).text
+    assert "submitted for 1 account (Best Fit): Pending Approval." in pending
+    assert ">View Details<span" in pending
+    taken = client.post("/", data={"csrf_token": token, "logic": "best_fit", "account": "ACC1"})
+    assert taken.status_code == 409 and "is in open request" in taken.text
+
+
+def test_select_all_that_match_submits_the_filter(book: sa.Engine) -> None:
+    client = sign_in(api_client(book), "olga")
+    # only ACC1 has cash above its sweep target plus $330 ($1,000 against $80 + $330)
+    page = client.get("/?reason=cash_high").text
+    assert "1 account matches the filter" in page
+    done = client.post(
+        "/",
+        data={
+            "csrf_token": csrf(page),
+            "logic": "best_fit",
+            "all_matching": "1",
+            "reason": "cash_high",
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    with book.connect() as conn:
+        held = conn.execute(sa.select(t.open_accounts.c.account_id)).scalars().all()
+    assert held == ["ACC1"]
+
+
+def test_history_statuses_issue_and_resubmit(book: sa.Engine) -> None:
+    from trimtab.service.requests import approve_request, cancel_request, expire_requests
+
+    now = datetime.now(UTC)
+    complete = submitted(book, ["ACC1"])
+    with UnitOfWork(book, "acme") as uow:
+        approve_request(uow, actor="amy", request_id=complete, now=now)
+    canceled = submitted(book, ["ACC2"])
+    with UnitOfWork(book, "acme") as uow:
+        cancel_request(uow, actor="olga", request_id=canceled, now=now)
+    with book.begin() as conn:
+        conn.execute(
+            sa.update(t.accounts).where(t.accounts.c.account_id == "ACC2").values(trade_hold=True)
+        )
+    failed = submitted(book, ["ACC2"])  # its only account is on hold: failed at once
+    with book.begin() as conn:
+        conn.execute(
+            sa.update(t.accounts).where(t.accounts.c.account_id == "ACC2").values(trade_hold=False)
+        )
+    expired = submitted(book, ["ACC2"])
+    with UnitOfWork(book, "acme") as uow:
+        expire_requests(uow, actor="olga", now=now + timedelta(days=10))
+    client = sign_in(api_client(book), "olga")
+    page = client.get("/history").text
+    for word in ("Complete", "Canceled", "Failed", "Expired"):
+        assert f'class="status {word.lower()}">{word}</span>' in page
+    assert "ACC2: The account is on trade hold: no trades are proposed." in page
+    assert page.count(">Resubmit<span") == 1
+    only = client.get("/history?status=failed").text
+    assert f"Request {failed}<" in only and f"Request {complete}<" not in only
+    again = client.post(
+        f"/requests/{failed}/resubmit", data={"csrf_token": csrf(page)}, follow_redirects=False
+    )
+    assert again.status_code == 303
+    assert f"of request {failed} was resubmitted as request {expired + 1}" in unquote_plus(
+        again.headers["location"]
+    )
+    refused = client.post(f"/requests/{complete}/resubmit", data={"csrf_token": csrf(page)})
+    assert refused.status_code == 409
+
+
+def test_orders_listed_and_downloaded(book: sa.Engine) -> None:
+    from trimtab.service.requests import approve_request
+
+    request_id = submitted(book, ["ACC1", "ACC2"])
+    with UnitOfWork(book, "acme") as uow:
+        day = approve_request(
+            uow, actor="amy", request_id=request_id, now=datetime.now(UTC)
+        ).trade_date
+    client = sign_in(api_client(book), "olga")
+    page = client.get("/orders").text
+    assert f"Orders trading {day}" in page and page.count(f"<td>{day}</td>") == 4
+    token = csrf(page)
+    csv_file = client.post(
+        "/orders/download", data={"csrf_token": token, "date": str(day), "format": "csv"}
+    )
+    assert csv_file.status_code == 200
+    assert csv_file.headers["content-disposition"].startswith('attachment; filename="orders-')
+    lines = csv_file.text.splitlines()
+    assert lines[0].startswith("client_order_id,trade_date,best_effort") and len(lines) == 5
+    fix = client.post(
+        "/orders/download", data={"csrf_token": token, "date": str(day), "format": "fix"}
+    )
+    assert fix.content.count(b"35=D\x01") == 4
+    none_left = client.post(
+        "/orders/download", data={"csrf_token": token, "date": str(day), "format": "csv"}
+    )
+    assert "Nothing to download" in none_left.text
+    everything = client.post(
+        "/orders/download",
+        data={"csrf_token": token, "date": str(day), "format": "csv", "again": "1"},
+    )
+    assert len(everything.text.splitlines()) == 5
