@@ -456,3 +456,14 @@ def test_orders_listed_and_downloaded(book: sa.Engine) -> None:
         data={"csrf_token": token, "date": str(day), "format": "csv", "again": "1"},
     )
     assert len(everything.text.splitlines()) == 5
+
+
+def test_view_details_household_weights(book: sa.Engine) -> None:
+    request_id = submitted(book, ["ACC1"], logic="household_rebalance")
+    client = sign_in(api_client(book), "amy")
+    page = client.get(f"/requests/{request_id}").text
+    assert "Household Rebalance" in page and "<h2>Household weights</h2>" in page
+    # H1 = ACC1 and ACC2: $2,900; before A $600 (20.69%), B $1,200 (41.38%), cash $1,100
+    table = page.split("<caption>Household H1</caption>")[1].split("</table>")[0]
+    rows = re.findall(r'<th scope="row">(\w+)</th><td class="num">([^<]*)</td>', table)
+    assert rows == [("A", "20.69%"), ("B", "41.38%"), ("Cash", "37.93%")]
