@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from tests.factories import T0, database_fixture, postgres_engine, seed_firm
+from tests.factories import T0, count, database_fixture, postgres_engine, seed_firm
 from trimtab.store.migrate import (
     current_revision,
     downgrade,
@@ -20,7 +20,7 @@ from trimtab.store.migrate import (
     make_engine,
     upgrade,
 )
-from trimtab.store.tables import metadata, prices, securities
+from trimtab.store.tables import metadata, open_accounts, prices, requests, securities
 from trimtab.store.uow import UnitOfWork
 
 engine = database_fixture()
@@ -48,9 +48,13 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     def columns(table: str) -> set[str]:
         return {c["name"] for c in sa.inspect(engine).get_columns(table)}
 
-    downgrade(engine, "0009")
+    downgrade(engine, "0011")
     assert "web_sessions" not in _tables(engine)
     assert "password_hash" not in columns("users")
+    downgrade(engine, "0010")
+    assert not {"lease_owner", "lease_until"} & columns("requests")
+    assert "proposing" not in str(sa.inspect(engine).get_check_constraints("requests"))
+    downgrade(engine, "0009")  # 0010 is a placeholder until the branch adding it is merged
     downgrade(engine, "0008")
     assert "account_sleeves" not in _tables(engine)
     assert "sleeve" not in columns("proposal_lines")
@@ -76,6 +80,8 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     assert current_revision(engine) == HEAD
     assert {"type", "behaviour", "replacement", "substitute"} <= columns("account_restrictions")
     assert "sleeve" in columns("proposal_lines")
+    assert {"lease_owner", "lease_until"} <= columns("requests")
+    assert "proposing" in str(sa.inspect(engine).get_check_constraints("requests"))
     assert "restrictions" not in _tables(engine)
     assert "lot_id" in columns("lots")
     assert "hash" in columns("audit_log")
@@ -95,6 +101,44 @@ def test_sqlite_file_from_empty(tmp_path: Path) -> None:
     upgrade(eng)
     assert current_revision(eng) == HEAD
     eng.dispose()
+
+
+def test_0011_keeps_requests_and_what_refers_to_them(engine: sa.Engine) -> None:
+    """SQLite rebuilds ``requests`` for 0011 while proposals and open accounts refer to it:
+    the rows survive, a proposing request is refused by the downgrade, and foreign keys are
+    enforced again afterwards."""
+    seed_firm(engine)
+    downgrade(engine, "0010")
+    request = {
+        "firm_id": "acme",
+        "logic": "rebalance_to_target",
+        "status": "pending",
+        "submitted_by": "olga",
+        "submitted_at": T0,
+        "expires_at": T0,
+        "needs_second_approver": False,
+        "price_date": T0.date(),
+    }
+    old = sa.table("requests", *(sa.column(c) for c in ("request_id", *request)))
+    with engine.begin() as conn:
+        conn.execute(sa.insert(old).values(request_id=7, **request))
+        conn.execute(
+            sa.insert(open_accounts).values(firm_id="acme", account_id="ACC1", request_id=7)
+        )
+    upgrade(engine)
+    with engine.begin() as conn:
+        assert conn.execute(sa.select(requests.c.request_id, requests.c.status)).all() == [
+            (7, "pending")
+        ]
+        conn.execute(sa.update(requests).values(status="proposing", lease_owner="host:1:x"))
+    assert count(engine, "open_accounts") == 1
+    with pytest.raises(RuntimeError, match="requests are still proposing"):
+        downgrade(engine, "0010")
+    assert current_revision(engine) == HEAD  # the refused downgrade changed nothing
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+        conn.execute(
+            sa.insert(open_accounts).values(firm_id="acme", account_id="ACC2", request_id=99)
+        )
 
 
 def test_money_and_quantities_round_trip_exactly(engine: sa.Engine) -> None:

@@ -29,12 +29,9 @@ Triggers (codes as stored in ``evaluations.reasons``):
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -56,6 +53,7 @@ from trimtab.core.triggers import (
 )
 from trimtab.errors import ConflictError, NotFoundError
 from trimtab.service.access import require_role
+from trimtab.service.lease import LEASE, lease_held, lease_owner, wall_clock
 from trimtab.service.market import previous_market_day
 from trimtab.service.snapshot import Snapshot, load_snapshot
 from trimtab.store import tables as t
@@ -181,23 +179,15 @@ def _previous_run(uow: UnitOfWork, day: date) -> tuple[date | None, date | None]
     return (row.as_of, row.data_date) if row else (None, None)
 
 
-LEASE = timedelta(seconds=120)
-"""How long a run's claim lasts without renewal; renewed after loading and after each chunk.
-A run whose process died is taken over by the next ``evaluate`` once its lease has lapsed,
-or at once when that process was of this host and is gone."""
-
-
-def _wall() -> datetime:
-    """The machine's clock (leases are about live processes, not the acting moment)."""
-    return datetime.now(UTC)
-
-
 def _start_run(
     uow: UnitOfWork, *, actor: str, day: date, data_date: date, now: datetime, owner: str
 ) -> bool:
     """Claim the run of ``day`` for ``owner``; returns True when an interrupted run is resumed.
 
-    Raises :class:`ConflictError` while another live process holds the run's lease.
+    The claim is a lease (:mod:`trimtab.service.lease`), renewed after loading and after each
+    chunk: a run whose process died is taken over by the next ``evaluate`` once its lease has
+    lapsed, or at once when that process was of this host and is gone. Raises
+    :class:`ConflictError` while another live process holds the run's lease.
     """
     conn, firm = uow.conn, uow.firm_id
     runs = t.evaluation_runs.c
@@ -206,10 +196,10 @@ def _start_run(
         .where(runs.firm_id == firm, runs.as_of == day)
         .with_for_update()
     ).first()
-    wall = _wall()
+    wall = wall_clock()
     claim = {"lease_owner": owner, "lease_until": wall + LEASE}
     if run is not None and run.status == "running":
-        if run.lease_until is not None and run.lease_until > wall and _alive(run.lease_owner):
+        if lease_held(run.lease_owner, run.lease_until):
             raise ConflictError(
                 f"another process is evaluating {day} (its lease runs until "
                 f"{run.lease_until:%H:%M:%S} UTC); run again after that to resume"
@@ -258,34 +248,13 @@ def _start_run(
     return False
 
 
-def lease_owner() -> str:
-    """This process as a lease owner: ``host:pid:nonce``."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _alive(owner: str | None) -> bool:
-    """Whether the lease's owner may still be running: a process of this host that is gone
-    (killed, say) holds nothing; of another host nothing is known, so the lease stands."""
-    host, _, rest = (owner or "").partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname()[:40] or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def _renew(uow: UnitOfWork, day: date, owner: str, **done: Any) -> None:
     """Extend this process's lease on the run of ``day`` (in the current transaction)."""
     runs = t.evaluation_runs.c
     kept = uow.conn.execute(
         update(t.evaluation_runs)
         .where(runs.firm_id == uow.firm_id, runs.as_of == day, runs.lease_owner == owner)
-        .values(**{"lease_until": _wall() + LEASE, **done})
+        .values(**{"lease_until": wall_clock() + LEASE, **done})
     )
     if kept.rowcount != 1:
         uow.rollback()
@@ -309,7 +278,7 @@ def run_state(uow: UnitOfWork) -> tuple[date, str] | None:
         return None
     if row.status == "complete":
         return row.as_of, "complete"
-    live = row.lease_until is not None and row.lease_until > _wall() and _alive(row.lease_owner)
+    live = lease_held(row.lease_owner, row.lease_until)
     return row.as_of, "running" if live else "interrupted"
 
 

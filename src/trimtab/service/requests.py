@@ -1,10 +1,13 @@
 """Rebalance requests: submit, approve, cancel, expire, and reading them back.
 
-A request holds one proposal per account, computed at submission from the newest imported
-prices. It waits in ``pending`` until it is approved (orders are created), cancelled, or
-expires at the end of the next business day. Every state change is a single conditional
-``UPDATE ... WHERE status = 'pending'`` in its own transaction, so of two racing approvals,
-or an approval racing a cancellation, exactly one takes effect.
+A submission is two steps. :func:`open_request` checks the input, stores the request
+``proposing`` and holds its accounts, at once; :func:`propose_request` (in
+:mod:`trimtab.service.request_proposing`) computes one proposal per account from the prices
+of the request's book date, and the request waits ``pending`` until it is approved (orders
+are created), cancelled, or expires at the end of the next business day.
+:func:`submit_request` does both in turn. Every state change is a conditional ``UPDATE ...
+WHERE status = ...`` in its own transaction, so of two racing approvals, or an approval
+racing a cancellation, exactly one takes effect.
 """
 
 from __future__ import annotations
@@ -12,74 +15,70 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trimtab.core.engine import Method, TradeOptions
-from trimtab.core.reasons import Message, Status, describe_line
+from trimtab.core.engine import Method
 from trimtab.errors import ConflictError, ForbiddenError, InputError, NotFoundError
-from trimtab.io.book_sleeve_rules import check_sleeve_run
-from trimtab.io.proposal import household_fields
-from trimtab.options import MIN_TRADE_VALUE, parse_method, trade_options
-from trimtab.pipeline import Proposed, propose_partition
+from trimtab.options import parse_method
 from trimtab.service.access import require_role
 from trimtab.service.audit import record_refusal
 from trimtab.service.evaluate import run_state
-from trimtab.service.market import CHICAGO, expiry, previous_market_day, trade_date
+from trimtab.service.market import expiry, trade_date
 from trimtab.service.orders import create_orders
-from trimtab.service.proposing import RequestBook, account_households, request_book, slot_classes
+from trimtab.service.proposing import account_households
+from trimtab.service.request_proposing import (
+    AMOUNTS,
+    Submitted,
+    propose_request,
+    proposing_requests,
+    request_options,
+    stale_prices,
+)
+from trimtab.service.request_proposing import release_accounts as _release
+from trimtab.service.request_proposing import requeue as _requeue
 from trimtab.service.sleeve_store import sleeved_accounts
-from trimtab.service.snapshot import Snapshot, latest_book_date, load_snapshot
+from trimtab.service.snapshot import book_account_ids, latest_book_date
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
+__all__ = [
+    "AMOUNTS",
+    "QUEUE_SORTS",
+    "Approval",
+    "ProposalView",
+    "QueueEntry",
+    "RequestView",
+    "Submitted",
+    "TradeLine",
+    "approve_request",
+    "cancel_request",
+    "expire_requests",
+    "list_queue",
+    "list_requests",
+    "open_request",
+    "oversold",
+    "propose_request",
+    "proposing_requests",
+    "resubmit_failed",
+    "show_request",
+    "stale_prices",
+    "submit_request",
+]
 
-@dataclass(frozen=True, slots=True)
-class Submitted:
-    """The new request: its id, status, and per-account proposal statuses."""
-
-    request_id: int
-    status: str
-    proposals: dict[str, str]
-    needs_second_approver: bool
-    warnings: tuple[str, ...] = ()
-
-
-AMOUNTS = ("cash_to_generate", "mccar_pct", "cash_to_invest", "min_trade_value")
-"""What a request may be given besides its logic: dollars to raise per account, minimum
-cash in percent of value, dollars to invest per account, and the minimum trade size in
-dollars (:data:`~trimtab.options.MIN_TRADE_VALUE` by default)."""
-
-
-def _options(
-    method: Method, amounts: Mapping[str, float] | None
-) -> tuple[TradeOptions, dict[str, float]]:
-    given = {k: float(v) for k, v in (amounts or {}).items() if v is not None}
-    for name in given:
-        if name not in AMOUNTS:
-            raise InputError(name, f"unknown amount (allowed: {', '.join(AMOUNTS)})")
-    options = trade_options(
-        method,
-        cash_to_generate=given.get("cash_to_generate"),
-        mccar_pct=given.get("mccar_pct"),
-        cash_to_invest=given.get("cash_to_invest"),
-        min_trade_value=given.get("min_trade_value", MIN_TRADE_VALUE),
-    )
-    return options, given
+OPEN = ("proposing", "pending")
+"""The states of an open request: it holds its accounts and may still be cancelled."""
 
 
-def _wanted(
-    uow: UnitOfWork, method: Method, account_ids: list[str]
-) -> tuple[list[str], dict[str, Any], set[str]]:
+def _wanted(uow: UnitOfWork, method: Method, account_ids: list[str]) -> tuple[list[str], set[str]]:
     """The accounts to propose for (a household rebalance brings each named account's
-    household), their stored rows and those whose target is in their sleeves; refuses
-    unknown, held-away and target-less ones."""
+    household) and those whose target is in their sleeves; refuses unknown, held-away and
+    target-less ones, and APM sleeves in a household rebalance."""
     wanted = list(dict.fromkeys(a.strip() for a in account_ids if a.strip()))
     if not wanted:
         raise InputError("accounts", "name at least one account")
@@ -101,10 +100,21 @@ def _wanted(
             raise InputError("accounts", f"account {account_id!r} is held away: never traded")
         if accounts[account_id].model_id is None and account_id not in sleeved:
             raise InputError("accounts", f"account {account_id!r} has no target")
-    return wanted, accounts, sleeved
+    if method is Method.HOUSEHOLD_REBALANCE and sleeved:
+        s = t.account_sleeves.c
+        apm = uow.conn.execute(
+            select(s.account_id).where(
+                s.firm_id == uow.firm_id, s.account_id.in_(sorted(sleeved)), s.sleeve == "apm"
+            )
+        ).first()
+        if apm is not None:  # as propose-book says it (check_sleeve_run)
+            raise InputError(
+                "--logic", "household_rebalance takes no apm sleeves (sleeves): propose them alone"
+            )
+    return wanted, sleeved
 
 
-def submit_request(
+def open_request(
     uow: UnitOfWork,
     *,
     actor: str,
@@ -113,95 +123,49 @@ def submit_request(
     now: datetime,
     amounts: Mapping[str, float] | None = None,
     replace: bool = False,
-) -> Submitted:
-    """Propose trades for ``account_ids`` by ``logic`` and store them as a pending request.
+) -> int:
+    """Store a request for ``account_ids`` by ``logic``, ``proposing``; returns its id.
 
-    Every logic of the engine, under every stored rule, through the one proposing pipeline
-    (:func:`trimtab.pipeline.propose_partition`). ``household_rebalance`` takes each named
-    account's whole household. ``amounts`` (:data:`AMOUNTS`): ``cash_to_generate`` and
-    ``cash_to_invest`` in dollars per account, ``mccar_pct`` in percent of account value,
-    ``min_trade_value`` in dollars. Accounts on trade hold get a failed proposal. A request
-    whose every proposal failed is ``failed`` at once (with the issue); otherwise it waits
-    for approval. An account belongs to at most one open request: one already in a pending
-    request is refused (:class:`ConflictError` naming it) unless ``replace``, which cancels
-    that request.
+    Everything a submission checks is checked here, so bad input is refused at once and
+    nothing is stored: the operator role, the logic and its ``amounts`` (:data:`AMOUNTS`:
+    ``cash_to_generate`` and ``cash_to_invest`` in dollars per account, ``mccar_pct`` in
+    percent of account value, ``min_trade_value`` in dollars), the accounts (known, not held
+    away, with a target, in the newest book; ``household_rebalance`` takes each named
+    account's whole household). An account belongs to at most one open request: one already
+    in an open request is refused (:class:`ConflictError` naming it) unless ``replace``,
+    which cancels that request.
+
+    The request holds its accounts from now on, their queue entries are marked submitted,
+    and its ``price_date`` is the newest book date, which :func:`propose_request` proposes
+    on.
     """
     require_role(uow, user_id=actor, role="operator")
     method = parse_method(logic, field="logic")
-    options, given = _options(method, amounts)
-    wanted, accounts, sleeved = _wanted(uow, method, account_ids)
+    _, given = request_options(method, amounts)
+    wanted, sleeved = _wanted(uow, method, account_ids)
     conn, firm = uow.conn, uow.firm_id
     _free_accounts(uow, actor=actor, account_ids=wanted, replace=replace, now=now)
     as_of = latest_book_date(uow)
-    warnings = stale_prices(as_of, now)
-    snap = load_snapshot(uow, as_of=as_of, account_ids=wanted, sleeved=sleeved)
-    missing = sorted(set(wanted) - set(snap.account_ids))
+    in_book = book_account_ids(uow, as_of=as_of, account_ids=wanted, sleeved=sleeved)
+    missing = [a for a in sorted(wanted) if a not in in_book]
     if missing:
         raise InputError("accounts", f"account {missing[0]!r} is not in the book of {as_of}")
-    trade_day = now.astimezone(CHICAGO).date()
-    book = request_book(uow, snap=snap, accounts=accounts, trade_day=trade_day)
-    if book.sleeves is not None:  # household rebalance takes no APM sleeves
-        household = method is Method.HOUSEHOLD_REBALANCE
-        check_sleeve_run(book.sleeves, household=household, as_of=trade_day)
-    options = _of_accounts(options, snap, book, [accounts[a] for a in snap.account_ids])
-    done = propose_partition(book.partition, method, options)
-    proposals, lines = _proposal_rows(firm, snap, book, done)
-    households = None
-    if method is Method.HOUSEHOLD_REBALANCE:
-        households = _household_weights(book, done, snap.symbols)
-    all_failed = all(p["status"] == "failed" for p in proposals)
-    needs_second = any(p["needs_second_approver"] for p in proposals)
-    status = "failed" if all_failed else "pending"
-    issue = (
-        "Every account failed: "
-        + "; ".join(f"{p['account_id']}: {p['message']}" for p in proposals)
-        if all_failed
-        else None
-    )
-    request_id = conn.execute(
+    request_id: int = conn.execute(
         insert(t.requests)
         .values(
             firm_id=firm,
             logic=method.value,
-            status=status,
+            status="proposing",
             submitted_by=actor,
             submitted_at=now,
             expires_at=expiry(now),
-            decided_at=now if all_failed else None,
-            issue=issue,
-            needs_second_approver=needs_second,
+            needs_second_approver=False,
             price_date=as_of,
             options=json.dumps(given, sort_keys=True) if given else None,
-            households=json.dumps(households, sort_keys=True) if households else None,
         )
         .returning(t.requests.c.request_id)
     ).scalar_one()
-    uow.bulk_insert(
-        t.proposals,
-        ("request_id", "firm_id", *proposals[0].keys()),
-        [(request_id, firm, *p.values()) for p in proposals],
-    )
-    uow.bulk_insert(
-        t.proposal_lines,
-        (
-            "request_id",
-            "firm_id",
-            "account_id",
-            "symbol",
-            "sleeve",
-            "action",
-            "quantity",
-            "price",
-            "order_value",
-            "realized_gain",
-            "reason",
-        ),
-        [(request_id, *line) for line in lines],
-    )
-    if status == "pending":
-        _hold_accounts(
-            uow, request_id, [p["account_id"] for p in proposals if p["status"] != "failed"]
-        )
+    _hold_accounts(uow, request_id, wanted)
     conn.execute(
         update(t.queue_entries)
         .where(
@@ -218,124 +182,74 @@ def submit_request(
         entity_id=str(request_id),
         at=now,
         after={
-            "status": status,
+            "status": "proposing",
             "logic": method.value,
             "accounts": wanted,
             "price_date": as_of,
             "amounts": given,
-            "needs_second_approver": needs_second,
         },
     )
     uow.commit()
-    return Submitted(
-        request_id=request_id,
-        status=status,
-        proposals={p["account_id"]: p["status"] for p in proposals},
-        needs_second_approver=needs_second,
-        warnings=warnings,
+    return request_id
+
+
+def submit_request(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    account_ids: list[str],
+    logic: str,
+    now: datetime,
+    amounts: Mapping[str, float] | None = None,
+    replace: bool = False,
+) -> Submitted:
+    """Propose trades for ``account_ids`` by ``logic`` and store them as a pending request:
+    :func:`open_request` (which checks everything) and then :func:`propose_request`.
+
+    Every logic of the engine, under every stored rule, through the one proposing pipeline
+    (:func:`trimtab.pipeline.propose_partition`). Accounts on trade hold get a failed
+    proposal. A request whose every proposal failed is ``failed`` at once (with the issue);
+    otherwise it waits for approval. Interrupted while proposing (Ctrl-C, say), the request
+    is cancelled: no other process would take up the work.
+    """
+    request_id = open_request(
+        uow,
+        actor=actor,
+        account_ids=account_ids,
+        logic=logic,
+        now=now,
+        amounts=amounts,
+        replace=replace,
     )
+    try:
+        return propose_request(uow, request_id=request_id, now=now)
+    except Exception:
+        raise  # the request failed, with the error as its issue
+    except BaseException:
+        _abandon(uow, actor=actor, request_id=request_id, now=now)
+        raise
 
 
-def _of_accounts(
-    options: TradeOptions, snap: Snapshot, book: RequestBook, rows: list[Any]
-) -> TradeOptions:
-    """The options with the accounts' own sub-asset classes (withdrawal; an APM line's is
-    its security's) and cash sweep targets (deposit: percent of value and dollars); ``rows``
-    are the stored accounts."""
-    return replace(
-        options,
-        sub_asset_class=slot_classes(snap, book.partition.symbol),
-        sweep_pct=np.array([float(r.sweep_pct) for r in rows]),
-        sweep_min=np.array([float(r.sweep_min_usd) for r in rows]),
-    )
-
-
-def _cents(value: float) -> Decimal:
-    return Decimal(repr(round(float(value), 2))).quantize(Decimal("0.01"))
-
-
-def _proposal_rows(
-    firm: str, snap: Snapshot, book: RequestBook, done: Proposed
-) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
-    """One stored proposal per account and one line per security of it (buy, sell or
-    none; an APM sleeve's line of a security is a line of its own, sleeve ``apm``), with
-    exact decimals: shares as proposed, dollars to the cent."""
-    arrays = book.arrays
-    proposal = done.proposal
-    rule_reason = None if done.ruled is None else done.ruled.rule_reason
-    gains = done.short_term_gain + done.long_term_gain
-    proposals: list[dict[str, Any]] = []
-    lines: list[tuple[Any, ...]] = []
-    for row, account_id in enumerate(snap.account_ids):
-        status = Status(int(proposal.status[row])).label
-        for k in np.flatnonzero(arrays.slot_symbol[row] >= 0):
-            qty = float(proposal.quantity[row, k])
-            code = int(arrays.slot_symbol[row, k])
-            action = "buy" if qty > 0 else "sell" if qty < 0 else "none"
-            if status == "failed":  # a failed proposal trades nothing
-                action, qty = "none", 0.0
-            lines.append(
-                (
-                    firm,
-                    account_id,
-                    book.symbols[code],
-                    book.sleeve(code),
-                    action,
-                    Decimal(repr(abs(qty))),
-                    Decimal(repr(float(arrays.price[code]))),
-                    _cents(abs(proposal.order_value[row, k])),
-                    _cents(gains[row, k]) if action == "sell" else Decimal(0),
-                    describe_line(
-                        int(proposal.reason[row, k]),
-                        0 if rule_reason is None else int(rule_reason[row, k]),
-                        buying=action == "buy",
-                        selling=action == "sell",
-                    ),
-                )
-            )
-        proposals.append(
-            {
-                "account_id": account_id,
-                "status": status,
-                "message": Message(int(proposal.message[row])).text,
-                "value": _cents(proposal.value[row]),
-                "cash_after": _cents(proposal.cash_after[row]),
-                "realized_gain": _cents(done.realized_gain[row]),
-                "needs_second_approver": bool(done.needs_approval[row]) and status != "failed",
-            }
+def _abandon(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> None:
+    """Cancel a request whose proposing was interrupted, if it is still proposing (best
+    effort: the connection may be gone; the request then expires in time)."""
+    try:
+        uow.rollback()
+        _decide(
+            uow,
+            request_id=request_id,
+            actor=actor,
+            status="canceled",
+            now=now,
+            issue="interrupted while proposing",
+            from_states=("proposing",),
         )
-    return proposals, lines
-
-
-def _household_weights(
-    book: RequestBook, done: Proposed, symbols: list[str]
-) -> list[dict[str, Any]]:
-    """Each household's weights before and after, percent (household rebalance)."""
-    out = []
-    for household in dict.fromkeys(book.household):
-        rows = np.array([i for i, h in enumerate(book.household) if h == household], dtype=np.intp)
-        out.append(
-            household_fields(
-                household_id=household,
-                book=book.arrays,
-                proposal=done.proposal,
-                symbols=symbols,
-                rows=rows,
-            )
+        _closed_unapproved(
+            uow, actor=actor, request_id=request_id, action="cancel", before="proposing", now=now
         )
-    return out
-
-
-def stale_prices(price_date: date, now: datetime) -> tuple[str, ...]:
-    """A warning when the newest prices are older than the market day before ``now``'s
-    (Chicago) date: custodian data is one market day old, older data is stale."""
-    expected = previous_market_day(now.astimezone(CHICAGO).date())
-    if price_date >= expected:
-        return ()
-    return (
-        f"prices are of {price_date}, older than the previous market day {expected}: "
-        f"import the book of {expected} for current prices",
-    )
+        uow.commit()
+    except Exception:
+        pass
 
 
 def _request(uow: UnitOfWork, request_id: int) -> Any:
@@ -357,22 +271,31 @@ def _decide(
     status: str,
     now: datetime,
     issue: str | None = None,
-) -> None:
-    """Move a pending request to ``status``; raises when it is no longer pending."""
+    from_states: tuple[str, ...] = ("pending",),
+) -> str:
+    """Move a request in one of ``from_states`` to ``status`` and let go of its accounts;
+    returns the state it left. Raises :class:`ConflictError` when it is in none of them."""
+    r = t.requests.c
+    mine = (r.firm_id == uow.firm_id, r.request_id == request_id)
+    current = uow.conn.execute(select(r.status).where(*mine).with_for_update()).scalar()
     done = uow.conn.execute(
         update(t.requests)
-        .where(
-            t.requests.c.firm_id == uow.firm_id,
-            t.requests.c.request_id == request_id,
-            t.requests.c.status == "pending",
+        .where(*mine, r.status == current, r.status.in_(from_states))
+        .values(
+            status=status,
+            decided_by=actor,
+            decided_at=now,
+            issue=issue,
+            lease_owner=None,
+            lease_until=None,
         )
-        .values(status=status, decided_by=actor, decided_at=now, issue=issue)
     )
     if done.rowcount != 1:
         uow.rollback()
         current = _request(uow, request_id).status
         raise ConflictError(f"request {request_id} is {current}, no longer pending")
     _release(uow, request_id)
+    return str(current)
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +322,11 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
         uow, user_id=actor, role="approver", attempt=f"approve request {request_id}", now=now
     )
     req = _request(uow, request_id)
+    if req.status == "proposing":
+        raise ConflictError(
+            f"request {request_id} is still proposing: it can be approved once its "
+            "proposals are stored (status pending)"
+        )
     if req.status != "pending":
         raise ConflictError(f"request {request_id} is {req.status}, no longer pending")
     if req.needs_second_approver and req.submitted_by == actor:
@@ -472,29 +400,33 @@ def _free_accounts(
     uow: UnitOfWork, *, actor: str, account_ids: list[str], replace: bool, now: datetime
 ) -> None:
     """Refuse accounts already in an open request, or cancel those requests (``replace``)."""
+    oa = t.open_accounts.c
     held = uow.conn.execute(
-        select(t.open_accounts.c.account_id, t.open_accounts.c.request_id)
-        .where(
-            t.open_accounts.c.firm_id == uow.firm_id, t.open_accounts.c.account_id.in_(account_ids)
-        )
-        .order_by(t.open_accounts.c.account_id)
+        select(oa.account_id, oa.request_id, t.requests.c.status)
+        .join(t.requests, t.requests.c.request_id == oa.request_id)
+        .where(oa.firm_id == uow.firm_id, oa.account_id.in_(account_ids))
+        .order_by(oa.account_id)
     ).all()
     if held and not replace:
-        account_id, request_id = held[0]
+        account_id, request_id, status = held[0]
+        state = "still proposing" if status == "proposing" else "pending approval"
         raise ConflictError(
-            f"--accounts: account {account_id!r} is in open request {request_id} (pending "
-            f"approval): cancel that request first (trimtab request cancel {request_id})"
+            f"--accounts: account {account_id!r} is in open request {request_id} ({state}): "
+            f"cancel that request first (trimtab request cancel {request_id})"
         )
     for request_id in sorted({r.request_id for r in held}):
-        _decide(
+        before = _decide(
             uow,
             request_id=request_id,
             actor=actor,
             status="canceled",
             now=now,
             issue="replaced by a new submission",
+            from_states=OPEN,
         )
-        _closed_unapproved(uow, actor=actor, request_id=request_id, action="cancel", now=now)
+        _closed_unapproved(
+            uow, actor=actor, request_id=request_id, action="cancel", before=before, now=now
+        )
 
 
 def _hold_accounts(uow: UnitOfWork, request_id: int, account_ids: list[str]) -> None:
@@ -509,14 +441,6 @@ def _hold_accounts(uow: UnitOfWork, request_id: int, account_ids: list[str]) -> 
         raise ConflictError(
             "--accounts: another request took one of these accounts at the same time"
         ) from None
-
-
-def _release(uow: UnitOfWork, request_id: int) -> None:
-    uow.conn.execute(
-        delete(t.open_accounts).where(
-            t.open_accounts.c.firm_id == uow.firm_id, t.open_accounts.c.request_id == request_id
-        )
-    )
 
 
 def oversold(uow: UnitOfWork, *, request_id: int) -> dict[str, str]:
@@ -587,10 +511,10 @@ def _plain(value: Decimal) -> str:
 
 
 def _closed_unapproved(
-    uow: UnitOfWork, *, actor: str, request_id: int, action: str, now: datetime
+    uow: UnitOfWork, *, actor: str, request_id: int, action: str, before: str, now: datetime
 ) -> None:
-    """A pending request closed without orders (canceled or expired): its accounts return to
-    the queue and the audit log records the change."""
+    """An open request (``before``: proposing or pending) closed without orders (canceled or
+    expired): its accounts return to the queue and the audit log records the change."""
     status = {"cancel": "canceled", "expire": "expired"}[action]
     _requeue(uow, request_id)
     uow.audit(
@@ -599,59 +523,54 @@ def _closed_unapproved(
         entity="request",
         entity_id=str(request_id),
         at=now,
-        before={"status": "pending"},
+        before={"status": before},
         after={"status": status},
     )
 
 
 def cancel_request(uow: UnitOfWork, *, actor: str, request_id: int, now: datetime) -> None:
-    """Cancel a pending request (no orders); its accounts return to the queue."""
+    """Cancel an open request, proposing or pending (no orders); its accounts return to the
+    queue. A proposing request's proposals are then never stored."""
     require_role(uow, user_id=actor, role="operator")
     _request(uow, request_id)
-    _decide(uow, request_id=request_id, actor=actor, status="canceled", now=now)
-    _closed_unapproved(uow, actor=actor, request_id=request_id, action="cancel", now=now)
+    before = _decide(
+        uow, request_id=request_id, actor=actor, status="canceled", now=now, from_states=OPEN
+    )
+    _closed_unapproved(
+        uow, actor=actor, request_id=request_id, action="cancel", before=before, now=now
+    )
     uow.commit()
 
 
-def _requeue(uow: UnitOfWork, request_id: int) -> None:
-    uow.conn.execute(
-        update(t.queue_entries)
-        .where(t.queue_entries.c.firm_id == uow.firm_id, t.queue_entries.c.request_id == request_id)
-        .values(status="open", request_id=None)
-    )
-
-
 def expire_requests(uow: UnitOfWork, *, actor: str, now: datetime) -> list[int]:
-    """Expire every pending request whose expiry has passed; returns their ids."""
+    """Expire every open request whose expiry has passed (pending, or still proposing: its
+    proposing stopped); returns their ids."""
     require_role(uow, user_id=actor, role="operator")
-    due = (
-        uow.conn.execute(
-            select(t.requests.c.request_id)
-            .where(
-                t.requests.c.firm_id == uow.firm_id,
-                t.requests.c.status == "pending",
-                t.requests.c.expires_at <= now,
-            )
-            .order_by(t.requests.c.request_id)
-        )
-        .scalars()
-        .all()
-    )
+    r = t.requests.c
+    due = uow.conn.execute(
+        select(r.request_id, r.status)
+        .where(r.firm_id == uow.firm_id, r.status.in_(OPEN), r.expires_at <= now)
+        .order_by(r.request_id)
+    ).all()
     expired = []
-    for request_id in due:
+    for request_id, before in due:
         done = uow.conn.execute(
             update(t.requests)
-            .where(
-                t.requests.c.firm_id == uow.firm_id,
-                t.requests.c.request_id == request_id,
-                t.requests.c.status == "pending",
+            .where(r.firm_id == uow.firm_id, r.request_id == request_id, r.status == before)
+            .values(
+                status="expired",
+                decided_by=actor,
+                decided_at=now,
+                lease_owner=None,
+                lease_until=None,
             )
-            .values(status="expired", decided_by=actor, decided_at=now)
         )
         if done.rowcount == 1:
             expired.append(request_id)
             _release(uow, request_id)
-            _closed_unapproved(uow, actor=actor, request_id=request_id, action="expire", now=now)
+            _closed_unapproved(
+                uow, actor=actor, request_id=request_id, action="expire", before=before, now=now
+            )
     uow.commit()
     return expired
 
@@ -674,6 +593,11 @@ def resubmit_failed(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
         .scalars()
         .all()
     )
+    if not failed:  # it failed while proposing: no proposal says which accounts it had
+        raise ConflictError(
+            f"request {request_id} failed before its proposals were stored ({req.issue}): "
+            "submit its accounts again (the audit log's submit entry lists them)"
+        )
     return submit_request(
         uow,
         actor=actor,
@@ -815,13 +739,14 @@ def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> RequestView
 def list_requests(
     uow: UnitOfWork, *, actor: str, pending: bool | None = None, limit: int = 50
 ) -> list[Any]:
-    """Requests newest first: pending only, decided only (``pending=False``) or all."""
+    """Requests newest first: open only (proposing or pending), decided only
+    (``pending=False``) or all."""
     require_role(uow, user_id=actor, role="viewer")
     q = select(t.requests).where(t.requests.c.firm_id == uow.firm_id)
     if pending is True:
-        q = q.where(t.requests.c.status == "pending")
+        q = q.where(t.requests.c.status.in_(OPEN))
     elif pending is False:
-        q = q.where(t.requests.c.status != "pending")
+        q = q.where(t.requests.c.status.not_in(OPEN))
     return list(uow.conn.execute(q.order_by(t.requests.c.request_id.desc()).limit(limit)).all())
 
 

@@ -255,3 +255,13 @@ def latest_book_date(uow: UnitOfWork) -> date:
         raise NotFoundError("no book imported yet: run trimtab import first")
     assert isinstance(day, date)
     return day
+
+
+def book_account_ids(
+    uow: UnitOfWork, *, as_of: date, account_ids: Sequence[str], sleeved: Collection[str] = ()
+) -> set[str]:
+    """Those of ``account_ids`` that :func:`load_snapshot` lays out from the book of ``as_of``
+    (in that book, with a target): the check without reading positions."""
+    return {
+        r.account_id for r in uow.conn.execute(_accounts_query(uow, as_of, account_ids, sleeved))
+    }

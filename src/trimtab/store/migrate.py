@@ -8,13 +8,15 @@ configured in code so that migrations run from an installed package.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import StaticPool
 
 from trimtab.settings import DEFAULT_DATABASE_URL, Settings
@@ -96,10 +98,36 @@ MIGRATION_LOCK = 7_307_071
 """PostgreSQL advisory lock key held while migrating, so concurrent first runs queue up."""
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for migrations.
+
+    SQLite's way of changing a table (a batch alter: copy, drop, rename) drops a table that
+    others may refer to, which enforced foreign keys forbid; so, as SQLite's documentation
+    prescribes, they are off while migrating (the pragma acts only outside a transaction)
+    and every key is checked before the commit.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                yield conn
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"migrating broke a foreign key: {tuple(broken)}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` in one transaction."""
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
@@ -115,6 +143,6 @@ def ensure_schema(engine: Engine) -> None:
 def downgrade(engine: Engine, revision: str) -> None:
     """Undo migrations down to ``revision`` (``"base"`` for an empty database)."""
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)

@@ -38,7 +38,17 @@ metadata = MetaData(naming_convention=NAMING)
 
 ROLES = ("viewer", "operator", "approver", "admin")
 """Roles, lowest first: each may do what the ones below it may."""
-REQUEST_STATUSES = ("pending", "complete", "complete_with_errors", "failed", "expired", "canceled")
+REQUEST_STATUSES = (
+    "proposing",
+    "pending",
+    "complete",
+    "complete_with_errors",
+    "failed",
+    "expired",
+    "canceled",
+)
+"""A request is ``proposing`` from its submission until its proposals are stored, then
+``pending`` approval (or ``failed``) until it is decided."""
 
 
 def money() -> Exact:
@@ -430,13 +440,17 @@ requests = Table(
     Column("price_date", Date, nullable=False),
     Column("options", Text),
     Column("households", Text),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime()),
     CheckConstraint(
-        "status IN ('pending', 'complete', 'complete_with_errors', 'failed', 'expired', "
-        "'canceled')",
+        "status IN ('proposing', 'pending', 'complete', 'complete_with_errors', 'failed', "
+        "'expired', 'canceled')",
         name="status",
     ),
     Index("ix_requests_firm_status", "firm_id", "status"),
 )
+"""A ``proposing`` request is worked on by the process holding its lease (``lease_owner``
+until ``lease_until``); once the lease lapses another process may take the work over."""
 
 proposals = Table(
     "proposals",
@@ -509,8 +523,9 @@ open_accounts = Table(
     Column("request_id", Integer, ForeignKey("requests.request_id"), nullable=False),
     Index("ix_open_accounts_request", "request_id"),
 )
-"""Accounts in a pending request (proposal not failed): the key lets an account be in at
-most one open request, however submissions race."""
+"""Accounts in an open request: every account of a proposing one, those of a pending one
+whose proposal did not fail. The key lets an account be in at most one open request, however
+submissions race."""
 
 export_batches = Table(
     "export_batches",

@@ -43,7 +43,7 @@ class Proposer:
 
     def propose(self, firm_id: str, request_id: int) -> None:
         """Propose one request now; a failure is the request's (its status says so)."""
-        from trimtab.service.requests import propose_request  # type: ignore[attr-defined]
+        from trimtab.service.requests import propose_request
 
         try:
             with UnitOfWork(self.engine, firm_id) as uow:
@@ -55,7 +55,7 @@ class Proposer:
         """Queue every request any firm left ``proposing``."""
         if not self.enabled:
             return
-        from trimtab.service.requests import proposing_requests  # type: ignore[attr-defined]
+        from trimtab.service.requests import proposing_requests
 
         with self.engine.connect() as conn:
             firms = conn.execute(select(t.firms.c.firm_id)).scalars().all()

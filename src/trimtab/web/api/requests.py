@@ -91,7 +91,7 @@ def submit(
             )
         amounts = body.amounts.model_dump(exclude_none=True)
         moment = now()
-        request_id = svc.open_request(  # type: ignore[attr-defined]
+        request_id = svc.open_request(
             uow,
             actor=who.user_id,
             account_ids=accounts,
@@ -102,7 +102,7 @@ def submit(
         )
         proposer = request.app.state.proposer
         if proposer.inline(len(accounts)):
-            svc.propose_request(  # type: ignore[attr-defined]
+            svc.propose_request(
                 uow, request_id=request_id, now=moment
             )
         else:

@@ -1,7 +1,7 @@
 """web access: passwords, sessions, API keys, sign-in attempts, idempotency keys
 
 Revision ID: 0012
-Revises: 0009 (0011 once merged)
+Revises: 0011
 Create Date: 2026-12-05 09:30:00
 
 What ``trimtab serve`` needs: a user's argon2 password hash, the web sessions (the sha256
@@ -18,7 +18,7 @@ from alembic import op
 import trimtab.store.types
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
