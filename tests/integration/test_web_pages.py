@@ -467,3 +467,28 @@ def test_view_details_household_weights(book: sa.Engine) -> None:
     table = page.split("<caption>Household H1</caption>")[1].split("</table>")[0]
     rows = re.findall(r'<th scope="row">(\w+)</th><td class="num">([^<]*)</td>', table)
     assert rows == [("A", "20.69%"), ("B", "41.38%"), ("Cash", "37.93%")]
+
+
+def test_large_submission_proposed_on_the_worker(
+    book: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from trimtab.web import create_app, worker
+
+    monkeypatch.setattr(worker, "INLINE_ACCOUNTS", 1)  # two accounts: too many to do inline
+    app = create_app(engine=book, background=True)
+    client = sign_in(TestClient(app, base_url="http://localhost"), "olga")
+    page = client.get("/").text
+    done = client.post(
+        "/",
+        data={"csrf_token": csrf(page), "logic": "best_fit", "account": ["ACC1", "ACC2"]},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    location = done.headers["location"]
+    assert location.startswith("/requests/") and "proposing" in unquote_plus(location)
+    app.state.proposer.shutdown()  # wait for the worker to finish
+    details = client.get(location.split("?")[0]).text
+    assert 'class="status pending">Pending Approval<' in details
+    assert "Trades of account ACC2" in details

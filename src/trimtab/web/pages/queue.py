@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from trimtab.errors import ConflictError, ForbiddenError, InputError
 from trimtab.service.credentials import Principal
-from trimtab.service.requests import AMOUNTS
+from trimtab.service.requests import AMOUNTS, open_request, propose_request
 from trimtab.store.uow import UnitOfWork
 from trimtab.web.deps import PageUow, Viewer, check_csrf, now
 from trimtab.web.display import LOGICS, REASONS
@@ -173,9 +173,14 @@ def submit(
             errors = {FORM: str(err)}
         return _page(request, who, uow, chosen, None, form=form, errors=errors, status_code=code)
     if status == "failed":
-        message = f"Request {request_id} failed: every account failed. See its Issue in History."
+        message = f"Request {request_id} failed: every account failed. See its Issue."
         return see_other(f"/requests/{request_id}", message)
     n = len(accounts)
+    if status == "proposing":
+        return see_other(
+            f"/requests/{request_id}",
+            f"Request {request_id} submitted for {n} accounts: proposing trades.",
+        )
     return see_other(
         "/pending",
         f"Request {request_id} submitted for {n} account{'s' if n != 1 else ''} "
@@ -191,15 +196,20 @@ def _submit(
     logic: str,
     amounts: dict[str, float | None],
 ) -> tuple[int, str]:
-    """Submit the request; returns its id and status."""
-    from trimtab.service.requests import submit_request
-
-    done = submit_request(
+    """Store the request (everything checked at once), then propose it within this call
+    when it is small, else on the app's worker; returns its id and status (``proposing``
+    while the worker has it)."""
+    moment = now()
+    request_id = open_request(
         uow,
         actor=who.user_id,
         account_ids=accounts,
         logic=logic,
-        now=now(),
+        now=moment,
         amounts={k: v for k, v in amounts.items() if v is not None},
     )
-    return done.request_id, done.status
+    proposer = request.app.state.proposer
+    if proposer.inline(len(accounts)):
+        return request_id, propose_request(uow, request_id=request_id, now=moment).status
+    proposer.submit(who.firm_id, request_id)
+    return request_id, "proposing"
