@@ -492,3 +492,15 @@ def test_large_submission_proposed_on_the_worker(
     details = client.get(location.split("?")[0]).text
     assert 'class="status pending">Pending Approval<' in details
     assert "Trades of account ACC2" in details
+
+
+def test_accounts_list_and_search(book: sa.Engine) -> None:
+    client = sign_in(api_client(book), "olga")
+    page = client.get("/accounts").text
+    assert page.count('<th scope="row"><a href="/accounts/') == 2
+    assert "Non-qualified" in page and "Qualified" in page
+    found = client.get("/accounts?search=ACC2", follow_redirects=False)
+    assert found.status_code == 303 and found.headers["location"] == "/accounts/ACC2"
+    several = client.get("/accounts?search=ACC")
+    assert several.status_code == 200 and several.text.count('<th scope="row"><a') == 2
+    assert "No accounts match" in client.get("/accounts?search=ZZZ").text

@@ -5,6 +5,7 @@ managed on the same page (:mod:`trimtab.web.pages.restrictions`)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
@@ -36,21 +37,35 @@ def accounts_page(
     request: Request,
     who: Viewer,
     uow: PageUow,
+    search: Annotated[str, Query(max_length=64)] = "",
+    household: Annotated[str, Query(max_length=64)] = "",
+    model: Annotated[str, Query(max_length=64)] = "",
     page_token: Annotated[str | None, Query(max_length=500)] = None,
-    account: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    if account.strip():  # "Find account": straight to its Account Details
-        return see_other(account_url(account.strip()))
     from trimtab.service import listing  # type: ignore[attr-defined]
 
-    page = listing.accounts_page(uow, actor=who.user_id, limit=PAGE, page_token=page_token)
+    chosen = {"search": search.strip(), "household": household.strip(), "model": model.strip()}
+    page = listing.accounts_page(
+        uow,
+        actor=who.user_id,
+        limit=PAGE,
+        page_token=page_token,
+        **{k: v or None for k, v in chosen.items()},
+    )
+    if search.strip() and page_token is None and len(page.items) == 1:
+        return see_other(account_url(page.items[0].account_id))  # found it: straight there
+    query = urlencode({k: v for k, v in chosen.items() if v})
     return render(
         request,
         "accounts.html",
         who,
         section="accounts",
         accounts=page.items,
-        next_page_token=page.next_page_token,
+        f=chosen,
+        next_url=page.next_page_token
+        and f"/accounts?{query}{'&' if query else ''}"
+        + urlencode({"page_token": page.next_page_token}),
+        first_url=f"/accounts?{query}" if query else "/accounts",
         first_page=page_token is None,
     )
 

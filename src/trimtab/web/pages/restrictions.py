@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
-from trimtab.errors import ConflictError, InputError
+from trimtab.errors import ConflictError, InputError, NotFoundError
 from trimtab.service.account_details import account_details
 from trimtab.service.credentials import Principal
 from trimtab.service.restrictions import (
@@ -197,8 +197,6 @@ def _edit_page(
     details = account_details(uow, actor=who.user_id, account_id=account_id)
     found = next((r for r in details.restrictions if r.restriction_id == restriction_id), None)
     if found is None:
-        from trimtab.errors import NotFoundError
-
         raise NotFoundError(f"account {account_id!r} has no restriction {restriction_id!r}")
     r = found.restriction
     if form is None:
