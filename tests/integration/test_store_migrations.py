@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,7 +21,15 @@ from trimtab.store.migrate import (
     make_engine,
     upgrade,
 )
-from trimtab.store.tables import metadata, open_accounts, prices, requests, securities
+from trimtab.store.tables import (
+    evaluation_runs,
+    evaluations,
+    metadata,
+    open_accounts,
+    prices,
+    requests,
+    securities,
+)
 from trimtab.store.uow import UnitOfWork
 
 engine = database_fixture()
@@ -54,7 +63,11 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     downgrade(engine, "0010")
     assert not {"lease_owner", "lease_until"} & columns("requests")
     assert "proposing" not in str(sa.inspect(engine).get_check_constraints("requests"))
-    downgrade(engine, "0009")  # 0010 is a placeholder until the branch adding it is merged
+    downgrade(engine, "0009")
+    assert "evaluated" not in columns("evaluation_runs")
+    assert "ix_accounts_model" not in {
+        i["name"] for i in sa.inspect(engine).get_indexes("accounts")
+    }
     downgrade(engine, "0008")
     assert "account_sleeves" not in _tables(engine)
     assert "sleeve" not in columns("proposal_lines")
@@ -78,6 +91,7 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     assert "options" not in columns("requests")
     upgrade(engine)
     assert current_revision(engine) == HEAD
+    assert {"evaluated", "flagged", "skipped"} <= columns("evaluation_runs")
     assert {"type", "behaviour", "replacement", "substitute"} <= columns("account_restrictions")
     assert "sleeve" in columns("proposal_lines")
     assert {"lease_owner", "lease_until"} <= columns("requests")
@@ -86,6 +100,52 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     assert "lot_id" in columns("lots")
     assert "hash" in columns("audit_log")
     assert "realized_gain" in columns("proposal_lines")
+
+
+def test_migration_0010_counts_the_runs_already_complete(engine: sa.Engine) -> None:
+    """Runs completed before 0010 get their counts from their stored evaluations; a run
+    still running keeps none (it counts them when it completes)."""
+    seed_firm(engine)
+    downgrade(engine, "0009")
+    day, running_day = date(2026, 11, 20), date(2026, 11, 23)
+    run = {"firm_id": "acme", "started_at": T0, "started_by": "olga"}
+    row = {
+        "firm_id": "acme",
+        "data_date": date(2026, 11, 19),
+        "value": "1000",
+        "cash": "10",
+        "max_drift_pct": "1",
+        "out_of_band": 0,
+        "cash_low": False,
+        "flagged": False,
+    }
+    # three accounts on the complete day: flagged, flagged and skipped, neither
+    evaluated = [
+        {**row, "as_of": day, "account_id": "A1", "reasons": "out_of_band", "skipped": False},
+        {**row, "as_of": day, "account_id": "A2", "reasons": "no_trade", "skipped": True},
+        {**row, "as_of": day, "account_id": "A3", "reasons": "", "skipped": False},
+        {**row, "as_of": running_day, "account_id": "A1", "reasons": "", "skipped": False},
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(evaluation_runs),
+            [
+                {**run, "as_of": day, "data_date": date(2026, 11, 19), "status": "complete"},
+                {**run, "as_of": running_day, "data_date": day, "status": "running"},
+            ],
+        )
+        conn.execute(sa.insert(evaluations), evaluated)
+    upgrade(engine)
+    with engine.connect() as conn:
+        counts = conn.execute(
+            sa.select(
+                evaluation_runs.c.as_of,
+                evaluation_runs.c.evaluated,
+                evaluation_runs.c.flagged,
+                evaluation_runs.c.skipped,
+            ).order_by(evaluation_runs.c.as_of)
+        ).all()
+    assert [tuple(c) for c in counts] == [(day, 3, 2, 1), (running_day, None, None, None)]
 
 
 def test_downgrade_to_base_then_upgrade_again(engine: sa.Engine) -> None:

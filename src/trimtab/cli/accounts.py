@@ -105,14 +105,16 @@ def register(app: typer.Typer) -> None:
         """The account's rebalancing switch history."""
         from trimtab.service.accounts import switch_history
 
-        rows = run_in(db, firm, lambda uow: switch_history(uow, actor=user, account_id=account_id))
+        changes = run_in(
+            db, firm, lambda uow: switch_history(uow, actor=user, account_id=account_id)
+        )
         table = Table("effective", "rebalancing", "changed by", "at (UTC)")
-        for r in rows:
+        for change in changes:
             table.add_row(
-                r.effective.isoformat(),
-                "on" if r.rebalancing else "off",
-                r.changed_by,
-                f"{r.changed_at:%Y-%m-%d %H:%M}",
+                change.effective.isoformat(),
+                "on" if change.rebalancing else "off",
+                change.changed_by,
+                f"{change.changed_at:%Y-%m-%d %H:%M}",
             )
         show(table, None)
 

@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
                 r.as_of.isoformat(),
                 "" if r.value is None else f"{r.value:,.2f}",
                 "" if r.max_drift_pct is None else f"{r.max_drift_pct:.2f}",
-                r.reasons,
+                ",".join(r.reasons),
                 "queued" if r.request_id is None else f"pending in request {r.request_id}",
             )
         waiting = sum(r.request_id is not None for r in every)

@@ -165,21 +165,38 @@ def update_account(
     return {**current, **values}
 
 
-def switch_history(uow: UnitOfWork, *, actor: str, account_id: str) -> list[Any]:
-    """The account's rebalancing switch changes, oldest first."""
+@dataclass(frozen=True, slots=True)
+class SwitchChange:
+    """A change of an account's rebalancing switch: the market day it took effect, the
+    switch after it (on or off), the user who changed it (by hand, or by importing a book
+    that changed it) and when (UTC)."""
+
+    effective: date
+    rebalancing: bool
+    changed_by: str
+    changed_at: datetime
+
+
+def switch_history(uow: UnitOfWork, *, actor: str, account_id: str) -> tuple[SwitchChange, ...]:
+    """The account's rebalancing switch changes, oldest first. Raises
+    :class:`NotFoundError` for an account the firm does not have."""
     require_role(uow, user_id=actor, role="viewer")
-    return list(
-        uow.conn.execute(
-            select(
-                t.rebalancing_changes.c.effective,
-                t.rebalancing_changes.c.rebalancing,
-                t.rebalancing_changes.c.changed_by,
-                t.rebalancing_changes.c.changed_at,
-            )
-            .where(
-                t.rebalancing_changes.c.firm_id == uow.firm_id,
-                t.rebalancing_changes.c.account_id == account_id,
-            )
-            .order_by(t.rebalancing_changes.c.change_id)
-        ).all()
+    a, c = t.accounts.c, t.rebalancing_changes.c
+    known = uow.conn.execute(
+        select(a.account_id).where(a.firm_id == uow.firm_id, a.account_id == account_id)
+    ).first()
+    if known is None:
+        raise NotFoundError(f"account {account_id!r} does not exist")
+    return tuple(
+        SwitchChange(
+            effective=r.effective,
+            rebalancing=bool(r.rebalancing),
+            changed_by=r.changed_by,
+            changed_at=r.changed_at,
+        )
+        for r in uow.conn.execute(
+            select(c.effective, c.rebalancing, c.changed_by, c.changed_at)
+            .where(c.firm_id == uow.firm_id, c.account_id == account_id)
+            .order_by(c.change_id)
+        )
     )

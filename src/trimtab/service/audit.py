@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from trimtab.errors import InputError
 from trimtab.store.chain import GENESIS, entry_hash
@@ -80,6 +80,35 @@ def verify_chain(uow: UnitOfWork) -> Verification:
     return Verification(entries=checked, unchained=unchained, problems=problems)
 
 
+def audit_query(
+    uow: UnitOfWork,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> Select[Any]:
+    """The firm's audit entries with the given fields (unsorted); ``since`` and ``until``
+    are UTC dates, both included."""
+    a = audit_log.c
+    q = select(audit_log).where(a.firm_id == uow.firm_id)
+    for column, value in (
+        (a.actor, actor),
+        (a.action, action),
+        (a.entity, entity),
+        (a.entity_id, entity_id),
+    ):
+        if value is not None:
+            q = q.where(column == value)
+    if since is not None:
+        q = q.where(a.at >= datetime.combine(since, time(0), UTC))
+    if until is not None:
+        q = q.where(a.at < datetime.combine(until, time(0), UTC) + timedelta(days=1))
+    return q
+
+
 def list_audit(
     uow: UnitOfWork,
     *,
@@ -92,21 +121,21 @@ def list_audit(
     limit: int = 100,
 ) -> list[Any]:
     """Audit entries of the firm, newest first, filtered on any of the given fields;
-    ``since`` and ``until`` are UTC dates, both included."""
+    ``since`` and ``until`` are UTC dates, both included. Stored rows (``before`` and
+    ``after`` as JSON text), for ``trimtab audit``; the API reads
+    :func:`trimtab.service.listing.audit_page`."""
     if limit < 1:
         raise InputError("limit", f"must be at least 1, got {limit}")
-    a = audit_log.c
-    q = select(audit_log).where(a.firm_id == uow.firm_id)
-    for column, value in ((a.actor, actor), (a.action, action), (a.entity, entity)):
-        if value is not None:
-            q = q.where(column == value)
-    if entity_id is not None:
-        q = q.where(a.entity_id == entity_id)
-    if since is not None:
-        q = q.where(a.at >= datetime.combine(since, time(0), UTC))
-    if until is not None:
-        q = q.where(a.at < datetime.combine(until, time(0), UTC) + timedelta(days=1))
-    return list(uow.conn.execute(q.order_by(a.audit_id.desc()).limit(limit)).all())
+    q = audit_query(
+        uow,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        since=since,
+        until=until,
+    )
+    return list(uow.conn.execute(q.order_by(audit_log.c.audit_id.desc()).limit(limit)).all())
 
 
 def record_refusal(

@@ -222,7 +222,16 @@ def _start_run(
         conn.execute(
             update(t.evaluation_runs)
             .where(runs.firm_id == firm, runs.as_of == day)
-            .values(status="running", started_at=now, finished_at=None, started_by=actor, **claim)
+            .values(
+                status="running",
+                started_at=now,
+                finished_at=None,
+                started_by=actor,
+                evaluated=None,
+                flagged=None,
+                skipped=None,
+                **claim,
+            )
         )
     else:
         conn.execute(
@@ -276,10 +285,15 @@ def run_state(uow: UnitOfWork) -> tuple[date, str] | None:
     ).first()
     if row is None:
         return None
-    if row.status == "complete":
-        return row.as_of, "complete"
-    live = lease_held(row.lease_owner, row.lease_until)
-    return row.as_of, "running" if live else "interrupted"
+    return row.as_of, run_status(row.status, row.lease_owner, row.lease_until)
+
+
+def run_status(status: str, lease_owner: str | None, lease_until: datetime | None) -> str:
+    """A stored run as a user sees it: ``complete``, ``running`` (its process holds a live
+    lease) or ``interrupted`` (the lease lapsed, or its process of this host is gone)."""
+    if status == "complete":
+        return "complete"
+    return "running" if lease_held(lease_owner, lease_until) else "interrupted"
 
 
 def evaluate(
@@ -317,7 +331,18 @@ def evaluate(
         _let_go(uow, day, owner)  # interrupted here: the next run need not wait for the lease
         raise
     summary = _summary(uow, day, data_date, resumed)
-    _renew(uow, day, owner, status="complete", finished_at=now, lease_owner=None, lease_until=None)
+    _renew(
+        uow,
+        day,
+        owner,
+        status="complete",
+        finished_at=now,
+        lease_owner=None,
+        lease_until=None,
+        evaluated=summary.evaluated,
+        flagged=summary.flagged,
+        skipped=len(summary.skipped),
+    )
     uow.audit(
         actor=actor,
         action="complete",

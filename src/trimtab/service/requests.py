@@ -26,9 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from trimtab.core.engine import Method
 from trimtab.errors import ConflictError, ForbiddenError, InputError, NotFoundError
 from trimtab.options import parse_method
+from trimtab.service._listing_queue import QueueFilter, sorted_queue
 from trimtab.service.access import require_role
 from trimtab.service.audit import record_refusal
-from trimtab.service.evaluate import run_state
+from trimtab.service.listing import MAX_LIMIT, QueueItem, RequestSummary, requests_page
 from trimtab.service.market import expiry, trade_date
 from trimtab.service.orders import create_orders
 from trimtab.service.proposing import account_households
@@ -49,10 +50,9 @@ from trimtab.store.uow import UnitOfWork
 
 __all__ = [
     "AMOUNTS",
-    "QUEUE_SORTS",
     "Approval",
     "ProposalView",
-    "QueueEntry",
+    "QueueItem",
     "RequestView",
     "Submitted",
     "TradeLine",
@@ -738,34 +738,28 @@ def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> RequestView
 
 def list_requests(
     uow: UnitOfWork, *, actor: str, pending: bool | None = None, limit: int = 50
-) -> list[Any]:
+) -> list[RequestSummary]:
     """Requests newest first: open only (proposing or pending), decided only
-    (``pending=False``) or all."""
-    require_role(uow, user_id=actor, role="viewer")
-    q = select(t.requests).where(t.requests.c.firm_id == uow.firm_id)
-    if pending is True:
-        q = q.where(t.requests.c.status.in_(OPEN))
-    elif pending is False:
-        q = q.where(t.requests.c.status.not_in(OPEN))
-    return list(uow.conn.execute(q.order_by(t.requests.c.request_id.desc()).limit(limit)).all())
-
-
-QUEUE_SORTS = ("account", "drift", "value", "evaluated")
-"""Orders of ``trimtab queue``: by account id, largest drift first, largest value first, or
-newest evaluation first."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueueEntry:
-    """An account flagged by an evaluation: reasons, value (dollars) and largest drift (percent
-    points) as evaluated; ``request_id`` when it is pending in an open request."""
-
-    account_id: str
-    as_of: date
-    reasons: str
-    value: Decimal | None
-    max_drift_pct: Decimal | None
-    request_id: int | None
+    (``pending=False``) or all; the first ``limit`` of
+    :func:`~trimtab.service.listing.requests_page`, page after page."""
+    status = None
+    if pending is not None:
+        status = tuple(s for s in t.REQUEST_STATUSES if (s in OPEN) == pending)
+    out: list[RequestSummary] = []
+    token = None
+    while len(out) < limit:
+        page = requests_page(
+            uow,
+            actor=actor,
+            status=status,
+            limit=min(limit - len(out), MAX_LIMIT),
+            page_token=token,
+        )
+        out.extend(page.items)
+        token = page.next_page_token
+        if token is None:
+            break
+    return out
 
 
 def list_queue(
@@ -776,59 +770,14 @@ def list_queue(
     reason: str | None = None,
     sort: str = "account",
     limit: int | None = None,
-) -> list[QueueEntry]:
+) -> list[QueueItem]:
     """Open queue entries, the newest evaluation per account (with ``pending``, also accounts
-    waiting in an open request), those with ``reason`` only, in ``sort`` order.
+    waiting in an open request), those with ``reason`` only, in ``sort`` order
+    (:data:`~trimtab.service.listing.QUEUE_SORTS`); the first ``limit`` when given. The
+    query of :func:`~trimtab.service.listing.queue_page`, unpaged.
 
     Raises :class:`ConflictError` while the newest evaluation is incomplete: its queue would
     be a partial list.
     """
     require_role(uow, user_id=actor, role="viewer")
-    if sort not in QUEUE_SORTS:
-        raise InputError("sort", f"must be one of {', '.join(QUEUE_SORTS)}, got {sort!r}")
-    state = run_state(uow)
-    if state is not None and state[1] != "complete":
-        day, how = state
-        raise ConflictError(
-            f"the evaluation of {day} is incomplete ({how}): the queue would be partial; "
-            f"run trimtab evaluate --date {day} to finish it"
-        )
-    q, e = t.queue_entries.c, t.evaluations.c
-    shown = q.status == "open"
-    if pending:
-        still_open = select(t.open_accounts.c.request_id).where(
-            t.open_accounts.c.firm_id == uow.firm_id
-        )
-        shown = shown | ((q.status == "submitted") & q.request_id.in_(still_open))
-    rows = uow.conn.execute(
-        select(q.account_id, q.as_of, q.reasons, q.status, q.request_id, e.value, e.max_drift_pct)
-        .outerjoin(
-            t.evaluations,
-            (e.firm_id == q.firm_id) & (e.as_of == q.as_of) & (e.account_id == q.account_id),
-        )
-        .where(q.firm_id == uow.firm_id, shown)
-        .order_by(q.account_id, q.as_of.desc())
-    ).all()
-    newest: dict[str, Any] = {}
-    for r in rows:
-        newest.setdefault(r.account_id, r)
-    out = [
-        QueueEntry(
-            account_id=r.account_id,
-            as_of=r.as_of,
-            reasons=r.reasons,
-            value=r.value,
-            max_drift_pct=r.max_drift_pct,
-            request_id=r.request_id if r.status == "submitted" else None,
-        )
-        for r in newest.values()
-        if reason is None or reason in r.reasons.split(",")
-    ]
-    keys: dict[str, Any] = {
-        "account": lambda x: x.account_id,
-        "drift": lambda x: (-(x.max_drift_pct or 0), x.account_id),
-        "value": lambda x: (-(x.value or 0), x.account_id),
-        "evaluated": lambda x: (-x.as_of.toordinal(), x.account_id),
-    }
-    out.sort(key=keys[sort])
-    return out[:limit] if limit is not None else out
+    return sorted_queue(uow, QueueFilter(reason=reason, pending=pending), sort, limit)

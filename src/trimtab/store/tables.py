@@ -188,6 +188,8 @@ accounts = Table(
     Column("held_away", Boolean, nullable=False, server_default="0"),
     CheckConstraint("registration IN ('qualified', 'non_qualified')", name="registration"),
     CheckConstraint("lot_method IN ('fifo', 'lifo', 'hifo', 'minimum_tax')", name="lot_method"),
+    Index("ix_accounts_household", "firm_id", "household_id"),
+    Index("ix_accounts_model", "firm_id", "model_id"),
 )
 
 account_days = Table(
@@ -375,11 +377,15 @@ evaluation_runs = Table(
     Column("started_by", String(64), nullable=False),
     Column("lease_owner", String(64)),
     Column("lease_until", UtcDateTime()),
+    Column("evaluated", Integer),
+    Column("flagged", Integer),
+    Column("skipped", Integer),
     CheckConstraint("status IN ('running', 'complete')", name="status"),
 )
 """A ``running`` run belongs to the process holding its lease (``lease_owner`` until
 ``lease_until``, renewed as it goes); once the lease lapses the run is interrupted and the
-next ``evaluate`` of that day takes it over."""
+next ``evaluate`` of that day takes it over. ``evaluated``, ``flagged`` and ``skipped``
+(accounts skipped for trade hold) are counted when the run completes, ``NULL`` before."""
 
 evaluations = Table(
     "evaluations",

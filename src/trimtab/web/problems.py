@@ -80,10 +80,18 @@ def status_of(err: TrimtabError) -> int:
     return 400
 
 
-def field_error(err: InputError, record: str = "body") -> dict[str, str]:
-    """One ``errors`` item of an input error: ``record`` (where in the request: body, query,
-    path, header), ``field`` (as the service names it) and ``message``."""
-    record = "header" if err.where == "Idempotency-Key" else record
+def field_error(err: InputError, request: Request) -> dict[str, str]:
+    """One ``errors`` item of an input error: ``record`` (where in the request the field is:
+    ``path``, ``query``, ``header`` or ``body``), ``field`` (as the service names it) and
+    ``message``."""
+    if err.where in request.path_params:
+        record = "path"
+    elif err.where in request.query_params:
+        record = "query"
+    elif err.where in request.headers:
+        record = "header"
+    else:
+        record = "body"
     return {"record": record, "field": err.where, "message": err.problem}
 
 
@@ -105,7 +113,7 @@ def install(app: FastAPI, page_error: Any) -> None:
             headers["WWW-Authenticate"] = "Bearer"
         if not _is_api(request):
             return page_error(request, status, str(exc))  # type: ignore[no-any-return]
-        errors = [field_error(exc)] if isinstance(exc, InputError) else None
+        errors = [field_error(exc, request)] if isinstance(exc, InputError) else None
         return problem(status, str(exc), errors=errors, headers=headers or None)
 
     async def invalid(request: Request, exc: Exception) -> Response:

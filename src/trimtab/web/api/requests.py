@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from trimtab.service import listing
 from trimtab.service import requests as svc
 from trimtab.web.api.schemas import (
     ApprovalPublic,
@@ -15,12 +17,22 @@ from trimtab.web.api.schemas import (
     RequestCreate,
     RequestForAccounts,
     RequestPublic,
+    RequestSummaryPublic,
 )
 from trimtab.web.deps import ApiUow, Caller, now
 from trimtab.web.idempotent import Keyed, once
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 
+RequestStatus = Literal[
+    "proposing",
+    "pending",
+    "complete",
+    "complete_with_errors",
+    "failed",
+    "expired",
+    "canceled",
+]
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The request's id.")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 PageToken = Annotated[
@@ -46,6 +58,15 @@ def request_public(view: svc.RequestView) -> RequestPublic:
         households=list(view.households),
         accounts=len(view.proposals),
         failed_accounts=sum(p.status == "failed" for p in view.proposals),
+        buy_value=_total(view, "buy"),
+        sell_value=_total(view, "sell"),
+    )
+
+
+def _total(view: svc.RequestView, action: str) -> Decimal:
+    return sum(
+        (x.order_value for p in view.proposals for x in p.trades if x.action == action),
+        Decimal(0),
     )
 
 
@@ -80,8 +101,6 @@ def submit(
         if isinstance(body, RequestForAccounts):
             accounts = body.accounts
         else:
-            from trimtab.service import listing  # type: ignore[attr-defined]
-
             accounts = listing.queue_account_ids(
                 uow,
                 actor=who.user_id,
@@ -102,9 +121,7 @@ def submit(
         )
         proposer = request.app.state.proposer
         if proposer.inline(len(accounts)):
-            svc.propose_request(
-                uow, request_id=request_id, now=moment
-            )
+            svc.propose_request(uow, request_id=request_id, now=moment)
         else:
             proposer.submit(who.firm_id, request_id)
         view = svc.show_request(uow, actor=who.user_id, request_id=request_id)
@@ -113,25 +130,23 @@ def submit(
     return once(uow, keyed, work)
 
 
-@router.get("", response_model=PagePublic[RequestPublic], summary="List requests")
+@router.get("", response_model=PagePublic[RequestSummaryPublic], summary="List requests")
 def list_requests(
     uow: ApiUow,
     who: Caller,
     status: Annotated[
-        list[str] | None,
+        list[RequestStatus] | None,
         Query(max_length=7, description="Only these statuses (repeat the parameter)."),
     ] = None,
     limit: Limit = 50,
     page_token: PageToken = None,
-) -> PagePublic[RequestPublic]:
+) -> PagePublic[RequestSummaryPublic]:
     """Requests newest first: ``status=pending`` is Pending Approval, the rest History."""
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.requests_page(
         uow, actor=who.user_id, status=status, limit=limit, page_token=page_token
     )
-    return PagePublic[RequestPublic](
-        items=[RequestPublic.model_validate(r, from_attributes=True) for r in page.items],
+    return PagePublic[RequestSummaryPublic](
+        items=[RequestSummaryPublic.model_validate(r, from_attributes=True) for r in page.items],
         next_page_token=page.next_page_token,
     )
 

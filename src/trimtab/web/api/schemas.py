@@ -105,9 +105,11 @@ class ProposalPublic(BaseModel):
     trades: list[TradeLinePublic]
 
 
-class RequestPublic(BaseModel):
-    """A rebalance request. ``status``: proposing (the work is under way), pending
-    (awaiting approval), complete, complete_with_errors, failed, expired or canceled."""
+class RequestSummaryPublic(BaseModel):
+    """A rebalance request as lists show it. ``status``: proposing (the work is under way),
+    pending (awaiting approval), complete, complete_with_errors, failed, expired or
+    canceled. ``accounts``: its proposals, ``failed_accounts`` those that failed;
+    ``buy_value`` and ``sell_value``: dollars its proposals buy and sell."""
 
     request_id: int
     logic: str
@@ -120,10 +122,18 @@ class RequestPublic(BaseModel):
     issue: str | None
     needs_second_approver: bool
     price_date: date
-    amounts: dict[str, float]
-    households: list[dict[str, Any]]
     accounts: int
     failed_accounts: int
+    buy_value: Decimal
+    sell_value: Decimal
+
+
+class RequestPublic(RequestSummaryPublic):
+    """A rebalance request with the amounts it was submitted with and, for a household
+    rebalance, each household's weights before and after (percent)."""
+
+    amounts: dict[str, float]
+    households: list[dict[str, Any]]
 
 
 class ApprovalPublic(BaseModel):
@@ -205,6 +215,7 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("The body is not JSON"),
     401: _problem("Not signed in: no valid session or API key"),
     403: _problem("The caller's role does not allow this, or four eyes are needed"),
     404: _problem("No such object in the caller's firm"),
