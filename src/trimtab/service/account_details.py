@@ -5,13 +5,13 @@ drift from target against the bands, its rebalancing switch history, restriction
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from trimtab.service.account_view import AccountView, show_account
-from trimtab.service.accounts import switch_history
+from trimtab.service.accounts import SwitchChange, switch_history
 from trimtab.service.restrictions import (
     StoredLock,
     StoredRestriction,
@@ -47,16 +47,6 @@ class DriftRow:
     max_pct: Decimal
     drift_pct: Decimal
     outside: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SwitchChange:
-    """A change of the rebalancing switch: on or off from ``effective`` (Chicago date)."""
-
-    effective: date
-    rebalancing: bool
-    changed_by: str
-    changed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +110,7 @@ def account_details(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountD
         account=view,
         lots=tuple(lots),
         drift=drift_rows(view),
-        switches=tuple(
-            SwitchChange(r.effective, bool(r.rebalancing), r.changed_by, r.changed_at)
-            for r in switch_history(uow, actor=actor, account_id=account_id)
-        ),
+        switches=switch_history(uow, actor=actor, account_id=account_id),
         restrictions=tuple(list_restrictions(uow, actor=actor, account_id=account_id)),
         locks=tuple(list_locks(uow, actor=actor, account_id=account_id)),
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from trimtab.errors import InputError
+from trimtab.service import listing
 from trimtab.service.account_details import account_details
 from trimtab.service.accounts import DRIFT_PARAMETERS, AccountChange, drift_values, update_account
 from trimtab.service.credentials import Principal
@@ -42,15 +43,15 @@ def accounts_page(
     model: Annotated[str, Query(max_length=64)] = "",
     page_token: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     chosen = {"search": search.strip(), "household": household.strip(), "model": model.strip()}
     page = listing.accounts_page(
         uow,
         actor=who.user_id,
+        search=chosen["search"] or None,
+        household=chosen["household"] or None,
+        model=chosen["model"] or None,
         limit=PAGE,
         page_token=page_token,
-        **{k: v or None for k, v in chosen.items()},
     )
     if search.strip() and page_token is None and len(page.items) == 1:
         return see_other(account_url(page.items[0].account_id))  # found it: straight there

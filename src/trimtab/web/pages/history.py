@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from trimtab.errors import InputError
+from trimtab.service import listing
 from trimtab.service.requests import resubmit_failed
 from trimtab.web.deps import PageUow, Viewer, check_csrf, now
 from trimtab.web.display import HISTORY_STATUSES
@@ -28,8 +29,6 @@ def history(
     status: Annotated[str, Query(max_length=24)] = "",
     page_token: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     if status and status not in HISTORY_STATUSES:
         raise InputError("status", f"must be one of {', '.join(HISTORY_STATUSES)}")
     shown = [status] if status else list(HISTORY_STATUSES)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from trimtab.errors import InputError
+from trimtab.service import listing
 from trimtab.service.orders import export_orders
 from trimtab.web.deps import PageUow, Viewer, check_csrf, now
 from trimtab.web.pages._forms import optional_date
@@ -30,8 +31,6 @@ def orders(
     trade_date: Annotated[str, Query(alias="date", max_length=10)] = "",
     page_token: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     dates: list[date] = list(listing.order_dates(uow, actor=who.user_id))
     day = optional_date(trade_date, "date") or (max(dates) if dates else None)
     items: tuple[object, ...] = ()

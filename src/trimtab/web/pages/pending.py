@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from trimtab.errors import ConflictError, ForbiddenError
+from trimtab.service import listing
 from trimtab.service.credentials import Principal
 from trimtab.service.proposal_weights import request_details
 from trimtab.service.requests import approve_request, cancel_request
@@ -31,8 +32,6 @@ def pending_page(
     uow: PageUow,
     page_token: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.requests_page(
         uow, actor=who.user_id, status=OPEN, limit=PAGE, page_token=page_token
     )

@@ -7,12 +7,13 @@ the accounts when the request is submitted.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from trimtab.errors import ConflictError, ForbiddenError, InputError
+from trimtab.service import listing
 from trimtab.service.credentials import Principal
 from trimtab.service.requests import AMOUNTS, open_request, propose_request
 from trimtab.store.uow import UnitOfWork
@@ -35,6 +36,12 @@ FIELDS = ("accounts", "logic", *AMOUNTS)
 Short = Annotated[str, Form(max_length=64)]
 
 
+class _Filters(TypedDict):
+    reason: str | None
+    household: str | None
+    model: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class Filter:
     """The queue's filters as the page's query (and the submit form's hidden fields)."""
@@ -44,7 +51,7 @@ class Filter:
     model: str = ""
     sort: str = "account"
 
-    def kwargs(self) -> dict[str, str | None]:
+    def kwargs(self) -> _Filters:
         return {
             "reason": self.reason or None,
             "household": self.household or None,
@@ -75,8 +82,6 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    from trimtab.service import listing  # type: ignore[attr-defined]
-
     page = listing.queue_page(
         uow,
         actor=who.user_id,
@@ -152,8 +157,6 @@ def submit(
     try:
         amounts = {name: optional_number(text, name) for name, text in texts.items()}
         if all_matching:
-            from trimtab.service import listing  # type: ignore[attr-defined]
-
             accounts = listing.queue_account_ids(uow, actor=who.user_id, **chosen.kwargs())
             if not accounts:
                 raise InputError("accounts", "no account in the queue matches the filter")
