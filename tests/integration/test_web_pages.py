@@ -504,3 +504,22 @@ def test_accounts_list_and_search(book: sa.Engine) -> None:
     several = client.get("/accounts?search=ACC")
     assert several.status_code == 200 and several.text.count('<th scope="row"><a') == 2
     assert "No accounts match" in client.get("/accounts?search=ZZZ").text
+
+
+def test_queue_filters_and_pages(book: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trimtab.web.pages import queue
+
+    client = sign_in(api_client(book), "olga")
+    assert "2 accounts match the filter" in client.get("/?household=H1&model=M1").text
+    assert "No account is waiting to be rebalanced for this filter" in (
+        client.get("/?model=M9").text
+    )
+    monkeypatch.setattr(queue, "PAGE", 1)
+    first = client.get("/?sort=drift").text  # ACC2 (60 points) before ACC1 (30)
+    assert 'value="ACC2"' in first and 'value="ACC1"' not in first
+    assert "showing 1 on this page" in first
+    found = re.search(r'<a href="([^"]+)">Next page</a>', first)
+    assert found is not None
+    second = client.get(found.group(1).replace("&amp;", "&")).text
+    assert 'value="ACC1"' in second and 'value="ACC2"' not in second
+    assert ">First page</a>" in second and ">Next page</a>" not in second
