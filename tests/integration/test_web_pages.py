@@ -523,3 +523,8 @@ def test_queue_filters_and_pages(book: sa.Engine, monkeypatch: pytest.MonkeyPatc
     second = client.get(found.group(1).replace("&amp;", "&")).text
     assert 'value="ACC1"' in second and 'value="ACC2"' not in second
     assert ">First page</a>" in second and ">Next page</a>" not in second
+
+
+def test_pages_are_not_in_the_openapi_document(engine: sa.Engine) -> None:
+    paths = api_client(engine).get("/api/v1/openapi.json").json()["paths"]
+    assert paths and all(path.startswith("/api/v1/") for path in paths)
