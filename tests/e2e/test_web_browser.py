@@ -229,3 +229,10 @@ def test_keyboard_reaches_submit_request(browser: Any, site: str) -> None:
     box.focus()
     page.keyboard.press("Space")
     expect(box).to_be_checked()
+
+
+def test_script_selects_every_account_on_the_page(browser: Any, site: str) -> None:
+    page = sign_in(browser, site, "olga")
+    page.get_by_role("checkbox", name="Select every account on this page").check()
+    expect(page.get_by_role("checkbox", name="Select ACC1")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Select ACC2")).to_be_checked()
