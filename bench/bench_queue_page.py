@@ -325,6 +325,7 @@ def run(accounts: int, repeats: int, only: str | None) -> dict[str, Any]:
             )
             add("queue_count", lambda e=engine: _call(e, queue_count))
             add("queue_account_ids", lambda e=engine: _call(e, queue_account_ids))
+            over_http(engine, accounts, add)
     return {
         "benchmark": "queue_page",
         "goal": "first and middle page well under a second at 100,000 accounts",
@@ -334,6 +335,50 @@ def run(accounts: int, repeats: int, only: str | None) -> dict[str, Any]:
         "machine": c.machine(),
         "results": rows,
     }
+
+
+def over_http(engine: sa.Engine, accounts: int, add: Callable[..., None]) -> None:
+    """The same pages through ``GET /api/v1/queue`` of a real server (Uvicorn on loopback),
+    with a viewer's API key: what an API client or the Accounts to Rebalance page waits."""
+    import httpx
+
+    from trimtab.service.credentials import add_api_key
+    from trimtab.store import tables as t
+    from trimtab.store.uow import UnitOfWork
+    from trimtab.web import create_app
+    from trimtab.web.local import serving
+
+    with UnitOfWork(engine, FIRM) as uow:
+        uow.conn.execute(
+            sa.insert(t.users).values(firm_id=FIRM, user_id="ada", role="admin", created_at=NOW)
+        )
+        uow.commit()
+        token = add_api_key(uow, actor="ada", name="bench", role="viewer", now=NOW)
+    with (
+        serving(create_app(engine=engine)) as url,
+        httpx.Client(
+            base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
+        ) as client,
+    ):
+
+        def get(**params: Any) -> dict[str, Any]:
+            answer = client.get("/queue", params={"limit": 50, **params})
+            answer.raise_for_status()
+            found: dict[str, Any] = answer.json()
+            if len(found["items"]) != 50:
+                raise AssertionError(f"a page of {len(found['items'])} items")
+            return found
+
+        middle = max(1, accounts // 100)  # pages of 50 to the middle of the queue
+        for sort in ("account", "drift"):
+            token_at = None
+            for _ in range(middle):
+                token_at = get(sort=sort, page_token=token_at)["next_page_token"]
+            add(f"HTTP {sort}: first page", lambda s=sort: get(sort=s))
+            add(
+                f"HTTP {sort}: middle page ({middle + 1:,})",
+                lambda s=sort, k=token_at: get(sort=s, page_token=k),
+            )
 
 
 def render(result: dict[str, Any]) -> str:

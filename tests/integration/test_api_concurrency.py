@@ -10,10 +10,10 @@ import httpx
 import sqlalchemy as sa
 
 from tests.factories import T0, count, database_fixture, tiny_book, web_firm
-from tests.web_server import serving
 from trimtab.service.imports import import_book, read_book_folder
 from trimtab.store.uow import UnitOfWork
 from trimtab.web import create_app
+from trimtab.web.local import serving
 
 engine = database_fixture()
 CALLS = 20

@@ -1,4 +1,5 @@
-"""The web app served by a real Uvicorn on a free loopback port, for tests over HTTP."""
+"""Serving the web app from a thread on a free loopback port: for tests and benchmarks
+that talk to it over real HTTP."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from fastapi import FastAPI
 
 @contextmanager
 def serving(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 until the block ends; yields its base URL."""
+    """Serve ``app`` with Uvicorn on 127.0.0.1 until the block ends; yields its base URL
+    (``http://127.0.0.1:<port>``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
