@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import PASSWORD, database_fixture, queued_book, web_firm
-from tests.web_server import serving
 from trimtab.web import create_app
+from trimtab.web.local import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
