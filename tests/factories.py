@@ -344,3 +344,32 @@ def api_client(engine: sa.Engine, token: str | None = None) -> Any:
     if token is not None:
         client.headers["Authorization"] = f"Bearer {token}"
     return client
+
+
+BOOK_DAY = datetime(2026, 11, 19, tzinfo=UTC).date()
+"""The book date of :func:`queued_book`: Thursday 19 November 2026 (evaluated on the 20th)."""
+
+
+def queued_book(engine: sa.Engine, folder: Path, firm: str = "acme", **extra: Any) -> None:
+    """:func:`tiny_book` (with ``extra``) imported as of :data:`BOOK_DAY` and evaluated the
+    next market day, so its accounts (both outside their bands) wait in the queue."""
+    from trimtab.service.evaluate import evaluate
+    from trimtab.service.imports import import_book, read_book_folder
+
+    book = read_book_folder(tiny_book(folder, **extra))
+    with UnitOfWork(engine, firm) as uow:
+        import_book(uow, actor="olga", as_of=BOOK_DAY, folder=book, now=T0)
+    with UnitOfWork(engine, firm) as uow:
+        evaluate(uow, actor="olga", day=T0.date(), now=T0)
+
+
+def sign_in(client: Any, user: str = "olga", firm: str = "acme") -> Any:
+    """Sign ``client`` in through the /signin form as ``user`` (password :data:`PASSWORD`);
+    returns the client."""
+    done = client.post(
+        "/signin",
+        data={"firm": firm, "user": user, "password": PASSWORD, "next": "/"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    return client

@@ -48,6 +48,28 @@ class AccountChange:
     for its household's wash sales."""
 
 
+def drift_values(given: dict[str, str]) -> dict[str, Decimal]:
+    """Drift parameters from their texts by name (:data:`DRIFT_PARAMETERS`; blank ones are
+    left out), each checked; an error names the parameter."""
+    out: dict[str, Decimal] = {}
+    for name, text in given.items():
+        if name not in DRIFT_PARAMETERS:
+            allowed = ", ".join(DRIFT_PARAMETERS)
+            raise InputError(name, f"unknown drift parameter (allowed: {allowed})")
+        if not text.strip():
+            continue
+        try:
+            value = Decimal(text.strip())
+        except InvalidOperation:
+            raise InputError(name, f"not a number: {text!r}") from None
+        if not value.is_finite() or value < 0:
+            raise InputError(name, f"must be a number at least 0, got {text!r}")
+        if name in WHOLE and value != value.to_integral_value():
+            raise InputError(name, f"must be a whole number of days, got {text!r}")
+        out[name] = value
+    return out
+
+
 def parse_drift(pairs: list[str]) -> dict[str, Decimal]:
     """``["cash_high_usd=500", ...]`` as a mapping; names and values checked."""
     out: dict[str, Decimal] = {}
@@ -59,15 +81,12 @@ def parse_drift(pairs: list[str]) -> dict[str, Decimal]:
             raise InputError(
                 "--set", f"expected NAME=VALUE with NAME one of {allowed}, got {pair!r}"
             )
+        if not text.strip():
+            raise InputError(f"--set {name}", f"not a number: {text!r}")
         try:
-            value = Decimal(text.strip())
-        except InvalidOperation:
-            raise InputError(f"--set {name}", f"not a number: {text!r}") from None
-        if not value.is_finite() or value < 0:
-            raise InputError(f"--set {name}", f"must be a number at least 0, got {text!r}")
-        if name in WHOLE and value != value.to_integral_value():
-            raise InputError(f"--set {name}", f"must be a whole number of days, got {text!r}")
-        out[name] = value
+            out.update(drift_values({name: text}))
+        except InputError as err:
+            raise InputError(f"--set {name}", err.problem) from None
     return out
 
 

@@ -19,10 +19,11 @@ from sqlalchemy import Engine
 
 from trimtab import __version__
 from trimtab.store.migrate import ensure_schema, make_engine
-from trimtab.web import problems
+from trimtab.web import display, problems
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+display.install(templates.env)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

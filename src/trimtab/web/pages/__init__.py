@@ -1,12 +1,14 @@
-"""The web app's pages (server-rendered; no JavaScript needed)."""
+"""The web app's pages (server-rendered; no JavaScript needed). Every route is left out of
+the OpenAPI document, which is the API's."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from trimtab.web.pages import signin
+from trimtab.web.pages import accounts, history, orders, pending, queue, restrictions, signin
 
 router = APIRouter()
-router.include_router(signin.router)
+for module in (signin, queue, pending, history, accounts, restrictions, orders):
+    router.include_router(module.router)
 
 __all__ = ["router"]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from trimtab.service.credentials import Principal
+from trimtab.store.tables import ROLES
+from trimtab.web.pages._forms import may
 
 
 def render(
@@ -25,13 +28,22 @@ def render(
     return templates.TemplateResponse(
         request,
         template,
-        {"who": who, "section": section, "flash": request.query_params.get("flash"), **context},
+        {
+            "who": who,
+            "can": {role: may(who, role) for role in ROLES} if who else {},
+            "section": section,
+            "flash": request.query_params.get("flash"),
+            **context,
+        },
         status_code=status_code,
     )
 
 
-def see_other(url: str) -> RedirectResponse:
-    """After a form is posted: go to ``url`` (303, so a reload does not post again)."""
+def see_other(url: str, flash: str | None = None) -> RedirectResponse:
+    """After a form is posted: go to ``url`` (303, so a reload does not post again), with
+    ``flash`` shown there once."""
+    if flash:
+        url += ("&" if "?" in url else "?") + urlencode({"flash": flash})
     return RedirectResponse(url, status_code=303)
 
 

@@ -3,6 +3,7 @@
 document.addEventListener("DOMContentLoaded", () => {
   // "Select all" check boxes: data-select-all="NAME" toggles every box named NAME.
   for (const box of document.querySelectorAll("input[data-select-all]")) {
+    box.hidden = false; // useless without this script, so shown only with it
     box.addEventListener("change", () => {
       for (const other of document.querySelectorAll(`input[name="${box.dataset.selectAll}"]`)) {
         other.checked = box.checked;
