@@ -166,3 +166,21 @@ def test_requests_and_proposals_page_by_page(api: Api) -> None:
     assert [[p["account_id"] for p in page] for page in proposals] == [["ACC1"], ["ACC2"]]
     bad = api.viewer.get(REQUESTS, params={"status": "lost"})
     assert bad.status_code == 422 and ("query", "status[0]") in errors(bad)
+
+
+def test_proposal_page_tokens_are_checked(api: Api) -> None:
+    first, second = submitted(api, BOTH), None
+    page = api.viewer.get(f"{REQUESTS}/{first}/proposals", params={"limit": 1}).json()
+    token = page["next_page_token"]
+    assert token and "ACC1" not in token  # opaque, not the account id
+    api.operator.post(f"{REQUESTS}/{first}/cancel")
+    second = submitted(api, BOTH)
+    for where, value in ((second, token), (first, token[:-2]), (first, "ACC1")):
+        bad = api.viewer.get(
+            f"{REQUESTS}/{where}/proposals", params={"limit": 1, "page_token": value}
+        )
+        assert bad.status_code == 422 and ("query", "page_token") in errors(bad)
+    rest = api.viewer.get(
+        f"{REQUESTS}/{first}/proposals", params={"limit": 1, "page_token": token}
+    ).json()
+    assert [p["account_id"] for p in rest["items"]] == ["ACC2"] and rest["next_page_token"] is None

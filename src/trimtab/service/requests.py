@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +32,7 @@ from trimtab.service.audit import record_refusal
 from trimtab.service.listing import MAX_LIMIT, QueueItem, RequestSummary, requests_page
 from trimtab.service.market import expiry, trade_date
 from trimtab.service.orders import create_orders
+from trimtab.service.paging import Page, SortKey, check_limit, decode_token, make_page, page_rows
 from trimtab.service.proposing import account_households
 from trimtab.service.request_proposing import (
     AMOUNTS,
@@ -63,6 +64,7 @@ __all__ = [
     "list_requests",
     "open_request",
     "oversold",
+    "proposals_page",
     "propose_request",
     "proposing_requests",
     "resubmit_failed",
@@ -676,6 +678,52 @@ class RequestView:
         }
 
 
+def _proposal_views(
+    uow: UnitOfWork, request_id: int, proposals: Sequence[Any]
+) -> tuple[ProposalView, ...]:
+    """The stored ``proposals`` of the request with their trade lines (buys and sells)."""
+    pl = t.proposal_lines.c
+    wanted = [p.account_id for p in proposals]
+    by_account: dict[str, list[TradeLine]] = defaultdict(list)
+    for chunk in (wanted[k : k + 500] for k in range(0, len(wanted), 500)):
+        lines = uow.conn.execute(
+            select(t.proposal_lines)
+            .where(
+                pl.firm_id == uow.firm_id,
+                pl.request_id == request_id,
+                pl.action != "none",
+                pl.account_id.in_(chunk),
+            )
+            .order_by(pl.account_id, pl.symbol)
+        ).all()
+        for x in lines:
+            by_account[x.account_id].append(
+                TradeLine(
+                    symbol=x.symbol,
+                    sleeve=x.sleeve or "",
+                    action=x.action,
+                    quantity=x.quantity,
+                    price=x.price,
+                    order_value=x.order_value,
+                    realized_gain=x.realized_gain,
+                    reason=x.reason,
+                )
+            )
+    return tuple(
+        ProposalView(
+            account_id=p.account_id,
+            status=p.status,
+            message=p.message,
+            value=p.value,
+            cash_after=p.cash_after,
+            realized_gain=p.realized_gain,
+            needs_second_approver=bool(p.needs_second_approver),
+            trades=tuple(by_account.get(p.account_id, [])),
+        )
+        for p in proposals
+    )
+
+
 def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> RequestView:
     """The request, its proposals and their trade lines (buys and sells only)."""
     require_role(uow, user_id=actor, role="viewer")
@@ -685,29 +733,6 @@ def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> RequestView
         .where(t.proposals.c.firm_id == uow.firm_id, t.proposals.c.request_id == request_id)
         .order_by(t.proposals.c.account_id)
     ).all()
-    lines = uow.conn.execute(
-        select(t.proposal_lines)
-        .where(
-            t.proposal_lines.c.firm_id == uow.firm_id,
-            t.proposal_lines.c.request_id == request_id,
-            t.proposal_lines.c.action != "none",
-        )
-        .order_by(t.proposal_lines.c.account_id, t.proposal_lines.c.symbol)
-    ).all()
-    by_account: dict[str, list[TradeLine]] = defaultdict(list)
-    for x in lines:
-        by_account[x.account_id].append(
-            TradeLine(
-                symbol=x.symbol,
-                sleeve=x.sleeve or "",
-                action=x.action,
-                quantity=x.quantity,
-                price=x.price,
-                order_value=x.order_value,
-                realized_gain=x.realized_gain,
-                reason=x.reason,
-            )
-        )
     return RequestView(
         request_id=req.request_id,
         logic=req.logic,
@@ -722,20 +747,35 @@ def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> RequestView
         price_date=req.price_date,
         amounts=json.loads(req.options) if req.options else {},
         households=tuple(json.loads(req.households)) if req.households else (),
-        proposals=tuple(
-            ProposalView(
-                account_id=p.account_id,
-                status=p.status,
-                message=p.message,
-                value=p.value,
-                cash_after=p.cash_after,
-                realized_gain=p.realized_gain,
-                needs_second_approver=bool(p.needs_second_approver),
-                trades=tuple(by_account.get(p.account_id, [])),
-            )
-            for p in proposals
-        ),
+        proposals=_proposal_views(uow, request_id, proposals),
     )
+
+
+def proposals_page(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    request_id: int,
+    limit: int = 50,
+    page_token: str | None = None,
+) -> Page[ProposalView]:
+    """One page of the request's proposals by account id, each with its trade lines
+    (View Details of a request of any size); tokens as every list's
+    (:mod:`trimtab.service.paging`)."""
+    require_role(uow, user_id=actor, role="viewer")
+    check_limit(limit)
+    _request(uow, request_id)
+    scope = ("proposals", request_id)
+    after = decode_token(page_token, uow.firm_id, scope, (str,))
+    p = t.proposals.c
+    rows, next_key = page_rows(
+        uow.conn,
+        select(t.proposals).where(p.firm_id == uow.firm_id, p.request_id == request_id),
+        [SortKey(p.account_id)],
+        after,
+        limit,
+    )
+    return make_page(uow.firm_id, scope, _proposal_views(uow, request_id, rows), next_key)
 
 
 def list_requests(

@@ -166,22 +166,12 @@ def get_proposals(
     page_token: PageToken = None,
 ) -> PagePublic[ProposalPublic]:
     """Each account's proposal with its trade lines, by account id."""
-    view = svc.show_request(uow, actor=who.user_id, request_id=request_id)
-    start = 0
-    if page_token is not None:
-        start = _after(page_token, [p.account_id for p in view.proposals])
-    chosen = view.proposals[start : start + limit]
-    more = start + limit < len(view.proposals)
-    return PagePublic[ProposalPublic](
-        items=[proposal_public(p) for p in chosen],
-        next_page_token=chosen[-1].account_id if more and chosen else None,
+    page = svc.proposals_page(
+        uow, actor=who.user_id, request_id=request_id, limit=limit, page_token=page_token
     )
-
-
-def _after(token: str, ids: list[str]) -> int:
-    import bisect
-
-    return bisect.bisect_right(ids, token)
+    return PagePublic[ProposalPublic](
+        items=[proposal_public(p) for p in page.items], next_page_token=page.next_page_token
+    )
 
 
 @router.post("/{request_id}/approve", response_model=ApprovalPublic, summary="Approve")
