@@ -129,7 +129,9 @@ def test_other_firms_objects_are_not_found(book: sa.Engine) -> None:
     request_id = submitted(book, ["ACC1"])
     web_firm(book, "other")
     client = sign_in(api_client(book), "amy", firm="other")
-    assert client.get(f"/requests/{request_id}").status_code == 404
+    missing = client.get(f"/requests/{request_id}")
+    assert missing.status_code == 404
+    assert "Not found" in missing.text and "Pending Approval" in missing.text  # with its menu
     assert client.get("/accounts/ACC1").status_code == 404
     page = client.get("/accounts/ACC1/restrictions/new?type=exclusion")
     assert page.status_code == 404

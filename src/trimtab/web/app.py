@@ -37,9 +37,19 @@ SECURITY_HEADERS = {
 
 
 def page_error(request: Request, status: int, message: str) -> HTMLResponse:
-    """An error page for the browser."""
+    """An error page for the browser, with the navigation when someone is signed in."""
+    from trimtab.service.credentials import session_principal
+    from trimtab.web.deps import SESSION_COOKIE, now
+
+    token = request.cookies.get(SESSION_COOKIE)
+    who = None
+    if token:
+        who = session_principal(request.app.state.engine, token=token, now=now())
     return templates.TemplateResponse(
-        request, "error.html", {"status": status, "message": message}, status_code=status
+        request,
+        "error.html",
+        {"status": status, "message": message, "who": who},
+        status_code=status,
     )
 
 
