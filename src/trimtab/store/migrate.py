@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.pool import StaticPool
 
 from trimtab.settings import DEFAULT_DATABASE_URL, Settings
+from trimtab.store.uow import READ_ONLY
 
 DEFAULT_URL = DEFAULT_DATABASE_URL
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -36,10 +37,11 @@ def make_engine(
     """An engine for ``url`` (see :func:`database_url`).
 
     ``schema`` (PostgreSQL only) puts every table in that schema via ``search_path``; tests
-    use it to stay apart from other runs. SQLite gets foreign keys enforced, and every
-    transaction begins IMMEDIATE with a 30-second busy timeout, so concurrent processes
-    wait for each other instead of failing. ``durable=False`` (tests only) skips waiting for
-    the disk at commit.
+    use it to stay apart from other runs. SQLite gets foreign keys enforced, WAL mode (a
+    file's readers never wait for its writer), and every transaction begins IMMEDIATE (but
+    a read-only unit of work's, :class:`~trimtab.store.uow.UnitOfWork`) with a 30-second
+    busy timeout, so concurrent writers wait for each other instead of failing.
+    ``durable=False`` (tests only) skips waiting for the disk at commit.
     """
     resolved = database_url(url)
     if resolved.startswith("sqlite"):
@@ -57,13 +59,16 @@ def make_engine(
             dbapi_connection.isolation_level = None
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
+            if not memory:  # readers see a snapshot and never wait for a writer, nor it for them
+                cur.execute("PRAGMA journal_mode=WAL")
             if not durable:
                 cur.execute("PRAGMA synchronous=OFF")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     options = [f"-csearch_path={schema}"] if schema else []

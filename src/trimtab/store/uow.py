@@ -37,12 +37,26 @@ def audit_json(value: object) -> str | None:
     return json.dumps(value, default=_json_default, sort_keys=True)
 
 
-class UnitOfWork:
-    """A transaction on ``engine`` scoped to the firm ``firm_id``."""
+READ_ONLY = "trimtab_read_only"
+"""Execution option of a connection whose transactions mostly read (see :class:`UnitOfWork`)."""
 
-    def __init__(self, engine: Engine, firm_id: str) -> None:
+
+class UnitOfWork:
+    """A transaction on ``engine`` scoped to the firm ``firm_id``.
+
+    A transaction begins at the first statement, not before, and again at the first one
+    after each :meth:`commit` or :meth:`rollback`: work that computes between statements
+    (proposing trades, say) holds no lock meanwhile. On SQLite a transaction begins
+    ``IMMEDIATE`` (it takes the write lock at once, so two writers queue instead of one
+    failing), except in a ``read_only`` unit of work, which reads a snapshot without
+    waiting for writers (the database is in WAL mode) and takes the lock only if it writes
+    after all (a refused attempt is still audited).
+    """
+
+    def __init__(self, engine: Engine, firm_id: str, *, read_only: bool = False) -> None:
         self.engine = engine
         self.firm_id = firm_id
+        self.read_only = read_only
         self._conn: Connection | None = None
         self._pending: list[dict[str, Any]] = []  # audit entries of this transaction
 
@@ -60,7 +74,8 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._conn = self.engine.connect()
-        self._conn.begin()
+        if self.read_only:
+            self._conn.execution_options(**{READ_ONLY: True})
         return self
 
     def __exit__(
@@ -79,16 +94,15 @@ class UnitOfWork:
             self._pending = []
 
     def commit(self) -> None:
-        """Make everything done so far permanent and start a new transaction."""
+        """Make everything done so far permanent; the next statement starts a new
+        transaction."""
         self._write_audit()
         self.conn.commit()
-        self.conn.begin()
 
     def rollback(self) -> None:
         """Undo everything since the last commit."""
         self._pending = []
         self.conn.rollback()
-        self.conn.begin()
 
     def audit(
         self,
@@ -160,6 +174,8 @@ class UnitOfWork:
         ``encoded`` promises that every value is already text, a number or ``None`` (decimals
         and dates as text), which skips the per-value conversion. Returns the rows written.
         """
+        if not self.conn.in_transaction():  # the driver's own calls below do not autobegin
+            self.conn.begin()
         try:
             if self.dialect == "postgresql":
                 return _copy(self.conn, table, columns, rows)

@@ -97,12 +97,13 @@ Viewer = Annotated[Principal, Depends(viewer)]
 
 
 def _api_uow(request: Request, who: Caller) -> Iterator[UnitOfWork]:
-    with UnitOfWork(engine(request), who.firm_id) as uow:
+    read_only = request.method == "GET"  # a GET reads a snapshot, never waiting on writers
+    with UnitOfWork(engine(request), who.firm_id, read_only=read_only) as uow:
         yield uow
 
 
 def _page_uow(request: Request, who: Viewer) -> Iterator[UnitOfWork]:
-    with UnitOfWork(engine(request), who.firm_id) as uow:
+    with UnitOfWork(engine(request), who.firm_id, read_only=request.method == "GET") as uow:
         yield uow
 
 
