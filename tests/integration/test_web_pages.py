@@ -527,6 +527,25 @@ def test_queue_filters_and_pages(book: sa.Engine, monkeypatch: pytest.MonkeyPatc
     assert ">First page</a>" in second and ">Next page</a>" not in second
 
 
+def test_view_details_pages_its_accounts(book: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trimtab.web.pages import pending
+
+    request_id = submitted(book, ["ACC1", "ACC2"])
+    client = sign_in(api_client(book), "amy")
+    monkeypatch.setattr(pending, "DETAILS_PAGE", 1)
+    first = client.get(f"/requests/{request_id}").text
+    assert "2 accounts in this request, 1 on this page" in first
+    assert "Trades of account ACC1" in first and "Trades of account ACC2" not in first
+    found = re.search(r'<a href="([^"]+)">Next page</a>', first)
+    assert found is not None
+    second = client.get(found.group(1).replace("&amp;", "&")).text
+    assert "Trades of account ACC2" in second and "Trades of account ACC1" not in second
+    assert ">First page</a>" in second and ">Next page</a>" not in second
+    assert ">Approve<" in second  # the request's buttons on every page
+    bad = client.get(f"/requests/{request_id}?page_token=forged")
+    assert bad.status_code == 422 and "page_token" in bad.text
+
+
 def test_pages_are_not_in_the_openapi_document(engine: sa.Engine) -> None:
     paths = api_client(engine).get("/api/v1/openapi.json").json()["paths"]
     assert paths and all(path.startswith("/api/v1/") for path in paths)

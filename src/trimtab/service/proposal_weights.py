@@ -10,12 +10,13 @@ model line and an APM sleeve's) is one row.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from trimtab.service.requests import RequestView, show_request
+from trimtab.service.paging import MAX_LIMIT
+from trimtab.service.requests import RequestView, proposals_page, show_request
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -45,18 +46,38 @@ def _pct(part: Decimal, whole: Decimal) -> Decimal:
 
 @dataclass(frozen=True, slots=True)
 class RequestDetails:
-    """A request as View Details shows it: the request with its proposals and trade lines,
-    and each account's weights (:func:`proposal_weights`)."""
+    """A page of a request as View Details shows it: the request with the page's proposals
+    and trade lines, each of their accounts' weights (:func:`proposal_weights`), the token
+    of the next page (``None`` on the last) and the request's number of accounts."""
 
     request: RequestView
     weights: dict[str, tuple[WeightRow, ...]]
+    next_page_token: str | None = None
+    accounts: int = 0
 
 
-def request_details(uow: UnitOfWork, *, actor: str, request_id: int) -> RequestDetails:
-    """Request ``request_id`` with its proposals and every account's weights. Raises
-    :class:`NotFoundError` for an unknown request (or another firm's)."""
-    request = show_request(uow, actor=actor, request_id=request_id)
-    return RequestDetails(request, _weights(uow, request))
+def request_details(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    request_id: int,
+    limit: int = MAX_LIMIT,
+    page_token: str | None = None,
+) -> RequestDetails:
+    """Request ``request_id`` with one page of its proposals (by account id, ``limit`` of
+    them) and their accounts' weights. Raises :class:`NotFoundError` for an unknown request
+    (or another firm's) and :class:`InputError` for a bad ``limit`` or ``page_token``."""
+    header = show_request(uow, actor=actor, request_id=request_id, proposals=False)
+    page = proposals_page(
+        uow, actor=actor, request_id=request_id, limit=limit, page_token=page_token
+    )
+    request = replace(header, proposals=page.items)
+    accounts = uow.conn.execute(
+        select(func.count()).where(
+            t.proposals.c.firm_id == uow.firm_id, t.proposals.c.request_id == request_id
+        )
+    ).scalar_one()
+    return RequestDetails(request, _weights(uow, request), page.next_page_token, accounts)
 
 
 def proposal_weights(
@@ -66,7 +87,14 @@ def proposal_weights(
     the proposal, securities by symbol then cash. A failed proposal trades nothing: its
     after equals its before. Raises :class:`NotFoundError` for an unknown request (or
     another firm's)."""
-    return request_details(uow, actor=actor, request_id=request_id).weights
+    out: dict[str, tuple[WeightRow, ...]] = {}
+    token = None
+    while True:
+        page = request_details(uow, actor=actor, request_id=request_id, page_token=token)
+        out.update(page.weights)
+        token = page.next_page_token
+        if token is None:
+            return out
 
 
 def _weights(uow: UnitOfWork, request: RequestView) -> dict[str, tuple[WeightRow, ...]]:
@@ -78,7 +106,7 @@ def _weights(uow: UnitOfWork, request: RequestView) -> dict[str, tuple[WeightRow
     price: dict[str, Decimal] = {}
     for line in conn.execute(
         select(pl.account_id, pl.symbol, pl.action, pl.quantity, pl.price).where(
-            pl.firm_id == firm, pl.request_id == request_id
+            pl.firm_id == firm, pl.request_id == request_id, pl.account_id.in_(accounts)
         )
     ):
         sign = {"buy": 1, "sell": -1}.get(line.action, 0)

@@ -724,15 +724,20 @@ def _proposal_views(
     )
 
 
-def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> RequestView:
-    """The request, its proposals and their trade lines (buys and sells only)."""
+def show_request(
+    uow: UnitOfWork, *, actor: str, request_id: int, proposals: bool = True
+) -> RequestView:
+    """The request, its proposals and their trade lines (buys and sells only); without
+    ``proposals``, the request alone (page them with :func:`proposals_page`)."""
     require_role(uow, user_id=actor, role="viewer")
     req = _request(uow, request_id)
-    proposals = uow.conn.execute(
-        select(t.proposals)
-        .where(t.proposals.c.firm_id == uow.firm_id, t.proposals.c.request_id == request_id)
-        .order_by(t.proposals.c.account_id)
-    ).all()
+    stored: Sequence[Any] = ()
+    if proposals:
+        stored = uow.conn.execute(
+            select(t.proposals)
+            .where(t.proposals.c.firm_id == uow.firm_id, t.proposals.c.request_id == request_id)
+            .order_by(t.proposals.c.account_id)
+        ).all()
     return RequestView(
         request_id=req.request_id,
         logic=req.logic,
@@ -747,7 +752,7 @@ def show_request(uow: UnitOfWork, *, actor: str, request_id: int) -> RequestView
         price_date=req.price_date,
         amounts=json.loads(req.options) if req.options else {},
         households=tuple(json.loads(req.households)) if req.households else (),
-        proposals=_proposal_views(uow, request_id, proposals),
+        proposals=_proposal_views(uow, request_id, stored),
     )
 
 

@@ -20,6 +20,9 @@ from trimtab.web.pages._render import render, see_other
 
 router = APIRouter()
 
+DETAILS_PAGE = 20
+"""Accounts per page of View Details (each with its trades and chart)."""
+
 RequestId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PAGE = 50
 OPEN = ["pending", "proposing"]
@@ -54,8 +57,11 @@ def _details(
     *,
     error: str | None = None,
     status_code: int = 200,
+    page_token: str | None = None,
 ) -> Response:
-    details = request_details(uow, actor=who.user_id, request_id=request_id)
+    details = request_details(
+        uow, actor=who.user_id, request_id=request_id, limit=DETAILS_PAGE, page_token=page_token
+    )
     view = details.request
     charts = {
         account_id: weights_chart(
@@ -75,14 +81,23 @@ def _details(
         weights=details.weights,
         lookup={a: {r.symbol: r for r in rows} for a, rows in details.weights.items()},
         charts=charts,
+        accounts=details.accounts,
+        next_page_token=details.next_page_token,
+        first_page=page_token is None,
         error=error,
         status_code=status_code,
     )
 
 
 @router.get("/requests/{request_id}", include_in_schema=False)
-def view_details(request: Request, request_id: RequestId, who: Viewer, uow: PageUow) -> Response:
-    return _details(request, who, uow, request_id)
+def view_details(
+    request: Request,
+    request_id: RequestId,
+    who: Viewer,
+    uow: PageUow,
+    page_token: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    return _details(request, who, uow, request_id, page_token=page_token)
 
 
 @router.post("/requests/{request_id}/approve", include_in_schema=False)
