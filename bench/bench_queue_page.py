@@ -357,12 +357,15 @@ def over_http(engine: sa.Engine, accounts: int, add: Callable[..., None]) -> Non
     with (
         serving(create_app(engine=engine)) as url,
         httpx.Client(
-            base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=60
+            base_url=f"{url}/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
         ) as client,
     ):
 
         def get(**params: Any) -> dict[str, Any]:
-            answer = client.get("/queue", params={"limit": 50, **params})
+            given = {k: v for k, v in params.items() if v is not None}
+            answer = client.get("/queue", params={"limit": 50, **given})
             answer.raise_for_status()
             found: dict[str, Any] = answer.json()
             if len(found["items"]) != 50:

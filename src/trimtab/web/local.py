@@ -17,7 +17,9 @@ from fastapi import FastAPI
 def serving(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` with Uvicorn on 127.0.0.1 until the block ends; yields its base URL
     (``http://127.0.0.1:<port>``)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY on accepted sockets only when it is (else
+    # every keep-alive answer waits out the client's 40 ms delayed ACK).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
