@@ -63,7 +63,8 @@ class Proposer:
                 self.submit(firm_id, request_id)
 
     def shutdown(self) -> None:
-        """Finish the queued work and stop the thread."""
+        """Finish the request being proposed and stop; requests still waiting stay
+        ``proposing`` for the next start (:meth:`resume`)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
