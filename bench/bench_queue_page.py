@@ -39,6 +39,7 @@ FIRM = "bench"
 DAYS = (date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20))
 NOW = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 PG_DATABASE = "trimtab_bench_queue"
+PASSWORD = "a bench password"
 REASONS = ("out_of_band", "cash_high", "class_drift_2d", "no_trade", "deposit")
 
 
@@ -337,12 +338,16 @@ def run(accounts: int, repeats: int, only: str | None) -> dict[str, Any]:
     }
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def over_http(engine: sa.Engine, accounts: int, add: Callable[..., None]) -> None:
     """The same pages through ``GET /api/v1/queue`` of a real server (Uvicorn on loopback),
     with a viewer's API key: what an API client or the Accounts to Rebalance page waits."""
     import httpx
 
-    from trimtab.service.credentials import add_api_key
+    from trimtab.service.credentials import add_api_key, set_password, sign_in
     from trimtab.store import tables as t
     from trimtab.store.uow import UnitOfWork
     from trimtab.web import create_app
@@ -353,7 +358,11 @@ def over_http(engine: sa.Engine, accounts: int, add: Callable[..., None]) -> Non
             sa.insert(t.users).values(firm_id=FIRM, user_id="ada", role="admin", created_at=NOW)
         )
         uow.commit()
+        set_password(uow, actor="ada", user_id="ada", password=PASSWORD, now=NOW)
         token = add_api_key(uow, actor="ada", name="bench", role="viewer", now=NOW)
+    session, _ = sign_in(
+        engine, firm_id=FIRM, user_id="ada", password=PASSWORD, client="bench", now=_now()
+    )
     with (
         serving(create_app(engine=engine)) as url,
         httpx.Client(
@@ -361,6 +370,9 @@ def over_http(engine: sa.Engine, accounts: int, add: Callable[..., None]) -> Non
             headers={"Authorization": f"Bearer {token}"},
             timeout=60,
         ) as client,
+        httpx.Client(
+            base_url=url, headers={"Cookie": f"trimtab_session={session}"}, timeout=60
+        ) as browser,
     ):
 
         def get(**params: Any) -> dict[str, Any]:
@@ -372,12 +384,20 @@ def over_http(engine: sa.Engine, accounts: int, add: Callable[..., None]) -> Non
                 raise AssertionError(f"a page of {len(found['items'])} items")
             return found
 
+        def screen(**params: Any) -> None:
+            answer = browser.get("/", params=params)
+            if answer.status_code != 200:
+                raise AssertionError(f"{answer.status_code} {answer.headers.get('location')}")
+            if answer.text.count('name="account"') < 50:
+                raise AssertionError("the page does not list 50 accounts")
+
         middle = max(1, accounts // 100)  # pages of 50 to the middle of the queue
         for sort in ("account", "drift"):
             token_at = None
             for _ in range(middle):
                 token_at = get(sort=sort, page_token=token_at)["next_page_token"]
             add(f"HTTP {sort}: first page", lambda s=sort: get(sort=s))
+            add(f"page / (Accounts to Rebalance), {sort}", lambda s=sort: screen(sort=s))
             add(
                 f"HTTP {sort}: middle page ({middle + 1:,})",
                 lambda s=sort, k=token_at: get(sort=s, page_token=k),
