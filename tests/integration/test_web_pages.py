@@ -210,6 +210,7 @@ def test_account_details_toggle_and_settings(book: sa.Engine) -> None:
     page = client.get("/accounts/ACC1").text
     assert 'role="switch" aria-checked="true"' in page
     assert "Outside band" in page  # A at 30.00% against 60% [55, 65]
+    assert 'name="sac_soft_pct" inputmode="decimal" value="5"' in page  # as typed, not 5.000…
     token = csrf(page)
     off = client.post(
         "/accounts/ACC1/rebalancing", data={"csrf_token": token, "rebalancing": "off"}

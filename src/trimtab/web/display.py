@@ -136,11 +136,11 @@ def pct(value: Decimal | float | None) -> str:
     return f"{Decimal(value) if not isinstance(value, Decimal) else value:,.2f}%"
 
 
-def shares(value: Decimal | float | None) -> str:
+def shares(value: Decimal | float | int | None) -> str:
     """Shares as stored: every decimal kept, trailing zeros dropped (``12``, ``0.125``)."""
     if value is None:
         return ""
-    amount = Decimal(repr(value)) if isinstance(value, float) else value
+    amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     return format(amount.normalize(), "f") if amount else "0"
 
 
@@ -168,6 +168,7 @@ def install(env: Environment) -> None:
         dollars=dollars,
         pct=pct,
         shares=shares,
+        plain=shares,  # any stored decimal as typed: no trailing zeros
         moment=moment,
         day=day,
         logic=_label(LOGICS),
