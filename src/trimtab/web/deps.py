@@ -63,7 +63,7 @@ def caller(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
 ) -> Principal:
-    """Who calls the API; 401 when nobody is, 403-free: roles are the service's to check."""
+    """Who calls the API (401 when nobody is); their role is the service's to check."""
     found = _principal(request, bearer.credentials if bearer else None, cookie)
     if found is None:
         raise AuthenticationError("sign in, or send an API key as Authorization: Bearer")

@@ -32,9 +32,18 @@ class Proposer:
         self.enabled = enabled
         self._pool: ThreadPoolExecutor | None = None
 
-    def inline(self, accounts: int) -> bool:
-        """Whether a request of ``accounts`` accounts is proposed within its call."""
-        return not self.enabled or accounts <= INLINE_ACCOUNTS
+    def propose_soon(
+        self, uow: UnitOfWork, *, request_id: int, accounts: int, now: datetime
+    ) -> str:
+        """Propose the just-opened request ``request_id`` of ``accounts`` accounts: within
+        this call when it is small (or the worker is off), else on the worker thread.
+        Returns its status (``proposing`` while the worker has it)."""
+        from trimtab.service.requests import propose_request
+
+        if not self.enabled or accounts <= INLINE_ACCOUNTS:
+            return propose_request(uow, request_id=request_id, now=now).status
+        self.submit(uow.firm_id, request_id)
+        return "proposing"
 
     def submit(self, firm_id: str, request_id: int) -> Future[None]:
         """Propose request ``request_id`` of ``firm_id`` on the worker thread."""

@@ -116,11 +116,9 @@ def submit(
             amounts=amounts,
             replace=body.replace,
         )
-        proposer = request.app.state.proposer
-        if proposer.inline(len(accounts)):
-            svc.propose_request(uow, request_id=request_id, now=moment)
-        else:
-            proposer.submit(who.firm_id, request_id)
+        request.app.state.proposer.propose_soon(
+            uow, request_id=request_id, accounts=len(accounts), now=moment
+        )
         view = svc.show_request(uow, actor=who.user_id, request_id=request_id)
         return 202, request_public(view), _location(request_id)
 

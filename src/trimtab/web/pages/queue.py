@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from trimtab.errors import ConflictError, ForbiddenError, InputError
 from trimtab.service import listing
 from trimtab.service.credentials import Principal
-from trimtab.service.requests import AMOUNTS, open_request, propose_request
+from trimtab.service.requests import AMOUNTS, open_request
 from trimtab.store.uow import UnitOfWork
 from trimtab.web.deps import PageUow, Viewer, check_csrf, now
 from trimtab.web.display import LOGICS, REASONS
@@ -211,8 +211,7 @@ def _submit(
         now=moment,
         amounts={k: v for k, v in amounts.items() if v is not None},
     )
-    proposer = request.app.state.proposer
-    if proposer.inline(len(accounts)):
-        return request_id, propose_request(uow, request_id=request_id, now=moment).status
-    proposer.submit(who.firm_id, request_id)
-    return request_id, "proposing"
+    status = request.app.state.proposer.propose_soon(
+        uow, request_id=request_id, accounts=len(accounts), now=moment
+    )
+    return request_id, status
