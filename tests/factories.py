@@ -26,6 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from trimtab.io.propose import run_scenario
+from trimtab.store import tables
 from trimtab.store.migrate import make_engine, upgrade
 from trimtab.store.tables import metadata, users
 from trimtab.store.uow import UnitOfWork
@@ -301,6 +302,25 @@ def count(engine: sa.Engine, table: str, firm: str | None = None) -> int:
     sql = f'SELECT count(*) FROM "{table}"' + (" WHERE firm_id = :f" if firm else "")
     with engine.connect() as conn:
         return int(conn.execute(sa.text(sql), {"f": firm}).scalar_one())
+
+
+def held(engine: sa.Engine, firm: str, kind: str = "positions") -> list[dict[str, Any]]:
+    """The stored ``kind`` (positions or lots) of every imported date of ``firm``, as rows
+    with their ``as_of``."""
+    from trimtab.store import holdings
+
+    with UnitOfWork(engine, firm) as uow:
+        days = uow.conn.execute(
+            sa.select(tables.holding_parts.c.as_of)
+            .where(tables.holding_parts.c.firm_id == firm)
+            .distinct()
+            .order_by(tables.holding_parts.c.as_of)
+        ).scalars()
+        return [
+            {"as_of": day, **row}
+            for day in list(days)
+            for row in holdings.read(uow, as_of=day, kind=kind).to_pylist()
+        ]
 
 
 PASSWORD = "correct horse battery"

@@ -189,7 +189,7 @@ def test_bad_import_exits_2_and_changes_nothing(env: Path) -> None:
     assert after == {**before, "audit_log": before["audit_log"] + 1}
     assert "refused" in invoke("audit", "--action", "refused")
     with engine.connect() as conn:
-        dates = conn.execute(sa.text("SELECT DISTINCT as_of FROM positions")).scalars().all()
+        dates = conn.execute(sa.text("SELECT DISTINCT as_of FROM holding_parts")).scalars().all()
     assert [str(d) for d in dates] == ["2026-11-19"]
     engine.dispose()
 
@@ -210,7 +210,7 @@ def test_a_missing_sqlite_file_is_created_by_db_upgrade_only(tmp_path: Path) -> 
     message = invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url, code=2)
     assert f"--db: no database at {path}: create it with trimtab db upgrade --db {url}" in message
     assert not path.exists()  # before: an empty database was created at the mistyped path
-    assert "schema at revision 0012" in invoke("db", "upgrade", "--db", url)
+    assert "schema at revision 0013" in invoke("db", "upgrade", "--db", url)
     invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url)
 
 

@@ -23,6 +23,7 @@ from tests.factories import T0, database_fixture, seed_firm, tiny_book, write_bo
 from trimtab.errors import NotFoundError
 from trimtab.service.evaluate import EvaluationSummary, class_drift_pct, evaluate
 from trimtab.service.imports import import_book, read_book_folder
+from trimtab.service.requests import cancel_request, submit_request
 from trimtab.service.snapshot import load_snapshot
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
@@ -268,7 +269,40 @@ def test_rerun_replaces_only_its_own_date(engine: sa.Engine, tmp_path: Path) -> 
                 )
             ).all()
         )
-    assert per_day == {NEXT[D1]: 2, NEXT[D2]: 2}
+    # each account keeps one open entry, its newest: the re-run of D1 leaves D2's in place
+    assert per_day == {NEXT[D2]: 2}
+
+
+def test_an_account_keeps_one_open_entry_its_newest(engine: sa.Engine, tmp_path: Path) -> None:
+    """A later evaluation that flags an account again replaces its open entry; while the
+    account waits in a request its entries are the request's, and when the request is
+    canceled only the newest goes back to the queue."""
+    seed_firm(engine)
+    load(engine, tiny_book(tmp_path / "1"), D1)
+    run(engine, D1)
+    with UnitOfWork(engine, "acme") as uow:
+        request_id = submit_request(
+            uow, actor="olga", account_ids=["ACC1"], logic="rebalance_to_target", now=T0
+        ).request_id
+    load(engine, tiny_book(tmp_path / "2"), D2)
+    run(engine, D2)
+
+    def entries() -> list[tuple[str, date, str]]:
+        q = t.queue_entries.c
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(q.account_id, q.as_of, q.status).order_by(q.account_id, q.as_of)
+            ).all()
+        return [(a, d if isinstance(d, date) else date.fromisoformat(d), s) for a, d, s in rows]
+
+    assert entries() == [
+        ("ACC1", NEXT[D1], "submitted"),
+        ("ACC1", NEXT[D2], "submitted"),
+        ("ACC2", NEXT[D2], "open"),
+    ]
+    with UnitOfWork(engine, "acme") as uow:
+        cancel_request(uow, actor="olga", request_id=request_id, now=T0)
+    assert entries() == [("ACC1", NEXT[D2], "open"), ("ACC2", NEXT[D2], "open")]
 
 
 def test_interrupted_run_resumes(engine: sa.Engine, tmp_path: Path) -> None:

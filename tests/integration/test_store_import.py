@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import T0, count, database_fixture, seed_firm, tiny_book
+from tests.factories import T0, count, database_fixture, held, seed_firm, tiny_book
 from trimtab.errors import BookError, ConflictError
 from trimtab.service.imports import ImportSummary, import_book, read_book_folder
 from trimtab.store import tables as t
@@ -71,13 +71,13 @@ def test_import_writes_every_table(engine: sa.Engine, tmp_path: Path) -> None:
             r.account_id: r.cash
             for r in conn.execute(sa.select(t.account_days.c.account_id, t.account_days.c.cash))
         }
-        held = {(r.account_id, r.symbol): r.quantity for r in conn.execute(sa.select(t.positions))}
-        basis = [r.cost_basis for r in conn.execute(sa.select(t.lots).order_by(t.lots.c.row))]
         deposit = conn.execute(sa.select(t.cash_activity)).one()
         model = conn.execute(sa.select(t.model_versions)).one()
+    positions = {(r["account_id"], r["symbol"]): r["quantity"] for r in held(engine, "acme")}
+    basis = [r["cost_basis"] for r in sorted(held(engine, "acme", "lots"), key=lambda r: r["row"])]
     assert cash == {"ACC1": Decimal("1000"), "ACC2": Decimal("100")}
     # lots 5 + 7 = 12 shares of A, as in positions.csv
-    assert held == {("ACC1", "A"): 12, ("ACC1", "B"): 10, ("ACC2", "B"): 20}
+    assert positions == {("ACC1", "A"): 12, ("ACC1", "B"): 10, ("ACC2", "B"): 20}
     assert basis == [Decimal("200"), None]
     assert (deposit.kind, deposit.amount, deposit.activity_date) == (
         "deposit",
@@ -170,7 +170,7 @@ def test_firms_do_not_see_each_other(engine: sa.Engine, tmp_path: Path) -> None:
     load(engine, tiny_book(tmp_path / "a"), D1, "acme")
     load(engine, tiny_book(tmp_path / "z", cash=5.0), D1, "zenith")
     load(engine, tiny_book(tmp_path / "a"), D1, "acme")
-    assert count(engine, "positions", "acme") == count(engine, "positions", "zenith") == 3
+    assert len(held(engine, "acme")) == len(held(engine, "zenith")) == 3
     with engine.connect() as conn:
         zenith_cash = conn.execute(
             sa.select(t.account_days.c.cash).where(
@@ -255,13 +255,11 @@ def test_lot_ids_and_lot_methods_are_imported(engine: sa.Engine, tmp_path: Path)
         tmp_path / "b", lots=LOTS_WITH_IDS, accounts=_accounts_with({"ACC1": "minimum_tax"})
     )
     load(engine, book, D2)
+    lots = sorted(
+        (r for r in held(engine, "acme", "lots") if r["as_of"] == D2), key=lambda r: r["row"]
+    )
+    ids = [r["lot_id"] for r in lots]
     with engine.connect() as conn:
-        ids = [
-            r.lot_id
-            for r in conn.execute(
-                sa.select(t.lots.c.lot_id).where(t.lots.c.as_of == D2).order_by(t.lots.c.row)
-            )
-        ]
         methods = {
             r.account_id: r.lot_method
             for r in conn.execute(sa.select(t.accounts.c.account_id, t.accounts.c.lot_method))

@@ -34,7 +34,7 @@ from trimtab.store.uow import UnitOfWork
 
 engine = database_fixture()
 
-HEAD = "0012"
+HEAD = "0013"
 """The newest migration."""
 
 
@@ -57,6 +57,10 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     def columns(table: str) -> set[str]:
         return {c["name"] for c in sa.inspect(engine).get_columns(table)}
 
+    downgrade(engine, "0012")
+    assert not {"holding_parts", "holding_blobs"} & _tables(engine)
+    assert {"positions", "lots"} <= _tables(engine)
+    assert "part" not in columns("account_days")
     downgrade(engine, "0011")
     assert "web_sessions" not in _tables(engine)
     assert "password_hash" not in columns("users")
@@ -97,7 +101,8 @@ def test_downgrade_step_by_step(engine: sa.Engine) -> None:
     assert {"lease_owner", "lease_until"} <= columns("requests")
     assert "proposing" in str(sa.inspect(engine).get_check_constraints("requests"))
     assert "restrictions" not in _tables(engine)
-    assert "lot_id" in columns("lots")
+    assert not {"positions", "lots"} & _tables(engine)
+    assert "part" in columns("account_days")
     assert "hash" in columns("audit_log")
     assert "realized_gain" in columns("proposal_lines")
 
@@ -270,3 +275,100 @@ def test_concurrent_first_runs_migrate_once() -> None:
         assert current_revision(eng) == HEAD
     finally:
         gen.close()
+
+
+def test_0013_carries_positions_lots_and_the_queue_over_both_ways(engine: sa.Engine) -> None:
+    """Rows of ``positions`` and ``lots`` become Parquet parts (households kept together),
+    exactly, and come back as rows on the way down; the queue keeps each account's newest
+    open entry."""
+    from trimtab.store import holdings
+
+    seed_firm(engine)
+    downgrade(engine, "0012")
+    day = date(2026, 11, 19)
+
+    def rows(name: str, *values: dict[str, object]) -> None:
+        table = sa.table(name, *(sa.column(c) for c in values[0]))
+        with engine.begin() as conn:
+            conn.execute(sa.insert(table), list(values))
+
+    rows(
+        "accounts",
+        *(
+            {"firm_id": "acme", "account_id": a, "household_id": h, "first_seen": day}
+            for a, h in (("A1", "H"), ("A2", None), ("A3", "H"))
+        ),
+    )
+    rows(
+        "account_days",
+        *(
+            {"firm_id": "acme", "as_of": day, "account_id": a, "cash": "10.5", "rebalancing": True}
+            for a in ("A1", "A2", "A3")
+        ),
+    )
+    positions = [("A1", "X", "10.5"), ("A1", "Y", "0.12345678"), ("A3", "X", "3")]
+    rows(
+        "positions",
+        *(
+            {"firm_id": "acme", "as_of": day, "account_id": a, "symbol": s, "quantity": q}
+            for a, s, q in positions
+        ),
+    )
+    rows(
+        "lots",
+        {
+            "firm_id": "acme",
+            "as_of": day,
+            "row": 1,
+            "account_id": "A1",
+            "symbol": "X",
+            "quantity": "10.5",
+            "cost_basis": "99.123456",
+            "acquired": date(2024, 1, 2),
+            "lot_id": None,
+        },
+    )
+    rows(
+        "queue_entries",
+        *(
+            {"firm_id": "acme", "account_id": "A1", "as_of": d, "reasons": "cash_high", "status": s}
+            for d, s in ((date(2026, 11, 18), "open"), (day, "open"), (date(2026, 11, 17), "open"))
+        ),
+    )
+    upgrade(engine)
+    with UnitOfWork(engine, "acme") as uow:
+        held = holdings.read(uow, as_of=day, kind="positions").sort_by("account_id")
+        lots = holdings.read(uow, as_of=day, kind="lots")
+        parts = dict(
+            uow.conn.execute(
+                sa.text("SELECT account_id, part FROM account_days ORDER BY account_id")
+            ).all()
+        )
+        queued = uow.conn.execute(sa.text("SELECT as_of FROM queue_entries")).scalars().all()
+    assert [(r["account_id"], r["symbol"], r["quantity"]) for r in held.to_pylist()] == [
+        (a, s, Decimal(q)) for a, s, q in positions
+    ]
+    assert lots.to_pylist() == [
+        {
+            "row": 1,
+            "account_id": "A1",
+            "symbol": "X",
+            "quantity": Decimal("10.5"),
+            "cost_basis": Decimal("99.123456"),
+            "acquired": date(2024, 1, 2),
+            "lot_id": None,
+        }
+    ]
+    assert parts["A1"] == parts["A3"]  # one household, one part
+    assert [str(d) for d in queued] == [str(day)]
+    downgrade(engine, "0012")
+    with engine.connect() as conn:
+        back = conn.execute(
+            sa.text(
+                "SELECT account_id, symbol, quantity FROM positions ORDER BY account_id, symbol"
+            )
+        ).all()
+    assert [(a, s, Decimal(str(q))) for a, s, q in back] == [
+        (a, s, Decimal(q)) for a, s, q in positions
+    ]
+    upgrade(engine)

@@ -27,6 +27,7 @@ from trimtab.service.paging import (
     page_rows,
 )
 from trimtab.store import tables as t
+from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
 CENT = Decimal("0.01")
@@ -71,7 +72,7 @@ def _values(
     if day is None or not account_ids:
         return {}
     firm = uow.firm_id
-    d, p, px = t.account_days.c, t.positions.c, t.prices.c
+    d, px = t.account_days.c, t.prices.c
     cash = dict(
         uow.conn.execute(
             select(d.account_id, d.cash).where(
@@ -79,16 +80,20 @@ def _values(
             )
         ).all()
     )
+    held = of_accounts(uow, as_of=day, kind="positions", account_ids=list(cash)).to_pylist()
+    price = dict(
+        uow.conn.execute(
+            select(px.symbol, px.price).where(
+                px.firm_id == firm,
+                px.as_of == day,
+                px.symbol.in_(sorted({r["symbol"] for r in held})),
+            )
+        ).all()
+    )
     market: dict[str, Decimal] = defaultdict(Decimal)
-    for r in uow.conn.execute(
-        select(p.account_id, p.quantity, px.price)
-        .join(
-            t.prices,
-            (px.firm_id == p.firm_id) & (px.as_of == p.as_of) & (px.symbol == p.symbol),
-        )
-        .where(p.firm_id == firm, p.as_of == day, p.account_id.in_(list(cash)))
-    ):
-        market[r.account_id] += r.quantity * r.price
+    for r in held:
+        if r["symbol"] in price:
+            market[r["account_id"]] += r["quantity"] * price[r["symbol"]]
     return {a: ((c + market[a]).quantize(CENT), c) for a, c in cash.items()}
 
 

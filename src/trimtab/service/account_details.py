@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from trimtab.service.account_view import AccountView, show_account
 from trimtab.service.accounts import SwitchChange, switch_history
 from trimtab.service.restrictions import (
@@ -18,7 +16,7 @@ from trimtab.service.restrictions import (
     list_locks,
     list_restrictions,
 )
-from trimtab.store import tables as t
+from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
 
@@ -93,18 +91,13 @@ def account_details(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountD
     view = show_account(uow, actor=actor, account_id=account_id)
     lots: list[Lot] = []
     if view.book_date is not None:
-        lt = t.lots.c
+        found = of_accounts(
+            uow, as_of=view.book_date, kind="lots", account_ids=[account_id]
+        ).to_pylist()
+        found.sort(key=lambda r: (r["symbol"], r["acquired"] or date.min, r["row"]))
         lots = [
-            Lot(r.symbol, r.lot_id, r.quantity, r.cost_basis, r.acquired)
-            for r in uow.conn.execute(
-                select(lt.symbol, lt.lot_id, lt.quantity, lt.cost_basis, lt.acquired)
-                .where(
-                    lt.firm_id == uow.firm_id,
-                    lt.as_of == view.book_date,
-                    lt.account_id == account_id,
-                )
-                .order_by(lt.symbol, lt.acquired, lt.row)
-            )
+            Lot(r["symbol"], r["lot_id"], r["quantity"], r["cost_basis"], r["acquired"])
+            for r in found
         ]
     return AccountDetails(
         account=view,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -14,6 +14,7 @@ from trimtab.errors import NotFoundError
 from trimtab.service.access import require_role
 from trimtab.service.accounts import DRIFT_PARAMETERS
 from trimtab.store import tables as t
+from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
 
@@ -49,6 +50,12 @@ class AccountView:
     sleeves: list[dict[str, Any]] = field(default_factory=list)
     apm_targets: list[dict[str, Any]] = field(default_factory=list)
     sleeve_positions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Held(NamedTuple):
+    symbol: str
+    quantity: Decimal
+    price: Decimal | None
 
 
 def show_account(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountView:
@@ -109,23 +116,29 @@ def show_account(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountView
     apm_targets: list[dict[str, Any]] = []
     sleeve_positions: list[dict[str, Any]] = []
     if book_date is not None:
-        p, px = t.positions.c, t.prices.c
-        rows = conn.execute(
-            select(p.symbol, p.quantity, px.price)
-            .outerjoin(
-                t.prices,
-                (px.firm_id == p.firm_id) & (px.as_of == p.as_of) & (px.symbol == p.symbol),
-            )
-            .where(p.firm_id == firm, p.as_of == book_date, p.account_id == account_id)
-            .order_by(p.symbol)
-        ).all()
-        values = [r.quantity * r.price if r.price is not None else None for r in rows]
+        held = of_accounts(
+            uow, as_of=book_date, kind="positions", account_ids=[account_id]
+        ).sort_by("symbol")
+        px = t.prices.c
+        quote = dict(
+            conn.execute(
+                select(px.symbol, px.price).where(
+                    px.firm_id == firm,
+                    px.as_of == book_date,
+                    px.symbol.in_(held.column("symbol").to_pylist()),
+                )
+            ).all()
+        )
+        lines = [
+            _Held(h["symbol"], h["quantity"], quote.get(h["symbol"])) for h in held.to_pylist()
+        ]
+        values = [h.quantity * h.price if h.price is not None else None for h in lines]
         total = (cash or Decimal(0)) + sum((v for v in values if v is not None), Decimal(0))
-        for r, v in zip(rows, values, strict=True):
+        for h, v in zip(lines, values, strict=True):
             weight = (
                 (v * 100 / total).quantize(Decimal("0.01")) if v is not None and total else None
             )
-            holdings.append(Holding(r.symbol, r.quantity, r.price, v, weight))
+            holdings.append(Holding(h.symbol, h.quantity, h.price, v, weight))
     # the account's standing restrictions, locks and sleeves (not dated: they hold until
     # removed, or an import replaces them)
     for table, into, order in (
@@ -201,10 +214,9 @@ def account_lots(uow: UnitOfWork, *, actor: str, account_id: str) -> list[LotVie
     ).scalar()
     if book_date is None:
         return []
-    lt = t.lots.c
-    rows = conn.execute(
-        select(lt.symbol, lt.lot_id, lt.quantity, lt.cost_basis, lt.acquired)
-        .where(lt.firm_id == firm, lt.as_of == book_date, lt.account_id == account_id)
-        .order_by(lt.symbol, lt.row)
-    ).all()
-    return [LotView(r.symbol, r.lot_id or None, r.quantity, r.cost_basis, r.acquired) for r in rows]
+    lots = of_accounts(uow, as_of=book_date, kind="lots", account_ids=[account_id])
+    rows = sorted(lots.to_pylist(), key=lambda r: (r["symbol"], r["row"]))
+    return [
+        LotView(r["symbol"], r["lot_id"] or None, r["quantity"], r["cost_basis"], r["acquired"])
+        for r in rows
+    ]

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import String, Table
+from sqlalchemy import Column, MetaData, String, Table
 
 from trimtab.errors import BookError
 from trimtab.io.arrow import as_numpy, strings
@@ -34,12 +34,31 @@ from trimtab.io.tables import first_row
 from trimtab.store import tables as t
 from trimtab.store.types import Exact
 
+_HOLDINGS = MetaData()
+"""The limits of the holdings' columns (:mod:`trimtab.store.holdings`), checked as a table's."""
+_POSITIONS = Table(
+    "positions",
+    _HOLDINGS,
+    Column("account_id", String(64)),
+    Column("symbol", String(32)),
+    Column("quantity", t.quantity()),
+)
+_LOTS = Table(
+    "lots",
+    _HOLDINGS,
+    Column("account_id", String(64)),
+    Column("symbol", String(32)),
+    Column("quantity", t.quantity()),
+    Column("cost_basis", t.money()),
+    Column("lot_id", String(64)),
+)
+
 STORE: dict[str, tuple[Table, ...]] = {
     "prices": (t.prices, t.securities),
     "models": (t.model_lines, t.models),
     "accounts": (t.account_days, t.accounts),
-    "positions": (t.positions,),
-    "lots": (t.lots,),
+    "positions": (_POSITIONS,),
+    "lots": (_LOTS,),
     "cash_activity": (t.cash_activity,),
     "transactions": (t.transactions,),
     "restrictions": (t.account_restrictions,),

@@ -36,7 +36,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Float, case, cast, delete, func, insert, select, update
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import Float, Select, case, cast, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import drift_book
@@ -57,6 +59,7 @@ from trimtab.service.lease import LEASE, lease_held, lease_owner, wall_clock
 from trimtab.service.market import previous_market_day
 from trimtab.service.snapshot import Snapshot, load_snapshot
 from trimtab.store import tables as t
+from trimtab.store.columns import MONEY, PERCENT, decimals, read_table, write_table
 from trimtab.store.uow import UnitOfWork
 
 Progress = Callable[[int, int], None]
@@ -128,10 +131,23 @@ NUMERIC_SETTINGS = (
 )
 
 
+_SETTINGS = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("managed", pa.bool_()),
+        ("trade_hold", pa.bool_()),
+        ("trade_hold_until", pa.date32()),
+        ("first_seen", pa.date32()),
+        *((name, pa.float64()) for name in NUMERIC_SETTINGS),
+    ]
+)
+
+
 def _settings(uow: UnitOfWork, snap: Snapshot, day: date) -> AccountSettings:
-    """The accounts' parameters as arrays in snapshot order (one query, numbers as floats)."""
+    """The accounts' parameters as arrays in snapshot order (one query, read by column)."""
     a = t.accounts.c
-    rows = uow.conn.execute(
+    table = read_table(
+        uow.conn,
         select(
             a.account_id,
             (a.rebalancing & ~a.held_away).label("managed"),  # held away: never evaluated
@@ -139,34 +155,43 @@ def _settings(uow: UnitOfWork, snap: Snapshot, day: date) -> AccountSettings:
             a.trade_hold_until,
             a.first_seen,
             *(cast(a[name], Float) for name in NUMERIC_SETTINGS),
-        ).where(a.firm_id == uow.firm_id)
-    ).all()
-    position = {r[0]: i for i, r in enumerate(rows)}
-    order = np.array([position[x] for x in snap.account_ids], dtype=np.int64)
-    columns = [[r[k] for r in rows] for k in range(5 + len(NUMERIC_SETTINGS))]
+        ).where(a.firm_id == uow.firm_id),
+        _SETTINGS,
+    )
+    order = pc.index_in(pa.array(snap.account_ids, pa.string()), value_set=table["account_id"])
+    table = table.take(order)
 
-    def pick(k: int, dtype: type) -> Any:
-        return np.array(columns[k], dtype=dtype)[order] if len(order) else np.zeros(0, dtype)
+    def numbers(name: str) -> npt.NDArray[np.float64]:
+        return np.asarray(table[name].to_numpy(), dtype=np.float64)
 
-    numbers = {name: pick(5 + i, np.float64) for i, name in enumerate(NUMERIC_SETTINGS)}
-    until = [columns[3][i] for i in order.tolist()]
-    hold = pick(2, bool) & np.array([u is None or u >= day for u in until], dtype=bool)
+    until = _day_numbers(table["trade_hold_until"])
+    hold = _flags(table["trade_hold"]) & ((until == NO_DAY) | (until >= _day(day)))
     params = TriggerParams(
-        sac_soft_pct=numbers["sac_soft_pct"],
-        sac_soft_days=numbers["sac_soft_days"].astype(np.int64),
-        sac_hard_pct=numbers["sac_hard_pct"],
-        cash_high_usd=numbers["cash_high_usd"],
-        cash_low_pct=numbers["cash_low_pct"],
-        sweep_pct=numbers["sweep_pct"],
-        sweep_min_usd=numbers["sweep_min_usd"],
-        no_trade_days=numbers["no_trade_days"].astype(np.int64),
+        sac_soft_pct=numbers("sac_soft_pct"),
+        sac_soft_days=numbers("sac_soft_days").astype(np.int64),
+        sac_hard_pct=numbers("sac_hard_pct"),
+        cash_high_usd=numbers("cash_high_usd"),
+        cash_low_pct=numbers("cash_low_pct"),
+        sweep_pct=numbers("sweep_pct"),
+        sweep_min_usd=numbers("sweep_min_usd"),
+        no_trade_days=numbers("no_trade_days").astype(np.int64),
     )
     return AccountSettings(
         params=params,
         held=hold,
-        rebalancing=pick(1, bool),
-        first_seen=_day_number([columns[4][i] for i in order.tolist()]),
+        rebalancing=_flags(table["managed"]),
+        first_seen=_day_numbers(table["first_seen"]),
     )
+
+
+def _flags(column: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
+    return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _day_numbers(column: pa.ChunkedArray) -> npt.NDArray[np.int64]:
+    """Dates as day numbers; missing dates as :data:`~trimtab.core.triggers.NO_DAY`."""
+    days = pc.fill_null(column.cast(pa.int32()), NO_DAY)
+    return np.asarray(days.to_numpy(), dtype=np.int64)
 
 
 def _previous_run(uow: UnitOfWork, day: date) -> tuple[date | None, date | None]:
@@ -303,7 +328,7 @@ def evaluate(
     day: date,
     now: datetime,
     progress: Progress | None = None,
-    chunk: int = 5000,
+    chunk: int = 100_000,
 ) -> EvaluationSummary:
     """Evaluate every account with rebalancing on and a target, for market day ``day``.
 
@@ -392,7 +417,10 @@ def _chunks(
             )
         ).scalars()
     )
-    todo = [i for i in np.flatnonzero(active) if snap.account_ids[i] not in done]
+    stored_already = pc.is_in(
+        pa.array(snap.account_ids, pa.string()), value_set=pa.array(sorted(done), pa.string())
+    )
+    todo = np.flatnonzero(active & ~np.asarray(stored_already))
     total = int(active.sum())
     written = total - len(todo)
     if progress:
@@ -442,29 +470,31 @@ def _read_inputs(
     """The triggers' inputs for today, the state kept by the previous evaluation (of
     ``prev_day``), and each account's largest security drift in percent points (stored,
     not a trigger); arrays in snapshot order. Reads only: no trigger is decided here."""
-    n = snap.arrays.size
     code = {a: i for i, a in enumerate(snap.account_ids)}
     drift = drift_book(snap.arrays)
     diff = class_drift_pct(snap)
     targets: dict[tuple[str | None, int | None], int] = {}
     keys = zip(snap.model_ids, snap.model_versions, strict=True)
     target = np.array([targets.setdefault(k, len(targets)) for k in keys], dtype=np.int64)
-    previous = _previous_state(uow, snap, code, targets, prev_day, diff.shape[1])
+    previous = _previous_state(uow, snap, targets, prev_day, diff.shape[1])
     firm = uow.firm_id
     x, o, ca, r = t.transactions.c, t.orders.c, t.cash_activity.c, t.account_restrictions.c
-    trades = uow.conn.execute(
+    ids = pa.array(snap.account_ids, pa.string())
+    last_trade = _latest(
+        uow,
+        ids,
         select(x.account_id, func.max(x.trade_date))
         .where(x.firm_id == firm, x.as_of <= data_date)
-        .group_by(x.account_id)
-    ).all()
-    orders = uow.conn.execute(
+        .group_by(x.account_id),
         select(o.account_id, func.max(o.trade_date))
         .where(o.firm_id == firm, o.trade_date <= data_date)
-        .group_by(o.account_id)
-    ).all()
+        .group_by(o.account_id),
+    )
     # events on or before the window start cannot fire: only the window is read
     activity = {
-        kind: uow.conn.execute(
+        kind: _latest(
+            uow,
+            ids,
             select(ca.account_id, func.max(ca.activity_date))
             .where(
                 ca.firm_id == firm,
@@ -472,11 +502,13 @@ def _read_inputs(
                 ca.activity_date > window_start,
                 ca.activity_date <= data_date,
             )
-            .group_by(ca.account_id)
-        ).all()
+            .group_by(ca.account_id),
+        )
         for kind in ("deposit", "withdrawal")
     }
-    ended = uow.conn.execute(
+    ended = _latest(
+        uow,
+        ids,
         select(r.account_id, func.max(r.end_date))
         .where(
             r.firm_id == firm,
@@ -484,8 +516,8 @@ def _read_inputs(
             r.end_date > window_start,
             r.end_date <= data_date,
         )
-        .group_by(r.account_id)
-    ).all()
+        .group_by(r.account_id),
+    )
     inputs = TriggerInputs(
         day=_day(day),
         data_day=_day(data_date),
@@ -497,29 +529,55 @@ def _read_inputs(
         target=target,
         held=accounts.held,
         first_seen=accounts.first_seen,
-        last_trade=_latest([*trades, *orders], code, n),
-        last_deposit=_latest(activity["deposit"], code, n),
-        last_withdrawal=_latest(activity["withdrawal"], code, n),
-        last_restriction_end=_latest(ended, code, n),
+        last_trade=last_trade,
+        last_deposit=activity["deposit"],
+        last_withdrawal=activity["withdrawal"],
+        last_restriction_end=ended,
         switches=_switches(uow, code, window_start, data_date),
     )
     return inputs, previous, drift.max_drift * 100.0
 
 
-def _latest(rows: Any, code: dict[str, int], n: int) -> npt.NDArray[np.int64]:
-    """The latest day number per account of ``(account_id, date)`` rows; NO_DAY for none."""
-    out = np.full(n, NO_DAY, dtype=np.int64)
-    for account_id, when in rows:
-        i = code.get(account_id)
-        if i is not None and when is not None:
-            out[i] = max(out[i], _day(when))
+_DATED = pa.schema([("account_id", pa.string()), ("day", pa.date32())])
+
+
+def _latest(uow: UnitOfWork, ids: pa.Array, *queries: Select[Any]) -> npt.NDArray[np.int64]:
+    """The latest day number per account of ``ids`` in the ``(account_id, date)`` rows of
+    ``queries``; NO_DAY for none."""
+    out = np.full(len(ids), NO_DAY, dtype=np.int64)
+    for query in queries:
+        rows = read_table(uow.conn, query, _DATED)
+        at = pc.index_in(rows["account_id"], value_set=ids)
+        found = np.asarray(pc.and_(at.is_valid(), rows["day"].is_valid()))
+        np.maximum.at(
+            out,
+            np.asarray(pc.fill_null(at, 0))[found],
+            _day_numbers(rows["day"])[found],
+        )
     return out
+
+
+_CLASSES = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("sub_asset_class", pa.string()),
+        ("diff_pct", pa.float64()),
+        ("soft_since", pa.date32()),
+    ]
+)
+_PREVIOUS = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("model_id", pa.string()),
+        ("model_version", pa.int64()),
+        ("cash_low", pa.bool_()),
+    ]
+)
 
 
 def _previous_state(
     uow: UnitOfWork,
     snap: Snapshot,
-    code: dict[str, int],
     targets: dict[tuple[str | None, int | None], int],
     prev_day: date | None,
     c: int,
@@ -530,26 +588,38 @@ def _previous_state(
     if prev_day is None:
         return state
     conn, firm = uow.conn, uow.firm_id
-    class_code = {k: i for i, k in enumerate(snap.sub_asset_classes)}
+    ids = pa.array(snap.account_ids, pa.string())
     ec, ev = t.evaluation_classes.c, t.evaluations.c
-    for r in conn.execute(
-        select(ec.account_id, ec.sub_asset_class, ec.diff_pct, ec.soft_since).where(
+    classes = read_table(
+        conn,
+        select(ec.account_id, ec.sub_asset_class, cast(ec.diff_pct, Float), ec.soft_since).where(
             ec.firm_id == firm, ec.as_of == prev_day
-        )
-    ):
-        i, k = code.get(r.account_id), class_code.get(r.sub_asset_class)
-        if i is not None and k is not None:
-            state.class_diff[i, k] = float(r.diff_pct)
-            state.class_since[i, k] = _day(r.soft_since)
-    for r in conn.execute(
+        ),
+        _CLASSES,
+    )
+    i = pc.index_in(classes["account_id"], value_set=ids)
+    k = pc.index_in(
+        classes["sub_asset_class"], value_set=pa.array(snap.sub_asset_classes, pa.string())
+    )
+    found = np.asarray(pc.and_(i.is_valid(), k.is_valid()))
+    row = np.asarray(pc.fill_null(i, 0))[found]
+    col = np.asarray(pc.fill_null(k, 0))[found]
+    state.class_diff[row, col] = np.asarray(classes["diff_pct"].to_numpy())[found]
+    state.class_since[row, col] = _day_numbers(classes["soft_since"])[found]
+    previous = read_table(
+        conn,
         select(ev.account_id, ev.model_id, ev.model_version, ev.cash_low).where(
             ev.firm_id == firm, ev.as_of == prev_day
-        )
-    ):
-        i = code.get(r.account_id)
-        if i is not None:
-            state.cash_low[i] = bool(r.cash_low)
-            state.target[i] = targets.setdefault((r.model_id, r.model_version), len(targets))
+        ),
+        _PREVIOUS,
+    )
+    i = pc.index_in(previous["account_id"], value_set=ids)
+    found = np.asarray(i.is_valid())
+    row = np.asarray(pc.fill_null(i, 0))[found]
+    state.cash_low[row] = _flags(previous["cash_low"])[found]
+    keys = zip(previous["model_id"].to_pylist(), previous["model_version"].to_pylist(), strict=True)
+    code = np.array([targets.setdefault(key, len(targets)) for key in keys], dtype=np.int64)
+    state.target[row] = code[found] if code.size else code
     return state
 
 
@@ -635,100 +705,124 @@ def _write(
     uow: UnitOfWork,
     snap: Snapshot,
     d: _Stored,
-    rows: list[Any],
+    rows: npt.NDArray[np.int64],
     day: date,
     data_date: date,
 ) -> None:
     """Store the evaluations of accounts ``rows`` (codes), their class drifts and queue entries.
 
-    Built column by column from the arrays; no per-account arithmetic happens here.
+    Built column by column from the arrays and written as columns
+    (:func:`~trimtab.store.columns.write_table`); no per-account arithmetic happens here.
     """
     firm, n = uow.firm_id, len(rows)
     idx = np.asarray(rows, dtype=np.int64)
-    skipped = d.flags.skipped[idx]
+    take = pa.array(idx)
     matrix = d.matrix[idx]
-    reasons = reason_texts(matrix)
-    ids = [snap.account_ids[i] for i in idx.tolist()]
-    day_text, data_text = day.isoformat(), data_date.isoformat()
-    columns = (
-        [firm] * n,
-        [day_text] * n,
-        ids,
-        [data_text] * n,
-        [snap.model_ids[i] for i in idx.tolist()],
-        [snap.model_versions[i] for i in idx.tolist()],
-        _texts(d.inputs.value[idx], 2),
-        _texts(d.inputs.cash[idx], 2),
-        _texts(d.max_drift_pct[idx], 6),
-        d.inputs.out_of_band[idx].tolist(),
-        d.state.cash_low[idx].astype(int).tolist(),
-        skipped.astype(int).tolist(),
-        matrix.any(axis=1).astype(int).tolist(),
-        reasons,
-    )
-    uow.bulk_insert(
+    reasons = pa.array(reason_texts(matrix), pa.string())
+    ids = pa.array(snap.account_ids, pa.string()).take(take)
+    write_table(
+        uow.conn,
         t.evaluations,
-        (
-            "firm_id",
-            "as_of",
-            "account_id",
-            "data_date",
-            "model_id",
-            "model_version",
-            "value",
-            "cash",
-            "max_drift_pct",
-            "out_of_band",
-            "cash_low",
-            "skipped",
-            "flagged",
-            "reasons",
+        pa.table(
+            {
+                "firm_id": pa.array([firm] * n, pa.string()),
+                "as_of": pa.array([day] * n, pa.date32()),
+                "account_id": ids,
+                "data_date": pa.array([data_date] * n, pa.date32()),
+                "model_id": pa.array(snap.model_ids, pa.string()).take(take),
+                "model_version": pa.array(snap.model_versions, pa.int64()).take(take),
+                "value": decimals(np.round(d.inputs.value[idx], 2), MONEY),
+                "cash": decimals(np.round(d.inputs.cash[idx], 2), MONEY),
+                "max_drift_pct": decimals(np.round(d.max_drift_pct[idx], 6), PERCENT),
+                "out_of_band": pa.array(d.inputs.out_of_band[idx], pa.int64()),
+                "cash_low": pa.array(d.state.cash_low[idx]),
+                "skipped": pa.array(d.flags.skipped[idx]),
+                "flagged": pa.array(matrix.any(axis=1)),
+                "reasons": reasons,
+            }
         ),
-        zip(*columns, strict=True),
-        encoded=True,
     )
     class_since = d.state.class_since[idx]
     row, k = np.nonzero(class_since > NO_DAY)
-    since = class_since[row, k].astype("datetime64[D]").astype(str).tolist()
-    uow.bulk_insert(
+    write_table(
+        uow.conn,
         t.evaluation_classes,
-        ("firm_id", "as_of", "account_id", "sub_asset_class", "diff_pct", "soft_since"),
-        zip(
-            [firm] * row.size,
-            [day_text] * row.size,
-            [ids[r] for r in row.tolist()],
-            [snap.sub_asset_classes[c] for c in k.tolist()],
-            _texts(d.state.class_diff[idx][row, k], 6),
-            since,
-            strict=True,
+        pa.table(
+            {
+                "firm_id": pa.array([firm] * row.size, pa.string()),
+                "as_of": pa.array([day] * row.size, pa.date32()),
+                "account_id": ids.take(pa.array(row)),
+                "sub_asset_class": pa.array(snap.sub_asset_classes, pa.string()).take(pa.array(k)),
+                "diff_pct": decimals(np.round(d.state.class_diff[idx][row, k], 6), PERCENT),
+                "soft_since": pa.array(class_since[row, k].astype(np.int32), pa.int32()).cast(
+                    pa.date32()
+                ),
+            }
         ),
-        encoded=True,
     )
-    queued = [j for j, text in enumerate(reasons) if text]
+    _queue(
+        uow, ids.filter(pc.not_equal(reasons, "")), reasons.filter(pc.not_equal(reasons, "")), day
+    )
+
+
+def _queue(uow: UnitOfWork, ids: pa.Array, reasons: pa.Array, day: date) -> None:
+    """Queue entries of ``day`` for the flagged accounts ``ids``: an account keeps one open
+    entry, the newest, which replaces any older open one (and is not replaced by a re-run
+    of an older day)."""
+    firm = uow.firm_id
     q = t.queue_entries.c
-    # an entry a user already acted on (a re-run of the day) stays as it is
-    kept = set(
-        uow.conn.execute(
-            select(q.account_id).where(q.firm_id == firm, q.as_of == day, q.account_id.in_(ids))
-        ).scalars()
-    )
-    # an account in an open request is shown as pending in it, not queued again
-    pending = dict(
-        uow.conn.execute(
-            select(t.open_accounts.c.account_id, t.open_accounts.c.request_id).where(
-                t.open_accounts.c.firm_id == firm, t.open_accounts.c.account_id.in_(ids)
+    kept: set[str] = set()
+    pending: dict[str, int] = {}
+    wanted = ids.to_pylist()
+    for start in range(0, len(wanted), 10_000):
+        some = wanted[start : start + 10_000]
+        # an entry a user already acted on (a re-run of the day) stays as it is, and an
+        # account queued by a later evaluation (a re-run of an older day) keeps that entry
+        kept.update(
+            uow.conn.execute(
+                select(q.account_id).where(
+                    q.firm_id == firm,
+                    q.account_id.in_(some),
+                    or_(q.as_of == day, (q.as_of > day) & (q.status == "open")),
+                )
+            ).scalars()
+        )
+        # an account in an open request is shown as pending in it, not queued again
+        pending.update(
+            (r.account_id, r.request_id)
+            for r in uow.conn.execute(
+                select(t.open_accounts.c.account_id, t.open_accounts.c.request_id).where(
+                    t.open_accounts.c.firm_id == firm, t.open_accounts.c.account_id.in_(some)
+                )
             )
-        ).all()
-    )
-    uow.bulk_insert(
+        )
+        uow.conn.execute(
+            delete(t.queue_entries).where(
+                q.firm_id == firm,
+                q.status == "open",
+                q.as_of < day,
+                q.account_id.in_([a for a in some if a not in pending]),
+            )
+        )
+    new = pc.invert(pc.is_in(ids, value_set=pa.array(sorted(kept), pa.string())))
+    ids, reasons = ids.filter(new), reasons.filter(new)
+    request = [pending.get(a) for a in ids.to_pylist()]
+    n = len(ids)
+    write_table(
+        uow.conn,
         t.queue_entries,
-        ("firm_id", "account_id", "as_of", "reasons", "status", "request_id"),
-        (
-            (firm, a, day_text, reasons[j], "submitted" if a in pending else "open", pending.get(a))
-            for j in queued
-            if (a := ids[j]) not in kept
+        pa.table(
+            {
+                "firm_id": pa.array([firm] * n, pa.string()),
+                "account_id": ids,
+                "as_of": pa.array([day] * n, pa.date32()),
+                "reasons": reasons,
+                "status": pa.array(
+                    ["open" if r is None else "submitted" for r in request], pa.string()
+                ),
+                "request_id": pa.array(request, pa.int64()),
+            }
         ),
-        encoded=True,
     )
 
 

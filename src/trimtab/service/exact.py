@@ -38,12 +38,13 @@ def to_decimals(
     return out
 
 
-def number_texts(table: pa.Table, column: str, *, label: str, scale: int) -> list[str | None]:
-    """A float column as decimal text (the shortest text of each value), vectorised.
+def exact_floats(table: pa.Table, column: str, *, label: str, scale: int) -> pa.ChunkedArray:
+    """A number column as float64, checked to have at most ``scale`` decimals, vectorised
+    (each value is then the nearest double of a decimal the store keeps exactly).
 
     Raises :class:`BookError` naming the row when a value has more than ``scale`` decimals.
     """
-    col = table.column(column)
+    col = table.column(column).cast(pa.float64())
     values = col.to_numpy(zero_copy_only=False).astype(np.float64)
     null = pc.is_null(col).to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
@@ -53,10 +54,18 @@ def number_texts(table: pa.Table, column: str, *, label: str, scale: int) -> lis
             to_decimals([float(values[i])], label=label, column=column, scale=scale)
         except BookError as err:
             raise _row_error(err, int(i) + 1) from None
-    texts: list[str | None] = [repr(v) for v in values.tolist()]
-    if null.any():
-        for i in np.flatnonzero(null):
-            texts[i] = None
+    return col
+
+
+def number_texts(table: pa.Table, column: str, *, label: str, scale: int) -> list[str | None]:
+    """A float column as decimal text (the shortest text of each value), vectorised.
+
+    Raises :class:`BookError` naming the row when a value has more than ``scale`` decimals.
+    """
+    col = exact_floats(table, column, label=label, scale=scale)
+    texts: list[str | None] = [repr(v) for v in col.to_numpy(zero_copy_only=False).tolist()]
+    for i in np.flatnonzero(pc.is_null(col).to_numpy(zero_copy_only=False)):
+        texts[i] = None
     return texts
 
 

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from trimtab.errors import BookError, ConflictError
@@ -34,10 +36,12 @@ from trimtab.io.tables import table_path
 from trimtab.service.access import require_role
 from trimtab.service.book_checks import check_book, check_dates
 from trimtab.service.book_extras import ExtraTable, read_extras
-from trimtab.service.exact import number_texts, to_decimals
+from trimtab.service.exact import exact_floats, number_texts, to_decimals
 from trimtab.service.import_extras import STORED_RULES, import_rules, write_extra
 from trimtab.service.sleeve_store import import_sleeves
+from trimtab.store import holdings
 from trimtab.store import tables as t
+from trimtab.store.columns import MONEY, QUANTITY, decimals, read_table, write_table
 from trimtab.store.uow import UnitOfWork
 
 Line = tuple[str, Decimal, Decimal, Decimal]
@@ -165,14 +169,21 @@ def import_book(
     versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
     say("accounts")
     known = _count(uow, t.accounts)
-    rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, now)
+    positions = _positions(tables, labels)
+    part = _parts(tables, positions)
+    rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, part, now)
     new["accounts"] = _count(uow, t.accounts) - known
     _lot_methods(uow, actor, tables["accounts"], labels["accounts"], now)
     say("positions")
-    rows["positions"] = _positions(uow, as_of, tables, labels)
+    rows["positions"] = holdings.write(
+        uow, as_of=as_of, kind="positions", table=positions, part=_part_of(tables, positions, part)
+    )
     if "lots" in tables:
         say("lots")
-        rows["lots"] = _lots(uow, as_of, tables["lots"], labels["lots"])
+        lots = _lots(tables["lots"], labels["lots"])
+        rows["lots"] = holdings.write(
+            uow, as_of=as_of, kind="lots", table=lots, part=_part_of(tables, lots, part)
+        )
     for name, extra in extras.items():
         say(name)
         rows[name] = write_extra(uow, as_of, name, extra)
@@ -190,7 +201,7 @@ def import_book(
     )
     if uow.dialect == "postgresql":
         # fresh statistics, so that the planner sees the bulk-loaded rows
-        for name in ("accounts", "account_days", "positions", "lots", "rebalancing_changes"):
+        for name in ("accounts", "account_days", "rebalancing_changes"):
             uow.conn.exec_driver_sql(f'ANALYZE "{name}"')
     uow.audit(
         actor=actor,
@@ -200,6 +211,7 @@ def import_book(
         at=now,
         after={"rows": rows, "new": new, "changed": changed, "new_model_versions": new_versions},
     )
+    holdings.collect(uow)
     uow.commit()
     return ImportSummary(
         as_of=as_of,
@@ -221,6 +233,7 @@ def _count(uow: UnitOfWork, table: Any) -> int:
 
 def _clear_date(uow: UnitOfWork, as_of: date) -> None:
     conn, firm = uow.conn, uow.firm_id
+    holdings.clear(uow, as_of)
     for name in t.DATED_TABLES:
         table = t.metadata.tables[name]
         conn.execute(delete(table).where(table.c.firm_id == firm, table.c.as_of == as_of))
@@ -391,6 +404,40 @@ def _models(
     return versions, len(version_rows) - first_versions
 
 
+_EXISTING = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("household_id", pa.string()),
+        ("registration", pa.string()),
+        ("model_id", pa.string()),
+    ]
+)
+_SWITCHES = pa.schema([("account_id", pa.string()), ("rebalancing", pa.bool_())])
+
+
+def _texts(accounts: pa.Table, name: str, default: str | None = None) -> pa.Array:
+    """A text column of the book's accounts, an empty value as none (or ``default``)."""
+    n = len(accounts)
+    if name not in accounts.column_names:
+        col = pa.nulls(n, pa.string())
+    else:
+        col = accounts.column(name).cast(pa.string()).combine_chunks()
+        col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+    return pc.fill_null(col, default) if default is not None else col
+
+
+def _switch_codes(table: pa.Table, ids: pa.Array) -> npt.NDArray[np.int8]:
+    """The ``rebalancing`` of each of ``ids`` in ``table``: 1 on, 0 off, -1 none."""
+    at = pc.index_in(ids, value_set=table.column("account_id"))
+    on = table.column("rebalancing").cast(pa.int8()).combine_chunks().take(at)
+    return np.asarray(pc.fill_null(on, -1).to_numpy(zero_copy_only=False), dtype=np.int8)
+
+
+def _differs(a: pa.Array, b: pa.Array) -> npt.NDArray[np.bool_]:
+    """Where two text columns differ, a missing value being a value of its own."""
+    return np.asarray(pc.not_equal(pc.fill_null(a, "\x00"), pc.fill_null(b, "\x00")))
+
+
 def _accounts(
     uow: UnitOfWork,
     actor: str,
@@ -398,163 +445,193 @@ def _accounts(
     accounts: pa.Table,
     labels: dict[str, str],
     versions: dict[str, int],
+    part: npt.NDArray[np.int32],
     now: datetime,
 ) -> int:
+    """Create and update the book's accounts, switch rebalancing as the book says
+    (:func:`_switch`), and store each account's day (cash, target, part); column by column,
+    with a Python turn only for the accounts that changed."""
     conn, firm = uow.conn, uow.firm_id
-    existing = {
-        row.account_id: row
-        for row in conn.execute(
-            select(
-                t.accounts.c.account_id,
-                t.accounts.c.household_id,
-                t.accounts.c.registration,
-                t.accounts.c.model_id,
-            ).where(t.accounts.c.firm_id == firm)
+    a, c, d = t.accounts.c, t.rebalancing_changes.c, t.account_days.c
+    n = len(accounts)
+    ids = accounts.column("account_id").cast(pa.string()).combine_chunks()
+    cash = exact_floats(accounts, "cash", label=labels["accounts"], scale=6)
+    model, household = _texts(accounts, "model_id"), _texts(accounts, "household_id")
+    registration = _texts(accounts, "registration", "non_qualified")
+    book = (
+        np.asarray(
+            pc.fill_null(accounts.column("rebalancing").cast(pa.int8()), -1).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=np.int8,
         )
-    }
-    switch: dict[str, bool] = {}
-    for row in conn.execute(
-        select(t.rebalancing_changes.c.account_id, t.rebalancing_changes.c.rebalancing)
-        .where(t.rebalancing_changes.c.firm_id == firm)
-        .order_by(t.rebalancing_changes.c.change_id)
-    ):
-        switch[row.account_id] = bool(row.rebalancing)
+        if "rebalancing" in accounts.column_names
+        else np.full(n, -1, dtype=np.int8)
+    )
+    existing = read_table(
+        conn,
+        select(a.account_id, a.household_id, a.registration, a.model_id).where(a.firm_id == firm),
+        _EXISTING,
+    )
+    at = pc.index_in(ids, value_set=existing.column("account_id"))
+    old = np.asarray(at.is_valid())
+    latest = select(func.max(c.change_id)).where(c.firm_id == firm).group_by(c.account_id)
+    current = _switch_codes(
+        read_table(
+            conn,
+            select(c.account_id, c.rebalancing).where(
+                c.firm_id == firm, c.change_id.in_(latest.scalar_subquery())
+            ),
+            _SWITCHES,
+        ),
+        ids,
+    )
     previous_date = conn.execute(
         select(func.max(t.imports.c.as_of)).where(
             t.imports.c.firm_id == firm, t.imports.c.as_of < as_of
         )
     ).scalar()
-    book_said: dict[str, bool] = {
-        row.account_id: bool(row.rebalancing)
-        for row in conn.execute(
-            select(t.account_days.c.account_id, t.account_days.c.rebalancing).where(
-                t.account_days.c.firm_id == firm, t.account_days.c.as_of == previous_date
-            )
-        )
-    }
-    households = set(
-        conn.execute(
-            select(t.households.c.household_id).where(t.households.c.firm_id == firm)
-        ).scalars()
-    )
-    ids = _col(accounts, "account_id")
-    cash = to_decimals(_col(accounts, "cash"), label=labels["accounts"], column="cash", scale=6)
-    model = _col(accounts, "model_id")
-    household = _col(accounts, "household_id")
-    registration = _col(accounts, "registration")
-    rebalancing = _col(accounts, "rebalancing")
-    new_accounts = []
-    new_households = []
-    updates = []
-    changes = []
-    day_rows = []
-    audits = []
-    for a, c, m, h, r, rb in zip(
-        ids, cash, model, household, registration, rebalancing, strict=True
-    ):
-        m = m or None  # none: the account's target is in its sleeves
-        h = h or None
-        r = r or "non_qualified"
-        if h is not None and h not in households:
-            households.add(h)
-            new_households.append((firm, h))
-        old = existing.get(a)
-        before_switch = switch.get(a)
-        on = _switch(rb, book_said.get(a), before_switch)
-        if old is None:
-            new_accounts.append((firm, a, h, r, on, m, as_of))
-        elif (old.household_id, old.registration, old.model_id) != (h, r, m):
-            updates.append(
-                {
-                    "b_account": a,
-                    "household_id": h,
-                    "registration": r,
-                    "model_id": m,
-                    "rebalancing": on,
-                }
-            )
-            audits.append(
-                (
-                    a,
-                    {
-                        "household_id": old.household_id,
-                        "registration": old.registration,
-                        "model_id": old.model_id,
-                    },
-                    {"household_id": h, "registration": r, "model_id": m},
-                )
-            )
-        if before_switch is None or before_switch != on:
-            changes.append((firm, a, as_of, now, on, actor, as_of))
-            if old is not None and before_switch is not None:
-                updates.append(
-                    {
-                        "b_account": a,
-                        "household_id": h,
-                        "registration": r,
-                        "model_id": m,
-                        "rebalancing": on,
-                    }
-                )
-                audits.append((a, {"rebalancing": before_switch}, {"rebalancing": on}))
-        day_rows.append(
-            (firm, as_of, a, m, versions.get(m) if m else None, c, on if rb is None else rb)
-        )
-    uow.bulk_insert(t.households, ("firm_id", "household_id"), new_households)
-    uow.bulk_insert(
-        t.accounts,
-        (
-            "firm_id",
-            "account_id",
-            "household_id",
-            "registration",
-            "rebalancing",
-            "model_id",
-            "first_seen",
+    said = _switch_codes(
+        read_table(
+            conn,
+            select(d.account_id, d.rebalancing).where(d.firm_id == firm, d.as_of == previous_date),
+            _SWITCHES,
         ),
-        new_accounts,
+        ids,
     )
-    if updates:
+    # _switch, column by column
+    keeps = (book == -1) | (book == said)
+    on = np.where(current == -1, book != 0, np.where(keeps, current == 1, book == 1))
+    switched = (current == -1) | (current != on)
+    before = {
+        name: existing.column(name).combine_chunks().take(at)
+        for name in ("household_id", "registration", "model_id")
+    }
+    moved = old & (
+        _differs(before["household_id"], household)
+        | _differs(before["registration"], registration)
+        | _differs(before["model_id"], model)
+    )
+    toggled = old & (current != -1) & switched
+
+    known = pa.array(
+        conn.execute(select(t.households.c.household_id).where(t.households.c.firm_id == firm))
+        .scalars()
+        .all(),
+        pa.string(),
+    )
+    named = pc.unique(household.drop_null())
+    new_households = named.filter(pc.invert(pc.is_in(named, value_set=known)))
+    write_table(
+        conn,
+        t.households,
+        pa.table(
+            {
+                "firm_id": pa.array([firm] * len(new_households), pa.string()),
+                "household_id": new_households,
+            }
+        ),
+    )
+    fresh = pa.array(~old)
+    write_table(
+        conn,
+        t.accounts,
+        pa.table(
+            {
+                "account_id": ids,
+                "household_id": household,
+                "registration": registration,
+                "rebalancing": pa.array(on),
+                "model_id": model,
+            }
+        )
+        .filter(fresh)
+        .add_column(0, "firm_id", pa.array([firm] * int((~old).sum()), pa.string()))
+        .append_column("first_seen", pa.array([as_of] * int((~old).sum()), pa.date32())),
+    )
+    changed = np.flatnonzero(moved | toggled)
+    if changed.size:
         conn.execute(
             update(t.accounts)
-            .where(t.accounts.c.firm_id == firm, t.accounts.c.account_id == bindparam("b_account"))
+            .where(a.firm_id == firm, a.account_id == bindparam("b_account"))
             .values(
                 household_id=bindparam("household_id"),
                 registration=bindparam("registration"),
                 model_id=bindparam("model_id"),
                 rebalancing=bindparam("rebalancing"),
             ),
-            updates,
+            [
+                {
+                    "b_account": ids[i].as_py(),
+                    "household_id": household[i].as_py(),
+                    "registration": registration[i].as_py(),
+                    "model_id": model[i].as_py(),
+                    "rebalancing": bool(on[i]),
+                }
+                for i in changed.tolist()
+            ],
         )
-    uow.bulk_insert(
+    for i in changed.tolist():
+        if moved[i]:
+            uow.audit(
+                actor=actor,
+                action="import_update",
+                entity="account",
+                entity_id=ids[i].as_py(),
+                at=now,
+                before={k: v[i].as_py() for k, v in before.items()},
+                after={
+                    "household_id": household[i].as_py(),
+                    "registration": registration[i].as_py(),
+                    "model_id": model[i].as_py(),
+                },
+            )
+        if toggled[i]:
+            uow.audit(
+                actor=actor,
+                action="import_update",
+                entity="account",
+                entity_id=ids[i].as_py(),
+                at=now,
+                before={"rebalancing": bool(current[i])},
+                after={"rebalancing": bool(on[i])},
+            )
+    k = int(switched.sum())
+    write_table(
+        conn,
         t.rebalancing_changes,
-        (
-            "firm_id",
-            "account_id",
-            "effective",
-            "changed_at",
-            "rebalancing",
-            "changed_by",
-            "import_date",
+        pa.table(
+            {
+                "firm_id": pa.array([firm] * k, pa.string()),
+                "account_id": ids.filter(pa.array(switched)),
+                "effective": pa.array([as_of] * k, pa.date32()),
+                "changed_at": pa.array([now] * k, pa.timestamp("us", tz="UTC")),
+                "rebalancing": pa.array(on[switched]),
+                "changed_by": pa.array([actor] * k, pa.string()),
+                "import_date": pa.array([as_of] * k, pa.date32()),
+            }
         ),
-        changes,
     )
-    uow.bulk_insert(
+    names = pa.array(sorted(versions), pa.string())
+    version = pa.array([versions[m] for m in names.to_pylist()], pa.int64()).take(
+        pc.index_in(model, value_set=names)
+    )
+    return write_table(
+        conn,
         t.account_days,
-        ("firm_id", "as_of", "account_id", "model_id", "model_version", "cash", "rebalancing"),
-        day_rows,
+        pa.table(
+            {
+                "firm_id": pa.array([firm] * n, pa.string()),
+                "as_of": pa.array([as_of] * n, pa.date32()),
+                "account_id": ids,
+                "model_id": model,
+                "model_version": version,
+                "cash": decimals(cash, MONEY),
+                "rebalancing": pa.array(np.where(book == -1, on, book == 1)),
+                "part": pa.array(part, pa.int32()),
+            }
+        ),
     )
-    for account_id, before, after in audits:
-        uow.audit(
-            actor=actor,
-            action="import_update",
-            entity="account",
-            entity_id=account_id,
-            at=now,
-            before=before,
-            after=after,
-        )
-    return len(day_rows)
 
 
 def _lot_methods(
@@ -623,22 +700,20 @@ def _switch(book: bool | None, book_before: bool | None, current: bool | None) -
     return book
 
 
-def _positions(
-    uow: UnitOfWork, as_of: date, tables: dict[str, pa.Table], labels: dict[str, str]
-) -> int:
-    """Positions as given, except that the sum of the lots replaces the keys lots cover."""
+def _positions(tables: dict[str, pa.Table], labels: dict[str, str]) -> pa.Table:
+    """Positions as given, except that the sum of the lots replaces the keys lots cover;
+    quantities as exact decimals."""
     keys = ["account_id", "symbol"]
     positions = tables["positions"].select([*keys, "quantity"])
-    number_texts(positions, "quantity", label=labels["positions"], scale=8)
+    exact_floats(positions, "quantity", label=labels["positions"], scale=8)
+    plain = pa.schema(
+        [("account_id", pa.string()), ("symbol", pa.string()), ("quantity", pa.float64())]
+    )
+    positions = positions.cast(plain)
     if "lots" in tables:
         lots = tables["lots"].select([*keys, "quantity"])
-        number_texts(lots, "quantity", label=labels["lots"], scale=8)
-        lots = lots.cast(
-            pa.schema(
-                [("account_id", pa.string()), ("symbol", pa.string()), ("quantity", pa.float64())]
-            )
-        )
-        summed = lots.group_by(keys).aggregate([("quantity", "sum")])
+        exact_floats(lots, "quantity", label=labels["lots"], scale=8)
+        summed = lots.cast(plain).group_by(keys).aggregate([("quantity", "sum")])
         # each lot has at most 8 decimals, so the exact sum does too: round away float noise
         summed = pa.table(
             {
@@ -647,51 +722,57 @@ def _positions(
                 "quantity": np.round(summed.column("quantity_sum").to_numpy(), 8),
             }
         )
-        plain = positions.cast(summed.schema)
-        kept = plain.join(summed.select(keys), keys=keys, join_type="left anti")
+        kept = positions.join(summed.select(keys), keys=keys, join_type="left anti")
         positions = pa.concat_tables([kept.select([*keys, "quantity"]), summed])
-    n = len(positions)
-    columns = (
-        [uow.firm_id] * n,
-        [as_of.isoformat()] * n,
-        _col(positions, "account_id"),
-        _col(positions, "symbol"),
-        number_texts(positions, "quantity", label=labels["positions"], scale=8),
-    )
-    return uow.bulk_insert(
-        t.positions,
-        ("firm_id", "as_of", "account_id", "symbol", "quantity"),
-        zip(*columns, strict=True),
-        encoded=True,
+    return positions.set_column(2, "quantity", decimals(positions.column("quantity"), QUANTITY))
+
+
+def _lots(lots: pa.Table, label: str) -> pa.Table:
+    """The book's lots in its order (``row`` from 1), amounts as exact decimals."""
+    quantity = exact_floats(lots, "quantity", label=label, scale=8)
+    basis = exact_floats(lots, "cost_basis", label=label, scale=6)
+    lot_id = lots.column("lot_id").cast(pa.string()) if "lot_id" in lots.column_names else None
+    return pa.table(
+        {
+            "row": pa.array(np.arange(1, len(lots) + 1), pa.int64()),
+            "account_id": lots.column("account_id").cast(pa.string()),
+            "symbol": lots.column("symbol").cast(pa.string()),
+            "quantity": decimals(quantity, QUANTITY),
+            "cost_basis": decimals(basis.fill_null(0.0), MONEY, null=np.asarray(basis.is_null())),
+            "acquired": lots.column("acquired").cast(pa.date32()),
+            # an empty CSV field is no id
+            "lot_id": pa.nulls(len(lots), pa.string())
+            if lot_id is None
+            else pc.if_else(pc.equal(lot_id, ""), pa.scalar(None, pa.string()), lot_id),
+        }
     )
 
 
-def _lots(uow: UnitOfWork, as_of: date, lots: pa.Table, label: str) -> int:
-    n = len(lots)
-    columns = (
-        [uow.firm_id] * n,
-        [as_of.isoformat()] * n,
-        range(1, n + 1),
-        _col(lots, "account_id"),
-        _col(lots, "symbol"),
-        number_texts(lots, "quantity", label=label, scale=8),
-        number_texts(lots, "cost_basis", label=label, scale=6),
-        lots.column("acquired").cast(pa.string()).to_numpy(zero_copy_only=False).tolist(),
-        [v or None for v in _col(lots, "lot_id")],  # an empty CSV field is no id
+def _parts(tables: dict[str, pa.Table], positions: pa.Table) -> npt.NDArray[np.int32]:
+    """Each book account's part of the date's holdings (:func:`holdings.assign_parts`),
+    sized by its positions and lots."""
+    accounts = tables["accounts"].column("account_id").cast(pa.string())
+    rows = np.zeros(len(accounts), dtype=np.int64)
+    for table in (positions, tables.get("lots")):
+        if table is not None and len(table):
+            code = pc.index_in(table.column("account_id").cast(pa.string()), value_set=accounts)
+            rows += np.bincount(np.asarray(pc.fill_null(code, 0)), minlength=len(accounts)).astype(
+                np.int64
+            )
+    households = (
+        tables["accounts"].column("household_id").cast(pa.string())
+        if "household_id" in tables["accounts"].column_names
+        else pa.nulls(len(accounts), pa.string())
     )
-    return uow.bulk_insert(
-        t.lots,
-        (
-            "firm_id",
-            "as_of",
-            "row",
-            "account_id",
-            "symbol",
-            "quantity",
-            "cost_basis",
-            "acquired",
-            "lot_id",
-        ),
-        zip(*columns, strict=True),
-        encoded=True,
-    )
+    households = pc.if_else(pc.equal(households, ""), pa.scalar(None, pa.string()), households)
+    return holdings.assign_parts(accounts, households, rows)
+
+
+def _part_of(
+    tables: dict[str, pa.Table], rows: pa.Table, part: npt.NDArray[np.int32]
+) -> npt.NDArray[np.int32]:
+    """The part of each of ``rows`` (by its account)."""
+    accounts = tables["accounts"].column("account_id").cast(pa.string())
+    code = pc.index_in(rows.column("account_id"), value_set=accounts)
+    found: npt.NDArray[np.int32] = part[np.asarray(code)]
+    return found

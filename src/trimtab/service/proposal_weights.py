@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from trimtab.service.paging import MAX_LIMIT
 from trimtab.service.requests import RequestView, proposals_page, show_request
 from trimtab.store import tables as t
+from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
 CASH = "Cash"
@@ -113,13 +114,8 @@ def _weights(uow: UnitOfWork, request: RequestView) -> dict[str, tuple[WeightRow
         traded[line.account_id][line.symbol] += sign * line.quantity
         price[line.symbol] = line.price
     held: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    p = t.positions.c
-    for r in conn.execute(
-        select(p.account_id, p.symbol, p.quantity).where(
-            p.firm_id == firm, p.as_of == day, p.account_id.in_(accounts)
-        )
-    ):
-        held[r.account_id][r.symbol] += r.quantity
+    for r in of_accounts(uow, as_of=day, kind="positions", account_ids=accounts).to_pylist():
+        held[r["account_id"]][r["symbol"]] += r["quantity"]
     for quote in conn.execute(
         select(t.prices.c.symbol, t.prices.c.price).where(
             t.prices.c.firm_id == firm,

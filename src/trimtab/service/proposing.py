@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,7 @@ from trimtab.service.rule_store import rule_tables
 from trimtab.service.sleeve_store import sleeve_models, sleeve_tables
 from trimtab.service.snapshot import Snapshot
 from trimtab.store import tables as t
+from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
 
@@ -197,6 +199,16 @@ def request_book(
     )
 
 
+class _Lot(NamedTuple):
+    row: int
+    account_id: str
+    symbol: str
+    quantity: Decimal
+    cost_basis: Decimal | None
+    acquired: date | None
+    lot_id: str | None
+
+
 def _with_sleeves(
     uow: UnitOfWork, snap: Snapshot, accounts: Mapping[str, Any], stored: SleeveTables
 ) -> tuple[LoadedBook, BookSleeves]:
@@ -207,13 +219,15 @@ def _with_sleeves(
     models = sleeve_models(uow, stored, snap.as_of)
     code = {a: i for i, a in enumerate(ids)}
     symbol = {s: i for i, s in enumerate(snap.symbols)}
-    lt = t.lots
-    held = uow.conn.execute(
-        select(lt.c.account_id, lt.c.symbol)
-        .where(lt.c.firm_id == uow.firm_id, lt.c.as_of == snap.as_of, lt.c.account_id.in_(ids))
-        .distinct()
-    ).all()
-    held = [r for r in held if r.symbol in symbol]
+    lots = of_accounts(uow, as_of=snap.as_of, kind="lots", account_ids=ids)
+    held = {
+        (a, s)
+        for a, s in zip(
+            lots.column("account_id").to_pylist(), lots.column("symbol").to_pylist(), strict=True
+        )
+        if s in symbol
+    }
+    held_rows = sorted(held)
     loaded = LoadedBook(
         arrays=snap.arrays,
         account_ids=pa.array(ids, pa.string()),
@@ -230,8 +244,8 @@ def _with_sleeves(
             ),
         },
         lot_codes=(
-            np.array([code[r.account_id] for r in held], dtype=np.int32),
-            np.array([symbol[r.symbol] for r in held], dtype=np.int32),
+            np.array([code[a] for a, _ in held_rows], dtype=np.int32),
+            np.array([symbol[s] for _, s in held_rows], dtype=np.int32),
         ),
     )
     return lay_out_sleeves(loaded, stored)
@@ -248,22 +262,9 @@ def _with_lots(
     ids = snap.account_ids
     code = {a: i for i, a in enumerate(ids)}
     symbol = {s: i for i, s in enumerate(snap.symbols)}
-    lt = t.lots
-    found = [
-        r
-        for r in uow.conn.execute(
-            select(
-                lt.c.account_id,
-                lt.c.symbol,
-                lt.c.quantity,
-                lt.c.cost_basis,
-                lt.c.acquired,
-                lt.c.lot_id,
-                lt.c.row,
-            ).where(lt.c.firm_id == uow.firm_id, lt.c.as_of == snap.as_of, lt.c.account_id.in_(ids))
-        )
-        if r.symbol in symbol
-    ]
+    table = of_accounts(uow, as_of=snap.as_of, kind="lots", account_ids=ids)
+    table = table.filter(pc.is_in(table.column("symbol"), value_set=pa.array(snap.symbols)))
+    found = [_Lot(**r) for r in table.to_pylist()]
     found.sort(key=lambda r: (code[r.account_id], r.row))  # by account, in the book's order
     method = np.array([METHOD_CODE[LotMethod(accounts[a].lot_method)] for a in ids], dtype=np.int8)
     if not found:

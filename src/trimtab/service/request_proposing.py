@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
 
 from trimtab.core.engine import Method, TradeOptions
 from trimtab.core.reasons import Message, Status, describe_line
@@ -106,13 +106,26 @@ def release_accounts(
     uow.conn.execute(delete(t.open_accounts).where(*where))
 
 
-def requeue(uow: UnitOfWork, request_id: int) -> None:
-    """Put the queue entries submitted in ``request_id`` back in the queue."""
-    uow.conn.execute(
-        update(t.queue_entries)
-        .where(t.queue_entries.c.firm_id == uow.firm_id, t.queue_entries.c.request_id == request_id)
-        .values(status="open", request_id=None)
+def requeue(uow: UnitOfWork, request_id: int, account_ids: Sequence[str] | None = None) -> None:
+    """Put the queue entries submitted in ``request_id`` (of ``account_ids`` only, when
+    given) back in the queue. An account keeps one open entry, its newest: an entry that a
+    later evaluation superseded (an open entry of the account, or a newer one of the
+    request) is dropped instead."""
+    q = t.queue_entries
+    other = t.queue_entries.alias("other")
+    mine: list[ColumnElement[bool]] = [q.c.firm_id == uow.firm_id, q.c.request_id == request_id]
+    if account_ids is not None:
+        mine.append(q.c.account_id.in_(list(account_ids)))
+    superseded = exists().where(
+        other.c.firm_id == q.c.firm_id,
+        other.c.account_id == q.c.account_id,
+        or_(
+            other.c.status == "open",
+            and_(other.c.request_id == request_id, other.c.as_of > q.c.as_of),
+        ),
     )
+    uow.conn.execute(delete(q).where(*mine, superseded))
+    uow.conn.execute(update(q).where(*mine).values(status="open", request_id=None))
 
 
 def proposing_requests(uow: UnitOfWork) -> list[int]:

@@ -47,6 +47,7 @@ from trimtab.service.request_proposing import requeue as _requeue
 from trimtab.service.sleeve_store import sleeved_accounts
 from trimtab.service.snapshot import book_account_ids, latest_book_date
 from trimtab.store import tables as t
+from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
 __all__ = [
@@ -375,15 +376,7 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
     _decide(uow, request_id=request_id, actor=actor, status=status, now=now, issue=issue)
     n = create_orders(uow, request_id=request_id, accounts=ok, now=now)
     if failed:
-        uow.conn.execute(
-            update(t.queue_entries)
-            .where(
-                t.queue_entries.c.firm_id == uow.firm_id,
-                t.queue_entries.c.request_id == request_id,
-                t.queue_entries.c.account_id.in_([a for a, _ in failed]),
-            )
-            .values(status="open", request_id=None)
-        )
+        _requeue(uow, request_id, [a for a, _ in failed])
     uow.audit(
         actor=actor,
         action="approve",
@@ -474,14 +467,8 @@ def oversold(uow: UnitOfWork, *, request_id: int) -> dict[str, str]:
     book = latest_book_date(uow)
     accounts = sorted({s.account_id for s in sells})
     held: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for r in conn.execute(
-        select(t.positions.c.account_id, t.positions.c.symbol, t.positions.c.quantity).where(
-            t.positions.c.firm_id == firm,
-            t.positions.c.as_of == book,
-            t.positions.c.account_id.in_(accounts),
-        )
-    ):
-        held[(r.account_id, r.symbol)] += r.quantity
+    for r in of_accounts(uow, as_of=book, kind="positions", account_ids=accounts).to_pylist():
+        held[(r["account_id"], r["symbol"])] += r["quantity"]
     ordered: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for r in conn.execute(
         select(t.orders.c.account_id, t.orders.c.symbol, t.orders.c.quantity).where(

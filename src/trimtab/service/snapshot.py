@@ -6,22 +6,21 @@ them happens in :mod:`trimtab.core`.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-from sqlalchemy import ColumnElement, Connection, Float, Select, cast, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 
 from trimtab.core.book import BookArrays, assemble_book
 from trimtab.errors import NotFoundError
+from trimtab.store import holdings
 from trimtab.store import tables as t
+from trimtab.store.columns import floats
 from trimtab.store.uow import UnitOfWork
 
 
@@ -145,18 +144,11 @@ def load_snapshot(
             target[k, j], lower[k, j], upper[k, j] = tg / 100.0, lo / 100.0, hi / 100.0
     model_cash = np.clip(1.0 - target.sum(axis=1), 0.0, 1.0)
 
-    pos_q = select(
-        t.positions.c.account_id, t.positions.c.symbol, cast(t.positions.c.quantity, Float)
-    ).where(t.positions.c.firm_id == firm, t.positions.c.as_of == as_of)
-    if account_ids is not None:
-        pos_q = pos_q.where(t.positions.c.account_id.in_(ids))
-    if account_ids is None and conn.dialect.name == "postgresql":
-        pos_account, pos_symbol, pos_qty = _positions_by_copy(conn, pos_q, ids, symbols)
+    if account_ids is None:
+        held = holdings.read(uow, as_of=as_of, kind="positions")
     else:
-        # rows straight from the driver cursor: no per-row processing for millions of positions
-        pos_account, pos_symbol, pos_qty = _positions(
-            conn.execute(pos_q).cursor.fetchall(), ids, symbols
-        )
+        held = holdings.of_accounts(uow, as_of=as_of, kind="positions", account_ids=ids)
+    pos_account, pos_symbol, pos_qty = _positions(held, ids, symbols)
     arrays = assemble_book(
         price=price,
         model_symbol=model_symbol,
@@ -186,61 +178,17 @@ def load_snapshot(
 
 
 def _positions(
-    rows: Sequence[Any], account_ids: list[str], symbols: list[str]
+    held: pa.Table, account_ids: list[str], symbols: list[str]
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
-    """(account code, symbol code, shares) of each row, dropping accounts not in the list."""
-    if not rows:
-        empty = np.zeros(0, dtype=np.int32)
-        return empty, empty.copy(), np.zeros(0)
-    # list comprehensions: zip(*rows) over millions of rows is many times slower
-    accounts = [r[0] for r in rows]
-    held = [r[1] for r in rows]
-    shares = [r[2] for r in rows]
-    acc = pc.index_in(pa.array(accounts, pa.string()), value_set=pa.array(account_ids, pa.string()))
-    sym = pc.index_in(pa.array(held, pa.string()), value_set=pa.array(symbols, pa.string()))
-    keep = pc.and_(acc.is_valid(), sym.is_valid()).to_numpy(zero_copy_only=False)
-    qty = np.array(shares, dtype=np.float64)
+    """(account code, symbol code, shares) of each position, dropping accounts and symbols
+    not in the lists; column by column, without a Python turn per row."""
+    acc = pc.index_in(held.column("account_id"), value_set=pa.array(account_ids, pa.string()))
+    sym = pc.index_in(held.column("symbol"), value_set=pa.array(symbols, pa.string()))
+    keep = np.asarray(pc.and_(acc.is_valid(), sym.is_valid()))
     return (
-        pc.fill_null(acc, -1).to_numpy().astype(np.int32)[keep],
-        pc.fill_null(sym, -1).to_numpy().astype(np.int32)[keep],
-        qty[keep],
-    )
-
-
-def _positions_by_copy(
-    conn: Connection,
-    query: Select,  # type: ignore[type-arg]
-    account_ids: list[str],
-    symbols: list[str],
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
-    """:func:`_positions` for PostgreSQL, streamed with ``COPY ... TO STDOUT`` into Arrow:
-    millions of rows without a Python object each."""
-    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    buffer = io.BytesIO()
-    driver: Any = conn.connection.driver_connection  # psycopg's connection
-    with driver.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT CSV)") as copy:
-        for block in copy:
-            buffer.write(block)
-    table = pacsv.read_csv(
-        pa.BufferReader(buffer.getvalue()),
-        read_options=pacsv.ReadOptions(column_names=["account_id", "symbol", "quantity"]),
-        convert_options=pacsv.ConvertOptions(
-            column_types={
-                "account_id": pa.string(),
-                "symbol": pa.string(),
-                "quantity": pa.float64(),
-            }
-        ),
-    )
-    del buffer
-    acc = pc.index_in(table.column("account_id"), value_set=pa.array(account_ids, pa.string()))
-    sym = pc.index_in(table.column("symbol"), value_set=pa.array(symbols, pa.string()))
-    keep = pc.and_(acc.is_valid(), sym.is_valid()).to_numpy(zero_copy_only=False)
-    qty = table.column("quantity").to_numpy()
-    return (
-        pc.fill_null(acc, -1).to_numpy().astype(np.int32)[keep],
-        pc.fill_null(sym, -1).to_numpy().astype(np.int32)[keep],
-        qty[keep],
+        np.asarray(pc.fill_null(acc, -1)).astype(np.int32)[keep],
+        np.asarray(pc.fill_null(sym, -1)).astype(np.int32)[keep],
+        floats(held.column("quantity"))[keep],
     )
 
 

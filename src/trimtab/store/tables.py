@@ -17,11 +17,13 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from trimtab.store.types import Exact, UtcDateTime
@@ -73,6 +75,13 @@ def percent() -> Exact:
 
 def _firm() -> Column[str]:
     return Column("firm_id", String(64), ForeignKey("firms.firm_id"), primary_key=True)
+
+
+def _bulk_firm() -> Column[str]:
+    """The firm of a row of a bulk table, written a million rows at a time: its reference is
+    checked once per write by the code that writes it (an import, an evaluation), not by a
+    trigger per row."""
+    return Column("firm_id", String(64), primary_key=True)
 
 
 def _account_fk() -> ForeignKeyConstraint:
@@ -195,15 +204,17 @@ accounts = Table(
 account_days = Table(
     "account_days",
     metadata,
-    _firm(),
+    _bulk_firm(),
     Column("as_of", Date, primary_key=True),
     _key("account_id"),
     Column("model_id", String(64)),
     Column("model_version", Integer),
     Column("cash", money(), nullable=False),
     Column("rebalancing", Boolean, nullable=False),
-    _account_fk(),
+    Column("part", Integer, nullable=False, server_default="0"),
 )
+"""One row per account of each imported date; ``part`` is the part of the date's holdings
+(:mod:`trimtab.store.holdings`) that holds the account's positions and lots."""
 
 rebalancing_changes = Table(
     "rebalancing_changes",
@@ -220,30 +231,28 @@ rebalancing_changes = Table(
     Index("ix_rebalancing_changes_account", "firm_id", "account_id", "effective"),
 )
 
-positions = Table(
-    "positions",
+holding_blobs = Table(
+    "holding_blobs",
     metadata,
     _firm(),
-    Column("as_of", Date, primary_key=True),
-    _key("account_id"),
-    _key("symbol", 32),
-    Column("quantity", quantity(), nullable=False),
+    Column("sha256", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )
+"""Parquet documents of positions and lots, addressed by content (:mod:`.holdings`)."""
 
-lots = Table(
-    "lots",
+holding_parts = Table(
+    "holding_parts",
     metadata,
     _firm(),
     Column("as_of", Date, primary_key=True),
-    Column("row", Integer, primary_key=True),
-    Column("account_id", String(64), nullable=False),
-    Column("symbol", String(32), nullable=False),
-    Column("quantity", quantity(), nullable=False),
-    Column("cost_basis", money()),
-    Column("acquired", Date),
-    Column("lot_id", String(64)),
-    Index("ix_lots_account", "firm_id", "as_of", "account_id"),
+    Column("kind", String(16), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    CheckConstraint("kind IN ('positions', 'lots')", name="kind"),
+    Index("ix_holding_parts_blob", "firm_id", "sha256"),
 )
+"""The parts of each imported date's positions and lots, and the document of each."""
 
 cash_activity = Table(
     "cash_activity",
@@ -390,7 +399,7 @@ next ``evaluate`` of that day takes it over. ``evaluated``, ``flagged`` and ``sk
 evaluations = Table(
     "evaluations",
     metadata,
-    _firm(),
+    _bulk_firm(),
     Column("as_of", Date, primary_key=True),
     _key("account_id"),
     Column("data_date", Date, nullable=False),
@@ -409,7 +418,7 @@ evaluations = Table(
 evaluation_classes = Table(
     "evaluation_classes",
     metadata,
-    _firm(),
+    _bulk_firm(),
     Column("as_of", Date, primary_key=True),
     _key("account_id"),
     _key("sub_asset_class"),
@@ -427,7 +436,17 @@ queue_entries = Table(
     Column("status", String(16), nullable=False),
     Column("request_id", Integer),
     CheckConstraint("status IN ('open', 'submitted')", name="status"),
+    Index(
+        "ux_queue_entries_open",
+        "firm_id",
+        "account_id",
+        unique=True,
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
 )
+"""An account has at most one ``open`` entry, its newest: an evaluation that flags it again
+replaces the older one."""
 
 requests = Table(
     "requests",
@@ -645,8 +664,6 @@ idempotency_keys = Table(
 DATED_TABLES = (
     "prices",
     "account_days",
-    "positions",
-    "lots",
     "cash_activity",
     "transactions",
 )
