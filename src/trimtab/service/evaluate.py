@@ -38,7 +38,19 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Float, Select, case, cast, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Float,
+    Select,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import drift_book
@@ -355,6 +367,7 @@ def evaluate(
     except BaseException:
         _let_go(uow, day, owner)  # interrupted here: the next run need not wait for the lease
         raise
+    _queue(uow, day)
     summary = _summary(uow, day, data_date, resumed)
     _renew(
         uow,
@@ -709,7 +722,8 @@ def _write(
     day: date,
     data_date: date,
 ) -> None:
-    """Store the evaluations of accounts ``rows`` (codes), their class drifts and queue entries.
+    """Store the evaluations of accounts ``rows`` (codes) and their class drifts (the queue
+    is written from them when the run ends: :func:`_queue`).
 
     Built column by column from the arrays and written as columns
     (:func:`~trimtab.store.columns.write_table`); no per-account arithmetic happens here.
@@ -760,69 +774,48 @@ def _write(
             }
         ),
     )
-    _queue(
-        uow, ids.filter(pc.not_equal(reasons, "")), reasons.filter(pc.not_equal(reasons, "")), day
-    )
 
 
-def _queue(uow: UnitOfWork, ids: pa.Array, reasons: pa.Array, day: date) -> None:
-    """Queue entries of ``day`` for the flagged accounts ``ids``: an account keeps one open
-    entry, the newest, which replaces any older open one (and is not replaced by a re-run
-    of an older day)."""
+def _queue(uow: UnitOfWork, day: date) -> None:
+    """Queue every account the run of ``day`` flagged, set-based from its stored
+    evaluations. An account keeps one open entry, its newest: the new entry replaces an
+    older open one, and a re-run of an older day does not replace a newer one. An entry of
+    ``day`` that a user already acted on (a re-run of the day) stays as it is; an account
+    waiting in an open request is queued as submitted in it."""
     firm = uow.firm_id
-    q = t.queue_entries.c
-    kept: set[str] = set()
-    pending: dict[str, int] = {}
-    wanted = ids.to_pylist()
-    for start in range(0, len(wanted), 10_000):
-        some = wanted[start : start + 10_000]
-        # an entry a user already acted on (a re-run of the day) stays as it is, and an
-        # account queued by a later evaluation (a re-run of an older day) keeps that entry
-        kept.update(
-            uow.conn.execute(
-                select(q.account_id).where(
-                    q.firm_id == firm,
-                    q.account_id.in_(some),
-                    or_(q.as_of == day, (q.as_of > day) & (q.status == "open")),
-                )
-            ).scalars()
+    q, e, oa = t.queue_entries, t.evaluations.c, t.open_accounts
+    flagged = select(e.account_id).where(e.firm_id == firm, e.as_of == day, e.reasons != "")
+    uow.conn.execute(
+        delete(q).where(
+            q.c.firm_id == firm,
+            q.c.status == "open",
+            q.c.as_of < day,
+            q.c.account_id.in_(flagged),
         )
-        # an account in an open request is shown as pending in it, not queued again
-        pending.update(
-            (r.account_id, r.request_id)
-            for r in uow.conn.execute(
-                select(t.open_accounts.c.account_id, t.open_accounts.c.request_id).where(
-                    t.open_accounts.c.firm_id == firm, t.open_accounts.c.account_id.in_(some)
-                )
-            )
+    )
+    other = t.queue_entries.alias("other")
+    queued_already = exists().where(
+        other.c.firm_id == firm,
+        other.c.account_id == e.account_id,
+        or_(other.c.as_of == day, (other.c.as_of > day) & (other.c.status == "open")),
+    )
+    request = (
+        select(oa.c.request_id)
+        .where(oa.c.firm_id == firm, oa.c.account_id == e.account_id)
+        .scalar_subquery()
+    )
+    uow.conn.execute(
+        insert(q).from_select(
+            ["firm_id", "account_id", "as_of", "reasons", "status", "request_id"],
+            select(
+                e.firm_id,
+                e.account_id,
+                e.as_of,
+                e.reasons,
+                case((request.is_(None), "open"), else_="submitted"),
+                request,
+            ).where(e.firm_id == firm, e.as_of == day, e.reasons != "", ~queued_already),
         )
-        uow.conn.execute(
-            delete(t.queue_entries).where(
-                q.firm_id == firm,
-                q.status == "open",
-                q.as_of < day,
-                q.account_id.in_([a for a in some if a not in pending]),
-            )
-        )
-    new = pc.invert(pc.is_in(ids, value_set=pa.array(sorted(kept), pa.string())))
-    ids, reasons = ids.filter(new), reasons.filter(new)
-    request = [pending.get(a) for a in ids.to_pylist()]
-    n = len(ids)
-    write_table(
-        uow.conn,
-        t.queue_entries,
-        pa.table(
-            {
-                "firm_id": pa.array([firm] * n, pa.string()),
-                "account_id": ids,
-                "as_of": pa.array([day] * n, pa.date32()),
-                "reasons": reasons,
-                "status": pa.array(
-                    ["open" if r is None else "submitted" for r in request], pa.string()
-                ),
-                "request_id": pa.array(request, pa.int64()),
-            }
-        ),
     )
 
 

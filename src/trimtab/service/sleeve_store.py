@@ -40,9 +40,14 @@ def import_sleeves(
 ) -> dict[str, int]:
     """Replace the stored sleeves of ``account_ids`` (the book's accounts) by the book's
     sleeve tables ``tables`` (checked already); returns the rows written per table."""
-    firm, ids = uow.firm_id, sorted(set(account_ids))
+    firm, book = uow.firm_id, set(account_ids)
     out: dict[str, int] = {}
     for name, (store, columns) in STORED.items():
+        # only accounts with stored rows: most books' accounts have none
+        stored = uow.conn.execute(
+            select(store.c.account_id).where(store.c.firm_id == firm).distinct()
+        ).scalars()
+        ids = sorted(book.intersection(stored))
         for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
             uow.conn.execute(
                 delete(store).where(store.c.firm_id == firm, store.c.account_id.in_(chunk))

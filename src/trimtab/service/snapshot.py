@@ -14,13 +14,13 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Float, Select, cast, or_, select
 
 from trimtab.core.book import BookArrays, assemble_book
 from trimtab.errors import NotFoundError
 from trimtab.store import holdings
 from trimtab.store import tables as t
-from trimtab.store.columns import floats
+from trimtab.store.columns import floats, read_table
 from trimtab.store.uow import UnitOfWork
 
 
@@ -50,6 +50,17 @@ class Snapshot:
     rebalancing: npt.NDArray[np.bool_]
 
 
+_ACCOUNTS = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("model_id", pa.string()),
+        ("model_version", pa.int64()),
+        ("cash", pa.float64()),
+        ("rebalancing", pa.bool_()),
+    ]
+)
+
+
 def _accounts_query(
     uow: UnitOfWork, as_of: date, account_ids: Sequence[str] | None, sleeved: Collection[str]
 ) -> Select:  # type: ignore[type-arg]
@@ -60,7 +71,7 @@ def _accounts_query(
         t.account_days.c.account_id,
         t.account_days.c.model_id,
         t.account_days.c.model_version,
-        t.account_days.c.cash,
+        cast(t.account_days.c.cash, Float).label("cash"),
         t.account_days.c.rebalancing,
     ).where(
         t.account_days.c.firm_id == uow.firm_id,
@@ -110,13 +121,15 @@ def load_snapshot(
     )
 
     # sorted here, not by the database: its collation need not be code-point order
-    accounts = sorted(
-        conn.execute(_accounts_query(uow, as_of, account_ids, sleeved)).all(),
-        key=lambda r: r.account_id,
-    )
-    ids = [r.account_id for r in accounts]
-    keys = sorted({(r.model_id, r.model_version) for r in accounts if r.model_id is not None})
-    if any(r.model_id is None for r in accounts):
+    accounts = read_table(
+        uow.conn, _accounts_query(uow, as_of, account_ids, sleeved), _ACCOUNTS
+    ).sort_by("account_id")
+    ids = accounts["account_id"].to_pylist()
+    model_ids = accounts["model_id"].to_pylist()
+    model_versions = accounts["model_version"].to_pylist()
+    pairs = list(zip(model_ids, model_versions, strict=True))
+    keys = sorted({p for p in pairs if p[0] is not None})
+    if any(m is None for m in model_ids):
         keys.append((None, None))  # the empty model, last
     key_code = {k: i for i, k in enumerate(keys)}
     lines: dict[tuple[str, int], list[tuple[int, float, float, float]]] = {k: [] for k in keys}
@@ -156,10 +169,8 @@ def load_snapshot(
         model_lower=lower,
         model_upper=upper,
         model_cash=model_cash,
-        account_model=np.array(
-            [key_code[(r.model_id, r.model_version)] for r in accounts], dtype=np.int32
-        ),
-        cash=np.array([float(r.cash) for r in accounts]),
+        account_model=np.array([key_code[p] for p in pairs], dtype=np.int32),
+        cash=np.asarray(accounts["cash"].to_numpy(), dtype=np.float64),
         position_account=pos_account,
         position_symbol=pos_symbol,
         position_quantity=pos_qty,
@@ -171,9 +182,9 @@ def load_snapshot(
         symbols=symbols,
         sub_asset_class=sub_asset_class,
         sub_asset_classes=classes,
-        model_ids=[r.model_id for r in accounts],
-        model_versions=[r.model_version for r in accounts],
-        rebalancing=np.array([bool(r.rebalancing) for r in accounts], dtype=bool),
+        model_ids=model_ids,
+        model_versions=model_versions,
+        rebalancing=np.asarray(accounts["rebalancing"].to_numpy(zero_copy_only=False), dtype=bool),
     )
 
 

@@ -220,14 +220,13 @@ rebalancing_changes = Table(
     "rebalancing_changes",
     metadata,
     Column("change_id", Integer, primary_key=True, autoincrement=True),
-    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("firm_id", String(64), nullable=False),  # a bulk table: see _bulk_firm
     Column("account_id", String(64), nullable=False),
     Column("effective", Date, nullable=False),
     Column("changed_at", UtcDateTime(), nullable=False),
     Column("rebalancing", Boolean, nullable=False),
     Column("changed_by", String(64), nullable=False),
     Column("import_date", Date),
-    _account_fk(),
     Index("ix_rebalancing_changes_account", "firm_id", "account_id", "effective"),
 )
 

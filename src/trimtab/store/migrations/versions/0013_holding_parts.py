@@ -6,9 +6,11 @@ Create Date: 2026-12-20 08:00:00
 
 Each imported date's positions and lots move from one row each to Parquet parts of whole
 households (``holding_parts``, documents in ``holding_blobs``; :mod:`trimtab.store.holdings`),
-and ``account_days.part`` gives each account's part. ``account_days``, ``evaluations`` and
-``evaluation_classes`` lose their per-row foreign keys: the import and the evaluation that
-write them check their references once per write. Existing data is carried over, both ways.
+and ``account_days.part`` gives each account's part. ``account_days``, ``rebalancing_changes``,
+``evaluations`` and ``evaluation_classes`` lose their per-row foreign keys: the import and
+the evaluation that write them write only rows of accounts they checked. An account keeps
+one open queue entry, its newest (``ux_queue_entries_open``). Existing data is carried
+over, both ways.
 """
 
 from __future__ import annotations
@@ -102,9 +104,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("part", sa.Integer(), server_default="0", nullable=False))
         batch_op.drop_constraint("fk_account_days_firm_id_firms", type_="foreignkey")
         batch_op.drop_constraint("fk_account_days_firm_id_accounts", type_="foreignkey")
-    for name in ("evaluations", "evaluation_classes"):
+    for name in ("evaluations", "evaluation_classes", "rebalancing_changes"):
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.drop_constraint(f"fk_{name}_firm_id_firms", type_="foreignkey")
+            if name == "rebalancing_changes":
+                batch_op.drop_constraint(f"fk_{name}_firm_id_accounts", type_="foreignkey")
     positions, lots = _old_tables(sa.MetaData())
     for firm, day in _days(conn):
         _carry_over(conn, firm, day, positions, lots)
@@ -241,11 +245,18 @@ def downgrade() -> None:
             rows = holdings.read(scope, as_of=day, kind=kind).to_pylist()
             if rows:
                 conn.execute(sa.insert(table), [{"firm_id": firm, "as_of": day, **r} for r in rows])
-    for name in ("evaluations", "evaluation_classes"):
+    for name in ("evaluations", "evaluation_classes", "rebalancing_changes"):
         with op.batch_alter_table(name, schema=None) as batch_op:
             batch_op.create_foreign_key(
                 f"fk_{name}_firm_id_firms", "firms", ["firm_id"], ["firm_id"]
             )
+            if name == "rebalancing_changes":
+                batch_op.create_foreign_key(
+                    f"fk_{name}_firm_id_accounts",
+                    "accounts",
+                    ["firm_id", "account_id"],
+                    ["firm_id", "account_id"],
+                )
     with op.batch_alter_table("account_days", schema=None) as batch_op:
         batch_op.create_foreign_key(
             "fk_account_days_firm_id_firms", "firms", ["firm_id"], ["firm_id"]

@@ -1,0 +1,209 @@
+"""The service's morning at scale, side by side with an earlier commit in one run.
+
+For each source tree (this checkout, and ``--before COMMIT`` checked out into a temporary
+worktree) and each database (a fresh SQLite file; PostgreSQL when
+``TRIMTAB_TEST_POSTGRES_URL`` is set, in a schema of its own dropped afterwards), runs in a
+fresh process each, in turn:
+
+- ``import``: read the demo book folder and import it as the book of 2026-11-19;
+- ``reimport``: the same date again (it replaces that date);
+- ``evaluate``: the daily evaluation of 2026-11-20;
+- ``reevaluate``: that evaluation again (it replaces its own results).
+
+Each step's wall time and the peak memory (resident set) of its process are reported.
+
+    .venv/bin/python bench/bench_morning.py --accounts 200000 [--before 32a31fb] [--only sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import _common as c
+
+STEPS = ("import", "reimport", "evaluate", "reevaluate")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def step(src: str, url: str, schema: str | None, folder: str, name: str) -> dict[str, Any]:
+    """One step in this process (the child): what it did and how long it took."""
+    sys.path.insert(0, src)
+    from datetime import UTC, date, datetime
+
+    from trimtab.service.access import add_firm
+    from trimtab.service.evaluate import evaluate
+    from trimtab.service.imports import import_book, read_book_folder
+    from trimtab.store.migrate import make_engine, upgrade
+    from trimtab.store.uow import UnitOfWork
+
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    engine = make_engine(url, schema=schema) if schema else make_engine(url)
+    t0 = time.perf_counter()
+    if name == "import":
+        upgrade(engine)
+        with UnitOfWork(engine, "bench") as uow:
+            add_firm(uow, name="Bench", admin_id="ops", now=now)
+    setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if name in ("import", "reimport"):
+        book = read_book_folder(Path(folder))
+        with UnitOfWork(engine, "bench") as uow:
+            summary = import_book(uow, actor="ops", as_of=date(2026, 11, 19), folder=book, now=now)
+        done = {"rows": summary.rows}
+    else:
+        with UnitOfWork(engine, "bench") as uow:
+            result = evaluate(uow, actor="ops", day=date(2026, 11, 20), now=now)
+        done = {"evaluated": result.evaluated, "flagged": result.flagged}
+    seconds = time.perf_counter() - t0
+    engine.dispose()
+    return {"seconds": seconds, "setup_s": setup, **done}
+
+
+def child(src: str, url: str, schema: str | None, folder: str, name: str) -> dict[str, Any]:
+    """Run :func:`step` in a fresh process; its result and its peak resident memory."""
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import bench_morning as b; "
+        "print(json.dumps(b.step(*sys.argv[2:])))"
+    )
+    env = {**os.environ, "PYTHONPATH": src}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(Path(__file__).parent),
+            src,
+            url,
+            schema or "",
+            folder,
+            name,
+        ],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not all children's
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{name} failed under {src} (exit {proc.returncode})")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["peak_mb"] = usage.ru_maxrss / 1024
+    return result
+
+
+@contextmanager
+def worktree(commit: str) -> Any:
+    path = Path(tempfile.mkdtemp(prefix="trimtab-before-"))
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield path / "src"
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)],
+            check=True,
+            capture_output=True,
+        )
+
+
+def run(accounts: int, before: str | None, only: str | None) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    folder = c.ensure_book(accounts)
+    trees = [("now", str(ROOT / "src"))]
+    rows = []
+    load_before = c.loadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        with worktree(before) if before else _nothing() as old_src:  # noqa: SIM117
+            if old_src is not None:
+                trees.append((f"{before}", str(old_src)))
+            pg = os.environ.get("TRIMTAB_TEST_POSTGRES_URL")
+            for label, src in trees:
+                targets = []
+                if only != "postgresql":
+                    targets.append(("sqlite", f"sqlite:///{tmp}/{label}.db", None))
+                if pg and only != "sqlite":
+                    targets.append(("postgresql", pg, f"bench_{uuid.uuid4().hex[:10]}"))
+                for database, url, schema in targets:
+                    admin = sa.create_engine(url) if schema else None
+                    if admin is not None:
+                        with admin.begin() as conn:
+                            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+                    try:
+                        for name in STEPS:
+                            r = child(src, url, schema, str(folder), name)
+                            c.log(
+                                f"{label} {database} {name}: {r['seconds']:.1f} s, "
+                                f"{r['peak_mb']:.0f} MB"
+                            )
+                            rows.append(
+                                {
+                                    "code": label,
+                                    "database": database,
+                                    "step": name,
+                                    "accounts": accounts,
+                                    **r,
+                                }
+                            )
+                    finally:
+                        if admin is not None:
+                            with admin.begin() as conn:
+                                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                            admin.dispose()
+    return {
+        "benchmark": "service_morning",
+        "load_before": load_before,
+        "load_after": c.loadavg(),
+        "machine": c.machine(),
+        "results": rows,
+    }
+
+
+@contextmanager
+def _nothing() -> Any:
+    yield None
+
+
+def render(result: dict[str, Any]) -> str:
+    head = ("code", "database", "step", "accounts", "seconds", "peak MB")
+    rows = [
+        (r["code"], r["database"], r["step"], r["accounts"], r["seconds"], r["peak_mb"])
+        for r in result["results"]
+    ]
+    return "\n".join(
+        [
+            "The service's morning: import and daily evaluation through the store",
+            c.table(head, rows),
+            c.load_note(result["load_before"], result["load_after"]),
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=200_000)
+    parser.add_argument("--before", help="an earlier commit to measure beside this checkout")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = run(args.accounts, args.before, args.only)
+    c.emit(result, render(result), args.json)
+
+
+if __name__ == "__main__":
+    main()
