@@ -44,7 +44,6 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    exists,
     func,
     insert,
     or_,
@@ -776,46 +775,66 @@ def _write(
     )
 
 
+_FLAGGED = pa.schema([("account_id", pa.string()), ("reasons", pa.string())])
+_PENDING = pa.schema([("account_id", pa.string()), ("request_id", pa.int64())])
+
+
 def _queue(uow: UnitOfWork, day: date) -> None:
-    """Queue every account the run of ``day`` flagged, set-based from its stored
-    evaluations. An account keeps one open entry, its newest: the new entry replaces an
-    older open one, and a re-run of an older day does not replace a newer one. An entry of
-    ``day`` that a user already acted on (a re-run of the day) stays as it is; an account
-    waiting in an open request is queued as submitted in it."""
-    firm = uow.firm_id
-    q, e, oa = t.queue_entries, t.evaluations.c, t.open_accounts
-    flagged = select(e.account_id).where(e.firm_id == firm, e.as_of == day, e.reasons != "")
-    uow.conn.execute(
-        delete(q).where(
-            q.c.firm_id == firm,
-            q.c.status == "open",
-            q.c.as_of < day,
-            q.c.account_id.in_(flagged),
+    """Queue every account the run of ``day`` flagged, from its stored evaluations. An
+    account keeps one open entry, its newest: the new entry replaces an older open one, and
+    a re-run of an older day does not replace a newer one. An entry of ``day`` that a user
+    already acted on (a re-run of the day) stays as it is; an account waiting in an open
+    request is queued as submitted in it.
+
+    The rows are worked out by column here rather than by an ``INSERT ... SELECT`` that
+    reads ``queue_entries`` while writing it: PostgreSQL may plan that as a scan of the
+    table per row, of the rows the statement itself is adding."""
+    firm, conn = uow.firm_id, uow.conn
+    q, e, oa = t.queue_entries.c, t.evaluations.c, t.open_accounts.c
+    flagged = read_table(
+        conn,
+        select(e.account_id, e.reasons).where(e.firm_id == firm, e.as_of == day, e.reasons != ""),
+        _FLAGGED,
+    )
+    conn.execute(
+        delete(t.queue_entries).where(
+            q.firm_id == firm,
+            q.status == "open",
+            q.as_of < day,
+            q.account_id.in_(
+                select(e.account_id).where(e.firm_id == firm, e.as_of == day, e.reasons != "")
+            ),
         )
     )
-    other = t.queue_entries.alias("other")
-    queued_already = exists().where(
-        other.c.firm_id == firm,
-        other.c.account_id == e.account_id,
-        or_(other.c.as_of == day, (other.c.as_of > day) & (other.c.status == "open")),
+    kept = read_table(
+        conn,
+        select(q.account_id).where(
+            q.firm_id == firm,
+            or_(q.as_of == day, (q.as_of > day) & (q.status == "open")),
+        ),
+        _FLAGGED.remove(1),
     )
-    request = (
-        select(oa.c.request_id)
-        .where(oa.c.firm_id == firm, oa.c.account_id == e.account_id)
-        .scalar_subquery()
+    new = flagged.filter(pc.invert(pc.is_in(flagged["account_id"], value_set=kept["account_id"])))
+    pending = read_table(
+        conn, select(oa.account_id, oa.request_id).where(oa.firm_id == firm), _PENDING
     )
-    uow.conn.execute(
-        insert(q).from_select(
-            ["firm_id", "account_id", "as_of", "reasons", "status", "request_id"],
-            select(
-                e.firm_id,
-                e.account_id,
-                e.as_of,
-                e.reasons,
-                case((request.is_(None), "open"), else_="submitted"),
-                request,
-            ).where(e.firm_id == firm, e.as_of == day, e.reasons != "", ~queued_already),
-        )
+    request = pending["request_id"].take(
+        pc.index_in(new["account_id"], value_set=pending["account_id"])
+    )
+    n = len(new)
+    write_table(
+        conn,
+        t.queue_entries,
+        pa.table(
+            {
+                "firm_id": pa.array([firm] * n, pa.string()),
+                "account_id": new["account_id"],
+                "as_of": pa.array([day] * n, pa.date32()),
+                "reasons": new["reasons"],
+                "status": pc.if_else(request.is_null(), "open", "submitted"),
+                "request_id": request,
+            }
+        ),
     )
 
 
