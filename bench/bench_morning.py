@@ -132,43 +132,45 @@ def run(accounts: int, before: str | None, only: str | None) -> dict[str, Any]:
     trees = [("now", str(ROOT / "src"))]
     rows = []
     load_before = c.loadavg()
-    with tempfile.TemporaryDirectory() as tmp:
-        with worktree(before) if before else _nothing() as old_src:
-            if old_src is not None:
-                trees.append((f"{before}", str(old_src)))
-            pg = os.environ.get("TRIMTAB_TEST_POSTGRES_URL")
-            for label, src in trees:
-                targets = []
-                if only != "postgresql":
-                    targets.append(("sqlite", f"sqlite:///{tmp}/{label}.db", None))
-                if pg and only != "sqlite":
-                    targets.append(("postgresql", pg, f"bench_{uuid.uuid4().hex[:10]}"))
-                for database, url, schema in targets:
-                    admin = sa.create_engine(url) if schema else None
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        worktree(before) if before else _nothing() as old_src,
+    ):
+        if old_src is not None:
+            trees.append((f"{before}", str(old_src)))
+        pg = os.environ.get("TRIMTAB_TEST_POSTGRES_URL")
+        for label, src in trees:
+            targets = []
+            if only != "postgresql":
+                targets.append(("sqlite", f"sqlite:///{tmp}/{label}.db", None))
+            if pg and only != "sqlite":
+                targets.append(("postgresql", pg, f"bench_{uuid.uuid4().hex[:10]}"))
+            for database, url, schema in targets:
+                admin = sa.create_engine(url) if schema else None
+                if admin is not None:
+                    with admin.begin() as conn:
+                        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+                try:
+                    for name in STEPS:
+                        r = child(src, url, schema, str(folder), name)
+                        c.log(
+                            f"{label} {database} {name}: {r['seconds']:.1f} s, "
+                            f"{r['peak_mb']:.0f} MB"
+                        )
+                        rows.append(
+                            {
+                                "code": label,
+                                "database": database,
+                                "step": name,
+                                "accounts": accounts,
+                                **r,
+                            }
+                        )
+                finally:
                     if admin is not None:
                         with admin.begin() as conn:
-                            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-                    try:
-                        for name in STEPS:
-                            r = child(src, url, schema, str(folder), name)
-                            c.log(
-                                f"{label} {database} {name}: {r['seconds']:.1f} s, "
-                                f"{r['peak_mb']:.0f} MB"
-                            )
-                            rows.append(
-                                {
-                                    "code": label,
-                                    "database": database,
-                                    "step": name,
-                                    "accounts": accounts,
-                                    **r,
-                                }
-                            )
-                    finally:
-                        if admin is not None:
-                            with admin.begin() as conn:
-                                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-                            admin.dispose()
+                            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+                        admin.dispose()
     return {
         "benchmark": "service_morning",
         "load_before": load_before,
