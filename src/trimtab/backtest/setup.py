@@ -22,6 +22,7 @@ from trimtab.io.arrow import as_numpy
 from trimtab.io.batch import book_rules
 from trimtab.io.book import LoadedBook, has_sleeve_tables, read_book
 from trimtab.io.household_book import household_codes
+from trimtab.io.tables import table_path
 
 Codes = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -107,7 +108,7 @@ def load_setup(book: Path, prices: Path, flows: Path | None = None) -> Setup:
         loaded=loaded,
         base=base,
         rules=rules,
-        lots=_starting_lots(loaded, rules, history, start),
+        lots=_starting_lots(loaded, rules, history, start, table_path(book, "lots")),
         household=household_codes(loaded).astype(np.int64),
         qualified=on.qualified,
         managed=managed,
@@ -120,7 +121,7 @@ def load_setup(book: Path, prices: Path, flows: Path | None = None) -> Setup:
 
 
 def _starting_lots(
-    loaded: LoadedBook, rules: SlotRules, history: PriceHistory, start: date
+    loaded: LoadedBook, rules: SlotRules, history: PriceHistory, start: date, path: Path | None
 ) -> LotStore:
     """The book's lots, and a lot bought at the first close for each holding without any."""
     arrays = loaded.arrays
@@ -129,7 +130,7 @@ def _starting_lots(
     if late.any():
         row = int(lots.source[np.flatnonzero(late)[0]]) + 1 if lots.source is not None else 0
         raise BookError(
-            f"lots row {row} column acquired",
+            f"{path.name if path else 'lots'} row {row} column acquired",
             f"acquired after the first day of the price history ({start})",
         )
     n, k = arrays.quantity.shape
