@@ -3,8 +3,6 @@ dates, realised gains are the lots', and lots and holdings agree."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyarrow.parquet as pq
 import pytest

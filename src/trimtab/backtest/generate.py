@@ -54,7 +54,7 @@ def generate_history(prices: pa.Table, spec: HistorySpec) -> pa.Table:
     (``symbol``, ``price``, optional ``sub_asset_class`` and ``asset_class``)."""
     from trimtab.service.market import market_days
 
-    days = market_days(spec.start, int(round(spec.years * TRADING_DAYS)) + 1)
+    days = market_days(spec.start, round(spec.years * TRADING_DAYS) + 1)
     rng = np.random.default_rng(spec.seed)
     symbols = prices.column("symbol").to_pylist()
     first = np.asarray(prices.column("price").to_numpy(zero_copy_only=False), dtype=np.float64)

@@ -78,15 +78,16 @@ class CashFlows:
     def on(self, t: int, n: int) -> Dollars:
         """Dollars flowing into each of ``n`` accounts on day ``t``, (N,)."""
         lo, hi = np.searchsorted(self.day, [t, t + 1])
-        out: Dollars = np.bincount(self.account[lo:hi], weights=self.amount[lo:hi], minlength=n)
-        return out
+        out = np.bincount(self.account[lo:hi], weights=self.amount[lo:hi], minlength=n)
+        return out.astype(np.float64)
 
 
-def _codes(label: str, column: str, values: pa.ChunkedArray, names: pa.Array) -> npt.NDArray:
+def _codes(values: pa.ChunkedArray, names: pa.Array) -> npt.NDArray[np.int64]:
+    """Index of each value in ``names``, -1 where absent."""
     if pa.types.is_dictionary(values.type):
         values = values.cast(pa.string())
     found = pc.index_in(values, value_set=names)
-    codes = as_numpy(pc.fill_null(found, -1)).astype(np.int64)
+    codes: npt.NDArray[np.int64] = as_numpy(pc.fill_null(found, -1)).astype(np.int64)
     return codes
 
 
@@ -118,7 +119,7 @@ def read_history(path: Path, symbols: tuple[str, ...]) -> PriceHistory:
             )
     else:
         div = np.zeros(table.num_rows)
-    sym = _codes(label, "symbol", table.column("symbol"), pa.array(symbols, pa.string()))
+    sym = _codes(table.column("symbol"), pa.array(symbols, pa.string()))
     day_number = as_numpy(table.column("date").cast(pa.int32())).astype(np.int64)
     keep = sym >= 0
     days = np.unique(day_number[keep])
@@ -163,7 +164,7 @@ def read_flows(path: Path, account_ids: list[str], days: Days) -> CashFlows:
     table = read_table(path, FLOW_COLUMNS)
     require_values(label, table, ["date", "account_id", "amount"])
     amount = np.round(numbers(label, table, "amount"), 2)
-    account = _codes(label, "account_id", table.column("account_id"), pa.array(account_ids))
+    account = _codes(table.column("account_id"), pa.array(account_ids))
     if (account < 0).any():
         r = first_row(account < 0)
         raise BookError(

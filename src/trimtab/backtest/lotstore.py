@@ -112,7 +112,5 @@ class LotStore:
         """Shares of the lots per slot, (N, K)."""
         n, k = shape
         flat = self.row.astype(np.int64) * k + self.slot
-        out: npt.NDArray[np.float64] = np.bincount(
-            flat, weights=self.quantity, minlength=n * k
-        ).reshape(n, k)
-        return out
+        out = np.bincount(flat, weights=self.quantity, minlength=n * k).astype(np.float64)
+        return out.reshape(n, k)

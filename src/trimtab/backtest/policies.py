@@ -61,7 +61,8 @@ class Policy:
         if self.kind is Kind.CASH_FLOW:
             out: npt.NDArray[np.bool_] = flags.deposit | flags.withdrawal
             return out
-        return flags.matrix().any(axis=1)
+        fired: npt.NDArray[np.bool_] = np.any(flags.matrix(), axis=1)
+        return fired
 
 
 def parse_policies(text: str) -> list[Policy]:

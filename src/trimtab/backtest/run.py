@@ -180,12 +180,14 @@ def run_policy(
     run: Run,
     options: TradeOptions,
     *,
-    costs: Costs = Costs(),
-    rates: TaxRates = TaxRates(),
+    costs: Costs | None = None,
+    rates: TaxRates | None = None,
 ) -> RunResult:
-    """Replay ``setup`` under ``run``."""
+    """Replay ``setup`` under ``run`` (no costs and 37% / 20% tax rates by default)."""
+    costs = costs or Costs()
+    rates = rates or TaxRates()
     h = setup.history
-    n, k = setup.base.price.shape
+    n = setup.size
     T = h.size
     arrays = setup.loaded.arrays
     quantity = arrays.quantity.copy()

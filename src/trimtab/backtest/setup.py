@@ -128,9 +128,9 @@ def _starting_lots(
     lots = rules.lots
     late = lots.acquired > start.toordinal()
     if late.any():
-        row = int(lots.source[np.flatnonzero(late)[0]]) + 1 if lots.source is not None else 0
+        first = int(lots.source[np.flatnonzero(late)[0]]) + 1 if lots.source is not None else 0
         raise BookError(
-            f"{path.name if path else 'lots'} row {row} column acquired",
+            f"{path.name if path else 'lots'} row {first} column acquired",
             f"acquired after the first day of the price history ({start})",
         )
     n, k = arrays.quantity.shape

@@ -149,7 +149,7 @@ def trade(
     n = setup.size
     spent = np.bincount(account, weights=amount, minlength=n)
     fee = costs.per_trade + np.abs(amount) * (costs.bps / 10_000.0)
-    cost = np.round(np.bincount(account, weights=fee, minlength=n), 2)
+    cost: Dollars = np.round(np.bincount(account, weights=fee, minlength=n), 2).astype(np.float64)
     cash -= spent + cost
     np.add.at(quantity, (account, cols), shares)
     quantity[np.abs(quantity) < SHARE_TOLERANCE] = 0.0
