@@ -192,9 +192,7 @@ def run_policy(
     arrays = setup.loaded.arrays
     quantity = arrays.quantity.copy()
     cash = arrays.cash.copy()
-    lots = LotStore(
-        setup.lots.row, setup.lots.slot, setup.lots.quantity, setup.lots.basis, setup.lots.acquired
-    )
+    lots = setup.lots.copy()
     wash = WashState.empty(int(setup.household.max(initial=0)) + 1, h.close.shape[1] - 1)
     activity = Activity.none(n)
     state = TriggerState.empty(n, setup.n_classes)

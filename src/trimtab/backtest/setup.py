@@ -146,6 +146,7 @@ def _starting_lots(
         quantity=np.r_[lots.quantity, quantity],
         basis=np.r_[lots.basis, np.round(quantity * close, 2)],
         acquired=np.r_[lots.acquired, np.full(bare.size, start.toordinal(), dtype=np.int32)],
+        width=k,
     )
 
 

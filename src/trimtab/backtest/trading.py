@@ -100,7 +100,7 @@ def day_rules(
         hold=r.hold[accounts],
         ruled=np.ones(accounts.size, dtype=bool),
         method=r.method[accounts],
-        lots=lots.of(accounts, setup.size),
+        lots=lots.of(accounts, r.method[accounts]),
     )
 
 
