@@ -29,7 +29,13 @@ def inputs(accounts: int, years: float) -> tuple[Path, Path, Path]:
     """The book, its history and its flows under ``bench/out/``, made once."""
     from datetime import date
 
-    from trimtab.backtest.generate import HistorySpec, generate_flows, generate_history
+    from trimtab.backtest.generate import (
+        HistorySpec,
+        book_values,
+        generate_flows,
+        generate_history,
+    )
+    from trimtab.io.book import read_book
     from trimtab.io.demo import DemoSpec, demo_tables, write_book
 
     folder = c.OUT / f"backtest-{accounts}-{years:g}y"
@@ -39,7 +45,9 @@ def inputs(accounts: int, years: float) -> tuple[Path, Path, Path]:
         write_book(book, tables, "parquet")
         history = generate_history(tables["prices"], HistorySpec(years, 1, date(2026, 11, 20)))
         pq.write_table(history, prices)
-        pq.write_table(generate_flows(tables["accounts"], history, 1), flows)
+        ids = tables["accounts"].column("account_id").to_pylist()
+        values = book_values(read_book(book).arrays)
+        pq.write_table(generate_flows(ids, values, history, 1), flows)
         (folder / ".complete").write_text("done\n")
     return book, prices, flows
 

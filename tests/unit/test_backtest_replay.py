@@ -7,12 +7,18 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from trimtab.backtest.generate import HistorySpec, generate_flows, generate_history
+from trimtab.backtest.generate import (
+    HistorySpec,
+    book_values,
+    generate_flows,
+    generate_history,
+)
 from trimtab.backtest.policies import Kind, Policy, calendar_days, parse_policies
 from trimtab.backtest.run import Run, RunResult, run_policy
 from trimtab.backtest.setup import Setup, load_setup
 from trimtab.backtest.trading import Costs
 from trimtab.core.engine import Method
+from trimtab.io.book import read_book
 from trimtab.io.demo import DemoSpec, demo_tables, write_book
 from trimtab.options import trade_options
 
@@ -22,10 +28,12 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
     root = tmp_path_factory.mktemp("backtest")
     tables = demo_tables(DemoSpec(accounts=40, securities=60, models=6, lines=12, lots=True))
     write_book(root / "book", tables)
+    ids = tables["accounts"].column("account_id").to_pylist()
     history = generate_history(tables["prices"], HistorySpec(years=0.5, seed=3))
     pq.write_table(history, root / "prices.parquet")
     pq.write_table(
-        generate_flows(tables["accounts"], history, 3, per_year=6), root / "flows.parquet"
+        generate_flows(ids, book_values(read_book(root / "book").arrays), history, 3, per_year=6),
+        root / "flows.parquet",
     )
     return load_setup(root / "book", root / "prices.parquet", root / "flows.parquet")
 

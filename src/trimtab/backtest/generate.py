@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from trimtab.core.book import BookArrays
+
 TRADING_DAYS = 252
 
 # asset class: (annual drift, annual volatility, annual dividend yield, payments per year)
@@ -108,25 +110,36 @@ def _dividends(
 
 
 def generate_flows(
-    accounts: pa.Table, history: pa.Table, seed: int, per_year: float = 2.0
+    account_ids: list[str],
+    value: npt.NDArray[np.float64],
+    history: pa.Table,
+    seed: int,
+    per_year: float = 2.0,
 ) -> pa.Table:
     """``date, account_id, amount`` rows: about ``per_year`` flows a year per account on
     random market days of ``history`` after the first, three deposits for two withdrawals,
-    whole dollars around $5,000 (seeded)."""
+    each 1% to 5% of the account's starting ``value``, in whole dollars (seeded)."""
     rng = np.random.default_rng(seed)
     days = np.unique(history.column("date").to_numpy(zero_copy_only=False))[1:]
-    ids = accounts.column("account_id").to_pylist()
     years = days.size / TRADING_DAYS
-    count = rng.poisson(per_year * years, len(ids))
-    account = np.repeat(np.arange(len(ids)), count)
-    when = np.sort(rng.choice(days, account.size)) if account.size else days[:0]
-    size = np.round(rng.lognormal(np.log(5_000.0), 0.8, account.size))
+    count = rng.poisson(per_year * years, len(account_ids))
+    account = np.repeat(np.arange(len(account_ids)), count)
+    when = rng.choice(days, account.size) if account.size else days[:0]
+    size = np.round(value[account] * rng.uniform(0.01, 0.05, account.size))
     sign = np.where(rng.random(account.size) < 0.6, 1.0, -1.0)
     order = np.argsort(when, kind="stable")
     return pa.table(
         {
             "date": pa.array(when[order], pa.date32()),
-            "account_id": pa.array([ids[i] for i in account[order]], pa.string()),
+            "account_id": pa.array([account_ids[i] for i in account[order]], pa.string()),
             "amount": (size * sign)[order],
         }
     )
+
+
+def book_values(arrays: BookArrays) -> npt.NDArray[np.float64]:
+    """Each account's value at the book's prices, dollars."""
+    out: npt.NDArray[np.float64] = arrays.cash + (
+        arrays.quantity * arrays.price[arrays.slot_symbol]
+    ).sum(axis=1)
+    return out

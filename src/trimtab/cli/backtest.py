@@ -118,7 +118,12 @@ def register(app: typer.Typer) -> None:
         """Write a seeded daily price history for BOOK: correlated random walks over NYSE days."""
         from datetime import date
 
-        from trimtab.backtest.generate import HistorySpec, generate_flows, generate_history
+        from trimtab.backtest.generate import (
+            HistorySpec,
+            book_values,
+            generate_flows,
+            generate_history,
+        )
         from trimtab.io.batch import write_output
         from trimtab.io.book import read_book
 
@@ -139,5 +144,7 @@ def register(app: typer.Typer) -> None:
             raise _fail(flag_error(err)) from None
         write_output(history, out)
         if flows_out is not None:
-            write_output(generate_flows(loaded.tables["accounts"], history, seed), flows_out)
+            ids = loaded.account_ids.to_pylist()
+            flows = generate_flows(ids, book_values(loaded.arrays), history, seed)
+            write_output(flows, flows_out)
         sys.stderr.write(f"wrote {history.num_rows} closes to {out}\n")
