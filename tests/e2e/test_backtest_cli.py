@@ -90,7 +90,7 @@ def test_backtest_writes_table_files_and_report(
     days = pq.read_table(daily)
     assert days.num_rows == 5 * len(set(pq.read_table(prices).column("date").to_pylist()))
     html = report.read_text(encoding="utf-8")
-    assert html.count("<svg") == 3 and "<script" not in html and "http" not in html.split("<svg")[0]
+    assert html.count("<svg") == 4 and "<script" not in html and "http" not in html.split("<svg")[0]
 
 
 @pytest.mark.parametrize(

@@ -13,20 +13,42 @@ from html import escape
 import numpy as np
 import pyarrow as pa
 
-from trimtab.backtest.results import SUMMARY_COLUMNS
 from trimtab.backtest.run import RunResult
 from trimtab.backtest.setup import Setup
 
 _STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1100px; }
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1250px; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 2em; }
 table { border-collapse: collapse; font-size: 0.85em; }
-th, td { border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: right; }
+table { margin: 0.8em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 3px 7px; text-align: right; }
 th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
-th { background: #f4f4f4; }
+th { background: #f4f4f4; vertical-align: bottom; }
+td { white-space: nowrap; }
 p.note { color: #555; font-size: 0.9em; }
 figure { margin: 1em 0; }
 """
+
+
+LABELS = {
+    "policy": "Policy",
+    "logic": "Logic",
+    "tracking_error_pct": "Tracking error %",
+    "book_tracking_error_pct": "Book tracking error %",
+    "rebalance_events": "Rebalance events",
+    "trades": "Trades",
+    "turnover": "Turnover $",
+    "turnover_pct_per_year": "Turnover % a year",
+    "trading_costs": "Costs $",
+    "short_term_gains": "Short-term gains $",
+    "long_term_gains": "Long-term gains $",
+    "estimated_tax": "Estimated tax $",
+    "ending_value": "Ending value $",
+    "after_tax_value": "After-tax value $",
+    "mean_drift_pct": "Mean drift, points",
+    "worst_drift_pct": "Worst drift, points",
+}
+"""Column headings of the summary table (the file columns' names spelled out)."""
 
 
 def _svg(figure: object) -> str:
@@ -53,6 +75,16 @@ def _charts(setup: Setup, results: list[RunResult], summary: pa.Table) -> list[t
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     charts.append(("Book value over time", _svg(fig)))
+    plt.close(fig)
+
+    base = next((r for r in results if r.run.method is None), results[0])
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    for r in results:
+        ax.plot(days, (r.value - base.value) / 1e3, linewidth=1.0, label=r.run.name)
+    ax.set_ylabel(f"less {base.run.name}, $ thousands")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    charts.append((f"Book value less that of {base.run.name}", _svg(fig)))
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(10, 4.2))
@@ -84,10 +116,49 @@ def _charts(setup: Setup, results: list[RunResult], summary: pa.Table) -> list[t
     return charts
 
 
+TABLES = (
+    (
+        "policy",
+        "logic",
+        "rebalance_events",
+        "trades",
+        "turnover",
+        "turnover_pct_per_year",
+        "trading_costs",
+        "mean_drift_pct",
+        "worst_drift_pct",
+    ),
+    (
+        "policy",
+        "logic",
+        "tracking_error_pct",
+        "book_tracking_error_pct",
+        "short_term_gains",
+        "long_term_gains",
+        "estimated_tax",
+        "ending_value",
+        "after_tax_value",
+    ),
+)
+"""The summary shown as two tables: trading and drift, then tracking, gains and values
+(dollars of $10,000 or more without cents; the files keep them)."""
+
+
+def _table(summary: pa.Table, columns: tuple[str, ...]) -> str:
+    head = "".join(f"<th>{escape(LABELS[c])}</th>" for c in columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{_cell(row[c])}</td>" for c in columns) + "</tr>"
+        for row in summary.to_pylist()
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
 def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
+        if abs(value) >= 10_000:
+            return f"{value:,.0f}"
         return f"{value:,.2f}" if abs(value) >= 100 else f"{value:.4g}"
     if isinstance(value, int):
         return f"{value:,}"
@@ -97,11 +168,7 @@ def _cell(value: object) -> str:
 def render_report(setup: Setup, results: list[RunResult], summary: pa.Table, title: str) -> str:
     """The report as one HTML document."""
     days = setup.history.days
-    head = "".join(f"<th>{escape(c)}</th>" for c in SUMMARY_COLUMNS)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row.values()) + "</tr>"
-        for row in summary.to_pylist()
-    )
+    tables = "".join(_table(summary, columns) for columns in TABLES)
     figures = "".join(
         f"<h2>{escape(name)}</h2><figure>{svg}</figure>"
         for name, svg in _charts(setup, results, summary)
@@ -113,11 +180,12 @@ def render_report(setup: Setup, results: list[RunResult], summary: pa.Table, tit
         f"<h1>{escape(title)}</h1>"
         f"<p>{setup.size:,} accounts ({managed:,} with rebalancing on), {days.size:,} market "
         f"days from {days[0]} to {days[-1]}.</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+        f"{tables}"
         "<p class='note'>Tracking error: annualised standard deviation of each account's daily "
         "return less the return of its target weights rebalanced daily, mean over accounts. "
         "Turnover: half the dollars traded over the mean book value, per year. Estimated tax: "
         "net short- and long-term gains per account and year at the given rates, qualified "
-        "accounts untaxed; after-tax value is the ending value less it.</p>"
+        "accounts untaxed; after-tax value is the ending value less it. Drift: each "
+        "account's largest security drift at each close after the first.</p>"
         f"{figures}</body></html>"
     )
