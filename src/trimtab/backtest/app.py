@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from trimtab.backtest.policies import Kind, parse_policies
 from trimtab.backtest.results import daily_table, summary_table
 from trimtab.backtest.run import Run, RunResult, run_policy
@@ -95,12 +97,10 @@ def run_backtest(
     return results
 
 
-def _print(summary: object) -> None:
-    import pyarrow as pa
+def _print(summary: pa.Table) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    assert isinstance(summary, pa.Table)
     shown = {
         "policy": "Policy",
         "logic": "Logic",

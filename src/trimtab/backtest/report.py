@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import io
 from html import escape
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
 from trimtab.backtest.run import RunResult
 from trimtab.backtest.setup import Setup
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 1250px; }
@@ -51,9 +55,10 @@ LABELS = {
 """Column headings of the summary table (the file columns' names spelled out)."""
 
 
-def _svg(figure: object) -> str:
+def _svg(figure: Figure) -> str:
+    """The figure as an SVG element (without the XML prolog), to inline in the page."""
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")  # type: ignore[attr-defined]
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
