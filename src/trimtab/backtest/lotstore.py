@@ -12,6 +12,7 @@ are found again. Indexes hold until the next :meth:`LotStore.compact`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +41,11 @@ class Relief:
 
 class LotStore:
     """Every lot of the book: account row, slot, shares, total basis in dollars (NaN when
-    missing) and acquisition ordinal (``date.toordinal``), for ``width`` slots per account."""
+    missing) and acquisition ordinal (``date.toordinal``), for ``width`` slots per account.
+
+    ``row``, ``slot``, ``quantity``, ``basis`` and ``acquired`` are the sorted lots; the lots
+    opened since the last :meth:`compact` follow them (indexes from ``len(row)`` on).
+    """
 
     def __init__(
         self,
@@ -57,37 +62,58 @@ class LotStore:
         self.quantity = np.asarray(quantity, dtype=np.float64).copy()
         self.basis = np.asarray(basis, dtype=np.float64).copy()
         self.acquired = np.asarray(acquired, dtype=np.int32)
-        self._tail: list[tuple[npt.NDArray[np.generic], ...]] = []
-        self._sorted = 0  # lots [0, _sorted) are in order; the rest is the tail
-        self._sort(np.lexsort((self.acquired, self._position())))
+        self._new: list[tuple[npt.NDArray[np.generic], ...]] = []  # opened, not yet in tail
+        self._tail = _Lots.empty()
+        self._sort(np.lexsort((self.acquired, self._position(self.row, self.slot))))
 
     def copy(self) -> LotStore:
         """A store of the same lots, to change independently."""
-        self._join()
+        self.compact()
         return LotStore(self.row, self.slot, self.quantity, self.basis, self.acquired, self.width)
 
     @property
     def size(self) -> int:
-        self._join()
-        return int(self.row.size)
+        """Number of lots, those relieved to nothing since the last compaction included."""
+        return int(self.row.size) + self._tail_lots().size
 
-    def _position(self) -> Indices:
-        out: Indices = self.row.astype(np.int64) * self.width + self.slot
+    def _position(self, row: npt.NDArray[np.int32], slot: npt.NDArray[np.int32]) -> Indices:
+        out: Indices = row.astype(np.int64) * self.width + slot
         return out
 
     def _sort(self, order: Indices) -> None:
         for name in FIELDS:
             setattr(self, name, getattr(self, name)[order])
-        self._sorted = int(self.row.size)
 
-    def _join(self) -> None:
-        """Append the lots opened since the last call to the arrays (the tail)."""
-        if not self._tail:
-            return
-        parts = list(zip(*self._tail, strict=True))
-        for name, added in zip(FIELDS, parts, strict=True):
-            setattr(self, name, np.concatenate([getattr(self, name), *added]))
-        self._tail = []
+    def _tail_lots(self) -> _Lots:
+        """The lots opened since the last compaction, in the order opened."""
+        if self._new:
+            parts = list(zip(*self._new, strict=True))
+            self._tail = _Lots(
+                *(
+                    np.concatenate([getattr(self._tail, name), *added])
+                    for name, added in zip(FIELDS, parts, strict=True)
+                )
+            )
+            self._new = []
+        return self._tail
+
+    def _gather(self, name: str, index: Indices) -> npt.NDArray[Any]:
+        """Field ``name`` of the lots at ``index`` (sorted lots, then the tail)."""
+        head: npt.NDArray[Any] = getattr(self, name)
+        tail = self._tail_lots()
+        if not tail.size:
+            out: npt.NDArray[Any] = head[index]
+            return out
+        late = index >= head.size
+        out = np.empty(index.size, dtype=head.dtype)
+        out[~late] = head[index[~late]]
+        out[late] = getattr(tail, name)[index[late] - head.size]
+        return out
+
+    def where(self, lot: Indices) -> tuple[Indices, Indices]:
+        """Account row and slot of each ``lot``."""
+        row = self._gather("row", lot).astype(np.int64)
+        return row, self._gather("slot", lot).astype(np.int64)
 
     def open(
         self,
@@ -100,61 +126,79 @@ class LotStore:
         """Open a lot per buy, acquired on ``ordinal`` (later than every lot held)."""
         if row.size:
             acquired = np.full(row.size, ordinal, dtype=np.int32)
-            self._tail.append(
+            self._new.append(
                 (row.astype(np.int32), slot.astype(np.int32), quantity, basis, acquired)
             )
 
     def relieve(self, lot: Indices, quantity: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Take ``quantity`` shares from each ``lot`` (each at most once); returns the basis
         relieved, pro rata (NaN where the lot has none)."""
-        self._join()
-        whole = self.quantity[lot]
-        part = self.basis[lot] * (quantity / whole)
-        left = whole - quantity
-        self.basis[lot] = np.where(left > SHARE_TOLERANCE, self.basis[lot] - part, 0.0)
-        self.quantity[lot] = np.where(left > SHARE_TOLERANCE, left, 0.0)
+        part = np.empty(lot.size)
+        head = int(self.row.size)
+        for lots, at, mine in (
+            (self, lot, lot < head),
+            (self._tail_lots(), lot - head, lot >= head),
+        ):
+            i, q = at[mine], quantity[mine]
+            whole = lots.quantity[i]
+            part[mine] = lots.basis[i] * (q / whole)
+            left = whole - q
+            lots.basis[i] = np.where(left > SHARE_TOLERANCE, lots.basis[i] - part[mine], 0.0)
+            lots.quantity[i] = np.where(left > SHARE_TOLERANCE, left, 0.0)
         return part
 
     def compact(self) -> None:
-        """Drop the lots with no shares left and merge the tail into the sorted lots (a
-        stable sort by position of two sorted runs: the tail's lots are the newest)."""
-        self._join()
-        keep = np.flatnonzero(self.quantity > 0)
-        tail = keep[keep >= self._sorted]
-        order = np.r_[
-            keep[keep < self._sorted], tail[np.argsort(self._position()[tail], kind="stable")]
-        ]
-        position = self._position()[order]
-        self._sort(order[np.argsort(position, kind="stable")])
+        """Drop the lots with no shares left and merge the tail into the sorted lots: each
+        tail lot, the newest of its position, goes after that position's lots."""
+        tail = self._tail_lots()
+        keep = self.quantity > 0
+        if tail.size == 0 and keep.all():
+            return
+        for name in FIELDS:
+            setattr(self, name, getattr(self, name)[keep])
+        mine = np.flatnonzero(tail.quantity > 0)
+        key = self._position(tail.row[mine], tail.slot[mine])
+        order = np.argsort(key, kind="stable")
+        mine, key = mine[order], key[order]
+        at = np.searchsorted(self._position(self.row, self.slot), key, side="right")
+        for name in FIELDS:
+            setattr(self, name, np.insert(getattr(self, name), at, getattr(tail, name)[mine]))
+        self._tail = _Lots.empty()
 
     def of(self, accounts: Indices, methods: npt.NDArray[np.int8]) -> LotArrays:
         """The lots with shares of ``accounts`` (ascending), rows renumbered 0..len(accounts)
         in that order; ``methods``, their lot methods (code 0 is first in, first out)."""
-        self._join()
-        head = self.row[: self._sorted]
-        lo = np.searchsorted(head, accounts)
-        hi = np.searchsorted(head, accounts + 1)
-        count = hi - lo
-        new_row = np.repeat(np.arange(accounts.size), count)
-        index = np.arange(int(count.sum())) + np.repeat(lo - np.cumsum(count) + count, count)
-        if self.row.size > self._sorted:  # the tail: newest lots, after their position's
-            place = np.full(int(self.row.max(initial=0)) + 1, -1, dtype=np.int64)
-            place[accounts[accounts < place.size]] = np.flatnonzero(accounts < place.size)
-            tail_row = place[self.row[self._sorted :]]
-            mine = np.flatnonzero(tail_row >= 0)
-            index = np.r_[index, mine + self._sorted]
-            new_row = np.r_[new_row, tail_row[mine]]
-            key = new_row * self.width + self.slot[index]
+        lo = np.searchsorted(self.row, accounts)
+        count = np.searchsorted(self.row, accounts + 1) - lo
+        total = int(count.sum())
+        if total == self.row.size:  # every lot of the sorted part: no gather
+            index = np.arange(total)
+        else:
+            index = np.arange(total) + np.repeat(lo - np.cumsum(count) + count, count)
+        new_row = np.repeat(np.arange(accounts.size, dtype=np.int64), count)
+        tail = self._tail_lots()
+        if tail.size:  # the newest lots go after their position's sorted lots
+            place = np.full(int(tail.row.max()) + 1, -1, dtype=np.int64)
+            inside = accounts < place.size
+            place[accounts[inside]] = np.flatnonzero(inside)
+            tail_row = place[tail.row]
+            mine = np.flatnonzero((tail_row >= 0) & (tail.quantity > 0))
+            key = tail_row[mine] * self.width + tail.slot[mine]
             order = np.argsort(key, kind="stable")
-            index, new_row = index[order], new_row[order]
-        has = self.quantity[index] > 0
-        index, new_row = index[has], new_row[has]
+            mine, key = mine[order], key[order]
+            at = np.searchsorted(new_row * self.width + self.slot[index], key, side="right")
+            index = np.insert(index, at, mine + self.row.size)
+            new_row = np.insert(new_row, at, tail_row[mine])
+        quantity = self._gather("quantity", index)
+        has = quantity > 0
+        if not has.all():
+            index, new_row, quantity = index[has], new_row[has], quantity[has]
         return LotArrays(
             row=new_row.astype(np.int32),
-            slot=self.slot[index],
-            quantity=self.quantity[index],
-            basis=self.basis[index],
-            acquired=self.acquired[index],
+            slot=self._gather("slot", index),
+            quantity=quantity,
+            basis=self._gather("basis", index),
+            acquired=self._gather("acquired", index),
             rank=None,
             source=index.astype(np.int64),
             ordered=not methods.any(),
@@ -162,7 +206,28 @@ class LotStore:
 
     def held(self, shape: tuple[int, int]) -> npt.NDArray[np.float64]:
         """Shares of the lots per slot, (N, K)."""
-        self._join()
         n, k = shape
-        out = np.bincount(self._position(), weights=self.quantity, minlength=n * k)
+        tail = self._tail_lots()
+        flat = np.r_[self._position(self.row, self.slot), self._position(tail.row, tail.slot)]
+        out = np.bincount(flat, weights=np.r_[self.quantity, tail.quantity], minlength=n * k)
         return out.astype(np.float64).reshape(n, k)
+
+
+@dataclass(slots=True)
+class _Lots:
+    """Lots as arrays, (L,) each (the fields of :class:`LotStore`)."""
+
+    row: npt.NDArray[np.int32]
+    slot: npt.NDArray[np.int32]
+    quantity: npt.NDArray[np.float64]
+    basis: npt.NDArray[np.float64]
+    acquired: npt.NDArray[np.int32]
+
+    @staticmethod
+    def empty() -> _Lots:
+        i32 = np.zeros(0, dtype=np.int32)
+        return _Lots(i32, i32, np.zeros(0), np.zeros(0), i32)
+
+    @property
+    def size(self) -> int:
+        return int(self.row.size)

@@ -178,8 +178,7 @@ def _relieve(setup: Setup, done: Proposed, t: int, lots: LotStore) -> Relief:
     assert ruled_lots.source is not None
     lot = ruled_lots.source[done.relieved.index]
     took = done.relieved.quantity
-    account = lots.row[lot].astype(np.int64)
-    slot = lots.slot[lot].astype(np.int64)
+    account, slot = lots.where(lot)
     proceeds = took * setup.history.close[t][setup.slot_symbol[account, slot]]
     basis = lots.relieve(lot, took)
     return Relief(
