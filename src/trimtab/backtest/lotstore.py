@@ -97,23 +97,32 @@ class LotStore:
             self._new = []
         return self._tail
 
-    def _gather(self, name: str, index: Indices) -> npt.NDArray[Any]:
-        """Field ``name`` of the lots at ``index`` (sorted lots, then the tail)."""
+    def _split(self, index: Indices) -> tuple[Indices, Indices, Indices, Indices]:
+        """Where in ``index`` the sorted lots are and which, then the same for the tail."""
+        late = index >= self.row.size
+        early, later = np.flatnonzero(~late), np.flatnonzero(late)
+        return early, index.take(early), later, index.take(later) - self.row.size
+
+    def _gather(
+        self, name: str, index: Indices, split: tuple[Indices, Indices, Indices, Indices]
+    ) -> npt.NDArray[Any]:
+        """Field ``name`` of the lots at ``index`` (sorted lots, then the tail), ``split``
+        by :meth:`_split`."""
         head: npt.NDArray[Any] = getattr(self, name)
-        tail = self._tail_lots()
-        if not tail.size:
-            out: npt.NDArray[Any] = head[index]
+        early, at, later, tail_at = split
+        if not later.size:
+            out: npt.NDArray[Any] = head.take(index)
             return out
-        late = index >= head.size
         out = np.empty(index.size, dtype=head.dtype)
-        out[~late] = head[index[~late]]
-        out[late] = getattr(tail, name)[index[late] - head.size]
+        out[early] = head.take(at)
+        out[later] = getattr(self._tail_lots(), name).take(tail_at)
         return out
 
     def where(self, lot: Indices) -> tuple[Indices, Indices]:
         """Account row and slot of each ``lot``."""
-        row = self._gather("row", lot).astype(np.int64)
-        return row, self._gather("slot", lot).astype(np.int64)
+        split = self._split(lot)
+        row = self._gather("row", lot, split).astype(np.int64)
+        return row, self._gather("slot", lot, split).astype(np.int64)
 
     def open(
         self,
@@ -189,16 +198,18 @@ class LotStore:
             at = np.searchsorted(new_row * self.width + self.slot[index], key, side="right")
             index = np.insert(index, at, mine + self.row.size)
             new_row = np.insert(new_row, at, tail_row[mine])
-        quantity = self._gather("quantity", index)
+        split = self._split(index)
+        quantity = self._gather("quantity", index, split)
         has = quantity > 0
         if not has.all():
             index, new_row, quantity = index[has], new_row[has], quantity[has]
+            split = self._split(index)
         return LotArrays(
             row=new_row.astype(np.int32),
-            slot=self._gather("slot", index),
+            slot=self._gather("slot", index, split),
             quantity=quantity,
-            basis=self._gather("basis", index),
-            acquired=self._gather("acquired", index),
+            basis=self._gather("basis", index, split),
+            acquired=self._gather("acquired", index, split),
             rank=None,
             source=index.astype(np.int64),
             ordered=not methods.any(),
