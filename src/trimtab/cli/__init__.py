@@ -80,7 +80,9 @@ def propose(
     raise typer.Exit(1 if document["status"] == "failed" else 0)
 
 
-BOOK_COMMANDS = frozenset({"propose", "drift", "propose-book", "demo-book"})
+BOOK_COMMANDS = frozenset(
+    {"propose", "drift", "propose-book", "demo-book", "backtest", "demo-prices"}
+)
 """Commands that need no database: the service commands (SQLAlchemy, Alembic) are not
 imported for them, which keeps batch runs quick to start."""
 
@@ -96,6 +98,11 @@ def _register_more(argv: list[str] | None = None) -> None:
 
         book.register(app)
         _registered.add("book")
+    if "backtest" not in _registered:
+        from trimtab.cli import backtest
+
+        backtest.register(app)
+        _registered.add("backtest")
     if command not in BOOK_COMMANDS and "service" not in _registered:
         from trimtab.cli import accounts, audit, daily, orders, requests, rules, serve, setup
 

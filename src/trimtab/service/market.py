@@ -54,6 +54,14 @@ def _at(i: int) -> date:
     return value
 
 
+def market_days(first: date, count: int) -> list[date]:
+    """The ``count`` market days from ``first`` on (``first`` included when it is one)."""
+    i, _ = _index(first)
+    if i + count > _sessions().size:
+        raise InputError("date", f"{count} market days from {first} run past {LAST}")
+    return [_at(j) for j in range(i, i + count)]
+
+
 def is_market_day(day: date) -> bool:
     """Whether the NYSE trades on ``day``."""
     return _index(day)[1]

@@ -1,0 +1,152 @@
+"""Backtests of a small seeded book: what never trades stays exact, calendars trade on their
+dates, realised gains are the lots', and lots and holdings agree."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from trimtab.backtest.generate import (
+    HistorySpec,
+    book_values,
+    generate_flows,
+    generate_history,
+)
+from trimtab.backtest.policies import Kind, Policy, calendar_days, parse_policies
+from trimtab.backtest.run import Run, RunResult, run_policy
+from trimtab.backtest.setup import Setup, load_setup
+from trimtab.backtest.trading import Costs
+from trimtab.core.engine import Method
+from trimtab.io.book import read_book
+from trimtab.io.demo import DemoSpec, demo_tables, write_book
+from trimtab.options import trade_options
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
+    root = tmp_path_factory.mktemp("backtest")
+    tables = demo_tables(DemoSpec(accounts=40, securities=60, models=6, lines=12, lots=True))
+    write_book(root / "book", tables)
+    ids = tables["accounts"].column("account_id").to_pylist()
+    history = generate_history(tables["prices"], HistorySpec(years=0.5, seed=3))
+    pq.write_table(history, root / "prices.parquet")
+    pq.write_table(
+        generate_flows(ids, book_values(read_book(root / "book").arrays), history, 3, per_year=6),
+        root / "flows.parquet",
+    )
+    return load_setup(root / "book", root / "prices.parquet", root / "flows.parquet")
+
+
+def _run(
+    setup: Setup, policy: str, method: Method | None = Method.REBALANCE_TO_TARGET
+) -> RunResult:
+    (chosen,) = parse_policies(policy)
+    return run_policy(
+        setup,
+        Run(chosen, method),
+        trade_options(method or Method.REBALANCE_TO_TARGET),
+        costs=Costs(per_trade=1.0, bps=5.0),
+    )
+
+
+def test_hold_keeps_lots_and_value_to_the_cent(setup: Setup) -> None:
+    """Never trading: every day's value is the starting shares at that day's closes plus
+    cash, the cash being the start's plus every dividend (rounded per holding) and flow."""
+    result = _run(setup, "hold", None)
+    h = setup.history
+    symbol = setup.slot_symbol
+    shares = setup.loaded.arrays.quantity
+    cash = setup.loaded.arrays.cash.copy()
+    n = setup.size
+    for t in range(h.size):
+        if t > 0:
+            cash += np.round(h.dividend[t][symbol] * shares, 2).sum(axis=1)
+        cash += setup.flows.on(t, n)
+        value = float((shares * h.close[t][symbol]).sum() + cash.sum())
+        assert abs(result.value[t] - value) < 0.005, t
+    assert h.dividend.sum() > 0 and setup.flows.amount.size > 0  # both were exercised
+    assert result.trades.sum() == 0
+    np.testing.assert_array_equal(result.quantity, shares)
+    start, end = setup.lots, result.lots
+    assert end.size == start.size
+    for name in ("row", "slot", "quantity", "basis", "acquired"):
+        np.testing.assert_array_equal(getattr(end, name), getattr(start, name))
+
+
+def test_calendar_trades_exactly_on_its_dates(setup: Setup) -> None:
+    result = _run(setup, "calendar:monthly")
+    dates = calendar_days(setup.history.days, "monthly")
+    months = setup.history.days.astype("datetime64[M]")
+    expected = np.r_[False, months[1:] != months[:-1]]
+    np.testing.assert_array_equal(dates, expected)
+    assert dates.sum() >= 5
+    traded = result.trades > 0
+    np.testing.assert_array_equal(traded, dates)
+
+
+def test_quarterly_is_a_subset_of_monthly(setup: Setup) -> None:
+    days = setup.history.days
+    monthly, quarterly = calendar_days(days, "monthly"), calendar_days(days, "quarterly")
+    assert not (quarterly & ~monthly).any()
+    quarter_months = days[quarterly].astype("datetime64[M]").astype(int) % 3
+    assert (quarter_months == 0).all()  # January, April, July, October
+
+
+@pytest.mark.parametrize("policy", ["triggers", "bands", "calendar:monthly"])
+def test_realised_gains_are_the_relieved_lots(setup: Setup, policy: str) -> None:
+    """Gains reported = proceeds less basis of every relieved lot; every share sold came
+    out of lots; lots and holdings agree at the end; basis is conserved."""
+    result = _run(setup, policy)
+    log = result.log
+    assert log.fills, "the policy traded"
+    gain = np.nan_to_num(log.relief("gain").astype(float), nan=0.0)
+    long_term = log.relief("long_term").astype(bool)
+    assert result.short_term.sum() == pytest.approx(gain[~long_term].sum(), abs=1e-6)
+    assert result.long_term.sum() == pytest.approx(gain[long_term].sum(), abs=1e-6)
+    proceeds = log.relief("proceeds").astype(float)
+    basis = log.relief("basis").astype(float)
+    known = ~np.isnan(basis)
+    np.testing.assert_allclose(gain[known], (proceeds - basis)[known], atol=1e-9)
+    # every sale relieved its shares, at its fill price: proceeds match the fills' dollars
+    amount = log.column("amount").astype(float)
+    sold = -amount[amount < 0].sum()
+    assert proceeds.sum() == pytest.approx(sold, abs=0.005 * (amount < 0).sum() + 1e-6)
+    shares = log.column("quantity").astype(float)
+    assert log.relief("quantity").astype(float).sum() == pytest.approx(-shares[shares < 0].sum())
+    # lots and holdings agree
+    np.testing.assert_allclose(result.lots.held(result.quantity.shape), result.quantity, atol=1e-9)
+    # basis: start + bought - relieved = end (lots with a basis)
+    start = np.nansum(setup.lots.basis)
+    bought = amount[amount > 0].sum()
+    assert np.nansum(result.lots.basis) == pytest.approx(
+        start + bought - np.nansum(basis), abs=1e-4
+    )
+
+
+def test_value_is_shares_at_closes_plus_cash_every_day(setup: Setup) -> None:
+    """Also while trading: the final book values at the last close."""
+    result = _run(setup, "bands")
+    close = setup.history.close[-1][setup.slot_symbol]
+    assert result.value[-1] == pytest.approx(
+        float((result.quantity * close).sum() + result.cash_end.sum()), abs=0.005
+    )
+    assert np.all(np.round(result.cash_end, 2) == pytest.approx(result.cash_end, abs=1e-6))
+
+
+def test_cash_flow_policy_trades_only_after_flows(setup: Setup) -> None:
+    result = _run(setup, "cash-flow")
+    flow_days = np.unique(setup.flows.day)
+    traded = np.flatnonzero(result.trades > 0)
+    assert traded.size > 0
+    # a flow booked at the close of day t is seen by the evaluation of day t + 1
+    assert np.isin(traded, flow_days + 1).all()
+
+
+def test_policy_names() -> None:
+    assert [p.name for p in parse_policies("calendar:annual, bands,hold")] == [
+        "calendar:annual",
+        "bands",
+        "hold",
+    ]
+    assert parse_policies("calendar:quarterly")[0] == Policy(Kind.CALENDAR, "quarterly")
