@@ -362,11 +362,13 @@ def evaluate(
     except IntegrityError:
         raise _busy(day) from None
     try:
-        _chunks(uow, day=day, data_date=data_date, owner=owner, progress=progress, chunk=chunk)
+        flagged = _chunks(
+            uow, day=day, data_date=data_date, owner=owner, progress=progress, chunk=chunk
+        )
     except BaseException:
         _let_go(uow, day, owner)  # interrupted here: the next run need not wait for the lease
         raise
-    _queue(uow, day)
+    _queue(uow, day, flagged)
     summary = _summary(uow, day, data_date, resumed)
     _renew(
         uow,
@@ -405,9 +407,10 @@ def _chunks(
     owner: str,
     progress: Progress | None,
     chunk: int,
-) -> None:
+) -> pa.Table:
     """Compute the triggers of every account and store the evaluations not stored yet, one
-    committed chunk at a time, renewing the lease with each."""
+    committed chunk at a time, renewing the lease with each. Returns the flagged accounts
+    and their reasons (as stored: the triggers give the same on a resumed run)."""
     conn, firm = uow.conn, uow.firm_id
     prev_day, prev_data = _previous_run(uow, day)
     window_start = prev_data or previous_market_day(data_date)
@@ -447,6 +450,13 @@ def _chunks(
         written += len(todo[start : start + chunk])
         if progress:
             progress(written, total)
+    rows = np.flatnonzero(active & stored.matrix.any(axis=1))
+    return pa.table(
+        {
+            "account_id": pa.array(snap.account_ids, pa.string()).take(pa.array(rows)),
+            "reasons": pa.array(reason_texts(stored.matrix[rows]), pa.string()),
+        }
+    )
 
 
 def _let_go(uow: UnitOfWork, day: date, owner: str) -> None:
@@ -775,12 +785,12 @@ def _write(
     )
 
 
-_FLAGGED = pa.schema([("account_id", pa.string()), ("reasons", pa.string())])
 _PENDING = pa.schema([("account_id", pa.string()), ("request_id", pa.int64())])
 
 
-def _queue(uow: UnitOfWork, day: date) -> None:
-    """Queue every account the run of ``day`` flagged, from its stored evaluations. An
+def _queue(uow: UnitOfWork, day: date, flagged: pa.Table) -> None:
+    """Queue every account the run of ``day`` flagged (``flagged``: account ids and reasons,
+    as its evaluations store them). An
     account keeps one open entry, its newest: the new entry replaces an older open one, and
     a re-run of an older day does not replace a newer one. An entry of ``day`` that a user
     already acted on (a re-run of the day) stays as it is; an account waiting in an open
@@ -791,11 +801,10 @@ def _queue(uow: UnitOfWork, day: date) -> None:
     table per row, of the rows the statement itself is adding."""
     firm, conn = uow.firm_id, uow.conn
     q, e, oa = t.queue_entries.c, t.evaluations.c, t.open_accounts.c
-    flagged = read_table(
-        conn,
-        select(e.account_id, e.reasons).where(e.firm_id == firm, e.as_of == day, e.reasons != ""),
-        _FLAGGED,
-    )
+    if uow.dialect == "postgresql":
+        # statistics that count the day's evaluations, written in this transaction: planned
+        # without them, the statement below scans them once per queue entry
+        conn.exec_driver_sql('ANALYZE "evaluations"')
     conn.execute(
         delete(t.queue_entries).where(
             q.firm_id == firm,
@@ -812,7 +821,7 @@ def _queue(uow: UnitOfWork, day: date) -> None:
             q.firm_id == firm,
             or_(q.as_of == day, (q.as_of > day) & (q.status == "open")),
         ),
-        _FLAGGED.remove(1),
+        pa.schema([("account_id", pa.string())]),
     )
     new = flagged.filter(pc.invert(pc.is_in(flagged["account_id"], value_set=kept["account_id"])))
     pending = read_table(
