@@ -153,66 +153,88 @@ def import_book(
             f"--date {as_of}: the book of {latest} is imported already; import dates in order"
         )
     replaced = latest == as_of
-    _clear_date(uow, as_of)
     book, extras, labels = folder.book, folder.extras, folder.labels
     tables = book.tables
     rows: dict[str, int] = {}
     say = progress or (lambda stage: None)
-    say("securities and prices")
-    known = _count(uow, t.securities)
-    changed = {"securities": _securities(uow, tables["prices"], actor, now)}
-    new = {"securities": _count(uow, t.securities) - known}
-    changed["securities"] -= new["securities"]
-    rows["securities"] = len(tables["prices"])
-    rows["prices"] = _prices(uow, as_of, tables["prices"], labels["prices"])
-    say("models")
-    versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
-    say("accounts")
-    known = _count(uow, t.accounts)
+    # the holdings' documents first, committed on their own: the slow part of an import,
+    # not written again when an interrupted import is run again
+    say("holdings")
     positions = _positions(tables, labels)
     part = _parts(tables, positions)
-    rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, part, now)
-    new["accounts"] = _count(uow, t.accounts) - known
-    _lot_methods(uow, actor, tables["accounts"], labels["accounts"], now)
-    say("positions")
-    rows["positions"] = holdings.write(
-        uow, as_of=as_of, kind="positions", table=positions, part=_part_of(tables, positions, part)
-    )
+    staged = [
+        holdings.stage(
+            uow,
+            kind="positions",
+            table=positions,
+            part=_part_of(tables, positions, part),
+            now=now,
+        )
+    ]
     if "lots" in tables:
-        say("lots")
         lots = _lots(tables["lots"], labels["lots"])
-        rows["lots"] = holdings.write(
-            uow, as_of=as_of, kind="lots", table=lots, part=_part_of(tables, lots, part)
+        staged.append(
+            holdings.stage(uow, kind="lots", table=lots, part=_part_of(tables, lots, part), now=now)
         )
-    for name, extra in extras.items():
-        say(name)
-        rows[name] = write_extra(uow, as_of, name, extra)
-    rows.update(import_rules(uow, as_of, folder.rules))
-    say("sleeves")
-    rows.update(import_sleeves(uow, _col(tables["accounts"], "account_id"), folder.sleeves))
-    conn.execute(
-        insert(t.imports).values(
-            firm_id=firm,
-            as_of=as_of,
-            imported_at=now,
-            imported_by=actor,
-            row_counts=json.dumps(rows, sort_keys=True),
+    del positions
+    try:
+        _clear_date(uow, as_of)
+        say("securities and prices")
+        known = _count(uow, t.securities)
+        changed = {"securities": _securities(uow, tables["prices"], actor, now)}
+        new = {"securities": _count(uow, t.securities) - known}
+        changed["securities"] -= new["securities"]
+        rows["securities"] = len(tables["prices"])
+        rows["prices"] = _prices(uow, as_of, tables["prices"], labels["prices"])
+        say("models")
+        versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
+        say("accounts")
+        known = _count(uow, t.accounts)
+        rows["accounts"] = _accounts(
+            uow, actor, as_of, tables["accounts"], labels, versions, part, now
         )
-    )
-    if uow.dialect == "postgresql":
-        # fresh statistics, so that the planner sees the bulk-loaded rows
-        for name in ("accounts", "account_days", "rebalancing_changes"):
-            uow.conn.exec_driver_sql(f'ANALYZE "{name}"')
-    uow.audit(
-        actor=actor,
-        action="reimport" if replaced else "import",
-        entity="book",
-        entity_id=as_of.isoformat(),
-        at=now,
-        after={"rows": rows, "new": new, "changed": changed, "new_model_versions": new_versions},
-    )
-    holdings.collect(uow)
-    uow.commit()
+        new["accounts"] = _count(uow, t.accounts) - known
+        _lot_methods(uow, actor, tables["accounts"], labels["accounts"], now)
+        for kind in staged:
+            rows[kind.kind] = holdings.record(uow, as_of=as_of, staged=kind)
+        for name, extra in extras.items():
+            say(name)
+            rows[name] = write_extra(uow, as_of, name, extra)
+        rows.update(import_rules(uow, as_of, folder.rules))
+        say("sleeves")
+        rows.update(import_sleeves(uow, _col(tables["accounts"], "account_id"), folder.sleeves))
+        conn.execute(
+            insert(t.imports).values(
+                firm_id=firm,
+                as_of=as_of,
+                imported_at=now,
+                imported_by=actor,
+                row_counts=json.dumps(rows, sort_keys=True),
+            )
+        )
+        if uow.dialect == "postgresql":
+            # fresh statistics, so that the planner sees the bulk-loaded rows
+            for name in ("accounts", "account_days", "rebalancing_changes"):
+                uow.conn.exec_driver_sql(f'ANALYZE "{name}"')
+        uow.audit(
+            actor=actor,
+            action="reimport" if replaced else "import",
+            entity="book",
+            entity_id=as_of.isoformat(),
+            at=now,
+            after={
+                "rows": rows,
+                "new": new,
+                "changed": changed,
+                "new_model_versions": new_versions,
+            },
+        )
+        holdings.collect(uow, now)
+        uow.commit()
+    except Exception:
+        uow.rollback()
+        holdings.forget(uow, staged)
+        raise
     return ImportSummary(
         as_of=as_of,
         rows=rows,

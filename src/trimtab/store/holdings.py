@@ -8,10 +8,12 @@ but not as rows: each date's positions and lots are cut into *parts* of about
 document in ``holding_blobs``, addressed by its SHA-256. ``holding_parts`` maps
 (date, kind, part) to its document, and ``account_days.part`` gives each account's part.
 
-- Writing a part stores its document only when that content is not stored yet, so a
-  re-import of unchanged data writes no document again, and documents committed by an
-  interrupted import are found, not rewritten, by the next one.
-- A document no part refers to is collected by :func:`collect`, which an import runs.
+- An import first *stages* its documents (:func:`stage`), each only when that content is
+  not stored yet, and commits them; then, in its own transaction, *records* them as the
+  date's parts (:func:`record`). A re-import of unchanged data writes no document again,
+  and an import interrupted and run again finds the documents it staged.
+- A document no part refers to is deleted by :func:`collect`, which an import runs, once
+  it is an hour old.
 - Quantities and amounts are exact decimals (``decimal128``), read into the engine's
   float64 as the nearest double, as PostgreSQL's ``CAST(numeric AS float8)`` reads them.
 """
@@ -21,7 +23,8 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 import numpy as np
@@ -43,6 +46,8 @@ class Scope(Protocol):
 
     @property
     def firm_id(self) -> str: ...
+
+    def commit(self) -> None: ...
 
 
 PART_ROWS = 50_000
@@ -98,12 +103,26 @@ def _document(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def write(
-    uow: Scope, *, as_of: date, kind: str, table: pa.Table, part: npt.NDArray[np.int32]
-) -> int:
-    """Store ``table`` (rows of :data:`SCHEMAS` ``[kind]``) as the ``kind`` of ``as_of``,
-    row ``i`` in part ``part[i]``; returns the rows stored. The date must hold no
-    ``kind`` yet (:func:`clear` it first)."""
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A kind's parts stored as documents, ready to be recorded for a date: (part, SHA-256,
+    rows) each, in part order."""
+
+    kind: str
+    parts: tuple[tuple[int, str, int], ...]
+
+    @property
+    def rows(self) -> int:
+        return sum(rows for _, _, rows in self.parts)
+
+
+def stage(
+    uow: Scope, *, kind: str, table: pa.Table, part: npt.NDArray[np.int32], now: datetime
+) -> Staged:
+    """Store ``table`` (rows of :data:`SCHEMAS` ``[kind]``, row ``i`` in part ``part[i]``)
+    as documents, each only if its content is not stored yet, and commit them: the slow
+    part of an import, done once even when the import is interrupted and run again.
+    :func:`record` then makes them a date's ``kind``, in the import's transaction."""
     table = table.cast(SCHEMAS[kind])
     order = np.argsort(part, kind="stable")
     parts = part[order]
@@ -112,32 +131,57 @@ def write(
     starts = np.r_[0, cuts] if len(parts) else np.zeros(0, dtype=np.int64)
     stops = np.r_[cuts, len(parts)] if len(parts) else np.zeros(0, dtype=np.int64)
     firm = uow.firm_id
-    refs = []
+    hb = t.holding_blobs.c
+    staged = []
     for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
         data = _document(table.slice(start, stop - start))
         digest = hashlib.sha256(data).hexdigest()
         stored = uow.conn.execute(
-            select(
-                exists().where(
-                    t.holding_blobs.c.firm_id == firm, t.holding_blobs.c.sha256 == digest
-                )
-            )
+            select(exists().where(hb.firm_id == firm, hb.sha256 == digest))
         ).scalar()
         if not stored:
-            uow.conn.execute(insert(t.holding_blobs).values(firm_id=firm, sha256=digest, data=data))
-        refs.append(
-            {
-                "firm_id": firm,
-                "as_of": as_of,
-                "kind": kind,
-                "part": int(parts[start]),
-                "sha256": digest,
-                "rows": stop - start,
-            }
+            uow.conn.execute(
+                insert(t.holding_blobs).values(
+                    firm_id=firm, sha256=digest, data=data, stored_at=now
+                )
+            )
+        staged.append((int(parts[start]), digest, stop - start))
+    uow.commit()
+    return Staged(kind, tuple(staged))
+
+
+def record(uow: Scope, *, as_of: date, staged: Staged) -> int:
+    """Make the staged documents the ``staged.kind`` of ``as_of`` (which must hold none:
+    :func:`clear` it first); returns its rows."""
+    if staged.parts:
+        uow.conn.execute(
+            insert(t.holding_parts),
+            [
+                {
+                    "firm_id": uow.firm_id,
+                    "as_of": as_of,
+                    "kind": staged.kind,
+                    "part": part,
+                    "sha256": digest,
+                    "rows": rows,
+                }
+                for part, digest, rows in staged.parts
+            ],
         )
-    if refs:
-        uow.conn.execute(insert(t.holding_parts), refs)
-    return len(table)
+    return staged.rows
+
+
+def write(
+    uow: Scope,
+    *,
+    as_of: date,
+    kind: str,
+    table: pa.Table,
+    part: npt.NDArray[np.int32],
+    now: datetime,
+) -> int:
+    """:func:`stage` then :func:`record`: ``table`` as the ``kind`` of ``as_of``."""
+    return record(uow, as_of=as_of, staged=stage(uow, kind=kind, table=table, part=part, now=now))
 
 
 def clear(uow: Scope, as_of: date) -> None:
@@ -146,12 +190,39 @@ def clear(uow: Scope, as_of: date) -> None:
     uow.conn.execute(delete(t.holding_parts).where(hp.firm_id == uow.firm_id, hp.as_of == as_of))
 
 
-def collect(uow: Scope) -> int:
-    """Delete the firm's documents that no part refers to; returns how many."""
+def forget(uow: Scope, staged: Sequence[Staged]) -> None:
+    """Delete the documents of ``staged`` that no part refers to: an import that failed
+    leaves nothing behind (one that was interrupted leaves them, for its next run)."""
+    hb, hp = t.holding_blobs.c, t.holding_parts.c
+    digests = sorted({digest for kind in staged for _, digest, _ in kind.parts})
+    used = select(hp.sha256).where(hp.firm_id == uow.firm_id)
+    for start in range(0, len(digests), 500):
+        uow.conn.execute(
+            delete(t.holding_blobs).where(
+                hb.firm_id == uow.firm_id,
+                hb.sha256.in_(digests[start : start + 500]),
+                hb.sha256.not_in(used),
+            )
+        )
+    uow.commit()
+
+
+COLLECT_AFTER = timedelta(hours=1)
+"""A document no part refers to is kept this long: an import running at the same time
+may have staged it and not recorded it yet."""
+
+
+def collect(uow: Scope, now: datetime) -> int:
+    """Delete the firm's documents that no part refers to, stored more than
+    :data:`COLLECT_AFTER` before ``now``; returns how many."""
     hb, hp = t.holding_blobs.c, t.holding_parts.c
     used = select(hp.sha256).where(hp.firm_id == uow.firm_id)
     return uow.conn.execute(
-        delete(t.holding_blobs).where(hb.firm_id == uow.firm_id, hb.sha256.not_in(used))
+        delete(t.holding_blobs).where(
+            hb.firm_id == uow.firm_id,
+            hb.sha256.not_in(used),
+            hb.stored_at < now - COLLECT_AFTER,
+        )
     ).rowcount
 
 

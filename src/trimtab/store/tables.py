@@ -236,6 +236,7 @@ holding_blobs = Table(
     _firm(),
     Column("sha256", String(64), primary_key=True),
     Column("data", LargeBinary, nullable=False),
+    Column("stored_at", UtcDateTime(), nullable=False),
 )
 """Parquet documents of positions and lots, addressed by content (:mod:`.holdings`)."""
 
@@ -249,6 +250,7 @@ holding_parts = Table(
     Column("sha256", String(64), nullable=False),
     Column("rows", Integer, nullable=False),
     CheckConstraint("kind IN ('positions', 'lots')", name="kind"),
+    ForeignKeyConstraint(["firm_id", "sha256"], ["holding_blobs.firm_id", "holding_blobs.sha256"]),
     Index("ix_holding_parts_blob", "firm_id", "sha256"),
 )
 """The parts of each imported date's positions and lots, and the document of each."""

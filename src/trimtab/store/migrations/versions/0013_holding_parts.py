@@ -15,7 +15,7 @@ over, both ways.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +25,7 @@ from alembic import op
 
 from trimtab.store import holdings
 from trimtab.store.columns import MONEY, QUANTITY
-from trimtab.store.types import Exact
+from trimtab.store.types import Exact, UtcDateTime
 
 revision = "0013"
 down_revision = "0012"
@@ -36,6 +36,12 @@ depends_on = None
 class _Scope(NamedTuple):
     conn: sa.Connection
     firm_id: str
+
+    def commit(self) -> None:
+        """Documents are staged in the migration's own transaction."""
+
+
+_NOW = datetime.now(UTC)
 
 
 def _old_tables(meta: sa.MetaData) -> tuple[sa.Table, sa.Table]:
@@ -78,6 +84,7 @@ def upgrade() -> None:
         sa.Column("firm_id", sa.String(length=64), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("stored_at", UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["firm_id"], ["firms.firm_id"], name=op.f("fk_holding_blobs_firm_id_firms")
         ),
@@ -96,6 +103,11 @@ def upgrade() -> None:
         sa.CheckConstraint("kind IN ('positions', 'lots')", name=op.f("ck_holding_parts_kind")),
         sa.ForeignKeyConstraint(
             ["firm_id"], ["firms.firm_id"], name=op.f("fk_holding_parts_firm_id_firms")
+        ),
+        sa.ForeignKeyConstraint(
+            ["firm_id", "sha256"],
+            ["holding_blobs.firm_id", "holding_blobs.sha256"],
+            name=op.f("fk_holding_parts_firm_id_holding_blobs"),
         ),
         sa.PrimaryKeyConstraint("firm_id", "as_of", "kind", "part", name=op.f("pk_holding_parts")),
     )
@@ -171,6 +183,7 @@ def _carry_over(
     holdings.write(
         scope,
         as_of=day,
+        now=_NOW,
         kind="positions",
         table=table,
         part=part[[code[r.account_id] for r in pos]].astype(np.int32),
@@ -190,6 +203,7 @@ def _carry_over(
         holdings.write(
             scope,
             as_of=day,
+            now=_NOW,
             kind="lots",
             table=table,
             part=part[[code[r.account_id] for r in lot_rows]].astype(np.int32),
