@@ -81,7 +81,7 @@ def propose(
 
 
 BOOK_COMMANDS = frozenset(
-    {"propose", "drift", "propose-book", "demo-book", "backtest", "demo-prices"}
+    {"propose", "drift", "propose-book", "demo-book", "compare-book", "backtest", "demo-prices"}
 )
 """Commands that need no database: the service commands (SQLAlchemy, Alembic) are not
 imported for them, which keeps batch runs quick to start."""
@@ -94,9 +94,10 @@ def _register_more(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     command = next((a for a in args if not a.startswith("-")), None)
     if "book" not in _registered:
-        from trimtab.cli import book
+        from trimtab.cli import book, whatif
 
         book.register(app)
+        whatif.register(app)
         _registered.add("book")
     if "backtest" not in _registered:
         from trimtab.cli import backtest

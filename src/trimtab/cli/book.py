@@ -80,18 +80,8 @@ def register(app: typer.Typer) -> None:
         A book with rule tables (restrictions, locks, transactions, short_term_windows) or
         tax lots needs ``--as-of``; every logic then honours them (docs/rules.md).
         """
-        from datetime import date
-
-        from trimtab.core.engine import Method
-        from trimtab.io.batch import (
-            batch_options,
-            book_rules,
-            has_rules,
-            with_book_classes,
-            write_proposals,
-        )
-        from trimtab.io.book import has_sleeve_tables, read_book
-        from trimtab.io.household_book import group_households
+        from trimtab.io.batch import batch_options, with_book_classes, write_proposals
+        from trimtab.io.book_run import load_for_proposing, parse_as_of
 
         _check_out(out)
         _check_out(status_out)
@@ -105,37 +95,7 @@ def register(app: typer.Typer) -> None:
                 cash_to_invest=cash_to_invest,
                 min_trade_value=min_trade_value,
             )
-            when = None
-            if as_of is not None:
-                try:
-                    when = date.fromisoformat(as_of)
-                except ValueError:
-                    raise InputError("--as-of", f"not a date (YYYY-MM-DD): {as_of!r}") from None
-            ruled = has_rules(book)
-            if ruled and when is None:
-                raise InputError("--as-of", "required: the book has rule tables or tax lots")
-            sleeves = None
-            if has_sleeve_tables(book):  # the sleeve reader (pydantic) only when needed
-                from trimtab.io.book_sleeve_rules import check_sleeve_run
-                from trimtab.io.book_sleeves import read_book_sleeves
-
-                loaded, sleeves = read_book_sleeves(book, keep_positions=False)
-            else:
-                loaded = read_book(book, keep_positions=False)
-            if sleeves is not None:  # protected shares are rules too
-                household = chosen is Method.HOUSEHOLD_REBALANCE
-                check_sleeve_run(sleeves, household=household, as_of=when)
-                ruled = ruled or bool(sleeves.protected)
-            if chosen is Method.HOUSEHOLD_REBALANCE or ruled:
-                # whole households per chunk (wash sales look across them): household order
-                loaded = group_households(loaded)
-            rules = None
-            if ruled and when is not None:
-                loaded, rules = book_rules(book, loaded, when)
-                if sleeves is not None:
-                    from trimtab.io.book_sleeve_rules import sleeve_rules
-
-                    rules = sleeve_rules(book, loaded, sleeves, rules)
+            loaded, rules = load_for_proposing(book, [chosen], parse_as_of(as_of))
             options = with_book_classes(loaded, chosen, options)
         except InputError as err:
             raise _fail(flag_error(err)) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
@@ -101,16 +101,7 @@ def _chunk_proposal(
 ) -> tuple[Proposed, pa.Array]:
     """Proposals of accounts ``start:stop`` (whole households), and the lots each trade line
     relieved (text, see :func:`relief_text`; null without lots)."""
-    by_household = rules is not None or method is Method.HOUSEHOLD_REBALANCE
-    part = Partition(
-        batch=loaded.arrays.batch(start, stop),
-        symbol=_securities(loaded.arrays.slot_symbol[start:stop], rules),
-        household=household_codes(loaded, start, stop) if by_household else None,
-        rules=None if rules is None else rules.rules.prepared_rows(start, stop),
-        qualified=None if rules is None else rules.qualified[start:stop],
-        as_of=None if rules is None else rules.as_of,
-        owned=True,
-    )
+    part = chunk_partition(loaded, method, rules, start, stop)
     done = propose_partition(part, method, options.rows(start, stop))
     result = done.proposal
     if done.ruled is None or done.relieved is None or rules is None:
@@ -124,6 +115,34 @@ def _chunk_proposal(
         options.share_decimals if options.fractional else 9,
     )
     return done, text
+
+
+def chunk_partition(
+    loaded: LoadedBook, method: Method, rules: BookRulesOn | None, start: int, stop: int
+) -> Partition:
+    """Accounts ``start:stop`` of the book (whole households) as the pipeline's partition for
+    ``method``, with their rules; a new batch each call (the pipeline may overwrite it)."""
+    by_household = rules is not None or method is Method.HOUSEHOLD_REBALANCE
+    return Partition(
+        batch=loaded.arrays.batch(start, stop),
+        symbol=_securities(loaded.arrays.slot_symbol[start:stop], rules),
+        household=household_codes(loaded, start, stop) if by_household else None,
+        rules=None if rules is None else rules.rules.prepared_rows(start, stop),
+        qualified=None if rules is None else rules.qualified[start:stop],
+        as_of=None if rules is None else rules.as_of,
+        owned=True,
+    )
+
+
+def chunk_spans(
+    loaded: LoadedBook, methods: Collection[Method], rules: BookRulesOn | None
+) -> tuple[int, list[tuple[int, int]] | None]:
+    """The chunk size and spans (``None``: plain chunks) to propose ``methods`` over the
+    book in: whole households per chunk when a logic plans by household or under rules."""
+    size = CHUNK if rules is None else RULES_CHUNK
+    if rules is not None or Method.HOUSEHOLD_REBALANCE in methods:
+        return size, household_spans(loaded, size)
+    return size, None
 
 
 def _securities(slots: npt.NDArray[np.int32], rules: BookRulesOn | None) -> npt.NDArray[np.int32]:
@@ -155,10 +174,7 @@ def iter_proposal_tables(
     book = loaded.arrays
     symbols = pa.array(loaded.symbols)
     work = partial(_chunk_proposal, loaded, method, options, rules)
-    spans = None
-    size = CHUNK if rules is None else RULES_CHUNK
-    if rules is not None or method is Method.HOUSEHOLD_REBALANCE:
-        spans = household_spans(loaded, size)  # whole households per chunk
+    size, spans = chunk_spans(loaded, [method], rules)
     chunks = map_chunks(book, work, workers=workers, size=size, spans=spans)
     twins = twin_start(loaded.symbols)  # APM lines (io/book_sleeves.py): a sleeve column
     for start, stop, (done, lots) in chunks:
