@@ -91,7 +91,7 @@ def register(app: typer.Typer) -> None:
         accounts where the logics disagree most. ``--out DIR`` also writes the numbers
         (CSV and Parquet) and ``report.html`` with charts.
         """
-        from trimtab.whatif.compare import chosen_logics
+        from trimtab.whatif.compare import check_amounts, chosen_logics
         from trimtab.whatif.figures import TaxRates
 
         if out is not None and out.exists() and not out.is_dir():
@@ -105,6 +105,7 @@ def register(app: typer.Typer) -> None:
         rates = TaxRates(short_term=short_term_rate, long_term=long_term_rate)
         try:
             chosen = chosen_logics(logics, amounts)
+            check_amounts(chosen, amounts)
         except InputError as err:
             raise _fail(flag_error(err)) from None
         if book is not None:

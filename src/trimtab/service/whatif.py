@@ -29,7 +29,14 @@ from trimtab.service.sleeve_store import sleeved_accounts
 from trimtab.service.snapshot import latest_book_date, load_snapshot
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
-from trimtab.whatif.compare import Comparison, Run, amounts_for, assemble, compare_partition
+from trimtab.whatif.compare import (
+    Comparison,
+    Run,
+    amounts_for,
+    assemble,
+    check_amounts,
+    compare_partition,
+)
 from trimtab.whatif.figures import TaxRates
 
 
@@ -51,6 +58,7 @@ def compare_firm_book(
     """
     require_role(uow, user_id=actor, role="viewer")
     given = {k: v for k, v in (amounts or {}).items() if v is not None}
+    check_amounts(logics, given)
     options = [request_options(m, amounts_for(m, given))[0] for m in logics]  # checked first
     as_of = latest_book_date(uow)
     accounts = {

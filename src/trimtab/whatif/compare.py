@@ -56,6 +56,14 @@ def chosen_logics(text: str | None, amounts: Mapping[str, float | None]) -> tupl
     return logics
 
 
+def check_amounts(logics: Sequence[Method], amounts: Mapping[str, float | None]) -> None:
+    """Refuse an amount that none of ``logics`` uses (:class:`InputError` naming it)."""
+    for name, users in USES.items():
+        if amounts.get(name) is not None and not any(m in users for m in logics):
+            used = ", ".join(sorted(m.value for m in users))
+            raise InputError(name, f"not used by any logic compared (only by {used})")
+
+
 def amounts_for(method: Method, amounts: Mapping[str, V]) -> dict[str, V]:
     """Those of ``amounts`` that ``method`` uses (cash to invest only for the logics that
     invest, say); options every logic takes (the minimum trade size) are kept."""
