@@ -40,6 +40,7 @@ COLOURS = (
     "#bcbd22",
     "#393b79",
 )
+MARKERS = ("o", "s", "D", "^", "v", "P", "X", "<", ">", "p", "h")
 _PREAMBLE = re.compile(r"^.*?(?=<svg)", re.S)
 _NAMESPACES = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')
 
@@ -100,21 +101,24 @@ def frontier_chart(c: Comparison) -> str:
     """Each logic's book turnover (percent of the book's value) against the mean of its
     accounts' largest drift after, with the book before at no turnover."""
     book = float(c.value.sum())
-    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    fig = Figure(figsize=(10.5, 4.2), layout="constrained")
     ax = fig.add_subplot()
     mean_before = float(c.max_drift_before.mean()) * 100.0 if c.size else 0.0
-    ax.scatter([0.0], [mean_before], s=50, color=BEFORE_COLOUR, zorder=3)
-    ax.annotate("before", (0.0, mean_before), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.scatter([0.0], [mean_before], s=60, color=BEFORE_COLOUR, zorder=3, label="before")
     for i, (logic, f) in enumerate(zip(c.logics, c.figures, strict=True)):
         x = float(f.turnover.sum()) * 100.0 / book if book > 0 else 0.0
         y = float(f.max_drift_after.mean()) * 100.0 if c.size else 0.0
-        ax.scatter([x], [y], s=50, color=COLOURS[i % len(COLOURS)], zorder=3)
-        ax.annotate(logic.value, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        marker = MARKERS[i % len(MARKERS)]
+        label = f"{logic.value} ({x:.2f}%, {y:.2f}%)"
+        ax.scatter(
+            [x], [y], s=60, marker=marker, color=COLOURS[i % len(COLOURS)], zorder=3, label=label
+        )
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     ax.set_xlabel("turnover, % of the book's value")
     ax.set_ylabel("mean largest drift after, %")
     ax.set_title("Turnover against drift after, per logic", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.margins(x=0.25, y=0.15)
+    ax.margins(x=0.08, y=0.12)
     return _svg(fig, "frontier")
 
 

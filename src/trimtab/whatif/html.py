@@ -14,14 +14,15 @@ from trimtab.whatif.tables import disagreement_table, summary_table
 SHOWN = (*COLUMNS[:10], ("worst_account", "Worst account", "text"), *COLUMNS[10:])
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1180px;
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1240px;
        color: #202124; padding: 0 1rem; }
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 p.meta { color: #5f6368; margin-top: 0; }
-table { border-collapse: collapse; font-size: .82rem; margin: .5rem 0; }
-th, td { padding: .3rem .5rem; border-bottom: 1px solid #dadce0; text-align: right;
+table { border-collapse: collapse; font-size: .8rem; margin: .5rem 0; }
+th, td { padding: .3rem .4rem; border-bottom: 1px solid #dadce0; text-align: right;
          white-space: nowrap; }
-th { background: #f1f3f4; } td.text, th.text { text-align: left; }
+th { background: #f1f3f4; white-space: normal; vertical-align: bottom; }
+div.wide { overflow-x: auto; } td.text, th.text { text-align: left; }
 tr.before td { color: #5f6368; font-style: italic; }
 figure { margin: 1rem 0; } figure svg { max-width: 100%; height: auto; }
 figcaption, dd { color: #3c4043; font-size: .9rem; } dt { font-weight: 600; }
@@ -33,7 +34,7 @@ def _align(kind: str) -> str:
 
 
 def _summary(c: Comparison) -> str:
-    head = "".join(f'<th class="{_align(kind)}">{escape(label)}</th>' for _, label, kind in COLUMNS)
+    head = "".join(f'<th class="{_align(kind)}">{escape(label)}</th>' for _, label, kind in SHOWN)
     rows = []
     for i, row in enumerate(summary_table(c).to_pylist()):
         cells = "".join(
@@ -41,7 +42,9 @@ def _summary(c: Comparison) -> str:
             for name, _, kind in SHOWN
         )
         rows.append(f'<tr class="{"before" if i == 0 else "logic"}">{cells}</tr>')
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    body = "".join(rows)
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="wide">{table}</div>'
 
 
 def _disagreement(c: Comparison, top: int) -> str:
