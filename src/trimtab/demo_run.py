@@ -26,7 +26,7 @@ from rich.table import Table
 from trimtab.core.book import drift_book
 from trimtab.core.engine import Method, TradeOptions
 from trimtab.io.batch import propose_tables
-from trimtab.io.book import read_book
+from trimtab.io.book import LoadedBook, read_book
 from trimtab.io.demo import DemoSpec, demo_tables, write_book
 
 DEMO_FOLDER = Path("demo-book")
@@ -88,11 +88,37 @@ def main() -> None:
         )
     console.print(detail)
     console.print(f"\nBatch work done in {elapsed:.2f} s.")
+    what_if(console, loaded)
     service_day(console)
     console.print(
         f"\nTry: trimtab propose-book {DEMO_FOLDER} --logic rebalance_to_target --out trades.csv"
     )
     serve_demo(console, int(os.environ.get("TRIMTAB_DEMO_PORT") or 8000))
+
+
+WHAT_IF = (
+    Method.REBALANCE_TO_TARGET,
+    Method.REBALANCE_TO_TOLERANCE,
+    Method.REBALANCE_TO_TOLERANCE_OOT_ONLY,
+    Method.BEST_FIT,
+    Method.MINIMUM_TRANSACTION,
+)
+
+
+def what_if(console: Console, loaded: LoadedBook) -> None:
+    """The full-rebalance logics over the whole demo book, side by side (docs/whatif.md)."""
+    from trimtab.whatif.book import book_runs, compare_book
+    from trimtab.whatif.report import print_comparison
+
+    started = time.perf_counter()
+    runs = book_runs(WHAT_IF, rounding="whole_shares", share_decimals=3, amounts={})
+    compared = compare_book(loaded, runs)
+    console.print()
+    print_comparison(compared, top=5)
+    console.print(
+        f"What-if done in {time.perf_counter() - started:.1f} s; "
+        f"try: trimtab compare-book {DEMO_FOLDER} --out whatif (report.html)"
+    )
 
 
 BOOK_DATE = date(2026, 11, 20)

@@ -53,6 +53,8 @@ ROLE: dict[tuple[str, str], str] = {
     ("GET", f"{API}/households/{{household_id}}"): "viewer",
     ("GET", f"{API}/models"): "viewer",
     ("GET", f"{API}/models/{{model_id}}"): "viewer",
+    # the what-if: a computation that stores nothing
+    ("POST", f"{API}/what-if"): "viewer",
     # evaluations
     ("GET", f"{API}/evaluations"): "viewer",
     ("POST", f"{API}/evaluations"): "operator",

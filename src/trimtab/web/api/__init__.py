@@ -16,6 +16,7 @@ from trimtab.web.api import (
     requests,
     restrictions,
     users,
+    whatif,
 )
 from trimtab.web.api.schemas import PROBLEMS
 
@@ -32,6 +33,7 @@ for module in (
     orders,
     audit,
     users,
+    whatif,
 ):
     router.include_router(module.router)
 
