@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from trimtab.service.whatif import compare_firm_book
-from trimtab.web.api.schemas import Closed
+from trimtab.web.api.schemas import LOGICS, Amounts, Closed
 from trimtab.web.deps import ApiUow, Caller, now
 from trimtab.whatif.compare import chosen_logics
 from trimtab.whatif.figures import LONG_TERM_RATE, SHORT_TERM_RATE, TaxRates
@@ -17,8 +17,8 @@ from trimtab.whatif.tables import disagreement_table, summary_table
 
 router = APIRouter(prefix="/what-if", tags=["what-if"])
 
-Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
 Rate = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Logic = Annotated[str, Field(json_schema_extra={"enum": list(LOGICS)})]
 
 
 class WhatIfCreate(Closed):
@@ -26,11 +26,8 @@ class WhatIfCreate(Closed):
     an amount to raise), a request's amounts for the logics that use them, the tax rates in
     percent, and how many accounts of most disagreement to list."""
 
-    logics: Annotated[list[str], Field(max_length=20)] | None = None
-    cash_to_generate: Amount = None
-    mccar_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
-    cash_to_invest: Amount = None
-    min_trade_value: Amount = None
+    logics: Annotated[list[Logic], Field(max_length=20)] | None = None
+    amounts: Amounts = Field(default_factory=Amounts)
     short_term_rate: Rate = SHORT_TERM_RATE
     long_term_rate: Rate = LONG_TERM_RATE
     top: Annotated[int, Field(ge=1, le=100)] = 10
@@ -88,12 +85,7 @@ def what_if(uow: ApiUow, who: Caller, body: WhatIfCreate | None = None) -> WhatI
     """Every chosen logic over every account of the firm's newest book, as requests would
     propose them; nothing is stored. Without a body: every logic, the defaults."""
     body = body or WhatIfCreate()
-    amounts = {
-        "cash_to_generate": body.cash_to_generate,
-        "mccar_pct": body.mccar_pct,
-        "cash_to_invest": body.cash_to_invest,
-        "min_trade_value": body.min_trade_value,
-    }
+    amounts = {k: None if v is None else float(v) for k, v in body.amounts.model_dump().items()}
     logics = chosen_logics(None if body.logics is None else ",".join(body.logics), amounts)
     rates = TaxRates(short_term=body.short_term_rate, long_term=body.long_term_rate)
     compared = compare_firm_book(
