@@ -14,6 +14,7 @@ Fit, Minimum Transaction and household rebalance take a solver or household pair
 account: as long in ``compare-book`` as in ``propose-book``).
 
     .venv/bin/python bench/bench_whatif.py [--accounts 100000] [--repeats 3] [--logics ...]
+        [--no-warmup] [--json]
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ FAST = (
 TRIMTAB = str(c.ROOT / ".venv" / "bin" / "trimtab")
 
 
-def _timed(commands: dict[str, list[str]], repeats: int) -> dict[str, list[c.ProcessRun]]:
-    """Each command ``repeats`` times after one warm-up each, taken in turn."""
-    for cmd in commands.values():
+def _timed(
+    commands: dict[str, list[str]], repeats: int, warmup: bool
+) -> dict[str, list[c.ProcessRun]]:
+    """Each command ``repeats`` times after one warm-up each (unless not ``warmup``), taken
+    in turn."""
+    for cmd in commands.values() if warmup else ():
         c.run_process(cmd)
     runs: dict[str, list[c.ProcessRun]] = {name: [] for name in commands}
     for _ in range(repeats):
@@ -51,7 +55,7 @@ def _timed(commands: dict[str, list[str]], repeats: int) -> dict[str, list[c.Pro
     return runs
 
 
-def run(accounts: int, repeats: int, logics: list[str]) -> dict[str, Any]:
+def run(accounts: int, repeats: int, logics: list[str], warmup: bool = True) -> dict[str, Any]:
     book = c.ensure_book(accounts)
     before = c.loadavg()
     with tempfile.TemporaryDirectory(dir=c.OUT) as tmp:
@@ -75,7 +79,7 @@ def run(accounts: int, repeats: int, logics: list[str]) -> dict[str, Any]:
             *(TRIMTAB, "compare-book", str(book), "--logics", every),
             *("--out", str(out / "whatif")),
         ]
-        runs = _timed(commands, repeats)
+        runs = _timed(commands, repeats, warmup)
     rows = {name: c.summarise(r) for name, r in runs.items()}
     propose_sum = sum(rows[f"propose-book {m}"]["median_s"] for m in logics)
     return {
@@ -131,10 +135,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--logics", nargs="+", default=list(FAST))
     parser.add_argument("--quick", action="store_true", help="10k accounts, 1 repeat")
+    parser.add_argument("--no-warmup", action="store_true", help="no untimed first run")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     accounts, repeats = (10_000, 1) if args.quick else (args.accounts, args.repeats)
-    result = run(accounts, repeats, args.logics)
+    result = run(accounts, repeats, args.logics, warmup=not args.no_warmup)
     c.emit(result, render(result), args.json)
 
 
