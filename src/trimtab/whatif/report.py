@@ -57,7 +57,6 @@ def cell(value: Any, kind: str) -> str:
 
 def print_comparison(c: Comparison, *, top: int = 10, console: Console | None = None) -> None:
     """The summary and the accounts where the logics disagree most, as Rich tables."""
-    console = console or Console(width=max(Console().width, 160))
     summary = summary_table(c).to_pylist()
     table = Table(
         box=box.SIMPLE_HEAD,
@@ -81,6 +80,8 @@ def print_comparison(c: Comparison, *, top: int = 10, console: Console | None = 
         )
     for r in cells:
         table.add_row(*r)
+    needed = sum(c.min_width or 0 for c in table.columns) + 3 * len(table.columns) + 2
+    console = console or Console(width=max(Console().width, needed, 120))
     console.print(table)
     worst = disagreement_table(c, top).to_pylist()
     if not worst:
