@@ -63,10 +63,15 @@ def _grid(count: int) -> tuple[int, int]:
     return math.ceil(max(count, 1) / columns), columns
 
 
-def _panels(count: int, height: float) -> tuple[Figure, list[Axes]]:
+def _panels(count: int, height: float, *, share_y: bool) -> tuple[Figure, list[Axes]]:
+    """One panel per logic, three to a row, on the same scales (the y scale too when
+    ``share_y``)."""
     rows, columns = _grid(count)
     fig = Figure(figsize=(3.6 * columns, height * rows), layout="constrained")
-    axes = fig.subplots(rows, columns, squeeze=False).ravel().tolist()
+    grid = fig.subplots(rows, columns, squeeze=False, sharex=True, sharey=share_y)
+    axes = grid.ravel().tolist()
+    for ax in axes:
+        ax.tick_params(labelbottom=True, labelleft=True)
     for extra in axes[count:]:
         extra.set_visible(False)
     return fig, axes[:count]
@@ -79,7 +84,7 @@ def drift_chart(c: Comparison) -> str:
     every = np.concatenate([before, *afters]) if c.size else np.zeros(1)
     top = max(float(np.percentile(every, 99.5)), 0.5)
     bins = np.linspace(0.0, top, 41).tolist()
-    fig, axes = _panels(len(c.logics), 2.6)
+    fig, axes = _panels(len(c.logics), 2.6, share_y=False)
     for i, (ax, logic, after) in enumerate(zip(axes, c.logics, afters, strict=True)):
         ax.hist(np.minimum(before, top), bins=bins, color=BEFORE_COLOUR, alpha=0.55, label="before")
         colour = COLOURS[i % len(COLOURS)]
@@ -133,7 +138,7 @@ def scatter_chart(c: Comparison) -> str:
     panel per logic, the same accounts in every panel."""
     rows = _sample(c.size)
     value = c.value[rows]
-    fig, axes = _panels(len(c.logics), 2.8)
+    fig, axes = _panels(len(c.logics), 2.8, share_y=True)
     for i, (ax, logic, f) in enumerate(zip(axes, c.logics, c.figures, strict=True)):
         turnover = np.divide(
             f.turnover[rows] * 100.0, value, out=np.zeros(rows.size), where=value > 0

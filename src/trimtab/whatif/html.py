@@ -29,6 +29,11 @@ figcaption, dd { color: #3c4043; font-size: .9rem; } dt { font-weight: 600; }
 """
 
 
+def _book(kind: str) -> str:
+    """Book totals to the dollar (the files keep the cents)."""
+    return "dollars" if kind == "money" else kind
+
+
 def _align(kind: str) -> str:
     return "text" if kind == "text" else "num"
 
@@ -38,7 +43,7 @@ def _summary(c: Comparison) -> str:
     rows = []
     for i, row in enumerate(summary_table(c).to_pylist()):
         cells = "".join(
-            f'<td class="{_align(kind)}">{escape(cell(row[name], kind))}</td>'
+            f'<td class="{_align(kind)}">{escape(cell(row[name], _book(kind)))}</td>'
             for name, _, kind in SHOWN
         )
         rows.append(f'<tr class="{"before" if i == 0 else "logic"}">{cells}</tr>')
@@ -105,7 +110,7 @@ def render_report(c: Comparison, *, top: int = 10, title: str = "") -> str:
         f'<h1>{escape(heading)}</h1><p class="meta">{meta}</p>',
         "<h2>Per logic</h2>",
         "<p>The first row is the book as it is; each other row is the book after that "
-        "logic's trades. Dollar figures are book totals.</p>",
+        "logic's trades. Dollar figures are book totals, to the dollar.</p>",
         _summary(c),
         "<h2>Turnover against drift</h2>",
         _figure(
