@@ -251,3 +251,23 @@ def test_a_bad_book_row_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[s
     code, _, err = run(["compare-book", str(book), "--as-of", AS_OF], capsys)
     assert code == 2
     assert "prices.csv row 2 column price" in err
+
+
+def test_a_sleeve_book_as_propose_book_reads_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.e2e.test_book_sleeves_cli import BASE
+
+    book = tmp_path / "book"
+    book.mkdir()
+    for name, text in BASE.items():
+        (book / name).write_text(text)
+    # sell 100 A, 200 B, buy 200 C, 100 D (APM) at $100; X-2: sell 300 A, buy 300 B
+    # (test_book_sleeves_cli's hand-worked book): 6 trades, $120,000
+    out = tmp_path / "out"
+    argv = ["compare-book", str(book), "--as-of", "2026-11-20", "--out", str(out)]
+    assert run([*argv, "--logics", "rebalance_to_target"], capsys)[0] == 0
+    target = pq.read_table(out / "summary.parquet").to_pylist()[1]
+    assert (target["trades"], target["turnover"]) == (6, 120000.0)
+    code, _, err = run([*argv, "--logics", "rebalance_to_target,household_rebalance"], capsys)
+    assert code == 2 and "household_rebalance takes no apm sleeves" in err
