@@ -11,6 +11,16 @@ import typer
 from trimtab.cli._flags import flag_error
 from trimtab.errors import InputError
 
+Rounding = Annotated[str, typer.Option(help="whole_shares or fractional.")]
+ShareDecimals = Annotated[int, typer.Option(min=0, max=9)]
+Dollars = Annotated[float | None, typer.Option(min=0)]
+Percent = Annotated[float | None, typer.Option(min=0, max=100)]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="Date rules are evaluated at (YYYY-MM-DD).")
+]
+Workers = Annotated[int, typer.Option(min=1, help="Threads.")]
+"""The options ``propose-book`` and ``compare-book`` share."""
+
 
 def _fail(message: str) -> typer.Exit:
     sys.stderr.write(f"trimtab: {message}\n")
@@ -63,17 +73,14 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--status-out", help="Per-account status file (default: beside --out)."),
         ] = None,
-        rounding: Annotated[str, typer.Option(help="whole_shares or fractional.")] = "whole_shares",
-        share_decimals: Annotated[int, typer.Option(min=0, max=9)] = 3,
-        cash_to_generate: Annotated[float | None, typer.Option(min=0)] = None,
-        mccar_pct: Annotated[float | None, typer.Option(min=0, max=100)] = None,
-        cash_to_invest: Annotated[float | None, typer.Option(min=0)] = None,
+        rounding: Rounding = "whole_shares",
+        share_decimals: ShareDecimals = 3,
+        cash_to_generate: Dollars = None,
+        mccar_pct: Percent = None,
+        cash_to_invest: Dollars = None,
         min_trade_value: Annotated[float, typer.Option(min=0)] = 0.0,
-        as_of: Annotated[
-            str | None,
-            typer.Option("--as-of", help="Date rules are evaluated at (YYYY-MM-DD)."),
-        ] = None,
-        workers: Annotated[int, typer.Option(min=1, help="Threads.")] = 2,
+        as_of: AsOf = None,
+        workers: Workers = 2,
     ) -> None:
         """Trades for every account: one row per buy or sell, same numbers as ``propose``.
 

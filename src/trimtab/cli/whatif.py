@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from trimtab.cli._flags import flag_error
+from trimtab.cli.book import AsOf, Dollars, Percent, Rounding, ShareDecimals, Workers
 from trimtab.errors import InputError
 from trimtab.settings import ENV
 
@@ -51,11 +52,11 @@ def register(app: typer.Typer) -> None:
                 help="Folder for summary, accounts, disagreement (CSV, Parquet), report.html."
             ),
         ] = None,
-        rounding: Annotated[str, typer.Option(help="whole_shares or fractional.")] = "whole_shares",
-        share_decimals: Annotated[int, typer.Option(min=0, max=9)] = 3,
-        cash_to_generate: Annotated[float | None, typer.Option(min=0)] = None,
-        mccar_pct: Annotated[float | None, typer.Option(min=0, max=100)] = None,
-        cash_to_invest: Annotated[float | None, typer.Option(min=0)] = None,
+        rounding: Rounding = "whole_shares",
+        share_decimals: ShareDecimals = 3,
+        cash_to_generate: Dollars = None,
+        mccar_pct: Percent = None,
+        cash_to_invest: Dollars = None,
         min_trade_value: Annotated[
             float | None,
             typer.Option(min=0, help="Dollars (default: 0 for a book, $100 for --firm)."),
@@ -66,12 +67,9 @@ def register(app: typer.Typer) -> None:
         long_term_rate: Annotated[
             float, typer.Option(min=0, max=100, help="Percent tax on long-term gains.")
         ] = 20.0,
-        as_of: Annotated[
-            str | None,
-            typer.Option("--as-of", help="Date a book's rules are evaluated at (YYYY-MM-DD)."),
-        ] = None,
+        as_of: AsOf = None,
         top: Annotated[int, typer.Option(min=1, help="Accounts of most disagreement.")] = 10,
-        workers: Annotated[int, typer.Option(min=1, help="Threads.")] = 2,
+        workers: Workers = 2,
         firm: Annotated[
             str | None, typer.Option("--firm", envvar=ENV["firm"], help="Firm id (no BOOK).")
         ] = None,
