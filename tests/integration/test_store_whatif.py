@@ -40,7 +40,11 @@ def _firms(engine: sa.Engine, tmp_path: Path) -> Path:
     return book
 
 
-def test_the_firm_book_gives_the_hand_worked_figures(engine: sa.Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [5000, 1])
+def test_the_firm_book_gives_the_hand_worked_figures(
+    engine: sa.Engine, tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("trimtab.service.whatif.CHUNK_ACCOUNTS", chunk)  # 1: one per chunk
     book = _firms(engine, tmp_path)
     stored = {t: count(engine, t) for t in ("requests", "proposals", "audit_log")}
     with UnitOfWork(engine, "acme") as uow:
@@ -85,7 +89,10 @@ def test_the_service_minimum_trade_size_applies(engine: sa.Engine, tmp_path: Pat
     }
 
 
-def test_a_firm_sees_only_its_own_book(engine: sa.Engine, tmp_path: Path) -> None:
+def test_a_firm_sees_only_its_own_book(
+    engine: sa.Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("trimtab.service.whatif.CHUNK_ACCOUNTS", 1)  # households stay whole
     _firms(engine, tmp_path)
     with UnitOfWork(engine, "globex") as uow:
         compared = compare_firm_book(uow, actor="olga", logics=LOGICS, now=NOW)

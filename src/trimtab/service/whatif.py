@@ -14,16 +14,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from sqlalchemy import select
 
+from trimtab.core.drift import DriftResult
 from trimtab.core.engine import Method
 from trimtab.io.book_sleeve_rules import check_sleeve_run
 from trimtab.pipeline import Partition
 from trimtab.service.access import require_role
 from trimtab.service.market import CHICAGO
-from trimtab.service.proposing import request_book
+from trimtab.service.proposing import RequestBook, request_book
 from trimtab.service.request_proposing import _of_accounts, request_options
 from trimtab.service.sleeve_store import sleeved_accounts
 from trimtab.service.snapshot import latest_book_date, load_snapshot
@@ -37,7 +40,7 @@ from trimtab.whatif.compare import (
     check_amounts,
     compare_partition,
 )
-from trimtab.whatif.figures import TaxRates
+from trimtab.whatif.figures import AccountFigures, TaxRates
 
 
 def compare_firm_book(
@@ -57,24 +60,65 @@ def compare_firm_book(
     :class:`~trimtab.errors.InputError` naming a bad amount.
     """
     require_role(uow, user_id=actor, role="viewer")
+    rates = rates or TaxRates()
     given = {k: v for k, v in (amounts or {}).items() if v is not None}
     check_amounts(logics, given)
     options = [request_options(m, amounts_for(m, given))[0] for m in logics]  # checked first
     as_of = latest_book_date(uow)
     accounts = {
         r.account_id: r
-        for r in uow.conn.execute(select(t.accounts).where(t.accounts.c.firm_id == uow.firm_id))
-    }
-    sleeved = sleeved_accounts(uow, sorted(accounts))
-    snap = load_snapshot(uow, as_of=as_of, sleeved=sleeved)
-    trade_day = now.astimezone(CHICAGO).date()
-    book = request_book(uow, snap=snap, accounts=accounts, trade_day=trade_day)
-    if book.sleeves is not None:
-        check_sleeve_run(
-            book.sleeves, household=Method.HOUSEHOLD_REBALANCE in logics, as_of=trade_day
+        for r in uow.conn.execute(
+            select(t.accounts)
+            .where(t.accounts.c.firm_id == uow.firm_id)
+            .order_by(t.accounts.c.account_id)
         )
-    rows = [accounts[a] for a in snap.account_ids]
-    runs = [Run(m, _of_accounts(o, snap, book, rows)) for m, o in zip(logics, options, strict=True)]
+    }
+    trade_day = now.astimezone(CHICAGO).date()
+    ids: list[str] = []
+    parts = []
+    for chunk in _household_chunks(accounts):
+        sleeved = sleeved_accounts(uow, chunk)
+        snap = load_snapshot(uow, as_of=as_of, account_ids=chunk, sleeved=sleeved)
+        if not snap.account_ids:
+            continue
+        book = request_book(uow, snap=snap, accounts=accounts, trade_day=trade_day)
+        if book.sleeves is not None:
+            household = Method.HOUSEHOLD_REBALANCE in logics
+            check_sleeve_run(book.sleeves, household=household, as_of=trade_day)
+        rows = [accounts[a] for a in snap.account_ids]
+        runs = [
+            Run(m, _of_accounts(o, snap, book, rows)) for m, o in zip(logics, options, strict=True)
+        ]
+        parts.append((runs, book.arrays.cash, _compare(book, runs, rates)))
+        ids += snap.account_ids
+    runs = parts[0][0] if parts else [Run(m, o) for m, o in zip(logics, options, strict=True)]
+    cash = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0)
+    return assemble(pa.array(ids, pa.string()), runs, rates, cash, [p[2] for p in parts])
+
+
+CHUNK_ACCOUNTS = 5000
+"""Accounts proposed together (whole households): the store is read a chunk at a time."""
+
+
+def _household_chunks(accounts: Mapping[str, Any]) -> list[list[str]]:
+    """The ids of ``accounts`` (stored rows by id) in chunks of whole households, of about
+    :data:`CHUNK_ACCOUNTS` accounts; households in the order of their first account."""
+    houses: dict[tuple[str, str], list[str]] = {}
+    for account_id, row in accounts.items():
+        key = ("household", row.household_id) if row.household_id else ("alone", account_id)
+        houses.setdefault(key, []).append(account_id)
+    chunks: list[list[str]] = [[]]
+    for members in houses.values():
+        if chunks[-1] and len(chunks[-1]) + len(members) > CHUNK_ACCOUNTS:
+            chunks.append([])
+        chunks[-1].extend(members)
+    return [c for c in chunks if c]
+
+
+def _compare(
+    book: RequestBook, runs: Sequence[Run], rates: TaxRates
+) -> tuple[DriftResult, list[AccountFigures]]:
+    """The runs over the accounts of ``book``, a new batch for each (rules prepared once)."""
     n = book.arrays.size
     part = book.partition
     base = part if part.rules is None else replace(part, rules=part.rules.prepared())
@@ -82,13 +126,4 @@ def compare_firm_book(
     def make(method: Method) -> Partition:
         return replace(base, batch=book.arrays.batch(0, n))
 
-    compared = compare_partition(
-        make, book.arrays.batch(0, n), runs, slice(0, n), rates or TaxRates()
-    )
-    return assemble(
-        pa.array(snap.account_ids, pa.string()),
-        runs,
-        rates or TaxRates(),
-        book.arrays.cash,
-        [compared],
-    )
+    return compare_partition(make, book.arrays.batch(0, n), runs, slice(0, n), rates)
