@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from trimtab.errors import BookError, ConflictError
-from trimtab.io.book import LoadedBook, read_book
+from trimtab.io.book import read_book
 from trimtab.io.book_rules import RuleTables, book_slot_rules, rule_table
 from trimtab.io.book_sleeves import (
     SleeveTables,
@@ -62,12 +62,12 @@ class ImportSummary:
 
 @dataclass(frozen=True, slots=True)
 class BookFolder:
-    """A book folder read and validated: the core book, its service tables, its rule
+    """A book folder read and validated: the core book's tables, its service tables, its rule
     tables (``restrictions``, ``locks``, ``transactions``, ``short_term_windows``, read as
     ``propose-book`` reads them), file names, and its sleeve tables (``sleeves``,
     ``apm_targets``, ``sleeve_positions``, checked as ``propose-book`` checks them)."""
 
-    book: LoadedBook
+    tables: dict[str, pa.Table]
     extras: dict[str, ExtraTable]
     labels: dict[str, str]
     rules: RuleTables
@@ -109,7 +109,11 @@ def read_book_folder(folder: Path, as_of: date | None = None) -> BookFolder:
             **{n: label for n, (label, _) in sleeves.items()},
         },
     )
-    return BookFolder(book=book, extras=extras, labels=labels, rules=rules, sleeves=sleeves)
+    # the tables only: the engine's arrays served the checks, and a store import needs
+    # none of them (at a million accounts they are a gigabyte and more)
+    return BookFolder(
+        tables=book.tables, extras=extras, labels=labels, rules=rules, sleeves=sleeves
+    )
 
 
 def _col(table: pa.Table, name: str) -> list[Any]:
@@ -140,7 +144,7 @@ def import_book(
     :class:`~trimtab.errors.ConflictError` when a later date was imported already.
     """
     require_role(uow, user_id=actor, role="operator")
-    every = {**folder.book.tables, **{n: e.table for n, e in folder.extras.items()}}
+    every = {**folder.tables, **{n: e.table for n, e in folder.extras.items()}}
     every |= {n: table for n, (_, table) in folder.rules.items()}
     labels = {**folder.labels, **{n: e.label for n, e in folder.extras.items()}}
     check_dates(every, labels | {n: label for n, (label, _) in folder.rules.items()}, as_of)
@@ -153,8 +157,7 @@ def import_book(
             f"--date {as_of}: the book of {latest} is imported already; import dates in order"
         )
     replaced = latest == as_of
-    book, extras, labels = folder.book, folder.extras, folder.labels
-    tables = book.tables
+    tables, extras, labels = folder.tables, folder.extras, folder.labels
     rows: dict[str, int] = {}
     say = progress or (lambda stage: None)
     # the holdings' documents first, committed on their own: the slow part of an import,

@@ -123,10 +123,8 @@ def stage(
     as documents, each only if its content is not stored yet, and commit them: the slow
     part of an import, done once even when the import is interrupted and run again.
     :func:`record` then makes them a date's ``kind``, in the import's transaction."""
-    table = table.cast(SCHEMAS[kind])
     order = np.argsort(part, kind="stable")
     parts = part[order]
-    table = table.take(pa.array(order))
     cuts = np.flatnonzero(np.diff(parts)) + 1
     starts = np.r_[0, cuts] if len(parts) else np.zeros(0, dtype=np.int64)
     stops = np.r_[cuts, len(parts)] if len(parts) else np.zeros(0, dtype=np.int64)
@@ -134,7 +132,8 @@ def stage(
     hb = t.holding_blobs.c
     staged = []
     for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-        data = _document(table.slice(start, stop - start))
+        # one part's rows at a time: the whole table is never copied in part order
+        data = _document(table.take(pa.array(order[start:stop])).cast(SCHEMAS[kind]))
         digest = hashlib.sha256(data).hexdigest()
         stored = uow.conn.execute(
             select(exists().where(hb.firm_id == firm, hb.sha256 == digest))
