@@ -17,9 +17,10 @@ import pytest
 from tests.unit.test_optimize import _grid, _lexicographic_best, _score_one, _scores
 from trimtab.core.batch import AccountBatch, make_batch
 from trimtab.optimize import SolveStatus, best_fit, minimum_transaction
-from trimtab.optimize._highs import solve_lexicographic
+from trimtab.optimize._highs import Outcome, solve_lexicographic
 from trimtab.optimize.problem import account_problem
 from trimtab.optimize.programs import best_fit_program, minimum_transaction_program
+from trimtab.optimize.solve import _best_fit_sides
 
 TOL = 0.01 + 1e-6
 
@@ -99,14 +100,16 @@ def test_soft_band_program_is_solved_to_optimality() -> None:
     p = account_problem(bands_out_of_reach(), 0, 1.0)
     program, objectives = minimum_transaction_program(p, bands_hard=False)
     solution = solve_lexicographic(program, objectives, 0.01, time_limit=2.0)
-    assert solution.outcome.value == "optimal"
+    assert solution.outcome is Outcome.OPTIMAL
 
 
-def test_best_fit_program_is_solved_to_optimality() -> None:
+def test_best_fit_programs_are_solved_to_optimality() -> None:
     p = account_problem(six_lines_little_cash(), 0, 1.0)
-    program, objectives = best_fit_program(p)
-    solution = solve_lexicographic(program, objectives, 0.01, time_limit=2.0)
-    assert solution.outcome.value == "optimal"
+    for above in (True, False):
+        program, objectives = best_fit_program(p, cash_above=above)
+        solution = solve_lexicographic(program, objectives, 0.01, time_limit=2.0)
+        assert solution.outcome.value in ("optimal", "infeasible")
+    assert _best_fit_sides(p, 2.0).outcome is Outcome.OPTIMAL
 
 
 def test_minimum_transaction_is_proven_and_matches_exhaustive_search() -> None:
@@ -162,9 +165,8 @@ def _small(seed: int, decimals: int) -> AccountBatch:
 @pytest.mark.parametrize("decimals", [2, 10])
 @pytest.mark.parametrize("seed", range(6))
 def test_programs_solve_to_the_exhaustive_optimum(seed: int, decimals: int, unit: float) -> None:
-    """Both programs on their own (no proof first), whole shares or tenths, prices in cents
-    (the cash deviation counted in whole units) or with ten decimals (one continuous
-    column for it), against every trade in share units."""
+    """The programs on their own (no proof first), whole shares or tenths, prices in cents
+    or with ten decimals, against every trade in share units."""
     batch = _small(seed, decimals)
     p = account_problem(batch, 0, unit)
     axes = [np.arange(-s, b + 1) for s, b in zip(p.max_sell, p.max_buy, strict=True)]
@@ -172,14 +174,14 @@ def test_programs_solve_to_the_exhaustive_optimum(seed: int, decimals: int, unit
     s = _scores(batch, units * unit)
     value = float(batch.cash[0] + batch.quantity[0] @ batch.price[0])
     floor = max(0.0, min(float(batch.cash[0]), float(batch.cash_target[0]) * value))
+    program, objectives = minimum_transaction_program(p, bands_hard=False)
     cases = (
-        (best_fit_program(p), "deviation", 0.0),
-        (minimum_transaction_program(p, bands_hard=False), "violation", floor),
+        (_best_fit_sides(p, 2.0), "deviation", 0.0),
+        (solve_lexicographic(program, objectives, 0.01, time_limit=2.0), "violation", floor),
     )
-    for (program, objectives), first, keep in cases:
+    for solution, first, keep in cases:
         want = _lexicographic_best(s[first], s["turnover"], s["cash_after"] >= keep - 1e-9)
-        solution = solve_lexicographic(program, objectives, 0.01, time_limit=2.0)
-        assert solution.outcome.value == "optimal"
+        assert solution.outcome is Outcome.OPTIMAL
         assert solution.x is not None
         got = _score_one(batch, np.round(solution.x[: p.size]) * unit)
         assert got["cash_after"] >= keep - 1e-6

@@ -10,6 +10,7 @@ sell more than ``sell_limit`` and never buy where ``buy_allowed`` is false.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -129,6 +130,53 @@ def _min_transaction_score(p: AccountProblem, units: Vector) -> tuple[float, flo
     return band_violation(p, units), turnover(p, units)
 
 
+def _best_fit_sides(p: AccountProblem, time_limit: float) -> Solution:
+    """Best Fit's two programs (cash after at or above its target, and at or below it),
+    each solved for deviation; then turnover on each side whose least deviation is within a
+    cent of the lesser, bounded by that deviation plus a cent. The answer with the least
+    turnover, :attr:`Outcome.OPTIMAL` only when every solve ended optimal or infeasible."""
+    deadline = time.perf_counter() + time_limit
+    sides: list[tuple[bool, Vector]] = []
+    unproven: list[Solution] = []
+    for above in (True, False):
+        program, (dev, _) = best_fit_program(p, cash_above=above)
+        s = solve_lexicographic(program, [dev], TIE_DOLLARS, time_limit=_left(deadline))
+        if s.outcome is Outcome.OPTIMAL and s.x is not None:
+            sides.append((above, np.round(s.x[: p.size])))
+        elif s.outcome is not Outcome.INFEASIBLE:
+            unproven.append(s)
+    if unproven or not sides:
+        return _unproven(unproven, [units for _, units in sides])
+    least = min(deviation(p, units) for _, units in sides)
+    answers: list[Vector] = []
+    for above, units in sides:
+        if deviation(p, units) > least + TIE_DOLLARS:
+            continue
+        program, (_, turn) = best_fit_program(
+            p, cash_above=above, deviation_at_most=least + TIE_DOLLARS
+        )
+        s = solve_lexicographic(program, [turn], TIE_DOLLARS, time_limit=_left(deadline))
+        if s.outcome is Outcome.OPTIMAL and s.x is not None:
+            answers.append(np.round(s.x[: p.size]))
+        else:
+            unproven.append(s)
+    if unproven or not answers:
+        return _unproven(unproven, answers or [units for _, units in sides])
+    return Solution(Outcome.OPTIMAL, min(answers, key=lambda units: turnover(p, units)))
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.perf_counter(), 0.0)
+
+
+def _unproven(solutions: list[Solution], found: list[Vector]) -> Solution:
+    """A solve that ended neither optimal nor infeasible: :attr:`Outcome.ERROR` if any
+    failed, else :attr:`Outcome.LIMIT`, with a point found if there is one."""
+    failed = any(s.outcome is Outcome.ERROR for s in solutions) or not (solutions or found)
+    points = found + [s.x[:] for s in solutions if s.x is not None]
+    return Solution(Outcome.ERROR if failed else Outcome.LIMIT, points[0] if points else None)
+
+
 def best_fit(
     batch: AccountBatch, row: int, *, unit: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
 ) -> AccountResult:
@@ -143,8 +191,7 @@ def best_fit(
     proven = best_fit_bracket(p)
     if proven is not None:
         return AccountResult(quantities(p, proven, batch.width), SolveStatus.OPTIMAL)
-    program, objectives = best_fit_program(p)
-    solution = solve_lexicographic(program, objectives, TIE_DOLLARS, time_limit=time_limit)
+    solution = _best_fit_sides(p, time_limit)
     return _optimise(
         batch, p, solution, floor=0.0, score=_best_fit_score, logic=rebalance_to_target
     )
