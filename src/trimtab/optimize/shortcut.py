@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from trimtab.optimize.leave_band import leave_bands
 from trimtab.optimize.problem import AccountProblem, Vector
 from trimtab.optimize.programs import least_violation_units
 from trimtab.optimize.subset import smallest_at_least
@@ -49,7 +50,9 @@ def minimum_transaction_shortcut(p: AccountProblem, cash_floor: float) -> Vector
         return x0
     extra = _extra_sells(p.unit_value, x0 - low, shortfall)
     if extra is None:
-        return None
+        # Not enough room inside the intervals (or no exact least sum): some lines must
+        # leave them.
+        return leave_bands(p, x0, low, shortfall)
     return x0 - extra
 
 
