@@ -1,11 +1,13 @@
 """Best Fit (logic 7) and Minimum Transaction (logic 8), one account at a time.
 
-Each account is one small integer program (:mod:`trimtab.optimize.programs`) solved exactly
-by HiGHS under a time limit. When the limit is hit, the best solution found so far is used
-if it is feasible and no worse than the fallback; otherwise the fallback is used: the
-rounded result of rebalance to target (Best Fit) or rebalance to tolerance (Minimum
-Transaction). Both fallbacks come from the core logics, so they never overdraw cash, never
-sell more than ``sell_limit`` and never buy where ``buy_allowed`` is false.
+An account the proofs do not settle is solved exactly by HiGHS under a node budget and a
+time limit: one small integer program for Minimum Transaction, one on each side of the
+cash target for Best Fit (:mod:`trimtab.optimize.programs`). When a limit is hit, the best
+solution found so far is used if it is feasible and no worse than the fallback; otherwise
+the fallback is used: the rounded result of rebalance to target (Best Fit) or rebalance to
+tolerance (Minimum Transaction). Both fallbacks come from the core logics, so they never
+overdraw cash, never sell more than ``sell_limit`` and never buy where ``buy_allowed`` is
+false.
 """
 
 from __future__ import annotations
