@@ -16,16 +16,23 @@ Counts taken out of order (a dearer one before a cheaper one) only overstate the
 the least cost, and any bound on it, is exact.
 
 Best Fit (logic 7), ``x_j = f_j − dn_j + up1_j + up2_j`` with ``f_j`` the unit at or just
-below target and ``u_j`` the line's shortfall there. The cash deviation ``|spare − a @ x|``
-(``spare`` = cash − cash target) is linear on each side of the cash target, so each side is
-a program of its own and :func:`trimtab.optimize.solve.best_fit` solves both::
+below target and ``u_j`` the line's shortfall there; the cash deviation ``|spare − a @ x|``
+(``spare`` = cash − cash target) in whole units of ``1/S`` dollars, ``S`` the power of ten
+that makes every ``A_j = a_j S`` whole (100 for prices in cents and whole shares), with
+``Y0 + φ = spare S``::
 
     minimise   Σ a_j dn_j + (a_j − 2 u_j) up1_j + a_j up2_j      deviation of the lines
-               ∓ (a @ x − spare)                                 cash against its target
+               + (ym + (1 − 2 φ) yp1 + yp2) / S                  cash against its target
     then       Σ a_j (p_j + q_j)                                 turnover, x = p − q
-    a @ x <= spare  (cash above target)  or  a @ x >= spare  (below)
+    Σ A_j x_j + ym >= Y0,  Σ A_j x_j − yp1 − yp2 <= Y0
     a @ x <= cash                        never overdraw
     -max_sell <= x <= max_buy            rules: sell limits, buy permissions
+
+Where there is no such ``S`` (unit values with many decimals), the cash deviation is linear
+on each side of the cash target, and Best Fit is two programs, one per side
+(:func:`best_fit_side_program`). The single program is preferred: a side whose cash lies in
+a narrow window (a cash target just below the cash) is a subset-sum that HiGHS can take
+thousands of nodes to settle.
 
 Minimum Transaction (logic 8), ``x_j = lo_j + m_j − d1_j − d2_j + u1_j + u2_j`` with
 ``[lo_j, hi_j]`` the units that leave the line least far outside its band
@@ -51,6 +58,12 @@ from trimtab.optimize.problem import AccountProblem
 UNIT_EPSILON = 1e-9
 """Share units within this of a whole unit count as that unit when a band edge or a target
 is divided by the unit value (floating-point noise)."""
+MAX_SCALE_DIGITS = 8
+"""Most decimal places of dollars per unit for which the cash deviation is counted in whole
+units of ``10**-digits`` dollars."""
+MAX_SCALED = 2.0**40
+"""Largest cash deviation, in those units, counted so (row activities stay far inside the
+53 bits of a double)."""
 
 
 class _Triplets:
@@ -101,7 +114,76 @@ def _turnover_split(t: _Triplets, row: int, x: np.ndarray, p: np.ndarray, q: np.
     t.add(row + np.arange(x.shape[0]), q, 1.0)
 
 
-def best_fit_program(
+def _scale(a: Vector) -> float | None:
+    """The least power of ten ``S`` (up to :data:`MAX_SCALE_DIGITS` digits) that makes every
+    ``a_j S`` whole, or ``None``."""
+    for digits in range(MAX_SCALE_DIGITS + 1):
+        scaled = a * 10.0**digits
+        if np.allclose(scaled, np.round(scaled), rtol=0.0, atol=1e-6):
+            return float(10.0**digits)
+    return None
+
+
+def best_fit_program(p: AccountProblem) -> tuple[Program, list[Vector]] | None:
+    """The Best Fit program of ``p`` and its two objectives (deviation, then turnover), the
+    cash deviation counted in whole units of ``1/S`` dollars; ``None`` when no power of ten
+    ``S`` makes every unit value whole (then :func:`best_fit_side_program`)."""
+    n = p.size
+    a = p.unit_value
+    j = np.arange(n)
+    x, dn, up1, up2, pos, neg = (k * n + j for k in range(6))
+    gap = p.held - p.target
+    f = np.floor(-gap / a + UNIT_EPSILON)
+    short = np.clip(-(gap + a * f), 0.0, a)
+    t = _Triplets()
+    t.add(j, x, 1.0)  # x + dn − up1 − up2 = f
+    t.add(j, dn, 1.0)
+    t.add(j, up1, -1.0)
+    t.add(j, up2, -1.0)
+    _turnover_split(t, n, x, pos, neg)
+    cash_row = 2 * n
+    t.add(np.full(n, cash_row), x, a)
+    row_lower: list[Vector] = [f, np.zeros(n), np.array([-INF])]
+    row_upper: list[Vector] = [f, np.zeros(n), np.array([p.cash])]
+    # No lexicographic optimum buys past the unit above target: one unit less would leave
+    # the line still above target (deviation down a_j, cash deviation up at most a_j), trade
+    # less and keep more cash. Capping buys there removes no optimum and shrinks the search.
+    buy_cap = np.minimum(p.max_buy, np.maximum(f + 1.0, 0.0))
+    col_lower = [-p.max_sell, np.zeros(5 * n)]
+    col_upper = [buy_cap, np.full(n, INF), np.ones(n), np.full(3 * n, INF)]
+    dev = [np.zeros(n), a, a - 2.0 * short, a, np.zeros(2 * n)]
+    turn = [np.zeros(3 * n), np.zeros(n), a, a]
+    spare = p.cash - p.cash_target
+    scale = _scale(a)
+    if scale is None or abs(spare * scale) > MAX_SCALED:
+        return None
+    # ym >= Y0 − Σ A x and yp1 + yp2 >= Σ A x − Y0: the cash deviation in whole units of
+    # 1/S dollars, Y0 + φ = spare S, yp1 (0 or 1) the first unit above Y0 (1 − 2φ).
+    whole = np.floor(spare * scale + UNIT_EPSILON)
+    frac = min(max(spare * scale - whole, 0.0), 1.0)
+    scaled = np.round(a * scale)
+    y = 6 * n + np.arange(3)
+    t.add(np.full(n, cash_row + 1), x, scaled)
+    t.add(np.array([cash_row + 1]), y[:1], 1.0)
+    t.add(np.full(n, cash_row + 2), x, scaled)
+    t.add(np.full(2, cash_row + 2), y[1:], -1.0)
+    row_lower.append(np.array([whole, -INF]))
+    row_upper.append(np.array([INF, whole]))
+    col_lower.append(np.zeros(3))
+    col_upper.append(np.array([INF, 1.0, INF]))
+    dev.append(np.array([1.0, 1.0 - 2.0 * frac, 1.0]) / scale)
+    turn.append(np.zeros(3))
+    program = t.program(
+        np.concatenate(col_lower),
+        np.concatenate(col_upper),
+        np.concatenate(row_lower),
+        np.concatenate(row_upper),
+        6 * n + 3,
+    )
+    return program, [np.concatenate(dev), np.concatenate(turn)]
+
+
+def best_fit_side_program(
     p: AccountProblem, *, cash_above: bool, deviation_at_most: float | None = None
 ) -> tuple[Program, list[Vector]]:
     """The Best Fit program of ``p`` on one side of the cash target (``cash_above``: cash

@@ -36,7 +36,12 @@ from trimtab.optimize.problem import (
     quantities,
     turnover,
 )
-from trimtab.optimize.programs import best_fit_program, cash_floor, minimum_transaction_program
+from trimtab.optimize.programs import (
+    best_fit_program,
+    best_fit_side_program,
+    cash_floor,
+    minimum_transaction_program,
+)
 from trimtab.optimize.shortcut import minimum_transaction_shortcut
 
 DEFAULT_TIME_LIMIT = 2.0
@@ -133,7 +138,8 @@ def _min_transaction_score(p: AccountProblem, units: Vector) -> tuple[float, flo
 
 
 def _best_fit_sides(p: AccountProblem, time_limit: float) -> Solution:
-    """Best Fit's two programs (cash after at or above its target, and at or below it),
+    """Best Fit where unit values have too many decimals for :func:`best_fit_program`: its
+    two programs (cash after at or above its target, and at or below it),
     each solved for deviation; then turnover on each side whose least deviation is within a
     cent of the lesser, bounded by that deviation plus a cent. The answer with the least
     turnover, :attr:`Outcome.OPTIMAL` only when every solve ended optimal or infeasible."""
@@ -141,7 +147,7 @@ def _best_fit_sides(p: AccountProblem, time_limit: float) -> Solution:
     sides: list[tuple[bool, Vector]] = []
     unproven: list[Solution] = []
     for above in (True, False):
-        program, (dev, _) = best_fit_program(p, cash_above=above)
+        program, (dev, _) = best_fit_side_program(p, cash_above=above)
         s = solve_lexicographic(program, [dev], TIE_DOLLARS, time_limit=_left(deadline))
         if s.outcome is Outcome.OPTIMAL and s.x is not None:
             sides.append((above, np.round(s.x[: p.size])))
@@ -154,7 +160,7 @@ def _best_fit_sides(p: AccountProblem, time_limit: float) -> Solution:
     for above, units in sides:
         if deviation(p, units) > least + TIE_DOLLARS:
             continue
-        program, (_, turn) = best_fit_program(
+        program, (_, turn) = best_fit_side_program(
             p, cash_above=above, deviation_at_most=least + TIE_DOLLARS
         )
         s = solve_lexicographic(program, [turn], TIE_DOLLARS, time_limit=_left(deadline))
@@ -193,7 +199,11 @@ def best_fit(
     proven = best_fit_bracket(p)
     if proven is not None:
         return AccountResult(quantities(p, proven, batch.width), SolveStatus.OPTIMAL)
-    solution = _best_fit_sides(p, time_limit)
+    built = best_fit_program(p)
+    if built is None:
+        solution = _best_fit_sides(p, time_limit)
+    else:
+        solution = solve_lexicographic(*built, TIE_DOLLARS, time_limit=time_limit)
     return _optimise(
         batch, p, solution, floor=0.0, score=_best_fit_score, logic=rebalance_to_target
     )
