@@ -11,7 +11,7 @@ with no cash. The expected optimum comes from enumerating every whole-share trad
 The test run checks :data:`ACCOUNTS` accounts; ``TRIMTAB_FUZZ_ACCOUNTS`` asks for more.
 Run as a script it prints the counts (``docs/benchmarks-optimize.md``)::
 
-    .venv/bin/python -m tests.property.test_optimize_fuzz 30000 [first seed]
+    .venv/bin/python -m tests.property.test_optimize_fuzz 12000 [first seed]
 """
 
 from __future__ import annotations
