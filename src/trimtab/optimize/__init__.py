@@ -1,6 +1,7 @@
 """Best Fit and Minimum Transaction, solved exactly: by proofs where they apply
 (:mod:`~trimtab.optimize.bracket`, :mod:`~trimtab.optimize.cash_bound`,
-:mod:`~trimtab.optimize.shortcut`), otherwise as mixed-integer programs with HiGHS.
+:mod:`~trimtab.optimize.shortcut`, :mod:`~trimtab.optimize.leave_band`), otherwise as integer
+programs with HiGHS (:mod:`~trimtab.optimize.programs`).
 
 Kept outside :mod:`trimtab.core`, which stays numpy and the standard library only. Each
 logic works one account (one row of an :class:`~trimtab.core.batch.AccountBatch`) at a time

@@ -26,40 +26,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from trimtab.optimize.leave_band import leave_bands
 from trimtab.optimize.problem import AccountProblem, Vector
+from trimtab.optimize.programs import least_violation_units
 from trimtab.optimize.subset import smallest_at_least
 
 CENT = 0.01
 EXACT_LIMIT = 2_000_000
 """Cents ($20,000) up to which the least covering sum of extra sells is searched exactly."""
-UNIT_EPSILON = 1e-9
-"""Share units within this of a whole unit count as that unit when a band edge is divided
-by the unit value (floating-point noise)."""
-
-
-def _least_violation_units(p: AccountProblem) -> tuple[Vector, Vector]:
-    """Per line, the interval of whole units (within the rule limits) that leave it least
-    far outside its band: the units inside the band when any are, else the nearest unit
-    below and/or above it, whichever is closer (both on a tie)."""
-    a = p.unit_value
-    low = np.ceil((p.lower - p.held) / a - UNIT_EPSILON)
-    high = np.floor((p.upper - p.held) / a + UNIT_EPSILON)
-    first = np.clip(low, -p.max_sell, p.max_buy)
-    last = np.clip(high, -p.max_sell, p.max_buy)
-    inside = np.maximum(low, -p.max_sell) <= np.minimum(high, p.max_buy)
-
-    def outside(units: Vector) -> Vector:
-        after = p.held + units * a
-        out: Vector = np.maximum(p.lower - after, 0.0) + np.maximum(after - p.upper, 0.0)
-        return out
-
-    near_low, near_high = outside(first), outside(last)
-    best = np.minimum(near_low, near_high)
-    take_first = near_low <= best + UNIT_EPSILON
-    take_last = near_high <= best + UNIT_EPSILON
-    lo = np.where(inside, first, np.where(take_last, last, first))
-    hi = np.where(inside, last, np.where(take_first, first, last))
-    return np.minimum(lo, hi), np.maximum(lo, hi)
 
 
 def minimum_transaction_shortcut(p: AccountProblem, cash_floor: float) -> Vector | None:
@@ -69,14 +43,16 @@ def minimum_transaction_shortcut(p: AccountProblem, cash_floor: float) -> Vector
     the cash cannot be raised without leaving some line farther outside its band, or no
     cheap enough set of extra sells was found.
     """
-    low, high = _least_violation_units(p)
+    low, high = least_violation_units(p)
     x0: Vector = np.clip(0.0, low, high)
     shortfall = float(x0 @ p.unit_value) - (p.cash - cash_floor)
     if shortfall <= 0.0:
         return x0
     extra = _extra_sells(p.unit_value, x0 - low, shortfall)
     if extra is None:
-        return None
+        # Not enough room inside the intervals (or no exact least sum): some lines must
+        # leave them.
+        return leave_bands(p, x0, low, shortfall)
     return x0 - extra
 
 

@@ -1,15 +1,18 @@
 """Best Fit (logic 7) and Minimum Transaction (logic 8), one account at a time.
 
-Each account is one small integer program (:mod:`trimtab.optimize.programs`) solved exactly
-by HiGHS under a time limit. When the limit is hit, the best solution found so far is used
-if it is feasible and no worse than the fallback; otherwise the fallback is used: the
-rounded result of rebalance to target (Best Fit) or rebalance to tolerance (Minimum
-Transaction). Both fallbacks come from the core logics, so they never overdraw cash, never
-sell more than ``sell_limit`` and never buy where ``buy_allowed`` is false.
+An account the proofs do not settle is solved exactly by HiGHS under a node budget and a
+time limit: one small integer program for Minimum Transaction, one on each side of the
+cash target for Best Fit (:mod:`trimtab.optimize.programs`). When a limit is hit, the best
+solution found so far is used if it is feasible and no worse than the fallback; otherwise
+the fallback is used: the rounded result of rebalance to target (Best Fit) or rebalance to
+tolerance (Minimum Transaction). Both fallbacks come from the core logics, so they never
+overdraw cash, never sell more than ``sell_limit`` and never buy where ``buy_allowed`` is
+false.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,7 +36,12 @@ from trimtab.optimize.problem import (
     quantities,
     turnover,
 )
-from trimtab.optimize.programs import best_fit_program, cash_floor, minimum_transaction_program
+from trimtab.optimize.programs import (
+    best_fit_program,
+    best_fit_side_program,
+    cash_floor,
+    minimum_transaction_program,
+)
 from trimtab.optimize.shortcut import minimum_transaction_shortcut
 
 DEFAULT_TIME_LIMIT = 2.0
@@ -129,6 +137,54 @@ def _min_transaction_score(p: AccountProblem, units: Vector) -> tuple[float, flo
     return band_violation(p, units), turnover(p, units)
 
 
+def _best_fit_sides(p: AccountProblem, time_limit: float) -> Solution:
+    """Best Fit where unit values have too many decimals for :func:`best_fit_program`: its
+    two programs (cash after at or above its target, and at or below it),
+    each solved for deviation; then turnover on each side whose least deviation is within a
+    cent of the lesser, bounded by that deviation plus a cent. The answer with the least
+    turnover, :attr:`Outcome.OPTIMAL` only when every solve ended optimal or infeasible."""
+    deadline = time.perf_counter() + time_limit
+    sides: list[tuple[bool, Vector]] = []
+    unproven: list[Solution] = []
+    for above in (True, False):
+        program, (dev, _) = best_fit_side_program(p, cash_above=above)
+        s = solve_lexicographic(program, [dev], TIE_DOLLARS, time_limit=_left(deadline))
+        if s.outcome is Outcome.OPTIMAL and s.x is not None:
+            sides.append((above, np.round(s.x[: p.size])))
+        elif s.outcome is not Outcome.INFEASIBLE:
+            unproven.append(s)
+    if unproven or not sides:
+        return _unproven(unproven, [units for _, units in sides])
+    least = min(deviation(p, units) for _, units in sides)
+    answers: list[Vector] = []
+    for above, units in sides:
+        if deviation(p, units) > least + TIE_DOLLARS:
+            continue
+        program, (_, turn) = best_fit_side_program(
+            p, cash_above=above, deviation_at_most=least + TIE_DOLLARS
+        )
+        s = solve_lexicographic(program, [turn], TIE_DOLLARS, time_limit=_left(deadline))
+        if s.outcome is Outcome.OPTIMAL and s.x is not None:
+            answers.append(np.round(s.x[: p.size]))
+        else:
+            unproven.append(s)
+    if unproven or not answers:
+        return _unproven(unproven, answers or [units for _, units in sides])
+    return Solution(Outcome.OPTIMAL, min(answers, key=lambda units: turnover(p, units)))
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.perf_counter(), 0.0)
+
+
+def _unproven(solutions: list[Solution], found: list[Vector]) -> Solution:
+    """A solve that ended neither optimal nor infeasible: :attr:`Outcome.ERROR` if any
+    failed, else :attr:`Outcome.LIMIT`, with a point found if there is one."""
+    failed = any(s.outcome is Outcome.ERROR for s in solutions) or not (solutions or found)
+    points = found + [s.x[:] for s in solutions if s.x is not None]
+    return Solution(Outcome.ERROR if failed else Outcome.LIMIT, points[0] if points else None)
+
+
 def best_fit(
     batch: AccountBatch, row: int, *, unit: float = 1.0, time_limit: float = DEFAULT_TIME_LIMIT
 ) -> AccountResult:
@@ -143,8 +199,11 @@ def best_fit(
     proven = best_fit_bracket(p)
     if proven is not None:
         return AccountResult(quantities(p, proven, batch.width), SolveStatus.OPTIMAL)
-    program, objectives = best_fit_program(p)
-    solution = solve_lexicographic(program, objectives, TIE_DOLLARS, time_limit=time_limit)
+    built = best_fit_program(p)
+    if built is None:
+        solution = _best_fit_sides(p, time_limit)
+    else:
+        solution = solve_lexicographic(*built, TIE_DOLLARS, time_limit=time_limit)
     return _optimise(
         batch, p, solution, floor=0.0, score=_best_fit_score, logic=rebalance_to_target
     )
