@@ -6,7 +6,6 @@ One LocalCluster of two worker processes on loopback serves the whole module."""
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Iterator
@@ -18,10 +17,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from distributed import Client, LocalCluster, WorkerPlugin
+from distributed import Client, WorkerPlugin
 
 from tests.integration.test_book_rules_equals_propose import AS_OF, write_book
 from trimtab.cli import main
+from trimtab.cluster.run import local_cluster
 
 COPIES = 8
 """The six-account rules book, eight times over (48 accounts, 40 households)."""
@@ -44,14 +44,7 @@ LOGICS: list[tuple[str, list[str]]] = [
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     """A scheduler address; its two worker processes are gone after the module."""
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    ) as local:
+    with local_cluster(2) as local:
         with Client(local) as client:
             client.wait_for_workers(2)
         yield local.scheduler_address

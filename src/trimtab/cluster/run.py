@@ -46,21 +46,13 @@ SCHEDULER_ENV = "TRIMTAB_DASK_SCHEDULER"
 def connect(address: str) -> Iterator[Any]:
     """A client of the scheduler at ``address``; ``local:N`` starts a cluster of N worker
     processes on this machine (loopback only, no dashboard) for the run's length."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if address.startswith("local:"):
         count = address.removeprefix("local:")
         if not count.isdigit() or int(count) < 1:
             raise InputError("--cluster", f"local:N takes a number of workers, got {address!r}")
-        cluster = LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=int(count),
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-        with cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+        with local_cluster(int(count)) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
             yield client
         return
     try:
@@ -69,6 +61,23 @@ def connect(address: str) -> Iterator[Any]:
         raise InputError("--cluster", f"cannot reach the scheduler at {address!r}: {err}") from None
     with client:
         yield client
+
+
+def local_cluster(workers: int) -> Any:
+    """A cluster of ``workers`` single-threaded worker processes on this machine: loopback
+    only, no dashboard, and its HTTP endpoint on a free port (not the default 8787, which
+    another cluster may hold)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+    )
 
 
 @contextmanager
