@@ -27,10 +27,10 @@ from trimtab.cluster.tasks import (
     STATUSES,
     TRADES,
     Job,
-    check_accounts,
+    PartDone,
     part_path,
-    partition_slots,
     run_partition,
+    unknown_account,
 )
 from trimtab.core.engine import Method, TradeOptions
 from trimtab.errors import BookError, InputError
@@ -113,8 +113,8 @@ def cluster_drift(
     specs = _plan(folder, grouped=False, size=partition_size)
     with _run_folder(parts_dir, out) as parts, connect(address) as client:
         job = Job(folder=str(folder.resolve()), parts=str(parts))
-        _execute(client, job, specs)
-        tables = [pq.read_table(part_path(job, s.number) / DRIFT) for s in specs]
+        slots = _execute(client, job, specs)
+        tables = [pq.read_table(part_path(job, s.number, slots) / DRIFT) for s in specs]
         write_output(pa.concat_tables(tables), out)
 
 
@@ -138,10 +138,10 @@ def cluster_propose(
     specs = _plan(folder, grouped=grouped, size=partition_size)
     with _run_folder(parts_dir, out) as parts, connect(address) as client:
         job = Job(str(folder.resolve()), str(parts), method, options, as_of)
-        _execute(client, job, specs)
+        slots = _execute(client, job, specs)
         pairs = (
             (pq.read_table(d / TRADES), pq.read_table(d / STATUSES))
-            for d in (part_path(job, s.number) for s in specs)
+            for d in (part_path(job, s.number, slots) for s in specs)
         )
         write_table_pairs(pairs, out=out, status_out=status_out)
 
@@ -153,32 +153,51 @@ def _plan(folder: Path, *, grouped: bool, size: int) -> list[PartitionSpec]:
     return specs
 
 
-def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> None:
-    """Both passes over the partitions; the first error of a partition is raised here."""
+def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> int:
+    """Run every partition and return the book's slots per account (K): its parts are
+    named by it. The first error of a partition is raised here."""
     from distributed import as_completed
 
     run = uuid.uuid4().hex[:8]
-    check = client.submit(check_accounts, job.folder, key=f"trimtab-check-{run}")
-    keys = [f"trimtab-slots-{run}-{s.number}" for s in specs]
-    widths = client.map(partition_slots, specs, job=job, key=keys)
-    futures = [check, *widths]
+    keys = [f"trimtab-partition-{run}-{s.number}" for s in specs]
+    futures = client.map(run_partition, specs, job=job, key=keys)
+    done: dict[str, PartDone] = {}
     try:
-        slots = max(client.gather(widths))
-        client.gather(check)
-        keys = [f"trimtab-partition-{run}-{s.number}" for s in specs]
-        done = client.map(run_partition, specs, job=job, slots=slots, key=keys)
-        futures += done
-        total = sum(len(s.account_ids) for s in specs)
-        with _progress(total) as advance:
-            for future in as_completed(done):  # type: ignore[no-untyped-call]
-                advance(future.result())
+        with _progress(sum(len(s.account_ids) for s in specs)) as advance:
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
+                done[future.key] = future.result()
+                advance(done[future.key].accounts)
+            _every_row_read(client, job, list(done.values()))
+            slots = max(d.slots for d in done.values())
+            narrower = [s for s, k in zip(specs, keys, strict=True) if done[k].slots < slots]
+            if narrower:  # laid out again as wide as the whole book
+                advance(0, more=sum(len(s.account_ids) for s in narrower))
+                again = [f"trimtab-partition-{run}-{s.number}-{slots}" for s in narrower]
+                more = client.map(run_partition, narrower, job=job, slots=slots, key=again)
+                futures += more
+                for future in as_completed(more):  # type: ignore[no-untyped-call]
+                    advance(future.result().accounts)
     finally:
         client.cancel(futures)
+    return slots
+
+
+def _every_row_read(client: Any, job: Job, done: list[PartDone]) -> None:
+    """Every row of every file keyed by account was read by some partition; else a row
+    names an account the book does not have, and a worker finds the first such row."""
+    short = [
+        name
+        for name, (_, size) in done[0].rows.items()
+        if sum(d.rows.get(name, (0, 0))[0] for d in done) != size
+    ]
+    if short:
+        raise client.submit(unknown_account, job.folder, short).result()
 
 
 @contextmanager
 def _progress(total: int) -> Iterator[Any]:
-    """A Rich progress bar of accounts done on standard error (a terminal only)."""
+    """A Rich progress bar of accounts done on standard error (a terminal only): call
+    ``advance(done)``, or ``advance(0, more=n)`` when n more accounts are to be run."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -193,4 +212,11 @@ def _progress(total: int) -> Iterator[Any]:
         disable=not sys.stderr.isatty(),
     ) as progress:
         task = progress.add_task("accounts", total=total)
-        yield lambda n: progress.advance(task, n)
+        added = 0
+
+        def advance(done: int, more: int = 0) -> None:
+            nonlocal added
+            added += more
+            progress.update(task, advance=done, total=total + added)
+
+        yield advance

@@ -1,9 +1,13 @@
 """What a worker does with a partition: read its accounts from the book files, propose (or
 measure drift) exactly as the single-process run does, and write its part file.
 
-Two passes. :func:`partition_slots` lays the partition out and returns its slots per
-account; the client takes the largest, the whole book's, and :func:`run_partition` lays the
-partition out that wide, so its arrays are the single-process run's rows to the bit.
+Each account has K slots (model lines, then other holdings), K the largest of the book. A
+partition laid out alone may be narrower, and sums over a row of different widths may differ
+in the last bit, so a partition's arrays must be the whole book's rows, K wide. The first
+pass lays each partition out as wide as it needs, proposes and returns its width; the whole
+book's K is the largest of them. The partitions that were narrower (few: K is usually the
+longest model's lines plus a few holdings, reached in every partition) run again K wide;
+only the parts K wide make the output.
 
 A part is written under a temporary name and renamed into place: a partition run twice (its
 worker died after writing) keeps the first part, and a part is there whole or not at all.
@@ -33,9 +37,8 @@ from trimtab.io.batch import (
     iter_proposal_tables,
     write_table_pairs,
 )
-from trimtab.io.book import SCHEMAS, LoadedBook
 from trimtab.io.book_run import drift_book_of, proposal_run
-from trimtab.io.book_subset import AccountSubset, only_accounts
+from trimtab.io.book_subset import AccountSubset, member_of, only_accounts
 from trimtab.io.tables import table_path
 
 TRADES = "trades.parquet"
@@ -55,55 +58,51 @@ class Job:
     as_of: date | None = None
 
 
-def _load(job: Job, spec: PartitionSpec, slots: int) -> tuple[LoadedBook, AccountSubset]:
-    folder = Path(job.folder)
-    with only_accounts(spec.account_ids) as subset:
-        if job.method is None:
-            return drift_book_of(folder, slots=slots), subset
-        assert job.options is not None
-        run = proposal_run(folder, job.method, job.options, job.as_of, slots=slots)
-    return run.loaded, subset
+def part_path(job: Job, number: int, slots: int) -> Path:
+    """The folder of partition ``number``'s part files laid out ``slots`` wide."""
+    return Path(job.parts) / f"{number:06d}.{slots}"
 
 
-def partition_slots(spec: PartitionSpec, job: Job) -> int:
-    """Slots per account the partition needs (the first pass)."""
-    loaded, _ = _load(job, spec, 0)
-    return int(loaded.arrays.slot_symbol.shape[1])
+@dataclass(frozen=True, slots=True)
+class PartDone:
+    """A partition run: how wide it was laid out, its accounts, and the rows it read of each
+    file (:meth:`~trimtab.io.book_subset.AccountSubset.counts`)."""
+
+    slots: int
+    accounts: int
+    rows: dict[str, tuple[int, int]]
 
 
-def part_path(job: Job, number: int) -> Path:
-    """The folder of partition ``number``'s part files."""
-    return Path(job.parts) / f"{number:06d}"
-
-
-def run_partition(spec: PartitionSpec, job: Job, slots: int) -> int:
-    """Propose for (or measure) the partition ``slots`` wide and write its part; returns its
-    number of accounts. A part already written is kept as it is."""
-    final = part_path(job, spec.number)
-    if final.is_dir():
-        return len(spec.account_ids)
-    temporary = Path(job.parts) / f".{final.name}.{uuid.uuid4().hex}"
-    temporary.mkdir()
-    try:
-        _write_part(job, spec, slots, temporary)
-        _publish(temporary, final)
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-    return len(spec.account_ids)
-
-
-def _write_part(job: Job, spec: PartitionSpec, slots: int, into: Path) -> None:
+def run_partition(spec: PartitionSpec, job: Job, slots: int = 0) -> PartDone:
+    """Propose for (or measure) the partition at least ``slots`` wide and write its part. A
+    part already written (by an earlier attempt whose worker died before it reported) is
+    kept as it is."""
     folder = Path(job.folder)
     with only_accounts(spec.account_ids) as subset:
         if job.method is None:
             loaded = drift_book_of(folder, slots=slots)
-            pq.write_table(drift_table(loaded, workers=1), into / DRIFT)
-            return
-        assert job.options is not None
-        run = proposal_run(folder, job.method, job.options, job.as_of, slots=slots)
-    rules = _lot_names_of_file(run.rules, subset, folder)
-    parts = iter_proposal_tables(run.loaded, run.method, run.options, workers=1, rules=rules)
-    write_table_pairs(parts, out=into / TRADES, status_out=into / STATUSES)
+            run = None
+        else:
+            assert job.options is not None
+            run = proposal_run(folder, job.method, job.options, job.as_of, slots=slots)
+            loaded = run.loaded
+    done = PartDone(int(loaded.arrays.slot_symbol.shape[1]), len(spec.account_ids), subset.counts())
+    final = part_path(job, spec.number, done.slots)
+    if final.is_dir():
+        return done
+    temporary = Path(job.parts) / f".{final.name}.{uuid.uuid4().hex}"
+    temporary.mkdir()
+    try:
+        if run is None:
+            pq.write_table(drift_table(loaded, workers=1), temporary / DRIFT)
+        else:
+            rules = _lot_names_of_file(run.rules, subset, folder)
+            parts = iter_proposal_tables(loaded, run.method, run.options, workers=1, rules=rules)
+            write_table_pairs(parts, out=temporary / TRADES, status_out=temporary / STATUSES)
+        _publish(temporary, final)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return done
 
 
 def _publish(temporary: Path, final: Path) -> None:
@@ -138,50 +137,42 @@ def _lot_names_of_file(
     return replace(rules, lot_ids=pa.chunked_array([names]))
 
 
-def check_accounts(folder: str) -> None:
-    """Every row of a table keyed by account names an account of the book: partitions read
-    only their own accounts' rows, so a row of an unknown account is found here."""
-    from trimtab.io.book_rules import RULE_SCHEMAS
-
+def unknown_account(folder: str, files: list[str]) -> BookError:
+    """The first row of ``files`` (book tables keyed by account) whose account is not in the
+    accounts table: the partitions, which read only their own accounts' rows, found fewer
+    rows than these files have."""
     path = Path(folder)
-    known = _column(path, "accounts")
-    if known is None:
-        return
-    schemas = {**SCHEMAS, **RULE_SCHEMAS}
-    for name, columns in schemas.items():
-        if name == "accounts" or "account_id" not in {c.name for c in columns}:
-            continue
-        ids = _column(path, name)
-        if ids is None:
-            continue
-        found = np.asarray(pc.fill_null(pc.is_in(ids, value_set=known), False))
+    accounts = _column(path, "accounts")
+    assert accounts is not None  # the client planned the partitions from it
+    known = pa.concat_arrays([c.dictionary for c in accounts.chunks]).unique()
+    for name in files:
+        ids = _column(path, Path(name).stem)
+        found = member_of(ids, known) if ids is not None else np.ones(0, dtype=bool)
         if not found.all():
             row = int(np.flatnonzero(~found)[0])
-            label = table_path(path, name)
-            assert label is not None
-            raise BookError(
-                f"{label.name} row {row + 1} column account_id",
+            assert ids is not None
+            return BookError(
+                f"{name} row {row + 1} column account_id",
                 f"unknown account {ids[row].as_py()!r}",
             )
+    return BookError(", ".join(files), "rows of accounts the accounts table does not have")
 
 
-def _column(folder: Path, name: str) -> pa.Array | None:
-    """The ``account_id`` column of table ``name`` (``None`` without the table)."""
+def _column(folder: Path, name: str) -> pa.ChunkedArray | None:
+    """The ``account_id`` column of table ``name``, dictionary-encoded (``None`` without the
+    table, or when the partitions' reader is to say what is wrong with it)."""
     path = table_path(folder, name)
     if path is None:
         return None
     try:
         if path.suffix == ".parquet":
-            column = pq.read_table(path, columns=["account_id"]).column("account_id")
-        else:
-            options = pacsv.ConvertOptions(
-                include_columns=["account_id"],
-                column_types={"account_id": pa.string()},
-                strings_can_be_null=False,
-            )
-            column = pacsv.read_csv(path, convert_options=options).column("account_id")
+            file = pq.ParquetFile(path, read_dictionary=["account_id"])
+            return file.read(columns=["account_id"]).column("account_id")
+        options = pacsv.ConvertOptions(
+            include_columns=["account_id"],
+            column_types={"account_id": pa.dictionary(pa.int32(), pa.string())},
+            strings_can_be_null=False,
+        )
+        return pacsv.read_csv(path, convert_options=options).column("account_id")
     except (pa.ArrowException, OSError, KeyError):
-        return None  # the partitions' reader names what is wrong with the file
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(pa.string())
-    return column.combine_chunks()
+        return None  # read by the partitions: they name what is wrong

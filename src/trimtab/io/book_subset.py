@@ -42,6 +42,8 @@ class AccountSubset:
     ids: pa.Array
     rows: dict[str, Rows] = field(default_factory=dict)
     """File name -> 0-based row in the file of each row read."""
+    sizes: dict[str, int] = field(default_factory=dict)
+    """File name -> rows in the whole file."""
 
     def rows_of(self, label: str) -> Rows | None:
         """The file rows of the rows read from ``label`` (a file name), if it was filtered."""
@@ -50,8 +52,7 @@ class AccountSubset:
     def keep(self, table: pa.Table, offset: int, rows: list[Rows]) -> pa.Table:
         """Rows of ``table`` (``offset`` rows into its file) that belong to the accounts;
         their file rows are appended to ``rows``."""
-        mask = pc.is_in(table.column("account_id"), value_set=self.ids)
-        found = np.flatnonzero(as_numpy(pc.fill_null(mask, False)))
+        found = np.flatnonzero(member_of(table.column("account_id"), self.ids))
         rows.append(found.astype(np.int64) + offset)
         return table.take(pa.array(found))
 
@@ -59,11 +60,18 @@ class AccountSubset:
         """Rows of a whole file's ``table`` that belong to the accounts."""
         rows: list[Rows] = []
         kept = self.keep(table, 0, rows)
-        self.record(label, rows)
+        self.record(label, rows, len(table))
         return kept
 
-    def record(self, label: str, rows: list[Rows]) -> None:
+    def record(self, label: str, rows: list[Rows], size: int) -> None:
+        """The rows read from file ``label`` of ``size`` rows."""
         self.rows[label] = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        self.sizes[label] = size
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Rows read and rows in the whole file, by file name: the partitions of a book
+        together read every row of a file whose every row names an account of the book."""
+        return {label: (rows.size, self.sizes[label]) for label, rows in self.rows.items()}
 
     def renumbered(self, err: BookError) -> BookError:
         """``err`` naming the row of the file instead of the row of the partition."""
@@ -73,6 +81,23 @@ class AccountSubset:
             return err
         row = int(rows[int(match.group(2)) - 1]) + 1
         return BookError(f"{match.group(1)} row {row}{match.group(3)}", err.problem)
+
+
+def member_of(column: pa.ChunkedArray, values: pa.Array) -> npt.NDArray[np.bool_]:
+    """Whether each entry of ``column`` is one of ``values`` (a missing one is not). A
+    dictionary-encoded chunk looks up its dictionary only, then gathers by its indices."""
+    out: list[npt.NDArray[np.bool_]] = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            hit = as_numpy(pc.fill_null(pc.is_in(chunk.dictionary, value_set=values), False))
+            indices = as_numpy(pc.fill_null(chunk.indices, 0))
+            found = np.r_[hit, False][indices] if hit.size else np.zeros(len(chunk), bool)
+            if chunk.null_count:
+                found &= as_numpy(pc.is_valid(chunk))
+            out.append(found)
+        else:
+            out.append(as_numpy(pc.fill_null(pc.is_in(chunk, value_set=values), False)))
+    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
 
 
 _WHERE = re.compile(r"^(\S+) row (\d+)(.*)$")
@@ -118,7 +143,7 @@ def read_parquet_rows(subset: AccountSubset, path: Path, keys: list[str]) -> pa.
         if not outside:
             parts.append(subset.keep(f.read_row_group(g), offset, rows))
         offset += size
-    subset.record(path.name, rows)
+    subset.record(path.name, rows, offset)
     if not parts:
         return f.schema_arrow.empty_table()
     return pa.concat_tables(parts)
@@ -144,7 +169,7 @@ def read_csv_rows(
                 offset += batch.num_rows
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    subset.record(path.name, rows)
+    subset.record(path.name, rows, offset)
     table = pa.concat_tables(parts) if parts else schema.empty_table()
     keys = [n for n, t in types.items() if pa.types.is_dictionary(t)]
     return pa.table(
