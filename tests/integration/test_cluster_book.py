@@ -277,3 +277,42 @@ def test_cluster_flag_errors(
         2,
         "trimtab: --cluster: local:N takes a number of workers, got 'local:none'\n",
     )
+
+
+def test_partitions_narrower_than_the_book_run_again_as_wide(
+    cluster: str, books: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One household per partition: those whose accounts hold nothing outside the model are
+    laid out narrower than the book (A-3 holds AMD, A-2 may buy AAPL) and run again."""
+    from datetime import date
+
+    from trimtab.cluster import cluster_propose
+    from trimtab.io.batch import batch_options
+
+    book = books["parquet"]
+    single = tmp_path / "single.parquet"
+    args = ["propose-book", str(book), "--logic", "rebalance_to_target", "--as-of", AS_OF]
+    assert run([*args, "--out", str(single)], capsys)[0] == 0
+    method, options = batch_options(
+        method="rebalance_to_target",
+        rounding="whole_shares",
+        share_decimals=3,
+        cash_to_generate=None,
+        mccar_pct=None,
+        cash_to_invest=None,
+        min_trade_value=0.0,
+    )
+    spread = tmp_path / "spread.parquet"
+    times = cluster_propose(
+        book,
+        method,
+        options,
+        date.fromisoformat(AS_OF),
+        out=spread,
+        status_out=status_of(spread),
+        address=cluster,
+        partition_size=1,
+    )
+    assert times.partitions == 5 * COPIES  # six accounts in five households per copy
+    assert 0 < times.again < times.partitions
+    assert_same_tables(single, spread)

@@ -11,9 +11,11 @@ import logging
 import shutil
 import sys
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -93,11 +95,19 @@ def _run_folder(parts_dir: Path | None, out: Path | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _check_book(folder: Path) -> None:
-    if has_sleeve_tables(folder):
-        raise InputError(
-            "--cluster", "a book with sleeve tables runs on one machine (without --cluster)"
-        )
+@dataclass(frozen=True, slots=True)
+class RunTimes:
+    """Where a cluster run's time went (seconds), for the benchmarks."""
+
+    plan: float
+    """The client reading the accounts' ids and households and cutting partitions."""
+    run: float
+    """Connecting, then every partition run (reading, proposing, writing its part)."""
+    assemble: float
+    """The client writing the output from the parts."""
+    partitions: int
+    again: int
+    """Partitions run a second time, as wide as the whole book."""
 
 
 def cluster_drift(
@@ -107,15 +117,22 @@ def cluster_drift(
     address: str,
     partition_size: int = PARTITION_ACCOUNTS,
     parts_dir: Path | None = None,
-) -> None:
+) -> RunTimes:
     """``trimtab drift`` on the cluster at ``address``: the same table, row for row."""
-    _check_book(folder)
-    specs = _plan(folder, grouped=False, size=partition_size)
-    with _run_folder(parts_dir, out) as parts, connect(address) as client:
-        job = Job(folder=str(folder.resolve()), parts=str(parts))
-        slots = _execute(client, job, specs)
-        tables = [pq.read_table(part_path(job, s.number, slots) / DRIFT) for s in specs]
-        write_output(pa.concat_tables(tables), out)
+
+    def assemble(parts: list[Path]) -> None:
+        write_output(pa.concat_tables([pq.read_table(p / DRIFT) for p in parts]), out)
+
+    job = Job(str(folder.resolve()), "")
+    return _run(
+        job,
+        grouped=False,
+        size=partition_size,
+        parts_dir=parts_dir,
+        out=out,
+        address=address,
+        assemble=assemble,
+    )
 
 
 def cluster_propose(
@@ -129,33 +146,59 @@ def cluster_propose(
     address: str,
     partition_size: int = PARTITION_ACCOUNTS,
     parts_dir: Path | None = None,
-) -> None:
+) -> RunTimes:
     """``trimtab propose-book`` on the cluster at ``address``: the same files, row for row."""
-    _check_book(folder)
     if as_of is None and has_rules(folder):
         raise InputError("--as-of", "required: the book has rule tables or tax lots")
-    grouped = groups_households(folder, method)
-    specs = _plan(folder, grouped=grouped, size=partition_size)
-    with _run_folder(parts_dir, out) as parts, connect(address) as client:
-        job = Job(str(folder.resolve()), str(parts), method, options, as_of)
-        slots = _execute(client, job, specs)
-        pairs = (
-            (pq.read_table(d / TRADES), pq.read_table(d / STATUSES))
-            for d in (part_path(job, s.number, slots) for s in specs)
-        )
+
+    def assemble(parts: list[Path]) -> None:
+        pairs = ((pq.read_table(p / TRADES), pq.read_table(p / STATUSES)) for p in parts)
         write_table_pairs(pairs, out=out, status_out=status_out)
 
+    job = Job(str(folder.resolve()), "", method, options, as_of)
+    grouped = groups_households(folder, method)
+    return _run(
+        job,
+        grouped=grouped,
+        size=partition_size,
+        parts_dir=parts_dir,
+        out=out,
+        address=address,
+        assemble=assemble,
+    )
 
-def _plan(folder: Path, *, grouped: bool, size: int) -> list[PartitionSpec]:
-    specs = plan_partitions(folder, grouped=grouped, size=size)
+
+def _run(
+    job: Job,
+    *,
+    grouped: bool,
+    size: int,
+    parts_dir: Path | None,
+    out: Path | None,
+    address: str,
+    assemble: Callable[[list[Path]], None],
+) -> RunTimes:
+    """Plan, run every partition on the cluster, then ``assemble`` the parts in order."""
+    if has_sleeve_tables(job.folder):
+        raise InputError(
+            "--cluster", "a book with sleeve tables runs on one machine (without --cluster)"
+        )
+    start = time.perf_counter()
+    specs = plan_partitions(Path(job.folder), grouped=grouped, size=size)
     if not specs:
         raise BookError("accounts", "no rows: the table has a header only")
-    return specs
+    planned = time.perf_counter()
+    with _run_folder(parts_dir, out) as parts, connect(address) as client:
+        job = replace(job, parts=str(parts))
+        slots, again = _execute(client, job, specs)
+        ran = time.perf_counter()
+        assemble([part_path(job, s.number, slots) for s in specs])
+    return RunTimes(planned - start, ran - planned, time.perf_counter() - ran, len(specs), again)
 
 
-def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> int:
-    """Run every partition and return the book's slots per account (K): its parts are
-    named by it. The first error of a partition is raised here."""
+def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> tuple[int, int]:
+    """Run every partition; return the book's slots per account (K: its parts are named by
+    it) and how many partitions ran again. The first error of a partition is raised here."""
     from distributed import as_completed
 
     run = uuid.uuid4().hex[:8]
@@ -179,7 +222,7 @@ def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> int:
                     advance(future.result().accounts)
     finally:
         client.cancel(futures)
-    return slots
+    return slots, len(narrower)
 
 
 def _every_row_read(client: Any, job: Job, done: list[PartDone]) -> None:
