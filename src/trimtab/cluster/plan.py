@@ -73,8 +73,8 @@ def plan_partitions(folder: Path, *, grouped: bool, size: int) -> list[Partition
     else:
         order = np.arange(n)
         codes = order.astype(np.int32)
-    ids = keys.column("account_id").combine_chunks().take(pa.array(order))
-    return [
-        PartitionSpec(number, ids.slice(start, stop - start))
+    ids = keys.column("account_id").combine_chunks()
+    return [  # each its own ids (a slice would be pickled with the whole column's buffers)
+        PartitionSpec(number, ids.take(pa.array(order[start:stop])))
         for number, (start, stop) in enumerate(whole_spans(codes, size))
     ]

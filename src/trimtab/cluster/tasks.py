@@ -40,6 +40,7 @@ from trimtab.io.batch import (
 from trimtab.io.book_run import drift_book_of, proposal_run
 from trimtab.io.book_subset import AccountSubset, member_of, only_accounts
 from trimtab.io.tables import table_path
+from trimtab.runtime import keep_freed_memory
 
 TRADES = "trades.parquet"
 STATUSES = "status.parquet"
@@ -77,6 +78,7 @@ def run_partition(spec: PartitionSpec, job: Job, slots: int = 0) -> PartDone:
     """Propose for (or measure) the partition at least ``slots`` wide and write its part. A
     part already written (by an earlier attempt whose worker died before it reported) is
     kept as it is."""
+    keep_freed_memory()  # as the command line does at start: speed only
     folder = Path(job.folder)
     with only_accounts(spec.account_ids) as subset:
         if job.method is None:
