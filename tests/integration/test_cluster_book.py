@@ -227,45 +227,69 @@ def test_a_worker_that_dies_has_its_partitions_run_again(
     assert_same_tables(single, spread)
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("-5", "must be at least 0, got -5"), ("lots", "not a valid number: 'lots'")],
+)
 def test_a_bad_row_is_named_by_its_row_in_the_file(
-    cluster: str, books: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cluster: str,
+    books: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    problem: str,
 ) -> None:
+    """A late row of positions.csv (in the last partition) named by its row in the file, as
+    one process names it: a value out of range (checked in the partition) and one that does
+    not convert (the partition's streamed read gives up; the whole file is read to name it)."""
     book = tmp_path / "bad"
     book.mkdir()
     for path in books["csv"].iterdir():
         (book / path.name).write_bytes(path.read_bytes())
     lines = (book / "positions.csv").read_text().splitlines()
-    row = len(lines) - 2  # a late row: in the last partition
+    row = len(lines) - 2
     account, symbol, _ = lines[row].split(",")
-    lines[row] = f"{account},{symbol},-5"
+    lines[row] = f"{account},{symbol},{value}"
     (book / "positions.csv").write_text("\n".join(lines) + "\n")
     args = ["propose-book", str(book), "--logic", "rebalance_to_target", "--as-of", AS_OF]
     out = tmp_path / "t.csv"
-    code, err = run(
-        [*args, "--out", str(out), "--cluster", cluster, "--partition-size", "5"], capsys
-    )
-    assert code == 2
-    assert err == (
-        f"trimtab: positions.csv row {row} column quantity: must be at least 0, got -5\n"
-    )
-    assert code == run([*args, "--out", str(out)], capsys)[0]
+    cut = ["--cluster", cluster, "--partition-size", "5"]
+    code, err = run([*args, "--out", str(out), *cut], capsys)
+    assert (code, err) == (2, f"trimtab: positions.csv row {row} column quantity: {problem}\n")
+    assert run([*args, "--out", str(out)], capsys) == (code, err)  # as one process says it
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("table", "row", "command"),
+    [
+        ("locks.csv", '"Z-9","gain","FB"', ["propose-book", "--as-of", AS_OF]),
+        ("positions.csv", '"Z-9","FB",10', ["drift"]),
+    ],
+)
 def test_a_row_of_an_unknown_account_is_refused(
-    cluster: str, books: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cluster: str,
+    books: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    table: str,
+    row: str,
+    command: list[str],
 ) -> None:
+    """A row no partition reads (its account is in no partition) is found and named."""
     book = tmp_path / "bad"
     book.mkdir()
     for path in books["csv"].iterdir():
         (book / path.name).write_bytes(path.read_bytes())
-    with (book / "locks.csv").open("a") as f:
-        f.write('"Z-9","gain","FB"\n')
-    rows = len((book / "locks.csv").read_text().splitlines()) - 1
-    args = ["propose-book", str(book), "--logic", "rebalance_to_target", "--as-of", AS_OF]
-    code, err = run([*args, "--cluster", cluster], capsys)
+    with (book / table).open("a") as f:
+        f.write(row + "\n")
+    rows = len((book / table).read_text().splitlines()) - 1
+    args = [command[0], str(book), *command[1:]]
+    if command[0] == "propose-book":
+        args += ["--logic", "rebalance_to_target"]
+    code, err = run([*args, "--cluster", cluster, "--partition-size", "7"], capsys)
     assert code == 2
-    assert err == f"trimtab: locks.csv row {rows} column account_id: unknown account 'Z-9'\n"
+    assert err == f"trimtab: {table} row {rows} column account_id: unknown account 'Z-9'\n"
     assert run(args, capsys) == (code, err)  # as the single-process run says it
 
 

@@ -58,7 +58,7 @@ def connect(address: str) -> Iterator[Any]:
             yield client
         return
     try:
-        client = Client(address, timeout=30)  # type: ignore[no-untyped-call]
+        client = Client(address, timeout=10)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError) as err:
         raise InputError("--cluster", f"cannot reach the scheduler at {address!r}: {err}") from None
     with client:
