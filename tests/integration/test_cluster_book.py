@@ -7,6 +7,7 @@ One LocalCluster of two worker processes on loopback serves the whole module."""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,6 +96,12 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     with pytest.raises(SystemExit) as done:
         main(args)
     return int(done.value.code or 0), capsys.readouterr().err
+
+
+def copied(book: Path, folder: Path) -> Path:
+    """A copy of ``book`` to spoil."""
+    shutil.copytree(book, folder)
+    return folder
 
 
 def status_of(out: Path) -> Path:
@@ -242,10 +249,7 @@ def test_a_bad_row_is_named_by_its_row_in_the_file(
     """A late row of positions.csv (in the last partition) named by its row in the file, as
     one process names it: a value out of range (checked in the partition) and one that does
     not convert (the partition's streamed read gives up; the whole file is read to name it)."""
-    book = tmp_path / "bad"
-    book.mkdir()
-    for path in books["csv"].iterdir():
-        (book / path.name).write_bytes(path.read_bytes())
+    book = copied(books["csv"], tmp_path / "bad")
     lines = (book / "positions.csv").read_text().splitlines()
     row = len(lines) - 2
     account, symbol, _ = lines[row].split(",")
@@ -277,10 +281,7 @@ def test_a_row_of_an_unknown_account_is_refused(
     command: list[str],
 ) -> None:
     """A row no partition reads (its account is in no partition) is found and named."""
-    book = tmp_path / "bad"
-    book.mkdir()
-    for path in books["csv"].iterdir():
-        (book / path.name).write_bytes(path.read_bytes())
+    book = copied(books["csv"], tmp_path / "bad")
     with (book / table).open("a") as f:
         f.write(row + "\n")
     rows = len((book / table).read_text().splitlines()) - 1
