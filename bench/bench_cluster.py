@@ -19,7 +19,7 @@ to target on 2026-11-20. Measured, in this process (no start-up or imports in an
 3. a projection (computed, not measured) for ``--project-accounts`` accounts on
    ``--machines`` machines of ``--workers-per-machine`` workers, from those figures.
 
-    .venv/bin/python bench/bench_cluster.py [--accounts 100000] [--repeats 2] [--json]
+    .venv/bin/python bench/bench_cluster.py [--accounts 100000] [--repeats 2] [--row-group N] [--json]
 """
 
 from __future__ import annotations
@@ -63,6 +63,25 @@ def lots_book(accounts: int) -> Path:
     return folder
 
 
+def regrouped(book: Path, rows: int) -> Path:
+    """``book`` with its tables keyed by account rewritten in row groups of ``rows`` rows
+    (``trimtab demo-book`` writes pyarrow's default, about a million)."""
+    folder = book.with_name(f"{book.name}-rg{rows}")
+    marker = folder / ".complete"
+    if marker.exists() and marker.read_text() == (book / ".complete").read_text():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    for path in book.glob("*.parquet"):
+        table = pq.read_table(path)
+        if "account_id" in table.column_names:
+            pq.write_table(table, folder / path.name, row_group_size=rows)
+        else:
+            shutil.copy(path, folder / path.name)
+    marker.write_text((book / ".complete").read_text())
+    return folder
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory (run on each worker): ``VmHWM``, as
     ``ru_maxrss`` would count the parent's memory a spawned worker started from."""
@@ -89,10 +108,18 @@ def main() -> None:
     parser.add_argument("--machines", type=int, default=8)
     parser.add_argument("--workers-per-machine", type=int, default=2)
     parser.add_argument("--project-partition", type=int, default=50_000)
+    parser.add_argument(
+        "--row-group",
+        type=int,
+        default=0,
+        help="rewrite the book's tables keyed by account in row groups of this many rows",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     book = lots_book(args.accounts)
+    if args.row_group:
+        book = regrouped(book, args.row_group)
     method, options = batch_options(
         method="rebalance_to_target",
         rounding="whole_shares",
@@ -103,10 +130,14 @@ def main() -> None:
         min_trade_value=0.0,
     )
     work = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
-    results: dict[str, Any] = {"machine": machine(), "accounts": args.accounts}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "accounts": args.accounts,
+        "row_group": args.row_group,
+    }
     try:
         results |= side_by_side(book, method, options, work, args)
-        results |= partition_costs(book, method, options, work)
+        results |= partition_costs(book, method, options, work, args.accounts)
         results["projection"] = projection(results, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -114,11 +145,43 @@ def main() -> None:
     emit(results, "" if args.json else report(results), args.json)
 
 
+def workers_cpu(client: Any) -> float:
+    """CPU seconds (user + system) the cluster's worker processes have used so far."""
+
+    def cpu() -> float:
+        import psutil
+
+        times = psutil.Process().cpu_times()
+        return float(times.user + times.system)
+
+    return sum(client.run(cpu).values())
+
+
+def propose_on(
+    book: Path, method: Any, options: Any, out: Path, address: str, size: int
+) -> RunTimes:
+    return cluster_propose(
+        book,
+        method,
+        options,
+        AS_OF,
+        out=out,
+        status_out=out.with_suffix(".status.parquet"),
+        address=address,
+        partition_size=size,
+    )
+
+
 def side_by_side(book: Path, method: Any, options: Any, work: Path, args: Any) -> dict[str, Any]:
+    from distributed import Client
+
     started = time.perf_counter()
     one, two = local_cluster(1), local_cluster(2)
     log(f"two local clusters started in {time.perf_counter() - started:.1f} s")
-    phases: dict[str, list[RunTimes]] = {"cluster, 1 worker": [], "cluster, 2 workers": []}
+    runs: dict[str, list[tuple[RunTimes, float]]] = {
+        "cluster, 1 worker": [],
+        "cluster, 2 workers": [],
+    }
 
     def single(threads: int) -> Callable[[], None]:
         def run() -> None:
@@ -136,38 +199,31 @@ def side_by_side(book: Path, method: Any, options: Any, work: Path, args: Any) -
 
         return run
 
-    def spread(name: str, address: str) -> Callable[[], None]:
+    def spread(name: str, client: Any) -> Callable[[], None]:
         def run() -> None:
-            out = work / f"{name}.parquet"
-            phases[name].append(
-                cluster_propose(
-                    book,
-                    method,
-                    options,
-                    AS_OF,
-                    out=out,
-                    status_out=out.with_suffix(".status.parquet"),
-                    address=address,
-                    partition_size=args.partition_size,
-                )
+            before = workers_cpu(client)
+            address = client.scheduler.address
+            times = propose_on(
+                book, method, options, work / f"{name}.parquet", address, args.partition_size
             )
+            runs[name].append((times, workers_cpu(client) - before))
 
         return run
 
     load = loadavg()
-    with one, two:
+    with one, two, Client(one) as c1, Client(two) as c2:  # type: ignore[no-untyped-call]
         timings = repeat_together(
             {
                 "one process, 1 thread": single(1),
-                "cluster, 1 worker": spread("cluster, 1 worker", one.scheduler_address),
-                "cluster, 2 workers": spread("cluster, 2 workers", two.scheduler_address),
+                "cluster, 1 worker": spread("cluster, 1 worker", c1),
+                "cluster, 2 workers": spread("cluster, 2 workers", c2),
                 "one process, 2 threads": single(2),
             },
             args.repeats,
         )
     same = {}
     expected = pq.read_table(work / "single-1.parquet")
-    for name in phases:
+    for name in runs:
         same[name] = pq.read_table(work / f"{name}.parquet").equals(expected) and pq.read_table(
             work / f"{name}.status.parquet"
         ).equals(pq.read_table(work / "single-1.status.parquet"))
@@ -179,73 +235,61 @@ def side_by_side(book: Path, method: Any, options: Any, work: Path, args: Any) -
         "timings": {name: t.as_dict() for name, t in timings.items()},
         "phases": {
             name: {
-                "plan_s": float(np.median([r.plan for r in runs])),
-                "run_s": float(np.median([r.run for r in runs])),
-                "assemble_s": float(np.median([r.assemble for r in runs])),
-                "partitions": runs[-1].partitions,
-                "run_again": runs[-1].again,
+                "plan_s": float(np.median([t.plan for t, _ in done])),
+                "run_s": float(np.median([t.run for t, _ in done])),
+                "assemble_s": float(np.median([t.assemble for t, _ in done])),
+                "workers_cpu_s": float(np.median([c for _, c in done])),
+                "partitions": done[-1][0].partitions,
+                "run_again": done[-1][0].again,
             }
-            for name, runs in phases.items()
+            for name, done in runs.items()
         },
         "outputs_equal": same,
     }
 
 
-def partition_costs(book: Path, method: Any, options: Any, work: Path) -> dict[str, Any]:
-    from distributed import Client, get_task_stream
+def partition_costs(
+    book: Path, method: Any, options: Any, work: Path, accounts: int
+) -> dict[str, Any]:
+    """One run per partition size, each on a fresh 2-worker cluster (so that each worker's
+    peak memory is that run's): wall times, the workers' CPU time and peak memory."""
+    from distributed import Client
 
     rows = []
-    durations: list[tuple[int, float]] = []
-    for size in SIZES:  # a fresh cluster for each: its workers' peak memory is this run's
+    for size in SIZES:
         with local_cluster(2) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
             client.run(warm_up)
+            before = workers_cpu(client)
             out = work / f"size-{size}.parquet"
-            with get_task_stream(client) as stream:  # type: ignore[no-untyped-call]
-                times = cluster_propose(
-                    book,
-                    method,
-                    options,
-                    AS_OF,
-                    out=out,
-                    status_out=out.with_suffix(".status.parquet"),
-                    address=cluster.scheduler_address,
-                    partition_size=size,
-                )
+            times = propose_on(book, method, options, out, cluster.scheduler_address, size)
+            cpu = workers_cpu(client) - before
             rss = list(client.run(peak_rss_mb).values())
-            tasks = [t for t in stream.data if str(t["key"]).startswith("trimtab-partition-")]
-            spent = [
-                sum(s["stop"] - s["start"] for s in t["startstops"] if s["action"] == "compute")
-                for t in tasks
-            ]
-            counts = [len(p.account_ids) for p in plan_partitions(book, grouped=True, size=size)]
-            accounts = [counts[int(str(t["key"]).split("-")[3])] for t in tasks]
-            durations += list(zip(accounts, spent, strict=True))
-            rows.append(
-                {
-                    "partition_size": size,
-                    "partitions": times.partitions,
-                    "run_again": times.again,
-                    "plan_s": times.plan,
-                    "run_s": times.run,
-                    "assemble_s": times.assemble,
-                    "task_s_sum": sum(spent),
-                    "task_s_mean": sum(spent) / len(spent),
-                    "gap_per_partition_s": (times.run * 2 - sum(spent)) / times.partitions,
-                    "worker_peak_rss_mb": max(rss),
-                }
-            )
-            log(f"{size} accounts per partition: {rows[-1]}")
-    x = np.array([a for a, _ in durations], dtype=float)
-    y = np.array([d for _, d in durations])
-    per_account, fixed = np.polyfit(x, y, 1)
-    sizes = np.array([r["partition_size"] for r in rows], dtype=float)
+        largest = max(len(p.account_ids) for p in plan_partitions(book, grouped=True, size=size))
+        rows.append(
+            {
+                "partition_size": size,
+                "largest_partition": largest,
+                "partitions": times.partitions,
+                "run_again": times.again,
+                "run_s": times.run,
+                "assemble_s": times.assemble,
+                "workers_cpu_s": cpu,
+                "worker_peak_rss_mb": max(rss),
+            }
+        )
+        log(f"{size} accounts per partition: {rows[-1]}")
+    # Workers' CPU = fixed x partitions run + per account x accounts (all runs: the book).
+    tasks = np.array([r["partitions"] + r["run_again"] for r in rows], dtype=float)
+    cpu = np.array([r["workers_cpu_s"] for r in rows])
+    fixed, every = np.polyfit(tasks, cpu, 1)
+    largest = np.array([r["largest_partition"] for r in rows], dtype=float)
     rss = np.array([r["worker_peak_rss_mb"] for r in rows])
-    mb_per_account, mb_base = np.polyfit(sizes, rss, 1)
+    mb_per_account, mb_base = np.polyfit(largest, rss, 1)
     return {
         "partition_costs": rows,
         "fit": {
-            "fixed_s_per_partition": float(fixed),
-            "s_per_account": float(per_account),
+            "cpu_s_per_partition": float(fixed),
+            "cpu_s_per_account": float(every / accounts),
             "worker_base_mb": float(mb_base),
             "worker_mb_per_account": float(mb_per_account),
         },
@@ -253,19 +297,17 @@ def partition_costs(book: Path, method: Any, options: Any, work: Path) -> dict[s
 
 
 def projection(results: dict[str, Any], args: Any) -> dict[str, Any]:
-    """Computed from the measured costs; nothing here ran at that size."""
+    """Computed from the measured costs; nothing here ran at that size. A worker is taken
+    to have a core of its own (its partition's wall time = its CPU time)."""
     fit = results["fit"]
     n, size = args.project_accounts, args.project_partition
     workers = args.machines * args.workers_per_machine
     partitions = math.ceil(n / size)
     rounds = math.ceil(partitions / workers)
-    task = fit["fixed_s_per_partition"] + fit["s_per_account"] * size
+    task = fit["cpu_s_per_partition"] + fit["cpu_s_per_account"] * size
     two = results["phases"]["cluster, 2 workers"]
-    many = [r for r in results["partition_costs"] if r["partitions"] >= 8]  # workers all busy
-    gap = float(np.median([r["gap_per_partition_s"] for r in many])) if many else 0.0
-    per_account_plan = two["plan_s"] / results["accounts"]
-    per_account_assemble = two["assemble_s"] / results["accounts"]
-    run = rounds * (task + max(gap, 0.0))
+    plan = two["plan_s"] / results["accounts"] * n
+    assemble = two["assemble_s"] / results["accounts"] * n
     return {
         "accounts": n,
         "machines": args.machines,
@@ -275,40 +317,48 @@ def projection(results: dict[str, Any], args: Any) -> dict[str, Any]:
         "rounds": rounds,
         "task_s": task,
         "worker_memory_mb": fit["worker_base_mb"] + fit["worker_mb_per_account"] * size,
-        "plan_s": per_account_plan * n,
-        "run_s": run,
-        "assemble_s": per_account_assemble * n,
-        "total_s": per_account_plan * n + run + per_account_assemble * n,
+        "plan_s": plan,
+        "run_s": rounds * task,
+        "assemble_s": assemble,
+        "total_s": plan + rounds * task + assemble,
     }
 
 
 def report(results: dict[str, Any]) -> str:
     out: list[str] = []
-    t = results["timings"]
-    base = t["one process, 1 thread"]["median_s"]
+    t, ph = results["timings"], results["phases"]
+    base = t["one process, 1 thread"]
     out.append(
-        f"{results['accounts']:,} accounts, rebalance to target with lots, {results['machine']}"
+        f"{results['accounts']:,} accounts, rebalance to target with lots, "
+        f"{results['partition_size']:,} accounts per partition, "
+        f"row groups {results['row_group'] or 'as demo-book writes them'}, {results['machine']}"
     )
     out.append(f"load before {results['load_before']}, after {results['load_after']}")
-    out.append(
-        table(
-            ["run", "best s", "median s", "x one process"],
+    rows = []
+    for name, v in t.items():
+        workers = ph[name]["workers_cpu_s"] if name in ph else 0.0
+        cpu = v["cpu_median_s"] + workers
+        rows.append(
             [
-                [name, f"{v['best_s']:.2f}", f"{v['median_s']:.2f}", f"{v['median_s'] / base:.2f}"]
-                for name, v in t.items()
-            ],
+                name,
+                f"{v['best_s']:.2f}",
+                f"{v['median_s']:.2f}",
+                f"{v['median_s'] / base['median_s']:.2f}",
+                f"{cpu:.1f}",
+                f"{cpu / base['cpu_median_s']:.2f}",
+            ]
         )
-    )
-    ph = results["phases"]
+    out.append(table(["run", "best s", "median s", "x one", "CPU s (all)", "CPU x one"], rows))
     out.append(
         table(
-            ["cluster", "plan s", "run s", "assemble s", "partitions", "run again"],
+            ["cluster", "plan s", "run s", "assemble s", "workers CPU s", "partitions", "again"],
             [
                 [
                     name,
                     f"{v['plan_s']:.2f}",
                     f"{v['run_s']:.2f}",
                     f"{v['assemble_s']:.2f}",
+                    f"{v['workers_cpu_s']:.1f}",
                     v["partitions"],
                     v["run_again"],
                 ]
@@ -316,30 +366,31 @@ def report(results: dict[str, Any]) -> str:
             ],
         )
     )
-    one, two = ph["cluster, 1 worker"]["run_s"], ph["cluster, 2 workers"]["run_s"]
-    whole1 = t["cluster, 1 worker"]["median_s"]
-    whole2 = t["cluster, 2 workers"]["median_s"]
+    one, two = ph["cluster, 1 worker"], ph["cluster, 2 workers"]
+    threads = t["one process, 1 thread"]["median_s"] / (2 * t["one process, 2 threads"]["median_s"])
+    wall = one["run_s"] / (2 * two["run_s"])
     out.append(
-        f"scaling efficiency, run phase: {one / (2 * two):.0%}; whole command: "
-        f"{whole1 / (2 * whole2):.0%}"
+        f"scaling efficiency of the run phase, 1 -> 2 workers: wall {wall:.0%}, "
+        f"CPU {one['workers_cpu_s'] / two['workers_cpu_s']:.0%}; "
+        f"one process, 1 -> 2 threads, wall: {threads:.0%}"
     )
     out.append(
         table(
             [
                 "accounts/partition",
                 "partitions",
+                "again",
                 "run s",
-                "task s mean",
-                "gap s/partition",
+                "workers CPU s",
                 "worker peak MB",
             ],
             [
                 [
                     r["partition_size"],
                     r["partitions"],
+                    r["run_again"],
                     f"{r['run_s']:.2f}",
-                    f"{r['task_s_mean']:.3f}",
-                    f"{r['gap_per_partition_s']:.3f}",
+                    f"{r['workers_cpu_s']:.1f}",
                     f"{r['worker_peak_rss_mb']:.0f}",
                 ]
                 for r in results["partition_costs"]
@@ -348,9 +399,9 @@ def report(results: dict[str, Any]) -> str:
     )
     f = results["fit"]
     out.append(
-        f"task = {f['fixed_s_per_partition']:.3f} s + {f['s_per_account'] * 1e6:.1f} us/account; "
-        f"worker memory = {f['worker_base_mb']:.0f} MB + {f['worker_mb_per_account'] * 1e3:.2f} "
-        "MB per 1,000 accounts"
+        f"partition CPU = {f['cpu_s_per_partition']:.3f} s + {f['cpu_s_per_account'] * 1e6:.1f} "
+        f"us/account; worker memory = {f['worker_base_mb']:.0f} MB + "
+        f"{f['worker_mb_per_account'] * 1e3:.2f} MB per 1,000 accounts"
     )
     p = results["projection"]
     out.append(
@@ -360,7 +411,6 @@ def report(results: dict[str, Any]) -> str:
         f"~{p['worker_memory_mb']:.0f} MB per worker; plan {p['plan_s']:.0f} s + run "
         f"{p['run_s']:.0f} s + assemble {p['assemble_s']:.0f} s = {p['total_s']:.0f} s"
     )
-
     return "\n".join(out)
 
 
