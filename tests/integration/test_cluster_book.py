@@ -44,7 +44,9 @@ LOGICS: list[tuple[str, list[str]]] = [
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
-    """A scheduler address; its two worker processes are gone after the module."""
+    """A scheduler address; its two worker processes and its ports are gone after the
+    module."""
+    listening = _listening()
     with local_cluster(2) as local:
         with Client(local) as client:
             client.wait_for_workers(2)
@@ -55,6 +57,13 @@ def cluster() -> Iterator[str]:
     while any(psutil.pid_exists(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(psutil.pid_exists(p) for p in pids)
+    assert _listening() <= listening
+
+
+def _listening() -> set[tuple[Any, ...]]:
+    """The TCP addresses this process listens on."""
+    connections = psutil.Process().net_connections("tcp")
+    return {tuple(c.laddr) for c in connections if c.status == psutil.CONN_LISTEN}
 
 
 def replicated_book(folder: Path, fmt: str) -> Path:
