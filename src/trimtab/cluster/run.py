@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from trimtab.cluster.plan import PARTITION_ACCOUNTS, PartitionSpec, plan_partitions
 from trimtab.cluster.tasks import (
@@ -31,6 +30,7 @@ from trimtab.cluster.tasks import (
     Job,
     PartDone,
     part_path,
+    read_part,
     run_partition,
     unknown_account,
 )
@@ -121,7 +121,7 @@ def cluster_drift(
     """``trimtab drift`` on the cluster at ``address``: the same table, row for row."""
 
     def assemble(parts: list[Path]) -> None:
-        write_output(pa.concat_tables([pq.read_table(p / DRIFT) for p in parts]), out)
+        write_output(pa.concat_tables([read_part(p / DRIFT) for p in parts]), out)
 
     job = Job(str(folder.resolve()), "")
     return _run(
@@ -152,7 +152,7 @@ def cluster_propose(
         raise InputError("--as-of", "required: the book has rule tables or tax lots")
 
     def assemble(parts: list[Path]) -> None:
-        pairs = ((pq.read_table(p / TRADES), pq.read_table(p / STATUSES)) for p in parts)
+        pairs = ((read_part(p / TRADES), read_part(p / STATUSES)) for p in parts)
         write_table_pairs(pairs, out=out, status_out=status_out)
 
     job = Job(str(folder.resolve()), "", method, options, as_of)

@@ -42,9 +42,10 @@ from trimtab.io.book_subset import AccountSubset, member_of, only_accounts
 from trimtab.io.tables import table_path
 from trimtab.runtime import keep_freed_memory
 
-TRADES = "trades.parquet"
-STATUSES = "status.parquet"
-DRIFT = "drift.parquet"
+TRADES = "trades.arrow"
+STATUSES = "status.arrow"
+DRIFT = "drift.arrow"
+"""Part files: Arrow IPC, cheap to write and to read back (the client encodes the output)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,9 @@ def run_partition(spec: PartitionSpec, job: Job, slots: int = 0) -> PartDone:
     temporary.mkdir()
     try:
         if run is None:
-            pq.write_table(drift_table(loaded, workers=1), temporary / DRIFT)
+            table = drift_table(loaded, workers=1)
+            with pa.ipc.new_file(str(temporary / DRIFT), table.schema) as writer:
+                writer.write_table(table)
         else:
             rules = _lot_names_of_file(run.rules, subset, folder)
             parts = iter_proposal_tables(loaded, run.method, run.options, workers=1, rules=rules)
@@ -105,6 +108,12 @@ def run_partition(spec: PartitionSpec, job: Job, slots: int = 0) -> PartDone:
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return done
+
+
+def read_part(path: Path) -> pa.Table:
+    """A part file, as written."""
+    with pa.OSFile(str(path)) as source:
+        return pa.ipc.open_file(source).read_all()
 
 
 def _publish(temporary: Path, final: Path) -> None:

@@ -312,11 +312,12 @@ def _empty_statuses() -> pa.Table:
 
 
 class _Sink:
-    """One output, CSV or Parquet by extension (CSV on standard output), written in parts."""
+    """One output, CSV or Parquet by extension (CSV on standard output), written in parts;
+    ``.arrow``: an Arrow IPC file (a cluster run's part files)."""
 
     def __init__(self, out: Path | None) -> None:
         self.out = out
-        self.writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+        self.writer: pq.ParquetWriter | pacsv.CSVWriter | pa.ipc.RecordBatchFileWriter | None = None
         self.stream: pa.BufferOutputStream | None = None
 
     def write(self, table: pa.Table) -> None:
@@ -328,6 +329,8 @@ class _Sink:
             elif self.out.suffix == ".parquet":
                 plain = [n for n in table.schema.names if n not in _UNIQUE_TEXT]
                 self.writer = pq.ParquetWriter(self.out, table.schema, use_dictionary=plain)
+            elif self.out.suffix == ".arrow":
+                self.writer = pa.ipc.new_file(str(self.out), table.schema)
             else:
                 self.writer = pacsv.CSVWriter(str(self.out), table.schema)
         self.writer.write_table(table)
