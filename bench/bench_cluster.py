@@ -11,15 +11,18 @@ to target on 2026-11-20. Measured, in this process (no start-up or imports in an
    ``--partition-size`` accounts per partition; each cluster run split into the client's
    plan, the partitions' run and the client's assembly of the output. Outputs are checked
    equal (``pyarrow.Table.equals``) to the single-process run's.
-2. the cost of a partition: the 2-worker cluster (restarted before each, so that each
+2. the cost of a partition: the 2-worker cluster (a fresh one for each, so that each
    worker's peak memory is that run's) on partitions of 50,000, 10,000, 2,000 and 500
-   accounts; every task's compute time from the scheduler's task stream, fitted as
-   ``fixed + per_account x accounts``, the gap between the run's wall time and its tasks'
-   (scheduling and transfers), and each worker's peak RSS.
+   accounts: the run's wall time, the CPU time its worker processes used, fitted as
+   ``per partition x partitions run + per account x accounts`` (CPU time, because the
+   machine is shared: wall time says what the load allowed), and each worker's peak RSS
+   (``VmHWM``).
 3. a projection (computed, not measured) for ``--project-accounts`` accounts on
-   ``--machines`` machines of ``--workers-per-machine`` workers, from those figures.
+   ``--machines`` machines of ``--workers-per-machine`` workers in partitions of
+   ``--project-partition`` accounts, from those figures, a worker having a core to itself.
 
-    .venv/bin/python bench/bench_cluster.py [--accounts 100000] [--repeats 2] [--row-group N] [--json]
+    .venv/bin/python bench/bench_cluster.py [--accounts 100000] [--repeats 2] [--row-group N]
+        [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -114,8 +117,11 @@ def main() -> None:
         default=0,
         help="rewrite the book's tables keyed by account in row groups of this many rows",
     )
+    parser.add_argument("--quick", action="store_true", help="20,000 accounts, one repeat")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.quick:
+        args.accounts, args.repeats, args.partition_size = 20_000, 1, 4_000
 
     book = lots_book(args.accounts)
     if args.row_group:
