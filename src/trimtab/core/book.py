@@ -315,10 +315,13 @@ def assemble_book(
     )
 
 
-def with_extra_slots(arrays: BookArrays, extra: Sequence[tuple[int, int]]) -> BookArrays:
+def with_extra_slots(
+    arrays: BookArrays, extra: Sequence[tuple[int, int]], *, slots: int = 0
+) -> BookArrays:
     """``arrays`` with zero-quantity holdings at ``(account code, symbol code)`` pairs that
     have no slot yet (``arrays`` itself when all have one), so that rules can buy into
-    securities an account neither holds nor has in its model."""
+    securities an account neither holds nor has in its model; at least ``slots`` wide
+    (:func:`assemble_book`)."""
     held = (arrays.slot_symbol >= 0) & (arrays.quantity > 0)
     held[:, arrays.model_width :] |= arrays.slot_symbol[:, arrays.model_width :] >= 0
     rows, cols = np.nonzero(held)
@@ -339,5 +342,5 @@ def with_extra_slots(arrays: BookArrays, extra: Sequence[tuple[int, int]]) -> Bo
         position_account=np.r_[rows.astype(np.int32), extra_arr[:, 0]],
         position_symbol=np.r_[arrays.slot_symbol[rows, cols], extra_arr[:, 1]],
         position_quantity=np.r_[arrays.quantity[rows, cols], np.zeros(len(extra_arr))],
-        slots=arrays.slot_symbol.shape[1],
+        slots=slots,
     )

@@ -561,8 +561,9 @@ def _unique_lot_ids(label: str, lots: pa.Table, account: Codes, symbol: Codes) -
 
 def with_extra_holdings(loaded: LoadedBook, extra: list[tuple[int, int]]) -> LoadedBook:
     """The book with zero-quantity holdings at ``(account code, symbol code)`` pairs, so that
-    rules can buy into securities an account neither holds nor has in its model."""
-    arrays = with_extra_slots(loaded.arrays, extra)
+    rules can buy into securities an account neither holds nor has in its model. The book
+    stays at least as wide as it was (a partition laid out as wide as its whole book)."""
+    arrays = with_extra_slots(loaded.arrays, extra, slots=loaded.arrays.slot_symbol.shape[1])
     return loaded if arrays is loaded.arrays else replace(loaded, arrays=arrays)
 
 
