@@ -28,6 +28,10 @@ class InputError(TrimtabError):
         self.problem = problem
         super().__init__(f"{where}: {problem}" if where else problem)
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
+        """Pickled with its fields: it crosses processes (a cluster's workers)."""
+        return type(self), (self.where, self.problem)
+
 
 class ScenarioError(InputError):
     """A scenario (``trimtab propose``) field is missing or invalid."""

@@ -32,6 +32,27 @@ def _check_out(out: Path | None) -> None:
         raise _fail(f"--out: must end in .csv or .parquet, got {out.name!r}")
 
 
+Cluster = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        envvar="TRIMTAB_DASK_SCHEDULER",
+        help="Dask scheduler address, or local:N for N worker processes here (docs/cluster.md).",
+    ),
+]
+PartitionSize = Annotated[
+    int, typer.Option("--partition-size", min=1, help="Accounts per partition with --cluster.")
+]
+PartsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--parts-dir",
+        help="Folder for the partitions' files with --cluster, shared by every worker "
+        "(default: beside --out).",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add the book commands to ``app``."""
 
@@ -40,21 +61,30 @@ def register(app: typer.Typer) -> None:
         book: Annotated[Path, typer.Argument(help="Book folder (CSV or Parquet tables).")],
         out: Annotated[Path | None, typer.Option(help="Output .csv or .parquet file.")] = None,
         workers: Annotated[int, typer.Option(min=1, help="Threads.")] = 2,
+        cluster: Cluster = None,
+        partition_size: PartitionSize = 20_000,
+        parts_dir: PartsDir = None,
     ) -> None:
         """Drift of every account: value, largest drift, out-of-band count, flagged."""
         from trimtab.io.batch import drift_table, write_output
-        from trimtab.io.book import has_sleeve_tables, read_book
+        from trimtab.io.book_run import drift_book_of
 
         _check_out(out)
         try:
-            if has_sleeve_tables(book):  # the sleeve reader (pydantic) only when needed
-                from trimtab.io.book_sleeves import read_book_sleeves
+            if cluster:
+                from trimtab.cluster import cluster_drift
 
-                loaded, _ = read_book_sleeves(book, keep_positions=False)
-            else:
-                loaded = read_book(book, keep_positions=False)
+                cluster_drift(
+                    book,
+                    out,
+                    address=cluster,
+                    partition_size=partition_size,
+                    parts_dir=parts_dir,
+                )
+                return
+            loaded = drift_book_of(book)
         except InputError as err:
-            raise _fail(str(err)) from None
+            raise _fail(flag_error(err)) from None
         write_output(drift_table(loaded, workers=workers), out)
 
     @app.command("propose-book")
@@ -81,14 +111,17 @@ def register(app: typer.Typer) -> None:
         min_trade_value: Annotated[float, typer.Option(min=0)] = 0.0,
         as_of: AsOf = None,
         workers: Workers = 2,
+        cluster: Cluster = None,
+        partition_size: PartitionSize = 20_000,
+        parts_dir: PartsDir = None,
     ) -> None:
         """Trades for every account: one row per buy or sell, same numbers as ``propose``.
 
         A book with rule tables (restrictions, locks, transactions, short_term_windows) or
         tax lots needs ``--as-of``; every logic then honours them (docs/rules.md).
         """
-        from trimtab.io.batch import batch_options, with_book_classes, write_proposals
-        from trimtab.io.book_run import load_for_proposing, parse_as_of
+        from trimtab.io.batch import batch_options, write_proposals
+        from trimtab.io.book_run import parse_as_of, proposal_run
 
         _check_out(out)
         _check_out(status_out)
@@ -102,14 +135,35 @@ def register(app: typer.Typer) -> None:
                 cash_to_invest=cash_to_invest,
                 min_trade_value=min_trade_value,
             )
-            loaded, rules = load_for_proposing(book, [chosen], parse_as_of(as_of))
-            options = with_book_classes(loaded, chosen, options)
+            when = parse_as_of(as_of)
+            if status_out is None and out is not None:
+                status_out = out.with_name(f"{out.stem}.status{out.suffix}")
+            if cluster:
+                from trimtab.cluster import cluster_propose
+
+                cluster_propose(
+                    book,
+                    chosen,
+                    options,
+                    when,
+                    out=out,
+                    status_out=status_out,
+                    address=cluster,
+                    partition_size=partition_size,
+                    parts_dir=parts_dir,
+                )
+                return
+            run = proposal_run(book, chosen, options, when)
         except InputError as err:
             raise _fail(flag_error(err)) from None
-        if status_out is None and out is not None:
-            status_out = out.with_name(f"{out.stem}.status{out.suffix}")
         write_proposals(
-            loaded, chosen, options, out=out, status_out=status_out, workers=workers, rules=rules
+            run.loaded,
+            run.method,
+            run.options,
+            out=out,
+            status_out=status_out,
+            workers=workers,
+            rules=run.rules,
         )
 
     @app.command("demo-book")

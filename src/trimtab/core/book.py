@@ -242,11 +242,13 @@ def assemble_book(
     position_account: Codes,
     position_symbol: Codes,
     position_quantity: Shares,
+    slots: int = 0,
 ) -> BookArrays:
     """Lay positions (account code, symbol code, shares) out in slots, vectorised.
 
-    ``price`` is by symbol code, (S,). Raises :class:`DuplicateHolding` when an account
-    holds a symbol twice.
+    ``price`` is by symbol code, (S,). ``slots`` is the least number of slots per account
+    (K): a part of a book is laid out as wide as the whole, so that its arrays are the
+    whole's rows. Raises :class:`DuplicateHolding` when an account holds a symbol twice.
     """
     n_symbols = price.shape[0]
     n_models, width = model_symbol.shape
@@ -269,7 +271,7 @@ def assemble_book(
         rank = np.arange(acc.size) - group_start
         slot[idx] = width + rank
         extra = int(rank.max()) + 1
-    k = width + extra
+    k = max(width + extra, slots)
     n = account_model.shape[0]
     wide = n * k >= 2**31  # int32 indices halve the memory of a large book's layout
     flat: npt.NDArray[np.int64] | Codes = (
@@ -313,10 +315,13 @@ def assemble_book(
     )
 
 
-def with_extra_slots(arrays: BookArrays, extra: Sequence[tuple[int, int]]) -> BookArrays:
+def with_extra_slots(
+    arrays: BookArrays, extra: Sequence[tuple[int, int]], *, slots: int = 0
+) -> BookArrays:
     """``arrays`` with zero-quantity holdings at ``(account code, symbol code)`` pairs that
     have no slot yet (``arrays`` itself when all have one), so that rules can buy into
-    securities an account neither holds nor has in its model."""
+    securities an account neither holds nor has in its model; at least ``slots`` wide
+    (:func:`assemble_book`)."""
     held = (arrays.slot_symbol >= 0) & (arrays.quantity > 0)
     held[:, arrays.model_width :] |= arrays.slot_symbol[:, arrays.model_width :] >= 0
     rows, cols = np.nonzero(held)
@@ -337,4 +342,5 @@ def with_extra_slots(arrays: BookArrays, extra: Sequence[tuple[int, int]]) -> Bo
         position_account=np.r_[rows.astype(np.int32), extra_arr[:, 0]],
         position_symbol=np.r_[arrays.slot_symbol[rows, cols], extra_arr[:, 1]],
         position_quantity=np.r_[arrays.quantity[rows, cols], np.zeros(len(extra_arr))],
+        slots=slots,
     )

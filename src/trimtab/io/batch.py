@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
@@ -290,13 +290,13 @@ def propose_tables(
     :func:`write_proposals` streams instead)."""
     parts = list(iter_proposal_tables(loaded, method, options, workers=workers, rules=rules))
     if not parts:
-        return _empty_trades(options), _empty_statuses()
+        return _empty_trades(), _empty_statuses()
     trades = pa.concat_tables([t for t, _ in parts], promote_options="permissive")
     statuses = pa.concat_tables([s for _, s in parts], promote_options="permissive")
     return trades, statuses
 
 
-def _empty_trades(options: TradeOptions) -> pa.Table:
+def _empty_trades() -> pa.Table:
     return pa.table(
         {
             "account_id": pa.array([], pa.string()),
@@ -328,11 +328,12 @@ def _empty_statuses() -> pa.Table:
 
 
 class _Sink:
-    """One output, CSV or Parquet by extension (CSV on standard output), written in parts."""
+    """One output, CSV or Parquet by extension (CSV on standard output), written in parts;
+    ``.arrow``: an Arrow IPC file (a cluster run's part files)."""
 
     def __init__(self, out: Path | None) -> None:
         self.out = out
-        self.writer: pq.ParquetWriter | pacsv.CSVWriter | None = None
+        self.writer: pq.ParquetWriter | pacsv.CSVWriter | pa.ipc.RecordBatchFileWriter | None = None
         self.stream: pa.BufferOutputStream | None = None
 
     def write(self, table: pa.Table) -> None:
@@ -344,6 +345,8 @@ class _Sink:
             elif self.out.suffix == ".parquet":
                 plain = [n for n in table.schema.names if n not in _UNIQUE_TEXT]
                 self.writer = pq.ParquetWriter(self.out, table.schema, use_dictionary=plain)
+            elif self.out.suffix == ".arrow":
+                self.writer = pa.ipc.new_file(str(self.out), table.schema)
             else:
                 self.writer = pacsv.CSVWriter(str(self.out), table.schema)
         self.writer.write_table(table)
@@ -387,18 +390,25 @@ def write_proposals(
 ) -> None:
     """Stream trades to ``out`` (standard output when ``None``) and statuses to ``status_out``
     (skipped when ``None``), chunk by chunk."""
+    parts = iter_proposal_tables(loaded, method, options, workers=workers, rules=rules)
+    write_table_pairs(parts, out=out, status_out=status_out)
+
+
+def write_table_pairs(
+    parts: Iterable[tuple[pa.Table, pa.Table]], *, out: Path | None, status_out: Path | None
+) -> None:
+    """Write trades and statuses, part by part, as :func:`write_proposals` (a cluster run
+    writes each partition's and then the whole book's this way)."""
     trades_sink = _Sink(out)
     status_sink = _Sink(status_out) if status_out is not None else None
     wrote = False
-    for trades, statuses in iter_proposal_tables(
-        loaded, method, options, workers=workers, rules=rules
-    ):
+    for trades, statuses in parts:
         trades_sink.write(trades)
         if status_sink is not None:
             status_sink.write(statuses)
         wrote = True
     if not wrote:
-        trades_sink.write(_empty_trades(options))
+        trades_sink.write(_empty_trades())
         if status_sink is not None:
             status_sink.write(_empty_statuses())
     trades_sink.close()

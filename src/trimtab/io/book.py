@@ -102,14 +102,19 @@ Prepare = Callable[[dict[str, pa.Table], dict[str, str]], None]
 
 
 def read_book(
-    folder: Path | str, *, keep_positions: bool = True, prepare: Prepare | None = None
+    folder: Path | str,
+    *,
+    keep_positions: bool = True,
+    prepare: Prepare | None = None,
+    slots: int = 0,
 ) -> LoadedBook:
     """Read and validate the book in ``folder``. Raises :class:`BookError`.
 
     ``keep_positions=False`` drops the raw positions table once it is laid out (its rows are
     all in ``arrays``): what the batch commands do to keep a large book's memory low.
     ``prepare`` may rewrite the tables first (``trimtab.io.book_sleeves`` gives accounts
-    whose target is in its sleeve tables a model to be laid out with).
+    whose target is in its sleeve tables a model to be laid out with). ``slots``: the least
+    number of slots per account (:func:`~trimtab.core.book.assemble_book`).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -126,7 +131,7 @@ def read_book(
         labels[name] = path.name
     if prepare is not None:
         prepare(tables, labels)
-    return _validate(tables, labels, keep_positions=keep_positions)
+    return _validate(tables, labels, keep_positions=keep_positions, slots=slots)
 
 
 def _codes(
@@ -205,7 +210,11 @@ def _unique(label: str, table: pa.Table, keys: list[str]) -> None:
 
 
 def _validate(
-    tables: dict[str, pa.Table], labels: dict[str, str], *, keep_positions: bool = True
+    tables: dict[str, pa.Table],
+    labels: dict[str, str],
+    *,
+    keep_positions: bool = True,
+    slots: int = 0,
 ) -> LoadedBook:
     for name, table in tables.items():
         if name in REQUIRED_TABLES[:3] and len(table) == 0:
@@ -263,6 +272,7 @@ def _validate(
             position_account=pos_account,
             position_symbol=pos_symbol,
             position_quantity=pos_qty,
+            slots=slots,
         )
     except DuplicateHolding as dup:
         table, row = origin(dup.index)
@@ -551,8 +561,9 @@ def _unique_lot_ids(label: str, lots: pa.Table, account: Codes, symbol: Codes) -
 
 def with_extra_holdings(loaded: LoadedBook, extra: list[tuple[int, int]]) -> LoadedBook:
     """The book with zero-quantity holdings at ``(account code, symbol code)`` pairs, so that
-    rules can buy into securities an account neither holds nor has in its model."""
-    arrays = with_extra_slots(loaded.arrays, extra)
+    rules can buy into securities an account neither holds nor has in its model. The book
+    stays at least as wide as it was (a partition laid out as wide as its whole book)."""
+    arrays = with_extra_slots(loaded.arrays, extra, slots=loaded.arrays.slot_symbol.shape[1])
     return loaded if arrays is loaded.arrays else replace(loaded, arrays=arrays)
 
 

@@ -1,5 +1,6 @@
-"""A book folder read and laid out for proposing: what ``propose-book`` and ``compare-book``
-do before their first proposal.
+"""A book folder read and laid out for proposing: what ``drift``, ``propose-book`` and
+``compare-book`` do before their first proposal, the same on one machine and in each
+partition of a cluster run (:mod:`trimtab.cluster`).
 
 The book is read (with its sleeve tables when it has any), its households put together when
 a logic plans by household or rules look across households (wash sales), and its rule tables
@@ -9,12 +10,13 @@ and tax lots laid on its slots on ``as_of``.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from trimtab.core.engine import Method
+from trimtab.core.engine import Method, TradeOptions
 from trimtab.errors import InputError
-from trimtab.io.batch import BookRulesOn, book_rules, has_rules
+from trimtab.io.batch import BookRulesOn, book_rules, has_rules, with_book_classes
 from trimtab.io.book import LoadedBook, has_sleeve_tables, read_book
 from trimtab.io.household_book import group_households
 
@@ -29,11 +31,28 @@ def parse_as_of(text: str | None) -> date | None:
         raise InputError("--as-of", f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def drift_book_of(folder: Path, *, slots: int = 0) -> LoadedBook:
+    """The book for ``trimtab drift`` (positions dropped once laid out)."""
+    if has_sleeve_tables(folder):  # the sleeve reader (pydantic) only when needed
+        from trimtab.io.book_sleeves import read_book_sleeves
+
+        loaded, _ = read_book_sleeves(folder, keep_positions=False)
+        return loaded
+    return read_book(folder, keep_positions=False, slots=slots)
+
+
+def groups_households(folder: Path, method: Method) -> bool:
+    """Whether proposals keep each household's accounts together (household rebalance, and
+    every logic under rules: wash sales look across the household)."""
+    return method is Method.HOUSEHOLD_REBALANCE or has_rules(folder)
+
+
 def load_for_proposing(
-    folder: Path, methods: Collection[Method], as_of: date | None
+    folder: Path, methods: Collection[Method], as_of: date | None, *, slots: int = 0
 ) -> tuple[LoadedBook, BookRulesOn | None]:
     """The book of ``folder`` ready for proposing by every logic of ``methods``, and its rules
-    on ``as_of`` (``None`` for a book without rule tables, lots or protected shares).
+    on ``as_of`` (``None`` for a book without rule tables, lots or protected shares);
+    ``slots`` lays it out at least that wide (a cluster partition as wide as its book).
 
     Raises :class:`InputError` naming ``--as-of`` when the book has rules and no date is given,
     and the table, row and column of a bad book row.
@@ -52,7 +71,7 @@ def load_for_proposing(
             check_sleeve_run(sleeves, household=household, as_of=as_of)
             ruled = ruled or bool(sleeves.protected)
     else:
-        loaded = read_book(folder, keep_positions=False)
+        loaded = read_book(folder, keep_positions=False, slots=slots)
     if household or ruled:
         # whole households per chunk (wash sales look across them): household order
         loaded = group_households(loaded)
@@ -64,3 +83,23 @@ def load_for_proposing(
 
             rules = sleeve_rules(folder, loaded, sleeves, rules)
     return loaded, rules
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalRun:
+    """A book ready to propose for by one logic: accounts (households together when
+    grouped), its rules on ``as_of`` and the logic's options with the book's sub-asset
+    classes."""
+
+    loaded: LoadedBook
+    method: Method
+    options: TradeOptions
+    rules: BookRulesOn | None
+
+
+def proposal_run(
+    folder: Path, method: Method, options: TradeOptions, as_of: date | None, *, slots: int = 0
+) -> ProposalRun:
+    """Read ``folder`` for ``propose-book`` by ``method`` (:func:`load_for_proposing`)."""
+    loaded, rules = load_for_proposing(folder, [method], as_of, slots=slots)
+    return ProposalRun(loaded, method, with_book_classes(loaded, method, options), rules)

@@ -27,8 +27,12 @@ def household_codes(loaded: LoadedBook, start: int = 0, stop: int | None = None)
     without a household (no column, or a missing value) is a household of its own. Codes
     are consistent within one call only."""
     stop = loaded.arrays.size if stop is None else stop
+    return account_households(loaded.tables["accounts"], start, stop)
+
+
+def account_households(accounts: pa.Table, start: int, stop: int) -> Codes:
+    """:func:`household_codes` of rows ``start:stop`` of an ``accounts`` table."""
     n = stop - start
-    accounts = loaded.tables["accounts"]
     if "household_id" not in accounts.column_names:
         return np.arange(n, dtype=np.int32)
     column = accounts.column("household_id").slice(start, n)
@@ -46,14 +50,8 @@ def group_households(loaded: LoadedBook) -> LoadedBook:
     of their first account, accounts in book order within one. A chunk of proposals then
     holds whole households. Lay rules on the book this returns; a book whose households
     are already together is returned as is."""
-    codes = household_codes(loaded)
-    if codes.size == 0:
-        return loaded
-    seen, first = np.unique(codes, return_index=True)
-    rank = np.zeros(int(codes.max()) + 1, dtype=np.int64)
-    rank[seen] = first
-    order = np.argsort(rank[codes], kind="stable")
-    if np.array_equal(order, np.arange(codes.size)):
+    order = household_order(household_codes(loaded))
+    if np.array_equal(order, np.arange(order.size)):
         return loaded
     a = loaded.arrays
     arrays = replace(
@@ -80,11 +78,26 @@ def group_households(loaded: LoadedBook) -> LoadedBook:
     )
 
 
+def household_order(codes: Codes) -> npt.NDArray[np.int64]:
+    """The accounts (of households ``codes``) in :func:`group_households`' order."""
+    if codes.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    seen, first = np.unique(codes, return_index=True)
+    rank = np.zeros(int(codes.max()) + 1, dtype=np.int64)
+    rank[seen] = first
+    order: npt.NDArray[np.int64] = np.argsort(rank[codes], kind="stable")
+    return order
+
+
 def household_spans(loaded: LoadedBook, size: int = CHUNK) -> list[tuple[int, int]]:
     """``(start, stop)`` chunks of at most ``size`` accounts that never split a household (a
     larger household is a chunk of its own). Raises ``ValueError`` when a household's
     accounts are not together (see :func:`group_households`)."""
-    codes = household_codes(loaded)
+    return whole_spans(household_codes(loaded), size)
+
+
+def whole_spans(codes: Codes, size: int) -> list[tuple[int, int]]:
+    """:func:`household_spans` of accounts whose households are ``codes``."""
     n = codes.size
     if n == 0:
         return []

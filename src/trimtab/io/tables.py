@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from trimtab.errors import BookError
 from trimtab.io.arrow import as_numpy
+from trimtab.io.book_subset import active_subset, read_csv_rows, read_parquet_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +46,14 @@ def read_table(path: Path, columns: list[Column]) -> pa.Table:
     """The table at ``path`` with exactly the declared columns (optional ones may be absent)."""
     label = path.name
     declared = {c.name: c for c in columns}
+    keys = [c.name for c in columns if c.key]
     if path.suffix == ".parquet":
-        keys = [c.name for c in columns if c.key]
         try:
             # Keys decode straight into dictionaries (no string column is built and re-hashed).
-            table = pq.ParquetFile(path, read_dictionary=keys).read()
+            parquet = pq.ParquetFile(path, read_dictionary=keys)
         except (pa.ArrowException, OSError) as err:
             raise BookError(label, f"cannot read Parquet: {err}") from None
-        names = table.column_names
+        names = parquet.schema_arrow.names
     else:
         try:
             names = _csv_header(path)
@@ -66,9 +67,21 @@ def read_table(path: Path, columns: list[Column]) -> pa.Table:
         if c.required and c.name not in names:
             raise BookError(label, f"missing required column {c.name}")
     present = [declared[n] for n in names]
+    subset = active_subset() if "account_id" in names else None
     if path.suffix == ".parquet":
+        try:
+            table = parquet.read() if subset is None else read_parquet_rows(subset, path, keys)
+        except (pa.ArrowException, OSError) as err:
+            raise BookError(label, f"cannot read Parquet: {err}") from None
         return _cast_parquet(label, table, present)
-    return _read_csv(path, present)
+    if subset is None:
+        return _read_csv(path, present)
+    types = {c.name: KEY_TYPE if c.key else c.type for c in present}
+    found = read_csv_rows(subset, path, types)
+    if found is not None:
+        return found
+    subset.rows.pop(label, None)  # the whole file, to name the value that does not convert
+    return subset.keep_all(label, _read_csv(path, present))
 
 
 def _csv_header(path: Path) -> list[str]:

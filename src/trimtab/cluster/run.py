@@ -1,0 +1,265 @@
+"""The client of a cluster run: plan, submit, follow, then write the output from the parts.
+
+The client reads only the accounts' ids and households (to plan); the workers read the rest.
+Partitions whose worker dies are run again by the scheduler on another worker (Dask's own
+recovery); a part is published atomically, so none is lost or written twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from trimtab.cluster.plan import PARTITION_ACCOUNTS, PartitionSpec, plan_partitions
+from trimtab.cluster.tasks import (
+    DRIFT,
+    STATUSES,
+    TRADES,
+    Job,
+    PartDone,
+    part_path,
+    read_part,
+    run_partition,
+    unknown_account,
+)
+from trimtab.core.engine import Method, TradeOptions
+from trimtab.errors import BookError, InputError
+from trimtab.io.batch import has_rules, write_output, write_table_pairs
+from trimtab.io.book import has_sleeve_tables
+from trimtab.io.book_run import groups_households
+
+SCHEDULER_ENV = "TRIMTAB_DASK_SCHEDULER"
+"""The variable ``--cluster`` reads when not given."""
+
+
+@contextmanager
+def connect(address: str) -> Iterator[Any]:
+    """A client of the scheduler at ``address``; ``local:N`` starts a cluster of N worker
+    processes on this machine (loopback only, no dashboard) for the run's length."""
+    from distributed import Client
+
+    if address.startswith("local:"):
+        count = address.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise InputError("--cluster", f"local:N takes a number of workers, got {address!r}")
+        with local_cluster(int(count)) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
+            yield client
+        return
+    try:
+        client = Client(address, timeout=10)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as err:
+        raise InputError("--cluster", f"cannot reach the scheduler at {address!r}: {err}") from None
+    with client:
+        yield client
+
+
+def local_cluster(workers: int) -> Any:
+    """A cluster of ``workers`` single-threaded worker processes on this machine: loopback
+    only, no dashboard, and its HTTP endpoint on a free port (not the default 8787, which
+    another cluster may hold)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.CRITICAL,  # a worker closing after its scheduler logs an error
+    )
+
+
+@contextmanager
+def _run_folder(parts_dir: Path | None, out: Path | None) -> Iterator[Path]:
+    """A fresh folder for this run's parts, removed at the end. It must be reachable by
+    every worker at the same path (``--parts-dir`` on shared storage for a remote cluster)."""
+    base = parts_dir or (out.parent if out is not None else Path(tempfile.gettempdir()))
+    folder = base / f".trimtab-parts-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RunTimes:
+    """Where a cluster run's time went (seconds), for the benchmarks."""
+
+    plan: float
+    """The client reading the accounts' ids and households and cutting partitions."""
+    run: float
+    """Connecting, then every partition run (reading, proposing, writing its part)."""
+    assemble: float
+    """The client writing the output from the parts."""
+    partitions: int
+    again: int
+    """Partitions run a second time, as wide as the whole book."""
+
+
+def cluster_drift(
+    folder: Path,
+    out: Path | None,
+    *,
+    address: str,
+    partition_size: int = PARTITION_ACCOUNTS,
+    parts_dir: Path | None = None,
+) -> RunTimes:
+    """``trimtab drift`` on the cluster at ``address``: the same table, row for row."""
+
+    def assemble(parts: list[Path]) -> None:
+        write_output(pa.concat_tables([read_part(p / DRIFT) for p in parts]), out)
+
+    job = Job(str(folder.resolve()), "")
+    return _run(
+        job,
+        grouped=False,
+        size=partition_size,
+        parts_dir=parts_dir,
+        out=out,
+        address=address,
+        assemble=assemble,
+    )
+
+
+def cluster_propose(
+    folder: Path,
+    method: Method,
+    options: TradeOptions,
+    as_of: date | None,
+    *,
+    out: Path | None,
+    status_out: Path | None,
+    address: str,
+    partition_size: int = PARTITION_ACCOUNTS,
+    parts_dir: Path | None = None,
+) -> RunTimes:
+    """``trimtab propose-book`` on the cluster at ``address``: the same files, row for row."""
+    if as_of is None and has_rules(folder):
+        raise InputError("--as-of", "required: the book has rule tables or tax lots")
+
+    def assemble(parts: list[Path]) -> None:
+        pairs = ((read_part(p / TRADES), read_part(p / STATUSES)) for p in parts)
+        write_table_pairs(pairs, out=out, status_out=status_out)
+
+    job = Job(str(folder.resolve()), "", method, options, as_of)
+    grouped = groups_households(folder, method)
+    return _run(
+        job,
+        grouped=grouped,
+        size=partition_size,
+        parts_dir=parts_dir,
+        out=out,
+        address=address,
+        assemble=assemble,
+    )
+
+
+def _run(
+    job: Job,
+    *,
+    grouped: bool,
+    size: int,
+    parts_dir: Path | None,
+    out: Path | None,
+    address: str,
+    assemble: Callable[[list[Path]], None],
+) -> RunTimes:
+    """Plan, run every partition on the cluster, then ``assemble`` the parts in order."""
+    if has_sleeve_tables(job.folder):
+        raise InputError(
+            "--cluster", "a book with sleeve tables runs on one machine (without --cluster)"
+        )
+    start = time.perf_counter()
+    specs = plan_partitions(Path(job.folder), grouped=grouped, size=size)
+    if not specs:
+        raise BookError("accounts", "no rows: the table has a header only")
+    planned = time.perf_counter()
+    with _run_folder(parts_dir, out) as parts, connect(address) as client:
+        job = replace(job, parts=str(parts))
+        slots, again = _execute(client, job, specs)
+        ran = time.perf_counter()
+        assemble([part_path(job, s.number, slots) for s in specs])
+    return RunTimes(planned - start, ran - planned, time.perf_counter() - ran, len(specs), again)
+
+
+def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> tuple[int, int]:
+    """Run every partition; return the book's slots per account (K: its parts are named by
+    it) and how many partitions ran again. The first error of a partition is raised here."""
+    from distributed import as_completed
+
+    run = uuid.uuid4().hex[:8]
+    keys = [f"trimtab-partition-{run}-{s.number}" for s in specs]
+    futures = client.map(run_partition, specs, job=job, key=keys)
+    done: dict[str, PartDone] = {}
+    try:
+        with _progress(sum(len(s.account_ids) for s in specs)) as advance:
+            for future in as_completed(futures):  # type: ignore[no-untyped-call]
+                done[future.key] = future.result()
+                advance(done[future.key].accounts)
+            _every_row_read(client, job, list(done.values()))
+            slots = max(d.slots for d in done.values())
+            narrower = [s for s, k in zip(specs, keys, strict=True) if done[k].slots < slots]
+            if narrower:  # laid out again as wide as the whole book
+                advance(0, more=sum(len(s.account_ids) for s in narrower))
+                again = [f"trimtab-partition-{run}-{s.number}-{slots}" for s in narrower]
+                more = client.map(run_partition, narrower, job=job, slots=slots, key=again)
+                futures += more
+                for future in as_completed(more):  # type: ignore[no-untyped-call]
+                    advance(future.result().accounts)
+    finally:
+        client.cancel(futures)
+    return slots, len(narrower)
+
+
+def _every_row_read(client: Any, job: Job, done: list[PartDone]) -> None:
+    """Every row of every file keyed by account was read by some partition; else a row
+    names an account the book does not have, and a worker finds the first such row."""
+    short = [
+        name
+        for name, (_, size) in done[0].rows.items()
+        if sum(d.rows.get(name, (0, 0))[0] for d in done) != size
+    ]
+    if short:
+        raise client.submit(unknown_account, job.folder, short).result()
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Any]:
+    """A Rich progress bar of accounts done on standard error (a terminal only): call
+    ``advance(done)``, or ``advance(0, more=n)`` when n more accounts are to be run."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        "accounts",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task("accounts", total=total)
+        added = 0
+
+        def advance(done: int, more: int = 0) -> None:
+            nonlocal added
+            added += more
+            progress.update(task, advance=done, total=total + added)
+
+        yield advance
