@@ -790,9 +790,9 @@ _PENDING = pa.schema([("account_id", pa.string()), ("request_id", pa.int64())])
 
 def _queue(uow: UnitOfWork, day: date, flagged: pa.Table) -> None:
     """Queue every account the run of ``day`` flagged (``flagged``: account ids and reasons,
-    as its evaluations store them). An
-    account keeps one open entry, its newest: the new entry replaces an older open one, and
-    a re-run of an older day does not replace a newer one. An entry of ``day`` that a user
+    as its evaluations store them). An account keeps one open entry, its newest: the new
+    entry replaces an older open one, and a re-run of an older day does not replace a newer
+    one. An entry of ``day`` that a user
     already acted on (a re-run of the day) stays as it is; an account waiting in an open
     request is queued as submitted in it.
 

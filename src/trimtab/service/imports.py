@@ -135,9 +135,12 @@ def import_book(
     now: datetime,
     progress: Callable[[str], None] | None = None,
 ) -> ImportSummary:
-    """Write the book ``folder`` as the firm's data at ``as_of``, in one transaction.
+    """Write the book ``folder`` as the firm's data at ``as_of``: all or nothing.
 
-    ``progress`` is told each stage (``"positions"``, ...) as it starts.
+    The holdings' documents are staged and committed first (:func:`holdings.stage`), so an
+    interrupted import run again does not write them twice; everything else, the documents'
+    record included, is one transaction. ``progress`` is told each stage (``"holdings"``,
+    ``"securities and prices"``, ...) as it starts.
 
     Raises
     :class:`~trimtab.errors.BookError` for a value the store cannot hold exactly and
@@ -148,17 +151,14 @@ def import_book(
     every |= {n: table for n, (_, table) in folder.rules.items()}
     labels = {**folder.labels, **{n: e.label for n, e in folder.extras.items()}}
     check_dates(every, labels | {n: label for n, (label, _) in folder.rules.items()}, as_of)
-    conn, firm = uow.conn, uow.firm_id
-    latest = conn.execute(
-        select(func.max(t.imports.c.as_of)).where(t.imports.c.firm_id == firm)
+    latest = uow.conn.execute(
+        select(func.max(t.imports.c.as_of)).where(t.imports.c.firm_id == uow.firm_id)
     ).scalar()
     if latest is not None and latest > as_of:
         raise ConflictError(
             f"--date {as_of}: the book of {latest} is imported already; import dates in order"
         )
-    replaced = latest == as_of
-    tables, extras, labels = folder.tables, folder.extras, folder.labels
-    rows: dict[str, int] = {}
+    tables, labels = folder.tables, folder.labels
     say = progress or (lambda stage: None)
     # the holdings' documents first, committed on their own: the slow part of an import,
     # not written again when an interrupted import is run again
@@ -181,56 +181,8 @@ def import_book(
         )
     del positions
     try:
-        _clear_date(uow, as_of)
-        say("securities and prices")
-        known = _count(uow, t.securities)
-        changed = {"securities": _securities(uow, tables["prices"], actor, now)}
-        new = {"securities": _count(uow, t.securities) - known}
-        changed["securities"] -= new["securities"]
-        rows["securities"] = len(tables["prices"])
-        rows["prices"] = _prices(uow, as_of, tables["prices"], labels["prices"])
-        say("models")
-        versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
-        say("accounts")
-        known = _count(uow, t.accounts)
-        rows["accounts"] = _accounts(
-            uow, actor, as_of, tables["accounts"], labels, versions, part, now
-        )
-        new["accounts"] = _count(uow, t.accounts) - known
-        _lot_methods(uow, actor, tables["accounts"], labels["accounts"], now)
-        for kind in staged:
-            rows[kind.kind] = holdings.record(uow, as_of=as_of, staged=kind)
-        for name, extra in extras.items():
-            say(name)
-            rows[name] = write_extra(uow, as_of, name, extra)
-        rows.update(import_rules(uow, as_of, folder.rules))
-        say("sleeves")
-        rows.update(import_sleeves(uow, _col(tables["accounts"], "account_id"), folder.sleeves))
-        conn.execute(
-            insert(t.imports).values(
-                firm_id=firm,
-                as_of=as_of,
-                imported_at=now,
-                imported_by=actor,
-                row_counts=json.dumps(rows, sort_keys=True),
-            )
-        )
-        if uow.dialect == "postgresql":
-            # fresh statistics, so that the planner sees the bulk-loaded rows
-            for name in ("accounts", "account_days", "rebalancing_changes"):
-                uow.conn.exec_driver_sql(f'ANALYZE "{name}"')
-        uow.audit(
-            actor=actor,
-            action="reimport" if replaced else "import",
-            entity="book",
-            entity_id=as_of.isoformat(),
-            at=now,
-            after={
-                "rows": rows,
-                "new": new,
-                "changed": changed,
-                "new_model_versions": new_versions,
-            },
+        summary = _write_date(
+            uow, actor, as_of, folder, part, staged, now, say, replaced=latest == as_of
         )
         holdings.collect(uow, now)
         uow.commit()
@@ -238,6 +190,69 @@ def import_book(
         uow.rollback()
         holdings.forget(uow, staged)
         raise
+    return summary
+
+
+def _write_date(
+    uow: UnitOfWork,
+    actor: str,
+    as_of: date,
+    folder: BookFolder,
+    part: npt.NDArray[np.int32],
+    staged: list[holdings.Staged],
+    now: datetime,
+    say: Callable[[str], None],
+    *,
+    replaced: bool,
+) -> ImportSummary:
+    """Everything of an import but its documents, in the import's transaction (not
+    committed here): the date cleared, then written table by table, audited."""
+    tables, extras, labels = folder.tables, folder.extras, folder.labels
+    rows: dict[str, int] = {}
+    _clear_date(uow, as_of)
+    say("securities and prices")
+    known = _count(uow, t.securities)
+    changed = {"securities": _securities(uow, tables["prices"], actor, now)}
+    new = {"securities": _count(uow, t.securities) - known}
+    changed["securities"] -= new["securities"]
+    rows["securities"] = len(tables["prices"])
+    rows["prices"] = _prices(uow, as_of, tables["prices"], labels["prices"])
+    say("models")
+    versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
+    say("accounts")
+    known = _count(uow, t.accounts)
+    rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, part, now)
+    new["accounts"] = _count(uow, t.accounts) - known
+    _lot_methods(uow, actor, tables["accounts"], labels["accounts"], now)
+    for kind in staged:
+        rows[kind.kind] = holdings.record(uow, as_of=as_of, staged=kind)
+    for name, extra in extras.items():
+        say(name)
+        rows[name] = write_extra(uow, as_of, name, extra)
+    rows.update(import_rules(uow, as_of, folder.rules))
+    say("sleeves")
+    rows.update(import_sleeves(uow, _col(tables["accounts"], "account_id"), folder.sleeves))
+    uow.conn.execute(
+        insert(t.imports).values(
+            firm_id=uow.firm_id,
+            as_of=as_of,
+            imported_at=now,
+            imported_by=actor,
+            row_counts=json.dumps(rows, sort_keys=True),
+        )
+    )
+    if uow.dialect == "postgresql":
+        # fresh statistics, so that the planner sees the bulk-loaded rows
+        for name in ("accounts", "account_days", "rebalancing_changes"):
+            uow.conn.exec_driver_sql(f'ANALYZE "{name}"')
+    uow.audit(
+        actor=actor,
+        action="reimport" if replaced else "import",
+        entity="book",
+        entity_id=as_of.isoformat(),
+        at=now,
+        after={"rows": rows, "new": new, "changed": changed, "new_model_versions": new_versions},
+    )
     return ImportSummary(
         as_of=as_of,
         rows=rows,
