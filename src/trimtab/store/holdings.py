@@ -68,6 +68,12 @@ LOTS = pa.schema(
     ]
 )
 SCHEMAS = {"positions": POSITIONS, "lots": LOTS}
+ORDER = {
+    "positions": [("account_id", "ascending"), ("symbol", "ascending")],
+    "lots": [("row", "ascending")],
+}
+"""The order of a part's rows, each row's key unique: the same rows always make the same
+document (and the same SHA-256), whatever order they were worked out in."""
 
 
 def assign_parts(
@@ -133,7 +139,8 @@ def stage(
     staged = []
     for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
         # one part's rows at a time: the whole table is never copied in part order
-        data = _document(table.take(pa.array(order[start:stop])).cast(SCHEMAS[kind]))
+        piece = table.take(pa.array(order[start:stop])).cast(SCHEMAS[kind])
+        data = _document(piece.sort_by(ORDER[kind]))
         digest = hashlib.sha256(data).hexdigest()
         stored = uow.conn.execute(
             select(exists().where(hb.firm_id == firm, hb.sha256 == digest))
