@@ -60,9 +60,9 @@ def verify(engine: sa.Engine) -> tuple[int, list[str]]:
 
 def test_the_chain_holds_through_a_day_of_work(engine: sa.Engine, tmp_path: Path) -> None:
     day_of_work(engine, tmp_path)
-    # firm, 3 users, import, evaluation start and complete, submit, approve, export
-    assert count(engine, "audit_log") == 10
-    assert verify(engine) == (10, [])
+    # firm, 3 users, import, evaluation start and complete, submit, propose, approve, export
+    assert count(engine, "audit_log") == 11
+    assert verify(engine) == (11, [])
 
 
 def test_refused_attempts_are_logged(engine: sa.Engine, tmp_path: Path) -> None:
@@ -78,7 +78,7 @@ def test_refused_attempts_are_logged(engine: sa.Engine, tmp_path: Path) -> None:
         )
         assert [r.action for r in list_audit(uow, actor="amy")] == ["approve"]
         assert list_audit(uow, since=date(2026, 11, 21)) == []
-    assert verify(engine) == (11, [])
+    assert verify(engine) == (12, [])
 
 
 def test_four_eyes_refusal_is_logged(engine: sa.Engine, tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_sqlite_tampering_is_found(tmp_path: Path) -> None:
         conn.execute(sa.text("DROP TRIGGER audit_log_no_update"))
         conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE audit_id = 8"))
     assert verify(db) == (
-        10,
+        11,
         ["entry 8: its hash does not match (the entry was altered, or one before it removed)"],
     )
     with db.begin() as conn:  # ...and remove the newest entries
@@ -127,7 +127,7 @@ def test_sqlite_tampering_is_found(tmp_path: Path) -> None:
         conn.execute(sa.text("DROP TRIGGER audit_log_no_delete"))
         conn.execute(sa.text("DELETE FROM audit_log WHERE audit_id >= 9"))
     assert verify(db)[1] == [
-        "the chain's head names entry 10 of 10, the log ends at entry 8 of 8: entries were "
+        "the chain's head names entry 11 of 11, the log ends at entry 8 of 8: entries were "
         "removed or added outside trimtab"
     ]
     db.dispose()
@@ -164,7 +164,7 @@ def test_the_service_role_cannot_erase_the_trail(
 ) -> None:
     owner, service = service_role
     day_of_work(service, tmp_path)  # everything the service does works as the role
-    assert verify(service) == (10, [])
+    assert verify(service) == (11, [])
     for statement, refusal in (
         ("TRUNCATE audit_log", "permission denied"),
         ("DELETE FROM audit_log", "permission denied"),
@@ -179,10 +179,10 @@ def test_the_service_role_cannot_erase_the_trail(
     with pytest.raises(sa.exc.DBAPIError) as caught, owner.begin() as conn:
         conn.execute(sa.text("TRUNCATE audit_log CASCADE"))
     assert isinstance(caught.value.orig, psycopg.errors.RaiseException)
-    assert count(owner, "audit_log") == 10
+    assert count(owner, "audit_log") == 11
     with owner.connect() as conn:
         heads = conn.execute(sa.select(t.audit_heads.c.entries)).scalars().all()
-    assert heads == [10]
+    assert heads == [11]
 
 
 def test_racing_writers_keep_one_chain(engine: sa.Engine) -> None:

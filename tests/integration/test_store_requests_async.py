@@ -29,6 +29,7 @@ from trimtab.service.access import add_user
 from trimtab.service.evaluate import evaluate
 from trimtab.service.imports import import_book, read_book_folder
 from trimtab.service.lease import lease_owner
+from trimtab.service.request_record import code_version
 from trimtab.service.requests import (
     approve_request,
     cancel_request,
@@ -220,7 +221,7 @@ def test_open_then_propose_equals_submit(engine: sa.Engine, tmp_path: Path) -> N
         None,
     )
     assert held(engine) == {"ACC1": request_id, "ACC2": request_id}
-    assert [a[0] for a in audits(engine, request_id)] == ["submit"]
+    assert [a[0] for a in audits(engine, request_id)] == ["submit", "propose"]
     with UnitOfWork(engine, "acme") as uow:
         assert approve_request(uow, actor="amy", request_id=request_id, now=T0).orders == 4
 
@@ -445,7 +446,7 @@ def test_two_workers_propose_a_request_once(
             ).scalar_one()
         assert stored == 2
         assert request_row(engine, request_id).status == "pending"
-        assert [a[0] for a in audits(engine, request_id)] == ["submit"]
+        assert [a[0] for a in audits(engine, request_id)] == ["submit", "propose"]
         with UnitOfWork(engine, "acme") as uow:
             cancel_request(uow, actor="olga", request_id=request_id, now=T0)
     assert count(engine, "proposals") == 6
@@ -567,9 +568,22 @@ def test_every_account_failing_returns_them_to_the_queue(engine: sa.Engine, tmp_
     assert request_row(engine, request_id).issue == issue
     assert held(engine) == {}
     assert queue(engine) == [("ACC1", "open", None), ("ACC2", "open", None)]
+    with engine.connect() as conn:
+        kept = conn.execute(
+            sa.select(t.request_records.c.sha256).where(
+                t.request_records.c.request_id == request_id
+            )
+        ).scalar_one()
     assert audits(engine, request_id)[1] == (
         "fail",
-        {"status": "failed", "issue": issue},
+        {
+            "status": "failed",
+            "issue": issue,
+            "record_sha256": kept,  # the failed proposals were computed: their record is kept
+            "code_version": code_version(),
+            "accounts": 2,
+            "lines": 4,
+        },
         {"status": "proposing"},
     )
 

@@ -1,11 +1,12 @@
-"""Rebalance requests: ``trimtab request submit|show|approve|cancel|resubmit|expire`` and
-``trimtab history``."""
+"""Rebalance requests: ``trimtab request submit|show|approve|cancel|resubmit|expire``, their
+record (``replay``, ``memorandum``) and ``trimtab history``."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,6 +23,7 @@ from trimtab.cli._common import (
     run_in,
     show,
 )
+from trimtab.store.uow import UnitOfWork
 
 
 def register(app: typer.Typer) -> None:
@@ -213,6 +215,121 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"expired {len(ids)} requests" + (f": {', '.join(map(str, ids))}" if ids else "")
         )
+
+    @request_app.command("replay")
+    def request_replay(
+        request_id: Annotated[int, typer.Argument(help="Request id.")],
+        firm: Firm,
+        user: User,
+        db: Db = None,
+        record: Annotated[
+            Path | None,
+            typer.Option(
+                "--record",
+                help="Also write the request's record (a ZIP of Parquet files and "
+                "request.json: every input and the proposal as computed) to this file.",
+            ),
+        ] = None,
+        fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    ) -> None:
+        """Compute a request's proposal again from its record alone (the prices, holdings,
+        lots, targets, rules and options it was computed from) and show that it is
+        identical, or each difference line by line. Exit status 1 when it differs."""
+        from trimtab.service.request_record import record_document, replay
+        from trimtab.store.uow import audit_json
+
+        if fmt not in ("table", "json"):
+            raise fail(f"--format: must be table or json, got {fmt!r}")
+
+        def work(uow: UnitOfWork) -> tuple[Any, bytes | None]:
+            again = replay(uow, actor=user, request_id=request_id)
+            data = record_document(uow, actor=user, request_id=request_id) if record else None
+            return again, data
+
+        again, data = run_in(db, firm, work)
+        if record is not None and data is not None:
+            record.write_bytes(data)
+        if fmt == "json":
+            typer.echo(audit_json(again.as_json()))
+        else:
+            typer.echo(
+                f"request {request_id}: record {again.record_sha256[:16]}, computed by "
+                f"{again.kept_version}, computed again by {again.code_version}"
+            )
+            if again.identical:
+                typer.echo(
+                    f"identical: {again.accounts} accounts, {again.lines} lines, every field"
+                )
+            else:
+                table = Table("account", "symbol", "sleeve", "field", "kept", "computed again")
+                for d in again.differences:
+                    table.add_row(d.account_id, d.symbol, d.sleeve, d.field, d.kept, d.computed)
+                show(table, f"{len(again.differences)} differences")
+        if not again.identical:
+            raise typer.Exit(1)
+
+    @request_app.command("memorandum")
+    def request_memorandum(
+        request_id: Annotated[int, typer.Argument(help="Request id.")],
+        firm: Firm,
+        user: User,
+        db: Db = None,
+        fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    ) -> None:
+        """A request's order memorandum from the store alone: the request, the proposal
+        reviewed, the approval and the orders, with the checks that tie them together
+        (record digest in the audit log, orders equal to the approved lines, audit chain).
+        Exit status 1 when a check fails."""
+        from trimtab.service.request_record import memorandum
+        from trimtab.store.uow import audit_json
+
+        if fmt not in ("table", "json"):
+            raise fail(f"--format: must be table or json, got {fmt!r}")
+        memo = run_in(db, firm, lambda uow: memorandum(uow, actor=user, request_id=request_id))
+        if fmt == "json":
+            typer.echo(audit_json(memo.as_json()))
+        else:
+            r, rec = memo.request, memo.record
+            typer.echo(
+                f"request {r['request_id']} {r['status']}, logic {r['logic']}"
+                + (f" {r['amounts']}" if r["amounts"] else "")
+                + f", submitted by {r['submitted_by']} at {r['submitted_at']}, prices of "
+                f"{r['price_date']}, rules of {r['trade_day']}\n"
+                f"record {rec['sha256']} (code {rec['code_version']}, {rec['stored_at']})"
+            )
+            reviewed = Table("account", "status", "symbol", "action", "quantity", "price", "value")
+            lines: dict[str, list[dict[str, Any]]] = {}
+            for x in memo.reviewed_lines:
+                lines.setdefault(x["account_id"], []).append(x)
+            for p in memo.reviewed:
+                reviewed.add_row(p["account_id"], p["status"], "", "", "", "", p["value"])
+                for x in lines.get(p["account_id"], []):
+                    reviewed.add_row(
+                        "", "", x["symbol"], x["action"], x["quantity"], x["price"],
+                        x["order_value"],
+                    )  # fmt: skip
+            show(reviewed, "proposal reviewed")
+            a = memo.approval
+            if a is None:
+                typer.echo("not approved")
+            else:
+                typer.echo(
+                    f"approved by {a['by']} at {a['at']}: {a['status']}, "
+                    f"{len(a.get('approved', []))} accounts"
+                    + "".join(f"; {k} failed: {v}" for k, v in a.get("failed", {}).items())
+                )
+            orders = Table("order", "account", "symbol", "side", "quantity", "price", "trade date")
+            for o in memo.orders:
+                orders.add_row(
+                    o["client_order_id"], o["account_id"], o["symbol"], o["side"],
+                    o["quantity"], o["price"],
+                    o["trade_date"] + (" (best effort)" if o["best_effort"] else ""),
+                )  # fmt: skip
+            show(orders, f"{len(memo.orders)} orders")
+            for c in memo.checks:
+                typer.echo(f"{'holds' if c.holds else 'FAILS'}: {c.name}: {c.detail}")
+        if not memo.holds:
+            raise typer.Exit(1)
 
     @app.command()
     def history(

@@ -43,6 +43,24 @@ OrderSink = Callable[[bytes], None]
 """Where exported orders go (a file, standard output, a socket); called once per export."""
 
 
+def net_trades(lines: Sequence[Any]) -> list[tuple[str, str, Decimal, Decimal]]:
+    """(account, symbol, signed shares, price) of each order that proposal ``lines`` (with
+    ``account_id``, ``symbol``, ``action``, ``quantity`` and ``price``, in account and symbol
+    order) make: an account's lines of one security (a model line and an APM sleeve's) are
+    one order; a security whose lines cancel out has none."""
+    net: dict[tuple[str, str], list[Any]] = {}
+    for line in lines:
+        if line.action == "none":
+            continue
+        signed = line.quantity if line.action == "buy" else -line.quantity
+        key = (line.account_id, line.symbol)
+        if key in net:
+            net[key][0] += signed
+        else:
+            net[key] = [signed, line.price]
+    return [(a, s, qty, px) for (a, s), (qty, px) in net.items() if qty != 0]
+
+
 def create_orders(uow: UnitOfWork, *, request_id: int, accounts: list[str], now: datetime) -> int:
     """Orders for the trade lines of ``accounts`` in request ``request_id``; returns how many.
 
@@ -59,16 +77,6 @@ def create_orders(uow: UnitOfWork, *, request_id: int, accounts: list[str], now:
         .order_by(t.proposal_lines.c.account_id, t.proposal_lines.c.symbol)
     ).all()
     chosen = set(accounts)
-    # an account's lines of one security (a model line and an APM sleeve's) are one order
-    net: dict[tuple[str, str], list[Any]] = {}
-    for line in lines:
-        signed = line.quantity if line.action == "buy" else -line.quantity
-        key = (line.account_id, line.symbol)
-        if key in net:
-            net[key][0] += signed
-        else:
-            net[key] = [signed, line.price]
-    trades = [(key, qty, px) for key, (qty, px) in net.items() if qty != 0]
     rows = [
         (
             uow.firm_id,
@@ -83,7 +91,7 @@ def create_orders(uow: UnitOfWork, *, request_id: int, accounts: list[str], now:
             best_effort,
             now,
         )
-        for n, ((account_id, symbol), qty, px) in enumerate(trades)
+        for n, (account_id, symbol, qty, px) in enumerate(net_trades(lines))
         if account_id in chosen
     ]
     return uow.bulk_insert(

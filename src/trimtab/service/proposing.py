@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -36,8 +36,8 @@ from trimtab.io.book_sleeve_rules import sleeve_rules
 from trimtab.io.book_sleeves import BookSleeves, SleeveTables, lay_out_sleeves
 from trimtab.pipeline import Partition
 from trimtab.service.rule_store import rule_tables
-from trimtab.service.sleeve_store import sleeve_models, sleeve_tables
-from trimtab.service.snapshot import Snapshot
+from trimtab.service.sleeve_store import sleeve_models, sleeve_tables, sleeved_accounts
+from trimtab.service.snapshot import Snapshot, SnapshotTables, snapshot_of, snapshot_tables
 from trimtab.store import tables as t
 from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
@@ -110,39 +110,161 @@ def _lay_out(
     return laid
 
 
-def request_book(
-    uow: UnitOfWork,
-    *,
-    snap: Snapshot,
-    accounts: Mapping[str, Any],
-    trade_day: date,
-) -> RequestBook:
-    """The snapshot's accounts (rows of ``accounts``, the stored account rows by id) with
-    every stored rule in force on ``trade_day`` and the snapshot date's tax lots."""
+class AccountRow(NamedTuple):
+    """What the proposing needs of a stored account."""
+
+    account_id: str
+    household_id: str | None
+    registration: str
+    lot_method: str
+    sweep_pct: float
+    sweep_min_usd: float
+
+
+ACCOUNTS = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("household_id", pa.string()),
+        ("registration", pa.string()),
+        ("lot_method", pa.string()),
+        ("sweep_pct", pa.float64()),
+        ("sweep_min_usd", pa.float64()),
+    ]
+)
+MATES = pa.schema([("account_id", pa.string()), ("household_id", pa.string())])
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInputs:
+    """Everything a request's proposals are computed from, read from the store once.
+
+    :func:`request_book` lays them out without the database, so the same inputs always give
+    the same book: a request keeps them (:mod:`trimtab.service.request_record`) and its
+    proposal can be computed again from them alone.
+
+    Attributes:
+        as_of: the book date (prices, holdings and lots).
+        trade_day: the day the rules are in force on (the request's Chicago date).
+        snapshot: prices, the accounts' targets and cash, model lines and positions.
+        accounts: the accounts' stored settings (:data:`ACCOUNTS`), by account id.
+        mates: the other accounts of their households (:data:`MATES`), whose trades count
+            for wash sales.
+        rules: the stored rules in the book format (restrictions, locks, holds, windows,
+            transactions).
+        sleeves: the stored sleeves in the book format (empty when none).
+        sleeve_models: the lines of the models the sleeves blend (``None`` without sleeves).
+        lots: the accounts' tax lots as stored (:mod:`trimtab.store.holdings`).
+    """
+
+    as_of: date
+    trade_day: date
+    snapshot: SnapshotTables
+    accounts: pa.Table
+    mates: pa.Table
+    rules: RuleTables
+    sleeves: SleeveTables
+    sleeve_models: pa.Table | None
+    lots: pa.Table
+
+    @property
+    def account_ids(self) -> list[str]:
+        """The accounts laid out (those of the book of :attr:`as_of` with a target)."""
+        ids: list[str] = self.snapshot.accounts["account_id"].to_pylist()
+        return ids
+
+    def account_rows(self) -> dict[str, AccountRow]:
+        """:attr:`accounts` as rows by account id."""
+        return {r["account_id"]: AccountRow(**r) for r in self.accounts.to_pylist()}
+
+
+def request_inputs(
+    uow: UnitOfWork, *, as_of: date, account_ids: Sequence[str], trade_day: date
+) -> RequestInputs:
+    """The inputs of proposing ``account_ids`` on the book of ``as_of`` under the rules in
+    force on ``trade_day``; accounts not in that book with a target are left out
+    (:attr:`RequestInputs.account_ids` says which are in)."""
     conn, firm = uow.conn, uow.firm_id
-    ids = snap.account_ids
-    household = [accounts[a].household_id or a for a in ids]
-    mates = sorted(
-        set(
-            conn.execute(
-                select(t.accounts.c.account_id).where(
-                    t.accounts.c.firm_id == firm,
-                    t.accounts.c.household_id.in_(
-                        sorted({accounts[a].household_id for a in ids if accounts[a].household_id})
-                    ),
-                )
-            ).scalars()
-        )
-        - set(ids)
+    sleeved = sleeved_accounts(uow, account_ids)
+    snapshot = snapshot_tables(uow, as_of=as_of, account_ids=account_ids, sleeved=sleeved)
+    ids = snapshot.accounts["account_id"].to_pylist()
+    a = t.accounts.c
+    rows = sorted(
+        conn.execute(
+            select(
+                a.account_id,
+                a.household_id,
+                a.registration,
+                a.lot_method,
+                a.sweep_pct,
+                a.sweep_min_usd,
+            ).where(a.firm_id == firm, a.account_id.in_(ids))
+        ).all()
     )
-    mate_house = {
-        r.account_id: r.household_id
+    accounts = pa.table(
+        [
+            pa.array([r[i] for r in rows], f.type)
+            if i < 4
+            else pa.array([float(r[i]) for r in rows], f.type)
+            for i, f in enumerate(ACCOUNTS)
+        ],
+        schema=ACCOUNTS,
+    )
+    houses = sorted({r.household_id for r in rows if r.household_id})
+    mate_rows = sorted(
+        (r.account_id, r.household_id)
         for r in conn.execute(
-            select(t.accounts.c.account_id, t.accounts.c.household_id).where(
-                t.accounts.c.firm_id == firm, t.accounts.c.account_id.in_(mates)
+            select(a.account_id, a.household_id).where(
+                a.firm_id == firm, a.household_id.in_(houses), a.account_id.not_in(ids)
             )
         )
-    }
+    )
+    mates = pa.table(
+        [
+            pa.array([m[0] for m in mate_rows], pa.string()),
+            pa.array([m[1] for m in mate_rows], pa.string()),
+        ],
+        schema=MATES,
+    )
+    stored = sleeve_tables(uow, account_ids=ids)
+    return RequestInputs(
+        as_of=as_of,
+        trade_day=trade_day,
+        snapshot=snapshot,
+        accounts=accounts,
+        mates=mates,
+        rules=rule_tables(
+            uow,
+            account_ids=ids,
+            history_ids=[*ids, *(m[0] for m in mate_rows)],
+            trade_day=trade_day,
+        ),
+        sleeves=stored,
+        sleeve_models=sleeve_models(uow, stored, as_of) if stored else None,
+        lots=of_accounts(uow, as_of=as_of, kind="lots", account_ids=ids),
+    )
+
+
+def lay_out_request(inputs: RequestInputs) -> tuple[Snapshot, RequestBook]:
+    """The snapshot and book that ``inputs`` give (no database involved)."""
+    snap = snapshot_of(inputs.as_of, inputs.snapshot)
+    return snap, request_book(inputs, snap)
+
+
+def request_book(inputs: RequestInputs, snap: Snapshot) -> RequestBook:
+    """The accounts of ``snap`` (laid out from ``inputs``) with every rule of ``inputs``
+    (those in force on its trade day) and the tax lots of the book date."""
+    accounts = inputs.account_rows()
+    trade_day = inputs.trade_day
+    ids = snap.account_ids
+    household = [accounts[a].household_id or a for a in ids]
+    mate_house = dict(
+        zip(
+            inputs.mates["account_id"].to_pylist(),
+            inputs.mates["household_id"].to_pylist(),
+            strict=True,
+        )
+    )
+    mates = list(mate_house)
     account_code = {a: i for i, a in enumerate([*ids, *mates])}
     names = sorted(set(household) | set(mate_house.values()))
     house_code = {h: i for i, h in enumerate(names)}
@@ -152,23 +274,20 @@ def request_book(
     )
     symbol_code = {s: i for i, s in enumerate(snap.symbols)}
     qualified = np.array([accounts[a].registration == "qualified" for a in ids], dtype=bool)
-    tables = _known(
-        rule_tables(uow, account_ids=ids, history_ids=[*ids, *mates], trade_day=trade_day),
-        symbol_code,
-    )
+    tables = _known(inputs.rules, symbol_code)
     arrays = snap.arrays
     symbols = tuple(snap.symbols)
     sleeves = None
-    stored = sleeve_tables(uow, account_ids=ids)
-    if stored:
-        loaded, sleeves = _with_sleeves(uow, snap, accounts, stored)
+    if inputs.sleeves:
+        assert inputs.sleeve_models is not None
+        loaded, sleeves = _with_sleeves(inputs, snap, accounts)
         arrays, symbols = loaded.arrays, loaded.symbols
     where = {"account_code": account_code, "symbol_code": symbol_code, "trade_day": trade_day}
     rules, extra = _lay_out(tables, arrays, house=house, qualified=qualified, **where)  # type: ignore[arg-type]
     if extra:
         arrays = with_extra_slots(arrays, extra)
         rules, _ = _lay_out(tables, arrays, house=house, qualified=qualified, **where)  # type: ignore[arg-type]
-    rules, lot_ids = _with_lots(uow, snap, arrays, rules, accounts)
+    rules, lot_ids = _with_lots(inputs.lots, snap, arrays, rules, accounts)
     security = arrays.slot_symbol
     if sleeves is not None:  # protected shares, APM lines and their rules
         on = sleeve_rules(
@@ -210,16 +329,17 @@ class _Lot(NamedTuple):
 
 
 def _with_sleeves(
-    uow: UnitOfWork, snap: Snapshot, accounts: Mapping[str, Any], stored: SleeveTables
+    inputs: RequestInputs, snap: Snapshot, accounts: Mapping[str, AccountRow]
 ) -> tuple[LoadedBook, BookSleeves]:
-    """The snapshot's accounts with their stored sleeves laid out as ``propose-book`` lays
-    a book's (:func:`~trimtab.io.book_sleeves.lay_out_sleeves`): blends as extra models, APM
+    """The snapshot's accounts with their sleeves laid out as ``propose-book`` lays a
+    book's (:func:`~trimtab.io.book_sleeves.lay_out_sleeves`): blends as extra models, APM
     lines and shares on twin codes."""
     ids = snap.account_ids
-    models = sleeve_models(uow, stored, snap.as_of)
+    models = inputs.sleeve_models
+    assert models is not None
     code = {a: i for i, a in enumerate(ids)}
     symbol = {s: i for i, s in enumerate(snap.symbols)}
-    lots = of_accounts(uow, as_of=snap.as_of, kind="lots", account_ids=ids)
+    lots = inputs.lots
     held = {
         (a, s)
         for a, s in zip(
@@ -248,22 +368,22 @@ def _with_sleeves(
             np.array([symbol[s] for _, s in held_rows], dtype=np.int32),
         ),
     )
-    return lay_out_sleeves(loaded, stored)
+    return lay_out_sleeves(loaded, inputs.sleeves)
 
 
 def _with_lots(
-    uow: UnitOfWork,
+    lots: pa.Table,
     snap: Snapshot,
     arrays: BookArrays,
     rules: SlotRules,
-    accounts: Mapping[str, Any],
+    accounts: Mapping[str, AccountRow],
 ) -> tuple[SlotRules, tuple[str | None, ...]]:
-    """``rules`` with the snapshot date's tax lots of its accounts and their relief methods."""
+    """``rules`` with the tax lots ``lots`` of the snapshot's accounts and their relief
+    methods."""
     ids = snap.account_ids
     code = {a: i for i, a in enumerate(ids)}
     symbol = {s: i for i, s in enumerate(snap.symbols)}
-    table = of_accounts(uow, as_of=snap.as_of, kind="lots", account_ids=ids)
-    table = table.filter(pc.is_in(table.column("symbol"), value_set=pa.array(snap.symbols)))
+    table = lots.filter(pc.is_in(lots.column("symbol"), value_set=pa.array(snap.symbols)))
     found = [_Lot(**r) for r in table.to_pylist()]
     found.sort(key=lambda r: (code[r.account_id], r.row))  # by account, in the book's order
     method = np.array([METHOD_CODE[LotMethod(accounts[a].lot_method)] for a in ids], dtype=np.int8)

@@ -34,9 +34,15 @@ from trimtab.options import MIN_TRADE_VALUE, parse_method, trade_options
 from trimtab.pipeline import Proposed, propose_partition
 from trimtab.service.lease import LEASE, lease_held, lease_owner, wall_clock
 from trimtab.service.market import CHICAGO, previous_market_day
-from trimtab.service.proposing import RequestBook, request_book, slot_classes
-from trimtab.service.sleeve_store import sleeved_accounts
-from trimtab.service.snapshot import Snapshot, load_snapshot
+from trimtab.service.proposing import (
+    RequestBook,
+    RequestInputs,
+    lay_out_request,
+    request_inputs,
+    slot_classes,
+)
+from trimtab.service.request_record import keep_record
+from trimtab.service.snapshot import Snapshot
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -262,8 +268,8 @@ def _propose(uow: UnitOfWork, *, request_id: int, owner: str, now: datetime) -> 
             t.requests.c.firm_id == firm, t.requests.c.request_id == request_id
         )
     ).one()
-    method = parse_method(req.logic, field="logic")
-    options, _ = request_options(method, json.loads(req.options) if req.options else None)
+    amounts = json.loads(req.options) if req.options else {}
+    request_options(parse_method(req.logic, field="logic"), amounts)  # checked before loading
     wanted = sorted(
         conn.execute(
             select(t.open_accounts.c.account_id).where(
@@ -274,33 +280,17 @@ def _propose(uow: UnitOfWork, *, request_id: int, owner: str, now: datetime) -> 
     if not wanted:  # let go meanwhile: the request was canceled or expired
         uow.rollback()
         return _state(uow, request_id)
-    accounts = {
-        r.account_id: r
-        for r in conn.execute(
-            select(t.accounts).where(
-                t.accounts.c.firm_id == firm, t.accounts.c.account_id.in_(wanted)
-            )
-        )
-    }
-    sleeved = sleeved_accounts(uow, wanted)
-    as_of = req.price_date
-    snap = load_snapshot(uow, as_of=as_of, account_ids=wanted, sleeved=sleeved)
-    missing = sorted(set(wanted) - set(snap.account_ids))
-    if missing:
-        raise InputError("accounts", f"account {missing[0]!r} is not in the book of {as_of}")
     trade_day = now.astimezone(CHICAGO).date()
-    book = request_book(uow, snap=snap, accounts=accounts, trade_day=trade_day)
-    if book.sleeves is not None:  # household rebalance takes no APM sleeves
-        household = method is Method.HOUSEHOLD_REBALANCE
-        check_sleeve_run(book.sleeves, household=household, as_of=trade_day)
-    options = _of_accounts(options, snap, book, [accounts[a] for a in snap.account_ids])
+    inputs = request_inputs(uow, as_of=req.price_date, account_ids=wanted, trade_day=trade_day)
+    missing = sorted(set(wanted) - set(inputs.account_ids))
+    if missing:
+        raise InputError(
+            "accounts", f"account {missing[0]!r} is not in the book of {req.price_date}"
+        )
     if not _renew(uow, request_id, owner):  # loaded; ended or taken over meanwhile
         return _state(uow, request_id)
-    done = propose_partition(book.partition, method, options)
-    proposals, lines = _proposal_rows(firm, snap, book, done)
-    households = None
-    if method is Method.HOUSEHOLD_REBALANCE:
-        households = _household_weights(book, done, snap.symbols)
+    done = compute_proposal(firm, inputs, logic=req.logic, amounts=amounts)
+    proposals, lines, households = done.proposals, done.lines, done.households
     all_failed = all(p["status"] == "failed" for p in proposals)
     needs_second = any(p["needs_second_approver"] for p in proposals)
     status = "failed" if all_failed else "pending"
@@ -327,9 +317,21 @@ def _propose(uow: UnitOfWork, *, request_id: int, owner: str, now: datetime) -> 
         uow.rollback()
         return _state(uow, request_id)
     _store_proposals(uow, request_id, proposals, lines)
+    record = keep_record(uow, request_id, inputs, done, logic=req.logic, amounts=amounts, now=now)
     if all_failed:
-        _closed_failed(uow, request_id, actor=req.submitted_by, issue=issue, now=now)
+        _closed_failed(
+            uow, request_id, actor=req.submitted_by, issue=issue, now=now, record=record.summary()
+        )
     else:
+        uow.audit(
+            actor=req.submitted_by,
+            action="propose",
+            entity="request",
+            entity_id=str(request_id),
+            at=now,
+            before={"status": "proposing"},
+            after={"status": status, **record.summary()},
+        )
         release_accounts(
             uow, request_id, [p["account_id"] for p in proposals if p["status"] == "failed"]
         )
@@ -339,8 +341,40 @@ def _propose(uow: UnitOfWork, *, request_id: int, owner: str, now: datetime) -> 
         status=status,
         proposals={p["account_id"]: p["status"] for p in proposals},
         needs_second_approver=needs_second,
-        warnings=stale_prices(as_of, now),
+        warnings=stale_prices(req.price_date, now),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Computed:
+    """A request's proposal as computed from its inputs: the rows to store (exact decimals,
+    :func:`_proposal_rows`) and each household's weights (household rebalance)."""
+
+    proposals: list[dict[str, Any]]
+    lines: list[tuple[Any, ...]]
+    households: list[dict[str, Any]] | None
+
+
+def compute_proposal(
+    firm: str, inputs: RequestInputs, *, logic: str, amounts: Mapping[str, float] | None
+) -> Computed:
+    """The proposal of every account of ``inputs`` by ``logic`` with ``amounts``
+    (:data:`AMOUNTS`), through the one proposing pipeline: what a request stores, and what
+    a replay computes again (no database involved)."""
+    method = parse_method(logic, field="logic")
+    options, _ = request_options(method, amounts)
+    snap, book = lay_out_request(inputs)
+    if book.sleeves is not None:  # household rebalance takes no APM sleeves
+        household = method is Method.HOUSEHOLD_REBALANCE
+        check_sleeve_run(book.sleeves, household=household, as_of=inputs.trade_day)
+    rows = inputs.account_rows()
+    options = _of_accounts(options, snap, book, [rows[a] for a in snap.account_ids])
+    done = propose_partition(book.partition, method, options)
+    proposals, lines = _proposal_rows(firm, snap, book, done)
+    households = None
+    if method is Method.HOUSEHOLD_REBALANCE:
+        households = _household_weights(book, done, snap.symbols)
+    return Computed(proposals=proposals, lines=lines, households=households)
 
 
 def _fail(uow: UnitOfWork, *, request_id: int, owner: str, err: Exception, now: datetime) -> bool:
@@ -369,11 +403,17 @@ def _fail(uow: UnitOfWork, *, request_id: int, owner: str, err: Exception, now: 
 
 
 def _closed_failed(
-    uow: UnitOfWork, request_id: int, *, actor: str, issue: str | None, now: datetime
+    uow: UnitOfWork,
+    request_id: int,
+    *,
+    actor: str,
+    issue: str | None,
+    now: datetime,
+    record: Mapping[str, Any] | None = None,
 ) -> None:
     """A request that failed while proposing: its accounts are let go and return to the
     queue, and the audit log records why (in the submitter's name: it failed their
-    submission)."""
+    submission) and, when its proposals were computed, their record."""
     release_accounts(uow, request_id)
     requeue(uow, request_id)
     uow.audit(
@@ -383,7 +423,7 @@ def _closed_failed(
         entity_id=str(request_id),
         at=now,
         before={"status": "proposing"},
-        after={"status": "failed", "issue": issue},
+        after={"status": "failed", "issue": issue, **(record or {})},
     )
 
 

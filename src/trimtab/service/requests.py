@@ -44,6 +44,7 @@ from trimtab.service.request_proposing import (
 )
 from trimtab.service.request_proposing import release_accounts as _release
 from trimtab.service.request_proposing import requeue as _requeue
+from trimtab.service.request_record import record_sha256
 from trimtab.service.sleeve_store import sleeved_accounts
 from trimtab.service.snapshot import book_account_ids, latest_book_date
 from trimtab.store import tables as t
@@ -384,7 +385,13 @@ def approve_request(uow: UnitOfWork, *, actor: str, request_id: int, now: dateti
         entity_id=str(request_id),
         at=now,
         before={"status": "pending"},
-        after={"status": status, "orders": n},
+        after={
+            "status": status,
+            "orders": n,
+            "approved": sorted(ok),
+            "failed": dict(sorted(failed)),
+            "record_sha256": record_sha256(uow, request_id),
+        },
     )
     uow.commit()
     day, best_effort = trade_date(now)

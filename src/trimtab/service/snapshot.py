@@ -83,6 +83,42 @@ def _accounts_query(
     return q
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotTables:
+    """What a :class:`Snapshot` is laid out from, as read from the store.
+
+    Attributes:
+        prices: ``symbol``, ``price`` and ``sub_asset_class`` of every security priced on
+            the date, by symbol.
+        accounts: the accounts' ``account_id``, ``model_id``, ``model_version``, ``cash``
+            and ``rebalancing`` on the date, by account id.
+        model_lines: the lines of the (model, version) pairs the accounts follow
+            (``model_id``, ``version``, ``symbol``, ``target_pct``, ``min_pct``,
+            ``max_pct``), by model, version and line.
+        positions: the accounts' positions as stored (:mod:`trimtab.store.holdings`).
+    """
+
+    prices: pa.Table
+    accounts: pa.Table
+    model_lines: pa.Table
+    positions: pa.Table
+
+
+PRICES = pa.schema(
+    [("symbol", pa.string()), ("price", pa.float64()), ("sub_asset_class", pa.string())]
+)
+MODEL_LINES = pa.schema(
+    [
+        ("model_id", pa.string()),
+        ("version", pa.int64()),
+        ("symbol", pa.string()),
+        ("target_pct", pa.float64()),
+        ("min_pct", pa.float64()),
+        ("max_pct", pa.float64()),
+    ]
+)
+
+
 def load_snapshot(
     uow: UnitOfWork,
     *,
@@ -98,6 +134,18 @@ def load_snapshot(
 
     Raises :class:`NotFoundError` when no book was imported for ``as_of``.
     """
+    tables = snapshot_tables(uow, as_of=as_of, account_ids=account_ids, sleeved=sleeved)
+    return snapshot_of(as_of, tables)
+
+
+def snapshot_tables(
+    uow: UnitOfWork,
+    *,
+    as_of: date,
+    account_ids: Sequence[str] | None = None,
+    sleeved: Collection[str] = (),
+) -> SnapshotTables:
+    """What :func:`load_snapshot` lays out, read from the store (same arguments)."""
     conn, firm = uow.conn, uow.firm_id
     price_rows = conn.execute(
         select(t.prices.c.symbol, t.prices.c.price, t.securities.c.sub_asset_class)
@@ -111,19 +159,62 @@ def load_snapshot(
     price_rows = sorted(price_rows, key=lambda r: r.symbol)
     if not price_rows:
         raise NotFoundError(f"no book imported for {as_of}")
-    symbols = [r.symbol for r in price_rows]
-    code = {s: i for i, s in enumerate(symbols)}
-    price = np.array([float(r.price) for r in price_rows])
-    classes = sorted({r.sub_asset_class for r in price_rows if r.sub_asset_class})
-    class_code = {c: i for i, c in enumerate(classes)}
-    sub_asset_class = np.array(
-        [class_code.get(r.sub_asset_class, -1) for r in price_rows], dtype=np.int32
+    prices = pa.table(
+        [
+            pa.array([r.symbol for r in price_rows], pa.string()),
+            pa.array([float(r.price) for r in price_rows], pa.float64()),
+            pa.array([r.sub_asset_class for r in price_rows], pa.string()),
+        ],
+        schema=PRICES,
     )
-
     # sorted here, not by the database: its collation need not be code-point order
     accounts = read_table(
         uow.conn, _accounts_query(uow, as_of, account_ids, sleeved), _ACCOUNTS
     ).sort_by("account_id")
+    ids = accounts["account_id"].to_pylist()
+    pairs = set(
+        zip(accounts["model_id"].to_pylist(), accounts["model_version"].to_pylist(), strict=True)
+    )
+    wanted = sorted({m for m, _ in pairs if m is not None})
+    lines = [
+        r
+        for r in conn.execute(
+            select(t.model_lines)
+            .where(t.model_lines.c.firm_id == firm, t.model_lines.c.model_id.in_(wanted))
+            .order_by(t.model_lines.c.model_id, t.model_lines.c.version, t.model_lines.c.line)
+        )
+        if (r.model_id, r.version) in pairs
+    ]
+    model_lines = pa.table(
+        [
+            pa.array([r.model_id for r in lines], pa.string()),
+            pa.array([r.version for r in lines], pa.int64()),
+            pa.array([r.symbol for r in lines], pa.string()),
+            *(
+                pa.array([float(getattr(r, c)) for r in lines], pa.float64())
+                for c in ("target_pct", "min_pct", "max_pct")
+            ),
+        ],
+        schema=MODEL_LINES,
+    )
+    if account_ids is None:
+        held = holdings.read(uow, as_of=as_of, kind="positions")
+    else:
+        held = holdings.of_accounts(uow, as_of=as_of, kind="positions", account_ids=ids)
+    return SnapshotTables(prices=prices, accounts=accounts, model_lines=model_lines, positions=held)
+
+
+def snapshot_of(as_of: date, tables: SnapshotTables) -> Snapshot:
+    """The snapshot of ``as_of`` laid out from ``tables`` (no database involved)."""
+    symbols = tables.prices["symbol"].to_pylist()
+    code = {s: i for i, s in enumerate(symbols)}
+    price = np.asarray(tables.prices["price"].to_numpy(), dtype=np.float64)
+    class_of = tables.prices["sub_asset_class"].to_pylist()
+    classes = sorted({c for c in class_of if c})
+    class_code = {c: i for i, c in enumerate(classes)}
+    sub_asset_class = np.array([class_code.get(c, -1) for c in class_of], dtype=np.int32)
+
+    accounts = tables.accounts
     ids = accounts["account_id"].to_pylist()
     model_ids = accounts["model_id"].to_pylist()
     model_versions = accounts["model_version"].to_pylist()
@@ -133,20 +224,10 @@ def load_snapshot(
         keys.append((None, None))  # the empty model, last
     key_code = {k: i for i, k in enumerate(keys)}
     lines: dict[tuple[str, int], list[tuple[int, float, float, float]]] = {k: [] for k in keys}
-    if any(k[0] is not None for k in keys):
-        for r in conn.execute(
-            select(t.model_lines)
-            .where(
-                t.model_lines.c.firm_id == firm,
-                t.model_lines.c.model_id.in_(sorted({k[0] for k in keys if k[0] is not None})),
-            )
-            .order_by(t.model_lines.c.model_id, t.model_lines.c.version, t.model_lines.c.line)
-        ):
-            key = (r.model_id, r.version)
-            if key in lines:
-                lines[key].append(
-                    (code[r.symbol], float(r.target_pct), float(r.min_pct), float(r.max_pct))
-                )
+    for r in tables.model_lines.to_pylist():
+        key = (r["model_id"], r["version"])
+        if key in lines:
+            lines[key].append((code[r["symbol"]], r["target_pct"], r["min_pct"], r["max_pct"]))
     width = max([len(v) for v in lines.values()] + [1])
     m = len(keys)
     model_symbol = np.full((m, width), -1, dtype=np.int32)
@@ -157,11 +238,7 @@ def load_snapshot(
             target[k, j], lower[k, j], upper[k, j] = tg / 100.0, lo / 100.0, hi / 100.0
     model_cash = np.clip(1.0 - target.sum(axis=1), 0.0, 1.0)
 
-    if account_ids is None:
-        held = holdings.read(uow, as_of=as_of, kind="positions")
-    else:
-        held = holdings.of_accounts(uow, as_of=as_of, kind="positions", account_ids=ids)
-    pos_account, pos_symbol, pos_qty = _positions(held, ids, symbols)
+    pos_account, pos_symbol, pos_qty = _positions(tables.positions, ids, symbols)
     arrays = assemble_book(
         price=price,
         model_symbol=model_symbol,

@@ -26,10 +26,9 @@ from trimtab.io.book_sleeve_rules import check_sleeve_run
 from trimtab.pipeline import Partition
 from trimtab.service.access import require_role
 from trimtab.service.market import CHICAGO
-from trimtab.service.proposing import RequestBook, request_book
+from trimtab.service.proposing import RequestBook, lay_out_request, request_inputs
 from trimtab.service.request_proposing import _of_accounts, request_options
-from trimtab.service.sleeve_store import sleeved_accounts
-from trimtab.service.snapshot import latest_book_date, load_snapshot
+from trimtab.service.snapshot import latest_book_date
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 from trimtab.whatif.compare import (
@@ -77,15 +76,15 @@ def compare_firm_book(
     ids: list[str] = []
     parts = []
     for chunk in _household_chunks(accounts):
-        sleeved = sleeved_accounts(uow, chunk)
-        snap = load_snapshot(uow, as_of=as_of, account_ids=chunk, sleeved=sleeved)
-        if not snap.account_ids:
+        inputs = request_inputs(uow, as_of=as_of, account_ids=chunk, trade_day=trade_day)
+        if not inputs.account_ids:
             continue
-        book = request_book(uow, snap=snap, accounts=accounts, trade_day=trade_day)
+        snap, book = lay_out_request(inputs)
         if book.sleeves is not None:
             household = Method.HOUSEHOLD_REBALANCE in logics
             check_sleeve_run(book.sleeves, household=household, as_of=trade_day)
-        rows = [accounts[a] for a in snap.account_ids]
+        settings = inputs.account_rows()
+        rows = [settings[a] for a in snap.account_ids]
         runs = [
             Run(m, _of_accounts(o, snap, book, rows)) for m, o in zip(logics, options, strict=True)
         ]

@@ -509,6 +509,19 @@ proposal_lines = Table(
     CheckConstraint("action IN ('buy', 'sell', 'none')", name="action"),
 )
 
+request_records = Table(
+    "request_records",
+    metadata,
+    Column("request_id", Integer, ForeignKey("requests.request_id"), primary_key=True),
+    Column("firm_id", String(64), ForeignKey("firms.firm_id"), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("code_version", String(80), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("stored_at", UtcDateTime(), nullable=False),
+)
+"""What each request's proposal was computed from, and the proposal as computed: one
+document (:mod:`trimtab.service.request_record`), whose SHA-256 the audit log holds."""
+
 orders = Table(
     "orders",
     metadata,
