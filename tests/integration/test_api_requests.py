@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -88,6 +89,9 @@ def test_roles_and_firms(api: Api, engine: sa.Engine) -> None:
         ("POST", f"{REQUESTS}/{request_id}/approve"),
         ("POST", f"{REQUESTS}/{request_id}/cancel"),
         ("POST", f"{REQUESTS}/{request_id}/resubmit"),
+        ("GET", f"{REQUESTS}/{request_id}/replay"),
+        ("GET", f"{REQUESTS}/{request_id}/record"),
+        ("GET", f"{REQUESTS}/{request_id}/memorandum"),
     ]:
         assert api.other.request(method, path).status_code == 404, (method, path)
     assert api.other.post(REQUESTS, json=ACC1).status_code == 404  # no account ACC1 there
@@ -184,3 +188,22 @@ def test_proposal_page_tokens_are_checked(api: Api) -> None:
         f"{REQUESTS}/{first}/proposals", params={"limit": 1, "page_token": token}
     ).json()
     assert [p["account_id"] for p in rest["items"]] == ["ACC2"] and rest["next_page_token"] is None
+
+
+def test_replay_record_and_memorandum(api: Api) -> None:
+    request_id = submitted(api, BOTH)
+    again = api.viewer.get(f"{REQUESTS}/{request_id}/replay")
+    assert again.status_code == 200, again.text
+    body = again.json()
+    assert (body["identical"], body["accounts"], body["differences"]) == (True, 2, [])
+    record = api.viewer.get(f"{REQUESTS}/{request_id}/record")
+    assert record.status_code == 200
+    assert record.headers["content-type"] == "application/zip"
+    assert record.headers["etag"] == f'"{body["record_sha256"]}"'
+    assert hashlib.sha256(record.content).hexdigest() == body["record_sha256"]
+    assert api.approver.post(f"{REQUESTS}/{request_id}/approve").status_code == 200
+    memo = api.viewer.get(f"{REQUESTS}/{request_id}/memorandum").json()
+    assert memo["holds"] is True
+    assert [c["name"] for c in memo["checks"]] == ["record", "approval", "orders", "audit chain"]
+    assert len(memo["orders"]) == 4 and memo["approval"]["by"] == "key:approver"
+    assert api.viewer.get(f"{REQUESTS}/999/replay").status_code == 404

@@ -1,20 +1,24 @@
-"""Rebalance requests: submit, look at the proposals, approve, cancel, resubmit."""
+"""Rebalance requests: submit, look at the proposals, approve, cancel, resubmit; each
+request's record: its replay, its document and its order memorandum."""
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from trimtab.service import listing
+from trimtab.service import listing, request_record
 from trimtab.service import requests as svc
 from trimtab.web.api.params import Limit, PageToken
 from trimtab.web.api.schemas import (
     ApprovalPublic,
+    MemorandumPublic,
     PagePublic,
     ProposalPublic,
+    ReplayPublic,
     RequestCreate,
     RequestForAccounts,
     RequestPublic,
@@ -221,3 +225,48 @@ def resubmit(request_id: RequestId, uow: ApiUow, who: Caller, keyed: Keyed) -> J
         return 202, request_public(view), _location(done.request_id)
 
     return once(uow, keyed, work)
+
+
+@router.get(
+    "/{request_id}/replay",
+    response_model=ReplayPublic,
+    summary="Replay: the proposal computed again from its record",
+)
+def get_replay(request_id: RequestId, uow: ApiUow, who: Caller) -> ReplayPublic:
+    """Compute the request's proposal again from its record alone (the prices, holdings,
+    lots, targets, rules and options it was computed from) and compare it, field by field,
+    with the proposal kept."""
+    again = request_record.replay(uow, actor=who.user_id, request_id=request_id)
+    return ReplayPublic.model_validate(again.as_json())
+
+
+@router.get(
+    "/{request_id}/record",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+    summary="The request's record document",
+)
+def get_record(request_id: RequestId, uow: ApiUow, who: Caller) -> Response:
+    """The record as kept: a ZIP archive of Parquet files (every input, the proposal as
+    computed) and ``request.json``; its SHA-256 is in the ``ETag``."""
+    data = request_record.record_document(uow, actor=who.user_id, request_id=request_id)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="request-{request_id}-record.zip"',
+            "ETag": f'"{hashlib.sha256(data).hexdigest()}"',
+        },
+    )
+
+
+@router.get(
+    "/{request_id}/memorandum",
+    response_model=MemorandumPublic,
+    summary="The order memorandum, from the store alone",
+)
+def get_memorandum(request_id: RequestId, uow: ApiUow, who: Caller) -> MemorandumPublic:
+    """The request, the proposal reviewed, the approval and the orders, with the checks
+    that tie them together (``holds`` false when one fails)."""
+    memo = request_record.memorandum(uow, actor=who.user_id, request_id=request_id)
+    return MemorandumPublic.model_validate(memo.as_json())

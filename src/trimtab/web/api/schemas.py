@@ -146,6 +146,53 @@ class ApprovalPublic(BaseModel):
     best_effort: bool
 
 
+class DifferencePublic(BaseModel):
+    """A field that differs between the proposal kept and the one computed again (an empty
+    ``symbol``: the account's proposal; field ``line``/``proposal``: only one side has it)."""
+
+    account_id: str
+    symbol: str
+    sleeve: str
+    field: str
+    kept: str
+    computed: str
+
+
+class ReplayPublic(BaseModel):
+    """A request's proposal computed again from its record alone, against the one kept."""
+
+    request_id: int
+    identical: bool
+    record_sha256: str
+    kept_code_version: str
+    code_version: str
+    accounts: int
+    lines: int
+    differences: list[DifferencePublic]
+
+
+class CheckPublic(BaseModel):
+    """One check of an order memorandum against the store."""
+
+    name: str
+    holds: bool
+    detail: str
+
+
+class MemorandumPublic(BaseModel):
+    """A request's order memorandum from the store alone: the request, its record, the
+    proposal reviewed (accounts and traded lines), the approval, the orders, and the checks
+    that tie them together."""
+
+    request: dict[str, Any]
+    record: dict[str, Any]
+    reviewed: dict[str, list[dict[str, Any]]]
+    approval: dict[str, Any] | None
+    orders: list[dict[str, Any]]
+    checks: list[CheckPublic]
+    holds: bool
+
+
 class ApiKeyCreate(Closed):
     """A new API key: its name (its user is ``key:<name>``) and role."""
 
