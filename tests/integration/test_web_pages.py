@@ -133,6 +133,8 @@ def test_other_firms_objects_are_not_found(book: sa.Engine) -> None:
     assert missing.status_code == 404
     assert "Not found" in missing.text and "Pending Approval" in missing.text  # with its menu
     assert client.get("/accounts/ACC1").status_code == 404
+    assert client.get(f"/requests/{request_id}/record").status_code == 404
+    assert client.get(f"/requests/{request_id}/record?replay=true").status_code == 404
     page = client.get("/accounts/ACC1/restrictions/new?type=exclusion")
     assert page.status_code == 404
     token = client.get("/api/v1/me/session").json()["csrf_token"]
@@ -550,3 +552,26 @@ def test_view_details_pages_its_accounts(book: sa.Engine, monkeypatch: pytest.Mo
 def test_pages_are_not_in_the_openapi_document(engine: sa.Engine) -> None:
     paths = api_client(engine).get("/api/v1/openapi.json").json()["paths"]
     assert paths and all(path.startswith("/api/v1/") for path in paths)
+
+
+def test_record_and_memorandum_page(book: sa.Engine) -> None:
+    first = submitted(book, ["ACC1"])
+    client = sign_in(api_client(book), "amy")
+    details = client.get(f"/requests/{first}")
+    assert f'href="/requests/{first}/record"' in details.text
+    token = csrf(details.text)
+    client.post(f"/requests/{first}/approve", data={"csrf_token": token})
+    page = client.get(f"/requests/{first}/record")
+    assert page.status_code == 200, page.text
+    checks = re.findall(
+        r'<th scope="row">([^<]+)</th><td class="[^"]+">(Holds|Fails)</td>', page.text
+    )
+    assert checks == [
+        ("Record", "Holds"),
+        ("Approval", "Holds"),
+        ("Orders", "Holds"),
+        ("Audit chain", "Holds"),
+    ]
+    assert page.text.count('<th scope="row">TT') == 2  # ACC1 buys A and B
+    again = client.get(f"/requests/{first}/record?replay=true")
+    assert "Identical: 1 accounts" in again.text

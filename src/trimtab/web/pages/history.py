@@ -1,5 +1,5 @@
-"""History: decided requests with the seed's statuses, each failed account's issue, and
-resubmitting the failed accounts."""
+"""History: decided requests with the seed's statuses, each failed account's issue,
+resubmitting the failed accounts, and each request's record and order memorandum."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from fastapi.responses import Response
 
 from trimtab.errors import InputError
 from trimtab.service import listing
+from trimtab.service.request_record import memorandum
+from trimtab.service.request_record import replay as replay_request
 from trimtab.service.requests import resubmit_failed
 from trimtab.web.deps import PageUow, Viewer, check_csrf, now
 from trimtab.web.display import HISTORY_STATUSES
@@ -63,4 +65,31 @@ def resubmit(
         "/pending",
         f"The failed account{'s' if n != 1 else ''} of request {request_id} "
         f"{'were' if n != 1 else 'was'} resubmitted as request {done.request_id}.",
+    )
+
+
+@router.get("/requests/{request_id}/record", include_in_schema=False)
+def record_page(
+    request: Request,
+    request_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    who: Viewer,
+    uow: PageUow,
+    replay: Annotated[bool, Query()] = False,
+) -> Response:
+    """The request's record and order memorandum: the proposal reviewed, the approval, the
+    orders and the checks; with ``replay``, the proposal computed again from the record."""
+    memo = memorandum(uow, actor=who.user_id, request_id=request_id)
+    again = replay_request(uow, actor=who.user_id, request_id=request_id) if replay else None
+    lines: dict[str, list[dict[str, object]]] = {}
+    for x in memo.reviewed_lines:
+        lines.setdefault(str(x["account_id"]), []).append(x)
+    return render(
+        request,
+        "record.html",
+        who,
+        section="history",
+        memo=memo,
+        lines=lines,
+        again=again,
+        request_id=request_id,
     )
