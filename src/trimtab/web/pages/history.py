@@ -3,6 +3,7 @@ resubmitting the failed accounts, and each request's record and order memorandum
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote
 
@@ -83,6 +84,11 @@ def record_page(
     lines: dict[str, list[dict[str, object]]] = {}
     for x in memo.reviewed_lines:
         lines.setdefault(str(x["account_id"]), []).append(x)
+    moments = {
+        "submitted": memo.request["submitted_at"],
+        "stored": memo.record["stored_at"],
+        "approved": memo.approval["at"] if memo.approval else None,
+    }
     return render(
         request,
         "record.html",
@@ -92,4 +98,5 @@ def record_page(
         lines=lines,
         again=again,
         request_id=request_id,
+        at={k: datetime.fromisoformat(v) if v else None for k, v in moments.items()},
     )
