@@ -6,6 +6,7 @@ boundary turns them into text with :func:`describe_reason`.
 
 from __future__ import annotations
 
+import functools
 from enum import IntEnum, IntFlag
 
 
@@ -236,12 +237,16 @@ def describe_rules(flags: int, *, buying: bool, selling: bool) -> str:
     return "; ".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)
 def describe_line(flags: int, rule_flags: int, *, buying: bool, selling: bool) -> str:
     """A line's whole reason: the steps (:class:`Reason` ``flags``), then the rules.
 
     A security that an exclusion or substitution liquidates immediately is sold by the
     logics' "sell non-model" step; its sale then reads as the restriction's liquidation,
     not as the sale of a holding outside the model.
+
+    Remembered by its arguments: a book's lines have few distinct reasons, and the flags'
+    enum arithmetic is slow enough to dominate a large request's proposal rows otherwise.
     """
     if selling and rule_flags & RuleReason.EXCLUDED_LIQUIDATE:
         flags &= ~Reason.NON_MODEL_SELL

@@ -319,9 +319,7 @@ def _propose(uow: UnitOfWork, *, request_id: int, owner: str, now: datetime) -> 
     _store_proposals(uow, request_id, proposals, lines)
     record = keep_record(uow, request_id, inputs, done, logic=req.logic, amounts=amounts, now=now)
     if all_failed:
-        _closed_failed(
-            uow, request_id, actor=req.submitted_by, issue=issue, now=now, record=record.summary()
-        )
+        _closed_failed(uow, request_id, actor=req.submitted_by, issue=issue, now=now, record=record)
     else:
         uow.audit(
             actor=req.submitted_by,
@@ -330,7 +328,7 @@ def _propose(uow: UnitOfWork, *, request_id: int, owner: str, now: datetime) -> 
             entity_id=str(request_id),
             at=now,
             before={"status": "proposing"},
-            after={"status": status, **record.summary()},
+            after={"status": status, **record},
         )
         release_accounts(
             uow, request_id, [p["account_id"] for p in proposals if p["status"] == "failed"]
@@ -486,6 +484,7 @@ def _proposal_rows(
     proposal = done.proposal
     rule_reason = None if done.ruled is None else done.ruled.rule_reason
     gains = done.short_term_gain + done.long_term_gain
+    realized = done.realized_gain  # a sum over the book: once, not once per account
     proposals: list[dict[str, Any]] = []
     lines: list[tuple[Any, ...]] = []
     for row, account_id in enumerate(snap.account_ids):
@@ -522,7 +521,7 @@ def _proposal_rows(
                 "message": Message(int(proposal.message[row])).text,
                 "value": _cents(proposal.value[row]),
                 "cash_after": _cents(proposal.cash_after[row]),
-                "realized_gain": _cents(done.realized_gain[row]),
+                "realized_gain": _cents(realized[row]),
                 "needs_second_approver": bool(done.needs_approval[row]) and status != "failed",
             }
         )

@@ -108,12 +108,7 @@ class Record:
 
     def summary(self) -> dict[str, Any]:
         """What the audit log's ``propose`` entry says of the record."""
-        return {
-            "record_sha256": self.sha256,
-            "code_version": self.code_version,
-            "accounts": len(self.proposals),
-            "lines": len(self.lines),
-        }
+        return _summary(self.sha256, self.code_version, len(self.proposals), len(self.lines))
 
 
 def _text(value: Any) -> Any:
@@ -242,22 +237,27 @@ def keep_record(
     logic: str,
     amounts: Mapping[str, float],
     now: datetime,
-) -> Record:
-    """Store the record of ``request_id`` in the unit of work's transaction; returns it."""
+) -> dict[str, Any]:
+    """Store the record of ``request_id`` in the unit of work's transaction; returns what
+    the audit log says of it (:meth:`Record.summary`)."""
     version = code_version()
     data = pack(inputs, done, logic=logic, amounts=amounts, version=version)
-    record = unpack(request_id, data)
+    sha256 = hashlib.sha256(data).hexdigest()
     uow.conn.execute(
         insert(t.request_records).values(
             request_id=request_id,
             firm_id=uow.firm_id,
-            sha256=record.sha256,
+            sha256=sha256,
             code_version=version,
             data=data,
             stored_at=now,
         )
     )
-    return record
+    return _summary(sha256, version, len(done.proposals), len(done.lines))
+
+
+def _summary(sha256: str, version: str, accounts: int, lines: int) -> dict[str, Any]:
+    return {"record_sha256": sha256, "code_version": version, "accounts": accounts, "lines": lines}
 
 
 def load_record(uow: UnitOfWork, request_id: int) -> tuple[Record, bytes]:
