@@ -28,7 +28,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from sqlalchemy import insert, select
 
@@ -101,32 +102,36 @@ class Record:
     logic: str
     amounts: dict[str, float]
     inputs: RequestInputs
-    proposals: list[dict[str, Any]]
-    lines: list[dict[str, Any]]
+    accounts: pa.Table
+    lines: pa.Table
     households: list[dict[str, Any]] | None
     stored_at: datetime | None = None
 
     def summary(self) -> dict[str, Any]:
         """What the audit log's ``propose`` entry says of the record."""
-        return _summary(self.sha256, self.code_version, len(self.proposals), len(self.lines))
-
-
-def _text(value: Any) -> Any:
-    """A stored value as the record keeps it: decimals as their exact text."""
-    return str(value) if isinstance(value, Decimal) else value
+        return _summary(self.sha256, self.code_version, self.accounts.num_rows, self.lines.num_rows)
 
 
 def proposal_tables(done: Computed) -> tuple[pa.Table, pa.Table]:
-    """The proposal of ``done`` as two tables (accounts, lines), decimals as exact text."""
-    accounts = pa.Table.from_pylist(
-        [{k: _text(v) for k, v in p.items()} for p in done.proposals],
-        schema=_schema(("account_id", *PROPOSAL_FIELDS)),
+    """The proposal of ``done`` as two tables (accounts, lines), decimals as exact text;
+    column by column."""
+    names = ("account_id", *PROPOSAL_FIELDS)
+    accounts = pa.table(
+        [_column(n, [p[n] for p in done.proposals]) for n in names], schema=_schema(names)
     )
-    lines = pa.Table.from_pylist(
-        [dict(zip(LINE_FIELDS, map(_text, line[1:]), strict=True)) for line in done.lines],
-        schema=_schema(LINE_FIELDS),
+    columns = list(zip(*done.lines, strict=True)) if done.lines else [()] * (len(LINE_FIELDS) + 1)
+    lines = pa.table(
+        [_column(n, columns[i + 1]) for i, n in enumerate(LINE_FIELDS)], schema=_schema(LINE_FIELDS)
     )
     return accounts, lines
+
+
+def _column(name: str, values: Sequence[Any]) -> pa.Array:
+    if name == "needs_second_approver":
+        return pa.array(values, pa.bool_())
+    if name in _DECIMAL:
+        return pa.array([str(v) for v in values], pa.string())
+    return pa.array(values, pa.string())
 
 
 def _schema(names: tuple[str, ...]) -> pa.Schema:
@@ -213,8 +218,8 @@ def unpack(request_id: int, data: bytes) -> Record:
             ),
             lots=table("inputs/lots.parquet"),
         )
-        proposals = table("proposal/accounts.parquet").to_pylist()
-        lines = table("proposal/lines.parquet").to_pylist()
+        accounts = table("proposal/accounts.parquet")
+        lines = table("proposal/lines.parquet")
     return Record(
         request_id=request_id,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -222,7 +227,7 @@ def unpack(request_id: int, data: bytes) -> Record:
         logic=header["logic"],
         amounts=header["amounts"],
         inputs=inputs,
-        proposals=proposals,
+        accounts=accounts,
         lines=lines,
         households=header["households"],
     )
@@ -350,8 +355,10 @@ class Replay:
 
 
 def _same(name: str, a: Any, b: Any) -> bool:
+    if a == b:
+        return True
     if a is None or b is None:
-        return a is b
+        return False
     if name in _DECIMAL:
         return Decimal(a) == Decimal(b)
     return bool(a == b)
@@ -363,41 +370,12 @@ def _shown(value: Any) -> str:
 
 def compare(record: Record, again: Computed) -> list[Difference]:
     """Every difference between the proposal kept in ``record`` and ``again``, account by
-    account and line by line (a line only one side has is one difference)."""
+    account and line by line (a line only one side has is one difference). Compared by
+    column; only rows whose text differs are looked at one by one (a decimal written
+    otherwise, ``12`` and ``12.0``, is the same number)."""
     accounts, lines = proposal_tables(again)
-    out: list[Difference] = []
-    kept_accounts = {p["account_id"]: p for p in record.proposals}
-    new_accounts = {p["account_id"]: p for p in accounts.to_pylist()}
-    for account_id in sorted(kept_accounts.keys() | new_accounts.keys()):
-        kept, new = kept_accounts.get(account_id), new_accounts.get(account_id)
-        if kept is None or new is None:
-            out.append(
-                Difference(
-                    account_id, "", "", "proposal",
-                    "present" if kept else "(none)",
-                    "present" if new else "(none)",
-                )
-            )  # fmt: skip
-            continue
-        for name in PROPOSAL_FIELDS:
-            if not _same(name, kept[name], new[name]):
-                out.append(
-                    Difference(account_id, "", "", name, _shown(kept[name]), _shown(new[name]))
-                )
-    kept_lines = {(x["account_id"], x["symbol"], x["sleeve"]): x for x in record.lines}
-    new_lines = {(x["account_id"], x["symbol"], x["sleeve"]): x for x in lines.to_pylist()}
-    for where in sorted(kept_lines.keys() | new_lines.keys()):
-        kept, new = kept_lines.get(where), new_lines.get(where)
-        if kept is None or new is None:
-            out.append(
-                Difference(
-                    *where, "line", "present" if kept else "(none)", "present" if new else "(none)"
-                )
-            )
-            continue
-        for name in LINE_FIELDS[3:]:
-            if not _same(name, kept[name], new[name]):
-                out.append(Difference(*where, name, _shown(kept[name]), _shown(new[name])))
+    out = _differ(record.accounts, accounts, ("account_id",), PROPOSAL_FIELDS, "proposal")
+    out += _differ(record.lines, lines, ("account_id", "symbol", "sleeve"), LINE_FIELDS[3:], "line")
     if record.households != again.households:
         out.append(
             Difference(
@@ -406,6 +384,37 @@ def compare(record: Record, again: Computed) -> list[Difference]:
                 json.dumps(again.households, sort_keys=True),
             )
         )  # fmt: skip
+    return sorted(out, key=lambda d: (d.account_id, d.symbol, d.sleeve))
+
+
+def _differ(
+    kept: pa.Table, new: pa.Table, key: tuple[str, ...], fields: tuple[str, ...], what: str
+) -> list[Difference]:
+    """The differences of ``fields`` between the rows of ``kept`` and ``new`` with the same
+    ``key``; a row only one side has is one difference named ``what``."""
+    left = kept.select([*key, *fields]).append_column("here", pa.array([True] * kept.num_rows))
+    right = new.select([*key, *fields]).append_column("here", pa.array([True] * new.num_rows))
+    joined = left.join(
+        right, keys=list(key), join_type="full outer", left_suffix=":kept", right_suffix=":new"
+    )
+    odd = pc.or_(pc.is_null(joined["here:kept"]), pc.is_null(joined["here:new"]))
+    for name in fields:
+        a, b = joined[f"{name}:kept"], joined[f"{name}:new"]
+        same = pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
+        odd = pc.or_(odd, pc.invert(pc.fill_null(same, False)))
+    out: list[Difference] = []
+    for row in joined.filter(odd).to_pylist():
+        named = [row[k] for k in key] + [""] * (3 - len(key))
+        account_id, symbol, sleeve = named[0], named[1], named[2]
+        if row["here:kept"] is None or row["here:new"] is None:
+            kept_side = "present" if row["here:kept"] else "(none)"
+            new_side = "present" if row["here:new"] else "(none)"
+            out.append(Difference(account_id, symbol, sleeve, what, kept_side, new_side))
+            continue
+        for name in fields:
+            a, b = row[f"{name}:kept"], row[f"{name}:new"]
+            if not _same(name, a, b):
+                out.append(Difference(account_id, symbol, sleeve, name, _shown(a), _shown(b)))
     return out
 
 
@@ -424,8 +433,8 @@ def replay(uow: UnitOfWork, *, actor: str, request_id: int) -> Replay:
         record_sha256=record.sha256,
         kept_version=record.code_version,
         code_version=code_version(),
-        accounts=len(record.proposals),
-        lines=len(record.lines),
+        accounts=record.accounts.num_rows,
+        lines=record.lines.num_rows,
         differences=compare(record, again),
     )
 
@@ -522,6 +531,8 @@ def memorandum(uow: UnitOfWork, *, actor: str, request_id: int) -> Memorandum:
             t.requests.c.firm_id == uow.firm_id, t.requests.c.request_id == request_id
         )
     ).one()
+    traded = pc.not_equal(record.lines["action"], "none")
+    reviewed_lines: list[dict[str, Any]] = record.lines.filter(traded).to_pylist()
     entries = _audit_entries(uow, request_id)
     proposed = [e for e in entries if e.action == "propose"]
     approved = [e for e in entries if e.action == "approve"]
@@ -569,7 +580,7 @@ def memorandum(uow: UnitOfWork, *, actor: str, request_id: int) -> Memorandum:
         chosen = set(approval.get("approved", []))
         lines = [
             _Line(x["account_id"], x["symbol"], x["action"], Decimal(x["quantity"]), x["price"])
-            for x in sorted(record.lines, key=lambda x: (x["account_id"], x["symbol"]))
+            for x in sorted(reviewed_lines, key=lambda x: (x["account_id"], x["symbol"]))
         ]
         expected = {
             (a, s): ("buy" if q > 0 else "sell", abs(q).quantize(_SCALE), _price(p))
@@ -619,8 +630,8 @@ def memorandum(uow: UnitOfWork, *, actor: str, request_id: int) -> Memorandum:
             "code_version": record.code_version,
             "stored_at": record.stored_at.isoformat() if record.stored_at else None,
         },
-        reviewed=record.proposals,
-        reviewed_lines=[x for x in record.lines if x["action"] != "none"],
+        reviewed=record.accounts.to_pylist(),
+        reviewed_lines=reviewed_lines,
         approval=approval,
         orders=orders,
         checks=checks,
