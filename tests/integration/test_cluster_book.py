@@ -1,6 +1,6 @@
-"""``drift`` and ``propose-book`` on a Dask cluster (``--cluster``) write what the single-process
-run writes, row for row: every logic, with rules, tax lots and households, from CSV and from
-Parquet books, and when a worker dies in the middle of the run.
+"""``drift``, ``propose-book`` and ``compare-book`` on a Dask cluster (``--cluster``) write what
+the single-process run writes, row for row: every logic, with rules, tax lots and households,
+from CSV and from Parquet books, and when a worker dies in the middle of the run.
 
 One LocalCluster of two worker processes on loopback serves the whole module."""
 
