@@ -21,8 +21,13 @@ to target on 2026-11-20. Measured, in this process (no start-up or imports in an
    ``--machines`` machines of ``--workers-per-machine`` workers in partitions of
    ``--project-partition`` accounts, from those figures, a worker having a core to itself.
 
+With ``--compare``, ``compare-book`` instead (``--logics``, by default the six that plan
+without a solver): side by side only, the one-process comparison
+(``load_for_proposing`` + ``compare_book``) against ``compare-book --cluster`` on 1 and 2
+workers, the comparisons' per-account numbers checked equal.
+
     .venv/bin/python bench/bench_cluster.py [--accounts 100000] [--repeats 2] [--row-group N]
-        [--quick] [--json]
+        [--compare [--logics L1,L2]] [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -44,11 +49,23 @@ from _common import OUT, demo_version, emit, loadavg, log, machine, repeat_toget
 from trimtab.cluster import cluster_propose
 from trimtab.cluster.plan import plan_partitions
 from trimtab.cluster.run import RunTimes, local_cluster
+from trimtab.core.engine import Method
 from trimtab.io.batch import batch_options, write_proposals
 from trimtab.io.book_run import proposal_run
+from trimtab.whatif.compare import chosen_logics
 
 AS_OF = date(2026, 11, 20)
 SIZES = (50_000, 10_000, 2_000, 500)
+FAST_LOGICS = (
+    "rebalance_to_target",
+    "rebalance_to_tolerance",
+    "rebalance_to_tolerance_oot_only",
+    "invest_cash_proportional",
+    "invest_cash_min_trades",
+    "deposit",
+)
+"""``--compare``'s logics by default: those that plan without a solver or household pairing
+(each of the others costs about a minute of CPU per 100k accounts, ``docs/benchmarks.md``)."""
 
 
 def lots_book(accounts: int) -> Path:
@@ -117,6 +134,16 @@ def main() -> None:
         default=0,
         help="rewrite the book's tables keyed by account in row groups of this many rows",
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="compare-book instead of propose-book (side by side only)",
+    )
+    parser.add_argument(
+        "--logics",
+        default=",".join(FAST_LOGICS),
+        help="with --compare: the logics compared, separated by commas",
+    )
     parser.add_argument("--quick", action="store_true", help="20,000 accounts, one repeat")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -142,9 +169,14 @@ def main() -> None:
         "row_group": args.row_group,
     }
     try:
-        results |= side_by_side(book, method, options, work, args)
-        results |= partition_costs(book, method, options, work, args.accounts)
-        results["projection"] = projection(results, args)
+        if args.compare:
+            logics = chosen_logics(args.logics, {})
+            results |= side_by_side(CompareBook(book, logics, args.partition_size), work, args)
+        else:
+            propose = ProposeBook(book, method, options, args.partition_size)
+            results |= side_by_side(propose, work, args)
+            results |= partition_costs(book, method, options, work, args.accounts)
+            results["projection"] = projection(results, args)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     results["load_after"] = loadavg()
@@ -178,7 +210,97 @@ def propose_on(
     )
 
 
-def side_by_side(book: Path, method: Any, options: Any, work: Path, args: Any) -> dict[str, Any]:
+class Subject:
+    """What is measured side by side: ``single(threads, out)`` runs it in this process,
+    ``spread(address, out)`` on a cluster; ``same(a, b)`` says whether two outputs agree."""
+
+    title: str
+
+    def single(self, threads: int, out: Path) -> None:
+        raise NotImplementedError
+
+    def spread(self, address: str, out: Path) -> RunTimes:
+        raise NotImplementedError
+
+    def same(self, a: Path, b: Path) -> bool:
+        raise NotImplementedError
+
+
+class ProposeBook(Subject):
+    """``propose-book``: trades and statuses written as Parquet, compared as tables."""
+
+    def __init__(self, book: Path, method: Any, options: Any, size: int) -> None:
+        self.book, self.method, self.options, self.size = book, method, options, size
+        self.title = "propose-book, rebalance to target with lots"
+
+    def single(self, threads: int, out: Path) -> None:
+        done = proposal_run(self.book, self.method, self.options, AS_OF)
+        write_proposals(
+            done.loaded,
+            done.method,
+            done.options,
+            out=out,
+            status_out=out.with_suffix(".status.parquet"),
+            workers=threads,
+            rules=done.rules,
+        )
+
+    def spread(self, address: str, out: Path) -> RunTimes:
+        return propose_on(self.book, self.method, self.options, out, address, self.size)
+
+    def same(self, a: Path, b: Path) -> bool:
+        return bool(
+            pq.read_table(a).equals(pq.read_table(b))
+            and pq.read_table(a.with_suffix(".status.parquet")).equals(
+                pq.read_table(b.with_suffix(".status.parquet"))
+            )
+        )
+
+
+class CompareBook(Subject):
+    """``compare-book`` over ``logics``: the comparison's per-account numbers kept as a
+    Parquet file (:func:`~trimtab.whatif.compare.comparison_table`), compared as tables."""
+
+    def __init__(self, book: Path, logics: tuple[Method, ...], size: int) -> None:
+        from trimtab.whatif.book import book_runs
+
+        self.book, self.logics, self.size = book, logics, size
+        self.runs = book_runs(logics, rounding="whole_shares", share_decimals=3, amounts={})
+        self.title = (
+            f"compare-book with lots, {len(logics)} logics ({', '.join(m.value for m in logics)})"
+        )
+
+    def single(self, threads: int, out: Path) -> None:
+        from trimtab.io.book_run import load_for_proposing
+        from trimtab.whatif.book import compare_book
+        from trimtab.whatif.compare import comparison_table
+
+        loaded, rules = load_for_proposing(self.book, self.logics, AS_OF)
+        compared = compare_book(loaded, self.runs, rules=rules, workers=threads)
+        pq.write_table(comparison_table(compared), out)
+
+    def spread(self, address: str, out: Path) -> RunTimes:
+        from trimtab.cluster import cluster_compare
+        from trimtab.whatif.compare import comparison_table
+        from trimtab.whatif.figures import TaxRates
+
+        compared, times = cluster_compare(
+            self.book,
+            self.runs,
+            AS_OF,
+            TaxRates(),
+            out=out,
+            address=address,
+            partition_size=self.size,
+        )
+        pq.write_table(comparison_table(compared), out)
+        return times
+
+    def same(self, a: Path, b: Path) -> bool:
+        return bool(pq.read_table(a).equals(pq.read_table(b)))
+
+
+def side_by_side(subject: Subject, work: Path, args: Any) -> dict[str, Any]:
     from distributed import Client
 
     started = time.perf_counter()
@@ -190,28 +312,12 @@ def side_by_side(book: Path, method: Any, options: Any, work: Path, args: Any) -
     }
 
     def single(threads: int) -> Callable[[], None]:
-        def run() -> None:
-            done = proposal_run(book, method, options, AS_OF)
-            out = work / f"single-{threads}.parquet"
-            write_proposals(
-                done.loaded,
-                done.method,
-                done.options,
-                out=out,
-                status_out=out.with_suffix(".status.parquet"),
-                workers=threads,
-                rules=done.rules,
-            )
-
-        return run
+        return lambda: subject.single(threads, work / f"single-{threads}.parquet")
 
     def spread(name: str, client: Any) -> Callable[[], None]:
         def run() -> None:
             before = workers_cpu(client)
-            address = client.scheduler.address
-            times = propose_on(
-                book, method, options, work / f"{name}.parquet", address, args.partition_size
-            )
+            times = subject.spread(client.scheduler.address, work / f"{name}.parquet")
             runs[name].append((times, workers_cpu(client) - before))
 
         return run
@@ -227,15 +333,13 @@ def side_by_side(book: Path, method: Any, options: Any, work: Path, args: Any) -
             },
             args.repeats,
         )
-    same = {}
-    expected = pq.read_table(work / "single-1.parquet")
-    for name in runs:
-        same[name] = pq.read_table(work / f"{name}.parquet").equals(expected) and pq.read_table(
-            work / f"{name}.status.parquet"
-        ).equals(pq.read_table(work / "single-1.status.parquet"))
+    runs = {name: done[-args.repeats :] for name, done in runs.items()}  # not the warm-up
+    expected = work / "single-1.parquet"
+    same = {name: subject.same(expected, work / f"{name}.parquet") for name in runs}
     if not all(same.values()):
         raise SystemExit(f"cluster output differs from the single-process run: {same}")
     return {
+        "subject": subject.title,
         "partition_size": args.partition_size,
         "load_before": load,
         "timings": {name: t.as_dict() for name, t in timings.items()},
@@ -339,7 +443,7 @@ def report(results: dict[str, Any]) -> str:
     t, ph = results["timings"], results["phases"]
     base = t["one process, 1 thread"]
     out.append(
-        f"{results['accounts']:,} accounts, rebalance to target with lots, "
+        f"{results['accounts']:,} accounts, {results['subject']}, "
         f"{results['partition_size']:,} accounts per partition, "
         f"row groups {results['row_group'] or 'as demo-book writes them'}, {results['machine']}"
     )
@@ -384,6 +488,8 @@ def report(results: dict[str, Any]) -> str:
         f"CPU {one['workers_cpu_s'] / two['workers_cpu_s']:.0%}; "
         f"one process, 1 -> 2 threads, wall: {threads:.0%}"
     )
+    if "partition_costs" not in results:  # --compare: side by side only
+        return "\n".join(out)
     out.append(
         table(
             [

@@ -1,6 +1,6 @@
-"""``drift`` and ``propose-book`` on a Dask cluster (``--cluster``) write what the single-process
-run writes, row for row: every logic, with rules, tax lots and households, from CSV and from
-Parquet books, and when a worker dies in the middle of the run.
+"""``drift``, ``propose-book`` and ``compare-book`` on a Dask cluster (``--cluster``) write what
+the single-process run writes, row for row: every logic, with rules, tax lots and households,
+from CSV and from Parquet books, and when a worker dies in the middle of the run.
 
 One LocalCluster of two worker processes on loopback serves the whole module."""
 
@@ -23,6 +23,7 @@ from distributed import Client, WorkerPlugin
 from tests.integration.test_book_rules_equals_propose import AS_OF, write_book
 from trimtab.cli import main
 from trimtab.cluster.run import local_cluster
+from trimtab.io.batch import RULE_TABLES, has_rules
 
 COPIES = 8
 """The six-account rules book, eight times over (48 accounts, 40 households)."""
@@ -350,3 +351,196 @@ def test_partitions_narrower_than_the_book_run_again_as_wide(
     assert times.partitions == 5 * COPIES  # six accounts in five households per copy
     assert 0 < times.again < times.partitions
     assert_same_tables(single, spread)
+
+
+COMPARED = [
+    "--logics",
+    "rebalance_to_target,rebalance_to_tolerance,household_rebalance,best_fit,generate_cash,"
+    "withdrawal",
+    "--cash-to-generate",
+    "15000",
+]
+"""Six logics, household rebalance among them, for ``compare-book``."""
+BOOK_ORDER = "rebalance_to_target,best_fit,invest_cash_proportional,deposit"
+"""Logics that plan account by account: a book without rules is cut in book order."""
+
+
+def without_rules(book: Path, folder: Path) -> Path:
+    """A copy of ``book`` without its rule tables and lots: planned in book order."""
+    copy = copied(book, folder)
+    for name in RULE_TABLES:
+        for path in copy.glob(f"{name}.*"):
+            path.unlink()
+    assert not has_rules(copy)
+    return copy
+
+
+def assert_same_reports(single: Path, spread: Path) -> None:
+    """The same files, byte for byte, and the same tables."""
+    names = sorted(p.name for p in single.iterdir())
+    assert names == sorted(p.name for p in spread.iterdir())
+    assert "report.html" in names and "accounts.parquet" in names
+    for name in names:
+        assert (spread / name).read_bytes() == (single / name).read_bytes(), name
+        if name.endswith(".parquet"):
+            assert pq.read_table(spread / name).equals(pq.read_table(single / name)), name
+
+
+@pytest.mark.parametrize(
+    ("fmt", "ruled", "size", "logics"),
+    [
+        ("parquet", True, "5", COMPARED),
+        ("csv", True, "3", COMPARED),
+        ("parquet", False, "7", COMPARED),
+        ("csv", False, "4", ["--logics", BOOK_ORDER]),
+    ],
+    ids=["parquet-rules", "csv-rules", "parquet-no-rules", "csv-book-order"],
+)
+def test_compare_book_on_the_cluster_equals_one_process(
+    cluster: str,
+    books: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fmt: str,
+    ruled: bool,
+    size: str,
+    logics: list[str],
+) -> None:
+    """Households, lots and every rule, or none (without household rebalance: partitions
+    in book order), several logics: the same terminal table and the same files, the parts
+    removed."""
+    book = books[fmt] if ruled else without_rules(books[fmt], tmp_path / "book")
+    base = ["compare-book", str(book), *logics]
+    if ruled:
+        base += ["--as-of", AS_OF]
+    with pytest.raises(SystemExit) as done:
+        main([*base, "--out", str(tmp_path / "single")])
+    assert done.value.code in (0, None)
+    single = capsys.readouterr().out
+    assert f"What-if: 48 accounts, {len(logics[1].split(','))} logics" in single
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                *base,
+                "--out",
+                str(tmp_path / "spread"),
+                "--cluster",
+                cluster,
+                "--partition-size",
+                size,
+            ]
+        )
+    assert done.value.code in (0, None)
+    assert capsys.readouterr().out == single
+    assert_same_reports(tmp_path / "single", tmp_path / "spread")
+    expected = {"single", "spread"} | ({"book"} if not ruled else set())
+    assert {p.name for p in tmp_path.iterdir()} == expected  # no part is left behind
+
+
+def test_compare_book_reads_the_cluster_from_the_environment(
+    cluster: str,
+    books: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``TRIMTAB_DASK_SCHEDULER`` for a book folder; the parts go beside ``--out``; a
+    partition narrower than the book is run again as wide (one household each)."""
+    from datetime import date
+
+    from trimtab.cluster import cluster_compare
+    from trimtab.whatif.book import book_runs
+    from trimtab.whatif.compare import chosen_logics, comparison_table
+    from trimtab.whatif.figures import TaxRates
+
+    book = books["parquet"]
+    args = ["compare-book", str(book), *COMPARED, "--as-of", AS_OF]
+    assert run([*args, "--out", str(tmp_path / "single")], capsys)[0] == 0
+    monkeypatch.setenv("TRIMTAB_DASK_SCHEDULER", cluster)
+    assert run([*args, "--out", str(tmp_path / "spread")], capsys)[0] == 0
+    assert_same_reports(tmp_path / "single", tmp_path / "spread")
+
+    amounts: dict[str, float | None] = {"cash_to_generate": 15000.0}
+    logics = chosen_logics(COMPARED[1], amounts)
+    runs = book_runs(logics, rounding="whole_shares", share_decimals=3, amounts=amounts)
+    when = date.fromisoformat(AS_OF)
+    got, times = cluster_compare(
+        book, runs, when, TaxRates(), out=None, address=cluster, partition_size=1
+    )
+    assert times.partitions == 5 * COPIES
+    assert 0 < times.again < times.partitions
+    wide, _ = cluster_compare(book, runs, when, TaxRates(), out=None, address=cluster)
+    assert wide.size == 6 * COPIES
+    assert comparison_table(got).equals(comparison_table(wide))
+
+
+def test_compare_book_when_a_worker_dies(
+    cluster: str, books: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = books["parquet"]
+    base = ["compare-book", str(book), *COMPARED, "--as-of", AS_OF]
+    assert run([*base, "--out", str(tmp_path / "single")], capsys)[0] == 0
+    marker = tmp_path / "crashed"
+    with Client(cluster) as client:
+        before = set(client.run(os.getpid).values())
+        client.register_plugin(killer(marker, 3))
+        try:
+            cut = ["--cluster", cluster, "--partition-size", "5"]
+            code, err = run([*base, "--out", str(tmp_path / "spread"), *cut], capsys)
+        finally:
+            client.unregister_worker_plugin("trimtab-test-crash")
+        client.wait_for_workers(2, timeout=30)
+        after = set(client.run(os.getpid).values())
+    assert code == 0, err
+    assert marker.read_text() == "crashed"
+    assert len(before - after) == 1
+    assert_same_reports(tmp_path / "single", tmp_path / "spread")
+
+
+@pytest.mark.parametrize(
+    ("spoil", "flags", "message"),
+    [
+        ("lots", [], "lots.csv row {row} column quantity: not a valid number: 'lots'"),
+        ("-5", [], "positions.csv row {row} column quantity: must be at least 0, got -5"),
+        (None, ["--as-of", None], "--as-of: required: the book has rule tables or tax lots"),
+    ],
+    ids=["lot-does-not-convert", "position-out-of-range", "no-as-of"],
+)
+def test_compare_book_bad_input_on_the_cluster(
+    cluster: str,
+    books: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    spoil: str | None,
+    flags: list[str | None],
+    message: str,
+) -> None:
+    """Exit status 2 naming the file's row and column, as one process names it; no report."""
+    book = copied(books["csv"], tmp_path / "bad")
+    row = 0
+    if spoil is not None:
+        table = "lots.csv" if spoil == "lots" else "positions.csv"
+        lines = (book / table).read_text().splitlines()
+        row = len(lines) - 2
+        header = [name.strip('"') for name in lines[0].split(",")]
+        cells = lines[row].split(",")
+        cells[header.index("quantity")] = spoil
+        lines[row] = ",".join(cells)
+        (book / table).write_text("\n".join(lines) + "\n")
+    args = ["compare-book", str(book), *COMPARED]
+    if flags != ["--as-of", None]:
+        args += ["--as-of", AS_OF]
+    out = tmp_path / "report"
+    cut = ["--cluster", cluster, "--partition-size", "5"]
+    code, err = run([*args, "--out", str(out), *cut], capsys)
+    assert (code, err) == (2, f"trimtab: {message.format(row=row)}\n")
+    assert run([*args, "--out", str(out)], capsys) == (code, err)  # as one process says it
+    assert not out.exists()
+
+
+def test_compare_book_cluster_is_for_a_book_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = run(["compare-book", "--firm", "demo", "--cluster", "local:1"], capsys)
+    assert (code, err) == (
+        2,
+        "trimtab: --cluster: a book folder only (the --firm's book runs here)\n",
+    )

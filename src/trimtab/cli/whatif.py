@@ -6,14 +6,25 @@ is read from the store (``--firm``, ``--db``, ``--user``, as the service command
 
 from __future__ import annotations
 
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from trimtab.cli._flags import flag_error
-from trimtab.cli.book import AsOf, Dollars, Percent, Rounding, ShareDecimals, Workers
+from trimtab.cli.book import (
+    AsOf,
+    Dollars,
+    PartitionSize,
+    PartsDir,
+    Percent,
+    Rounding,
+    ShareDecimals,
+    Workers,
+)
 from trimtab.errors import InputError
 from trimtab.settings import ENV
 
@@ -21,6 +32,15 @@ if TYPE_CHECKING:
     from trimtab.core.engine import Method
     from trimtab.whatif.compare import Comparison
     from trimtab.whatif.figures import TaxRates
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """Where a book folder's comparison runs: ``address`` ``None`` is this process."""
+
+    address: str | None
+    partition_size: int
+    parts_dir: Path | None
 
 
 def _fail(message: str) -> typer.Exit:
@@ -70,6 +90,16 @@ def register(app: typer.Typer) -> None:
         as_of: AsOf = None,
         top: Annotated[int, typer.Option(min=1, help="Accounts of most disagreement.")] = 10,
         workers: Workers = 2,
+        cluster: Annotated[
+            str | None,
+            typer.Option(
+                "--cluster",
+                help="Dask scheduler address, or local:N for N worker processes here "
+                "(docs/cluster.md); default TRIMTAB_DASK_SCHEDULER. A book folder only.",
+            ),
+        ] = None,
+        partition_size: PartitionSize = 20_000,
+        parts_dir: PartsDir = None,
         firm: Annotated[
             str | None, typer.Option("--firm", envvar=ENV["firm"], help="Firm id (no BOOK).")
         ] = None,
@@ -87,7 +117,8 @@ def register(app: typer.Typer) -> None:
         Each logic proposes for every account through the same pipeline as ``propose-book``
         (or, with ``--firm``, as a request); the table gives each logic's totals and the
         accounts where the logics disagree most. ``--out DIR`` also writes the numbers
-        (CSV and Parquet) and ``report.html`` with charts.
+        (CSV and Parquet) and ``report.html`` with charts. ``--cluster`` runs a book
+        folder's accounts on a Dask cluster, with the same result.
         """
         from trimtab.whatif.compare import check_amounts, chosen_logics
         from trimtab.whatif.figures import TaxRates
@@ -107,11 +138,16 @@ def register(app: typer.Typer) -> None:
         except InputError as err:
             raise _fail(flag_error(err)) from None
         if book is not None:
+            from trimtab.cluster import SCHEDULER_ENV  # for a book only: --firm runs here
+
+            spread = Spread(cluster or os.environ.get(SCHEDULER_ENV), partition_size, parts_dir)
             compared = _from_book(
-                book, chosen, amounts, rates, rounding, share_decimals, as_of, workers
+                book, chosen, amounts, rates, rounding, share_decimals, as_of, workers, spread, out
             )
             title = str(book)
         else:
+            if cluster is not None:
+                raise _fail("--cluster: a book folder only (the --firm's book runs here)")
             if rounding != "whole_shares" or as_of is not None:
                 option = "--as-of" if as_of is not None else "--rounding"
                 raise _fail(f"{option}: not taken with --firm (the service's own options apply)")
@@ -134,13 +170,31 @@ def _from_book(
     share_decimals: int,
     as_of: str | None,
     workers: int,
+    spread: Spread,
+    out: Path | None,
 ) -> Comparison:
+    """The comparison of a book folder: in this process, or on ``spread``'s cluster."""
     from trimtab.io.book_run import load_for_proposing, parse_as_of
     from trimtab.whatif.book import book_runs, compare_book
 
     try:
         runs = book_runs(chosen, rounding=rounding, share_decimals=share_decimals, amounts=amounts)
-        loaded, rules = load_for_proposing(book, chosen, parse_as_of(as_of))
+        when = parse_as_of(as_of)
+        if spread.address:
+            from trimtab.cluster import cluster_compare
+
+            compared, _ = cluster_compare(
+                book,
+                runs,
+                when,
+                rates,
+                out=out,
+                address=spread.address,
+                partition_size=spread.partition_size,
+                parts_dir=spread.parts_dir,
+            )
+            return compared
+        loaded, rules = load_for_proposing(book, chosen, when)
     except InputError as err:
         raise _fail(flag_error(err)) from None
     return compare_book(loaded, runs, rules=rules, rates=rates, workers=workers)

@@ -1,4 +1,5 @@
-"""The client of a cluster run: plan, submit, follow, then write the output from the parts.
+"""The client of a cluster run: plan, submit, follow, then write the output from the parts
+(or, for ``compare-book``, put the comparison together from them).
 
 The client reads only the accounts' ids and households (to plan); the workers read the rest.
 Partitions whose worker dies are run again by the scheduler on another worker (Dask's own
@@ -13,7 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
@@ -24,11 +25,15 @@ import pyarrow as pa
 
 from trimtab.cluster.plan import PARTITION_ACCOUNTS, PartitionSpec, plan_partitions
 from trimtab.cluster.tasks import (
+    COMPARISON,
     DRIFT,
     STATUSES,
     TRADES,
+    Compare,
+    Drift,
     Job,
     PartDone,
+    Propose,
     part_path,
     read_part,
     run_partition,
@@ -39,6 +44,8 @@ from trimtab.errors import BookError, InputError
 from trimtab.io.batch import has_rules, write_output, write_table_pairs
 from trimtab.io.book import has_sleeve_tables
 from trimtab.io.book_run import groups_households
+from trimtab.whatif.compare import Comparison, Run, joined
+from trimtab.whatif.figures import TaxRates
 
 SCHEDULER_ENV = "TRIMTAB_DASK_SCHEDULER"
 """The variable ``--cluster`` reads when not given."""
@@ -123,7 +130,7 @@ def cluster_drift(
     def assemble(parts: list[Path]) -> None:
         write_output(pa.concat_tables([read_part(p / DRIFT) for p in parts]), out)
 
-    job = Job(str(folder.resolve()), "")
+    job = Job(str(folder.resolve()), "", Drift())
     return _run(
         job,
         grouped=False,
@@ -148,15 +155,14 @@ def cluster_propose(
     parts_dir: Path | None = None,
 ) -> RunTimes:
     """``trimtab propose-book`` on the cluster at ``address``: the same files, row for row."""
-    if as_of is None and has_rules(folder):
-        raise InputError("--as-of", "required: the book has rule tables or tax lots")
+    _as_of_given(folder, as_of)
 
     def assemble(parts: list[Path]) -> None:
         pairs = ((read_part(p / TRADES), read_part(p / STATUSES)) for p in parts)
         write_table_pairs(pairs, out=out, status_out=status_out)
 
-    job = Job(str(folder.resolve()), "", method, options, as_of)
-    grouped = groups_households(folder, method)
+    job = Job(str(folder.resolve()), "", Propose(method, options, as_of))
+    grouped = groups_households(folder, [method])
     return _run(
         job,
         grouped=grouped,
@@ -166,6 +172,48 @@ def cluster_propose(
         address=address,
         assemble=assemble,
     )
+
+
+def cluster_compare(
+    folder: Path,
+    runs: Sequence[Run],
+    as_of: date | None,
+    rates: TaxRates,
+    *,
+    out: Path | None,
+    address: str,
+    partition_size: int = PARTITION_ACCOUNTS,
+    parts_dir: Path | None = None,
+) -> tuple[Comparison, RunTimes]:
+    """``trimtab compare-book`` on the cluster at ``address``: each partition compares the
+    runs over its accounts and hands back their figures; the client puts them together in
+    the single-process run's account order, into the same :class:`Comparison`. The parts
+    go to ``parts_dir``, else beside ``out`` (the report's folder), else the system's
+    temporary folder."""
+    _as_of_given(folder, as_of)
+    logics = [r.method for r in runs]
+    joined_parts: list[Comparison] = []
+
+    def assemble(parts: list[Path]) -> None:
+        joined_parts.append(joined([read_part(p / COMPARISON) for p in parts], logics, rates))
+
+    job = Job(str(folder.resolve()), "", Compare(tuple(runs), as_of, rates))
+    times = _run(
+        job,
+        grouped=groups_households(folder, logics),
+        size=partition_size,
+        parts_dir=parts_dir,
+        out=out,
+        address=address,
+        assemble=assemble,
+    )
+    return joined_parts[0], times
+
+
+def _as_of_given(folder: Path, as_of: date | None) -> None:
+    """Refuse a book with rules without ``--as-of`` before any partition runs."""
+    if as_of is None and has_rules(folder):
+        raise InputError("--as-of", "required: the book has rule tables or tax lots")
 
 
 def _run(

@@ -1,5 +1,6 @@
-"""What a worker does with a partition: read its accounts from the book files, propose (or
-measure drift) exactly as the single-process run does, and write its part file.
+"""What a worker does with a partition: read its accounts from the book files, measure drift,
+propose or compare the logics exactly as the single-process run does, and write its part
+file.
 
 Each account has K slots (model lines, then other holdings), K the largest of the book. A
 partition laid out alone may be narrower, and sums over a row of different widths may differ
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -37,27 +39,57 @@ from trimtab.io.batch import (
     iter_proposal_tables,
     write_table_pairs,
 )
-from trimtab.io.book_run import drift_book_of, proposal_run
+from trimtab.io.book import LoadedBook
+from trimtab.io.book_run import drift_book_of, load_for_proposing, proposal_run
 from trimtab.io.book_subset import AccountSubset, member_of, only_accounts
 from trimtab.io.tables import table_path
 from trimtab.runtime import keep_freed_memory
+from trimtab.whatif.book import compare_book
+from trimtab.whatif.compare import Run, comparison_table
+from trimtab.whatif.figures import TaxRates
 
 TRADES = "trades.arrow"
 STATUSES = "status.arrow"
 DRIFT = "drift.arrow"
+COMPARISON = "comparison.arrow"
 """Part files: Arrow IPC, cheap to write and to read back (the client encodes the output)."""
 
 
 @dataclass(frozen=True, slots=True)
+class Drift:
+    """``trimtab drift``: each account's drift."""
+
+
+@dataclass(frozen=True, slots=True)
+class Propose:
+    """``trimtab propose-book``: trades and statuses of ``method``."""
+
+    method: Method
+    options: TradeOptions
+    as_of: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    """``trimtab compare-book``: every run's figures per account
+    (:func:`~trimtab.whatif.compare.comparison_table`)."""
+
+    runs: tuple[Run, ...]
+    as_of: date | None
+    rates: TaxRates
+
+
+Work = Drift | Propose | Compare
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
-    """The command every partition runs: ``method`` ``None`` is ``drift``."""
+    """The command every partition runs on the book at ``folder``."""
 
     folder: str
     parts: str
     """The folder of this run's part files (shared by the client and every worker)."""
-    method: Method | None = None
-    options: TradeOptions | None = None
-    as_of: date | None = None
+    work: Work
 
 
 def part_path(job: Job, number: int, slots: int) -> Path:
@@ -75,20 +107,18 @@ class PartDone:
     rows: dict[str, tuple[int, int]]
 
 
+Write = Callable[[Path], None]
+"""Writes a partition's part files into the folder given."""
+
+
 def run_partition(spec: PartitionSpec, job: Job, slots: int = 0) -> PartDone:
-    """Propose for (or measure) the partition at least ``slots`` wide and write its part. A
+    """Run ``job`` on the partition laid out at least ``slots`` wide and write its part. A
     part already written (by an earlier attempt whose worker died before it reported) is
     kept as it is."""
     keep_freed_memory()  # as the command line does at start: speed only
     folder = Path(job.folder)
     with only_accounts(spec.account_ids) as subset:
-        if job.method is None:
-            loaded = drift_book_of(folder, slots=slots)
-            run = None
-        else:
-            assert job.options is not None
-            run = proposal_run(folder, job.method, job.options, job.as_of, slots=slots)
-            loaded = run.loaded
+        loaded, write = _read(job.work, folder, subset, slots)
     done = PartDone(int(loaded.arrays.slot_symbol.shape[1]), len(spec.account_ids), subset.counts())
     final = part_path(job, spec.number, done.slots)
     if final.is_dir():
@@ -96,18 +126,45 @@ def run_partition(spec: PartitionSpec, job: Job, slots: int = 0) -> PartDone:
     temporary = Path(job.parts) / f".{final.name}.{uuid.uuid4().hex}"
     temporary.mkdir()
     try:
-        if run is None:
-            table = drift_table(loaded, workers=1)
-            with pa.ipc.new_file(str(temporary / DRIFT), table.schema) as writer:
-                writer.write_table(table)
-        else:
-            rules = _lot_names_of_file(run.rules, subset, folder)
-            parts = iter_proposal_tables(loaded, run.method, run.options, workers=1, rules=rules)
-            write_table_pairs(parts, out=temporary / TRADES, status_out=temporary / STATUSES)
+        write(temporary)
         _publish(temporary, final)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
     return done
+
+
+def _read(work: Work, folder: Path, subset: AccountSubset, slots: int) -> tuple[LoadedBook, Write]:
+    """The partition read and laid out for ``work`` at least ``slots`` wide (inside
+    :func:`~trimtab.io.book_subset.only_accounts`), and what computes and writes its part:
+    the same functions as the single-process command, over the partition's accounts."""
+    if isinstance(work, Drift):
+        book = drift_book_of(folder, slots=slots)
+        return book, lambda into: write_part(drift_table(book, workers=1), into / DRIFT)
+    if isinstance(work, Propose):
+        run = proposal_run(folder, work.method, work.options, work.as_of, slots=slots)
+
+        def propose(into: Path) -> None:
+            rules = _lot_names_of_file(run.rules, subset, folder)
+            parts = iter_proposal_tables(
+                run.loaded, run.method, run.options, workers=1, rules=rules
+            )
+            write_table_pairs(parts, out=into / TRADES, status_out=into / STATUSES)
+
+        return run.loaded, propose
+    methods = [r.method for r in work.runs]
+    loaded, rules = load_for_proposing(folder, methods, work.as_of, slots=slots)
+
+    def compare(into: Path) -> None:
+        c = compare_book(loaded, work.runs, rules=rules, rates=work.rates, workers=1)
+        write_part(comparison_table(c), into / COMPARISON)
+
+    return loaded, compare
+
+
+def write_part(table: pa.Table, path: Path) -> None:
+    """``table`` as a part file."""
+    with pa.ipc.new_file(str(path), table.schema) as writer:
+        writer.write_table(table)
 
 
 def read_part(path: Path) -> pa.Table:

@@ -41,10 +41,11 @@ def drift_book_of(folder: Path, *, slots: int = 0) -> LoadedBook:
     return read_book(folder, keep_positions=False, slots=slots)
 
 
-def groups_households(folder: Path, method: Method) -> bool:
-    """Whether proposals keep each household's accounts together (household rebalance, and
-    every logic under rules: wash sales look across the household)."""
-    return method is Method.HOUSEHOLD_REBALANCE or has_rules(folder)
+def groups_households(folder: Path, methods: Collection[Method]) -> bool:
+    """Whether the book is proposed for ``methods`` in household order, each household's
+    accounts together (household rebalance among them, or rules: wash sales look across
+    the household), as :func:`load_for_proposing` lays it out."""
+    return Method.HOUSEHOLD_REBALANCE in methods or has_rules(folder)
 
 
 def load_for_proposing(

@@ -11,10 +11,11 @@ chunk (:mod:`trimtab.whatif.book`), the service once over a firm's current book
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from trimtab.core.batch import AccountBatch, Dollars, Fractions
@@ -137,5 +138,47 @@ def assemble(
         ),
         cash_before=np.round(cash, 2),
         figures=tuple(concat_figures([f[i] for _, f in parts]) for i in range(len(runs))),
+        rates=rates,
+    )
+
+
+def comparison_table(c: Comparison) -> pa.Table:
+    """The per-account numbers of ``c`` as one Arrow table, exactly (float64 as it is): the
+    account, the book before (``value``, ``max_drift_before``, ``out_of_band_before``,
+    ``cash_before``), then each logic's :class:`AccountFigures`, its columns named
+    ``N:field`` with N the logic's place in ``c.logics``. What a cluster partition of
+    ``compare-book`` hands back (:mod:`trimtab.cluster.tasks`); :func:`joined` reads it."""
+    columns: dict[str, Any] = {
+        "account_id": c.account_ids,
+        "value": c.value,
+        "max_drift_before": c.max_drift_before,
+        "out_of_band_before": c.out_of_band_before,
+        "cash_before": c.cash_before,
+    }
+    for i, f in enumerate(c.figures):
+        columns |= {f"{i}:{x.name}": getattr(f, x.name) for x in fields(f)}
+    return pa.table(columns)
+
+
+def joined(tables: Sequence[pa.Table], logics: Sequence[Method], rates: TaxRates) -> Comparison:
+    """One :class:`Comparison` of ``logics`` from the :func:`comparison_table` of
+    consecutive groups of accounts, in order."""
+    table = pa.concat_tables(tables)
+
+    def values(name: str) -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = table.column(name).to_numpy()
+        return out
+
+    return Comparison(
+        account_ids=table.column("account_id").combine_chunks(),
+        logics=tuple(logics),
+        value=values("value"),
+        max_drift_before=values("max_drift_before"),
+        out_of_band_before=values("out_of_band_before"),
+        cash_before=values("cash_before"),
+        figures=tuple(
+            AccountFigures(**{x.name: values(f"{i}:{x.name}") for x in fields(AccountFigures)})
+            for i in range(len(logics))
+        ),
         rates=rates,
     )
