@@ -71,8 +71,8 @@ def test_a_second_export_never_overwrites_the_first(tmp_path: Path) -> None:
     assert "exported 2 orders trading 2026-11-20 as csv (export 1 again)" in said
     assert batch.read_text() == first
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
-    # firm, user, import, submit, approve, then three exports: eight chained entries
-    assert invoke(db, "audit", "verify").strip() == "audit chain of acme intact: 8 entries"
+    # firm, user, import, submit, propose, approve, then three exports: nine chained entries
+    assert invoke(db, "audit", "verify").strip() == "audit chain of acme intact: 9 entries"
     listed = invoke(db, "audit", "--action", "reexport", "--limit", "1")
     assert "1 entries" in listed
 
