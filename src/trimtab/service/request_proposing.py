@@ -41,7 +41,7 @@ from trimtab.service.proposing import (
     request_inputs,
     slot_classes,
 )
-from trimtab.service.request_record import keep_record
+from trimtab.service.request_record import LINE_FIELDS, keep_record
 from trimtab.service.snapshot import Snapshot
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
@@ -439,19 +439,7 @@ def _store_proposals(
     )
     uow.bulk_insert(
         t.proposal_lines,
-        (
-            "request_id",
-            "firm_id",
-            "account_id",
-            "symbol",
-            "sleeve",
-            "action",
-            "quantity",
-            "price",
-            "order_value",
-            "realized_gain",
-            "reason",
-        ),
+        ("request_id", "firm_id", *LINE_FIELDS),
         [(request_id, *line) for line in lines],
     )
 
