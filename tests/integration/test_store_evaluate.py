@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import T0, database_fixture, seed_firm, tiny_book, write_book
+from trimtab.core.engine import Method, propose
 from trimtab.errors import NotFoundError
 from trimtab.service.evaluate import EvaluationSummary, class_drift_pct, evaluate
 from trimtab.service.imports import import_book, read_book_folder
@@ -137,6 +138,39 @@ def test_cash_below_0_3_percent_two_days_in_a_row(engine: sa.Engine, tmp_path: P
     # cash 2 on value 10,002: 0.3% is 30.006, so 2 is low on both days.
     got = days(engine, tmp_path, [bal_book(tmp_path / str(i), cash=2.0) for i in (1, 2)])
     assert got == [{"BAL": ""}, {"BAL": "cash_low"}]
+
+
+def test_the_models_cash_left_by_a_rebalance_is_not_flagged(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """A model of A 50% [45, 55], B 40% [35, 45] and 10% cash. D1: 800 A at $50 ($40,000,
+    40%: out of band), 1,000 B at $40 ($40,000) and $20,000 cash, value $100,000: cash is
+    more than max(0.7% = $700, 10% = $10,000) + $330. The engine's rebalance to target buys
+    200 A ($10,000) and leaves $10,000 cash, the model's. D2, that book at the same prices:
+    $10,000 is not above $10,330, so nothing fires (against the sweep target alone, $1,030,
+    ``cash_high`` would fire again, every day)."""
+    model = [dict(MODEL[0], target_pct=50, min_pct=45, max_pct=55), MODEL[1]]
+
+    def book(folder: Path, a: float, cash: float) -> Path:
+        positions = [
+            {"account_id": "BAL", "symbol": "A", "quantity": a},
+            {"account_id": "BAL", "symbol": "B", "quantity": 1000},
+        ]
+        return bal_book(folder, cash=cash, models=model, positions=positions)
+
+    seed_firm(engine)
+    load(engine, book(tmp_path / "1", 800, 20_000.0), D1)
+    run(engine, D1)
+    assert reasons(engine, D1) == {"BAL": "out_of_band,cash_high"}
+    with UnitOfWork(engine, "acme") as uow:
+        arrays = load_snapshot(uow, as_of=D1).arrays
+    proposal = propose(arrays.batch(0, arrays.size), Method.REBALANCE_TO_TARGET)
+    assert arrays.price[arrays.slot_symbol[0, :2]].tolist() == [50.0, 40.0]
+    assert proposal.quantity[0, :2].tolist() == [200.0, 0.0]
+    assert proposal.cash_after[0] == pytest.approx(10_000.0)
+    load(engine, book(tmp_path / "2", 1000, float(proposal.cash_after[0])), D2)
+    run(engine, D2)
+    assert reasons(engine, D2) == {"BAL": ""}
 
 
 def test_deposit_and_withdrawal_since_the_previous_run(engine: sa.Engine, tmp_path: Path) -> None:

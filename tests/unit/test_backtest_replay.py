@@ -3,10 +3,13 @@ dates, realised gains are the lots', and lots and holdings agree."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from trimtab.backtest.evaluation import Activity, evaluate_day
 from trimtab.backtest.generate import (
     HistorySpec,
     book_values,
@@ -17,7 +20,10 @@ from trimtab.backtest.policies import Kind, Policy, calendar_days, parse_policie
 from trimtab.backtest.run import Run, RunResult, run_policy
 from trimtab.backtest.setup import Setup, load_setup
 from trimtab.backtest.trading import Costs
+from trimtab.core.drift import drift
 from trimtab.core.engine import Method
+from trimtab.core.partial import sweep_target
+from trimtab.core.triggers import TriggerState
 from trimtab.io.book import read_book
 from trimtab.io.demo import DemoSpec, demo_tables, write_book
 from trimtab.options import trade_options
@@ -141,6 +147,23 @@ def test_cash_flow_policy_trades_only_after_flows(setup: Setup) -> None:
     assert traded.size > 0
     # a flow booked at the close of day t is seen by the evaluation of day t + 1
     assert np.isin(traded, flow_days + 1).all()
+
+
+def test_the_evaluation_measures_cash_against_each_models_cash(setup: Setup) -> None:
+    """Every account holding exactly its model's cash (what a rebalance to target leaves;
+    the demo models hold 0, 1 or 2%) at the first close: ``cash_high`` fires for none,
+    though for some that cash is more than $330 above the sweep target alone."""
+    arrays = setup.loaded.arrays
+    share = arrays.model_cash[arrays.account_model]
+    price = setup.history.close[0][setup.slot_symbol]
+    market = arrays.quantity * price
+    cash = share * market.sum(axis=1) / (1.0 - share)  # cash / (invested + cash) = share
+    close = drift(replace(setup.base, price=price, quantity=arrays.quantity, cash=cash))
+    np.testing.assert_allclose(cash, share * close.value)
+    state = TriggerState.empty(setup.size, setup.n_classes)
+    flags, _ = evaluate_day(setup, 1, close, market, cash, Activity.none(setup.size), state)
+    assert (cash > sweep_target(close.value) + 330.0).any()
+    assert not flags.cash_high.any()
 
 
 def test_policy_names() -> None:

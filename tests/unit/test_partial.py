@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from trimtab.core.batch import AccountBatch, make_batch
 from trimtab.core.logics import Amounts
-from trimtab.core.partial import class_drift, deposit, sweep_target, withdrawal
+from trimtab.core.partial import cash_kept, class_drift, deposit, sweep_target, withdrawal
 from trimtab.core.rounding import round_plan
 
 
@@ -39,6 +41,26 @@ def _amounts(generate: float = 0.0, invest: float = np.nan) -> Amounts:
 
 def test_sweep_target_is_a_share_of_value_with_a_minimum() -> None:
     np.testing.assert_allclose(sweep_target(np.array([100_000.0, 5_000.0])), [700.0, 80.0])
+
+
+def test_cash_kept_is_the_sweep_target_or_the_models_cash_if_larger() -> None:
+    # $100,000: sweep $700; 5% model cash is $5,000 (kept), 0.5% is $500 (the sweep wins).
+    # $5,000: sweep $80 (the minimum); 1% model cash is $50 (the sweep wins); none: $80.
+    value = np.array([100_000.0, 100_000.0, 5_000.0, 5_000.0])
+    kept = cash_kept(value, np.array([0.05, 0.005, 0.01, 0.0]))
+    np.testing.assert_allclose(kept, [5_000.0, 700.0, 80.0, 80.0])
+
+
+def test_deposit_keeps_the_models_cash_when_above_the_sweep() -> None:
+    # A $50,000 (at its 50% target), B $40,000 (5 points under its 45%), cash $10,000:
+    # V = $100,000; the model holds 5% cash ($5,000, above the $700 sweep), so only $5,000
+    # is invested, all in B: 500 at $10.
+    batch = replace(
+        _account([100.0, 10.0], [500, 4000], [0.5, 0.45], 10_000.0), cash_target=np.array([0.05])
+    )
+    rounded = round_plan(batch, deposit(batch, _amounts()), unit=1.0, min_trade_value=0.0)
+    np.testing.assert_array_equal(rounded.quantity[0], [0, 500])
+    assert rounded.cash_after[0] == pytest.approx(5_000.0)
 
 
 def test_deposit_invests_above_the_sweep_most_underweight_first() -> None:

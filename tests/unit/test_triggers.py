@@ -69,6 +69,7 @@ def inputs(n: int, c: int = 1, **changes: Any) -> TriggerInputs:
         window_start=d(WINDOW_START),
         value=np.full(n, 100_000.0),
         cash=np.full(n, 1_000.0),
+        model_cash=np.zeros(n),
         out_of_band=np.zeros(n, dtype=np.int32),
         class_diff=np.zeros((n, c)),
         target=np.zeros(n, dtype=np.int64),
@@ -128,6 +129,33 @@ def test_cash_high_follows_the_account_parameters() -> None:
     x = inputs(2, cash=np.array([2_000.0, 2_000.5]))
     flags, _ = run(x, cash_high_usd=1_000.0, sweep_pct=1.0)
     assert flags.cash_high.tolist() == [False, True]
+
+
+def test_cash_high_measures_cash_against_the_models_cash_target_when_larger() -> None:
+    """A model holding 5% cash: of $100,000 that is $5,000, above the sweep target ($700),
+    so the edge is $5,000 + $330 = $5,330. $5,000 (what a rebalance to target leaves) and
+    $5,330.00 are not above it; $5,330.01 and $5,331 are. The old edge ($1,030) no longer
+    applies to such an account."""
+    x = inputs(
+        4,
+        model_cash=np.full(4, 5.0),
+        cash=np.array([5_000.0, 5_330.00, 5_330.01, 5_331.0]),
+    )
+    flags, _ = run(x)
+    assert flags.cash_high.tolist() == [False, False, True, True]
+
+
+def test_cash_high_keeps_the_sweep_target_when_the_models_cash_is_smaller() -> None:
+    """A model with 0.5% cash: $500 of $100,000, below the sweep target ($700): the edge
+    stays $1,030. Of $5,000 with 1% cash ($50), the $80 minimum stands: the edge is $410."""
+    x = inputs(
+        4,
+        value=np.array([100_000.0, 100_000.0, 5_000.0, 5_000.0]),
+        model_cash=np.array([0.5, 0.5, 1.0, 1.0]),
+        cash=np.array([1_030.00, 1_030.01, 410.00, 410.01]),
+    )
+    flags, _ = run(x)
+    assert flags.cash_high.tolist() == [False, True, False, True]
 
 
 def test_cash_low_needs_two_evaluations_in_a_row() -> None:

@@ -58,15 +58,17 @@ def evaluate_day(
     base = setup.base
     diff = class_drift(market, close.value, base.target, setup.classes, setup.n_classes) * 100.0
     n = setup.size
+    arrays = setup.loaded.arrays
     inputs = TriggerInputs(
         day=int(day_numbers[t]),
         data_day=data_day,
         window_start=window_start,
         value=close.value,
         cash=cash,
+        model_cash=arrays.model_cash[arrays.account_model] * 100.0,
         out_of_band=close.out_of_band,
         class_diff=diff,
-        target=setup.loaded.arrays.account_model.astype(np.int64),
+        target=arrays.account_model.astype(np.int64),
         held=setup.rules.hold,
         first_seen=np.full(n, int(day_numbers[0]), dtype=np.int64),
         last_trade=activity.last_trade,

@@ -176,40 +176,63 @@ class LotStore:
 
     def of(self, accounts: Indices, methods: npt.NDArray[np.int8]) -> LotArrays:
         """The lots with shares of ``accounts`` (ascending), rows renumbered 0..len(accounts)
-        in that order; ``methods``, their lot methods (code 0 is first in, first out)."""
-        lo = np.searchsorted(self.row, accounts)
-        count = np.searchsorted(self.row, accounts + 1) - lo
+        in that order; ``methods``, their lot methods (code 0 is first in, first out).
+
+        The sorted lots of those accounts are contiguous runs, gathered field by field; the
+        tail's lots of those accounts (few) are then merged in after their position's
+        sorted lots, with one mask for every field."""
+        keys = accounts.astype(self.row.dtype)  # searched in the store's own type: no copy
+        lo = np.searchsorted(self.row, keys)
+        count = np.searchsorted(self.row, keys + 1) - lo
         total = int(count.sum())
         if total == self.row.size:  # every lot of the sorted part: no gather
             index = np.arange(total)
         else:
             index = np.arange(total) + np.repeat(lo - np.cumsum(count) + count, count)
         new_row = np.repeat(np.arange(accounts.size, dtype=np.int64), count)
+        quantity = self.quantity.take(index)
+        has = quantity > 0
+        if not has.all():
+            index, new_row, quantity = index[has], new_row[has], quantity[has]
+        fields = [index, new_row, quantity, *(getattr(self, f).take(index) for f in FIELDS[3:])]
+        slot = self.slot.take(index)
         tail = self._tail_lots()
-        if tail.size:  # the newest lots go after their position's sorted lots
+        mine = np.zeros(0, dtype=np.int64)
+        if tail.size:
             place = np.full(int(tail.row.max()) + 1, -1, dtype=np.int64)
             inside = accounts < place.size
             place[accounts[inside]] = np.flatnonzero(inside)
             tail_row = place[tail.row]
             mine = np.flatnonzero((tail_row >= 0) & (tail.quantity > 0))
+        if mine.size:  # the newest lots go after their position's sorted lots
             key = tail_row[mine] * self.width + tail.slot[mine]
             order = np.argsort(key, kind="stable")
             mine, key = mine[order], key[order]
-            at = np.searchsorted(new_row * self.width + self.slot[index], key, side="right")
-            index = np.insert(index, at, mine + self.row.size)
-            new_row = np.insert(new_row, at, tail_row[mine])
-        split = self._split(index)
-        quantity = self._gather("quantity", index, split)
-        has = quantity > 0
-        if not has.all():
-            index, new_row, quantity = index[has], new_row[has], quantity[has]
-            split = self._split(index)
+            at = np.searchsorted(new_row * self.width + slot, key, side="right")
+            spot = at + np.arange(mine.size)  # places in the merged lots
+            head = np.ones(index.size + mine.size, dtype=bool)
+            head[spot] = False
+            added = [
+                mine + self.row.size,
+                tail_row[mine],
+                tail.quantity[mine],
+                *(getattr(tail, f)[mine] for f in FIELDS[3:]),
+                tail.slot[mine],
+            ]
+            merged = []
+            for old, extra in zip([*fields, slot], added, strict=True):
+                both = np.empty(head.size, dtype=old.dtype)
+                both[head] = old
+                both[spot] = extra
+                merged.append(both)
+            *fields, slot = merged
+        index, new_row, quantity, basis, acquired = fields
         return LotArrays(
             row=new_row.astype(np.int32),
-            slot=self._gather("slot", index, split),
+            slot=slot,
             quantity=quantity,
-            basis=self._gather("basis", index, split),
-            acquired=self._gather("acquired", index, split),
+            basis=basis,
+            acquired=acquired,
             rank=None,
             source=index.astype(np.int64),
             ordered=not methods.any(),

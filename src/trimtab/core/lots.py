@@ -401,7 +401,9 @@ def relieve_sales(
     :func:`first_lots` are ``first_lot`` less ``first_offset``.
 
     Only the lots of the positions sold are visited, one lot rank at a time, and only as far
-    as each sale needs.
+    as each sale needs. After the first rank, the sales still needing shares step only
+    through the lots that can give some (eligible, with shares): a sale behind many lots it
+    may not sell (gain-locked, say) takes one step per lot it sells from, not per lot.
     """
     at = first_lot.take(slot) - first_offset  # places in the relief sequence
     end = first_lot[1:].take(slot) - first_offset
@@ -418,6 +420,8 @@ def relieve_sales(
     each = price.ravel().take(slot)  # dollars per share of each sale
     last = end - 1  # each sale's last place
     ranks: list[tuple[Indices, Indices, npt.NDArray[np.float64], npt.NDArray[np.float64]]] = []
+    way: Indices | None = None  # after the first rank: the places that can give, sale by sale
+    step = stop = np.zeros(0, dtype=np.int64)  # each sale's place in ``way``, and its end there
     while at.size:
         lot = at if sequence is None else sequence.take(at)
         in_lot = lots.quantity.take(lot)
@@ -434,8 +438,20 @@ def relieve_sales(
         # The basis relieved is the lot's basis pro rata (NaN when missing, and so the gain).
         gain = took * (sale_price - lots.basis.take(got) / whole)
         ranks.append((place, got, took, gain))
-        more = np.flatnonzero((left > SHARE_TOLERANCE) & (at < last))
-        at, last, left, each = at.take(more) + 1, last.take(more), left.take(more), each.take(more)
+        if way is None:
+            more = np.flatnonzero((left > SHARE_TOLERANCE) & (at < last))
+            left, each = left.take(more), each.take(more)
+            way, step, stop = _giving_places(
+                at.take(more) + 1, last.take(more), lots, eligible, sequence
+            )
+            # a sale with no such place left gets nothing more: it stops here
+            going = np.flatnonzero(step < stop)
+            step, stop, left, each = step[going], stop[going], left[going], each[going]
+        else:
+            more = np.flatnonzero((left > SHARE_TOLERANCE) & (step + 1 < stop))
+            step, stop = step.take(more) + 1, stop.take(more)
+            left, each = left.take(more), each.take(more)
+        at = way.take(step)
     if not ranks:
         none = np.zeros(0, dtype=np.int64)
         return Relieved(none, np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool))
@@ -446,6 +462,27 @@ def relieve_sales(
         idx, took, gain = idx.take(order), took.take(order), gain.take(order)
     long_term = lots.acquired.take(idx) <= cutoff
     return Relieved(index=idx, quantity=took, gain=gain, long_term=long_term)
+
+
+def _giving_places(
+    begin: Indices,
+    last: Indices,
+    lots: LotArrays,
+    eligible: npt.NDArray[np.bool_],
+    sequence: Indices | None,
+) -> tuple[Indices, Indices, Indices]:
+    """The places ``begin[i]..last[i]`` of each sale whose lot can give shares (eligible,
+    with shares), in order, one sale after the other; and each sale's first and end index
+    among them. The lots skipped would give nothing: a sale stepping over them takes the
+    same shares from the same lots."""
+    count = np.maximum(last - begin + 1, 0)
+    end = np.cumsum(count)
+    place = np.repeat(begin - end + count, count) + np.arange(int(end[-1]) if end.size else 0)
+    lot = place if sequence is None else sequence.take(place)
+    gives = eligible.take(lot) & (lots.quantity.take(lot) > 0)
+    before = np.zeros(place.size + 1, dtype=np.int64)  # giving places before each place
+    np.cumsum(gives, out=before[1:])
+    return place[gives], before.take(end - count), before.take(end)
 
 
 def _minimum_tax_sequence(

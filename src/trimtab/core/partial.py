@@ -56,6 +56,26 @@ def sweep_target(
     return out
 
 
+def cash_kept(
+    value: Dollars,
+    cash_target: Fractions,
+    *,
+    sweep_pct: float | Fractions = SWEEP_PCT,
+    sweep_min: float | Dollars = SWEEP_MIN,
+) -> Dollars:
+    """The cash an account is meant to hold, dollars: its sweep target (:func:`sweep_target`),
+    or its model's cash target (``cash_target``, a fraction of ``value``) where that is larger.
+
+    A deposit invests the cash above it, and the daily evaluation's ``cash_high`` trigger
+    measures cash against it: a model that holds cash keeps that cash after a rebalance, so
+    it is not cash to invest. A model without cash keeps the sweep target alone.
+    """
+    out: Dollars = np.maximum(
+        sweep_target(value, sweep_pct=sweep_pct, sweep_min=sweep_min), cash_target * value
+    )
+    return out
+
+
 def deposit(
     batch: AccountBatch,
     amounts: Amounts,
@@ -68,9 +88,7 @@ def deposit(
     ``amounts.cash_to_invest`` caps the dollars invested (NaN: all cash above the target).
     """
     value = batch.cash + np.einsum("ij,ij->i", batch.quantity, batch.price)
-    keep = np.maximum(
-        sweep_target(value, sweep_pct=sweep_pct, sweep_min=sweep_min), batch.cash_target * value
-    )
+    keep = cash_kept(value, batch.cash_target, sweep_pct=sweep_pct, sweep_min=sweep_min)
     cash_target = np.divide(keep, value, out=np.ones_like(value), where=value > 0)
     return invest_cash_min_trades(replace(batch, cash_target=cash_target), amounts)
 

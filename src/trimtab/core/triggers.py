@@ -26,8 +26,12 @@ Triggers (the codes of :data:`REASONS`):
   start.
 - ``no_trade``: ``no_trade_days`` days or more from the last trade (else the account's first
   import) to the book date.
-- ``cash_high``: cash more than ``cash_high_usd`` dollars above the sweep target
-  (``sweep_pct`` percent of value, at least ``sweep_min_usd`` dollars).
+- ``cash_high``: cash more than ``cash_high_usd`` dollars above the cash the account is
+  meant to hold: the sweep target (``sweep_pct`` percent of value, at least
+  ``sweep_min_usd`` dollars), or the model's cash target (``model_cash`` percent of value)
+  where that is larger (:func:`trimtab.core.partial.cash_kept`, the cash a deposit keeps).
+  A rebalance to target leaves the model's cash in the account; measured against the sweep
+  target alone, that cash would flag the account again the next day, every day.
 - ``cash_low``: cash below ``cash_low_pct`` percent of value today and on the previous
   evaluation.
 - ``deposit`` / ``withdrawal`` / ``restriction_ended``: such an event dated in the window,
@@ -43,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.partial import sweep_target
+from trimtab.core.partial import cash_kept
 
 Dollars = npt.NDArray[np.float64]
 Points = npt.NDArray[np.float64]
@@ -80,7 +84,8 @@ class TriggerParams:
         sac_soft_pct: sub-asset-class drift limit of ``class_drift_6m``, percent points (5).
         sac_soft_days: how long a class may stay past ``sac_soft_pct``, days (182).
         sac_hard_pct: sub-asset-class drift limit of ``class_drift_2d``, percent points (10).
-        cash_high_usd: cash above the sweep target that fires ``cash_high``, dollars (330).
+        cash_high_usd: cash above the sweep target (or the model's cash target, if larger)
+            that fires ``cash_high``, dollars (330).
         cash_low_pct: cash below this percent of value fires ``cash_low``, percent (0.3).
         sweep_pct: sweep target, percent of account value (0.7).
         sweep_min_usd: sweep target minimum, dollars (80).
@@ -132,6 +137,8 @@ class TriggerInputs:
             on a first evaluation).
         value: account value, cash included, dollars, (N,).
         cash: cash (sweep) balance, dollars, (N,).
+        model_cash: the cash target of the account's model, percent of value, (N,); 0 for
+            a model fully invested.
         out_of_band: number of securities outside their band, (N,).
         class_diff: weight minus target of each sub-asset class, percent points, (N, C).
         target: a code of the account's target (model and version): equal codes, the same
@@ -153,6 +160,7 @@ class TriggerInputs:
     window_start: int
     value: Dollars
     cash: Dollars
+    model_cash: Points
     out_of_band: npt.NDArray[np.int32]
     class_diff: Points
     target: Codes
@@ -233,7 +241,12 @@ def evaluate_triggers(
     before the first), for the same accounts and classes in the same order.
     """
     value, cash, diff = inputs.value, inputs.cash, inputs.class_diff
-    sweep = sweep_target(value, sweep_pct=params.sweep_pct, sweep_min=params.sweep_min_usd)
+    kept = cash_kept(
+        value,
+        inputs.model_cash / 100.0,
+        sweep_pct=params.sweep_pct,
+        sweep_min=params.sweep_min_usd,
+    )
     cash_low_now = cash < params.cash_low_pct / 100.0 * value
 
     size = np.abs(diff)
@@ -255,7 +268,7 @@ def evaluate_triggers(
         "class_drift_2d": drift_2d,
         "toggled": toggled(inputs.switches, len(value), inputs.window_start, inputs.data_day),
         "no_trade": inputs.data_day - last_trade >= params.no_trade_days,
-        "cash_high": cash > sweep + params.cash_high_usd,
+        "cash_high": cash > kept + params.cash_high_usd,
         "cash_low": cash_low_now & previous.cash_low,
         "deposit": in_window(inputs.last_deposit, inputs.window_start, inputs.data_day),
         "withdrawal": in_window(inputs.last_withdrawal, inputs.window_start, inputs.data_day),

@@ -21,7 +21,7 @@ DRIFT_PARAMETERS = {
     "sac_soft_pct": "percent points a sub-asset class may be off for sac_soft_days",
     "sac_soft_days": "days (over six months by default: 182)",
     "sac_hard_pct": "percent points a sub-asset class may be off two evaluations in a row",
-    "cash_high_usd": "dollars above the sweep target that flag the account",
+    "cash_high_usd": "cash dollars above the larger of sweep target and model cash that flag",
     "cash_low_pct": "percent of value below which cash is low",
     "sweep_pct": "sweep target, percent of value",
     "sweep_min_usd": "sweep target minimum, dollars",

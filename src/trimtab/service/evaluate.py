@@ -20,7 +20,8 @@ Triggers (codes as stored in ``evaluations.reasons``):
 - ``no_trade``: no trade for ``no_trade_days`` days (550); counted from the first import of
   the account when no trade is known.
 - ``cash_high``: cash more than ``cash_high_usd`` ($330) above the sweep target, which is
-  ``sweep_pct`` (0.7%) of account value, at least ``sweep_min_usd`` ($80).
+  ``sweep_pct`` (0.7%) of account value, at least ``sweep_min_usd`` ($80) — or above the
+  model's cash target where that is larger, the cash a rebalance to target leaves.
 - ``cash_low``: cash below ``cash_low_pct`` (0.3%) of value on this and the previous evaluation.
 - ``deposit`` / ``withdrawal``: cash activity of that kind dated since the previous run.
 - ``restriction_ended``: a restriction with end action ``rebalance_immediately`` whose end
@@ -546,6 +547,7 @@ def _read_inputs(
         window_start=_day(window_start),
         value=drift.value,
         cash=snap.arrays.cash,
+        model_cash=snap.arrays.model_cash[snap.arrays.account_model] * 100.0,
         out_of_band=drift.out_of_band,
         class_diff=diff,
         target=target,

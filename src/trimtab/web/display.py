@@ -104,7 +104,7 @@ DRIFT_LABELS = {
     "sac_soft_pct": "Sub-asset class soft band (points)",
     "sac_soft_days": "Soft band days",
     "sac_hard_pct": "Sub-asset class hard band (points)",
-    "cash_high_usd": "Cash high ($ above sweep)",
+    "cash_high_usd": "Cash high ($ above sweep or model cash)",
     "cash_low_pct": "Cash low (% of value)",
     "sweep_pct": "Cash sweep target (% of value)",
     "sweep_min_usd": "Cash sweep minimum ($)",
