@@ -22,6 +22,10 @@ from trimtab.web.pages._render import render, see_other
 router = APIRouter()
 
 PAGE = 50
+RECORD_ACCOUNTS = 200
+"""Accounts of the proposal reviewed shown on a record's page (the rest: its document)."""
+RECORD_ORDERS = 2000
+"""Orders shown on a record's page (all of them: the memorandum in the API, or the CLI)."""
 
 
 @router.get("/history", include_in_schema=False)
@@ -82,7 +86,10 @@ def record_page(
     memo = memorandum(uow, actor=who.user_id, request_id=request_id)
     again = replay_request(uow, actor=who.user_id, request_id=request_id) if replay else None
     lines: dict[str, list[dict[str, object]]] = {}
+    shown = {str(p["account_id"]) for p in memo.reviewed[:RECORD_ACCOUNTS]}
     for x in memo.reviewed_lines:
+        if str(x["account_id"]) not in shown:
+            continue
         lines.setdefault(str(x["account_id"]), []).append(x)
     moments = {
         "submitted": memo.request["submitted_at"],
@@ -95,6 +102,8 @@ def record_page(
         who,
         section="history",
         memo=memo,
+        reviewed=memo.reviewed[:RECORD_ACCOUNTS],
+        orders=memo.orders[:RECORD_ORDERS],
         lines=lines,
         again=again,
         request_id=request_id,
