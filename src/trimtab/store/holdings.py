@@ -129,7 +129,7 @@ def stage(
     as documents, each only if its content is not stored yet, and commit them: the slow
     part of an import, done once even when the import is interrupted and run again.
     :func:`record` then makes them a date's ``kind``, in the import's transaction."""
-    order = np.argsort(part, kind="stable")
+    order = staging_order(kind, table, part)
     parts = part[order]
     cuts = np.flatnonzero(np.diff(parts)) + 1
     starts = np.r_[0, cuts] if len(parts) else np.zeros(0, dtype=np.int64)
@@ -137,10 +137,13 @@ def stage(
     firm = uow.firm_id
     hb = t.holding_blobs.c
     staged = []
+    # one piece of contiguous columns, so that each part's rows are taken without
+    # concatenating every chunk again (a no-op for a table that is one chunk already)
+    table = table.combine_chunks()
     for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-        # one part's rows at a time: the whole table is never copied in part order
+        # one part's rows at a time, already in their document's order
         piece = table.take(pa.array(order[start:stop])).cast(SCHEMAS[kind])
-        data = _document(piece.sort_by(ORDER[kind]))
+        data = _document(piece)
         digest = hashlib.sha256(data).hexdigest()
         stored = uow.conn.execute(
             select(exists().where(hb.firm_id == firm, hb.sha256 == digest))
@@ -154,6 +157,49 @@ def stage(
         staged.append((int(parts[start]), digest, stop - start))
     uow.commit()
     return Staged(kind, tuple(staged))
+
+
+def staging_order(kind: str, table: pa.Table, part: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
+    """The rows of ``table`` by part, then in :data:`ORDER` ``[kind]``: one sort of
+    integers for the whole table (each text key as the rank of its value among the
+    column's distinct values), not a sort of texts per part."""
+    keys: list[tuple[npt.NDArray[np.int64], int]] = [(part.astype(np.int64), 0)]
+    for name, direction in ORDER[kind]:
+        assert direction == "ascending"
+        keys.append(_ranks(table.column(name)))
+    if not keys[0][0].size:
+        return np.zeros(0, dtype=np.int64)
+    keys[0] = (keys[0][0], int(keys[0][0].max()) + 1)
+    # one integer per row, when every key's range fits one int64; else a sort on each key
+    width = 1
+    for _, n in keys[1:]:
+        width *= max(n, 1)
+    if width * keys[0][1] < 2**62:
+        combined = np.zeros(len(part), dtype=np.int64)
+        for values, n in keys:
+            combined = combined * max(n, 1) + values
+        # the keys are unique (a book has no duplicate holding), so any sort gives this order
+        order: npt.NDArray[np.int64] = np.argsort(combined)
+        return order
+    lexed: npt.NDArray[np.int64] = np.lexsort([values for values, _ in reversed(keys)])
+    return lexed
+
+
+def _ranks(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], int]:
+    """Each value's rank among the column's distinct values, and how many there are:
+    integers as their distance from the least; texts by their code points, as
+    :meth:`pyarrow.Table.sort_by` orders them. The column holds no nulls."""
+    if pa.types.is_integer(column.type):
+        values = np.asarray(column.to_numpy(), dtype=np.int64)
+        low = int(values.min()) if values.size else 0
+        high = int(values.max()) if values.size else 0
+        return values - low, high - low + 1
+    texts = column.cast(pa.string())
+    distinct = pc.unique(texts)
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[np.asarray(pc.sort_indices(distinct))] = np.arange(len(distinct), dtype=np.int64)
+    codes = np.asarray(pc.index_in(texts, value_set=distinct).to_numpy(), dtype=np.int64)
+    return rank[codes], len(distinct)
 
 
 def record(uow: Scope, *, as_of: date, staged: Staged) -> int:
