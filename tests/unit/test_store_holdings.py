@@ -38,6 +38,21 @@ def test_positions_by_part_then_account_then_symbol(seed: int) -> None:
     assert order.tolist() == expected.to_pylist()
 
 
+def test_dictionaries_ranked_by_their_values() -> None:
+    """Accounts and symbols as dictionaries (a value may even be in one twice) are ordered
+    by their texts, not by their codes."""
+    accounts = pa.DictionaryArray.from_arrays(
+        pa.array([2, 0, 1, 3, 2, 0], pa.int32()), pa.array(["b", "c", "a", "b"])
+    )
+    symbols = pa.DictionaryArray.from_arrays(
+        pa.array([0, 0, 1, 1, 1, 2], pa.int32()), pa.array(["Z", "B", "A"])
+    )
+    table = pa.table({"account_id": accounts, "symbol": symbols})
+    order = holdings.staging_order("positions", table, np.zeros(6, np.int32))
+    keys = [(table["account_id"][i].as_py(), table["symbol"][i].as_py()) for i in order]
+    assert keys == [("a", "B"), ("a", "Z"), ("b", "A"), ("b", "B"), ("b", "Z"), ("c", "B")]
+
+
 def test_lots_by_part_then_row() -> None:
     rows = pa.table({"row": pa.array([5, 1, 4, 2, 3], pa.int64())})
     part = np.array([1, 1, 0, 0, 1], dtype=np.int32)

@@ -163,23 +163,19 @@ def import_book(
     # the holdings' documents first, committed on their own: the slow part of an import,
     # not written again when an interrupted import is run again
     say("holdings")
-    positions = _positions(tables, labels)
-    part = _parts(tables, positions)
-    staged = [
-        holdings.stage(
-            uow,
-            kind="positions",
-            table=positions,
-            part=_part_of(tables, positions, part),
-            now=now,
-        )
-    ]
+    accounts = tables["accounts"].column("account_id").cast(pa.string()).combine_chunks()
+    rows = {"positions": _positions(tables, labels)}
     if "lots" in tables:
-        lots = _lots(tables["lots"], labels["lots"])
+        rows["lots"] = _lots(tables["lots"], labels["lots"])
+    codes = {kind: _codes(accounts, table) for kind, table in rows.items()}
+    part = _parts(tables, accounts, list(codes.values()))
+    staged = []
+    for kind in list(rows):
+        table = _keyed(rows.pop(kind), accounts, codes[kind])
         staged.append(
-            holdings.stage(uow, kind="lots", table=lots, part=_part_of(tables, lots, part), now=now)
+            holdings.stage(uow, kind=kind, table=table, part=part[codes.pop(kind)], now=now)
         )
-    del positions
+        del table
     try:
         summary = _write_date(
             uow, actor, as_of, folder, part, staged, now, say, replaced=latest == as_of
@@ -221,7 +217,9 @@ def _write_date(
     versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
     say("accounts")
     known = _count(uow, t.accounts)
-    rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, part, now)
+    rows["accounts"] = _accounts(
+        uow, actor, as_of, tables["accounts"], labels, versions, part, now, replaced=replaced
+    )
     new["accounts"] = _count(uow, t.accounts) - known
     _lot_methods(uow, actor, tables["accounts"], labels["accounts"], now)
     for kind in staged:
@@ -275,6 +273,8 @@ def _clear_date(uow: UnitOfWork, as_of: date) -> None:
     conn, firm = uow.conn, uow.firm_id
     holdings.clear(uow, as_of)
     for name in t.DATED_TABLES:
+        if name == "account_days":  # replaced row by row where it changed: _account_days
+            continue
         table = t.metadata.tables[name]
         conn.execute(delete(table).where(table.c.firm_id == firm, table.c.as_of == as_of))
     conn.execute(delete(t.imports).where(t.imports.c.firm_id == firm, t.imports.c.as_of == as_of))
@@ -444,15 +444,25 @@ def _models(
     return versions, len(version_rows) - first_versions
 
 
-_EXISTING = pa.schema(
+_KNOWN = pa.schema(
     [
         ("account_id", pa.string()),
         ("household_id", pa.string()),
         ("registration", pa.string()),
         ("model_id", pa.string()),
+        ("current", pa.bool_()),
+        ("said", pa.bool_()),
+        ("day_model_id", pa.string()),
+        ("day_model_version", pa.int64()),
+        ("day_cash", MONEY),
+        ("day_rebalancing", pa.bool_()),
+        ("day_part", pa.int32()),
     ]
 )
-_SWITCHES = pa.schema([("account_id", pa.string()), ("rebalancing", pa.bool_())])
+"""What the store knows of each of the firm's accounts, read in one query
+(:func:`_known`): the account, its switch (``current``: the latest change; none when never
+set), the book's switch of the previous imported date (``said``), and its row of the date
+being imported again (``day_*``; ``day_part`` none when it has none)."""
 
 
 def _texts(accounts: pa.Table, name: str, default: str | None = None) -> pa.Array:
@@ -466,11 +476,72 @@ def _texts(accounts: pa.Table, name: str, default: str | None = None) -> pa.Arra
     return pc.fill_null(col, default) if default is not None else col
 
 
-def _switch_codes(table: pa.Table, ids: pa.Array) -> npt.NDArray[np.int8]:
-    """The ``rebalancing`` of each of ``ids`` in ``table``: 1 on, 0 off, -1 none."""
-    at = pc.index_in(ids, value_set=table.column("account_id"))
-    on = table.column("rebalancing").cast(pa.int8()).combine_chunks().take(at)
+def _switch_codes(column: pa.ChunkedArray, at: pa.Array) -> npt.NDArray[np.int8]:
+    """A switch column of :data:`_KNOWN` for the book's accounts (rows ``at``): 1 on, 0 off,
+    -1 none."""
+    on = column.cast(pa.int8()).combine_chunks().take(at)
     return np.asarray(pc.fill_null(on, -1).to_numpy(zero_copy_only=False), dtype=np.int8)
+
+
+def _known(uow: UnitOfWork, as_of: date, *, replaced: bool) -> pa.Table:
+    """The firm's accounts as :data:`_KNOWN`: one read, whatever the number of accounts
+    (the day's columns only when ``as_of`` is imported again)."""
+    a, c, d = t.accounts.c, t.rebalancing_changes.c, t.account_days
+    firm = uow.firm_id
+    previous_date = uow.conn.execute(
+        select(func.max(t.imports.c.as_of)).where(
+            t.imports.c.firm_id == firm, t.imports.c.as_of < as_of
+        )
+    ).scalar()
+    latest = (
+        select(c.account_id, c.rebalancing)
+        .where(
+            c.firm_id == firm,
+            c.change_id.in_(
+                select(func.max(c.change_id))
+                .where(c.firm_id == firm)
+                .group_by(c.account_id)
+                .scalar_subquery()
+            ),
+        )
+        .subquery("latest")
+    )
+    said, day = d.alias("said"), d.alias("day")
+    joined = t.accounts.outerjoin(latest, latest.c.account_id == a.account_id).outerjoin(
+        said,
+        (said.c.firm_id == firm)
+        & (said.c.as_of == previous_date)
+        & (said.c.account_id == a.account_id),
+    )
+    columns: list[Any] = [
+        a.account_id,
+        a.household_id,
+        a.registration,
+        a.model_id,
+        latest.c.rebalancing,
+        said.c.rebalancing,
+    ]
+    if replaced:
+        joined = joined.outerjoin(
+            day,
+            (day.c.firm_id == firm) & (day.c.as_of == as_of) & (day.c.account_id == a.account_id),
+        )
+        columns += [
+            day.c.model_id,
+            day.c.model_version,
+            day.c.cash,
+            day.c.rebalancing,
+            day.c.part,
+        ]
+    schema = _KNOWN if replaced else pa.schema(list(_KNOWN)[: len(columns)])
+    known = read_table(
+        uow.conn, select(*columns).select_from(joined).where(a.firm_id == firm), schema
+    )
+    for name in _KNOWN.names[len(columns) :]:
+        known = known.append_column(
+            _KNOWN.field(name), pa.nulls(len(known), _KNOWN.field(name).type)
+        )
+    return known
 
 
 def _differs(a: pa.Array, b: pa.Array) -> npt.NDArray[np.bool_]:
@@ -487,12 +558,15 @@ def _accounts(
     versions: dict[str, int],
     part: npt.NDArray[np.int32],
     now: datetime,
+    *,
+    replaced: bool,
 ) -> int:
     """Create and update the book's accounts, switch rebalancing as the book says
-    (:func:`_switch`), and store each account's day (cash, target, part); column by column,
-    with a Python turn only for the accounts that changed."""
+    (:func:`_switch`), and store each account's day (cash, target, part:
+    :func:`_account_days`); column by column, with a Python turn only for the accounts that
+    changed."""
     conn, firm = uow.conn, uow.firm_id
-    a, c, d = t.accounts.c, t.rebalancing_changes.c, t.account_days.c
+    a = t.accounts.c
     n = len(accounts)
     ids = accounts.column("account_id").cast(pa.string()).combine_chunks()
     cash = exact_floats(accounts, "cash", label=labels["accounts"], scale=6)
@@ -508,43 +582,17 @@ def _accounts(
         if "rebalancing" in accounts.column_names
         else np.full(n, -1, dtype=np.int8)
     )
-    existing = read_table(
-        conn,
-        select(a.account_id, a.household_id, a.registration, a.model_id).where(a.firm_id == firm),
-        _EXISTING,
-    )
-    at = pc.index_in(ids, value_set=existing.column("account_id"))
+    known = _known(uow, as_of, replaced=replaced)
+    at = pc.index_in(ids, value_set=known.column("account_id"))
     old = np.asarray(at.is_valid())
-    latest = select(func.max(c.change_id)).where(c.firm_id == firm).group_by(c.account_id)
-    current = _switch_codes(
-        read_table(
-            conn,
-            select(c.account_id, c.rebalancing).where(
-                c.firm_id == firm, c.change_id.in_(latest.scalar_subquery())
-            ),
-            _SWITCHES,
-        ),
-        ids,
-    )
-    previous_date = conn.execute(
-        select(func.max(t.imports.c.as_of)).where(
-            t.imports.c.firm_id == firm, t.imports.c.as_of < as_of
-        )
-    ).scalar()
-    said = _switch_codes(
-        read_table(
-            conn,
-            select(d.account_id, d.rebalancing).where(d.firm_id == firm, d.as_of == previous_date),
-            _SWITCHES,
-        ),
-        ids,
-    )
+    current = _switch_codes(known.column("current"), at)
+    said = _switch_codes(known.column("said"), at)
     # _switch, column by column
     keeps = (book == -1) | (book == said)
     on = np.where(current == -1, book != 0, np.where(keeps, current == 1, book == 1))
     switched = (current == -1) | (current != on)
     before = {
-        name: existing.column(name).combine_chunks().take(at)
+        name: known.column(name).combine_chunks().take(at)
         for name in ("household_id", "registration", "model_id")
     }
     moved = old & (
@@ -554,14 +602,14 @@ def _accounts(
     )
     toggled = old & (current != -1) & switched
 
-    known = pa.array(
+    stored_households = pa.array(
         conn.execute(select(t.households.c.household_id).where(t.households.c.firm_id == firm))
         .scalars()
         .all(),
         pa.string(),
     )
     named = pc.unique(household.drop_null())
-    new_households = named.filter(pc.invert(pc.is_in(named, value_set=known)))
+    new_households = named.filter(pc.invert(pc.is_in(named, value_set=stored_households)))
     write_table(
         conn,
         t.households,
@@ -656,22 +704,54 @@ def _accounts(
     version = pa.array([versions[m] for m in names.to_pylist()], pa.int64()).take(
         pc.index_in(model, value_set=names)
     )
-    return write_table(
-        conn,
-        t.account_days,
-        pa.table(
-            {
-                "firm_id": pa.array([firm] * n, pa.string()),
-                "as_of": pa.array([as_of] * n, pa.date32()),
-                "account_id": ids,
-                "model_id": model,
-                "model_version": version,
-                "cash": decimals(cash, MONEY),
-                "rebalancing": pa.array(np.where(book == -1, on, book == 1)),
-                "part": pa.array(part, pa.int32()),
-            }
-        ),
+    days = pa.table(
+        {
+            "firm_id": pa.array([firm] * n, pa.string()),
+            "as_of": pa.array([as_of] * n, pa.date32()),
+            "account_id": ids,
+            "model_id": model,
+            "model_version": version,
+            "cash": decimals(cash, MONEY),
+            "rebalancing": pa.array(np.where(book == -1, on, book == 1)),
+            "part": pa.array(part, pa.int32()),
+        }
     )
+    _account_days(uow, as_of, days, known, at)
+    return n
+
+
+def _account_days(
+    uow: UnitOfWork, as_of: date, days: pa.Table, known: pa.Table, at: pa.Array
+) -> None:
+    """Make ``days`` the rows of ``as_of`` in ``account_days``, writing only what differs
+    from the rows the date holds already (``known``'s ``day_*`` columns; row ``at[i]`` is
+    the account of ``days`` row ``i``): a date imported again with the same accounts'
+    days writes nothing, where deleting and writing again its million rows would cost
+    each of them its index entry twice."""
+    stored = known.column("day_part").is_valid()
+    if not pc.any(stored).as_py():  # a new date (or one that held no account)
+        write_table(uow.conn, t.account_days, days)
+        return
+    same = pc.fill_null(pc.take(stored, at), False)
+    for name in ("model_id", "model_version", "cash", "rebalancing", "part"):
+        mine, theirs = days.column(name), known.column(f"day_{name}").take(at)
+        # equal values, or none on both sides
+        equal = pc.fill_null(pc.equal(mine, theirs), pc.and_(mine.is_null(), theirs.is_null()))
+        same = pc.and_(same, equal)
+    # rows the date holds that are not the same any more: changed, or of an account not in
+    # this book
+    kept = pc.is_in(known.column("account_id"), value_set=days.column("account_id").filter(same))
+    stale = known.column("account_id").filter(pc.and_(stored, pc.invert(kept)))
+    d = t.account_days.c
+    for start in range(0, len(stale), 1000):
+        uow.conn.execute(
+            delete(t.account_days).where(
+                d.firm_id == uow.firm_id,
+                d.as_of == as_of,
+                d.account_id.in_(stale.slice(start, 1000).to_pylist()),
+            )
+        )
+    write_table(uow.conn, t.account_days, days.filter(pc.invert(same)))
 
 
 def _lot_methods(
@@ -742,15 +822,23 @@ def _switch(book: bool | None, book_before: bool | None, current: bool | None) -
 
 def _positions(tables: dict[str, pa.Table], labels: dict[str, str]) -> pa.Table:
     """Positions as given, except that the sum of the lots replaces the keys lots cover;
-    quantities as exact decimals."""
+    quantities as exact decimals (symbols as the book gives them, texts or a dictionary of
+    them, when no lot replaces a position)."""
     keys = ["account_id", "symbol"]
     positions = tables["positions"].select([*keys, "quantity"])
     exact_floats(positions, "quantity", label=labels["positions"], scale=8)
-    plain = pa.schema(
-        [("account_id", pa.string()), ("symbol", pa.string()), ("quantity", pa.float64())]
+    positions = pa.table(
+        {
+            "account_id": positions.column("account_id").cast(pa.string()),
+            "symbol": positions.column("symbol"),
+            "quantity": positions.column("quantity").cast(pa.float64()),
+        }
     )
-    positions = positions.cast(plain)
     if "lots" in tables:
+        plain = pa.schema(
+            [("account_id", pa.string()), ("symbol", pa.string()), ("quantity", pa.float64())]
+        )
+        positions = positions.cast(plain)
         lots = tables["lots"].select([*keys, "quantity"])
         exact_floats(lots, "quantity", label=labels["lots"], scale=8)
         summed = lots.cast(plain).group_by(keys).aggregate([("quantity", "sum")])
@@ -788,17 +876,22 @@ def _lots(lots: pa.Table, label: str) -> pa.Table:
     )
 
 
-def _parts(tables: dict[str, pa.Table], positions: pa.Table) -> npt.NDArray[np.int32]:
+def _codes(accounts: pa.Array, rows: pa.Table) -> npt.NDArray[np.int32]:
+    """The book account of each of ``rows``: its index in ``accounts`` (the book's checks
+    made sure every holding's account is one of them)."""
+    code = pc.index_in(rows.column("account_id").cast(pa.string()), value_set=accounts)
+    found: npt.NDArray[np.int32] = np.asarray(code.to_numpy(zero_copy_only=False), np.int32)
+    return found
+
+
+def _parts(
+    tables: dict[str, pa.Table], accounts: pa.Array, codes: list[npt.NDArray[np.int32]]
+) -> npt.NDArray[np.int32]:
     """Each book account's part of the date's holdings (:func:`holdings.assign_parts`),
-    sized by its positions and lots."""
-    accounts = tables["accounts"].column("account_id").cast(pa.string())
+    sized by its positions and lots (their accounts' ``codes``)."""
     rows = np.zeros(len(accounts), dtype=np.int64)
-    for table in (positions, tables.get("lots")):
-        if table is not None and len(table):
-            code = pc.index_in(table.column("account_id").cast(pa.string()), value_set=accounts)
-            rows += np.bincount(np.asarray(pc.fill_null(code, 0)), minlength=len(accounts)).astype(
-                np.int64
-            )
+    for code in codes:
+        rows += np.bincount(code, minlength=len(accounts)).astype(np.int64)
     households = (
         tables["accounts"].column("household_id").cast(pa.string())
         if "household_id" in tables["accounts"].column_names
@@ -808,11 +901,21 @@ def _parts(tables: dict[str, pa.Table], positions: pa.Table) -> npt.NDArray[np.i
     return holdings.assign_parts(accounts, households, rows)
 
 
-def _part_of(
-    tables: dict[str, pa.Table], rows: pa.Table, part: npt.NDArray[np.int32]
-) -> npt.NDArray[np.int32]:
-    """The part of each of ``rows`` (by its account)."""
-    accounts = tables["accounts"].column("account_id").cast(pa.string())
-    code = pc.index_in(rows.column("account_id"), value_set=accounts)
-    found: npt.NDArray[np.int32] = part[np.asarray(code)]
-    return found
+def _keyed(rows: pa.Table, accounts: pa.Array, code: npt.NDArray[np.int32]) -> pa.Table:
+    """``rows`` with their accounts and symbols as dictionaries and every column in one
+    piece: a part's rows are then taken as integers, and sorted by ranks of a few
+    distinct values (:func:`holdings.staging_order`); its document holds the texts."""
+    symbols = rows.column("symbol")
+    if pa.types.is_dictionary(symbols.type):
+        symbols = symbols.unify_dictionaries()
+    else:
+        symbols = pc.dictionary_encode(symbols.cast(pa.string()))
+    rows = rows.set_column(
+        rows.schema.get_field_index("account_id"),
+        "account_id",
+        pa.DictionaryArray.from_arrays(pa.array(code, pa.int32()), accounts),
+    )
+    rows = rows.set_column(
+        rows.schema.get_field_index("symbol"), "symbol", symbols.combine_chunks()
+    )
+    return rows.combine_chunks()

@@ -163,43 +163,56 @@ def staging_order(kind: str, table: pa.Table, part: npt.NDArray[np.int32]) -> np
     """The rows of ``table`` by part, then in :data:`ORDER` ``[kind]``: one sort of
     integers for the whole table (each text key as the rank of its value among the
     column's distinct values), not a sort of texts per part."""
-    keys: list[tuple[npt.NDArray[np.int64], int]] = [(part.astype(np.int64), 0)]
+    if not len(part):
+        return np.zeros(0, dtype=np.int64)
+    ranks = []
     for name, direction in ORDER[kind]:
         assert direction == "ascending"
-        keys.append(_ranks(table.column(name)))
-    if not keys[0][0].size:
-        return np.zeros(0, dtype=np.int64)
-    keys[0] = (keys[0][0], int(keys[0][0].max()) + 1)
-    # one integer per row, when every key's range fits one int64; else a sort on each key
-    width = 1
-    for _, n in keys[1:]:
+        ranks.append(_ranks(table.column(name)))
+    width = int(part.max()) + 1
+    for _, n in ranks:
         width *= max(n, 1)
-    if width * keys[0][1] < 2**62:
-        combined = np.zeros(len(part), dtype=np.int64)
-        for values, n in keys:
-            combined = combined * max(n, 1) + values
-        # the keys are unique (a book has no duplicate holding), so any sort gives this order
-        order: npt.NDArray[np.int64] = np.argsort(combined)
-        return order
-    lexed: npt.NDArray[np.int64] = np.lexsort([values for values, _ in reversed(keys)])
-    return lexed
+    if width >= 2**62:  # too many distinct keys for one integer: a sort on each key
+        lexed: npt.NDArray[np.int64] = np.lexsort([r for r, _ in reversed(ranks)] + [part])
+        return lexed
+    # one integer per row, built in place
+    combined = part.astype(np.int64)
+    while ranks:
+        values, n = ranks.pop(0)
+        combined *= max(n, 1)
+        combined += values
+        del values
+    # the keys are unique (a book has no duplicate holding), so any sort gives this order
+    order: npt.NDArray[np.int64] = np.argsort(combined)
+    return order
 
 
-def _ranks(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int64], int]:
+def _ranks(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int32] | npt.NDArray[np.int64], int]:
     """Each value's rank among the column's distinct values, and how many there are:
     integers as their distance from the least; texts by their code points, as
-    :meth:`pyarrow.Table.sort_by` orders them. The column holds no nulls."""
+    :meth:`pyarrow.Table.sort_by` orders them (a dictionary's values ranked once). The
+    column holds no nulls."""
     if pa.types.is_integer(column.type):
         values = np.asarray(column.to_numpy(), dtype=np.int64)
-        low = int(values.min()) if values.size else 0
-        high = int(values.max()) if values.size else 0
+        low, high = int(values.min()), int(values.max())
         return values - low, high - low + 1
-    texts = column.cast(pa.string())
-    distinct = pc.unique(texts)
-    rank = np.empty(len(distinct), dtype=np.int64)
-    rank[np.asarray(pc.sort_indices(distinct))] = np.arange(len(distinct), dtype=np.int64)
-    codes = np.asarray(pc.index_in(texts, value_set=distinct).to_numpy(), dtype=np.int64)
-    return rank[codes], len(distinct)
+    if pa.types.is_dictionary(column.type):
+        encoded = column.combine_chunks()  # one dictionary for every chunk
+        distinct, codes = encoded.dictionary.cast(pa.string()), encoded.indices
+    else:
+        texts = column.cast(pa.string())
+        distinct = pc.unique(texts)
+        codes = pc.index_in(texts, value_set=distinct)
+    if not len(distinct):
+        return np.zeros(0, dtype=np.int32), 0
+    by_value = pc.sort_indices(distinct)
+    ordered = distinct.take(by_value)
+    # a value that repeats (a dictionary may hold one twice) has one rank
+    new = np.ones(len(ordered), dtype=np.int32)
+    new[1:] = np.asarray(pc.not_equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1)))
+    rank = np.empty(len(distinct), dtype=np.int32)
+    rank[np.asarray(by_value)] = np.cumsum(new, dtype=np.int32) - 1
+    return rank[np.asarray(codes.to_numpy(zero_copy_only=False))], int(new.sum())
 
 
 def record(uow: Scope, *, as_of: date, staged: Staged) -> int:
