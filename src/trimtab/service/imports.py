@@ -493,17 +493,18 @@ def _known(uow: UnitOfWork, as_of: date, *, replaced: bool) -> pa.Table:
             t.imports.c.firm_id == firm, t.imports.c.as_of < as_of
         )
     ).scalar()
+    # each account's latest change: its greatest change_id, joined (not "IN", which the
+    # planner takes for a couple of hundred rows and looks up one by one)
+    last = (
+        select(func.max(c.change_id).label("change_id"))
+        .where(c.firm_id == firm)
+        .group_by(c.account_id)
+        .subquery("last")
+    )
     latest = (
         select(c.account_id, c.rebalancing)
-        .where(
-            c.firm_id == firm,
-            c.change_id.in_(
-                select(func.max(c.change_id))
-                .where(c.firm_id == firm)
-                .group_by(c.account_id)
-                .scalar_subquery()
-            ),
-        )
+        .select_from(t.rebalancing_changes.join(last, last.c.change_id == c.change_id))
+        .where(c.firm_id == firm)
         .subquery("latest")
     )
     said, day = d.alias("said"), d.alias("day")
