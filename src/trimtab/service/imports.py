@@ -21,11 +21,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 
 from trimtab.errors import BookError, ConflictError
 from trimtab.io.book import read_book
-from trimtab.io.book_rules import RuleTables, book_slot_rules, rule_table
+from trimtab.io.book_rules import RULE_SCHEMAS, RuleTables, book_slot_rules, rule_table
 from trimtab.io.book_sleeves import (
     SleeveTables,
     lay_out_sleeves,
@@ -84,7 +84,10 @@ def read_book_folder(folder: Path, as_of: date | None = None) -> BookFolder:
     extras = read_extras(folder, book.account_ids)
     if table_path(folder, "specific_lots") is not None:
         raise BookError("specific_lots", "the service keeps no specific-lot orders yet")
-    book_slot_rules(folder, book, as_of=as_of or date.today())  # names the first bad row
+    if "lots" in book.tables or any(table_path(folder, name) for name in RULE_SCHEMAS):
+        # names the first bad row (without rule tables or lots there is nothing to check,
+        # and laying out the slots' rules costs seconds and slot-sized masks at scale)
+        book_slot_rules(folder, book, as_of=as_of or date.today())
     rules: dict[str, tuple[str, pa.Table]] = {}
     for name in STORED_RULES:
         label, table = rule_table(folder, name)
@@ -444,25 +447,25 @@ def _models(
     return versions, len(version_rows) - first_versions
 
 
-_KNOWN = pa.schema(
+_EXISTING = pa.schema(
     [
         ("account_id", pa.string()),
         ("household_id", pa.string()),
         ("registration", pa.string()),
         ("model_id", pa.string()),
-        ("current", pa.bool_()),
-        ("said", pa.bool_()),
-        ("day_model_id", pa.string()),
-        ("day_model_version", pa.int64()),
-        ("day_cash", MONEY),
-        ("day_rebalancing", pa.bool_()),
-        ("day_part", pa.int32()),
     ]
 )
-"""What the store knows of each of the firm's accounts, read in one query
-(:func:`_known`): the account, its switch (``current``: the latest change; none when never
-set), the book's switch of the previous imported date (``said``), and its row of the date
-being imported again (``day_*``; ``day_part`` none when it has none)."""
+_SWITCHES = pa.schema([("account_id", pa.string()), ("rebalancing", pa.bool_())])
+_DAYS = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("model_id", pa.string()),
+        ("model_version", pa.int64()),
+        ("cash", MONEY),
+        ("rebalancing", pa.bool_()),
+        ("part", pa.int32()),
+    ]
+)
 
 
 def _texts(accounts: pa.Table, name: str, default: str | None = None) -> pa.Array:
@@ -476,73 +479,29 @@ def _texts(accounts: pa.Table, name: str, default: str | None = None) -> pa.Arra
     return pc.fill_null(col, default) if default is not None else col
 
 
-def _switch_codes(column: pa.ChunkedArray, at: pa.Array) -> npt.NDArray[np.int8]:
-    """A switch column of :data:`_KNOWN` for the book's accounts (rows ``at``): 1 on, 0 off,
-    -1 none."""
-    on = column.cast(pa.int8()).combine_chunks().take(at)
+def _switch_codes(table: pa.Table, ids: pa.Array) -> npt.NDArray[np.int8]:
+    """The ``rebalancing`` of each of ``ids`` in ``table``: 1 on, 0 off, -1 none."""
+    at = pc.index_in(ids, value_set=table.column("account_id"))
+    on = table.column("rebalancing").cast(pa.int8()).combine_chunks().take(at)
     return np.asarray(pc.fill_null(on, -1).to_numpy(zero_copy_only=False), dtype=np.int8)
 
 
-def _known(uow: UnitOfWork, as_of: date, *, replaced: bool) -> pa.Table:
-    """The firm's accounts as :data:`_KNOWN`: one read, whatever the number of accounts
-    (the day's columns only when ``as_of`` is imported again)."""
-    a, c, d = t.accounts.c, t.rebalancing_changes.c, t.account_days
-    firm = uow.firm_id
-    previous_date = uow.conn.execute(
-        select(func.max(t.imports.c.as_of)).where(
-            t.imports.c.firm_id == firm, t.imports.c.as_of < as_of
-        )
-    ).scalar()
-    # each account's latest change: its greatest change_id, joined (not "IN", which the
-    # planner takes for a couple of hundred rows and looks up one by one)
+def _latest_switches(firm: str) -> Select[Any]:
+    """Each account's latest switch change: the one with its greatest ``change_id``, found
+    by a join (an ``IN`` the planner takes for a few hundred rows, and looks up one by
+    one)."""
+    c = t.rebalancing_changes.c
     last = (
         select(func.max(c.change_id).label("change_id"))
         .where(c.firm_id == firm)
         .group_by(c.account_id)
         .subquery("last")
     )
-    latest = (
+    return (
         select(c.account_id, c.rebalancing)
         .select_from(t.rebalancing_changes.join(last, last.c.change_id == c.change_id))
         .where(c.firm_id == firm)
-        .subquery("latest")
     )
-    said, day = d.alias("said"), d.alias("day")
-    joined = t.accounts.outerjoin(latest, latest.c.account_id == a.account_id).outerjoin(
-        said,
-        (said.c.firm_id == firm)
-        & (said.c.as_of == previous_date)
-        & (said.c.account_id == a.account_id),
-    )
-    columns: list[Any] = [
-        a.account_id,
-        a.household_id,
-        a.registration,
-        a.model_id,
-        latest.c.rebalancing,
-        said.c.rebalancing,
-    ]
-    if replaced:
-        joined = joined.outerjoin(
-            day,
-            (day.c.firm_id == firm) & (day.c.as_of == as_of) & (day.c.account_id == a.account_id),
-        )
-        columns += [
-            day.c.model_id,
-            day.c.model_version,
-            day.c.cash,
-            day.c.rebalancing,
-            day.c.part,
-        ]
-    schema = _KNOWN if replaced else pa.schema(list(_KNOWN)[: len(columns)])
-    known = read_table(
-        uow.conn, select(*columns).select_from(joined).where(a.firm_id == firm), schema
-    )
-    for name in _KNOWN.names[len(columns) :]:
-        known = known.append_column(
-            _KNOWN.field(name), pa.nulls(len(known), _KNOWN.field(name).type)
-        )
-    return known
 
 
 def _differs(a: pa.Array, b: pa.Array) -> npt.NDArray[np.bool_]:
@@ -567,7 +526,7 @@ def _accounts(
     :func:`_account_days`); column by column, with a Python turn only for the accounts that
     changed."""
     conn, firm = uow.conn, uow.firm_id
-    a = t.accounts.c
+    a, d = t.accounts.c, t.account_days.c
     n = len(accounts)
     ids = accounts.column("account_id").cast(pa.string()).combine_chunks()
     cash = exact_floats(accounts, "cash", label=labels["accounts"], scale=6)
@@ -583,17 +542,33 @@ def _accounts(
         if "rebalancing" in accounts.column_names
         else np.full(n, -1, dtype=np.int8)
     )
-    known = _known(uow, as_of, replaced=replaced)
-    at = pc.index_in(ids, value_set=known.column("account_id"))
+    existing = read_table(
+        conn,
+        select(a.account_id, a.household_id, a.registration, a.model_id).where(a.firm_id == firm),
+        _EXISTING,
+    )
+    at = pc.index_in(ids, value_set=existing.column("account_id"))
     old = np.asarray(at.is_valid())
-    current = _switch_codes(known.column("current"), at)
-    said = _switch_codes(known.column("said"), at)
+    current = _switch_codes(read_table(conn, _latest_switches(firm), _SWITCHES), ids)
+    previous_date = conn.execute(
+        select(func.max(t.imports.c.as_of)).where(
+            t.imports.c.firm_id == firm, t.imports.c.as_of < as_of
+        )
+    ).scalar()
+    said = _switch_codes(
+        read_table(
+            conn,
+            select(d.account_id, d.rebalancing).where(d.firm_id == firm, d.as_of == previous_date),
+            _SWITCHES,
+        ),
+        ids,
+    )
     # _switch, column by column
     keeps = (book == -1) | (book == said)
     on = np.where(current == -1, book != 0, np.where(keeps, current == 1, book == 1))
     switched = (current == -1) | (current != on)
     before = {
-        name: known.column(name).combine_chunks().take(at)
+        name: existing.column(name).combine_chunks().take(at)
         for name in ("household_id", "registration", "model_id")
     }
     moved = old & (
@@ -717,33 +692,40 @@ def _accounts(
             "part": pa.array(part, pa.int32()),
         }
     )
-    _account_days(uow, as_of, days, known, at)
+    _account_days(uow, as_of, days, replaced=replaced)
     return n
 
 
-def _account_days(
-    uow: UnitOfWork, as_of: date, days: pa.Table, known: pa.Table, at: pa.Array
-) -> None:
-    """Make ``days`` the rows of ``as_of`` in ``account_days``, writing only what differs
-    from the rows the date holds already (``known``'s ``day_*`` columns; row ``at[i]`` is
-    the account of ``days`` row ``i``): a date imported again with the same accounts'
-    days writes nothing, where deleting and writing again its million rows would cost
-    each of them its index entry twice."""
-    stored = known.column("day_part").is_valid()
-    if not pc.any(stored).as_py():  # a new date (or one that held no account)
+def _account_days(uow: UnitOfWork, as_of: date, days: pa.Table, *, replaced: bool) -> None:
+    """Make ``days`` the rows of ``as_of`` in ``account_days``. A date imported again
+    (``replaced``) keeps the rows it holds that are the same, and writes only the others:
+    the same accounts' days write nothing, where deleting and writing again a million rows
+    would cost each of them its index entry twice."""
+    d = t.account_days.c
+    stored = (
+        read_table(
+            uow.conn,
+            select(d.account_id, d.model_id, d.model_version, d.cash, d.rebalancing, d.part).where(
+                d.firm_id == uow.firm_id, d.as_of == as_of
+            ),
+            _DAYS,
+        )
+        if replaced
+        else _DAYS.empty_table()
+    )
+    if not len(stored):
         write_table(uow.conn, t.account_days, days)
         return
-    same = pc.fill_null(pc.take(stored, at), False)
-    for name in ("model_id", "model_version", "cash", "rebalancing", "part"):
-        mine, theirs = days.column(name), known.column(f"day_{name}").take(at)
+    at = pc.index_in(days.column("account_id"), value_set=stored.column("account_id"))
+    same = at.is_valid()
+    for name in _DAYS.names[1:]:
+        mine, theirs = days.column(name), stored.column(name).take(at)
         # equal values, or none on both sides
         equal = pc.fill_null(pc.equal(mine, theirs), pc.and_(mine.is_null(), theirs.is_null()))
         same = pc.and_(same, equal)
-    # rows the date holds that are not the same any more: changed, or of an account not in
-    # this book
-    kept = pc.is_in(known.column("account_id"), value_set=days.column("account_id").filter(same))
-    stale = known.column("account_id").filter(pc.and_(stored, pc.invert(kept)))
-    d = t.account_days.c
+    # the rows that are not the same any more: changed, or of an account not in this book
+    kept = pc.is_in(stored.column("account_id"), value_set=days.column("account_id").filter(same))
+    stale = stored.column("account_id").filter(pc.invert(kept))
     for start in range(0, len(stale), 1000):
         uow.conn.execute(
             delete(t.account_days).where(
