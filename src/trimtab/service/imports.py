@@ -542,11 +542,12 @@ def _accounts(
         if "rebalancing" in accounts.column_names
         else np.full(n, -1, dtype=np.int8)
     )
-    existing = read_table(
-        conn,
-        select(a.account_id, a.household_id, a.registration, a.model_id).where(a.firm_id == firm),
-        _EXISTING,
+    query = select(a.account_id, a.household_id, a.registration, a.model_id).where(
+        a.firm_id == firm
     )
+    if uow.dialect == "sqlite":  # its primary key, not the model index it picks without
+        query = query.order_by(a.account_id)  # statistics (a table lookup per row)
+    existing = read_table(conn, query, _EXISTING)
     at = pc.index_in(ids, value_set=existing.column("account_id"))
     old = np.asarray(at.is_valid())
     current = _switch_codes(read_table(conn, _latest_switches(firm), _SWITCHES), ids)
