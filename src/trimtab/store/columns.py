@@ -30,13 +30,15 @@ def decimals(values: npt.ArrayLike, type_: pa.Decimal128Type, null: npt.ArrayLik
     nearest double of, for values checked to have no more decimals than the scale."""
     x = np.asarray(values, dtype=np.float64)
     mask = np.asarray(null, dtype=bool) if np.size(null) else np.zeros(x.size, dtype=bool)
-    unscaled = np.rint(np.where(mask, 0.0, x) * 10.0**type_.scale).astype(np.int64)
+    scaled = x * 10.0**type_.scale  # one temporary of x's size, worked in place
+    scaled[mask] = 0.0
     words = np.empty((x.size, 2), dtype=np.int64)
-    words[:, 0] = unscaled
-    words[:, 1] = unscaled >> 63  # the high word of a two's complement 128-bit integer
+    words[:, 0] = np.rint(scaled, out=scaled)
+    del scaled
+    words[:, 1] = words[:, 0] >> 63  # the high word of a two's complement 128-bit integer
     validity = pa.array(~mask).buffers()[1] if mask.any() else None
     return pa.Array.from_buffers(
-        type_, x.size, [validity, pa.py_buffer(words.tobytes())], null_count=int(mask.sum())
+        type_, x.size, [validity, pa.py_buffer(words)], null_count=int(mask.sum())
     )
 
 
