@@ -17,6 +17,9 @@ Each step's wall time and the peak memory (resident set, ``VmHWM``) of its proce
 reported.
 
     .venv/bin/python bench/bench_morning.py --accounts 200000 [--before 32a31fb] [--only sqlite]
+        [--steps imports]
+
+``--steps imports`` runs the three imports only, without the evaluations.
 """
 
 from __future__ import annotations
@@ -132,7 +135,9 @@ def worktree(commit: str) -> Any:
         )
 
 
-def run(accounts: int, before: str | None, only: str | None) -> dict[str, Any]:
+def run(
+    accounts: int, before: str | None, only: str | None, steps: tuple[str, ...] = STEPS
+) -> dict[str, Any]:
     import sqlalchemy as sa
 
     folder = c.ensure_book(accounts)
@@ -158,7 +163,7 @@ def run(accounts: int, before: str | None, only: str | None) -> dict[str, Any]:
                     with admin.begin() as conn:
                         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
                 try:
-                    for name in STEPS:
+                    for name in steps:
                         r = child(src, url, schema, str(folder), name)
                         c.log(
                             f"{label} {database} {name}: {r['seconds']:.1f} s, "
@@ -212,9 +217,13 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=200_000)
     parser.add_argument("--before", help="an earlier commit to measure beside this checkout")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--steps", choices=["all", "imports"], default="all", help="imports: the imports only"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.accounts, args.before, args.only)
+    steps = STEPS[:3] if args.steps == "imports" else STEPS
+    result = run(args.accounts, args.before, args.only, steps)
     c.emit(result, render(result), args.json)
 
 

@@ -206,6 +206,10 @@ def _positions_and_lots(book: LoadedBook, labels: dict[str, str]) -> None:
         raise BookError(
             lp, "no rows: the table has a header only (the date would hold no positions)"
         )
+    if "lots" not in tables or book.lot_codes is None:
+        # every position was laid out by read_book, which refuses an account holding a
+        # symbol twice (with lots, the positions they replace were not laid out)
+        return
     symbols = strings(book.symbols)
     acc, sym = holding_codes(lp, positions, book.account_ids, symbols)
     width = np.int64(len(book.symbols))
@@ -217,8 +221,6 @@ def _positions_and_lots(book: LoadedBook, labels: dict[str, str]) -> None:
         r = int(order[again].min()) + 1
         key = _key(book, int(acc[r - 1]), int(sym[r - 1]))
         raise BookError(f"{lp} row {r} column symbol", f"duplicate key ({key})")
-    if "lots" not in tables or book.lot_codes is None:
-        return
     ll = labels["lots"]
     lacc, lsym = book.lot_codes
     lkey = lacc.astype(np.int64) * width + lsym

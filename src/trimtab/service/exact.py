@@ -45,7 +45,7 @@ def exact_floats(table: pa.Table, column: str, *, label: str, scale: int) -> pa.
     Raises :class:`BookError` naming the row when a value has more than ``scale`` decimals.
     """
     col = table.column(column).cast(pa.float64())
-    values = col.to_numpy(zero_copy_only=False).astype(np.float64)
+    values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
     null = pc.is_null(col).to_numpy(zero_copy_only=False)
     with np.errstate(invalid="ignore"):
         suspect = ~null & (np.round(values, scale) != values)

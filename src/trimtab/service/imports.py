@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from trimtab.errors import BookError, ConflictError
 from trimtab.io.book import read_book
-from trimtab.io.book_rules import RuleTables, book_slot_rules, rule_table
+from trimtab.io.book_rules import RULE_SCHEMAS, RuleTables, book_slot_rules, rule_table
 from trimtab.io.book_sleeves import (
     SleeveTables,
     lay_out_sleeves,
@@ -84,7 +84,10 @@ def read_book_folder(folder: Path, as_of: date | None = None) -> BookFolder:
     extras = read_extras(folder, book.account_ids)
     if table_path(folder, "specific_lots") is not None:
         raise BookError("specific_lots", "the service keeps no specific-lot orders yet")
-    book_slot_rules(folder, book, as_of=as_of or date.today())  # names the first bad row
+    if "lots" in book.tables or any(table_path(folder, name) for name in RULE_SCHEMAS):
+        # names the first bad row (without rule tables or lots there is nothing to check,
+        # and laying out the slots' rules costs seconds and slot-sized masks at scale)
+        book_slot_rules(folder, book, as_of=as_of or date.today())
     rules: dict[str, tuple[str, pa.Table]] = {}
     for name in STORED_RULES:
         label, table = rule_table(folder, name)
@@ -163,23 +166,19 @@ def import_book(
     # the holdings' documents first, committed on their own: the slow part of an import,
     # not written again when an interrupted import is run again
     say("holdings")
-    positions = _positions(tables, labels)
-    part = _parts(tables, positions)
-    staged = [
-        holdings.stage(
-            uow,
-            kind="positions",
-            table=positions,
-            part=_part_of(tables, positions, part),
-            now=now,
-        )
-    ]
+    accounts = tables["accounts"].column("account_id").cast(pa.string()).combine_chunks()
+    rows = {"positions": _positions(tables, labels)}
     if "lots" in tables:
-        lots = _lots(tables["lots"], labels["lots"])
+        rows["lots"] = _lots(tables["lots"], labels["lots"])
+    codes = {kind: _codes(accounts, table) for kind, table in rows.items()}
+    part = _parts(tables, accounts, list(codes.values()))
+    staged = []
+    for kind in list(rows):
+        table = _keyed(rows.pop(kind), accounts, codes[kind])
         staged.append(
-            holdings.stage(uow, kind="lots", table=lots, part=_part_of(tables, lots, part), now=now)
+            holdings.stage(uow, kind=kind, table=table, part=part[codes.pop(kind)], now=now)
         )
-    del positions
+        del table
     try:
         summary = _write_date(
             uow, actor, as_of, folder, part, staged, now, say, replaced=latest == as_of
@@ -221,7 +220,9 @@ def _write_date(
     versions, new_versions = _models(uow, as_of, tables["models"], labels["models"], actor, now)
     say("accounts")
     known = _count(uow, t.accounts)
-    rows["accounts"] = _accounts(uow, actor, as_of, tables["accounts"], labels, versions, part, now)
+    rows["accounts"] = _accounts(
+        uow, actor, as_of, tables["accounts"], labels, versions, part, now, replaced=replaced
+    )
     new["accounts"] = _count(uow, t.accounts) - known
     _lot_methods(uow, actor, tables["accounts"], labels["accounts"], now)
     for kind in staged:
@@ -275,6 +276,8 @@ def _clear_date(uow: UnitOfWork, as_of: date) -> None:
     conn, firm = uow.conn, uow.firm_id
     holdings.clear(uow, as_of)
     for name in t.DATED_TABLES:
+        if name == "account_days":  # replaced row by row where it changed: _account_days
+            continue
         table = t.metadata.tables[name]
         conn.execute(delete(table).where(table.c.firm_id == firm, table.c.as_of == as_of))
     conn.execute(delete(t.imports).where(t.imports.c.firm_id == firm, t.imports.c.as_of == as_of))
@@ -453,6 +456,19 @@ _EXISTING = pa.schema(
     ]
 )
 _SWITCHES = pa.schema([("account_id", pa.string()), ("rebalancing", pa.bool_())])
+_CHANGES = pa.schema(
+    [("account_id", pa.string()), ("change_id", pa.int64()), ("rebalancing", pa.bool_())]
+)
+_DAYS = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("model_id", pa.string()),
+        ("model_version", pa.int64()),
+        ("cash", MONEY),
+        ("rebalancing", pa.bool_()),
+        ("part", pa.int32()),
+    ]
+)
 
 
 def _texts(accounts: pa.Table, name: str, default: str | None = None) -> pa.Array:
@@ -473,6 +489,22 @@ def _switch_codes(table: pa.Table, ids: pa.Array) -> npt.NDArray[np.int8]:
     return np.asarray(pc.fill_null(on, -1).to_numpy(zero_copy_only=False), dtype=np.int8)
 
 
+def _latest_switches(uow: UnitOfWork) -> pa.Table:
+    """Each account's latest switch change (its greatest ``change_id``) as
+    :data:`_SWITCHES`: every change read as it lies, the latest picked here (a query that
+    groups by account and joins back costs the database seconds at a million accounts)."""
+    c = t.rebalancing_changes.c
+    changes = read_table(
+        uow.conn,
+        select(c.account_id, c.change_id, c.rebalancing).where(c.firm_id == uow.firm_id),
+        _CHANGES,
+    )
+    newest_first = np.argsort(changes.column("change_id").to_numpy())[::-1]
+    account = pc.dictionary_encode(changes.column("account_id")).combine_chunks().indices
+    _, first = np.unique(np.asarray(account)[newest_first], return_index=True)
+    return changes.take(pa.array(newest_first[first])).select(["account_id", "rebalancing"])
+
+
 def _differs(a: pa.Array, b: pa.Array) -> npt.NDArray[np.bool_]:
     """Where two text columns differ, a missing value being a value of its own."""
     return np.asarray(pc.not_equal(pc.fill_null(a, "\x00"), pc.fill_null(b, "\x00")))
@@ -487,12 +519,15 @@ def _accounts(
     versions: dict[str, int],
     part: npt.NDArray[np.int32],
     now: datetime,
+    *,
+    replaced: bool,
 ) -> int:
     """Create and update the book's accounts, switch rebalancing as the book says
-    (:func:`_switch`), and store each account's day (cash, target, part); column by column,
-    with a Python turn only for the accounts that changed."""
+    (:func:`_switch`), and store each account's day (cash, target, part:
+    :func:`_account_days`); column by column, with a Python turn only for the accounts that
+    changed."""
     conn, firm = uow.conn, uow.firm_id
-    a, c, d = t.accounts.c, t.rebalancing_changes.c, t.account_days.c
+    a, d = t.accounts.c, t.account_days.c
     n = len(accounts)
     ids = accounts.column("account_id").cast(pa.string()).combine_chunks()
     cash = exact_floats(accounts, "cash", label=labels["accounts"], scale=6)
@@ -508,24 +543,15 @@ def _accounts(
         if "rebalancing" in accounts.column_names
         else np.full(n, -1, dtype=np.int8)
     )
-    existing = read_table(
-        conn,
-        select(a.account_id, a.household_id, a.registration, a.model_id).where(a.firm_id == firm),
-        _EXISTING,
+    query = select(a.account_id, a.household_id, a.registration, a.model_id).where(
+        a.firm_id == firm
     )
+    if uow.dialect == "sqlite":  # its primary key, not the model index it picks without
+        query = query.order_by(a.account_id)  # statistics (a table lookup per row)
+    existing = read_table(conn, query, _EXISTING)
     at = pc.index_in(ids, value_set=existing.column("account_id"))
     old = np.asarray(at.is_valid())
-    latest = select(func.max(c.change_id)).where(c.firm_id == firm).group_by(c.account_id)
-    current = _switch_codes(
-        read_table(
-            conn,
-            select(c.account_id, c.rebalancing).where(
-                c.firm_id == firm, c.change_id.in_(latest.scalar_subquery())
-            ),
-            _SWITCHES,
-        ),
-        ids,
-    )
+    current = _switch_codes(_latest_switches(uow), ids)
     previous_date = conn.execute(
         select(func.max(t.imports.c.as_of)).where(
             t.imports.c.firm_id == firm, t.imports.c.as_of < as_of
@@ -554,14 +580,14 @@ def _accounts(
     )
     toggled = old & (current != -1) & switched
 
-    known = pa.array(
+    stored_households = pa.array(
         conn.execute(select(t.households.c.household_id).where(t.households.c.firm_id == firm))
         .scalars()
         .all(),
         pa.string(),
     )
     named = pc.unique(household.drop_null())
-    new_households = named.filter(pc.invert(pc.is_in(named, value_set=known)))
+    new_households = named.filter(pc.invert(pc.is_in(named, value_set=stored_households)))
     write_table(
         conn,
         t.households,
@@ -656,22 +682,61 @@ def _accounts(
     version = pa.array([versions[m] for m in names.to_pylist()], pa.int64()).take(
         pc.index_in(model, value_set=names)
     )
-    return write_table(
-        conn,
-        t.account_days,
-        pa.table(
-            {
-                "firm_id": pa.array([firm] * n, pa.string()),
-                "as_of": pa.array([as_of] * n, pa.date32()),
-                "account_id": ids,
-                "model_id": model,
-                "model_version": version,
-                "cash": decimals(cash, MONEY),
-                "rebalancing": pa.array(np.where(book == -1, on, book == 1)),
-                "part": pa.array(part, pa.int32()),
-            }
-        ),
+    days = pa.table(
+        {
+            "firm_id": pa.array([firm] * n, pa.string()),
+            "as_of": pa.array([as_of] * n, pa.date32()),
+            "account_id": ids,
+            "model_id": model,
+            "model_version": version,
+            "cash": decimals(cash, MONEY),
+            "rebalancing": pa.array(np.where(book == -1, on, book == 1)),
+            "part": pa.array(part, pa.int32()),
+        }
     )
+    _account_days(uow, as_of, days, replaced=replaced)
+    return n
+
+
+def _account_days(uow: UnitOfWork, as_of: date, days: pa.Table, *, replaced: bool) -> None:
+    """Make ``days`` the rows of ``as_of`` in ``account_days``. A date imported again
+    (``replaced``) keeps the rows it holds that are the same, and writes only the others:
+    the same accounts' days write nothing, where deleting and writing again a million rows
+    would cost each of them its index entry twice."""
+    d = t.account_days.c
+    stored = (
+        read_table(
+            uow.conn,
+            select(d.account_id, d.model_id, d.model_version, d.cash, d.rebalancing, d.part).where(
+                d.firm_id == uow.firm_id, d.as_of == as_of
+            ),
+            _DAYS,
+        )
+        if replaced
+        else _DAYS.empty_table()
+    )
+    if not len(stored):
+        write_table(uow.conn, t.account_days, days)
+        return
+    at = pc.index_in(days.column("account_id"), value_set=stored.column("account_id"))
+    same = at.is_valid()
+    for name in _DAYS.names[1:]:
+        mine, theirs = days.column(name), stored.column(name).take(at)
+        # equal values, or none on both sides
+        equal = pc.fill_null(pc.equal(mine, theirs), pc.and_(mine.is_null(), theirs.is_null()))
+        same = pc.and_(same, equal)
+    # the rows that are not the same any more: changed, or of an account not in this book
+    kept = pc.is_in(stored.column("account_id"), value_set=days.column("account_id").filter(same))
+    stale = stored.column("account_id").filter(pc.invert(kept))
+    for start in range(0, len(stale), 1000):
+        uow.conn.execute(
+            delete(t.account_days).where(
+                d.firm_id == uow.firm_id,
+                d.as_of == as_of,
+                d.account_id.in_(stale.slice(start, 1000).to_pylist()),
+            )
+        )
+    write_table(uow.conn, t.account_days, days.filter(pc.invert(same)))
 
 
 def _lot_methods(
@@ -742,15 +807,23 @@ def _switch(book: bool | None, book_before: bool | None, current: bool | None) -
 
 def _positions(tables: dict[str, pa.Table], labels: dict[str, str]) -> pa.Table:
     """Positions as given, except that the sum of the lots replaces the keys lots cover;
-    quantities as exact decimals."""
+    quantities as exact decimals (symbols as the book gives them, texts or a dictionary of
+    them, when no lot replaces a position)."""
     keys = ["account_id", "symbol"]
     positions = tables["positions"].select([*keys, "quantity"])
     exact_floats(positions, "quantity", label=labels["positions"], scale=8)
-    plain = pa.schema(
-        [("account_id", pa.string()), ("symbol", pa.string()), ("quantity", pa.float64())]
+    positions = pa.table(
+        {
+            "account_id": positions.column("account_id").cast(pa.string()),
+            "symbol": positions.column("symbol"),
+            "quantity": positions.column("quantity").cast(pa.float64()),
+        }
     )
-    positions = positions.cast(plain)
     if "lots" in tables:
+        plain = pa.schema(
+            [("account_id", pa.string()), ("symbol", pa.string()), ("quantity", pa.float64())]
+        )
+        positions = positions.cast(plain)
         lots = tables["lots"].select([*keys, "quantity"])
         exact_floats(lots, "quantity", label=labels["lots"], scale=8)
         summed = lots.cast(plain).group_by(keys).aggregate([("quantity", "sum")])
@@ -788,17 +861,22 @@ def _lots(lots: pa.Table, label: str) -> pa.Table:
     )
 
 
-def _parts(tables: dict[str, pa.Table], positions: pa.Table) -> npt.NDArray[np.int32]:
+def _codes(accounts: pa.Array, rows: pa.Table) -> npt.NDArray[np.int32]:
+    """The book account of each of ``rows``: its index in ``accounts`` (the book's checks
+    made sure every holding's account is one of them)."""
+    code = pc.index_in(rows.column("account_id").cast(pa.string()), value_set=accounts)
+    found: npt.NDArray[np.int32] = np.asarray(code.to_numpy(zero_copy_only=False), np.int32)
+    return found
+
+
+def _parts(
+    tables: dict[str, pa.Table], accounts: pa.Array, codes: list[npt.NDArray[np.int32]]
+) -> npt.NDArray[np.int32]:
     """Each book account's part of the date's holdings (:func:`holdings.assign_parts`),
-    sized by its positions and lots."""
-    accounts = tables["accounts"].column("account_id").cast(pa.string())
+    sized by its positions and lots (their accounts' ``codes``)."""
     rows = np.zeros(len(accounts), dtype=np.int64)
-    for table in (positions, tables.get("lots")):
-        if table is not None and len(table):
-            code = pc.index_in(table.column("account_id").cast(pa.string()), value_set=accounts)
-            rows += np.bincount(np.asarray(pc.fill_null(code, 0)), minlength=len(accounts)).astype(
-                np.int64
-            )
+    for code in codes:
+        rows += np.bincount(code, minlength=len(accounts)).astype(np.int64)
     households = (
         tables["accounts"].column("household_id").cast(pa.string())
         if "household_id" in tables["accounts"].column_names
@@ -808,11 +886,21 @@ def _parts(tables: dict[str, pa.Table], positions: pa.Table) -> npt.NDArray[np.i
     return holdings.assign_parts(accounts, households, rows)
 
 
-def _part_of(
-    tables: dict[str, pa.Table], rows: pa.Table, part: npt.NDArray[np.int32]
-) -> npt.NDArray[np.int32]:
-    """The part of each of ``rows`` (by its account)."""
-    accounts = tables["accounts"].column("account_id").cast(pa.string())
-    code = pc.index_in(rows.column("account_id"), value_set=accounts)
-    found: npt.NDArray[np.int32] = part[np.asarray(code)]
-    return found
+def _keyed(rows: pa.Table, accounts: pa.Array, code: npt.NDArray[np.int32]) -> pa.Table:
+    """``rows`` with their accounts and symbols as dictionaries and every column in one
+    piece: a part's rows are then taken as integers, and sorted by ranks of a few
+    distinct values (:func:`holdings.staging_order`); its document holds the texts."""
+    symbols = rows.column("symbol")
+    if pa.types.is_dictionary(symbols.type):
+        symbols = symbols.unify_dictionaries()
+    else:
+        symbols = pc.dictionary_encode(symbols.cast(pa.string()))
+    rows = rows.set_column(
+        rows.schema.get_field_index("account_id"),
+        "account_id",
+        pa.DictionaryArray.from_arrays(pa.array(code, pa.int32()), accounts),
+    )
+    rows = rows.set_column(
+        rows.schema.get_field_index("symbol"), "symbol", symbols.combine_chunks()
+    )
+    return rows.combine_chunks()

@@ -129,7 +129,7 @@ def stage(
     as documents, each only if its content is not stored yet, and commit them: the slow
     part of an import, done once even when the import is interrupted and run again.
     :func:`record` then makes them a date's ``kind``, in the import's transaction."""
-    order = np.argsort(part, kind="stable")
+    order = staging_order(kind, table, part)
     parts = part[order]
     cuts = np.flatnonzero(np.diff(parts)) + 1
     starts = np.r_[0, cuts] if len(parts) else np.zeros(0, dtype=np.int64)
@@ -137,10 +137,13 @@ def stage(
     firm = uow.firm_id
     hb = t.holding_blobs.c
     staged = []
+    # one piece of contiguous columns, so that each part's rows are taken without
+    # concatenating every chunk again (a no-op for a table that is one chunk already)
+    table = table.combine_chunks()
     for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-        # one part's rows at a time: the whole table is never copied in part order
+        # one part's rows at a time, already in their document's order
         piece = table.take(pa.array(order[start:stop])).cast(SCHEMAS[kind])
-        data = _document(piece.sort_by(ORDER[kind]))
+        data = _document(piece)
         digest = hashlib.sha256(data).hexdigest()
         stored = uow.conn.execute(
             select(exists().where(hb.firm_id == firm, hb.sha256 == digest))
@@ -154,6 +157,62 @@ def stage(
         staged.append((int(parts[start]), digest, stop - start))
     uow.commit()
     return Staged(kind, tuple(staged))
+
+
+def staging_order(kind: str, table: pa.Table, part: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
+    """The rows of ``table`` by part, then in :data:`ORDER` ``[kind]``: one sort of
+    integers for the whole table (each text key as the rank of its value among the
+    column's distinct values), not a sort of texts per part."""
+    if not len(part):
+        return np.zeros(0, dtype=np.int64)
+    ranks = []
+    for name, direction in ORDER[kind]:
+        assert direction == "ascending"
+        ranks.append(_ranks(table.column(name)))
+    width = int(part.max()) + 1
+    for _, n in ranks:
+        width *= max(n, 1)
+    if width >= 2**62:  # too many distinct keys for one integer: a sort on each key
+        lexed: npt.NDArray[np.int64] = np.lexsort([r for r, _ in reversed(ranks)] + [part])
+        return lexed
+    # one integer per row, built in place
+    combined = part.astype(np.int64)
+    while ranks:
+        values, n = ranks.pop(0)
+        combined *= max(n, 1)
+        combined += values
+        del values
+    # the keys are unique (a book has no duplicate holding), so any sort gives this order
+    order: npt.NDArray[np.int64] = np.argsort(combined)
+    return order
+
+
+def _ranks(column: pa.ChunkedArray) -> tuple[npt.NDArray[np.int32] | npt.NDArray[np.int64], int]:
+    """Each value's rank among the column's distinct values, and how many there are:
+    integers as their distance from the least; texts by their code points, as
+    :meth:`pyarrow.Table.sort_by` orders them (a dictionary's values ranked once). The
+    column holds no nulls."""
+    if pa.types.is_integer(column.type):
+        values = np.asarray(column.to_numpy(), dtype=np.int64)
+        low, high = int(values.min()), int(values.max())
+        return values - low, high - low + 1
+    if pa.types.is_dictionary(column.type):
+        encoded = column.combine_chunks()  # one dictionary for every chunk
+        distinct, codes = encoded.dictionary.cast(pa.string()), encoded.indices
+    else:
+        texts = column.cast(pa.string())
+        distinct = pc.unique(texts)
+        codes = pc.index_in(texts, value_set=distinct)
+    if not len(distinct):
+        return np.zeros(0, dtype=np.int32), 0
+    by_value = pc.sort_indices(distinct)
+    ordered = distinct.take(by_value)
+    # a value that repeats (a dictionary may hold one twice) has one rank
+    new = np.ones(len(ordered), dtype=np.int32)
+    new[1:] = np.asarray(pc.not_equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1)))
+    rank = np.empty(len(distinct), dtype=np.int32)
+    rank[np.asarray(by_value)] = np.cumsum(new, dtype=np.int32) - 1
+    return rank[np.asarray(codes.to_numpy(zero_copy_only=False))], int(new.sum())
 
 
 def record(uow: Scope, *, as_of: date, staged: Staged) -> int:
