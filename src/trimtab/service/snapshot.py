@@ -98,27 +98,8 @@ def load_snapshot(
 
     Raises :class:`NotFoundError` when no book was imported for ``as_of``.
     """
-    conn, firm = uow.conn, uow.firm_id
-    price_rows = conn.execute(
-        select(t.prices.c.symbol, t.prices.c.price, t.securities.c.sub_asset_class)
-        .join(
-            t.securities,
-            (t.securities.c.firm_id == t.prices.c.firm_id)
-            & (t.securities.c.symbol == t.prices.c.symbol),
-        )
-        .where(t.prices.c.firm_id == firm, t.prices.c.as_of == as_of)
-    ).all()
-    price_rows = sorted(price_rows, key=lambda r: r.symbol)
-    if not price_rows:
-        raise NotFoundError(f"no book imported for {as_of}")
-    symbols = [r.symbol for r in price_rows]
-    code = {s: i for i, s in enumerate(symbols)}
-    price = np.array([float(r.price) for r in price_rows])
-    classes = sorted({r.sub_asset_class for r in price_rows if r.sub_asset_class})
-    class_code = {c: i for i, c in enumerate(classes)}
-    sub_asset_class = np.array(
-        [class_code.get(r.sub_asset_class, -1) for r in price_rows], dtype=np.int32
-    )
+    securities = load_securities(uow, as_of)
+    symbols = securities.symbols
 
     # sorted here, not by the database: its collation need not be code-point order
     accounts = read_table(
@@ -128,20 +109,137 @@ def load_snapshot(
     model_ids = accounts["model_id"].to_pylist()
     model_versions = accounts["model_version"].to_pylist()
     pairs = list(zip(model_ids, model_versions, strict=True))
-    keys = sorted({p for p in pairs if p[0] is not None})
-    if any(m is None for m in model_ids):
+    models = load_models(uow, pairs, symbols)
+    key_code = {k: i for i, k in enumerate(models.keys)}
+
+    if account_ids is None:
+        held = holdings.read(uow, as_of=as_of, kind="positions")
+    else:
+        held = holdings.of_accounts(uow, as_of=as_of, kind="positions", account_ids=ids)
+    pos_account, pos_symbol, pos_qty = _positions(held, ids, symbols)
+    arrays = models.assemble(
+        securities.price,
+        np.array([key_code[p] for p in pairs], dtype=np.int32),
+        np.asarray(accounts["cash"].to_numpy(), dtype=np.float64),
+        pos_account,
+        pos_symbol,
+        pos_qty,
+    )
+    return Snapshot(
+        as_of=as_of,
+        arrays=arrays,
+        account_ids=ids,
+        symbols=symbols,
+        sub_asset_class=securities.sub_asset_class,
+        sub_asset_classes=securities.classes,
+        model_ids=model_ids,
+        model_versions=model_versions,
+        rebalancing=np.asarray(accounts["rebalancing"].to_numpy(zero_copy_only=False), dtype=bool),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Securities:
+    """The priced securities of a date, by symbol code (symbols sorted): price, and the
+    code of the sub-asset class (-1 when unknown) among ``classes`` (sorted)."""
+
+    symbols: list[str]
+    price: npt.NDArray[np.float64]
+    sub_asset_class: npt.NDArray[np.int32]
+    classes: list[str]
+
+
+def load_securities(uow: UnitOfWork, as_of: date) -> Securities:
+    """The securities priced on ``as_of``. Raises :class:`NotFoundError` when there are none
+    (no book imported for that date)."""
+    price_rows = uow.conn.execute(
+        select(t.prices.c.symbol, t.prices.c.price, t.securities.c.sub_asset_class)
+        .join(
+            t.securities,
+            (t.securities.c.firm_id == t.prices.c.firm_id)
+            & (t.securities.c.symbol == t.prices.c.symbol),
+        )
+        .where(t.prices.c.firm_id == uow.firm_id, t.prices.c.as_of == as_of)
+    ).all()
+    price_rows = sorted(price_rows, key=lambda r: r.symbol)
+    if not price_rows:
+        raise NotFoundError(f"no book imported for {as_of}")
+    classes = sorted({r.sub_asset_class for r in price_rows if r.sub_asset_class})
+    class_code = {c: i for i, c in enumerate(classes)}
+    return Securities(
+        symbols=[r.symbol for r in price_rows],
+        price=np.array([float(r.price) for r in price_rows]),
+        sub_asset_class=np.array(
+            [class_code.get(r.sub_asset_class, -1) for r in price_rows], dtype=np.int32
+        ),
+        classes=classes,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelTables:
+    """The engine's tables of some (model, version) targets: ``keys[m]`` is target code m
+    (the empty model ``(None, None)`` last, when wanted); lines as fractions, (M, L)."""
+
+    keys: list[tuple[str | None, int | None]]
+    symbol: npt.NDArray[np.int32]
+    target: npt.NDArray[np.float64]
+    lower: npt.NDArray[np.float64]
+    upper: npt.NDArray[np.float64]
+    cash: npt.NDArray[np.float64]
+
+    def assemble(
+        self,
+        price: npt.NDArray[np.float64],
+        account_model: npt.NDArray[np.int32],
+        cash: npt.NDArray[np.float64],
+        position_account: npt.NDArray[np.int32],
+        position_symbol: npt.NDArray[np.int32],
+        position_quantity: npt.NDArray[np.float64],
+    ) -> BookArrays:
+        """Accounts on these targets (``account_model``: codes into :attr:`keys`) laid out
+        for the engine (:func:`~trimtab.core.book.assemble_book`)."""
+        return assemble_book(
+            price=price,
+            model_symbol=self.symbol,
+            model_target=self.target,
+            model_lower=self.lower,
+            model_upper=self.upper,
+            model_cash=self.cash,
+            account_model=account_model,
+            cash=cash,
+            position_account=position_account,
+            position_symbol=position_symbol,
+            position_quantity=position_quantity,
+        )
+
+
+def load_models(
+    uow: UnitOfWork,
+    pairs: Collection[tuple[str | None, int | None]],
+    symbols: Sequence[str],
+) -> ModelTables:
+    """The model tables of the (model, version) ``pairs`` (sorted; the empty model last
+    when a pair has no model), lines in their order, symbols coded by their place in
+    ``symbols`` (the date's, :attr:`Securities.symbols`)."""
+    conn, firm = uow.conn, uow.firm_id
+    keys: list[tuple[str | None, int | None]] = sorted(
+        {p for p in pairs if p[0] is not None}
+    )
+    if any(p[0] is None for p in pairs):
         keys.append((None, None))  # the empty model, last
-    key_code = {k: i for i, k in enumerate(keys)}
-    lines: dict[tuple[str, int], list[tuple[int, float, float, float]]] = {k: [] for k in keys}
-    if any(k[0] is not None for k in keys):
-        for r in conn.execute(
+    lines: dict[tuple[str | None, int | None], list[tuple[int, float, float, float]]] = {
+        k: [] for k in keys
+    }
+    named = sorted({k[0] for k in keys if k[0] is not None})
+    if named:
+        rows = conn.execute(
             select(t.model_lines)
-            .where(
-                t.model_lines.c.firm_id == firm,
-                t.model_lines.c.model_id.in_(sorted({k[0] for k in keys if k[0] is not None})),
-            )
+            .where(t.model_lines.c.firm_id == firm, t.model_lines.c.model_id.in_(named))
             .order_by(t.model_lines.c.model_id, t.model_lines.c.version, t.model_lines.c.line)
-        ):
+        ).all()
+        code = {s: i for i, s in enumerate(symbols)}
+        for r in rows:
             key = (r.model_id, r.version)
             if key in lines:
                 lines[key].append(
@@ -155,36 +253,13 @@ def load_snapshot(
         for j, (s, tg, lo, hi) in enumerate(lines[key]):
             model_symbol[k, j] = s
             target[k, j], lower[k, j], upper[k, j] = tg / 100.0, lo / 100.0, hi / 100.0
-    model_cash = np.clip(1.0 - target.sum(axis=1), 0.0, 1.0)
-
-    if account_ids is None:
-        held = holdings.read(uow, as_of=as_of, kind="positions")
-    else:
-        held = holdings.of_accounts(uow, as_of=as_of, kind="positions", account_ids=ids)
-    pos_account, pos_symbol, pos_qty = _positions(held, ids, symbols)
-    arrays = assemble_book(
-        price=price,
-        model_symbol=model_symbol,
-        model_target=target,
-        model_lower=lower,
-        model_upper=upper,
-        model_cash=model_cash,
-        account_model=np.array([key_code[p] for p in pairs], dtype=np.int32),
-        cash=np.asarray(accounts["cash"].to_numpy(), dtype=np.float64),
-        position_account=pos_account,
-        position_symbol=pos_symbol,
-        position_quantity=pos_qty,
-    )
-    return Snapshot(
-        as_of=as_of,
-        arrays=arrays,
-        account_ids=ids,
-        symbols=symbols,
-        sub_asset_class=sub_asset_class,
-        sub_asset_classes=classes,
-        model_ids=model_ids,
-        model_versions=model_versions,
-        rebalancing=np.asarray(accounts["rebalancing"].to_numpy(zero_copy_only=False), dtype=bool),
+    return ModelTables(
+        keys=keys,
+        symbol=model_symbol,
+        target=target,
+        lower=lower,
+        upper=upper,
+        cash=np.clip(1.0 - target.sum(axis=1), 0.0, 1.0),
     )
 
 

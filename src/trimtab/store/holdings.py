@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -272,3 +272,33 @@ def of_accounts(uow: Scope, *, as_of: date, kind: str, account_ids: Sequence[str
     return table.filter(
         pc.is_in(table.column("account_id"), value_set=pa.array(wanted, pa.string()))
     )
+
+
+def parts_of(
+    uow: Scope, *, as_of: date, kind: str, parts: Sequence[int], batch: int = 16
+) -> Iterator[tuple[int, pa.Table]]:
+    """``(part, its kind rows)`` of ``as_of`` for each of ``parts``, in their order, reading
+    ``batch`` documents per query: a whole date is never in memory at once. A part without
+    a document (its accounts hold nothing) is an empty table."""
+    hp, hb = t.holding_parts.c, t.holding_blobs.c
+    wanted = list(parts)
+    for start in range(0, len(wanted), batch):
+        some = wanted[start : start + batch]
+        rows = uow.conn.execute(
+            select(hp.part, hb.data)
+            .join(t.holding_parts, (hp.firm_id == hb.firm_id) & (hp.sha256 == hb.sha256))
+            .where(
+                hp.firm_id == uow.firm_id,
+                hp.as_of == as_of,
+                hp.kind == kind,
+                hp.part.in_(sorted(set(some))),
+            )
+        ).all()
+        data = {part: blob for part, blob in rows}
+        for part in some:
+            blob = data.get(part)
+            yield part, (
+                SCHEMAS[kind].empty_table()
+                if blob is None
+                else pq.read_table(pa.BufferReader(blob))
+            )
