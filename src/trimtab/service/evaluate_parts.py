@@ -274,8 +274,9 @@ class _Reader:
         ec, ev = t.evaluation_classes.c, t.evaluations.c
         rows = read_table(
             self.uow.conn,
-            select(ec.account_id, ec.sub_asset_class, cast(ec.diff_pct, Float), ec.soft_since)
-            .where(ec.firm_id == self.firm, ec.as_of == prev_day, self.mine(ec.account_id)),
+            select(
+                ec.account_id, ec.sub_asset_class, cast(ec.diff_pct, Float), ec.soft_since
+            ).where(ec.firm_id == self.firm, ec.as_of == prev_day, self.mine(ec.account_id)),
             _CLASSES,
         )
         i = pc.index_in(rows["account_id"], value_set=ids)
@@ -510,9 +511,7 @@ class _Book:
         self.model_versions = pa.array([k[1] for k in self.models.keys], pa.int64())
 
 
-def _evaluate_part(
-    book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: pa.Table
-) -> _Rows:
+def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: pa.Table) -> _Rows:
     """The triggers of the accounts ``rows`` (one part) and the rows to store of those
     with rebalancing on: the part laid out alone, its positions ``held``."""
     sec = book.securities

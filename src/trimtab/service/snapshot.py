@@ -223,9 +223,7 @@ def load_models(
     when a pair has no model), lines in their order, symbols coded by their place in
     ``symbols`` (the date's, :attr:`Securities.symbols`)."""
     conn, firm = uow.conn, uow.firm_id
-    keys: list[tuple[str | None, int | None]] = sorted(
-        {p for p in pairs if p[0] is not None}
-    )
+    keys: list[tuple[str | None, int | None]] = sorted({p for p in pairs if p[0] is not None})
     if any(p[0] is None for p in pairs):
         keys.append((None, None))  # the empty model, last
     lines: dict[tuple[str | None, int | None], list[tuple[int, float, float, float]]] = {
