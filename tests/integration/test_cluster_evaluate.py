@@ -23,7 +23,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-import sqlalchemy as sa
 from distributed import Client
 
 from tests.factories import T0, seed_firm
