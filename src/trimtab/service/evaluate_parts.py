@@ -480,6 +480,23 @@ def reason_texts(matrix: npt.NDArray[np.bool_]) -> list[str]:
     return [spelled[i] for i in inverse.tolist()]
 
 
+def _codes(column: pa.ChunkedArray, values: pa.Array) -> npt.NDArray[np.int32]:
+    """The place of each text of ``column`` in ``values``, -1 where it is not there; a
+    dictionary-encoded column is looked up by its dictionary (a few distinct texts)."""
+    if not pa.types.is_dictionary(column.type):
+        found = pc.index_in(column, value_set=values)
+        return np.asarray(pc.fill_null(found, -1), dtype=np.int32)
+    out = [np.zeros(0, dtype=np.int32)]
+    for chunk in column.chunks:
+        found = pc.index_in(chunk.dictionary, value_set=values)
+        table = np.asarray(pc.fill_null(found, -1), dtype=np.int32)
+        codes = table[np.asarray(pc.fill_null(chunk.indices, 0), dtype=np.int64)]
+        if chunk.null_count:
+            codes[~np.asarray(chunk.is_valid())] = -1
+        out.append(codes)
+    return np.concatenate(out)
+
+
 def _params(params: TriggerParams, rows: slice) -> TriggerParams:
     return TriggerParams(**{f.name: getattr(params, f.name)[rows] for f in fields(params)})
 
@@ -507,6 +524,7 @@ class _Book:
         self.models: ModelTables = load_models(
             uow, [(m, v) for m, v in pairs], self.securities.symbols
         )
+        self.symbols = pa.array(self.securities.symbols, pa.string())
         self.model_ids = pa.array([k[0] for k in self.models.keys], pa.string())
         self.model_versions = pa.array([k[1] for k in self.models.keys], pa.int64())
 
@@ -516,15 +534,15 @@ def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: 
     with rebalancing on: the part laid out alone, its positions ``held``."""
     sec = book.securities
     ids = acc.ids[rows]
-    account = pc.index_in(held.column("account_id"), value_set=ids)
-    symbol = pc.index_in(held.column("symbol"), value_set=pa.array(sec.symbols, pa.string()))
-    keep = np.asarray(pc.and_(account.is_valid(), symbol.is_valid()))
+    account = _codes(held.column("account_id"), ids)
+    symbol = _codes(held.column("symbol"), book.symbols)
+    keep = (account >= 0) & (symbol >= 0)
     arrays = book.models.assemble(
         sec.price,
         acc.model[rows].astype(np.int32),
         acc.cash[rows],
-        np.asarray(pc.fill_null(account, -1)).astype(np.int32)[keep],
-        np.asarray(pc.fill_null(symbol, -1)).astype(np.int32)[keep],
+        account[keep],
+        symbol[keep],
         floats(held.column("quantity"))[keep],
     )
     n, c = arrays.size, len(sec.classes)
