@@ -300,8 +300,11 @@ def parts_of(
         data = {part: blob for part, blob in rows}
         for part in some:
             blob = data.get(part)
-            yield part, (
-                SCHEMAS[kind].empty_table()
-                if blob is None
-                else pq.read_table(pa.BufferReader(blob), read_dictionary=texts)
+            yield (
+                part,
+                (
+                    SCHEMAS[kind].empty_table()
+                    if blob is None
+                    else pq.read_table(pa.BufferReader(blob), read_dictionary=texts)
+                ),
             )
