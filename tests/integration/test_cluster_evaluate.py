@@ -15,6 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -23,9 +24,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+import sqlalchemy as sa
 from distributed import Client
 
-from tests.factories import T0, seed_firm
+from tests.factories import POSTGRES_URL, T0, seed_firm
 from trimtab.cluster.evaluate import ClusterRun
 from trimtab.cluster.run import local_cluster
 from trimtab.io.demo import DemoSpec, demo_tables, write_book
@@ -90,21 +92,30 @@ def books(folder: Path) -> dict[date, Path]:
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file with both days imported, in small parts."""
-    folder = tmp_path_factory.mktemp("cluster-evaluate")
-    path = folder / "imported.db"
-    engine = make_engine(f"sqlite:///{path}", durable=False)
-    upgrade(engine)
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[date, Path]:
+    return books(tmp_path_factory.mktemp("cluster-evaluate-books"))
+
+
+def import_days(engine: sa.Engine, folders: dict[date, Path]) -> None:
+    """Both days imported into a migrated, empty database, in parts of 2,000 holdings."""
     seed_firm(engine)
     saved = holdings.PART_ROWS
     holdings.PART_ROWS = 2000
     try:
-        for day, book in books(folder).items():
+        for day, book in folders.items():
             with UnitOfWork(engine, "acme") as uow:
                 import_book(uow, actor="olga", as_of=day, folder=read_book_folder(book), now=T0)
     finally:
         holdings.PART_ROWS = saved
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory, folders: dict[date, Path]) -> Path:
+    """A SQLite file with both days imported."""
+    path = tmp_path_factory.mktemp("cluster-evaluate") / "imported.db"
+    engine = make_engine(f"sqlite:///{path}", durable=False)
+    upgrade(engine)
+    import_days(engine, folders)
     engine.dispose()
     return path
 
@@ -125,8 +136,8 @@ def stored(url: str) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def run_days(url: str, cluster: ClusterRun | None) -> None:
-    engine = make_engine(url, durable=False)
+def run_days(url: str, cluster: ClusterRun | None, schema: str | None = None) -> None:
+    engine = make_engine(url, schema=schema, durable=False)
     for day in (D1, D2):
         with UnitOfWork(engine, "acme") as uow:
             evaluate(uow, actor="olga", day=EVALUATED[day], now=T0, chunk=100, cluster=cluster)
@@ -202,3 +213,43 @@ def test_a_killed_worker_loses_nothing_and_writes_nothing_twice(
     assert killed not in after
     assert b"evaluated" in out
     assert stored(url) == single
+
+
+def rows_of(engine: sa.Engine) -> dict[str, list[Any]]:
+    with engine.connect() as conn:
+        return {
+            table: [
+                tuple(r)
+                for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY as_of, {order}"))
+            ]
+            for table, order in TABLES.items()
+        }
+
+
+@pytest.mark.postgres
+def test_on_postgresql_too(cluster: str, folders: dict[date, Path]) -> None:
+    """The same on PostgreSQL: one schema evaluated by one process, one by the cluster."""
+    if not POSTGRES_URL:
+        pytest.skip("TRIMTAB_TEST_POSTGRES_URL is not set")
+    schemas = [f"tt_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        for schema in schemas:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        got = []
+        for schema, spread in zip(schemas, (False, True), strict=True):
+            engine = make_engine(POSTGRES_URL, schema=schema, durable=False)
+            upgrade(engine)
+            import_days(engine, folders)
+            where = ClusterRun(cluster, POSTGRES_URL, schema, partition_size=150)
+            run_days(POSTGRES_URL, where if spread else None, schema)
+            got.append(rows_of(engine))
+            engine.dispose()
+        assert all(got[0].values())
+        assert got[1] == got[0]
+    finally:
+        with admin.begin() as conn:
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
