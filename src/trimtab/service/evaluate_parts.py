@@ -17,6 +17,7 @@ single-process run (all parts at once) and a cluster's workers (a range of parts
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import date
 from typing import Any
@@ -653,7 +654,14 @@ def busy(day: date) -> ConflictError:
 
 
 class _Writer:
-    """Rows waiting to be stored, written in committed chunks of ``run.chunk`` accounts."""
+    """Rows waiting to be stored, written in committed chunks of ``run.chunk`` accounts.
+
+    On PostgreSQL the chunks are written by a thread of their own, on a connection of their
+    own, while the next parts are read and triggered (the server takes in one chunk while
+    the client computes the next; one chunk at most is in flight, so memory stays bounded).
+    On SQLite, whose writers take turns on the file anyway, they are written in line.
+    Use it as a context manager: leaving it waits for the chunk in flight.
+    """
 
     def __init__(
         self, uow: UnitOfWork, run: RunDay, written: int, total: int, progress: Progress | None
@@ -663,6 +671,26 @@ class _Writer:
         self.evaluations: list[pa.Table] = []
         self.classes: list[pa.Table] = []
         self.waiting = 0
+        self.pool: ThreadPoolExecutor | None = None
+        self.in_flight: Future[None] | None = None
+        self.out = uow
+        if uow.dialect == "postgresql":
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="trimtab-evaluation-writer")
+            self.out = UnitOfWork(uow.engine, uow.firm_id).__enter__()
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        try:
+            self._wait()
+        except BaseException:
+            if kind is None:  # else the error already on its way is the one to tell
+                raise
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown()
+                self.out.__exit__(None, None, None)
 
     def add(self, rows: _Rows) -> None:
         self.evaluations.append(rows.evaluations)
@@ -682,7 +710,7 @@ class _Writer:
         while evaluations.num_rows - start >= (size if whole_chunks else 1):
             chunk = evaluations.slice(start, size)
             ids = chunk["account_id"]
-            self._commit(chunk, classes.filter(pc.is_in(classes["account_id"], value_set=ids)))
+            self._submit(chunk, classes.filter(pc.is_in(classes["account_id"], value_set=ids)))
             start += chunk.num_rows
         rest = evaluations.slice(start)
         self.evaluations = [rest] if rest.num_rows else []
@@ -693,15 +721,32 @@ class _Writer:
         )
         self.waiting = rest.num_rows
 
+    def _submit(self, evaluations: pa.Table, classes: pa.Table) -> None:
+        """Write a chunk: after the one in flight (whose error, if any, is raised here)."""
+        self._wait()
+        if self.pool is None:
+            self._commit(evaluations, classes)
+        else:
+            self.in_flight = self.pool.submit(self._commit, evaluations, classes)
+
+    def _wait(self) -> None:
+        if self.in_flight is not None:
+            in_flight, self.in_flight = self.in_flight, None
+            in_flight.result()
+
     def _commit(self, evaluations: pa.Table, classes: pa.Table) -> None:
-        uow = self.uow
+        uow = self.out
         try:
             write_table(uow.conn, t.evaluations, evaluations)
             write_table(uow.conn, t.evaluation_classes, classes)
             renew(uow, self.run)
             uow.commit()
         except IntegrityError:
+            uow.rollback()
             raise busy(self.run.day) from None
+        except BaseException:
+            uow.rollback()
+            raise
         self.written += evaluations.num_rows
         if self.progress:
             self.progress(self.written, self.total)
@@ -725,9 +770,9 @@ def evaluate_parts(
     acc = _read_accounts(uow, run, parts, book.models, book.securities.classes)
     uow.commit()  # reads only: ends the transaction
     total = int(acc.managed.sum())
-    writer = _Writer(uow, run, int((acc.managed & acc.done).sum()), total, progress)
+    done = int((acc.managed & acc.done).sum())
     if progress:
-        progress(writer.written, total)
+        progress(done, total)
     cuts = np.flatnonzero(np.diff(acc.part)) + 1
     starts = np.r_[0, cuts] if acc.size else np.zeros(0, dtype=np.int64)
     stops = np.r_[cuts, acc.size] if acc.size else np.zeros(0, dtype=np.int64)
@@ -735,13 +780,14 @@ def evaluate_parts(
     bounds = dict(zip(numbers, zip(starts.tolist(), stops.tolist(), strict=True), strict=True))
     flagged = []
     todo = [p for p in numbers if acc.managed[slice(*bounds[p])].any()]
-    for part, held in holdings.parts_of(uow, as_of=run.data_date, kind="positions", parts=todo):
-        rows = _evaluate_part(book, run, acc, slice(*bounds[part]), held)
-        flagged.append(rows.flagged)
-        if rows.evaluations.num_rows:
-            uow.commit()  # the documents read: end the transaction before writing
-            writer.add(rows)
-    writer.flush()
+    with _Writer(uow, run, done, total, progress) as writer:
+        for part, held in holdings.parts_of(uow, as_of=run.data_date, kind="positions", parts=todo):
+            rows = _evaluate_part(book, run, acc, slice(*bounds[part]), held)
+            flagged.append(rows.flagged)
+            if rows.evaluations.num_rows:
+                uow.commit()  # the documents read: end the transaction before writing
+                writer.add(rows)
+        writer.flush()
     uow.commit()
     empty = pa.schema([("account_id", pa.string()), ("reasons", pa.string())]).empty_table()
     return PartsDone(total, pa.concat_tables(flagged) if flagged else empty)
