@@ -20,13 +20,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ColumnElement, Float, Select, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, select
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.book import BookArrays, drift_book
@@ -115,8 +116,10 @@ _ACCOUNTS = pa.schema(
         ("trade_hold", pa.bool_()),
         ("trade_hold_until", pa.date32()),
         ("first_seen", pa.date32()),
-        *((name, pa.float64()) for name in NUMERIC_SETTINGS),
     ]
+)
+_SETTINGS = pa.schema(
+    [("account_id", pa.string()), *((name, pa.float64()) for name in NUMERIC_SETTINGS)]
 )
 _DATED = pa.schema([("account_id", pa.string()), ("day", pa.date32())])
 _IDS = pa.schema([("account_id", pa.string())])
@@ -205,7 +208,7 @@ class _Reader:
 
     def accounts(self) -> pa.Table:
         """The accounts with a target of the date (in these parts): their day's row and
-        their settings, in order of part then account id."""
+        their flags, in order of part then account id (trigger settings: :meth:`settings`)."""
         d, a = t.account_days.c, t.accounts.c
         query = (
             select(
@@ -218,7 +221,6 @@ class _Reader:
                 a.trade_hold,
                 a.trade_hold_until,
                 a.first_seen,
-                *(cast(a[name], Float) for name in NUMERIC_SETTINGS),
             )
             .join(t.accounts, (a.firm_id == d.firm_id) & (a.account_id == d.account_id))
             .where(
@@ -233,6 +235,41 @@ class _Reader:
         return read_table(self.uow.conn, query, _ACCOUNTS).sort_by(
             [("part", "ascending"), ("account_id", "ascending")]
         )
+
+    def settings(self, ids: pa.Array) -> TriggerParams:
+        """The trigger settings of each account of ``ids``. Only the accounts whose settings
+        are not all the defaults are read: most accounts keep the defaults, and turning a
+        million rows of eight exact decimals into floats costs the database seconds."""
+        a = t.accounts.c
+        defaults = {name: a[name].server_default.arg for name in NUMERIC_SETTINGS}  # type: ignore[union-attr]
+        same = [self._equals(a[name], str(value)) for name, value in defaults.items()]
+        custom = read_table(
+            self.uow.conn,
+            select(a.account_id, *(cast(a[name], Float) for name in NUMERIC_SETTINGS)).where(
+                a.firm_id == self.firm, ~and_(*same), self.mine(a.account_id)
+            ),
+            _SETTINGS,
+        )
+        at = pc.index_in(custom["account_id"], value_set=ids)
+        found = np.asarray(at.is_valid())
+        row = np.asarray(pc.fill_null(at, 0))[found]
+        values: dict[str, npt.NDArray[Any]] = {}
+        for name, value in defaults.items():
+            column = np.full(len(ids), float(value))
+            column[row] = np.asarray(custom[name].to_numpy(), dtype=np.float64)[found]
+            values[name] = column.astype(np.int64) if name.endswith("_days") else column
+        return TriggerParams(**values)
+
+    def _equals(self, column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+        """``column`` equals the decimal ``value``: compared as numbers on PostgreSQL (no
+        conversion per row); as floats on SQLite, where exact decimals are kept as text
+        that need not be written as ``value`` is."""
+        same: ColumnElement[bool] = (
+            cast(column, Float) == float(value)
+            if self.uow.dialect == "sqlite"
+            else column == (int(value) if value.isdigit() else Decimal(value))
+        )
+        return same
 
     def latest(self, ids: pa.Array, *queries: Select[Any]) -> npt.NDArray[np.int64]:
         """The latest day number per account of ``ids`` in the ``(account_id, date)`` rows
@@ -365,9 +402,6 @@ def _read_accounts(
     model = np.array([targets[k] for k in keys], dtype=np.int64)
     prev_target, prev_cash_low, prev_classes = reader.previous(ids, targets, classes)
 
-    def numbers(name: str) -> npt.NDArray[np.float64]:
-        return np.asarray(table[name].to_numpy(), dtype=np.float64)
-
     until = _day_numbers(table["trade_hold_until"])
     firm, data_date, start = uow.firm_id, run.data_date, run.window_start
     x, o, ca, r = t.transactions.c, t.orders.c, t.cash_activity.c, t.account_restrictions.c
@@ -391,18 +425,9 @@ def _read_accounts(
         ids=ids,
         part=np.asarray(table["part"].to_numpy(), dtype=np.int32),
         model=model,
-        cash=numbers("cash"),
+        cash=np.asarray(table["cash"].to_numpy(), dtype=np.float64),
         managed=_flags(table["managed"]),
-        params=TriggerParams(
-            sac_soft_pct=numbers("sac_soft_pct"),
-            sac_soft_days=numbers("sac_soft_days").astype(np.int64),
-            sac_hard_pct=numbers("sac_hard_pct"),
-            cash_high_usd=numbers("cash_high_usd"),
-            cash_low_pct=numbers("cash_low_pct"),
-            sweep_pct=numbers("sweep_pct"),
-            sweep_min_usd=numbers("sweep_min_usd"),
-            no_trade_days=numbers("no_trade_days").astype(np.int64),
-        ),
+        params=reader.settings(ids),
         held=_flags(table["trade_hold"]) & ((until == NO_DAY) | (until >= day_number(run.day))),
         first_seen=_day_numbers(table["first_seen"]),
         last_trade=reader.latest(

@@ -284,20 +284,25 @@ def parts_of(
     plain text would cost several times the rest of the read."""
     texts = [f.name for f in SCHEMAS[kind] if pa.types.is_string(f.type)]
     hp, hb = t.holding_parts.c, t.holding_blobs.c
+    # the parts' documents first, then the documents by their key: two plain lookups that
+    # need no statistics (a join of the two tables, planned on a fresh date's, may loop)
+    digest = dict(
+        uow.conn.execute(
+            select(hp.part, hp.sha256).where(
+                hp.firm_id == uow.firm_id, hp.as_of == as_of, hp.kind == kind
+            )
+        ).all()
+    )
     wanted = list(parts)
     for start in range(0, len(wanted), batch):
         some = wanted[start : start + batch]
-        rows = uow.conn.execute(
-            select(hp.part, hb.data)
-            .join(t.holding_parts, (hp.firm_id == hb.firm_id) & (hp.sha256 == hb.sha256))
-            .where(
-                hp.firm_id == uow.firm_id,
-                hp.as_of == as_of,
-                hp.kind == kind,
-                hp.part.in_(sorted(set(some))),
-            )
-        ).all()
-        data = {part: blob for part, blob in rows}
+        keys = sorted({digest[p] for p in some if p in digest})
+        found = dict(
+            uow.conn.execute(
+                select(hb.sha256, hb.data).where(hb.firm_id == uow.firm_id, hb.sha256.in_(keys))
+            ).all()
+        )
+        data = {p: found[digest[p]] for p in some if p in digest}
         for part in some:
             blob = data.get(part)
             yield (
