@@ -34,7 +34,7 @@ from trimtab.store.uow import UnitOfWork
 
 engine = database_fixture()
 
-HEAD = "0013"
+HEAD = "0015"
 """The newest migration."""
 
 
