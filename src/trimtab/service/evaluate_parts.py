@@ -105,13 +105,18 @@ NUMERIC_SETTINGS = (
     "no_trade_days",
 )
 
-_ACCOUNTS = pa.schema(
+_DAYS = pa.schema(
     [
         ("account_id", pa.string()),
         ("part", pa.int32()),
         ("model_id", pa.string()),
         ("model_version", pa.int64()),
         ("cash", pa.float64()),
+    ]
+)
+_FLAGS = pa.schema(
+    [
+        ("account_id", pa.string()),
         ("managed", pa.bool_()),
         ("trade_hold", pa.bool_()),
         ("trade_hold_until", pa.date32()),
@@ -208,33 +213,28 @@ class _Reader:
 
     def accounts(self) -> pa.Table:
         """The accounts with a target of the date (in these parts): their day's row and
-        their flags, in order of part then account id (trigger settings: :meth:`settings`)."""
+        their flags, in order of part then account id (trigger settings: :meth:`settings`).
+
+        Two plain reads joined here: the database would hash-join a million rows of each,
+        spilling to disk with its default working memory."""
         d, a = t.account_days.c, t.accounts.c
-        query = (
-            select(
-                d.account_id,
-                d.part,
-                d.model_id,
-                d.model_version,
-                cast(d.cash, Float),
-                (a.rebalancing & ~a.held_away).label("managed"),  # held away: never evaluated
-                a.trade_hold,
-                a.trade_hold_until,
-                a.first_seen,
-            )
-            .join(t.accounts, (a.firm_id == d.firm_id) & (a.account_id == d.account_id))
-            .where(
-                d.firm_id == self.firm,
-                d.as_of == self.run.data_date,
-                d.model_id.is_not(None),
-            )
+        days = select(d.account_id, d.part, d.model_id, d.model_version, cast(d.cash, Float)).where(
+            d.firm_id == self.firm, d.as_of == self.run.data_date, d.model_id.is_not(None)
         )
         if self.parts is not None:
-            query = query.where(d.part >= self.parts[0], d.part <= self.parts[1])
-        # sorted here, not by the database: its collation need not be code-point order
-        return read_table(self.uow.conn, query, _ACCOUNTS).sort_by(
-            [("part", "ascending"), ("account_id", "ascending")]
+            days = days.where(d.part >= self.parts[0], d.part <= self.parts[1])
+        flags = select(
+            a.account_id,
+            (a.rebalancing & ~a.held_away).label("managed"),  # held away: never evaluated
+            a.trade_hold,
+            a.trade_hold_until,
+            a.first_seen,
+        ).where(a.firm_id == self.firm, self.mine(a.account_id))
+        table = read_table(self.uow.conn, days, _DAYS).join(
+            read_table(self.uow.conn, flags, _FLAGS), "account_id", join_type="inner"
         )
+        # sorted here, not by the database: its collation need not be code-point order
+        return table.sort_by([("part", "ascending"), ("account_id", "ascending")])
 
     def settings(self, ids: pa.Array) -> TriggerParams:
         """The trigger settings of each account of ``ids``. Only the accounts whose settings
