@@ -46,7 +46,7 @@ from trimtab.service.lease import LEASE, wall_clock
 from trimtab.service.snapshot import ModelTables, Securities, load_models, load_securities
 from trimtab.store import holdings
 from trimtab.store import tables as t
-from trimtab.store.columns import MONEY, PERCENT, decimals, floats, read_table, write_table
+from trimtab.store.columns import MONEY, PERCENT, decimals, floats, read_table_fast, write_table
 from trimtab.store.uow import UnitOfWork
 
 Progress = Callable[[int, int], None]
@@ -230,8 +230,8 @@ class _Reader:
             a.trade_hold_until,
             a.first_seen,
         ).where(a.firm_id == self.firm, self.mine(a.account_id))
-        table = read_table(self.uow.conn, days, _DAYS).join(
-            read_table(self.uow.conn, flags, _FLAGS), "account_id", join_type="inner"
+        table = read_table_fast(self.uow.conn, days, _DAYS).join(
+            read_table_fast(self.uow.conn, flags, _FLAGS), "account_id", join_type="inner"
         )
         # sorted here, not by the database: its collation need not be code-point order
         return table.sort_by([("part", "ascending"), ("account_id", "ascending")])
@@ -243,7 +243,7 @@ class _Reader:
         a = t.accounts.c
         defaults = {name: a[name].server_default.arg for name in NUMERIC_SETTINGS}  # type: ignore[union-attr]
         same = [self._equals(a[name], str(value)) for name, value in defaults.items()]
-        custom = read_table(
+        custom = read_table_fast(
             self.uow.conn,
             select(a.account_id, *(cast(a[name], Float) for name in NUMERIC_SETTINGS)).where(
                 a.firm_id == self.firm, ~and_(*same), self.mine(a.account_id)
@@ -276,7 +276,7 @@ class _Reader:
         of ``queries``; NO_DAY for none."""
         out = np.full(len(ids), NO_DAY, dtype=np.int64)
         for query in queries:
-            rows = read_table(self.uow.conn, query, _DATED)
+            rows = read_table_fast(self.uow.conn, query, _DATED)
             at = pc.index_in(rows["account_id"], value_set=ids)
             found = np.asarray(pc.and_(at.is_valid(), rows["day"].is_valid()))
             np.maximum.at(
@@ -287,7 +287,7 @@ class _Reader:
     def done(self, ids: pa.Array) -> npt.NDArray[np.bool_]:
         """Which accounts have their evaluation of the day stored already."""
         e = t.evaluations.c
-        stored = read_table(
+        stored = read_table_fast(
             self.uow.conn,
             select(e.account_id).where(
                 e.firm_id == self.firm, e.as_of == self.run.day, self.mine(e.account_id)
@@ -310,7 +310,7 @@ class _Reader:
         if prev_day is None:
             return target, cash_low, kept
         ec, ev = t.evaluation_classes.c, t.evaluations.c
-        rows = read_table(
+        rows = read_table_fast(
             self.uow.conn,
             select(
                 ec.account_id, ec.sub_asset_class, cast(ec.diff_pct, Float), ec.soft_since
@@ -326,7 +326,7 @@ class _Reader:
             diff=np.asarray(rows["diff_pct"].to_numpy(), dtype=np.float64)[found],
             since=_day_numbers(rows["soft_since"])[found],
         )
-        previous = read_table(
+        previous = read_table_fast(
             self.uow.conn,
             select(ev.account_id, ev.model_id, ev.model_version, ev.cash_low).where(
                 ev.firm_id == self.firm, ev.as_of == prev_day, self.mine(ev.account_id)
@@ -356,10 +356,21 @@ class _Reader:
             (c.rebalancing.is_(True) & (c.effective > start) & (c.effective <= data_date), 1),
             else_=0,
         )
-        candidates = read_table(
+        switched_on = select(c.account_id).where(
+            c.firm_id == self.firm,
+            c.rebalancing.is_(True),
+            c.effective > start,
+            c.effective <= data_date,
+        )
+        candidates = read_table_fast(
             self.uow.conn,
             select(c.account_id)
-            .where(c.firm_id == self.firm, c.effective <= data_date, self.mine(c.account_id))
+            .where(
+                c.firm_id == self.firm,
+                c.effective <= data_date,
+                self.mine(c.account_id),
+                c.account_id.in_(switched_on),  # only these can fire: few histories counted
+            )
             .group_by(c.account_id)
             .having((func.count() >= 3) & (func.max(in_window_on) == 1)),
             _IDS,
@@ -398,8 +409,14 @@ def _read_accounts(
     table = reader.accounts()
     ids = table["account_id"].combine_chunks()
     targets = {k: i for i, k in enumerate(models.keys)}
-    keys = zip(table["model_id"].to_pylist(), table["model_version"].to_pylist(), strict=True)
-    model = np.array([targets[k] for k in keys], dtype=np.int64)
+    known = _target_keys(
+        pa.array([k[0] for k in models.keys], pa.string()),
+        pa.array([k[1] for k in models.keys], pa.int64()),
+    )
+    model = np.asarray(
+        pc.index_in(_target_keys(table["model_id"], table["model_version"]), value_set=known),
+        dtype=np.int64,
+    )
     prev_target, prev_cash_low, prev_classes = reader.previous(ids, targets, classes)
 
     until = _day_numbers(table["trade_hold_until"])
@@ -459,6 +476,14 @@ def _read_accounts(
         prev_classes=prev_classes,
         switches=reader.switches(ids),
     )
+
+
+def _target_keys(
+    model_id: pa.Array | pa.ChunkedArray, version: pa.Array | pa.ChunkedArray
+) -> pa.ChunkedArray:
+    """Each (model, version) as one text, to look targets up by column."""
+    joined = pc.binary_join_element_wise(model_id, pc.cast(version, pa.string()), "\x00")
+    return pa.chunked_array([joined]) if isinstance(joined, pa.Array) else joined
 
 
 def _flags(column: pa.ChunkedArray) -> npt.NDArray[np.bool_]:
