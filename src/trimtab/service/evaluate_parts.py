@@ -30,7 +30,9 @@ import pyarrow.compute as pc
 from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, select
 from sqlalchemy.exc import IntegrityError
 
-from trimtab.core.book import BookArrays, drift_book
+from trimtab.core.batch import AccountBatch
+from trimtab.core.book import DRIFT_CHUNK, BookArrays
+from trimtab.core.drift import DriftResult, drift
 from trimtab.core.partial import class_drift
 from trimtab.core.triggers import (
     NO_DAY,
@@ -508,12 +510,45 @@ def class_drift_of(
     out = np.zeros((arrays.size, classes))
     class_of = np.r_[sub_asset_class, -1]
     for start, stop in arrays.chunks():
-        batch = arrays.batch(start, stop)
-        market = batch.quantity * batch.price
-        value = batch.cash + market.sum(axis=1)
-        slot_classes = class_of[arrays.slot_symbol[start:stop]]
-        out[start:stop] = class_drift(market, value, batch.target, slot_classes, classes) * 100.0
+        out[start:stop] = _classes_of(arrays, arrays.batch(start, stop), start, class_of, classes)
     return out
+
+
+def _classes_of(
+    arrays: BookArrays,
+    batch: AccountBatch,
+    start: int,
+    class_of: npt.NDArray[np.int32],
+    classes: int,
+) -> npt.NDArray[np.float64]:
+    """:func:`class_drift_of` of one batch, accounts ``start`` on (``class_of``: the class
+    codes with -1 appended, for padding)."""
+    market = batch.quantity * batch.price
+    value = batch.cash + market.sum(axis=1)
+    slot_classes = class_of[arrays.slot_symbol[start : start + len(value)]]
+    out: npt.NDArray[np.float64] = (
+        class_drift(market, value, batch.target, slot_classes, classes) * 100.0
+    )
+    return out
+
+
+def _drift_and_classes(
+    arrays: BookArrays, sub_asset_class: npt.NDArray[np.int32], classes: int
+) -> tuple[DriftResult, npt.NDArray[np.float64]]:
+    """:func:`~trimtab.core.book.drift_book` and :func:`class_drift_of` in one pass: each
+    chunk of accounts is gathered once for both."""
+    n = arrays.size
+    value, max_drift = np.empty(n), np.empty(n)
+    out_of_band = np.empty(n, dtype=np.int32)
+    diff = np.zeros((n, classes))
+    class_of = np.r_[sub_asset_class, -1]
+    for start, stop in arrays.chunks(DRIFT_CHUNK):
+        batch = arrays.batch(start, stop)
+        found = drift(batch)
+        value[start:stop], max_drift[start:stop] = found.value, found.max_drift
+        out_of_band[start:stop] = found.out_of_band
+        diff[start:stop] = _classes_of(arrays, batch, start, class_of, classes)
+    return DriftResult(value=value, max_drift=max_drift, out_of_band=out_of_band), diff
 
 
 def reason_texts(matrix: npt.NDArray[np.bool_]) -> list[str]:
@@ -597,7 +632,7 @@ def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: 
         floats(held.column("quantity"))[keep],
     )
     n, c = arrays.size, len(sec.classes)
-    drift = drift_book(arrays, workers=1)
+    drift, class_diff = _drift_and_classes(arrays, sec.sub_asset_class, c)
     first = rows.start
     assert first is not None
     previous = TriggerState.empty(n, c)
@@ -616,7 +651,7 @@ def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: 
         value=drift.value,
         cash=arrays.cash,
         out_of_band=drift.out_of_band,
-        class_diff=class_drift_of(arrays, sec.sub_asset_class, c),
+        class_diff=class_diff,
         target=acc.model[rows],
         held=acc.held[rows],
         first_seen=acc.first_seen[rows],
