@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.batch import AccountBatch
@@ -715,8 +715,6 @@ def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: 
 def renew(uow: UnitOfWork, run: RunDay, **done: Any) -> None:
     """Extend the run's lease (in the current transaction); raises :class:`ConflictError`
     when another process has taken the run over (its owner is no longer ``run.owner``)."""
-    from sqlalchemy import update
-
     runs = t.evaluation_runs.c
     kept = uow.conn.execute(
         update(t.evaluation_runs)
