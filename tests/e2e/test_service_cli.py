@@ -210,7 +210,7 @@ def test_a_missing_sqlite_file_is_created_by_db_upgrade_only(tmp_path: Path) -> 
     message = invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url, code=2)
     assert f"--db: no database at {path}: create it with trimtab db upgrade --db {url}" in message
     assert not path.exists()  # before: an empty database was created at the mistyped path
-    assert "schema at revision 0014" in invoke("db", "upgrade", "--db", url)
+    assert "schema at revision 0015" in invoke("db", "upgrade", "--db", url)
     invoke("firm", "add", "--firm", "acme", "--admin", "alice", "--db", url)
 
 

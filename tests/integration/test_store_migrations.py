@@ -34,7 +34,7 @@ from trimtab.store.uow import UnitOfWork
 
 engine = database_fixture()
 
-HEAD = "0014"
+HEAD = "0015"
 """The newest migration."""
 
 

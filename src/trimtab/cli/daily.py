@@ -20,6 +20,7 @@ from trimtab.cli._common import (
     run_in,
     show,
 )
+from trimtab.cli.book import Cluster, PartitionSize
 
 
 def register(app: typer.Typer) -> None:
@@ -121,6 +122,8 @@ def register(app: typer.Typer) -> None:
         db: Db = None,
         at: At = None,
         chunk: Annotated[int, typer.Option(min=1, help="Accounts written per commit.")] = 5000,
+        cluster: Cluster = None,
+        partition_size: PartitionSize = 20_000,
     ) -> None:
         """Flag accounts for rebalancing on the book of the previous market day."""
         from rich.progress import Progress
@@ -128,6 +131,12 @@ def register(app: typer.Typer) -> None:
         from trimtab.service.evaluate import evaluate as run_evaluation
 
         day = parse_date(as_of)
+        spread = None
+        if cluster:
+            from trimtab.cluster.evaluate import ClusterRun
+            from trimtab.store.migrate import database_url
+
+            spread = ClusterRun(cluster, database_url(db), partition_size=partition_size)
         written = [0]
         try:
             with Progress(transient=True) as bar:
@@ -141,7 +150,13 @@ def register(app: typer.Typer) -> None:
                     db,
                     firm,
                     lambda uow: run_evaluation(
-                        uow, actor=user, day=day, now=moment(at), progress=progress, chunk=chunk
+                        uow,
+                        actor=user,
+                        day=day,
+                        now=moment(at),
+                        progress=progress,
+                        chunk=chunk,
+                        cluster=spread,
                     ),
                 )
         except KeyboardInterrupt:

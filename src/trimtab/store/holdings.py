@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -331,3 +331,44 @@ def of_accounts(uow: Scope, *, as_of: date, kind: str, account_ids: Sequence[str
     return table.filter(
         pc.is_in(table.column("account_id"), value_set=pa.array(wanted, pa.string()))
     )
+
+
+def parts_of(
+    uow: Scope, *, as_of: date, kind: str, parts: Sequence[int], batch: int = 16
+) -> Iterator[tuple[int, pa.Table]]:
+    """``(part, its kind rows)`` of ``as_of`` for each of ``parts``, in their order, reading
+    ``batch`` documents per query: a whole date is never in memory at once. A part without
+    a document (its accounts hold nothing) is an empty table. The text columns (account
+    and symbol) are read dictionary-encoded, as Parquet keeps them: decoding them into
+    plain text would cost several times the rest of the read."""
+    texts = [f.name for f in SCHEMAS[kind] if pa.types.is_string(f.type)]
+    hp, hb = t.holding_parts.c, t.holding_blobs.c
+    # the parts' documents first, then the documents by their key: two plain lookups that
+    # need no statistics (a join of the two tables, planned on a fresh date's, may loop)
+    digest = dict(
+        uow.conn.execute(
+            select(hp.part, hp.sha256).where(
+                hp.firm_id == uow.firm_id, hp.as_of == as_of, hp.kind == kind
+            )
+        ).all()
+    )
+    wanted = list(parts)
+    for start in range(0, len(wanted), batch):
+        some = wanted[start : start + batch]
+        keys = sorted({digest[p] for p in some if p in digest})
+        found = dict(
+            uow.conn.execute(
+                select(hb.sha256, hb.data).where(hb.firm_id == uow.firm_id, hb.sha256.in_(keys))
+            ).all()
+        )
+        data = {p: found[digest[p]] for p in some if p in digest}
+        for part in some:
+            blob = data.get(part)
+            yield (
+                part,
+                (
+                    SCHEMAS[kind].empty_table()
+                    if blob is None
+                    else pq.read_table(pa.BufferReader(blob), read_dictionary=texts)
+                ),
+            )

@@ -430,7 +430,7 @@ evaluation_classes = Table(
 queue_entries = Table(
     "queue_entries",
     metadata,
-    _firm(),
+    _bulk_firm(),
     _key("account_id"),
     Column("as_of", Date, primary_key=True),
     Column("reasons", Text, nullable=False),
@@ -447,7 +447,8 @@ queue_entries = Table(
     ),
 )
 """An account has at most one ``open`` entry, its newest: an evaluation that flags it again
-replaces the older one."""
+replaces the older one. Written a million rows at a time by the evaluation, of its own firm
+only: no per-row reference to the firm (as ``evaluations``)."""
 
 requests = Table(
     "requests",

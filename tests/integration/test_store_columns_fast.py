@@ -1,0 +1,61 @@
+"""``read_table_fast`` reads what ``read_table`` reads, on SQLite and PostgreSQL: texts with
+commas, quotes and line breaks, empty and missing texts, booleans, dates, numbers; a failing
+query raises and leaves the transaction to be rolled back as usual."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import database_fixture
+from trimtab.store.columns import read_table, read_table_fast
+from trimtab.store.uow import UnitOfWork
+
+engine = database_fixture()
+
+SCHEMA = pa.schema(
+    [("text", pa.string()), ("flag", pa.bool_()), ("day", pa.date32()), ("x", pa.float64())]
+)
+ROWS = [
+    ('a,"b"\nc', True, date(2026, 11, 20), 0.1),
+    ("", False, None, -2.5e-7),
+    (None, None, date(1999, 12, 31), None),
+]
+
+
+def query() -> sa.Select:  # type: ignore[type-arg]
+    types = (sa.String(), sa.Boolean(), sa.Date(), sa.Float())
+
+    def value(v: object, type_: sa.types.TypeEngine, name: str) -> sa.ColumnElement:  # type: ignore[type-arg]
+        return (sa.cast(sa.null(), type_) if v is None else sa.literal(v, type_)).label(name)
+
+    rows = [
+        sa.select(*(value(v, ty, n) for v, ty, n in zip(row, types, SCHEMA.names, strict=True)))
+        for row in ROWS
+    ]
+    union = sa.union_all(*rows).subquery()
+    return sa.select(*union.c)
+
+
+def test_the_same_table_as_read_table(engine: sa.Engine) -> None:
+    with UnitOfWork(engine, "acme") as uow:
+        fast = read_table_fast(uow.conn, query(), SCHEMA)
+        assert fast.equals(read_table(uow.conn, query(), SCHEMA))
+        assert fast.to_pylist() == [dict(zip(SCHEMA.names, row, strict=True)) for row in ROWS]
+        empty = read_table_fast(uow.conn, query().where(sa.false()), SCHEMA)
+        assert empty.num_rows == 0 and empty.schema == SCHEMA
+
+
+def test_a_failing_query_raises_and_the_transaction_rolls_back(engine: sa.Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite reads through read_table")
+    with UnitOfWork(engine, "acme") as uow:
+        with pytest.raises(Exception, match="division by zero"):
+            read_table_fast(
+                uow.conn, sa.select(sa.literal_column("1/0")), pa.schema([("x", pa.int64())])
+            )
+        uow.rollback()
+        assert uow.conn.execute(sa.text("SELECT 42")).scalar() == 42
