@@ -1,7 +1,7 @@
 """queue entries without a per-row reference to their firm
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-21 09:00:00
 
 The daily evaluation writes a queue entry for every account it flags, a million at a time.
