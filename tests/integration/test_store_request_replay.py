@@ -124,7 +124,7 @@ def test_replay_reads_only_the_record(engine: sa.Engine, tmp_path: Path) -> None
     kept = _lines(engine, request_id)
     with UnitOfWork(engine, "acme") as uow:
         cancel_request(uow, actor="olga", request_id=request_id, now=T0)
-    # the date imported again with other prices and cash, and ACC1 put on trade hold
+    # the date imported again with other prices and cash, and ACC2 put on trade hold
     _import(engine, tiny_book(tmp_path / "c", cash=5000.0, price_a=70.0, lots=LOTS), D1, T0)
     with engine.begin() as conn:
         conn.execute(sa.update(t.accounts).where(t.accounts.c.account_id == "ACC2").values(

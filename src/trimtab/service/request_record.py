@@ -266,10 +266,18 @@ def _summary(sha256: str, version: str, accounts: int, lines: int) -> dict[str, 
 
 
 def load_record(uow: UnitOfWork, request_id: int) -> tuple[Record, bytes]:
-    """The record of the firm's request ``request_id`` and its document's bytes.
+    """The record of the firm's request ``request_id`` and its document's bytes
+    (:func:`_stored`)."""
+    data, stored_at = _stored(uow, request_id)
+    return replace(unpack(request_id, data), stored_at=stored_at), data
+
+
+def _stored(uow: UnitOfWork, request_id: int) -> tuple[bytes, datetime]:
+    """The document of the firm's request ``request_id`` and when it was stored.
 
     Raises :class:`NotFoundError` when the firm has no such request, or when the request
-    has no record (it was never proposed, or was proposed before records were kept)."""
+    has no record (it was never proposed, or was proposed before records were kept), and
+    :class:`ConflictError` when the document is not the one its stored SHA-256 names."""
     r = t.request_records.c
     row = uow.conn.execute(
         select(r.data, r.sha256, r.stored_at).where(
@@ -289,18 +297,14 @@ def load_record(uow: UnitOfWork, request_id: int) -> tuple[Record, bytes]:
             "proposed, or was proposed before records were kept"
         )
     data = bytes(row.data)
-    record = unpack(request_id, data)
-    return _with(record, stored_at=row.stored_at, stored_sha256=row.sha256), data
-
-
-def _with(record: Record, *, stored_at: datetime, stored_sha256: str) -> Record:
-    """``record`` with its stored time; the stored SHA-256 must be its document's own."""
-    if stored_sha256 != record.sha256:
+    found = hashlib.sha256(data).hexdigest()
+    if found != row.sha256:
         raise ConflictError(
-            f"request {record.request_id}: its record's document has SHA-256 {record.sha256}, "
-            f"not the {stored_sha256} stored with it: the record was changed"
+            f"request {request_id}: its record's document has SHA-256 {found}, "
+            f"not the {row.sha256} stored with it: the record was changed"
         )
-    return replace(record, stored_at=stored_at)
+    stored_at: datetime = row.stored_at
+    return data, stored_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,7 +449,7 @@ def record_document(uow: UnitOfWork, *, actor: str, request_id: int) -> bytes:
     from trimtab.service.access import require_role
 
     require_role(uow, user_id=actor, role="viewer")
-    return load_record(uow, request_id)[1]
+    return _stored(uow, request_id)[0]
 
 
 def record_sha256(uow: UnitOfWork, request_id: int) -> str | None:
