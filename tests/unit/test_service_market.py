@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from trimtab.errors import InputError
+from trimtab.service import market
 from trimtab.service.market import (
     CHICAGO,
     expiry,
@@ -60,3 +64,45 @@ def test_expiry_is_end_of_next_business_day() -> None:
 def test_date_outside_calendar_is_refused() -> None:
     with pytest.raises(InputError, match="outside the market calendar"):
         next_market_day(date(1990, 1, 2))
+
+
+@pytest.fixture
+def fresh_sessions(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """The market calendar worked out again, with its cache file in ``tmp_path``."""
+    monkeypatch.setenv("TRIMTAB_CACHE", str(tmp_path))
+    market._sessions.cache_clear()
+    yield tmp_path
+    market._sessions.cache_clear()
+
+
+def test_the_sessions_are_kept_in_a_cache_file_and_read_back(fresh_sessions: Path) -> None:
+    built = market._calendar_sessions()
+    assert np.array_equal(market._sessions(), built)
+    (kept,) = fresh_sessions.glob("xnys-*.npy")
+    assert np.array_equal(np.load(kept), built)
+    assert not list(fresh_sessions.glob("*.tmp"))
+    market._sessions.cache_clear()
+    # read back from the file: a day written into it is a market day from then on
+    np.save(kept, np.r_[built, np.datetime64("2041-01-05", "D")])
+    assert market._sessions()[-1] == np.datetime64("2041-01-05", "D")
+
+
+def test_a_cache_file_that_cannot_be_read_is_made_again(fresh_sessions: Path) -> None:
+    market._sessions()
+    (kept,) = fresh_sessions.glob("xnys-*.npy")
+    kept.write_bytes(b"not an array")
+    market._sessions.cache_clear()
+    assert previous_market_day(MON) == FRI
+    assert np.array_equal(np.load(kept), market._calendar_sessions())
+
+
+def test_no_cache_folder_is_needed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    monkeypatch.setenv("TRIMTAB_CACHE", str(blocked / "cache"))  # under a file: cannot be made
+    market._sessions.cache_clear()
+    try:
+        assert next_market_day(FRI) == MON
+    finally:
+        market._sessions.cache_clear()
+    assert blocked.read_text() == ""

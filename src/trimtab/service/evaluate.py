@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.triggers import REASONS
@@ -346,31 +346,58 @@ def _queue(uow: UnitOfWork, day: date, flagged: pa.Table) -> None:
     already acted on (a re-run of the day) stays as it is; an account waiting in an open
     request is queued as submitted in it.
 
-    The rows are worked out by column here rather than by an ``INSERT ... SELECT`` that
-    reads ``queue_entries`` while writing it: PostgreSQL may plan that as a scan of the
-    table per row, of the rows the statement itself is adding."""
+    On SQLite the new rows are one ``INSERT ... SELECT`` from the day's evaluations. On
+    PostgreSQL they are worked out by column here instead: it may plan a statement that reads
+    ``queue_entries`` while writing it as a scan of the table per row, of the rows the
+    statement itself is adding."""
     firm, conn = uow.firm_id, uow.conn
     q, e, oa = t.queue_entries.c, t.evaluations.c, t.open_accounts.c
     if uow.dialect == "postgresql":
         # statistics that count the day's evaluations, written in this transaction: planned
         # without them, the statement below scans them once per queue entry
         conn.exec_driver_sql('ANALYZE "evaluations"')
+    flags_it = (e.firm_id == firm) & (e.as_of == day) & (e.reasons != "")
     conn.execute(
         delete(t.queue_entries).where(
             q.firm_id == firm,
             q.status == "open",
             q.as_of < day,
-            q.account_id.in_(
-                select(e.account_id).where(e.firm_id == firm, e.as_of == day, e.reasons != "")
-            ),
+            q.account_id.in_(select(e.account_id).where(flags_it)),
         )
     )
+    # an entry of the day (acted on or not), or a newer open one, stays as it is
+    stays = (q.as_of == day) | ((q.as_of > day) & (q.status == "open"))
+    if uow.dialect == "sqlite":
+        waiting = oa.request_id.is_(None)
+        conn.execute(
+            insert(t.queue_entries).from_select(
+                ["firm_id", "account_id", "as_of", "reasons", "status", "request_id"],
+                select(
+                    e.firm_id,
+                    e.account_id,
+                    e.as_of,
+                    e.reasons,
+                    case((waiting, "open"), else_="submitted"),
+                    oa.request_id,
+                )
+                .select_from(
+                    t.evaluations.outerjoin(
+                        t.open_accounts,
+                        (oa.firm_id == e.firm_id) & (oa.account_id == e.account_id),
+                    )
+                )
+                .where(
+                    flags_it,
+                    ~select(q.account_id)
+                    .where(q.firm_id == firm, q.account_id == e.account_id, stays)
+                    .exists(),
+                ),
+            )
+        )
+        return
     kept = read_table_fast(
         conn,
-        select(q.account_id).where(
-            q.firm_id == firm,
-            or_(q.as_of == day, (q.as_of > day) & (q.status == "open")),
-        ),
+        select(q.account_id).where(q.firm_id == firm, stays),
         pa.schema([("account_id", pa.string())]),
     )
     new = flagged.filter(pc.invert(pc.is_in(flagged["account_id"], value_set=kept["account_id"])))

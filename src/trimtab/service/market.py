@@ -7,9 +7,13 @@ the next market day.
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from importlib.metadata import version
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -26,6 +30,41 @@ LAST = "2040-12-31"
 
 @lru_cache(maxsize=1)
 def _sessions() -> npt.NDArray[np.datetime64]:
+    """The NYSE sessions from :data:`FIRST` to :data:`LAST`, as days.
+
+    Building them takes exchange_calendars and pandas (0.4 s at every command's start), so
+    they are kept in a cache file named after the exchange_calendars version that made them
+    (:func:`cache_folder`); a cache file that cannot be read or written is done without."""
+    path = cache_folder() / f"xnys-{FIRST}-{LAST}-{version('exchange_calendars')}.npy"
+    try:
+        kept = np.load(path, allow_pickle=False)
+        if kept.dtype == np.dtype("datetime64[D]") and kept.ndim == 1 and kept.size:
+            return kept
+    except (OSError, ValueError):
+        pass
+    sessions = _calendar_sessions()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
+            part = Path(f.name)
+            np.save(f, sessions, allow_pickle=False)
+        os.replace(part, path)  # whole or not at all, for a process reading it meanwhile
+    except OSError:
+        if "part" in locals():
+            part.unlink(missing_ok=True)
+    return sessions
+
+
+def cache_folder() -> Path:
+    """Where trimtab keeps files it can make again: ``TRIMTAB_CACHE``, else ``trimtab`` in
+    ``XDG_CACHE_HOME`` (``~/.cache`` by default)."""
+    if folder := os.environ.get("TRIMTAB_CACHE"):
+        return Path(folder)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "trimtab"
+
+
+def _calendar_sessions() -> npt.NDArray[np.datetime64]:
     import exchange_calendars
 
     with warnings.catch_warnings():
