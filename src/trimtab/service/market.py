@@ -37,7 +37,7 @@ def _sessions() -> npt.NDArray[np.datetime64]:
     (:func:`cache_folder`); a cache file that cannot be read or written is done without."""
     path = cache_folder() / f"xnys-{FIRST}-{LAST}-{version('exchange_calendars')}.npy"
     try:
-        kept = np.load(path, allow_pickle=False)
+        kept: npt.NDArray[np.datetime64] = np.load(path, allow_pickle=False)
         if kept.dtype == np.dtype("datetime64[D]") and kept.ndim == 1 and kept.size:
             return kept
     except (OSError, ValueError):
