@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ColumnElement, Float, Select, and_, case, cast, func, select, update
+from sqlalchemy import ColumnElement, Float, Select, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.batch import AccountBatch
@@ -107,6 +107,13 @@ NUMERIC_SETTINGS = (
     "no_trade_days",
 )
 
+
+def _setting_defaults() -> dict[str, str]:
+    """Each trigger setting's default, as the database's default text."""
+    a = t.accounts.c
+    return {name: str(a[name].server_default.arg) for name in NUMERIC_SETTINGS}  # type: ignore[union-attr]
+
+
 _DAYS = pa.schema(
     [
         ("account_id", pa.string()),
@@ -123,11 +130,10 @@ _FLAGS = pa.schema(
         ("trade_hold", pa.bool_()),
         ("trade_hold_until", pa.date32()),
         ("first_seen", pa.date32()),
+        *((name, pa.float64()) for name in NUMERIC_SETTINGS),  # null: the default
     ]
 )
-_SETTINGS = pa.schema(
-    [("account_id", pa.string()), *((name, pa.float64()) for name in NUMERIC_SETTINGS)]
-)
+_ACCOUNTS = pa.schema([*_DAYS, *list(_FLAGS)[1:]])
 _DATED = pa.schema([("account_id", pa.string()), ("day", pa.date32())])
 _IDS = pa.schema([("account_id", pa.string())])
 _CLASSES = pa.schema(
@@ -214,51 +220,61 @@ class _Reader:
         )
 
     def accounts(self) -> pa.Table:
-        """The accounts with a target of the date (in these parts): their day's row and
-        their flags, in order of part then account id (trigger settings: :meth:`settings`).
+        """The accounts with a target of the date (in these parts), in order of part then
+        account id: their day's row, their flags, and their trigger settings, each null
+        where it is the default (:meth:`settings`). Most accounts keep the defaults, and
+        turning a million rows of eight exact decimals into floats costs the database
+        seconds: only the others are turned.
 
-        Two plain reads joined here: the database would hash-join a million rows of each,
-        spilling to disk with its default working memory."""
+        On SQLite one read, each account's row looked up by its key. On PostgreSQL two plain
+        reads joined here: the database would hash-join a million rows of each, spilling to
+        disk with its default working memory."""
         d, a = t.account_days.c, t.accounts.c
-        days = select(d.account_id, d.part, d.model_id, d.model_version, cast(d.cash, Float)).where(
-            d.firm_id == self.firm, d.as_of == self.run.data_date, d.model_id.is_not(None)
-        )
+        on_day = [d.firm_id == self.firm, d.as_of == self.run.data_date, d.model_id.is_not(None)]
         if self.parts is not None:
-            days = days.where(d.part >= self.parts[0], d.part <= self.parts[1])
-        flags = select(
-            a.account_id,
+            on_day += [d.part >= self.parts[0], d.part <= self.parts[1]]
+        days = (d.account_id, d.part, d.model_id, d.model_version, cast(d.cash, Float))
+        flags = (
             (a.rebalancing & ~a.held_away).label("managed"),  # held away: never evaluated
             a.trade_hold,
             a.trade_hold_until,
             a.first_seen,
-        ).where(a.firm_id == self.firm, self.mine(a.account_id))
-        table = read_table_fast(self.uow.conn, days, _DAYS).join(
-            read_table_fast(self.uow.conn, flags, _FLAGS), "account_id", join_type="inner"
+            *(
+                case((self._equals(a[name], value), None), else_=cast(a[name], Float)).label(name)
+                for name, value in _setting_defaults().items()
+            ),
         )
+        conn = self.uow.conn
+        if self.uow.dialect == "sqlite":
+            same_account = (a.firm_id == d.firm_id) & (a.account_id == d.account_id)
+            table = read_table_fast(
+                conn,
+                select(*days, *flags)
+                .select_from(t.account_days.join(t.accounts, same_account))
+                .where(*on_day),
+                _ACCOUNTS,
+            )
+        else:
+            table = read_table_fast(conn, select(*days).where(*on_day), _DAYS).join(
+                read_table_fast(
+                    conn,
+                    select(a.account_id, *flags).where(
+                        a.firm_id == self.firm, self.mine(a.account_id)
+                    ),
+                    _FLAGS,
+                ),
+                "account_id",
+                join_type="inner",
+            )
         # sorted here, not by the database: its collation need not be code-point order
         return table.sort_by([("part", "ascending"), ("account_id", "ascending")])
 
-    def settings(self, ids: pa.Array) -> TriggerParams:
-        """The trigger settings of each account of ``ids``. Only the accounts whose settings
-        are not all the defaults are read: most accounts keep the defaults, and turning a
-        million rows of eight exact decimals into floats costs the database seconds."""
-        a = t.accounts.c
-        defaults = {name: a[name].server_default.arg for name in NUMERIC_SETTINGS}  # type: ignore[union-attr]
-        same = [self._equals(a[name], str(value)) for name, value in defaults.items()]
-        custom = read_table_fast(
-            self.uow.conn,
-            select(a.account_id, *(cast(a[name], Float) for name in NUMERIC_SETTINGS)).where(
-                a.firm_id == self.firm, ~and_(*same), self.mine(a.account_id)
-            ),
-            _SETTINGS,
-        )
-        at = pc.index_in(custom["account_id"], value_set=ids)
-        found = np.asarray(at.is_valid())
-        row = np.asarray(pc.fill_null(at, 0))[found]
+    @staticmethod
+    def settings(table: pa.Table) -> TriggerParams:
+        """The trigger settings of the accounts of :meth:`accounts`' ``table``."""
         values: dict[str, npt.NDArray[Any]] = {}
-        for name, value in defaults.items():
-            column = np.full(len(ids), float(value))
-            column[row] = np.asarray(custom[name].to_numpy(), dtype=np.float64)[found]
+        for name, value in _setting_defaults().items():
+            column = np.asarray(pc.fill_null(table[name], float(value)), dtype=np.float64)
             values[name] = column.astype(np.int64) if name.endswith("_days") else column
         return TriggerParams(**values)
 
@@ -446,7 +462,7 @@ def _read_accounts(
         model=model,
         cash=np.asarray(table["cash"].to_numpy(), dtype=np.float64),
         managed=_flags(table["managed"]),
-        params=reader.settings(ids),
+        params=reader.settings(table),
         held=_flags(table["trade_hold"]) & ((until == NO_DAY) | (until >= day_number(run.day))),
         first_seen=_day_numbers(table["first_seen"]),
         last_trade=reader.latest(
