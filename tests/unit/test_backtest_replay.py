@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow.parquet as pq
 import pytest
 
@@ -17,13 +18,13 @@ from trimtab.backtest.generate import (
     generate_history,
 )
 from trimtab.backtest.policies import Kind, Policy, calendar_days, parse_policies
-from trimtab.backtest.run import Run, RunResult, run_policy
+from trimtab.backtest.run import Run, RunResult, _steps, run_policy
 from trimtab.backtest.setup import Setup, load_setup
 from trimtab.backtest.trading import Costs
 from trimtab.core.drift import drift
 from trimtab.core.engine import Method
-from trimtab.core.partial import sweep_target
-from trimtab.core.triggers import TriggerState
+from trimtab.core.partial import cash_kept, sweep_target
+from trimtab.core.triggers import TriggerFlags, TriggerState
 from trimtab.io.book import read_book
 from trimtab.io.demo import DemoSpec, demo_tables, write_book
 from trimtab.options import trade_options
@@ -173,3 +174,57 @@ def test_policy_names() -> None:
         "hold",
     ]
     assert parse_policies("calendar:quarterly")[0] == Policy(Kind.CALENDAR, "quarterly")
+
+
+def test_triggers_give_accounts_flagged_for_cash_alone_a_partial_rebalance(setup: Setup) -> None:
+    """Flagged for cash alone, an account is not rebalanced by the policy's logic: cash
+    above what it is meant to hold is invested (deposit), cash short of it is raised
+    (withdrawal of exactly the shortfall). Flagged for anything else as well, it is
+    rebalanced by the logic; under ``bands`` every account is."""
+    managed = setup.managed & ~setup.rules.hold
+    a, b, c, d, e = np.flatnonzero(managed)[:5].tolist()
+    n = setup.size
+
+    def only(*accounts: int) -> npt.NDArray[np.bool_]:
+        out = np.zeros(n, dtype=bool)
+        out[list(accounts)] = True
+        return out
+
+    none = only()
+    flags = TriggerFlags(
+        target_changed=none,
+        out_of_band=only(c, d),
+        class_drift_6m=none,
+        class_drift_2d=none,
+        toggled=none,
+        no_trade=none,
+        cash_high=only(a, c),
+        cash_low=only(b),
+        deposit=only(e),
+        withdrawal=none,
+        restriction_ended=none,
+        skipped=none,
+    )
+    value = np.full(n, 100_000.0)
+    cash = np.full(n, 5_000.0)
+    cash[b] = 50.0
+    options = trade_options(Method.REBALANCE_TO_TARGET)
+    due = np.any(flags.matrix(), axis=1) & managed
+    rtt = Method.REBALANCE_TO_TARGET
+    steps = _steps(
+        setup, Run(Policy(Kind.TRIGGERS), rtt), options, due, managed, flags, value, cash
+    )
+    assert [(s[0].tolist(), s[1]) for s in steps] == [
+        ([c, d], rtt),
+        ([a, e], Method.DEPOSIT),
+        ([b], Method.WITHDRAWAL),
+    ]
+    arrays = setup.loaded.arrays
+    kept = cash_kept(value, arrays.model_cash[arrays.account_model])
+    raised = np.asarray(steps[2][2].cash_to_generate)
+    assert raised[b] == pytest.approx(kept[b] - 50.0)
+    assert np.count_nonzero(raised) == 1
+    assert steps[2][2].sub_asset_class is setup.classes  # a withdrawal far off turns full
+
+    bands = _steps(setup, Run(Policy(Kind.BANDS), rtt), options, due, managed, flags, value, cash)
+    assert [(s[0].tolist(), s[1]) for s in bands] == [([a, b, c, d, e], rtt)]

@@ -4,7 +4,9 @@
   on the first market day of each month (quarter, year) after the first day;
 - ``bands``: the accounts with a security outside its band (the models' ``min_pct`` and
   ``max_pct``): the ``out_of_band`` trigger;
-- ``triggers``: the accounts any of the service's daily triggers flags;
+- ``triggers``: the accounts any of the service's daily triggers flags; those flagged for
+  cash alone (cash high or low, a deposit or a withdrawal) get a partial rebalance, as the
+  service's programme has it (:func:`cash_only`);
 - ``cash-flow``: the accounts with a deposit or withdrawal since the previous evaluation;
 - ``hold``: never (buy and hold: dividends and cash flows only).
 
@@ -20,7 +22,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.triggers import TriggerFlags
+from trimtab.core.triggers import REASONS, TriggerFlags
 from trimtab.errors import InputError
 
 
@@ -33,6 +35,9 @@ class Kind(StrEnum):
 
 
 PERIODS = ("monthly", "quarterly", "annual")
+CASH_REASONS = ("cash_high", "cash_low", "deposit", "withdrawal")
+"""The triggers that call for a partial rebalance: the cash is invested (deposit) or raised
+(withdrawal) to the cash the account is meant to hold, and nothing else is traded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,29 @@ class Policy:
             return out
         fired: npt.NDArray[np.bool_] = np.any(flags.matrix(), axis=1)
         return fired
+
+    @property
+    def partial(self) -> bool:
+        """Whether accounts flagged for cash alone get a partial rebalance (``triggers``)."""
+        return self.kind is Kind.TRIGGERS
+
+
+def cash_only(flags: TriggerFlags) -> npt.NDArray[np.bool_]:
+    """Accounts flagged for cash alone: one of :data:`CASH_REASONS` and no other reason.
+
+    A partial rebalance occurs if cash gets too high ($330 above its target) or too low
+    (below 0.3% two days in a row), and a deposit is invested in the most underweight
+    holdings first: the rest of the account is not traded for it. An account flagged for
+    any other reason (drift, a changed target, ...) is rebalanced by the policy's logic."""
+    cash = np.zeros_like(flags.skipped)
+    other = np.zeros_like(flags.skipped)
+    for reason in REASONS:
+        if reason in CASH_REASONS:
+            cash |= getattr(flags, reason)
+        else:
+            other |= getattr(flags, reason)
+    out: npt.NDArray[np.bool_] = cash & ~other
+    return out
 
 
 def parse_policies(text: str) -> list[Policy]:

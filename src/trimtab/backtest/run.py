@@ -22,13 +22,14 @@ import numpy.typing as npt
 
 from trimtab.backtest.evaluation import Activity, evaluate_day
 from trimtab.backtest.lotstore import LotStore
-from trimtab.backtest.policies import Policy, calendar_days
+from trimtab.backtest.policies import Policy, calendar_days, cash_only
 from trimtab.backtest.setup import Setup
 from trimtab.backtest.tax import TaxRates, year_tax
 from trimtab.backtest.trading import Costs, Fills, WashState, trade
 from trimtab.core.drift import DriftResult, drift
 from trimtab.core.engine import Method, TradeOptions
-from trimtab.core.triggers import TriggerState
+from trimtab.core.partial import cash_kept
+from trimtab.core.triggers import TriggerFlags, TriggerState
 
 Dollars = npt.NDArray[np.float64]
 COMPACT_EVERY = 20
@@ -175,6 +176,50 @@ class _Accrual:
         return each, book
 
 
+def _steps(
+    setup: Setup,
+    run: Run,
+    options: TradeOptions,
+    due: npt.NDArray[np.bool_],
+    managed: npt.NDArray[np.bool_],
+    flags: TriggerFlags | None,
+    value: Dollars,
+    cash: Dollars,
+) -> list[tuple[npt.NDArray[np.int64], Method, TradeOptions]]:
+    """The day's proposals: the ``due`` accounts (``managed`` ones) by the run's logic, the
+    whole household of each with household rebalance; with a partial policy
+    (:attr:`~trimtab.backtest.policies.Policy.partial`), the accounts flagged for cash alone
+    apart: a deposit of the cash above what the account is meant to hold
+    (:func:`~trimtab.core.partial.cash_kept`), or a withdrawal of what it lacks."""
+    assert run.method is not None
+    partial = np.zeros_like(due)
+    if run.policy.partial and flags is not None:
+        partial = due & cash_only(flags)
+    full = due & ~partial
+    if run.method is Method.HOUSEHOLD_REBALANCE:
+        full = np.isin(setup.household, setup.household[full]) & managed
+        partial &= ~full
+    arrays = setup.loaded.arrays
+    kept = cash_kept(
+        value,
+        arrays.model_cash[arrays.account_model],
+        sweep_pct=setup.params.sweep_pct,
+        sweep_min=setup.params.sweep_min_usd,
+    )
+    lacking = partial & (cash < kept)
+    raise_cash = replace(
+        options,
+        cash_to_generate=np.where(lacking, kept - cash, 0.0),
+        sub_asset_class=setup.classes,
+    )
+    steps = [
+        (full, run.method, options),
+        (partial & ~lacking, Method.DEPOSIT, options),
+        (lacking, Method.WITHDRAWAL, raise_cash),
+    ]
+    return [(np.flatnonzero(m), method, o) for m, method, o in steps if m.any()]
+
+
 def run_policy(
     setup: Setup,
     run: Run,
@@ -229,6 +274,7 @@ def run_policy(
         if years[t] != years[t - 1]:
             accrual.close_year()
         due = None
+        flags = None
         if run.policy.evaluates:
             flags, state = evaluate_day(setup, t, close, market, cash, activity, state)
             due = run.policy.due(flags)
@@ -236,16 +282,14 @@ def run_policy(
             due = np.ones(n, dtype=bool)
         dividends = np.round(h.dividend[t][setup.slot_symbol] * quantity, 2).sum(axis=1)
         if due is not None and run.method is not None:
-            due &= managed
-            if run.method is Method.HOUSEHOLD_REBALANCE:
-                due = np.isin(setup.household, setup.household[due]) & managed
-            accounts = np.flatnonzero(due)
-            if accounts.size:
+            steps = _steps(setup, run, options, due & managed, managed, flags, close.value, cash)
+            traded_today = []
+            for accounts, method, step_options in steps:
                 fills = trade(
                     setup,
                     accounts,
-                    run.method,
-                    options,
+                    method,
+                    step_options,
                     t=t,
                     quantity=quantity,
                     cash=cash,
@@ -256,15 +300,17 @@ def run_policy(
                 if fills.account.size:
                     log.fills.append((t, fills))
                     accrual.gains(fills)
-                    traded_accounts = np.unique(fills.account)
-                    activity.last_trade[traded_accounts] = day_numbers[t]
-                    trades[t] = fills.account.size
-                    events[t] = traded_accounts.size
-                    series["traded"][t] = np.abs(fills.amount).sum()
+                    traded_today.append(fills.account)
+                    trades[t] += fills.account.size
+                    series["traded"][t] += np.abs(fills.amount).sum()
                     total_cost += float(fills.cost.sum())
-                    traded_days += 1
-                    if traded_days % COMPACT_EVERY == 0:
-                        lots.compact()
+            if traded_today:
+                traded_accounts = np.unique(np.concatenate(traded_today))
+                activity.last_trade[traded_accounts] = day_numbers[t]
+                events[t] = traded_accounts.size
+                traded_days += 1
+                if traded_days % COMPACT_EVERY == 0:
+                    lots.compact()
         cash += dividends
         flows = book_flows(t)
         before = close.value
