@@ -59,3 +59,22 @@ def test_a_failing_query_raises_and_the_transaction_rolls_back(engine: sa.Engine
             )
         uow.rollback()
         assert uow.conn.execute(sa.text("SELECT 42")).scalar() == 42
+
+
+DOUBLES = [0.1, 1 / 3, 1.7976931348623157e308, 5e-324, -2.5e-10, 12345678901234.568, 0.0]
+
+
+def test_floats_come_back_to_the_bit(engine: sa.Engine) -> None:
+    """Doubles that need 17 significant digits, the largest and the smallest, read by
+    column and, with an ORDER BY, by row: each the same double as written."""
+    schema = pa.schema([("i", pa.int64()), ("x", pa.float64())])
+    rows = [
+        sa.select(sa.literal(i, sa.Integer()).label("i"), sa.literal(x, sa.Float()).label("x"))
+        for i, x in enumerate(DOUBLES)
+    ]
+    union = sa.union_all(*rows).subquery()
+    with UnitOfWork(engine, "acme") as uow:
+        by_column = read_table(uow.conn, sa.select(*union.c), schema)
+        by_row = read_table(uow.conn, sa.select(*union.c).order_by(union.c.i), schema)
+    for table in (by_column.sort_by("i"), by_row):
+        assert table["x"].to_pylist() == DOUBLES

@@ -3,12 +3,13 @@
 A million-row query read through SQLAlchemy's rows costs a Python object per value; these
 read and write whole columns instead. On PostgreSQL a read is CSV text that the server
 makes into one value, parsed by Arrow, and a write goes through ``COPY`` as CSV printed by
-Arrow; on SQLite both go through the driver's cursor, one call for all rows.
+Arrow. On SQLite a read is one JSON array per column, and a write one ``executemany``.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from sqlalchemy import Connection, Select, Table
+from sqlalchemy import Connection, Select, Table, case, func, null, select
 
 QUANTITY = pa.decimal128(24, 8)
 """Shares, as :func:`trimtab.store.tables.quantity`."""
@@ -80,15 +81,38 @@ def read_table(conn: Connection, query: Select[Any], schema: pa.Schema) -> pa.Ta
                 quoted_strings_can_be_null=False,
             ),
         )
-    rows = conn.execute(query).cursor.fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    if query._order_by_clauses:  # an aggregate need not keep a subquery's order
+        rows = conn.execute(query).cursor.fetchall()
+        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    else:
+        columns = _sqlite_columns(conn, query, schema)
     return pa.table(
         [
-            pa.array(list(values)).cast(field.type) if values else pa.array([], field.type)
+            pa.array(list(values)).cast(field.type) if len(values) else pa.array([], field.type)
             for values, field in zip(columns, schema, strict=True)
         ],
         schema=schema,
     )
+
+
+def _sqlite_columns(conn: Connection, query: Select[Any], schema: pa.Schema) -> list[list[Any]]:
+    """The values of each column of ``query`` (on SQLite), as lists.
+
+    SQLite makes each column into one JSON array (``json_group_array``), all in one pass
+    over the rows, and Python's JSON parser makes the lists: a third less time than the
+    driver's tuple per row turned into columns. JSON writes a float with 15 digits, not
+    always enough to give the same double back: floats are sent as text of 21 digits
+    (exact), parsed by Arrow."""
+    rows = query.subquery()
+    arrays = []
+    for column, field in zip(rows.c, schema, strict=True):
+        if pa.types.is_floating(field.type):
+            value: Any = case((column.is_(None), null()), else_=func.printf("%!.20e", column))
+        else:
+            value = column
+        arrays.append(func.json_group_array(value))
+    found = conn.execute(select(*arrays)).one()
+    return [json.loads(text) for text in found]
 
 
 def _csv_text(conn: Connection, query: Select[Any], schema: pa.Schema) -> bytes:
