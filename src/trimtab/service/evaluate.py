@@ -58,7 +58,7 @@ from trimtab.service.lease import LEASE, lease_held, lease_owner, wall_clock
 from trimtab.service.market import previous_market_day
 from trimtab.service.snapshot import Snapshot
 from trimtab.store import tables as t
-from trimtab.store.columns import read_table_fast, write_table
+from trimtab.store.columns import read_table, write_table
 from trimtab.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -395,13 +395,13 @@ def _queue(uow: UnitOfWork, day: date, flagged: pa.Table) -> None:
             )
         )
         return
-    kept = read_table_fast(
+    kept = read_table(
         conn,
         select(q.account_id).where(q.firm_id == firm, stays),
         pa.schema([("account_id", pa.string())]),
     )
     new = flagged.filter(pc.invert(pc.is_in(flagged["account_id"], value_set=kept["account_id"])))
-    pending = read_table_fast(
+    pending = read_table(
         conn, select(oa.account_id, oa.request_id).where(oa.firm_id == firm), _PENDING
     )
     request = pending["request_id"].take(

@@ -48,7 +48,7 @@ from trimtab.service.lease import LEASE, wall_clock
 from trimtab.service.snapshot import ModelTables, Securities, load_models, load_securities
 from trimtab.store import holdings
 from trimtab.store import tables as t
-from trimtab.store.columns import MONEY, PERCENT, decimals, floats, read_table_fast, write_table
+from trimtab.store.columns import MONEY, PERCENT, decimals, floats, read_table, write_table
 from trimtab.store.uow import UnitOfWork
 
 Progress = Callable[[int, int], None]
@@ -247,7 +247,7 @@ class _Reader:
         conn = self.uow.conn
         if self.uow.dialect == "sqlite":
             same_account = (a.firm_id == d.firm_id) & (a.account_id == d.account_id)
-            table = read_table_fast(
+            table = read_table(
                 conn,
                 select(*days, *flags)
                 .select_from(t.account_days.join(t.accounts, same_account))
@@ -255,8 +255,8 @@ class _Reader:
                 _ACCOUNTS,
             )
         else:
-            table = read_table_fast(conn, select(*days).where(*on_day), _DAYS).join(
-                read_table_fast(
+            table = read_table(conn, select(*days).where(*on_day), _DAYS).join(
+                read_table(
                     conn,
                     select(a.account_id, *flags).where(
                         a.firm_id == self.firm, self.mine(a.account_id)
@@ -294,7 +294,7 @@ class _Reader:
         of ``queries``; NO_DAY for none."""
         out = np.full(len(ids), NO_DAY, dtype=np.int64)
         for query in queries:
-            rows = read_table_fast(self.uow.conn, query, _DATED)
+            rows = read_table(self.uow.conn, query, _DATED)
             at = pc.index_in(rows["account_id"], value_set=ids)
             found = np.asarray(pc.and_(at.is_valid(), rows["day"].is_valid()))
             np.maximum.at(
@@ -305,7 +305,7 @@ class _Reader:
     def done(self, ids: pa.Array) -> npt.NDArray[np.bool_]:
         """Which accounts have their evaluation of the day stored already."""
         e = t.evaluations.c
-        stored = read_table_fast(
+        stored = read_table(
             self.uow.conn,
             select(e.account_id).where(
                 e.firm_id == self.firm, e.as_of == self.run.day, self.mine(e.account_id)
@@ -328,7 +328,7 @@ class _Reader:
         if prev_day is None:
             return target, cash_low, kept
         ec, ev = t.evaluation_classes.c, t.evaluations.c
-        rows = read_table_fast(
+        rows = read_table(
             self.uow.conn,
             select(
                 ec.account_id, ec.sub_asset_class, cast(ec.diff_pct, Float), ec.soft_since
@@ -344,7 +344,7 @@ class _Reader:
             diff=np.asarray(rows["diff_pct"].to_numpy(), dtype=np.float64)[found],
             since=_day_numbers(rows["soft_since"])[found],
         )
-        previous = read_table_fast(
+        previous = read_table(
             self.uow.conn,
             select(ev.account_id, ev.model_id, ev.model_version, ev.cash_low).where(
                 ev.firm_id == self.firm, ev.as_of == prev_day, self.mine(ev.account_id)
@@ -380,7 +380,7 @@ class _Reader:
             c.effective > start,
             c.effective <= data_date,
         )
-        candidates = read_table_fast(
+        candidates = read_table(
             self.uow.conn,
             select(c.account_id)
             .where(
