@@ -133,6 +133,40 @@ def test_sqlite_tampering_is_found(tmp_path: Path) -> None:
     db.dispose()
 
 
+def test_a_check_from_an_entry_on(tmp_path: Path) -> None:
+    """``since``: the entries from it on are recomputed from the stored hash of the one
+    before, and the head checked; an entry before it is taken as stored."""
+    db = make_engine(f"sqlite:///{tmp_path / 't.db'}")
+    from trimtab.store.migrate import upgrade
+
+    upgrade(db)
+    day_of_work(db, tmp_path)
+
+    def since(entry: int) -> tuple[int, list[str]]:
+        with UnitOfWork(db, "acme") as uow:
+            found = verify_chain(uow, since=entry)
+        return found.entries, found.problems
+
+    assert since(8) == (4, [])
+    assert since(1) == verify(db) == (11, [])
+    with db.begin() as conn:
+        conn.execute(sa.text("DROP TRIGGER audit_log_no_update"))
+        conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE audit_id = 9"))
+    assert since(8)[1] == since(9)[1] == [
+        "entry 9: its hash does not match (the entry was altered, or one before it removed)"
+    ]
+    assert since(10) == (2, [])  # entry 9 is before: taken as stored
+    with db.begin() as conn:
+        conn.execute(sa.text("UPDATE audit_log SET actor = 'olga' WHERE audit_id = 9"))
+        conn.execute(sa.text("DROP TRIGGER audit_log_no_delete"))
+        conn.execute(sa.text("DELETE FROM audit_log WHERE audit_id >= 10"))
+    assert since(8)[1] == [
+        "the chain's head names entry 11 of 11, the log ends at entry 9 of 9: entries were "
+        "removed or added outside trimtab"
+    ]
+    db.dispose()
+
+
 @pytest.fixture
 def service_role() -> Iterator[tuple[sa.Engine, sa.Engine]]:
     """(owner engine, service-role engine) on a fresh PostgreSQL schema."""

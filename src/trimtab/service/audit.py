@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from trimtab.errors import InputError
 from trimtab.service.access import require_role
@@ -37,23 +37,39 @@ class Verification:
         return not self.problems
 
 
-def verify_chain(uow: UnitOfWork, *, actor: str | None = None) -> Verification:
+def verify_chain(
+    uow: UnitOfWork, *, actor: str | None = None, since: int | None = None
+) -> Verification:
     """Recompute the firm's audit chain entry by entry (streamed, oldest first).
 
     ``actor``, the user asking, must be admin; ``None`` (the command line, run by whoever
-    holds the database) checks no role.
+    holds the database) checks no role. ``since``: recompute from entry ``since`` on only,
+    from the stored hash of the chained entry before it. Every entry from ``since`` on is
+    checked as in the whole chain, and so is the head (entries removed or added); an entry
+    before it is taken as stored (``trimtab audit verify`` checks the whole chain).
+    ``entries`` counts the entries recomputed.
     """
     if actor is not None:
         require_role(uow, user_id=actor, role="admin", attempt="verify the audit chain")
     a = audit_log.c
-    rows = uow.conn.execution_options(yield_per=2000).execute(
-        select(audit_log).where(a.firm_id == uow.firm_id).order_by(a.audit_id)
-    )
-    previous, checked, unchained, last_id = GENESIS, 0, 0, None
+    mine = a.firm_id == uow.firm_id
+    query = select(audit_log).where(mine).order_by(a.audit_id)
+    previous, before, last_id = GENESIS, 0, None
+    if since is not None:
+        query = query.where(a.audit_id >= since)
+        chained_before = (mine, a.audit_id < since, a.hash.is_not(None))
+        last = uow.conn.execute(
+            select(a.audit_id, a.hash).where(*chained_before).order_by(a.audit_id.desc()).limit(1)
+        ).first()
+        if last is not None:
+            last_id, previous = last.audit_id, last.hash
+            before = uow.conn.execute(select(func.count()).where(*chained_before)).scalar_one()
+    rows = uow.conn.execution_options(yield_per=2000).execute(query)
+    checked, unchained = 0, 0
     problems: list[str] = []
     for r in rows:
         if r.hash is None:
-            if checked:
+            if checked or before:
                 problems.append(f"entry {r.audit_id}: has no hash after chained entries")
             else:
                 unchained += 1
@@ -76,13 +92,14 @@ def verify_chain(uow: UnitOfWork, *, actor: str | None = None) -> Verification:
             )
         previous, checked, last_id = r.hash, checked + 1, r.audit_id
     head = uow.conn.execute(select(audit_heads).where(audit_heads.c.firm_id == uow.firm_id)).first()
+    chained = before + checked
     if head is None:
-        if checked:
+        if chained:
             problems.append("the chain's head is missing")
-    elif (head.last_id, head.last_hash, head.entries) != (last_id, previous, checked):
+    elif (head.last_id, head.last_hash, head.entries) != (last_id, previous, chained):
         problems.append(
             f"the chain's head names entry {head.last_id} of {head.entries}, the log ends at "
-            f"entry {last_id} of {checked}: entries were removed or added outside trimtab"
+            f"entry {last_id} of {chained}: entries were removed or added outside trimtab"
         )
     return Verification(entries=checked, unchained=unchained, problems=problems)
 

@@ -522,7 +522,8 @@ def memorandum(uow: UnitOfWork, *, actor: str, request_id: int) -> Memorandum:
 
     Its checks: the record's document is the one the audit log's ``propose`` entry names;
     the approval names the same record; the orders are exactly those the reviewed lines of
-    the approved accounts make (shares, side and price); the firm's audit chain is intact.
+    the approved accounts make (shares, side and price); the firm's audit chain is intact
+    from the request's first entry on.
     Needs the viewer role."""
     from trimtab.service.access import require_role
     from trimtab.service.audit import verify_chain
@@ -609,12 +610,15 @@ def memorandum(uow: UnitOfWork, *, actor: str, request_id: int) -> Memorandum:
                 + (f"; differing: {', '.join(f'{a} {s}' for a, s in wrong[:10])}" if wrong else ""),
             )
         )
-    chain = verify_chain(uow)
+    first = entries[0].audit_id if entries else None
+    chain = verify_chain(uow, since=first)  # the request's entries and every one after
     checks.append(
         Check(
             "audit chain",
             not chain.problems,
-            f"{chain.entries} entries checked" + "".join(f"; {p}" for p in chain.problems),
+            f"{chain.entries} entries checked"
+            + (f", from the request's first (entry {first}) on" if first else "")
+            + "".join(f"; {p}" for p in chain.problems),
         )
     )
     return Memorandum(
