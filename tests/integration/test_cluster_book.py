@@ -536,11 +536,3 @@ def test_compare_book_bad_input_on_the_cluster(
     assert (code, err) == (2, f"trimtab: {message.format(row=row)}\n")
     assert run([*args, "--out", str(out)], capsys) == (code, err)  # as one process says it
     assert not out.exists()
-
-
-def test_compare_book_cluster_is_for_a_book_folder(capsys: pytest.CaptureFixture[str]) -> None:
-    code, err = run(["compare-book", "--firm", "demo", "--cluster", "local:1"], capsys)
-    assert (code, err) == (
-        2,
-        "trimtab: --cluster: a book folder only (the --firm's book runs here)\n",
-    )

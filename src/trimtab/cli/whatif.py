@@ -95,7 +95,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--cluster",
                 help="Dask scheduler address, or local:N for N worker processes here "
-                "(docs/cluster.md); default TRIMTAB_DASK_SCHEDULER. A book folder only.",
+                "(docs/cluster.md); default TRIMTAB_DASK_SCHEDULER. With --firm, each worker "
+                "reads chunks of 5,000 accounts from the store.",
             ),
         ] = None,
         partition_size: PartitionSize = 20_000,
@@ -117,8 +118,8 @@ def register(app: typer.Typer) -> None:
         Each logic proposes for every account through the same pipeline as ``propose-book``
         (or, with ``--firm``, as a request); the table gives each logic's totals and the
         accounts where the logics disagree most. ``--out DIR`` also writes the numbers
-        (CSV and Parquet) and ``report.html`` with charts. ``--cluster`` runs a book
-        folder's accounts on a Dask cluster, with the same result.
+        (CSV and Parquet) and ``report.html`` with charts. ``--cluster`` runs the accounts
+        on a Dask cluster, with the same result.
         """
         from trimtab.whatif.compare import check_amounts, chosen_logics
         from trimtab.whatif.figures import TaxRates
@@ -137,21 +138,19 @@ def register(app: typer.Typer) -> None:
             check_amounts(chosen, amounts)
         except InputError as err:
             raise _fail(flag_error(err)) from None
-        if book is not None:
-            from trimtab.cluster import SCHEDULER_ENV  # for a book only: --firm runs here
+        from trimtab.cluster import SCHEDULER_ENV
 
-            spread = Spread(cluster or os.environ.get(SCHEDULER_ENV), partition_size, parts_dir)
+        spread = Spread(cluster or os.environ.get(SCHEDULER_ENV), partition_size, parts_dir)
+        if book is not None:
             compared = _from_book(
                 book, chosen, amounts, rates, rounding, share_decimals, as_of, workers, spread, out
             )
             title = str(book)
         else:
-            if cluster is not None:
-                raise _fail("--cluster: a book folder only (the --firm's book runs here)")
             if rounding != "whole_shares" or as_of is not None:
                 option = "--as-of" if as_of is not None else "--rounding"
                 raise _fail(f"{option}: not taken with --firm (the service's own options apply)")
-            compared = _from_firm(firm, db, user, chosen, amounts, rates)
+            compared = _from_firm(firm, db, user, chosen, amounts, rates, spread.address)
             title = f"firm {firm}"
         from trimtab.whatif.report import print_comparison, write_comparison
 
@@ -207,7 +206,10 @@ def _from_firm(
     chosen: tuple[Method, ...],
     amounts: dict[str, float | None],
     rates: TaxRates,
+    address: str | None,
 ) -> Comparison:
+    """The comparison of the firm's current book: in this process, or on the cluster at
+    ``address``, whose workers read the store at ``db`` themselves."""
     from datetime import UTC, datetime
 
     from trimtab.cli._common import run_in
@@ -218,10 +220,19 @@ def _from_firm(
     if not user:
         raise _fail("--user: required with --firm (or set TRIMTAB_USER)")
     now = datetime.now(UTC)
+    spread = None
+    if address:
+        from trimtab.cluster.evaluate import ClusterRun
+        from trimtab.store.migrate import database_url
+
+        try:
+            spread = ClusterRun(address, database_url(db))
+        except InputError as err:
+            raise _fail(flag_error(err)) from None
     return run_in(
         db,
         firm,
         lambda uow: compare_firm_book(
-            uow, actor=user, logics=chosen, amounts=amounts, rates=rates, now=now
+            uow, actor=user, logics=chosen, amounts=amounts, rates=rates, now=now, cluster=spread
         ),
     )

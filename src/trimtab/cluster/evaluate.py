@@ -95,10 +95,8 @@ _ENGINES: dict[tuple[str, str | None], Engine] = {}
 """A worker's engines, one per database: its partitions share the connection pool."""
 
 
-def evaluate_partition(
-    spec: EvaluationPartition, run: RunDay, database: str, schema: str | None
-) -> PartsDone:
-    """On a worker: evaluate the partition's parts, reading from and writing to the store."""
+def worker_engine(database: str, schema: str | None) -> Engine:
+    """On a worker: the engine of ``database`` (and PostgreSQL ``schema``), made once."""
     from trimtab.runtime import keep_freed_memory
     from trimtab.store.migrate import make_engine
 
@@ -106,8 +104,15 @@ def evaluate_partition(
     key = (database, schema)
     if key not in _ENGINES:
         _ENGINES[key] = make_engine(database, schema=schema) if schema else make_engine(database)
+    return _ENGINES[key]
+
+
+def evaluate_partition(
+    spec: EvaluationPartition, run: RunDay, database: str, schema: str | None
+) -> PartsDone:
+    """On a worker: evaluate the partition's parts, reading from and writing to the store."""
     # read-only: on SQLite its reads wait for no writer and take the lock only to write
-    with UnitOfWork(_ENGINES[key], run.firm_id, read_only=True) as uow:
+    with UnitOfWork(worker_engine(database, schema), run.firm_id, read_only=True) as uow:
         return evaluate_parts(uow, run, (spec.first, spec.last))
 
 
