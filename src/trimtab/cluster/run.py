@@ -42,8 +42,7 @@ from trimtab.cluster.tasks import (
 from trimtab.core.engine import Method, TradeOptions
 from trimtab.errors import BookError, InputError
 from trimtab.io.batch import has_rules, write_output, write_table_pairs
-from trimtab.io.book import has_sleeve_tables
-from trimtab.io.book_run import groups_households
+from trimtab.io.book_run import Layout, groups_households
 from trimtab.whatif.compare import Comparison, Run, joined
 from trimtab.whatif.figures import TaxRates
 
@@ -227,10 +226,6 @@ def _run(
     assemble: Callable[[list[Path]], None],
 ) -> RunTimes:
     """Plan, run every partition on the cluster, then ``assemble`` the parts in order."""
-    if has_sleeve_tables(job.folder):
-        raise InputError(
-            "--cluster", "a book with sleeve tables runs on one machine (without --cluster)"
-        )
     start = time.perf_counter()
     specs = plan_partitions(Path(job.folder), grouped=grouped, size=size)
     if not specs:
@@ -238,39 +233,55 @@ def _run(
     planned = time.perf_counter()
     with _run_folder(parts_dir, out) as parts, connect(address) as client:
         job = replace(job, parts=str(parts))
-        slots, again = _execute(client, job, specs)
+        layout, again = _execute(client, job, specs)
         ran = time.perf_counter()
-        assemble([part_path(job, s.number, slots) for s in specs])
+        assemble([part_path(job, s.number, layout) for s in specs])
     return RunTimes(planned - start, ran - planned, time.perf_counter() - ran, len(specs), again)
 
 
-def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> tuple[int, int]:
-    """Run every partition; return the book's slots per account (K: its parts are named by
-    it) and how many partitions ran again. The first error of a partition is raised here."""
+def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> tuple[Layout, int]:
+    """Run every partition; return the book's layout (its parts are named by it) and how
+    many partition runs were run again. The first error of a partition is raised here.
+
+    The book's layout is the widest of the partitions' (:meth:`Layout.widest`); the
+    partitions laid out otherwise run again with it. A partition run again may need more
+    slots than any had (a wider model leaves its other holdings further right): the book's
+    layout then widens and those laid out narrower run again, until every part is laid out
+    as the book is."""
     from distributed import as_completed
 
     run = uuid.uuid4().hex[:8]
     keys = [f"trimtab-partition-{run}-{s.number}" for s in specs]
     futures = client.map(run_partition, specs, job=job, key=keys)
-    done: dict[str, PartDone] = {}
+    laid: dict[int, Layout] = {}
+    again = 0
     try:
         with _progress(sum(len(s.account_ids) for s in specs)) as advance:
-            for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                done[future.key] = future.result()
-                advance(done[future.key].accounts)
-            _every_row_read(client, job, list(done.values()))
-            slots = max(d.slots for d in done.values())
-            narrower = [s for s, k in zip(specs, keys, strict=True) if done[k].slots < slots]
-            if narrower:  # laid out again as wide as the whole book
-                advance(0, more=sum(len(s.account_ids) for s in narrower))
-                again = [f"trimtab-partition-{run}-{s.number}-{slots}" for s in narrower]
-                more = client.map(run_partition, narrower, job=job, slots=slots, key=again)
+            pending = dict(zip(futures, specs, strict=True))
+            round_ = 0
+            while pending:
+                for future in as_completed(list(pending)):  # type: ignore[no-untyped-call]
+                    done: PartDone = future.result()
+                    laid[pending[future].number] = done.layout
+                    advance(done.accounts)
+                if round_ == 0:
+                    _every_row_read(client, job, [f.result() for f in futures])
+                book = Layout()
+                for layout in laid.values():
+                    book = book.widest(layout)
+                otherwise = [s for s in specs if laid[s.number] != book]
+                round_ += 1
+                if not otherwise:
+                    return book, again
+                again += len(otherwise)
+                advance(0, more=sum(len(s.account_ids) for s in otherwise))
+                keys = [f"trimtab-partition-{run}-{s.number}-{round_}" for s in otherwise]
+                more = client.map(run_partition, otherwise, job=job, layout=book, key=keys)
                 futures += more
-                for future in as_completed(more):  # type: ignore[no-untyped-call]
-                    advance(future.result().accounts)
+                pending = dict(zip(more, otherwise, strict=True))
     finally:
         client.cancel(futures)
-    return slots, len(narrower)
+    raise AssertionError("unreachable: every round either returns or runs partitions again")
 
 
 def _every_row_read(client: Any, job: Job, done: list[PartDone]) -> None:

@@ -5,10 +5,13 @@ file.
 Each account has K slots (model lines, then other holdings), K the largest of the book. A
 partition laid out alone may be narrower, and sums over a row of different widths may differ
 in the last bit, so a partition's arrays must be the whole book's rows, K wide. The first
-pass lays each partition out as wide as it needs, proposes and returns its width; the whole
-book's K is the largest of them. The partitions that were narrower (few: K is usually the
-longest model's lines plus a few holdings, reached in every partition) run again K wide;
-only the parts K wide make the output.
+pass lays each partition out as it needs, proposes and returns its layout
+(:class:`~trimtab.io.book_run.Layout`); the whole book's is the widest of them. The
+partitions laid out otherwise (few: K is usually the longest model's lines plus a few
+holdings, reached in every partition) run again with the book's; only the parts laid out as
+the book make the output. With sleeve tables the layout also has the model width (the
+longest blend of sleeves), the APM securities that get twin codes, and whether protected
+shares make the book rule-aware: a partition cannot see these from its own accounts.
 
 A part is written under a temporary name and renamed into place: a partition run twice (its
 worker died after writing) keeps the first part, and a part is there whole or not at all.
@@ -16,6 +19,7 @@ worker died after writing) keeps the first part, and a part is there whole or no
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -40,7 +44,14 @@ from trimtab.io.batch import (
     write_table_pairs,
 )
 from trimtab.io.book import LoadedBook
-from trimtab.io.book_run import drift_book_of, load_for_proposing, proposal_run
+from trimtab.io.book_run import (
+    Layout,
+    drift_book_of,
+    has_protected,
+    layout_of,
+    load_for_proposing,
+    proposal_run,
+)
 from trimtab.io.book_subset import AccountSubset, member_of, only_accounts
 from trimtab.io.tables import table_path
 from trimtab.runtime import keep_freed_memory
@@ -92,17 +103,19 @@ class Job:
     work: Work
 
 
-def part_path(job: Job, number: int, slots: int) -> Path:
-    """The folder of partition ``number``'s part files laid out ``slots`` wide."""
-    return Path(job.parts) / f"{number:06d}.{slots}"
+def part_path(job: Job, number: int, layout: Layout) -> Path:
+    """The folder of partition ``number``'s part files laid out as ``layout``."""
+    apm = hashlib.sha256("\n".join(layout.apm).encode()).hexdigest()[:8]
+    key = f"{layout.slots}.{layout.width}.{apm}.{int(layout.protected)}"
+    return Path(job.parts) / f"{number:06d}.{key}"
 
 
 @dataclass(frozen=True, slots=True)
 class PartDone:
-    """A partition run: how wide it was laid out, its accounts, and the rows it read of each
+    """A partition run: how it was laid out, its accounts, and the rows it read of each
     file (:meth:`~trimtab.io.book_subset.AccountSubset.counts`)."""
 
-    slots: int
+    layout: Layout
     accounts: int
     rows: dict[str, tuple[int, int]]
 
@@ -111,16 +124,20 @@ Write = Callable[[Path], None]
 """Writes a partition's part files into the folder given."""
 
 
-def run_partition(spec: PartitionSpec, job: Job, slots: int = 0) -> PartDone:
-    """Run ``job`` on the partition laid out at least ``slots`` wide and write its part. A
+def run_partition(spec: PartitionSpec, job: Job, layout: Layout | None = None) -> PartDone:
+    """Run ``job`` on the partition laid out at least as ``layout`` and write its part. A
     part already written (by an earlier attempt whose worker died before it reported) is
     kept as it is."""
     keep_freed_memory()  # as the command line does at start: speed only
     folder = Path(job.folder)
+    at = layout or Layout()
     with only_accounts(spec.account_ids) as subset:
-        loaded, write = _read(job.work, folder, subset, slots)
-    done = PartDone(int(loaded.arrays.slot_symbol.shape[1]), len(spec.account_ids), subset.counts())
-    final = part_path(job, spec.number, done.slots)
+        loaded, write = _read(job.work, folder, subset, at)
+        # protected shares make proposals rule-aware; drift does not care
+        proposes = not isinstance(job.work, Drift)
+        protected = proposes and (at.protected or has_protected(folder))
+    done = PartDone(layout_of(loaded, protected), len(spec.account_ids), subset.counts())
+    final = part_path(job, spec.number, done.layout)
     if final.is_dir():
         return done
     temporary = Path(job.parts) / f".{final.name}.{uuid.uuid4().hex}"
@@ -133,15 +150,17 @@ def run_partition(spec: PartitionSpec, job: Job, slots: int = 0) -> PartDone:
     return done
 
 
-def _read(work: Work, folder: Path, subset: AccountSubset, slots: int) -> tuple[LoadedBook, Write]:
-    """The partition read and laid out for ``work`` at least ``slots`` wide (inside
+def _read(
+    work: Work, folder: Path, subset: AccountSubset, layout: Layout
+) -> tuple[LoadedBook, Write]:
+    """The partition read and laid out for ``work`` at least as ``layout`` (inside
     :func:`~trimtab.io.book_subset.only_accounts`), and what computes and writes its part:
     the same functions as the single-process command, over the partition's accounts."""
     if isinstance(work, Drift):
-        book = drift_book_of(folder, slots=slots)
+        book = drift_book_of(folder, layout=layout)
         return book, lambda into: write_part(drift_table(book, workers=1), into / DRIFT)
     if isinstance(work, Propose):
-        run = proposal_run(folder, work.method, work.options, work.as_of, slots=slots)
+        run = proposal_run(folder, work.method, work.options, work.as_of, layout=layout)
 
         def propose(into: Path) -> None:
             rules = _lot_names_of_file(run.rules, subset, folder)
@@ -152,7 +171,7 @@ def _read(work: Work, folder: Path, subset: AccountSubset, slots: int) -> tuple[
 
         return run.loaded, propose
     methods = [r.method for r in work.runs]
-    loaded, rules = load_for_proposing(folder, methods, work.as_of, slots=slots)
+    loaded, rules = load_for_proposing(folder, methods, work.as_of, layout=layout)
 
     def compare(into: Path) -> None:
         c = compare_book(loaded, work.runs, rules=rules, rates=work.rates, workers=1)

@@ -22,6 +22,7 @@ slots by :mod:`trimtab.io.book_sleeve_rules`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -101,16 +102,39 @@ store's table): what a book folder holds, or what the service reads back from it
 
 
 def read_book_sleeves(
-    folder: Path | str, *, keep_positions: bool = True
+    folder: Path | str,
+    *,
+    keep_positions: bool = True,
+    slots: int = 0,
+    width: int = 0,
+    apm: Sequence[str] = (),
 ) -> tuple[LoadedBook, BookSleeves | None]:
     """The book in ``folder`` with its accounts' sleeves laid out (``None``: the book has no
     sleeve tables, and is read exactly as :func:`read_book` reads it). Raises
-    :class:`BookError` naming the table, row and column."""
+    :class:`BookError` naming the table, row and column. ``slots``, ``width`` and ``apm``
+    lay a part of a book out as the whole book is (:func:`lay_out_sleeves`)."""
     raw = read_sleeve_tables(folder)
     if not raw:
-        return read_book(folder, keep_positions=keep_positions), None
-    loaded = read_sleeved_book(folder, raw, keep_positions=keep_positions)
-    return lay_out_sleeves(loaded, raw)
+        return read_book(folder, keep_positions=keep_positions, slots=slots), None
+    loaded = read_sleeved_book(folder, raw, keep_positions=keep_positions, slots=slots)
+    return lay_out_sleeves(loaded, raw, slots=slots, width=width, apm=apm)
+
+
+def has_protected_shares(folder: Path | str) -> bool:
+    """Whether the book folder's ``sleeve_positions`` has a ``protected`` row (of the
+    accounts read, inside :func:`~trimtab.io.book_subset.only_accounts`). A table that
+    cannot be read counts as none: reading the book names what is wrong with it."""
+    path = table_path(Path(folder), "sleeve_positions") if Path(folder).is_dir() else None
+    if path is None:
+        return False
+    try:
+        table = read_table(path, SLEEVE_SCHEMAS["sleeve_positions"])
+    except (BookError, pa.ArrowException, OSError):
+        return False
+    column = table.column("sleeve")
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(pa.string())
+    return bool(pc.any(pc.equal(column, "protected")).as_py())
 
 
 def read_sleeve_tables(folder: Path | str) -> SleeveTables:
@@ -129,7 +153,7 @@ def read_sleeve_tables(folder: Path | str) -> SleeveTables:
 
 
 def read_sleeved_book(
-    folder: Path | str, raw: SleeveTables, *, keep_positions: bool = True
+    folder: Path | str, raw: SleeveTables, *, keep_positions: bool = True, slots: int = 0
 ) -> LoadedBook:
     """The book in ``folder`` as :func:`read_book` reads it, each account whose target is in
     ``raw``'s ``sleeves`` laid out with a placeholder model (its ``model_id`` must be
@@ -141,7 +165,7 @@ def read_sleeved_book(
         kept["accounts"] = tables["accounts"]
         tables["accounts"] = _placeholders(raw, tables, labels)
 
-    loaded = read_book(folder, keep_positions=keep_positions, prepare=prepare)
+    loaded = read_book(folder, keep_positions=keep_positions, prepare=prepare, slots=slots)
     return replace(loaded, tables={**loaded.tables, "accounts": kept["accounts"]})
 
 
@@ -416,10 +440,22 @@ def _where(field: str, acc: _Account, labels: dict[str, str]) -> str:
     return f"{labels['sleeves']} row {row} column sleeve"
 
 
-def lay_out_sleeves(loaded: LoadedBook, raw: SleeveTables) -> tuple[LoadedBook, BookSleeves]:
+def lay_out_sleeves(
+    loaded: LoadedBook,
+    raw: SleeveTables,
+    *,
+    slots: int = 0,
+    width: int = 0,
+    apm: Sequence[str] = (),
+) -> tuple[LoadedBook, BookSleeves]:
     """The read book with its sleeves: blends as extra models, APM lines and shares on twin
     codes, the sleeves' shares checked against the account's positions. Raises
     :class:`BookError` naming the table, row and column.
+
+    A part of a book (a cluster partition) is laid out as the whole book is with the whole
+    book's least ``slots`` per account, model ``width`` (its longest blend) and ``apm``
+    securities (each gets a twin code, as in the whole book, whether this part's sleeves
+    hold it or not).
 
     ``loaded`` needs its ``arrays``, ``account_ids``, ``symbols``, ``model_ids``,
     ``lot_codes`` and ``tables["models"]`` (the models' lines in order, which model sleeves
@@ -439,7 +475,7 @@ def lay_out_sleeves(loaded: LoadedBook, raw: SleeveTables) -> tuple[LoadedBook, 
             if acc.sleeves:
                 targets[account_code[account]] = _target(account, acc, models, prices, labels)
     n_real = len(loaded.symbols)
-    apm_symbols = sorted({s for t in targets.values() for s in t.apm_symbols})
+    apm_symbols = sorted({s for t in targets.values() for s in t.apm_symbols} | set(apm))
     twin = {s: n_real + i for i, s in enumerate(apm_symbols)}
     twin_of = np.array([symbol_code[s] for s in apm_symbols], dtype=np.int32)
     protected = tuple(
@@ -448,7 +484,7 @@ def lay_out_sleeves(loaded: LoadedBook, raw: SleeveTables) -> tuple[LoadedBook, 
         for _, p in acc.positions.get("protected", [])
     )
     sleeves = BookSleeves(first_twin=n_real, twin_of=twin_of, protected=protected)
-    if not targets:
+    if not targets and not apm_symbols and width <= a.model_width:
         return loaded, sleeves
     # One extra model per distinct target, lines as the scenario lays them out.
     blends: dict[tuple[float, tuple[TargetLine, ...]], int] = {}
@@ -456,7 +492,7 @@ def lay_out_sleeves(loaded: LoadedBook, raw: SleeveTables) -> tuple[LoadedBook, 
     for row, t in targets.items():
         key = (t.cash_pct, t.lines)
         account_model[row] = a.model_symbol.shape[0] + blends.setdefault(key, len(blends))
-    width = max(a.model_width, *(len(lines) for _, lines in blends))
+    width = max([a.model_width, width, *(len(lines) for _, lines in blends)])
     n_models = a.model_symbol.shape[0] + len(blends)
     model_symbol = np.full((n_models, width), -1, dtype=np.int32)
     model_symbol[: a.model_symbol.shape[0], : a.model_width] = a.model_symbol
@@ -489,6 +525,7 @@ def lay_out_sleeves(loaded: LoadedBook, raw: SleeveTables) -> tuple[LoadedBook, 
         position_account=position[0],
         position_symbol=position[1],
         position_quantity=position[2],
+        slots=slots,
     )
     names = tuple(f"sleeves:{i + 1}" for i in range(len(blends)))
     return (
