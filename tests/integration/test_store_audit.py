@@ -152,9 +152,11 @@ def test_a_check_from_an_entry_on(tmp_path: Path) -> None:
     with db.begin() as conn:
         conn.execute(sa.text("DROP TRIGGER audit_log_no_update"))
         conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory' WHERE audit_id = 9"))
-    assert since(8)[1] == since(9)[1] == [
-        "entry 9: its hash does not match (the entry was altered, or one before it removed)"
-    ]
+    assert (
+        since(8)[1]
+        == since(9)[1]
+        == ["entry 9: its hash does not match (the entry was altered, or one before it removed)"]
+    )
     assert since(10) == (2, [])  # entry 9 is before: taken as stored
     with db.begin() as conn:
         conn.execute(sa.text("UPDATE audit_log SET actor = 'olga' WHERE audit_id = 9"))
