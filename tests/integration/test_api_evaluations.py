@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,63 @@ def test_another_firms_evaluation_is_not_found(api: Api) -> None:
     assert api.viewer.get(f"{EVALUATIONS}/2026-11-23").status_code == 404
     bad = api.viewer.get(f"{EVALUATIONS}/someday")
     assert bad.status_code == 422 and ("path", "as_of") in errors(bad)
+
+
+ASYNC = {"Prefer": "respond-async"}
+
+
+def test_respond_async_answers_once_the_run_is_claimed(api: Api) -> None:
+    """``Prefer: respond-async``: 202 with the run and its Location (here the app runs it
+    within the call: it is complete already); other preferences change nothing."""
+    accepted = api.operator.post(EVALUATIONS, json={"as_of": D2.isoformat()}, headers=ASYNC)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.headers["preference-applied"] == "respond-async"
+    assert accepted.headers["location"] == f"{EVALUATIONS}/{D2.isoformat()}"
+    run = accepted.json()
+    assert (run["as_of"], run["data_date"], run["status"]) == (
+        "2026-11-20",
+        "2026-11-19",
+        "complete",
+    )
+    assert (run["evaluated"], run["flagged"]) == (2, 2)
+    waited = api.operator.post(
+        EVALUATIONS, json={"as_of": D2.isoformat()}, headers={"Prefer": "wait=10, handling=strict"}
+    )
+    assert waited.status_code == 201 and "preference-applied" not in waited.headers
+    refused = api.operator.post(EVALUATIONS, json={"as_of": "2026-12-01"}, headers=ASYNC)
+    assert refused.status_code == 404  # checked before anything is claimed
+    assert api.viewer.post(EVALUATIONS, json={}, headers=ASYNC).status_code == 403
+
+
+def test_respond_async_runs_on_the_server_and_the_location_shows_it(
+    api: Api, engine: sa.Engine
+) -> None:
+    """With the app's worker thread on, the run goes on after the answer; polling its
+    Location shows it complete, with the results a synchronous run gives."""
+    from fastapi.testclient import TestClient
+
+    from trimtab.web import create_app
+
+    app = create_app(engine=engine, background=True)
+    with TestClient(app, base_url="http://localhost") as client:
+        client.headers["Authorization"] = f"Bearer {api.keys['operator']}"
+        accepted = client.post(EVALUATIONS, json={"as_of": D2.isoformat()}, headers=ASYNC)
+        assert accepted.status_code == 202, accepted.text
+        assert accepted.json()["status"] in ("running", "complete")
+        deadline = time.monotonic() + 60
+        while True:
+            run = client.get(accepted.headers["location"]).json()
+            if run["status"] != "running" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    assert (run["status"], run["evaluated"], run["flagged"], run["skipped"]) == (
+        "complete",
+        2,
+        2,
+        0,
+    )
+    with engine.connect() as conn:
+        queued = conn.execute(
+            sa.text("SELECT account_id FROM queue_entries WHERE firm_id = 'acme' ORDER BY 1")
+        ).scalars()
+        assert list(queued) == ["ACC1", "ACC2"]

@@ -211,22 +211,24 @@ def run_status(status: str, lease_owner: str | None, lease_until: datetime | Non
     return "running" if lease_held(lease_owner, lease_until) else "interrupted"
 
 
-def evaluate(
-    uow: UnitOfWork,
-    *,
-    actor: str,
-    day: date,
-    now: datetime,
-    progress: Progress | None = None,
-    chunk: int = 100_000,
-    cluster: ClusterRun | None = None,
-) -> EvaluationSummary:
-    """Evaluate every account with rebalancing on and a target, for market day ``day``:
-    in this process, or on a Dask cluster (``cluster``, :mod:`trimtab.cluster.evaluate`),
-    with the same results row for row.
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A run of ``day`` claimed by ``owner`` (its lease), on the book of ``data_date``;
+    ``resumed`` when an interrupted run was taken over."""
 
-    Raises :class:`NotFoundError` when the book of the previous market day is not imported.
-    """
+    day: date
+    data_date: date
+    owner: str
+    resumed: bool
+
+
+def claim_evaluation(uow: UnitOfWork, *, actor: str, day: date, now: datetime) -> Claim:
+    """Check that ``actor`` may evaluate and that the book of the market day before ``day``
+    is imported, and claim the run of ``day`` (committed): what :func:`evaluate` does first,
+    for a caller that evaluates later or elsewhere (the API's ``respond-async``).
+
+    Raises :class:`NotFoundError` when that book is not imported, and
+    :class:`ConflictError` while another live process holds the run."""
     require_role(uow, user_id=actor, role="operator")
     conn, firm = uow.conn, uow.firm_id
     data_date = previous_market_day(day)
@@ -243,6 +245,32 @@ def evaluate(
         resumed = _start_run(uow, actor=actor, day=day, data_date=data_date, now=now, owner=owner)
     except IntegrityError:
         raise busy(day) from None
+    return Claim(day, data_date, owner, resumed)
+
+
+def evaluate(
+    uow: UnitOfWork,
+    *,
+    actor: str,
+    day: date,
+    now: datetime,
+    progress: Progress | None = None,
+    chunk: int = 100_000,
+    cluster: ClusterRun | None = None,
+    claim: Claim | None = None,
+) -> EvaluationSummary:
+    """Evaluate every account with rebalancing on and a target, for market day ``day``:
+    in this process, or on a Dask cluster (``cluster``, :mod:`trimtab.cluster.evaluate`),
+    with the same results row for row. ``claim``: the run as :func:`claim_evaluation`
+    claimed it (else it is claimed here).
+
+    Raises :class:`NotFoundError` when the book of the previous market day is not imported.
+    """
+    if claim is None:
+        claim = claim_evaluation(uow, actor=actor, day=day, now=now)
+    elif claim.day != day:
+        raise ValueError(f"the claim is of {claim.day}, not {day}")
+    data_date, owner, resumed = claim.data_date, claim.owner, claim.resumed
     try:
         flagged = _chunks(
             uow,

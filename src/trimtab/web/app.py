@@ -63,12 +63,13 @@ def create_app(
     """The application on ``engine`` (else the database of ``database_url``, migrated).
 
     ``secure_cookies``: mark the session cookie Secure (default: unless the app is served
-    on localhost). ``background``: propose large requests on a worker thread (tests may turn
-    it off to propose every request inline).
+    on localhost). ``background``: propose large requests, and run evaluations asked for
+    with ``Prefer: respond-async``, on worker threads (tests may turn it off to do both
+    inline).
     """
     from trimtab.web.api import router as api_router
     from trimtab.web.pages import router as page_router
-    from trimtab.web.worker import Proposer
+    from trimtab.web.worker import Evaluator, Proposer
 
     if engine is None:
         engine = make_engine(database_url)
@@ -85,6 +86,7 @@ def create_app(
     app.state.engine = engine
     app.state.secure_cookies = secure_cookies
     app.state.proposer = Proposer(engine, enabled=background)
+    app.state.evaluator = Evaluator(engine, enabled=background)
     problems.install(app, page_error)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(page_router)
@@ -147,3 +149,4 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.proposer.resume()
     yield
     app.state.proposer.shutdown()
+    app.state.evaluator.shutdown()

@@ -1,9 +1,15 @@
-"""Proposing large requests away from the HTTP call that submitted them.
+"""Proposing large requests, and evaluations asked for asynchronously, away from the HTTP
+call that asked for them.
 
 ``POST /api/v1/requests`` stores the request as ``proposing`` and answers at once; a worker
 thread here then proposes it (:func:`trimtab.service.requests.propose_request`). The claim
 on a request is the service's, so several servers on one database never propose it twice,
 and a server that starts picks up what a stopped one left ``proposing``.
+
+``POST /api/v1/evaluations`` with ``Prefer: respond-async`` claims the day's run (its lease,
+:func:`trimtab.service.evaluate.claim_evaluation`) and answers at once; a worker thread here
+then evaluates under that claim. A server that stops mid-run lets the lease lapse: the run
+shows ``interrupted`` and the next evaluation of the day resumes it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
+from trimtab.service.evaluate import Claim, evaluate
 from trimtab.service.requests import propose_request, proposing_requests
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
@@ -74,6 +81,42 @@ class Proposer:
     def shutdown(self) -> None:
         """Finish the request being proposed and stop; requests still waiting stay
         ``proposing`` for the next start (:meth:`resume`)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class Evaluator:
+    """A one-thread pool that runs claimed evaluations, one at a time (``enabled`` off:
+    within the call, as tests may want)."""
+
+    def __init__(self, engine: Engine, *, enabled: bool = True) -> None:
+        self.engine = engine
+        self.enabled = enabled
+        self._pool: ThreadPoolExecutor | None = None
+
+    def evaluate_soon(
+        self, uow: UnitOfWork, *, actor: str, now: datetime, claim: Claim
+    ) -> Future[None] | None:
+        """Evaluate the run ``claim`` holds: on the worker thread, or within this call
+        (on ``uow``) when the worker is off."""
+        if not self.enabled:
+            evaluate(uow, actor=actor, day=claim.day, now=now, claim=claim)
+            return None
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trimtab-evaluate")
+        return self._pool.submit(self._evaluate, uow.firm_id, actor, now, claim)
+
+    def _evaluate(self, firm_id: str, actor: str, now: datetime, claim: Claim) -> None:
+        """One claimed run; a failure leaves the run ``interrupted`` (its lease let go)."""
+        try:
+            with UnitOfWork(self.engine, firm_id) as uow:
+                evaluate(uow, actor=actor, day=claim.day, now=now, claim=claim)
+        except Exception:
+            log.exception("evaluating %s of firm %s", claim.day, firm_id)
+
+    def shutdown(self) -> None:
+        """Finish the run under way and stop."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -16,6 +16,7 @@ from trimtab.web.api.params import FIRST_DAY, LAST_DAY, Limit, PageToken
 from trimtab.web.api.schemas import Closed, PagePublic
 from trimtab.web.deps import ApiUow, Caller, now
 from trimtab.web.idempotent import Keyed, once
+from trimtab.web.worker import Evaluator
 
 router = APIRouter(prefix="/evaluations", tags=["evaluations"])
 
@@ -84,20 +85,70 @@ def get_evaluation(
     "",
     status_code=201,
     response_model=EvaluationResultPublic,
-    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+    responses={
+        201: {"headers": {"Location": {"schema": {"type": "string"}}}},
+        202: {
+            "model": EvaluationPublic,
+            "description": "Accepted (with Prefer: respond-async): the run is claimed and goes "
+            "on; its Location shows its status",
+            "headers": {
+                "Location": {"schema": {"type": "string"}},
+                "Preference-Applied": {"schema": {"type": "string"}},
+            },
+        },
+    },
     summary="Run the daily evaluation",
 )
-def run(body: EvaluationCreate, uow: ApiUow, who: Caller, keyed: Keyed) -> JSONResponse:
+def run(
+    body: EvaluationCreate,
+    request: Request,
+    uow: ApiUow,
+    who: Caller,
+    keyed: Keyed,
+    prefer: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="respond-async: answer 202 as soon as the run is claimed (RFC 7240)",
+        ),
+    ] = None,
+) -> JSONResponse:
     """Flag accounts for rebalancing: every account with rebalancing on and a target, on
     the book of the previous market day (404 when that book is not imported; 409 while
     another run of the day is under way). Run again, a day's results are replaced; what
-    users did with its queue stays."""
+    users did with its queue stays.
 
-    def work() -> tuple[int, EvaluationResultPublic, str]:
+    Answers 201 with the results once the run is done; with ``Prefer: respond-async``, 202
+    with the run (``status`` ``running``) as soon as it is claimed: the run goes on in the
+    server, and ``GET`` its ``Location`` shows ``complete`` when it is done."""
+    asynchronous = _respond_async(prefer)
+
+    def work() -> tuple[int, EvaluationResultPublic | EvaluationPublic, str]:
         moment = now()
         day = body.as_of or moment.astimezone(CHICAGO).date()
+        location = f"/api/v1/evaluations/{day.isoformat()}"
+        if asynchronous:
+            claim = svc.claim_evaluation(uow, actor=who.user_id, day=day, now=moment)
+            found = listing.evaluation_detail(uow, actor=who.user_id, as_of=day)
+            uow.commit()  # read before the worker writes: SQLite takes turns
+            evaluator: Evaluator = request.app.state.evaluator
+            if evaluator.evaluate_soon(uow, actor=who.user_id, now=moment, claim=claim) is None:
+                found = listing.evaluation_detail(uow, actor=who.user_id, as_of=day)  # done
+            return 202, EvaluationPublic.model_validate(found, from_attributes=True), location
         done = svc.evaluate(uow, actor=who.user_id, day=day, now=moment)
         summary = EvaluationResultPublic.model_validate(done, from_attributes=True)
-        return 201, summary, f"/api/v1/evaluations/{done.as_of.isoformat()}"
+        return 201, summary, location
 
-    return once(uow, keyed, work)
+    response = once(uow, keyed, work)
+    if response.status_code == 202:
+        response.headers["Preference-Applied"] = "respond-async"
+    return response
+
+
+def _respond_async(prefer: str | None) -> bool:
+    """Whether a ``Prefer`` header asks for ``respond-async`` (its preferences are
+    separated by commas, a preference's parameters by semicolons)."""
+    if not prefer:
+        return False
+    names = (item.split(";")[0].split("=")[0].strip().lower() for item in prefer.split(","))
+    return "respond-async" in names
