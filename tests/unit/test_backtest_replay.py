@@ -18,13 +18,13 @@ from trimtab.backtest.generate import (
     generate_history,
 )
 from trimtab.backtest.policies import Kind, Policy, calendar_days, parse_policies
-from trimtab.backtest.run import Run, RunResult, _steps, run_policy
+from trimtab.backtest.run import Run, RunResult, _close, _steps, run_policy
 from trimtab.backtest.setup import Setup, load_setup
-from trimtab.backtest.trading import Costs
+from trimtab.backtest.trading import Costs, WashState, trade
 from trimtab.core.drift import drift
 from trimtab.core.engine import Method
 from trimtab.core.partial import cash_kept, sweep_target
-from trimtab.core.triggers import TriggerFlags, TriggerState
+from trimtab.core.triggers import REASONS, TriggerFlags, TriggerState
 from trimtab.io.book import read_book
 from trimtab.io.demo import DemoSpec, demo_tables, write_book
 from trimtab.options import trade_options
@@ -178,8 +178,8 @@ def test_policy_names() -> None:
 
 def test_triggers_give_accounts_flagged_for_cash_alone_a_partial_rebalance(setup: Setup) -> None:
     """Flagged for cash alone, an account is not rebalanced by the policy's logic: cash
-    above what it is meant to hold is invested (deposit), cash short of it is raised
-    (withdrawal of exactly the shortfall). Flagged for anything else as well, it is
+    above what it is meant to hold is invested (deposit), cash short of it is raised to it
+    (generate cash, what it holds counting toward it). Flagged for anything else as well, it is
     rebalanced by the logic; under ``bands`` every account is."""
     managed = setup.managed & ~setup.rules.hold
     a, b, c, d, e = np.flatnonzero(managed)[:5].tolist()
@@ -217,14 +217,63 @@ def test_triggers_give_accounts_flagged_for_cash_alone_a_partial_rebalance(setup
     assert [(s[0].tolist(), s[1]) for s in steps] == [
         ([c, d], rtt),
         ([a, e], Method.DEPOSIT),
-        ([b], Method.WITHDRAWAL),
+        ([b], Method.GENERATE_CASH),
     ]
     arrays = setup.loaded.arrays
     kept = cash_kept(value, arrays.model_cash[arrays.account_model])
     raised = np.asarray(steps[2][2].cash_to_generate)
-    assert raised[b] == pytest.approx(kept[b] - 50.0)
+    assert raised[b] == pytest.approx(kept[b])  # the cash wanted in all
     assert np.count_nonzero(raised) == 1
-    assert steps[2][2].sub_asset_class is setup.classes  # a withdrawal far off turns full
 
     bands = _steps(setup, Run(Policy(Kind.BANDS), rtt), options, due, managed, flags, value, cash)
     assert [(s[0].tolist(), s[1]) for s in bands] == [([a, b, c, d, e], rtt)]
+
+
+def test_a_cash_low_account_has_its_cash_raised_to_what_it_is_meant_to_hold(
+    setup: Setup,
+) -> None:
+    """The partial rebalance of a cash-low account, traded: sells only, and its cash ends at
+    what it is meant to hold (sells round up to whole shares; the fills at the next close
+    move it a little)."""
+    managed = setup.managed & ~setup.rules.hold
+    b = int(np.flatnonzero(managed)[0])
+    quantity = setup.loaded.arrays.quantity.copy()
+    cash = setup.loaded.arrays.cash.copy()
+    close, _ = _close(setup, 0, quantity, cash)
+    arrays = setup.loaded.arrays
+    kept = cash_kept(close.value, arrays.model_cash[arrays.account_model])
+    cash[b] = round(0.3 * kept[b], 2)
+    close, _ = _close(setup, 0, quantity, cash)
+    kept = cash_kept(close.value, arrays.model_cash[arrays.account_model])
+    flags = TriggerFlags(
+        **{name: np.zeros(setup.size, dtype=bool) for name in REASONS},
+        skipped=np.zeros(setup.size, dtype=bool),
+    )
+    flags.cash_low[b] = True
+    due = flags.cash_low & managed
+    rtt = Method.REBALANCE_TO_TARGET
+    options = trade_options(rtt)
+    run = Run(Policy(Kind.TRIGGERS), rtt)
+    ((accounts, method, raise_cash),) = _steps(
+        setup, run, options, due, managed, flags, close.value, cash
+    )
+    assert (accounts.tolist(), method) == ([b], Method.GENERATE_CASH)
+    wash = WashState.empty(
+        int(setup.household.max(initial=0)) + 1, setup.history.close.shape[1] - 1
+    )
+    before = cash[b]
+    fills = trade(
+        setup,
+        accounts,
+        method,
+        raise_cash,
+        t=1,
+        quantity=quantity,
+        cash=cash,
+        lots=setup.lots.copy(),
+        wash=wash,
+        costs=Costs(),
+    )
+    assert fills.account.size > 0 and (fills.quantity < 0).all()
+    assert before < 0.31 * kept[b]
+    assert cash[b] == pytest.approx(kept[b], rel=0.03)

@@ -106,3 +106,29 @@ def test_no_cache_folder_is_needed(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     finally:
         market._sessions.cache_clear()
     assert blocked.read_text() == ""
+
+
+def test_an_empty_cache_file_is_made_again(fresh_sessions: Path) -> None:
+    """A cache file cut short (say by a power cut) is read as no cache."""
+    market._sessions()
+    (kept,) = fresh_sessions.glob("xnys-*.npy")
+    kept.write_bytes(b"")
+    market._sessions.cache_clear()
+    assert next_market_day(FRI) == MON
+    assert np.array_equal(np.load(kept), market._calendar_sessions())
+
+
+def test_no_home_folder_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``TRIMTAB_CACHE``, ``XDG_CACHE_HOME`` or a home folder, no cache is kept."""
+    for name in ("TRIMTAB_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def nowhere() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(nowhere))
+    market._sessions.cache_clear()
+    try:
+        assert previous_market_day(MON) == FRI
+    finally:
+        market._sessions.cache_clear()

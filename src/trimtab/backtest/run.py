@@ -190,7 +190,7 @@ def _steps(
     whole household of each with household rebalance; with a partial policy
     (:attr:`~trimtab.backtest.policies.Policy.partial`), the accounts flagged for cash alone
     apart: a deposit of the cash above what the account is meant to hold
-    (:func:`~trimtab.core.partial.cash_kept`), or a withdrawal of what it lacks."""
+    (:func:`~trimtab.core.partial.cash_kept`), or generate cash to raise its cash to that."""
     assert run.method is not None
     partial = np.zeros_like(due)
     if run.policy.partial and flags is not None:
@@ -207,15 +207,13 @@ def _steps(
         sweep_min=setup.params.sweep_min_usd,
     )
     lacking = partial & (cash < kept)
-    raise_cash = replace(
-        options,
-        cash_to_generate=np.where(lacking, kept - cash, 0.0),
-        sub_asset_class=setup.classes,
-    )
+    sweep = replace(options, sweep_pct=setup.params.sweep_pct, sweep_min=setup.params.sweep_min_usd)
+    # the cash wanted in all (what the account holds counts toward it)
+    raise_cash = replace(sweep, cash_to_generate=np.where(lacking, kept, 0.0))
     steps = [
         (full, run.method, options),
-        (partial & ~lacking, Method.DEPOSIT, options),
-        (lacking, Method.WITHDRAWAL, raise_cash),
+        (partial & ~lacking, Method.DEPOSIT, sweep),
+        (lacking, Method.GENERATE_CASH, raise_cash),
     ]
     return [(np.flatnonzero(m), method, o) for m, method, o in steps if m.any()]
 

@@ -7,6 +7,7 @@ the next market day.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import warnings
@@ -34,25 +35,36 @@ def _sessions() -> npt.NDArray[np.datetime64]:
 
     Building them takes exchange_calendars and pandas (0.4 s at every command's start), so
     they are kept in a cache file named after the exchange_calendars version that made them
-    (:func:`cache_folder`); a cache file that cannot be read or written is done without."""
-    path = cache_folder() / f"xnys-{FIRST}-{LAST}-{version('exchange_calendars')}.npy"
-    try:
+    (:func:`cache_folder`). A cache that cannot be found, read or written (no home folder,
+    a file cut short, a read-only disk) is done without: the sessions are built again."""
+    path: Path | None = None
+    # whatever is wrong with the cache, the calendar itself is right
+    with contextlib.suppress(Exception):
+        path = cache_folder() / f"xnys-{FIRST}-{LAST}-{version('exchange_calendars')}.npy"
         kept: npt.NDArray[np.datetime64] = np.load(path, allow_pickle=False)
         if kept.dtype == np.dtype("datetime64[D]") and kept.ndim == 1 and kept.size:
             return kept
-    except (OSError, ValueError):
-        pass
     sessions = _calendar_sessions()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
-            part = Path(f.name)
-            np.save(f, sessions, allow_pickle=False)
-        os.replace(part, path)  # whole or not at all, for a process reading it meanwhile
-    except OSError:
-        if "part" in locals():
-            part.unlink(missing_ok=True)
+    if path is not None:
+        with contextlib.suppress(Exception):
+            _keep(sessions, path)
     return sessions
+
+
+def _keep(sessions: npt.NDArray[np.datetime64], path: Path) -> None:
+    """``sessions`` written to ``path`` whole or not at all: to a file beside it, synced,
+    then renamed over it (a process reading it meanwhile finds the old file or the new)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
+        part = Path(f.name)
+        try:
+            np.save(f, sessions, allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+    os.replace(part, path)
 
 
 def cache_folder() -> Path:

@@ -7,14 +7,15 @@ on a request is the service's, so several servers on one database never propose 
 and a server that starts picks up what a stopped one left ``proposing``.
 
 ``POST /api/v1/evaluations`` with ``Prefer: respond-async`` claims the day's run (its lease,
-:func:`trimtab.service.evaluate.claim_evaluation`) and answers at once; a worker thread here
-then evaluates under that claim. A server that stops mid-run lets the lease lapse: the run
-shows ``interrupted`` and the next evaluation of the day resumes it.
+:func:`trimtab.service.evaluate.claim_evaluation`) and answers at once; a thread of its own
+here then evaluates under that claim. A server that stops mid-run lets the lease lapse: the
+run shows ``interrupted`` and the next evaluation of the day resumes it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -38,6 +39,7 @@ class Proposer:
         self.engine = engine
         self.enabled = enabled
         self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     def propose_soon(
         self, uow: UnitOfWork, *, request_id: int, accounts: int, now: datetime
@@ -54,9 +56,10 @@ class Proposer:
 
     def submit(self, firm_id: str, request_id: int) -> Future[None]:
         """Propose request ``request_id`` of ``firm_id`` on the worker thread."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trimtab-propose")
-        return self._pool.submit(self.propose, firm_id, request_id)
+        with self._lock:  # one pool, however many calls come at once
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trimtab-propose")
+            return self._pool.submit(self.propose, firm_id, request_id)
 
     def propose(self, firm_id: str, request_id: int) -> None:
         """Propose one request now; a failure is the request's (its status says so)."""
@@ -81,31 +84,42 @@ class Proposer:
     def shutdown(self) -> None:
         """Finish the request being proposed and stop; requests still waiting stay
         ``proposing`` for the next start (:meth:`resume`)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Evaluator:
-    """A one-thread pool that runs claimed evaluations, one at a time (``enabled`` off:
-    within the call, as tests may want)."""
+    """Runs claimed evaluations, each on a thread of its own as soon as it is claimed (so
+    its lease is renewed from the start, and one firm's run never waits behind another's);
+    ``enabled`` off: within the call, as tests may want. At most one run per firm and day
+    is claimed at a time, so the threads are few."""
 
     def __init__(self, engine: Engine, *, enabled: bool = True) -> None:
         self.engine = engine
         self.enabled = enabled
-        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._running: set[threading.Thread] = set()
 
     def evaluate_soon(
         self, uow: UnitOfWork, *, actor: str, now: datetime, claim: Claim
-    ) -> Future[None] | None:
-        """Evaluate the run ``claim`` holds: on the worker thread, or within this call
+    ) -> threading.Thread | None:
+        """Evaluate the run ``claim`` holds: on a thread of its own, or within this call
         (on ``uow``) when the worker is off."""
         if not self.enabled:
             evaluate(uow, actor=actor, day=claim.day, now=now, claim=claim)
             return None
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trimtab-evaluate")
-        return self._pool.submit(self._evaluate, uow.firm_id, actor, now, claim)
+        thread = threading.Thread(
+            target=self._evaluate,
+            args=(uow.firm_id, actor, now, claim),
+            name=f"trimtab-evaluate-{uow.firm_id}-{claim.day}",
+            daemon=False,  # a run under way is finished, not cut off, when the server stops
+        )
+        with self._lock:
+            self._running.add(thread)
+        thread.start()
+        return thread
 
     def _evaluate(self, firm_id: str, actor: str, now: datetime, claim: Claim) -> None:
         """One claimed run; a failure leaves the run ``interrupted`` (its lease let go)."""
@@ -114,9 +128,13 @@ class Evaluator:
                 evaluate(uow, actor=actor, day=claim.day, now=now, claim=claim)
         except Exception:
             log.exception("evaluating %s of firm %s", claim.day, firm_id)
+        finally:
+            with self._lock:
+                self._running.discard(threading.current_thread())
 
     def shutdown(self) -> None:
-        """Finish the run under way and stop."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Finish the runs under way."""
+        with self._lock:
+            running = list(self._running)
+        for thread in running:
+            thread.join()
