@@ -75,7 +75,7 @@ def step(src: str, url: str, schema: str | None, folder: str, name: str) -> dict
         book = read_book_folder(Path(folder))
         with UnitOfWork(engine, "bench") as uow:
             summary = import_book(uow, actor="ops", as_of=day, folder=book, now=now)
-        done = {"rows": summary.rows}
+        done: dict[str, Any] = {"rows": summary.rows}
     else:
         with UnitOfWork(engine, "bench") as uow:
             result = evaluate(uow, actor="ops", day=date(2026, 11, 23), now=now)
@@ -173,7 +173,7 @@ def run(
             return {"code": label, "database": database, "step": name, "accounts": accounts, **r}
 
         for label, src in trees:
-            targets = []
+            targets: list[tuple[str, str, str | None]] = []
             if only != "postgresql":
                 targets.append(("sqlite", f"sqlite:///{tmp}/{label}.db", None))
             if pg and only != "sqlite":
