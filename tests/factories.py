@@ -232,6 +232,25 @@ def _truncate(eng: sa.Engine) -> None:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+def cluster_fixture() -> Any:
+    """A module-scoped pytest fixture ``cluster``: the scheduler address of a LocalCluster of
+    two worker processes on loopback, its workers up. Assign it in a test module:
+    ``cluster = cluster_fixture()``."""
+
+    @pytest.fixture(scope="module", name="cluster")
+    def cluster() -> Iterator[str]:
+        from distributed import Client
+
+        from trimtab.cluster.run import local_cluster
+
+        with local_cluster(2) as local:
+            with Client(local) as client:
+                client.wait_for_workers(2)
+            yield local.scheduler_address
+
+    return cluster
+
+
 def database_fixture() -> Any:
     """A pytest fixture ``engine``: a migrated SQLite file, then (when reachable) PostgreSQL.
 

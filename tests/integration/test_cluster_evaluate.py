@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,8 @@ import pytest
 import sqlalchemy as sa
 from distributed import Client
 
-from tests.factories import POSTGRES_URL, T0, seed_firm
+from tests.factories import POSTGRES_URL, T0, cluster_fixture, seed_firm
 from trimtab.cluster.evaluate import ClusterRun
-from trimtab.cluster.run import local_cluster
 from trimtab.io.demo import DemoSpec, demo_tables, write_book
 from trimtab.service.evaluate import evaluate
 from trimtab.service.imports import import_book, read_book_folder
@@ -46,12 +44,7 @@ TABLES = {
 }
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    with local_cluster(2) as local:
-        with Client(local) as client:
-            client.wait_for_workers(2)
-        yield local.scheduler_address
+cluster = cluster_fixture()
 
 
 def books(folder: Path) -> dict[date, Path]:

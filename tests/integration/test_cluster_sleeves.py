@@ -12,17 +12,16 @@ the book is."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from distributed import Client
 
+from tests.factories import cluster_fixture
 from tests.integration.test_book_sleeves_equals_propose import AS_OF, write_book
 from trimtab.cli import main
-from trimtab.cluster.run import cluster_propose, local_cluster
+from trimtab.cluster.run import cluster_propose
 from trimtab.core.engine import Method
 from trimtab.options import trade_options
 
@@ -35,12 +34,7 @@ CASES = [  # logic, flags, rule tables, protected shares, partition size
 ]
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    with local_cluster(2) as local:
-        with Client(local) as client:
-            client.wait_for_workers(2)
-        yield local.scheduler_address
+cluster = cluster_fixture()
 
 
 def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

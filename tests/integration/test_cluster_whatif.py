@@ -5,19 +5,16 @@ and PostgreSQL), and the command line prints the same."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from distributed import Client
 
-from tests.factories import POSTGRES_URL, T0, seed_firm
+from tests.factories import POSTGRES_URL, T0, cluster_fixture, postgres_engine, seed_firm
 from trimtab.cli import main
 from trimtab.cluster.evaluate import ClusterRun
-from trimtab.cluster.run import local_cluster
 from trimtab.core.engine import Method
 from trimtab.io.demo import DemoSpec, demo_tables, write_book
 from trimtab.service.imports import import_book, read_book_folder
@@ -33,12 +30,7 @@ CHUNK = 40
 """Accounts per chunk: the 300 accounts make eight chunks or so, over both workers."""
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[str]:
-    with local_cluster(2) as local:
-        with Client(local) as client:
-            client.wait_for_workers(2)
-        yield local.scheduler_address
+cluster = cluster_fixture()
 
 
 @pytest.fixture(scope="module")
@@ -79,23 +71,18 @@ def test_sqlite(cluster: str, book: Path, tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_postgresql(cluster: str, book: Path) -> None:
-    if not POSTGRES_URL:
-        pytest.skip("TRIMTAB_TEST_POSTGRES_URL is not set")
-    schema = f"tt_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        engine = make_engine(POSTGRES_URL, schema=schema, durable=False)
-        imported(engine, book)
-        spread = ClusterRun(cluster, POSTGRES_URL, schema)
-        same(compared(engine, None), compared(engine, spread))
-        engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+@pytest.fixture
+def postgres() -> Iterator[sa.Engine]:
+    """An empty PostgreSQL schema (skipped when no server is configured)."""
+    yield from postgres_engine(migrate=False)
+
+
+def test_postgresql(cluster: str, book: Path, postgres: sa.Engine) -> None:
+    imported(postgres, book)
+    with postgres.connect() as conn:
+        schema = conn.execute(sa.text("SELECT current_schema()")).scalar_one()
+    spread = ClusterRun(cluster, POSTGRES_URL, schema)
+    same(compared(postgres, None), compared(postgres, spread))
 
 
 def test_the_command_line(
