@@ -8,6 +8,7 @@ recovery); a part is published atomically, so none is lost or written twice.
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import sys
@@ -259,16 +260,14 @@ def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> tuple[Layout,
         with _progress(sum(len(s.account_ids) for s in specs)) as advance:
             pending = dict(zip(futures, specs, strict=True))
             round_ = 0
-            while pending:
+            while True:  # each round returns, or runs the partitions laid out otherwise again
                 for future in as_completed(list(pending)):  # type: ignore[no-untyped-call]
                     done: PartDone = future.result()
                     laid[pending[future].number] = done.layout
                     advance(done.accounts)
                 if round_ == 0:
                     _every_row_read(client, job, [f.result() for f in futures])
-                book = Layout()
-                for layout in laid.values():
-                    book = book.widest(layout)
+                book = functools.reduce(Layout.widest, laid.values(), Layout())
                 otherwise = [s for s in specs if laid[s.number] != book]
                 round_ += 1
                 if not otherwise:
@@ -281,7 +280,6 @@ def _execute(client: Any, job: Job, specs: list[PartitionSpec]) -> tuple[Layout,
                 pending = dict(zip(more, otherwise, strict=True))
     finally:
         client.cancel(futures)
-    raise AssertionError("unreachable: every round either returns or runs partitions again")
 
 
 def _every_row_read(client: Any, job: Job, done: list[PartDone]) -> None:
