@@ -22,7 +22,7 @@ def test_a_viewer_compares_the_firm_book(engine: sa.Engine, tmp_path: Path) -> N
         with UnitOfWork(engine, firm) as uow:
             import_book(uow, actor="olga", as_of=BOOK_DAY, folder=read_book_folder(folder), now=T0)
     requests = count(engine, "requests")
-    body = {"logics": ["rebalance_to_target"], "amounts": {"min_trade_value": "0"}, "top": 2}
+    body = {"logics": ["rebalance_to_target"], "amounts": {"min_trade_value": 0}, "top": 2}
     answer = api_client(engine, keys["viewer"]).post("/api/v1/what-if", json=body)
     assert answer.status_code == 200, answer.text
     found = answer.json()

@@ -283,8 +283,7 @@ def test_lots_without_as_of_are_only_positions() -> None:
         (
             1,
             {"trade_hold": {"until": "soon"}},
-            "household.accounts[1].trade_hold.until: must be a valid date or datetime, "
-            "input is too short, got 'soon'",
+            "household.accounts[1].trade_hold.until: must be a date YYYY-MM-DD, got 'soon'",
         ),
         (
             2,

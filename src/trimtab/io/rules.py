@@ -25,6 +25,7 @@ from trimtab.core.restrictions import (
 )
 from trimtab.core.rules import AccountRules, Side, Transaction
 from trimtab.errors import ScenarioError
+from trimtab.io.values import Day, Number, Whole
 
 MAX_GROUP = 20
 """Most members of an equivalents group (seed 001)."""
@@ -44,10 +45,10 @@ class _Strict(BaseModel):
 
 
 class _Dated(_Strict):
-    start_date: date
-    end_date: date | None = None
+    start_date: Day
+    end_date: Day | None = None
     end_action: EndActionName | None = None
-    weight_at_end_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    weight_at_end_pct: Annotated[Number, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
 
 
 class ExclusionIn(_Dated):
@@ -78,8 +79,8 @@ class EquivalentsIn(_Strict):
 
     type: Literal["equivalents"]
     members: list[MemberIn]
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Day | None = None
+    end_date: Day | None = None
 
     @field_validator("members")
     @classmethod
@@ -102,7 +103,7 @@ class LockIn(_Strict):
 class TradeHoldIn(_Strict):
     """A trade hold, indefinite or through ``until``."""
 
-    until: date | None = None
+    until: Day | None = None
 
 
 class TransactionIn(_Strict):
@@ -111,14 +112,14 @@ class TransactionIn(_Strict):
     account: Annotated[str, Field(min_length=1)]
     symbol: Symbol
     action: ActionName
-    date: date
-    quantity: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    realized_gain: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    date: Day
+    quantity: Annotated[Number, Field(ge=0, allow_inf_nan=False)]
+    realized_gain: Annotated[Number, Field(allow_inf_nan=False)] | None = None
 
 
 class ProtectedPositionIn(_Strict):
     symbol: Symbol
-    quantity: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    quantity: Annotated[Number, Field(gt=0, allow_inf_nan=False)]
 
 
 class ProtectedSleeveIn(_Strict):
@@ -135,7 +136,7 @@ class RulesIn(_Strict):
     locks: list[LockIn] = []
     trade_hold: TradeHoldIn | None = None
     transactions: list[TransactionIn] = []
-    short_term_windows: dict[str, Annotated[int, Field(ge=0)]] = {}
+    short_term_windows: dict[str, Annotated[Whole, Field(ge=0)]] = {}
     sleeves: list[ProtectedSleeveIn] = []
 
 

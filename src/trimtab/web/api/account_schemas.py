@@ -10,11 +10,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from trimtab.io.values import Day, Flag, Whole
 from trimtab.web.api.schemas import Closed
 
 Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=14, decimal_places=8)]
 Money = Annotated[Decimal, Field(ge=0, le=10**12, max_digits=20, decimal_places=6)]
-Days = Annotated[int, Field(ge=0, le=36_500)]
+Days = Annotated[Whole, Field(ge=0, le=36_500)]
 
 
 class DriftSettings(BaseModel):
@@ -95,9 +96,9 @@ class AccountUpdate(Closed):
     """Settings to change; a field left out stays as it is. ``hold_until`` (the hold's last
     day) only with ``trade_hold: true``; drift parameters in their units."""
 
-    rebalancing: bool | None = None
-    trade_hold: bool | None = None
-    hold_until: date | None = None
+    rebalancing: Flag | None = None
+    trade_hold: Flag | None = None
+    hold_until: Day | None = None
     lot_method: Literal["fifo", "lifo", "hifo", "minimum_tax"] | None = None
     sac_soft_pct: Percent | None = None
     sac_soft_days: Days | None = None

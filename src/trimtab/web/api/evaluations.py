@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from trimtab.io.values import Day
 from trimtab.service import evaluate as svc
 from trimtab.service import listing
 from trimtab.service.market import CHICAGO
@@ -25,7 +26,7 @@ class EvaluationCreate(Closed):
     """The market day to evaluate, on the book of the market day before it (default:
     today in Chicago)."""
 
-    as_of: Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)] | None = None
+    as_of: Annotated[Day, Field(ge=FIRST_DAY, le=LAST_DAY)] | None = None
 
 
 class EvaluationResultPublic(BaseModel):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from trimtab.io.values import Day, Flag
 from trimtab.service import listing
 from trimtab.service import orders as svc
 from trimtab.web.api.params import FIRST_DAY, LAST_DAY, Limit, PageToken
@@ -47,9 +48,9 @@ class ExportCreate(Closed):
     """Export the orders trading on ``trade_date`` not yet exported in ``format``; with
     ``again``, every order of that date once more."""
 
-    trade_date: Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+    trade_date: Annotated[Day, Field(ge=FIRST_DAY, le=LAST_DAY)]
     format: Format
-    again: bool = False
+    again: Flag = False
 
 
 class ExportPublic(BaseModel):

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from trimtab.errors import InputError
 from trimtab.service import listing, request_record
 from trimtab.service import requests as svc
 from trimtab.web.api.params import Limit, PageToken
@@ -20,7 +21,6 @@ from trimtab.web.api.schemas import (
     ProposalPublic,
     ReplayPublic,
     RequestCreate,
-    RequestForAccounts,
     RequestPublic,
     RequestSummaryPublic,
 )
@@ -98,10 +98,14 @@ def submit(
     ``Location`` at once. Its ``status`` is ``proposing`` while the work goes on (small
     requests are proposed within the call), then ``pending`` or ``failed``."""
 
+    if (body.accounts is None) == (body.match is None):
+        raise InputError("accounts", "give the accounts or a match, one of the two")
+
     def work() -> tuple[int, RequestPublic, str]:
-        if isinstance(body, RequestForAccounts):
+        if body.accounts is not None:
             accounts = body.accounts
         else:
+            assert body.match is not None
             accounts = listing.queue_account_ids(
                 uow,
                 actor=who.user_id,

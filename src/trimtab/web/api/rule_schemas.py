@@ -7,7 +7,6 @@ group, told apart by ``type``); it comes back with its ``restriction_id``.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -19,6 +18,7 @@ from trimtab.io.rules import (
     LockTypeName,
     SubstitutionIn,
 )
+from trimtab.io.values import Day
 from trimtab.service.restrictions import StoredLock, StoredRestriction
 from trimtab.web.api.schemas import Closed
 
@@ -78,7 +78,7 @@ class RestrictionEdit(Closed):
     delete the restriction and add a new one). Without ``end_date`` the restriction stays in
     force; an exclusion's or substitution's ``end_date`` needs its ``end_action``."""
 
-    end_date: date | None = None
+    end_date: Day | None = None
     end_action: EndActionName | None = None
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from trimtab.core.engine import Method
+from trimtab.io.values import Flag, Number
 
 T = TypeVar("T")
 
@@ -22,7 +23,7 @@ LOGICS = tuple(m.value for m in (Method.BEST_FIT, Method.MINIMUM_TRANSACTION)) +
 """Every trade logic, Best Fit and Minimum Transaction first."""
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
-Dollars = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+Dollars = Annotated[Number, Field(ge=0, le=1e12, allow_inf_nan=False)]
 
 
 class Closed(BaseModel):
@@ -42,7 +43,7 @@ class Amounts(Closed):
     """A logic's amounts: dollars per account, or percent of account value."""
 
     cash_to_generate: Dollars | None = None
-    mccar_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    mccar_pct: Annotated[Number, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
     cash_to_invest: Dollars | None = None
     min_trade_value: Dollars | None = None
 
@@ -55,28 +56,21 @@ class QueueMatch(Closed):
     model: str | None = Field(default=None, max_length=64)
 
 
-class _RequestFields(Closed):
+class RequestCreate(Closed):
+    """A rebalance request by the trade logic and its amounts, for the ``accounts`` named or
+    for every queued account that ``match``es (Accounts to Rebalance's "select all that match
+    the filter"): one of the two. ``replace`` cancels the open requests that hold any of the
+    accounts."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["accounts"]}, {"required": ["match"]}]}
+    )
+
     logic: Annotated[str, Field(json_schema_extra={"enum": list(LOGICS)})]
     amounts: Amounts = Field(default_factory=Amounts)
-    replace: bool = False
-
-
-class RequestForAccounts(_RequestFields):
-    """A rebalance request for the accounts named, by the trade logic and its amounts.
-    ``replace`` cancels the open requests that hold any of the accounts."""
-
-    accounts: Annotated[list[Id], Field(min_length=1, max_length=1_000_000)]
-
-
-class RequestForMatch(_RequestFields):
-    """A rebalance request for every queued account that ``match``es (Accounts to
-    Rebalance's "select all that match the filter")."""
-
-    match: QueueMatch
-
-
-RequestCreate = RequestForAccounts | RequestForMatch
-"""A rebalance request: the accounts named, or those of the queue matching a filter."""
+    replace: Flag = False
+    accounts: Annotated[list[Id], Field(min_length=1, max_length=1_000_000)] | None = None
+    match: QueueMatch | None = None
 
 
 class TradeLinePublic(BaseModel):

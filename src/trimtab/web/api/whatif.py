@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from trimtab.io.values import Number, Whole
 from trimtab.service.whatif import compare_firm_book
 from trimtab.web.api.schemas import LOGICS, Amounts, Closed
 from trimtab.web.deps import ApiUow, Caller, now
@@ -17,7 +18,7 @@ from trimtab.whatif.tables import disagreement_table, summary_table
 
 router = APIRouter(prefix="/what-if", tags=["what-if"])
 
-Rate = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Rate = Annotated[Number, Field(ge=0, le=100, allow_inf_nan=False)]
 Logic = Annotated[str, Field(json_schema_extra={"enum": list(LOGICS)})]
 
 
@@ -30,7 +31,7 @@ class WhatIfCreate(Closed):
     amounts: Amounts = Field(default_factory=Amounts)
     short_term_rate: Rate = SHORT_TERM_RATE
     long_term_rate: Rate = LONG_TERM_RATE
-    top: Annotated[int, Field(ge=1, le=100)] = 10
+    top: Annotated[Whole, Field(ge=1, le=100)] = 10
 
 
 class WhatIfLogic(BaseModel):
