@@ -631,12 +631,25 @@ class _Book:
         self.model_versions = pa.array([k[1] for k in self.models.keys], pa.int64())
 
 
+@dataclass(frozen=True, slots=True)
+class _Laid:
+    """Some accounts laid out against their targets, (N,) each in their order in
+    :class:`_Accounts`: drift, class drift (N, C), cash, the cash target (percent) and the
+    target as stored (``model_id``, ``model_version``)."""
+
+    drift: DriftResult
+    class_diff: npt.NDArray[np.float64]
+    cash: npt.NDArray[np.float64]
+    model_cash: npt.NDArray[np.float64]
+    model_id: pa.Array
+    model_version: pa.Array
+
+
 def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: pa.Table) -> _Rows:
     """The triggers of the accounts ``rows`` (one part) and the rows to store of those
     with rebalancing on: the part laid out alone, its positions ``held``."""
     sec = book.securities
-    ids = acc.ids[rows]
-    account = _codes(held.column("account_id"), ids)
+    account = _codes(held.column("account_id"), acc.ids[rows])
     symbol = _codes(held.column("symbol"), book.symbols)
     keep = (account >= 0) & (symbol >= 0)
     arrays = book.models.assemble(
@@ -647,8 +660,25 @@ def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: 
         symbol[keep],
         floats(held.column("quantity"))[keep],
     )
-    n, c = arrays.size, len(sec.classes)
-    drift, class_diff = _drift_and_classes(arrays, sec.sub_asset_class, c)
+    drift, class_diff = _drift_and_classes(arrays, sec.sub_asset_class, len(sec.classes))
+    codes = pa.array(acc.model[rows])
+    laid = _Laid(
+        drift=drift,
+        class_diff=class_diff,
+        cash=arrays.cash,
+        model_cash=arrays.model_cash[arrays.account_model] * 100.0,
+        model_id=book.model_ids.take(codes),
+        model_version=book.model_versions.take(codes),
+    )
+    return _triggered(run, acc, rows, laid, sec.classes)
+
+
+def _triggered(run: RunDay, acc: _Accounts, rows: slice, laid: _Laid, classes: list[str]) -> _Rows:
+    """The triggers of the accounts ``rows`` laid out as ``laid`` (their own order) and the
+    rows to store of those with rebalancing on."""
+    ids = acc.ids[rows]
+    drift, class_diff = laid.drift, laid.class_diff
+    n, c = len(ids), len(classes)
     first = rows.start
     assert first is not None
     previous = TriggerState.empty(n, c)
@@ -665,8 +695,8 @@ def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: 
         data_day=day_number(run.data_date),
         window_start=day_number(run.window_start),
         value=drift.value,
-        cash=arrays.cash,
-        model_cash=arrays.model_cash[arrays.account_model] * 100.0,
+        cash=laid.cash,
+        model_cash=laid.model_cash,
         out_of_band=drift.out_of_band,
         class_diff=class_diff,
         target=acc.model[rows],
@@ -685,7 +715,6 @@ def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: 
     out = np.flatnonzero(managed & ~acc.done[rows])
     take = pa.array(out)
     reasons = pa.array(reason_texts(matrix[out]), pa.string())
-    codes = pa.array(acc.model[rows][out])
     count = len(out)
     evaluations = pa.table(
         {
@@ -693,10 +722,10 @@ def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: 
             "as_of": pa.array([run.day] * count, pa.date32()),
             "account_id": ids.take(take),
             "data_date": pa.array([run.data_date] * count, pa.date32()),
-            "model_id": book.model_ids.take(codes),
-            "model_version": book.model_versions.take(codes),
+            "model_id": laid.model_id.take(take),
+            "model_version": laid.model_version.take(take),
             "value": decimals(np.round(drift.value[out], 2), MONEY),
-            "cash": decimals(np.round(arrays.cash[out], 2), MONEY),
+            "cash": decimals(np.round(laid.cash[out], 2), MONEY),
             "max_drift_pct": decimals(np.round(drift.max_drift[out] * 100.0, 6), PERCENT),
             "out_of_band": pa.array(drift.out_of_band[out], pa.int64()),
             "cash_low": pa.array(state.cash_low[out]),
@@ -707,19 +736,19 @@ def _evaluate_part(book: _Book, run: RunDay, acc: _Accounts, rows: slice, held: 
     )
     since = state.class_since[out]
     row, k = np.nonzero(since > NO_DAY)
-    classes = pa.table(
+    class_rows = pa.table(
         {
             "firm_id": pa.array([run.firm_id] * row.size, pa.string()),
             "as_of": pa.array([run.day] * row.size, pa.date32()),
             "account_id": ids.take(take).take(pa.array(row)),
-            "sub_asset_class": pa.array(sec.classes, pa.string()).take(pa.array(k)),
+            "sub_asset_class": pa.array(classes, pa.string()).take(pa.array(k)),
             "diff_pct": decimals(np.round(state.class_diff[out][row, k], 6), PERCENT),
             "soft_since": pa.array(since[row, k].astype(np.int32), pa.int32()).cast(pa.date32()),
         }
     )
     return _Rows(
         evaluations,
-        classes,
+        class_rows,
         pa.table(
             {
                 "account_id": ids.take(pa.array(flagged)),
