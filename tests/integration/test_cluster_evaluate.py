@@ -246,3 +246,38 @@ def test_on_postgresql_too(cluster: str, folders: dict[date, Path]) -> None:
             for schema in schemas:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def test_accounts_with_sleeves_too(cluster: str, tmp_path: Path) -> None:
+    """A book with blended sleeves, an APM sleeve and protected shares, stored in parts of
+    a household or so: the cluster's workers evaluate each part's sleeved accounts as one
+    process evaluates them all."""
+    from tests.integration.test_book_sleeves_equals_propose import ACCOUNTS
+    from tests.integration.test_book_sleeves_equals_propose import write_book as sleeve_book
+
+    folder = tmp_path / "book"
+    sleeve_book(folder, rules=True, protected=True)
+    path = tmp_path / "imported.db"
+    engine = make_engine(f"sqlite:///{path}", durable=False)
+    upgrade(engine)
+    seed_firm(engine)
+    saved = holdings.PART_ROWS
+    holdings.PART_ROWS = 5
+    try:
+        with UnitOfWork(engine, "acme") as uow:
+            import_book(uow, actor="olga", as_of=D1, folder=read_book_folder(folder), now=T0)
+    finally:
+        holdings.PART_ROWS = saved
+    engine.dispose()
+    results = []
+    for name, where in (("single", None), ("spread", "cluster")):
+        url = copy_of(path, tmp_path / f"{name}.db")
+        engine = make_engine(url, durable=False)
+        run = None if where is None else ClusterRun(cluster, url, partition_size=1)
+        with UnitOfWork(engine, "acme") as uow:
+            evaluate(uow, actor="olga", day=EVALUATED[D1], now=T0, cluster=run)
+        engine.dispose()
+        results.append(stored(url))
+    single, spread = results
+    assert sorted(r[2] for r in single["evaluations"]) == sorted(ACCOUNTS)
+    assert spread == single

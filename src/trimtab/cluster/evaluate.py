@@ -27,7 +27,14 @@ from sqlalchemy.engine import make_url
 
 from trimtab.cluster.plan import PARTITION_ACCOUNTS
 from trimtab.errors import InputError
-from trimtab.service.evaluate_parts import PartsDone, Progress, RunDay, evaluate_parts, renew
+from trimtab.service.evaluate_parts import (
+    PartsDone,
+    Progress,
+    RunDay,
+    evaluate_parts,
+    renew,
+    sleeved_accounts,
+)
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -72,7 +79,11 @@ def plan_evaluation(uow: UnitOfWork, run: RunDay, size: int) -> list[EvaluationP
     d = t.account_days.c
     counts = uow.conn.execute(
         select(d.part, func.count())
-        .where(d.firm_id == uow.firm_id, d.as_of == run.data_date, d.model_id.is_not(None))
+        .where(
+            d.firm_id == uow.firm_id,
+            d.as_of == run.data_date,
+            d.model_id.is_not(None) | d.account_id.in_(sleeved_accounts(uow.firm_id)),
+        )
         .group_by(d.part)
         .order_by(d.part)
     ).all()

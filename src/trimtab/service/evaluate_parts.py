@@ -16,9 +16,9 @@ single-process run (all parts at once) and a cluster's workers (a range of parts
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -27,7 +27,18 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import ColumnElement, Float, Select, case, cast, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Float,
+    Select,
+    case,
+    cast,
+    func,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.batch import AccountBatch
@@ -45,7 +56,15 @@ from trimtab.core.triggers import (
 )
 from trimtab.errors import ConflictError
 from trimtab.service.lease import LEASE, wall_clock
-from trimtab.service.snapshot import ModelTables, Securities, load_models, load_securities
+from trimtab.service.proposing import request_inputs, with_sleeves
+from trimtab.service.sleeve_store import sleeve_target_keys
+from trimtab.service.snapshot import (
+    ModelTables,
+    Securities,
+    load_models,
+    load_securities,
+    snapshot_of,
+)
 from trimtab.store import holdings
 from trimtab.store import tables as t
 from trimtab.store.columns import MONEY, PERCENT, decimals, floats, read_table, write_table
@@ -154,6 +173,20 @@ _PREVIOUS = pa.schema(
 )
 
 
+def protected_accounts(firm: str) -> Select[Any]:
+    """The accounts of ``firm`` with protected shares."""
+    p = t.account_sleeve_positions.c
+    return select(p.account_id).where(p.firm_id == firm, p.sleeve == "protected").distinct()
+
+
+def sleeved_accounts(firm: str) -> CompoundSelect[Any]:
+    """The accounts of ``firm`` whose target is in sleeves: model or APM sleeves (no model),
+    or protected shares (with a model or sleeves). The evaluation lays them out as a request
+    does (:func:`_lay_out_sleeved`), the others by model."""
+    s = t.account_sleeves.c
+    return union(select(s.account_id).where(s.firm_id == firm), protected_accounts(firm))
+
+
 @dataclass(frozen=True, slots=True)
 class _Classes:
     """Per-class values of some accounts, sparse: row (account), column (class), value."""
@@ -190,6 +223,9 @@ class _Accounts:
     prev_cash_low: npt.NDArray[np.bool_]
     prev_classes: _Classes
     switches: SwitchChanges
+    target_keys: tuple[str, ...] = ()
+    """The target key of each code of :attr:`model` for accounts whose target is in
+    sleeves (:func:`~trimtab.service.sleeve_store.sleeve_target_keys`)."""
 
     @property
     def size(self) -> int:
@@ -199,18 +235,20 @@ class _Accounts:
 class _Reader:
     """The set-based reads of one evaluation for the accounts of ``parts``."""
 
-    def __init__(self, uow: UnitOfWork, run: RunDay, parts: Parts) -> None:
-        self.uow, self.run, self.parts = uow, run, parts
+    def __init__(self, uow: UnitOfWork, run: RunDay, parts: Parts, sleeved: bool = False) -> None:
+        self.uow, self.run, self.parts, self.sleeved = uow, run, parts, sleeved
         self.firm = uow.firm_id
 
     def mine(self, column: ColumnElement[Any]) -> ColumnElement[bool]:
         """``column`` (an account id) is of an account of these parts (always true for all
-        parts: the whole table is read then, which costs less than the test)."""
+        parts: the whole table is read then, which costs less than the test); of those
+        whose target is in sleeves when the reader is :attr:`sleeved`."""
+        with_sleeves = column.in_(self.with_sleeves())
         if self.parts is None:
-            return column.is_not(None)
+            return with_sleeves if self.sleeved else column.is_not(None)
         d = t.account_days.c
         first, last = self.parts
-        return column.in_(
+        in_parts = column.in_(
             select(d.account_id).where(
                 d.firm_id == self.firm,
                 d.as_of == self.run.data_date,
@@ -218,6 +256,7 @@ class _Reader:
                 d.part <= last,
             )
         )
+        return in_parts & with_sleeves if self.sleeved else in_parts
 
     def accounts(self) -> pa.Table:
         """The accounts with a target of the date (in these parts), in order of part then
@@ -230,7 +269,11 @@ class _Reader:
         reads joined here: the database would hash-join a million rows of each, spilling to
         disk with its default working memory."""
         d, a = t.account_days.c, t.accounts.c
-        on_day = [d.firm_id == self.firm, d.as_of == self.run.data_date, d.model_id.is_not(None)]
+        on_day = [d.firm_id == self.firm, d.as_of == self.run.data_date]
+        if self.sleeved:
+            on_day.append(d.account_id.in_(self.with_sleeves()))
+        else:
+            on_day.append(d.model_id.is_not(None))
         if self.parts is not None:
             on_day += [d.part >= self.parts[0], d.part <= self.parts[1]]
         days = (d.account_id, d.part, d.model_id, d.model_version, cast(d.cash, Float))
@@ -266,8 +309,19 @@ class _Reader:
                 "account_id",
                 join_type="inner",
             )
+        if not self.sleeved:  # a model's account with protected shares is a sleeved one
+            protected = read_table(conn, self.protected(), _IDS)
+            if protected.num_rows:
+                drop = pc.is_in(table["account_id"], value_set=protected["account_id"])
+                table = table.filter(pc.invert(drop))
         # sorted here, not by the database: its collation need not be code-point order
         return table.sort_by([("part", "ascending"), ("account_id", "ascending")])
+
+    def protected(self) -> Select[Any]:
+        return protected_accounts(self.firm)
+
+    def with_sleeves(self) -> CompoundSelect[Any]:
+        return sleeved_accounts(self.firm)
 
     @staticmethod
     def settings(table: pa.Table) -> TriggerParams:
@@ -420,21 +474,37 @@ class _Reader:
 
 
 def _read_accounts(
-    uow: UnitOfWork, run: RunDay, parts: Parts, models: ModelTables, classes: list[str]
+    uow: UnitOfWork,
+    run: RunDay,
+    parts: Parts,
+    models: ModelTables,
+    classes: list[str],
+    *,
+    sleeved: bool = False,
 ) -> _Accounts:
-    """Every per-account input of the accounts of ``parts``: reads only, no trigger."""
-    reader = _Reader(uow, run, parts)
+    """Every per-account input of the accounts of ``parts`` that follow a model, or of those
+    whose target is in their sleeves (``sleeved``): reads only, no trigger."""
+    reader = _Reader(uow, run, parts, sleeved)
     table = reader.accounts()
     ids = table["account_id"].combine_chunks()
-    targets = {k: i for i, k in enumerate(models.keys)}
-    known = _target_keys(
-        pa.array([k[0] for k in models.keys], pa.string()),
-        pa.array([k[1] for k in models.keys], pa.int64()),
-    )
-    model = np.asarray(
-        pc.index_in(_target_keys(table["model_id"], table["model_version"]), value_set=known),
-        dtype=np.int64,
-    )
+    targets: dict[tuple[str | None, int | None], int]
+    if sleeved:
+        given = zip(table["model_id"].to_pylist(), table["model_version"].to_pylist(), strict=True)
+        keys = sleeve_target_keys(uow, ids.to_pylist(), run.data_date, list(given))
+        targets = {}
+        model = np.array([targets.setdefault((k, None), len(targets)) for k in keys], np.int64)
+        target_keys = tuple(str(k) for k, _ in targets)
+    else:
+        target_keys = ()
+        targets = {k: i for i, k in enumerate(models.keys)}
+        known = _target_keys(
+            pa.array([k[0] for k in models.keys], pa.string()),
+            pa.array([k[1] for k in models.keys], pa.int64()),
+        )
+        model = np.asarray(
+            pc.index_in(_target_keys(table["model_id"], table["model_version"]), value_set=known),
+            dtype=np.int64,
+        )
     prev_target, prev_cash_low, prev_classes = reader.previous(ids, targets, classes)
 
     until = _day_numbers(table["trade_hold_until"])
@@ -493,6 +563,7 @@ def _read_accounts(
         prev_cash_low=prev_cash_low,
         prev_classes=prev_classes,
         switches=reader.switches(ids),
+        target_keys=target_keys,
     )
 
 
@@ -758,6 +829,75 @@ def _triggered(run: RunDay, acc: _Accounts, rows: slice, laid: _Laid, classes: l
     )
 
 
+SLEEVED_CHUNK = 5_000
+"""Accounts whose target is in sleeves laid out at a time."""
+
+
+def _evaluate_sleeved(book: _Book, run: RunDay, acc: _Accounts, uow: UnitOfWork) -> Iterator[_Rows]:
+    """The triggers and rows to store of the accounts whose target is in their sleeves
+    (``acc``), :data:`SLEEVED_CHUNK` at a time."""
+    for start in range(0, acc.size, SLEEVED_CHUNK):
+        rows = slice(start, min(start + SLEEVED_CHUNK, acc.size))
+        if acc.managed[rows].any():
+            laid = _lay_out_sleeved(uow, run, acc, rows, book.securities.classes)
+            yield _triggered(run, acc, rows, laid, book.securities.classes)
+
+
+def _lay_out_sleeved(
+    uow: UnitOfWork, run: RunDay, acc: _Accounts, rows: slice, classes: list[str]
+) -> _Laid:
+    """The accounts ``rows`` laid out against the targets of their sleeves as a request
+    lays them out (:func:`~trimtab.service.proposing.with_sleeves`: model sleeves blended,
+    APM lines and shares on twin codes), protected shares kept at their weight: the target,
+    band and cash target of the rest scaled by the unprotected share of the account, as
+    the rules scale them when proposing (docs/rules.md, "Weights")."""
+    ids = acc.ids[rows].to_pylist()
+    inputs = request_inputs(uow, as_of=run.data_date, account_ids=ids, trade_day=run.day)
+    snap = snapshot_of(run.data_date, inputs.snapshot)
+    loaded, sleeves = with_sleeves(inputs, snap, inputs.account_rows())
+    arrays = loaded.arrays
+    batch = arrays.batch(0, arrays.size)
+    code = {a: i for i, a in enumerate(snap.account_ids)}
+    if sleeves.protected:
+        account = np.array([code[a] for a, _, _ in sleeves.protected], dtype=np.int32)
+        slot = arrays.slots_of(account, np.array([s for _, s, _ in sleeves.protected], np.int32))
+        kept = np.zeros(batch.quantity.shape)
+        np.add.at(kept, (account, slot), [q for _, _, q in sleeves.protected])
+        np.minimum(kept, batch.quantity, out=kept)
+        market = batch.quantity * batch.price
+        value = batch.cash + market.sum(axis=1)
+        scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
+        share = kept * batch.price * scale[:, None]
+        rest = 1.0 - share.sum(axis=1)
+        r = rest[:, None]
+        batch = replace(
+            batch,
+            target=batch.target * r + share,
+            lower=batch.lower * r + share,
+            upper=batch.upper * r + share,
+            cash_target=batch.cash_target * rest,
+        )
+    assert snap.sub_asset_classes == classes  # both the date's priced securities
+    of = snap.sub_asset_class
+    class_of = np.r_[of, of[sleeves.twin_of], -1]  # an APM twin is of its security's class
+    order = np.array([code[a] for a in ids], dtype=np.int64)
+    found = drift(batch)
+    diff = _classes_of(arrays, batch, 0, class_of, len(classes))
+    keys = pa.array(acc.model[rows])
+    return _Laid(
+        drift=DriftResult(
+            value=found.value[order],
+            max_drift=found.max_drift[order],
+            out_of_band=found.out_of_band[order],
+        ),
+        class_diff=diff[order],
+        cash=batch.cash[order],
+        model_cash=(batch.cash_target * 100.0)[order],
+        model_id=pa.array(acc.target_keys, pa.string()).take(keys),
+        model_version=pa.nulls(len(ids), pa.int64()),
+    )
+
+
 def renew(uow: UnitOfWork, run: RunDay, **done: Any) -> None:
     """Extend the run's lease (in the current transaction); raises :class:`ConflictError`
     when another process has taken the run over (its owner is no longer ``run.owner``)."""
@@ -897,9 +1037,17 @@ def evaluate_parts(
     """
     book = _Book(uow, run.data_date)
     acc = _read_accounts(uow, run, parts, book.models, book.securities.classes)
+    sleeved = None  # most books have none: their reads are skipped
+    if uow.conn.execute(select(sleeved_accounts(uow.firm_id).exists())).scalar():
+        sleeved = _read_accounts(
+            uow, run, parts, book.models, book.securities.classes, sleeved=True
+        )
     uow.commit()  # reads only: ends the transaction
     total = int(acc.managed.sum())
     done = int((acc.managed & acc.done).sum())
+    if sleeved is not None:
+        total += int(sleeved.managed.sum())
+        done += int((sleeved.managed & sleeved.done).sum())
     if progress:
         progress(done, total)
     cuts = np.flatnonzero(np.diff(acc.part)) + 1
@@ -915,6 +1063,11 @@ def evaluate_parts(
             flagged.append(rows.flagged)
             if rows.evaluations.num_rows:
                 uow.commit()  # the documents read: end the transaction before writing
+                writer.add(rows)
+        for rows in _evaluate_sleeved(book, run, sleeved, uow) if sleeved else ():
+            flagged.append(rows.flagged)
+            if rows.evaluations.num_rows:
+                uow.commit()
                 writer.add(rows)
         writer.flush()
     uow.commit()

@@ -280,7 +280,7 @@ def request_book(inputs: RequestInputs, snap: Snapshot) -> RequestBook:
     sleeves = None
     if inputs.sleeves:
         assert inputs.sleeve_models is not None
-        loaded, sleeves = _with_sleeves(inputs, snap, accounts)
+        loaded, sleeves = with_sleeves(inputs, snap, accounts)
         arrays, symbols = loaded.arrays, loaded.symbols
     where = {"account_code": account_code, "symbol_code": symbol_code, "trade_day": trade_day}
     rules, extra = _lay_out(tables, arrays, house=house, qualified=qualified, **where)  # type: ignore[arg-type]
@@ -328,7 +328,7 @@ class _Lot(NamedTuple):
     lot_id: str | None
 
 
-def _with_sleeves(
+def with_sleeves(
     inputs: RequestInputs, snap: Snapshot, accounts: Mapping[str, AccountRow]
 ) -> tuple[LoadedBook, BookSleeves]:
     """The snapshot's accounts with their sleeves laid out as ``propose-book`` lays a

@@ -11,6 +11,8 @@ exactly as ``propose-book`` does (:func:`trimtab.io.book_sleeves.lay_out_sleeves
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -147,3 +149,42 @@ def sleeve_models(uow: UnitOfWork, tables: SleeveTables, as_of: date) -> pa.Tabl
             },
         }
     )
+
+
+SLEEVE_TARGET = "sleeves:"
+"""How the target key of an account whose target is in sleeves begins."""
+
+
+def sleeve_target_keys(
+    uow: UnitOfWork,
+    account_ids: Sequence[str],
+    as_of: date,
+    models: Sequence[tuple[str | None, int | None]],
+) -> list[str]:
+    """The target of each of ``account_ids`` (accounts with stored sleeves or protected
+    shares; ``models``: the (model, version) of each on ``as_of``, ``None`` for none) as a
+    key that changes exactly when the target does: ``sleeves:`` and a digest of its model,
+    sleeves, APM targets, APM and protected shares, and the lines of the models its model
+    sleeves follow on ``as_of``. The evaluation stores it as the account's target (where
+    other accounts have their model) and compares it with the day before's."""
+    found: dict[str, list[Any]] = {
+        a: [["model", *m]] for a, m in zip(account_ids, models, strict=True)
+    }
+    for first in range(0, len(account_ids), 5_000):
+        chunk = list(account_ids[first : first + 5_000])
+        stored = sleeve_tables(uow, account_ids=chunk)
+        lines: dict[str, list[Any]] = {}
+        if stored:
+            for line in sleeve_models(uow, stored, as_of).to_pylist():
+                lines.setdefault(line.pop("model_id"), []).append(line)
+        for name in sorted(stored):
+            for row in stored[name][1].to_pylist():
+                account = row.pop("account_id")
+                if name == "sleeves" and row["model_id"] is not None:
+                    row["lines"] = lines.get(row["model_id"], [])
+                found[account].append([name, row])
+    return [
+        SLEEVE_TARGET
+        + hashlib.sha256(json.dumps(found[a], sort_keys=True).encode()).hexdigest()[:24]
+        for a in account_ids
+    ]
