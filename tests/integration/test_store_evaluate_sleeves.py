@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +136,42 @@ def test_a_change_of_sleeves_is_a_target_change_for_that_account_only(
     assert changed == ["S-1"]
     assert second["S-1"].model_id != first["S-1"].model_id
     assert all(second[a].model_id == first[a].model_id for a in ACCOUNTS if a != "S-1")
+
+
+def test_account_details_show_the_drift_the_evaluation_measured(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    from trimtab.service.account_details import account_details
+
+    folder = tmp_path / "book"
+    write_book(folder, rules=False, protected=True)
+    seed_firm(engine)
+    _import(engine, folder, BOOK_DAY)
+    _evaluate(engine, DAY)
+    found = _stored(engine, DAY)
+    with UnitOfWork(engine, "acme") as uow:
+        details = {a: account_details(uow, actor="olga", account_id=a) for a in ACCOUNTS}
+    # S-1's blend by hand: 60% TECH and 40% CORE, line by line (TECH's lines first)
+    s1 = {r.symbol: (r.target_pct, r.min_pct, r.max_pct) for r in details["S-1"].drift}
+    assert s1 == {
+        "FB": (Decimal("15.0000"), Decimal("13.5000"), Decimal("16.5000")),
+        "ORCL": (Decimal("15.0000"), Decimal("13.5000"), Decimal("16.5000")),
+        "MSFT": (Decimal("28.0000"), Decimal("25.2000"), Decimal("30.8000")),
+        "INTC": (Decimal("9.0000"), Decimal("8.1000"), Decimal("9.9000")),
+        "CSCO": (Decimal("9.0000"), Decimal("8.1000"), Decimal("9.9000")),
+        "AAPL": (Decimal("23.2000"), Decimal("22.0000"), Decimal("24.4000")),
+    }
+    order = ["FB", "ORCL", "MSFT", "INTC", "CSCO", "AAPL"]
+    assert [r.symbol for r in details["S-1"].drift] == order
+    # S-4's APM lines are lines of their own, holding the APM shares
+    s4 = {r.symbol: r for r in details["S-4"].drift}
+    assert {"INTC (APM)", "CSCO (APM)"} <= set(s4)
+    assert s4["INTC (APM)"].weight_pct == Decimal(f"{100 * 24.31 / 94425 * 100:.4f}")
+    for account_id in ACCOUNTS:
+        rows = details[account_id].drift
+        row = found[account_id]
+        assert float(max(abs(r.drift_pct) for r in rows)) == pytest.approx(
+            float(row.max_drift_pct),
+            abs=2e-4 if account_id != "P-1" else 0.006,  # weights to 0.01
+        ), account_id
+        assert sum(r.outside for r in rows) == row.out_of_band, account_id

@@ -33,8 +33,8 @@ from trimtab.service.evaluate_parts import (
     RunDay,
     evaluate_parts,
     renew,
-    sleeved_accounts,
 )
+from trimtab.service.sleeve_targets import sleeved_accounts
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import numpy as np
+
+from trimtab.core.drift import BAND_TOLERANCE
 from trimtab.service.account_view import AccountView, show_account
 from trimtab.service.accounts import SwitchChange, switch_history
 from trimtab.service.restrictions import (
@@ -16,6 +19,7 @@ from trimtab.service.restrictions import (
     list_locks,
     list_restrictions,
 )
+from trimtab.service.sleeve_targets import lay_out_sleeved
 from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
@@ -59,6 +63,13 @@ class AccountDetails:
     locks: tuple[StoredLock, ...]
 
 
+def _sleeved(view: AccountView) -> bool:
+    """Whether the account's target is in sleeves (it has model or APM sleeves, or protected
+    shares) and it is in a book."""
+    protected = any(p["sleeve"] == "protected" for p in view.sleeve_positions)
+    return view.book_date is not None and bool(view.sleeves or protected)
+
+
 def drift_rows(view: AccountView) -> tuple[DriftRow, ...]:
     """The account's drift per security: each target line in model order, then securities
     held that the target does not name (target and band 0). Empty without a book."""
@@ -85,6 +96,44 @@ def drift_rows(view: AccountView) -> tuple[DriftRow, ...]:
     return tuple(rows)
 
 
+def sleeved_drift_rows(uow: UnitOfWork, view: AccountView) -> tuple[DriftRow, ...]:
+    """:func:`drift_rows` of an account whose target is in sleeves, against that target as
+    the daily evaluation measures it (:func:`~trimtab.service.sleeve_targets.lay_out_sleeved`):
+    the blended model lines and the APM lines (``SYMBOL (APM)``, holding the APM sleeve's
+    shares) in the target's order, protected shares at their weight, then the securities held
+    outside the target; percentages to four places."""
+    assert view.book_date is not None
+    book = lay_out_sleeved(
+        uow, as_of=view.book_date, account_ids=[view.account_id], trade_day=view.book_date
+    )
+    b = book.batch
+    market = b.quantity[0] * b.price[0]
+    value = float(b.cash[0] + market.sum())
+    weight = market / value if value > 0 else np.zeros_like(market)
+    codes = book.arrays.slot_symbol[0]
+    first_twin = book.sleeves.first_twin
+
+    def row(j: int) -> DriftRow:
+        code = int(codes[j])
+        name = book.symbols[code] + (" (APM)" if code >= first_twin else "")
+        pct = [Decimal(f"{x * 100:.4f}") for x in (weight[j], b.target[0, j])]
+        lo, hi = b.lower[0, j], b.upper[0, j]
+        return DriftRow(
+            symbol=name,
+            weight_pct=pct[0],
+            target_pct=pct[1],
+            min_pct=Decimal(f"{lo * 100:.4f}"),
+            max_pct=Decimal(f"{hi * 100:.4f}"),
+            drift_pct=pct[0] - pct[1],
+            outside=bool(weight[j] < lo - BAND_TOLERANCE or weight[j] > hi + BAND_TOLERANCE),
+        )
+
+    slots = [j for j in range(codes.size) if b.valid[0, j]]
+    lines = [j for j in slots if b.in_model[0, j] or b.target[0, j] > 0]
+    rest = sorted((j for j in slots if j not in lines), key=lambda j: book.symbols[codes[j]])
+    return tuple(row(j) for j in [*lines, *rest])
+
+
 def account_details(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountDetails:
     """The account ``account_id`` as the Account Details page shows it. Raises
     :class:`NotFoundError` for an unknown account (or another firm's)."""
@@ -102,7 +151,7 @@ def account_details(uow: UnitOfWork, *, actor: str, account_id: str) -> AccountD
     return AccountDetails(
         account=view,
         lots=tuple(lots),
-        drift=drift_rows(view),
+        drift=sleeved_drift_rows(uow, view) if _sleeved(view) else drift_rows(view),
         switches=switch_history(uow, actor=actor, account_id=account_id),
         restrictions=tuple(list_restrictions(uow, actor=actor, account_id=account_id)),
         locks=tuple(list_locks(uow, actor=actor, account_id=account_id)),

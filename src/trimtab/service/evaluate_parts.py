@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -29,14 +29,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Float,
     Select,
     case,
     cast,
     func,
     select,
-    union,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -56,14 +54,17 @@ from trimtab.core.triggers import (
 )
 from trimtab.errors import ConflictError
 from trimtab.service.lease import LEASE, wall_clock
-from trimtab.service.proposing import request_inputs, with_sleeves
 from trimtab.service.sleeve_store import sleeve_target_keys
+from trimtab.service.sleeve_targets import (
+    lay_out_sleeved,
+    protected_accounts,
+    sleeved_accounts,
+)
 from trimtab.service.snapshot import (
     ModelTables,
     Securities,
     load_models,
     load_securities,
-    snapshot_of,
 )
 from trimtab.store import holdings
 from trimtab.store import tables as t
@@ -173,20 +174,6 @@ _PREVIOUS = pa.schema(
 )
 
 
-def protected_accounts(firm: str) -> Select[Any]:
-    """The accounts of ``firm`` with protected shares."""
-    p = t.account_sleeve_positions.c
-    return select(p.account_id).where(p.firm_id == firm, p.sleeve == "protected").distinct()
-
-
-def sleeved_accounts(firm: str) -> CompoundSelect[Any]:
-    """The accounts of ``firm`` whose target is in sleeves: model or APM sleeves (no model),
-    or protected shares (with a model or sleeves). The evaluation lays them out as a request
-    does (:func:`_lay_out_sleeved`), the others by model."""
-    s = t.account_sleeves.c
-    return union(select(s.account_id).where(s.firm_id == firm), protected_accounts(firm))
-
-
 @dataclass(frozen=True, slots=True)
 class _Classes:
     """Per-class values of some accounts, sparse: row (account), column (class), value."""
@@ -243,7 +230,7 @@ class _Reader:
         """``column`` (an account id) is of an account of these parts (always true for all
         parts: the whole table is read then, which costs less than the test); of those
         whose target is in sleeves when the reader is :attr:`sleeved`."""
-        with_sleeves = column.in_(self.with_sleeves())
+        with_sleeves = column.in_(sleeved_accounts(self.firm))
         if self.parts is None:
             return with_sleeves if self.sleeved else column.is_not(None)
         d = t.account_days.c
@@ -271,7 +258,7 @@ class _Reader:
         d, a = t.account_days.c, t.accounts.c
         on_day = [d.firm_id == self.firm, d.as_of == self.run.data_date]
         if self.sleeved:
-            on_day.append(d.account_id.in_(self.with_sleeves()))
+            on_day.append(d.account_id.in_(sleeved_accounts(self.firm)))
         else:
             on_day.append(d.model_id.is_not(None))
         if self.parts is not None:
@@ -310,18 +297,12 @@ class _Reader:
                 join_type="inner",
             )
         if not self.sleeved:  # a model's account with protected shares is a sleeved one
-            protected = read_table(conn, self.protected(), _IDS)
+            protected = read_table(conn, protected_accounts(self.firm), _IDS)
             if protected.num_rows:
                 drop = pc.is_in(table["account_id"], value_set=protected["account_id"])
                 table = table.filter(pc.invert(drop))
         # sorted here, not by the database: its collation need not be code-point order
         return table.sort_by([("part", "ascending"), ("account_id", "ascending")])
-
-    def protected(self) -> Select[Any]:
-        return protected_accounts(self.firm)
-
-    def with_sleeves(self) -> CompoundSelect[Any]:
-        return sleeved_accounts(self.firm)
 
     @staticmethod
     def settings(table: pa.Table) -> TriggerParams:
@@ -846,44 +827,16 @@ def _evaluate_sleeved(book: _Book, run: RunDay, acc: _Accounts, uow: UnitOfWork)
 def _lay_out_sleeved(
     uow: UnitOfWork, run: RunDay, acc: _Accounts, rows: slice, classes: list[str]
 ) -> _Laid:
-    """The accounts ``rows`` laid out against the targets of their sleeves as a request
-    lays them out (:func:`~trimtab.service.proposing.with_sleeves`: model sleeves blended,
-    APM lines and shares on twin codes), protected shares kept at their weight: the target,
-    band and cash target of the rest scaled by the unprotected share of the account, as
-    the rules scale them when proposing (docs/rules.md, "Weights")."""
+    """The accounts ``rows`` laid out against the targets of their sleeves
+    (:func:`~trimtab.service.sleeve_targets.lay_out_sleeved`)."""
     ids = acc.ids[rows].to_pylist()
-    inputs = request_inputs(uow, as_of=run.data_date, account_ids=ids, trade_day=run.day)
-    snap = snapshot_of(run.data_date, inputs.snapshot)
-    loaded, sleeves = with_sleeves(inputs, snap, inputs.account_rows())
-    arrays = loaded.arrays
-    batch = arrays.batch(0, arrays.size)
-    code = {a: i for i, a in enumerate(snap.account_ids)}
-    if sleeves.protected:
-        account = np.array([code[a] for a, _, _ in sleeves.protected], dtype=np.int32)
-        slot = arrays.slots_of(account, np.array([s for _, s, _ in sleeves.protected], np.int32))
-        kept = np.zeros(batch.quantity.shape)
-        np.add.at(kept, (account, slot), [q for _, _, q in sleeves.protected])
-        np.minimum(kept, batch.quantity, out=kept)
-        market = batch.quantity * batch.price
-        value = batch.cash + market.sum(axis=1)
-        scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
-        share = kept * batch.price * scale[:, None]
-        rest = 1.0 - share.sum(axis=1)
-        r = rest[:, None]
-        batch = replace(
-            batch,
-            target=batch.target * r + share,
-            lower=batch.lower * r + share,
-            upper=batch.upper * r + share,
-            cash_target=batch.cash_target * rest,
-        )
-    assert snap.sub_asset_classes == classes  # both the date's priced securities
-    of = snap.sub_asset_class
-    class_of = np.r_[of, of[sleeves.twin_of], -1]  # an APM twin is of its security's class
+    book = lay_out_sleeved(uow, as_of=run.data_date, account_ids=ids, trade_day=run.day)
+    assert book.snapshot.sub_asset_classes == classes  # both the date's priced securities
+    code = {a: i for i, a in enumerate(book.snapshot.account_ids)}
     order = np.array([code[a] for a in ids], dtype=np.int64)
+    batch = book.batch
     found = drift(batch)
-    diff = _classes_of(arrays, batch, 0, class_of, len(classes))
-    keys = pa.array(acc.model[rows])
+    diff = _classes_of(book.arrays, batch, 0, book.class_of(), len(classes))
     return _Laid(
         drift=DriftResult(
             value=found.value[order],
@@ -893,7 +846,7 @@ def _lay_out_sleeved(
         class_diff=diff[order],
         cash=batch.cash[order],
         model_cash=(batch.cash_target * 100.0)[order],
-        model_id=pa.array(acc.target_keys, pa.string()).take(keys),
+        model_id=pa.array(acc.target_keys, pa.string()).take(pa.array(acc.model[rows])),
         model_version=pa.nulls(len(ids), pa.int64()),
     )
 

@@ -1,0 +1,102 @@
+"""Accounts whose target is in sleeves, laid out against that target for measuring drift.
+
+The daily evaluation and the Account Details page measure such an account (model or APM
+sleeves, or protected shares) against the target a request would propose to: laid out as a
+request lays it out (:func:`~trimtab.service.proposing.with_sleeves`: model sleeves blended
+line by line, each APM target a line of its own on a twin code holding the APM sleeve's
+shares), and protected shares kept at their weight ``P`` in the account, the target, band
+and cash target of every other line scaled by ``1 - P``, as the rules scale them when
+proposing (docs/rules.md, "Weights").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import CompoundSelect, Select, select, union
+
+from trimtab.core.batch import AccountBatch
+from trimtab.core.book import BookArrays
+from trimtab.io.book_sleeves import BookSleeves
+from trimtab.service.proposing import request_inputs, with_sleeves
+from trimtab.service.snapshot import Snapshot, snapshot_of
+from trimtab.store import tables as t
+from trimtab.store.uow import UnitOfWork
+
+
+def protected_accounts(firm: str) -> Select[Any]:
+    """The accounts of ``firm`` with protected shares."""
+    p = t.account_sleeve_positions.c
+    return select(p.account_id).where(p.firm_id == firm, p.sleeve == "protected").distinct()
+
+
+def sleeved_accounts(firm: str) -> CompoundSelect[Any]:
+    """The accounts of ``firm`` whose target is in sleeves: model or APM sleeves (no model),
+    or protected shares (with a model or sleeves)."""
+    s = t.account_sleeves.c
+    return union(select(s.account_id).where(s.firm_id == firm), protected_accounts(firm))
+
+
+@dataclass(frozen=True, slots=True)
+class SleevedBook:
+    """Some accounts laid out against the targets of their sleeves.
+
+    Attributes:
+        snapshot: the accounts of the book date (account code = index in its
+            ``account_ids``, sorted) and the names behind the codes.
+        arrays: their layout, blends as extra models and APM securities on twin codes.
+        batch: every account of ``arrays``, its target, band and cash target those of the
+            sleeves with protected shares kept at their weight.
+        symbols: the symbol of each code, twins included (``arrays.slot_symbol``'s codes).
+        sleeves: the twin codes and protected shares.
+    """
+
+    snapshot: Snapshot
+    arrays: BookArrays
+    batch: AccountBatch
+    symbols: tuple[str, ...]
+    sleeves: BookSleeves
+
+    def class_of(self) -> npt.NDArray[np.int32]:
+        """The sub-asset class code of every symbol code, twins as their security, and -1
+        appended (for padding slots)."""
+        of = self.snapshot.sub_asset_class
+        out: npt.NDArray[np.int32] = np.r_[of, of[self.sleeves.twin_of], -1].astype(np.int32)
+        return out
+
+
+def lay_out_sleeved(
+    uow: UnitOfWork, *, as_of: date, account_ids: list[str], trade_day: date
+) -> SleevedBook:
+    """``account_ids`` (in the book of ``as_of``) laid out against their sleeves, as a
+    request trading on ``trade_day`` lays them out, protected shares kept at their weight."""
+    inputs = request_inputs(uow, as_of=as_of, account_ids=account_ids, trade_day=trade_day)
+    snap = snapshot_of(as_of, inputs.snapshot)
+    loaded, sleeves = with_sleeves(inputs, snap, inputs.account_rows())
+    arrays = loaded.arrays
+    batch = arrays.batch(0, arrays.size)
+    if sleeves.protected:
+        code = {a: i for i, a in enumerate(snap.account_ids)}
+        account = np.array([code[a] for a, _, _ in sleeves.protected], dtype=np.int32)
+        slot = arrays.slots_of(account, np.array([s for _, s, _ in sleeves.protected], np.int32))
+        kept = np.zeros(batch.quantity.shape)
+        np.add.at(kept, (account, slot), [q for _, _, q in sleeves.protected])
+        np.minimum(kept, batch.quantity, out=kept)
+        market = batch.quantity * batch.price
+        value = batch.cash + market.sum(axis=1)
+        scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
+        share = kept * batch.price * scale[:, None]
+        rest = 1.0 - share.sum(axis=1)
+        r = rest[:, None]
+        batch = replace(
+            batch,
+            target=batch.target * r + share,
+            lower=batch.lower * r + share,
+            upper=batch.upper * r + share,
+            cash_target=batch.cash_target * rest,
+        )
+    return SleevedBook(snap, arrays, batch, tuple(loaded.symbols), sleeves)
