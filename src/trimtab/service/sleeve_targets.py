@@ -11,7 +11,7 @@ proposing (docs/rules.md, "Weights").
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy import CompoundSelect, Select, select, union
 
 from trimtab.core.batch import AccountBatch
 from trimtab.core.book import BookArrays
+from trimtab.core.rules import keep_protected, protected_share
 from trimtab.io.book_sleeves import BookSleeves
 from trimtab.service.proposing import request_inputs, with_sleeves
 from trimtab.service.snapshot import Snapshot, snapshot_of
@@ -83,20 +84,8 @@ def lay_out_sleeved(
         code = {a: i for i, a in enumerate(snap.account_ids)}
         account = np.array([code[a] for a, _, _ in sleeves.protected], dtype=np.int32)
         slot = arrays.slots_of(account, np.array([s for _, s, _ in sleeves.protected], np.int32))
-        kept = np.zeros(batch.quantity.shape)
-        np.add.at(kept, (account, slot), [q for _, _, q in sleeves.protected])
-        np.minimum(kept, batch.quantity, out=kept)
-        market = batch.quantity * batch.price
-        value = batch.cash + market.sum(axis=1)
-        scale = np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
-        share = kept * batch.price * scale[:, None]
-        rest = 1.0 - share.sum(axis=1)
-        r = rest[:, None]
-        batch = replace(
-            batch,
-            target=batch.target * r + share,
-            lower=batch.lower * r + share,
-            upper=batch.upper * r + share,
-            cash_target=batch.cash_target * rest,
-        )
+        protected = np.zeros(batch.quantity.shape)
+        np.add.at(protected, (account, slot), [q for _, _, q in sleeves.protected])
+        _, _, share, rest = protected_share(batch, protected)
+        batch = keep_protected(batch, share, rest)
     return SleevedBook(snap, arrays, batch, tuple(loaded.symbols), sleeves)

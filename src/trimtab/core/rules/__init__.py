@@ -21,7 +21,15 @@ The pieces, each a small private module re-exported here:
 """
 
 from trimtab.core.rules._account import WASH_SALE_DAYS, AccountRules, Side, Transaction, slot_rules
-from trimtab.core.rules._apply import FlagPieces, Index, RuledBatch, apply_rules, apply_slot_rules
+from trimtab.core.rules._apply import (
+    FlagPieces,
+    Index,
+    RuledBatch,
+    apply_rules,
+    apply_slot_rules,
+    keep_protected,
+    protected_share,
+)
 from trimtab.core.rules._settle import realize, relieved, sales_of, settle
 from trimtab.core.rules._slots import LOT_RULES, Flags, LotCache, SlotRules
 
@@ -39,6 +47,8 @@ __all__ = [
     "Transaction",
     "apply_rules",
     "apply_slot_rules",
+    "keep_protected",
+    "protected_share",
     "realize",
     "relieved",
     "sales_of",

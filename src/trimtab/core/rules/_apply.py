@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from trimtab.core.batch import AccountBatch, Dollars, Fractions, Mask
+from trimtab.core.batch import AccountBatch, Dollars, Fractions, Mask, Shares
 from trimtab.core.lots import lot_positions
 from trimtab.core.reasons import RuleReason
-from trimtab.core.restrictions import Behaviour, GroupArrays, restrict_batch, set_flag
+from trimtab.core.restrictions import Behaviour, GroupArrays, Restricted, restrict_batch, set_flag
 from trimtab.core.rules._account import AccountRules, slot_rules
 from trimtab.core.rules._slots import Flags, LotCache, SlotRules, _lot_rules, _slot_flags
 
@@ -110,6 +111,35 @@ def _scale(batch: AccountBatch, rows: Index | slice) -> tuple[Dollars, Fractions
     return market, np.divide(1.0, value, out=np.zeros_like(value), where=value > 0)
 
 
+def protected_share(
+    batch: AccountBatch, protected: Shares
+) -> tuple[Fractions, Shares, Fractions, Fractions]:
+    """Of ``protected`` shares per slot (N, K): the weights of every slot (fractions of
+    account value, cash included), the protected shares held (at most the position), their
+    weights (N, K), and the unprotected share of each account ``1 - P`` (N,)."""
+    weight, scale = _weights(batch, slice(None))
+    kept = np.minimum(protected, batch.quantity)
+    share = kept * batch.price * scale[:, None]
+    return weight, kept, share, 1.0 - share.sum(axis=1)
+
+
+_T = TypeVar("_T", AccountBatch, Restricted)
+
+
+def keep_protected(targets: _T, share: Fractions, rest: Fractions) -> _T:
+    """``targets`` (a batch) with protected shares kept at their weight ``share`` (N, K):
+    every target, band and the cash target scaled by the unprotected share ``rest`` (N,),
+    the protected weight added (docs/rules.md, "Weights")."""
+    r = rest[:, None]
+    return replace(
+        targets,
+        target=targets.target * r + share,
+        lower=targets.lower * r + share,
+        upper=targets.upper * r + share,
+        cash_target=targets.cash_target * rest,
+    )
+
+
 def apply_slot_rules(
     batch: AccountBatch, rules: SlotRules, *, overwrite: bool = False
 ) -> RuledBatch:
@@ -131,10 +161,7 @@ def apply_slot_rules(
         weight.reshape(-1)[at] = market * scale[np.cumsum(first) - 1]
     else:
         # Restrictions act on the model sleeve: weights of the unprotected value.
-        weight, scale = _weights(batch, slice(None))
-        kept = np.minimum(rules.protected, batch.quantity)
-        share = kept * batch.price * scale[:, None]
-        rest = 1.0 - share.sum(axis=1)
+        weight, kept, share, rest = protected_share(batch, rules.protected)
         inv = np.divide(1.0, rest, out=np.zeros_like(rest), where=rest > 0)
         weight = (weight - share) * inv[:, None]
     model_lines = batch.in_model & batch.valid
@@ -155,15 +182,7 @@ def apply_slot_rules(
         liquidated = rules.restrictions.behaviour == Behaviour.LIQUIDATE_NOW
         res = replace(res, in_model=res.in_model | (apm & model_lines & ~liquidated))
     if kept is not None:
-        r = rest[:, None]
-        res = replace(
-            res,
-            target=res.target * r + share,
-            lower=res.lower * r + share,
-            upper=res.upper * r + share,
-            in_model=res.in_model | (kept > 0),
-            cash_target=res.cash_target * rest,
-        )
+        res = replace(keep_protected(res, share, rest), in_model=res.in_model | (kept > 0))
     flags = res.flags
     n, k = batch.price.shape
     lots = rules.lots
