@@ -92,14 +92,20 @@ def _evaluate(engine: sa.Engine, day: date) -> None:
         evaluate(uow, actor="olga", day=day, now=NOW)
 
 
-def test_sleeved_accounts_are_evaluated_against_their_sleeves(
-    engine: sa.Engine, tmp_path: Path
-) -> None:
+def _evaluated(engine: sa.Engine, tmp_path: Path) -> Path:
+    """The book imported for BOOK_DAY and DAY evaluated; returns the book's folder."""
     folder = tmp_path / "book"
     write_book(folder, rules=False, protected=True)
     seed_firm(engine)
     _import(engine, folder, BOOK_DAY)
     _evaluate(engine, DAY)
+    return folder
+
+
+def test_sleeved_accounts_are_evaluated_against_their_sleeves(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    _evaluated(engine, tmp_path)
     found = _stored(engine, DAY)
     assert sorted(found) == sorted(ACCOUNTS)  # every account, sleeves or not
     for account_id, account in ACCOUNTS.items():
@@ -118,11 +124,7 @@ def test_sleeved_accounts_are_evaluated_against_their_sleeves(
 def test_a_change_of_sleeves_is_a_target_change_for_that_account_only(
     engine: sa.Engine, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "book"
-    write_book(folder, rules=False, protected=True)
-    seed_firm(engine)
-    _import(engine, folder, BOOK_DAY)
-    _evaluate(engine, DAY)
+    folder = _evaluated(engine, tmp_path)
     first = _stored(engine, DAY)
     assert not any("target_changed" in r.reasons for r in first.values())
     again = tmp_path / "again"
@@ -143,11 +145,7 @@ def test_account_details_show_the_drift_the_evaluation_measured(
 ) -> None:
     from trimtab.service.account_details import account_details
 
-    folder = tmp_path / "book"
-    write_book(folder, rules=False, protected=True)
-    seed_firm(engine)
-    _import(engine, folder, BOOK_DAY)
-    _evaluate(engine, DAY)
+    _evaluated(engine, tmp_path)
     found = _stored(engine, DAY)
     with UnitOfWork(engine, "acme") as uow:
         details = {a: account_details(uow, actor="olga", account_id=a) for a in ACCOUNTS}
