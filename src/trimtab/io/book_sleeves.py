@@ -22,7 +22,7 @@ slots by :mod:`trimtab.io.book_sleeve_rules`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -266,6 +266,15 @@ class _Account:
     targets: list[tuple[int, ApmTargetIn]]
     positions: dict[str, list[tuple[int, ProtectedPositionIn]]]
 
+    def target_key(self) -> Hashable:
+        """What the account's target is made of (:func:`_target` reads nothing else of
+        it): its sleeves, APM targets and APM shares, without their row numbers."""
+        return (
+            tuple(s[1:] for s in self.sleeves),
+            tuple((t.symbol, t.target_pct) for _, t in self.targets),
+            tuple((p.symbol, p.quantity) for _, p in self.positions.get("apm", [])),
+        )
+
 
 def _read_rows(loaded: LoadedBook, raw: dict[str, tuple[str, pa.Table]]) -> dict[str, _Account]:
     """Every row of the sleeve tables, checked on its own, by account id."""
@@ -471,9 +480,15 @@ def lay_out_sleeves(
     if any(acc.sleeves for acc in accounts.values()):
         models = _models(loaded.tables["models"])
         prices = dict(zip(loaded.symbols, a.price[:-1].tolist(), strict=True))
+        # accounts of the same sleeves share one target: a firm has a few blends, each
+        # followed by many accounts (laid out once each, not once per account)
+        made: dict[Hashable, AccountTarget] = {}
         for account, acc in accounts.items():
             if acc.sleeves:
-                targets[account_code[account]] = _target(account, acc, models, prices, labels)
+                key = acc.target_key()
+                if key not in made:
+                    made[key] = _target(account, acc, models, prices, labels)
+                targets[account_code[account]] = made[key]
     n_real = len(loaded.symbols)
     apm_symbols = sorted({s for t in targets.values() for s in t.apm_symbols} | set(apm))
     twin = {s: n_real + i for i, s in enumerate(apm_symbols)}

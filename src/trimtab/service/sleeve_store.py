@@ -177,14 +177,15 @@ def sleeve_target_keys(
         if stored:
             for line in sleeve_models(uow, stored, as_of).to_pylist():
                 lines.setdefault(line.pop("model_id"), []).append(line)
+        model_digest = {m: _digest(ls) for m, ls in lines.items()}  # once per model
         for name in sorted(stored):
             for row in stored[name][1].to_pylist():
                 account = row.pop("account_id")
                 if name == "sleeves" and row["model_id"] is not None:
-                    row["lines"] = lines.get(row["model_id"], [])
+                    row["lines"] = model_digest.get(row["model_id"])
                 found[account].append([name, row])
-    return [
-        SLEEVE_TARGET
-        + hashlib.sha256(json.dumps(found[a], sort_keys=True).encode()).hexdigest()[:24]
-        for a in account_ids
-    ]
+    return [SLEEVE_TARGET + _digest(found[a])[:24] for a in account_ids]
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
