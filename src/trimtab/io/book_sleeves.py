@@ -21,6 +21,7 @@ slots by :mod:`trimtab.io.book_sleeve_rules`.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
@@ -244,10 +245,20 @@ class _Rows:
         return symbol
 
 
+@functools.lru_cache(maxsize=4096)
+def _validated(model: type[BaseModel], items: tuple[tuple[str, Any], ...]) -> Any:
+    """``model`` of the fields ``items``, made once per distinct fields (a book's sleeve
+    rows repeat a few weights and targets many times); the models are frozen."""
+    return model.model_validate(dict(items))
+
+
 def _parse(label: str, i: int, model: type[BaseModel], data: dict[str, Any]) -> Any:
     """``data`` as the scenario's ``model``; an error names the row and column."""
     try:
-        return model.model_validate(data)
+        try:
+            return _validated(model, tuple(data.items()))
+        except TypeError:  # a value that cannot be a key: validated as it is
+            return model.model_validate(data)
     except ValidationError as err:
         path, problem = first_error(err)
         raise BookError(f"{label} row {i} column {path.split('.')[0]}", problem) from None

@@ -810,7 +810,7 @@ def _triggered(run: RunDay, acc: _Accounts, rows: slice, laid: _Laid, classes: l
     )
 
 
-SLEEVED_CHUNK = 5_000
+SLEEVED_CHUNK = 20_000
 """Accounts whose target is in sleeves laid out at a time."""
 
 

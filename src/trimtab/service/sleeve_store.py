@@ -151,6 +151,9 @@ def sleeve_models(uow: UnitOfWork, tables: SleeveTables, as_of: date) -> pa.Tabl
     )
 
 
+KEYS_CHUNK = 20_000
+"""Accounts whose sleeves are read at a time (an ``IN`` list of ids)."""
+
 SLEEVE_TARGET = "sleeves:"
 """How the target key of an account whose target is in sleeves begins."""
 
@@ -170,8 +173,8 @@ def sleeve_target_keys(
     found: dict[str, list[Any]] = {
         a: [["model", *m]] for a, m in zip(account_ids, models, strict=True)
     }
-    for first in range(0, len(account_ids), 5_000):
-        chunk = list(account_ids[first : first + 5_000])
+    for first in range(0, len(account_ids), KEYS_CHUNK):
+        chunk = list(account_ids[first : first + KEYS_CHUNK])
         stored = sleeve_tables(uow, account_ids=chunk)
         lines: dict[str, list[Any]] = {}
         if stored:
