@@ -151,7 +151,7 @@ def sleeve_models(uow: UnitOfWork, tables: SleeveTables, as_of: date) -> pa.Tabl
     )
 
 
-KEYS_CHUNK = 20_000
+KEYS_CHUNK = 10_000
 """Accounts whose sleeves are read at a time (an ``IN`` list of ids)."""
 
 SLEEVE_TARGET = "sleeves:"
