@@ -173,3 +173,19 @@ def test_account_details_show_the_drift_the_evaluation_measured(
             abs=2e-4 if account_id != "P-1" else 0.006,  # weights to 0.01
         ), account_id
         assert sum(r.outside for r in rows) == row.out_of_band, account_id
+
+
+def test_the_queue_says_which_accounts_follow_sleeves(engine: sa.Engine, tmp_path: Path) -> None:
+    from trimtab.service._listing_queue import QueueFilter, sorted_queue
+
+    _evaluated(engine, tmp_path)
+    with UnitOfWork(engine, "acme") as uow:
+        items = {q.account_id: q for q in sorted_queue(uow, QueueFilter(), "account")}
+    assert sorted(items) == sorted(ACCOUNTS)  # each out of band (the hand figures)
+    assert {a: (q.model_id, q.sleeves) for a, q in items.items()} == {
+        "P-1": ("TECH", False),
+        "S-1": (None, True),
+        "S-2": (None, True),
+        "S-3": ("TECH", True),  # its model, with protected shares
+        "S-4": (None, True),
+    }

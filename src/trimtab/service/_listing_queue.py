@@ -37,6 +37,7 @@ from trimtab.service.paging import (
     make_page,
     page_rows,
 )
+from trimtab.service.sleeve_store import SLEEVE_TARGET
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -71,6 +72,8 @@ class QueueItem:
     household_id: str | None
     model_id: str | None
     request_id: int | None
+    sleeves: bool = False
+    """The evaluation measured the account against its sleeves (it follows no model)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,7 @@ def queue_query(uow: UnitOfWork, where: QueueFilter) -> Select[Any]:
             e.c.max_drift_pct,
             a.c.household_id,
             a.c.model_id,
+            e.c.model_id.label("target"),
         )
         .select_from(
             q.outerjoin(
@@ -191,6 +195,7 @@ def queue_item(row: Any) -> QueueItem:
         household_id=row.household_id,
         model_id=row.model_id,
         request_id=row.request_id if row.status == "submitted" else None,
+        sleeves=(row.target or "").startswith(SLEEVE_TARGET),
     )
 
 
