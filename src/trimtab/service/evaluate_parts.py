@@ -57,7 +57,6 @@ from trimtab.service.lease import LEASE, wall_clock
 from trimtab.service.sleeve_store import sleeve_target_keys
 from trimtab.service.sleeve_targets import (
     lay_out_sleeved,
-    protected_accounts,
     sleeved_accounts,
 )
 from trimtab.service.snapshot import (
@@ -297,9 +296,9 @@ class _Reader:
                 join_type="inner",
             )
         if not self.sleeved:  # a model's account with protected shares is a sleeved one
-            protected = read_table(conn, protected_accounts(self.firm), _IDS)
-            if protected.num_rows:
-                drop = pc.is_in(table["account_id"], value_set=protected["account_id"])
+            sleeved = read_table(conn, select(sleeved_accounts(self.firm).subquery()), _IDS)
+            if sleeved.num_rows:
+                drop = pc.is_in(table["account_id"], value_set=sleeved["account_id"])
                 table = table.filter(pc.invert(drop))
         # sorted here, not by the database: its collation need not be code-point order
         return table.sort_by([("part", "ascending"), ("account_id", "ascending")])
