@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from trimtab.service.paging import MAX_LIMIT
 from trimtab.service.requests import RequestView, proposals_page, show_request
 from trimtab.store import tables as t
+from trimtab.store.among import among
 from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
@@ -107,7 +108,7 @@ def _weights(uow: UnitOfWork, request: RequestView) -> dict[str, tuple[WeightRow
     price: dict[str, Decimal] = {}
     for line in conn.execute(
         select(pl.account_id, pl.symbol, pl.action, pl.quantity, pl.price).where(
-            pl.firm_id == firm, pl.request_id == request_id, pl.account_id.in_(accounts)
+            pl.firm_id == firm, pl.request_id == request_id, among(pl.account_id, accounts)
         )
     ):
         sign = {"buy": 1, "sell": -1}.get(line.action, 0)
@@ -135,7 +136,7 @@ def _weights(uow: UnitOfWork, request: RequestView) -> dict[str, tuple[WeightRow
             ).where(
                 t.account_days.c.firm_id == firm,
                 t.account_days.c.as_of == day,
-                t.account_days.c.account_id.in_(accounts),
+                among(t.account_days.c.account_id, accounts),
             )
         )
     }

@@ -39,6 +39,7 @@ from trimtab.service.rule_store import rule_tables
 from trimtab.service.sleeve_store import sleeve_models, sleeve_tables, sleeved_accounts
 from trimtab.service.snapshot import Snapshot, SnapshotTables, snapshot_of, snapshot_tables
 from trimtab.store import tables as t
+from trimtab.store.among import among
 from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
@@ -197,7 +198,7 @@ def request_inputs(
                 a.lot_method,
                 a.sweep_pct,
                 a.sweep_min_usd,
-            ).where(a.firm_id == firm, a.account_id.in_(ids))
+            ).where(a.firm_id == firm, among(a.account_id, ids))
         ).all()
     )
     accounts = pa.table(
@@ -214,7 +215,7 @@ def request_inputs(
         (r.account_id, r.household_id)
         for r in conn.execute(
             select(a.account_id, a.household_id).where(
-                a.firm_id == firm, a.household_id.in_(houses), a.account_id.not_in(ids)
+                a.firm_id == firm, among(a.household_id, houses), ~among(a.account_id, ids)
             )
         )
     )
@@ -419,14 +420,14 @@ def account_households(uow: UnitOfWork, *, account_ids: Sequence[str]) -> list[s
     a = t.accounts
     rows = uow.conn.execute(
         select(a.c.account_id, a.c.household_id).where(
-            a.c.firm_id == uow.firm_id, a.c.account_id.in_(list(account_ids))
+            a.c.firm_id == uow.firm_id, among(a.c.account_id, account_ids)
         )
     ).all()
     houses = sorted({r.household_id for r in rows if r.household_id})
     mates: dict[str, list[str]] = {}
     for r in uow.conn.execute(
         select(a.c.account_id, a.c.household_id)
-        .where(a.c.firm_id == uow.firm_id, a.c.household_id.in_(houses), ~a.c.held_away)
+        .where(a.c.firm_id == uow.firm_id, among(a.c.household_id, houses), ~a.c.held_away)
         .order_by(a.c.account_id)
     ):
         mates.setdefault(r.household_id, []).append(r.account_id)

@@ -44,6 +44,7 @@ from trimtab.service.proposing import (
 from trimtab.service.request_record import LINE_FIELDS, keep_record
 from trimtab.service.snapshot import Snapshot
 from trimtab.store import tables as t
+from trimtab.store.among import among
 from trimtab.store.uow import UnitOfWork
 
 
@@ -108,7 +109,7 @@ def release_accounts(
     oa = t.open_accounts.c
     where = [oa.firm_id == uow.firm_id, oa.request_id == request_id]
     if account_ids is not None:
-        where.append(oa.account_id.in_(list(account_ids)))
+        where.append(among(oa.account_id, account_ids))
     uow.conn.execute(delete(t.open_accounts).where(*where))
 
 
@@ -121,7 +122,7 @@ def requeue(uow: UnitOfWork, request_id: int, account_ids: Sequence[str] | None 
     other = t.queue_entries.alias("other")
     mine: list[ColumnElement[bool]] = [q.c.firm_id == uow.firm_id, q.c.request_id == request_id]
     if account_ids is not None:
-        mine.append(q.c.account_id.in_(list(account_ids)))
+        mine.append(among(q.c.account_id, account_ids))
     superseded = exists().where(
         other.c.firm_id == q.c.firm_id,
         other.c.account_id == q.c.account_id,

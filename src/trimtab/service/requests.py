@@ -48,6 +48,7 @@ from trimtab.service.request_record import record_sha256
 from trimtab.service.sleeve_store import sleeved_accounts
 from trimtab.service.snapshot import book_account_ids, latest_book_date
 from trimtab.store import tables as t
+from trimtab.store.among import among
 from trimtab.store.holdings import of_accounts
 from trimtab.store.uow import UnitOfWork
 
@@ -92,7 +93,7 @@ def _wanted(uow: UnitOfWork, method: Method, account_ids: list[str]) -> tuple[li
         r.account_id: r
         for r in uow.conn.execute(
             select(t.accounts).where(
-                t.accounts.c.firm_id == uow.firm_id, t.accounts.c.account_id.in_(wanted)
+                t.accounts.c.firm_id == uow.firm_id, among(t.accounts.c.account_id, wanted)
             )
         )
     }
@@ -108,7 +109,7 @@ def _wanted(uow: UnitOfWork, method: Method, account_ids: list[str]) -> tuple[li
         s = t.account_sleeves.c
         apm = uow.conn.execute(
             select(s.account_id).where(
-                s.firm_id == uow.firm_id, s.account_id.in_(sorted(sleeved)), s.sleeve == "apm"
+                s.firm_id == uow.firm_id, among(s.account_id, sorted(sleeved)), s.sleeve == "apm"
             )
         ).first()
         if apm is not None:  # as propose-book says it (check_sleeve_run)
@@ -174,7 +175,7 @@ def open_request(
         update(t.queue_entries)
         .where(
             t.queue_entries.c.firm_id == firm,
-            t.queue_entries.c.account_id.in_(wanted),
+            among(t.queue_entries.c.account_id, wanted),
             t.queue_entries.c.status == "open",
         )
         .values(status="submitted", request_id=request_id)
@@ -406,7 +407,7 @@ def _free_accounts(
     held = uow.conn.execute(
         select(oa.account_id, oa.request_id, t.requests.c.status)
         .join(t.requests, t.requests.c.request_id == oa.request_id)
-        .where(oa.firm_id == uow.firm_id, oa.account_id.in_(account_ids))
+        .where(oa.firm_id == uow.firm_id, among(oa.account_id, account_ids))
         .order_by(oa.account_id)
     ).all()
     if held and not replace:
@@ -482,7 +483,7 @@ def oversold(uow: UnitOfWork, *, request_id: int) -> dict[str, str]:
             t.orders.c.firm_id == firm,
             t.orders.c.side == "sell",
             t.orders.c.trade_date > book,
-            t.orders.c.account_id.in_(accounts),
+            among(t.orders.c.account_id, accounts),
         )
     ):
         ordered[(r.account_id, r.symbol)] += r.quantity

@@ -23,6 +23,7 @@ from trimtab.core.rules import WASH_SALE_DAYS
 from trimtab.io.book_rules import RULE_SCHEMAS, RuleTables
 from trimtab.service.exact import to_decimals
 from trimtab.store import tables as t
+from trimtab.store.among import among
 from trimtab.store.uow import UnitOfWork
 
 RESTRICTION_COLUMNS = (
@@ -173,7 +174,7 @@ def rule_tables(
         (*x[:-1], _float(x[-1]))
         for x in conn.execute(
             select(*(r.c[c] for c in (*key, *RESTRICTION_COLUMNS)))
-            .where(r.c.firm_id == firm, r.c.account_id.in_(ids))
+            .where(r.c.firm_id == firm, among(r.c.account_id, ids))
             .order_by(r.c.account_id, r.c.restriction_id, r.c.symbol)
         )
     ]
@@ -182,13 +183,13 @@ def rule_tables(
     lk, a = t.account_locks, t.accounts
     locks = [
         (x.account_id, x.type, x.symbol or None, x.until)
-        for x in conn.execute(select(lk).where(lk.c.firm_id == firm, lk.c.account_id.in_(ids)))
+        for x in conn.execute(select(lk).where(lk.c.firm_id == firm, among(lk.c.account_id, ids)))
     ]
     locks += [
         (x.account_id, "trade_hold", None, x.trade_hold_until)
         for x in conn.execute(
             select(a.c.account_id, a.c.trade_hold_until).where(
-                a.c.firm_id == firm, a.c.account_id.in_(ids), a.c.trade_hold
+                a.c.firm_id == firm, among(a.c.account_id, ids), a.c.trade_hold
             )
         )
         if x.trade_hold_until is None or x.trade_hold_until >= trade_day
@@ -213,7 +214,7 @@ def rule_tables(
         select(tx)
         .where(
             tx.c.firm_id == firm,
-            tx.c.account_id.in_(list(history_ids)),
+            among(tx.c.account_id, history_ids),
             tx.c.trade_date >= trade_day - timedelta(days=longest),
         )
         .order_by(tx.c.as_of, tx.c.row)

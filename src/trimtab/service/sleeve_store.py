@@ -25,6 +25,7 @@ from trimtab.io.book_sleeves import SLEEVE_SCHEMAS, SleeveTables
 from trimtab.service.exact import to_decimals
 from trimtab.service.rule_store import column_values
 from trimtab.store import tables as t
+from trimtab.store.among import among
 from trimtab.store.uow import UnitOfWork
 
 STORED: dict[str, tuple[Table, tuple[str, ...]]] = {
@@ -78,7 +79,7 @@ def sleeved_accounts(uow: UnitOfWork, account_ids: Sequence[str]) -> set[str]:
     return set(
         uow.conn.execute(
             select(s.c.account_id)
-            .where(s.c.firm_id == uow.firm_id, s.c.account_id.in_(list(account_ids)))
+            .where(s.c.firm_id == uow.firm_id, among(s.c.account_id, account_ids))
             .distinct()
         ).scalars()
     )
@@ -95,7 +96,7 @@ def sleeve_tables(uow: UnitOfWork, *, account_ids: Sequence[str]) -> SleeveTable
     for name, (store, columns) in STORED.items():
         rows = uow.conn.execute(
             select(store.c.account_id, *(store.c[c] for c in columns))
-            .where(store.c.firm_id == uow.firm_id, store.c.account_id.in_(list(account_ids)))
+            .where(store.c.firm_id == uow.firm_id, among(store.c.account_id, account_ids))
             .order_by(store.c.account_id, store.c.line)
         ).all()
         if not rows:

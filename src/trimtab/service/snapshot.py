@@ -20,6 +20,7 @@ from trimtab.core.book import BookArrays, assemble_book
 from trimtab.errors import NotFoundError
 from trimtab.store import holdings
 from trimtab.store import tables as t
+from trimtab.store.among import among
 from trimtab.store.columns import floats, read_table
 from trimtab.store.uow import UnitOfWork
 
@@ -66,7 +67,7 @@ def _accounts_query(
 ) -> Select:  # type: ignore[type-arg]
     has_target: ColumnElement[bool] = t.account_days.c.model_id.is_not(None)
     if sleeved:
-        has_target = or_(has_target, t.account_days.c.account_id.in_(sorted(sleeved)))
+        has_target = or_(has_target, among(t.account_days.c.account_id, sorted(sleeved)))
     q = select(
         t.account_days.c.account_id,
         t.account_days.c.model_id,
@@ -79,7 +80,7 @@ def _accounts_query(
         has_target,
     )
     if account_ids is not None:
-        q = q.where(t.account_days.c.account_id.in_(list(account_ids)))
+        q = q.where(among(t.account_days.c.account_id, account_ids))
     return q
 
 
