@@ -117,8 +117,9 @@ def test_sleeved_accounts_are_evaluated_against_their_sleeves(
         assert ("out_of_band" in row.reasons.split(",")) == (out > 0), account_id
     # a plain account keeps its model; the others their sleeves' target key
     assert found["P-1"].model_id == "TECH"
-    assert all(found[a].model_id.startswith("sleeves:") for a in ("S-1", "S-2", "S-3", "S-4"))
-    assert len({found[a].model_id for a in ("S-1", "S-2", "S-3", "S-4")}) == 4
+    assert found["S-3"].model_id == "TECH"  # a model with protected shares: its model
+    assert all(found[a].model_id.startswith("sleeves:") for a in ("S-1", "S-2", "S-4"))
+    assert len({found[a].model_id for a in ("S-1", "S-2", "S-4")}) == 3
 
 
 def test_a_change_of_sleeves_is_a_target_change_for_that_account_only(
@@ -186,6 +187,39 @@ def test_the_queue_says_which_accounts_follow_sleeves(engine: sa.Engine, tmp_pat
         "P-1": ("TECH", False),
         "S-1": (None, True),
         "S-2": (None, True),
-        "S-3": ("TECH", True),  # its model, with protected shares
+        "S-3": ("TECH", False),  # its model, with protected shares
         "S-4": (None, True),
     }
+
+
+def test_an_older_day_after_a_newer_import_changed_the_sleeves(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """Sleeves are standing, books dated: when a later book gives S-4 a model instead of
+    its sleeves (keeping its protected shares), the store no longer knows S-4's target on
+    the earlier book, where it had no model. Evaluating that earlier day leaves S-4 out
+    (as any account without a target) and evaluates the others."""
+    folder = tmp_path / "book"
+    write_book(folder, rules=False, protected=True)
+    seed_firm(engine)
+    _import(engine, folder, BOOK_DAY)
+    again = tmp_path / "again"
+    shutil.copytree(folder, again)
+
+    def drop(name: str, start: str) -> None:
+        lines = (again / name).read_text().splitlines(keepends=True)
+        (again / name).write_text("".join(x for x in lines if not x.startswith(start)))
+
+    accounts = (again / "accounts.csv").read_text().replace("S-4,,", "S-4,TECH,")
+    (again / "accounts.csv").write_text(accounts)
+    for name, start in (
+        ("sleeves.csv", "S-4"),
+        ("apm_targets.csv", "S-4"),
+        ("sleeve_positions.csv", "S-4,apm"),
+    ):
+        drop(name, start)
+    _import(engine, again, NEXT_BOOK)
+    _evaluate(engine, DAY)  # on BOOK_DAY's book
+    assert sorted(_stored(engine, DAY)) == ["P-1", "S-1", "S-2", "S-3"]
+    _evaluate(engine, NEXT_DAY)  # on NEXT_BOOK's: S-4 on its model, protected shares kept
+    assert _stored(engine, NEXT_DAY)["S-4"].model_id == "TECH"

@@ -34,7 +34,7 @@ from trimtab.service.evaluate_parts import (
     evaluate_parts,
     renew,
 )
-from trimtab.service.sleeve_targets import sleeved_accounts
+from trimtab.service.sleeve_targets import measured_on_sleeves
 from trimtab.store import tables as t
 from trimtab.store.uow import UnitOfWork
 
@@ -82,7 +82,7 @@ def plan_evaluation(uow: UnitOfWork, run: RunDay, size: int) -> list[EvaluationP
         .where(
             d.firm_id == uow.firm_id,
             d.as_of == run.data_date,
-            d.model_id.is_not(None) | d.account_id.in_(sleeved_accounts(uow.firm_id)),
+            d.model_id.is_not(None) | measured_on_sleeves(uow.firm_id),
         )
         .group_by(d.part)
         .order_by(d.part)

@@ -57,7 +57,8 @@ from trimtab.service.lease import LEASE, wall_clock
 from trimtab.service.sleeve_store import sleeve_target_keys
 from trimtab.service.sleeve_targets import (
     lay_out_sleeved,
-    sleeved_accounts,
+    measured_on_sleeves,
+    on_sleeves,
 )
 from trimtab.service.snapshot import (
     ModelTables,
@@ -188,8 +189,9 @@ class _Accounts:
     """The accounts of some parts and every per-account input, (N,) each, in order of
     part then account id (so each part is a slice).
 
-    ``model`` is each account's target code (into :attr:`ModelTables.keys`);
-    ``prev_target`` the previous evaluation's, in the same codes (-1: not evaluated).
+    ``model`` is each account's target code (into :attr:`ModelTables.keys`, or into
+    :attr:`target_keys` for accounts measured against sleeves); ``prev_target`` the
+    previous evaluation's, in the same codes (-1: not evaluated).
     """
 
     ids: pa.Array
@@ -209,9 +211,10 @@ class _Accounts:
     prev_cash_low: npt.NDArray[np.bool_]
     prev_classes: _Classes
     switches: SwitchChanges
-    target_keys: tuple[str, ...] = ()
-    """The target key of each code of :attr:`model` for accounts whose target is in
-    sleeves (:func:`~trimtab.service.sleeve_store.sleeve_target_keys`)."""
+    target_keys: tuple[tuple[str | None, int | None], ...] = ()
+    """For accounts measured against sleeves, the target of each code of :attr:`model`, as
+    stored: (model, version) for a model with protected shares, and for model or APM
+    sleeves (:func:`~trimtab.service.sleeve_store.sleeve_target_keys`, no version)."""
 
     @property
     def size(self) -> int:
@@ -229,7 +232,7 @@ class _Reader:
         """``column`` (an account id) is of an account of these parts (always true for all
         parts: the whole table is read then, which costs less than the test); of those
         whose target is in sleeves when the reader is :attr:`sleeved`."""
-        with_sleeves = column.in_(sleeved_accounts(self.firm))
+        with_sleeves = column.in_(on_sleeves(self.firm))
         if self.parts is None:
             return with_sleeves if self.sleeved else column.is_not(None)
         d = t.account_days.c
@@ -257,7 +260,7 @@ class _Reader:
         d, a = t.account_days.c, t.accounts.c
         on_day = [d.firm_id == self.firm, d.as_of == self.run.data_date]
         if self.sleeved:
-            on_day.append(d.account_id.in_(sleeved_accounts(self.firm)))
+            on_day.append(measured_on_sleeves(self.firm))
         else:
             on_day.append(d.model_id.is_not(None))
         if self.parts is not None:
@@ -296,7 +299,7 @@ class _Reader:
                 join_type="inner",
             )
         if not self.sleeved:  # a model's account with protected shares is a sleeved one
-            sleeved = read_table(conn, select(sleeved_accounts(self.firm).subquery()), _IDS)
+            sleeved = read_table(conn, select(on_sleeves(self.firm).subquery()), _IDS)
             if sleeved.num_rows:
                 drop = pc.is_in(table["account_id"], value_set=sleeved["account_id"])
                 table = table.filter(pc.invert(drop))
@@ -469,11 +472,18 @@ def _read_accounts(
     ids = table["account_id"].combine_chunks()
     targets: dict[tuple[str | None, int | None], int]
     if sleeved:
-        given = zip(table["model_id"].to_pylist(), table["model_version"].to_pylist(), strict=True)
-        keys = sleeve_target_keys(uow, ids.to_pylist(), run.data_date, list(given))
+        # a model with protected shares: the model is the target (as stored for any model);
+        # model or APM sleeves: a key of the sleeves
+        keys = list(
+            zip(table["model_id"].to_pylist(), table["model_version"].to_pylist(), strict=True)
+        )
+        blends = [i for i, (m, _) in enumerate(keys) if m is None]
+        digests = sleeve_target_keys(uow, [ids[i].as_py() for i in blends], run.data_date)
+        for i, key in zip(blends, digests, strict=True):
+            keys[i] = (key, None)
         targets = {}
-        model = np.array([targets.setdefault((k, None), len(targets)) for k in keys], np.int64)
-        target_keys = tuple(str(k) for k, _ in targets)
+        model = np.array([targets.setdefault(k, len(targets)) for k in keys], dtype=np.int64)
+        target_keys = tuple(targets)
     else:
         target_keys = ()
         targets = {k: i for i, k in enumerate(models.keys)}
@@ -837,6 +847,7 @@ def _lay_out_sleeved(
     batch = book.batch
     found = drift(batch)
     diff = _classes_of(book.arrays, batch, 0, book.class_of(), len(classes))
+    codes = pa.array(acc.model[rows])
     return _Laid(
         drift=DriftResult(
             value=found.value[order],
@@ -846,8 +857,8 @@ def _lay_out_sleeved(
         class_diff=diff[order],
         cash=batch.cash[order],
         model_cash=(batch.cash_target * 100.0)[order],
-        model_id=pa.array(acc.target_keys, pa.string()).take(pa.array(acc.model[rows])),
-        model_version=pa.nulls(len(ids), pa.int64()),
+        model_id=pa.array([k[0] for k in acc.target_keys], pa.string()).take(codes),
+        model_version=pa.array([k[1] for k in acc.target_keys], pa.int64()).take(codes),
     )
 
 
@@ -991,7 +1002,7 @@ def evaluate_parts(
     book = _Book(uow, run.data_date)
     acc = _read_accounts(uow, run, parts, book.models, book.securities.classes)
     sleeved = None  # most books have none: their reads are skipped
-    if uow.conn.execute(select(sleeved_accounts(uow.firm_id).exists())).scalar():
+    if uow.conn.execute(select(on_sleeves(uow.firm_id).exists())).scalar():
         sleeved = _read_accounts(
             uow, run, parts, book.models, book.securities.classes, sleeved=True
         )
@@ -1017,11 +1028,12 @@ def evaluate_parts(
             if rows.evaluations.num_rows:
                 uow.commit()  # the documents read: end the transaction before writing
                 writer.add(rows)
-        for rows in _evaluate_sleeved(book, run, sleeved, uow) if sleeved else ():
-            flagged.append(rows.flagged)
-            if rows.evaluations.num_rows:
-                uow.commit()
-                writer.add(rows)
+        if sleeved is not None:
+            for rows in _evaluate_sleeved(book, run, sleeved, uow):
+                flagged.append(rows.flagged)
+                if rows.evaluations.num_rows:
+                    uow.commit()
+                    writer.add(rows)
         writer.flush()
     uow.commit()
     empty = pa.schema([("account_id", pa.string()), ("reasons", pa.string())]).empty_table()

@@ -159,21 +159,13 @@ SLEEVE_TARGET = "sleeves:"
 """How the target key of an account whose target is in sleeves begins."""
 
 
-def sleeve_target_keys(
-    uow: UnitOfWork,
-    account_ids: Sequence[str],
-    as_of: date,
-    models: Sequence[tuple[str | None, int | None]],
-) -> list[str]:
-    """The target of each of ``account_ids`` (accounts with stored sleeves or protected
-    shares; ``models``: the (model, version) of each on ``as_of``, ``None`` for none) as a
-    key that changes exactly when the target does: ``sleeves:`` and a digest of its model,
-    sleeves, APM targets, APM and protected shares, and the lines of the models its model
-    sleeves follow on ``as_of``. The evaluation stores it as the account's target (where
-    other accounts have their model) and compares it with the day before's."""
-    found: dict[str, list[Any]] = {
-        a: [["model", *m]] for a, m in zip(account_ids, models, strict=True)
-    }
+def sleeve_target_keys(uow: UnitOfWork, account_ids: Sequence[str], as_of: date) -> list[str]:
+    """The target of each of ``account_ids`` (accounts with model or APM sleeves) as a key
+    that changes exactly when the target does: ``sleeves:`` and a digest of its sleeves, APM
+    targets, APM and protected shares, and the lines of the models its model sleeves follow
+    on ``as_of``. The evaluation stores it as the account's target (where other accounts
+    have their model) and compares it with the day before's."""
+    found: dict[str, list[Any]] = {a: [] for a in account_ids}
     for first in range(0, len(account_ids), KEYS_CHUNK):
         chunk = list(account_ids[first : first + KEYS_CHUNK])
         stored = sleeve_tables(uow, account_ids=chunk)

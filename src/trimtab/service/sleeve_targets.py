@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import CompoundSelect, Select, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, Select, select, union
 
 from trimtab.core.batch import AccountBatch
 from trimtab.core.book import BookArrays
@@ -35,11 +35,20 @@ def protected_accounts(firm: str) -> Select[Any]:
     return select(p.account_id).where(p.firm_id == firm, p.sleeve == "protected").distinct()
 
 
-def sleeved_accounts(firm: str) -> CompoundSelect[Any]:
-    """The accounts of ``firm`` whose target is in sleeves: model or APM sleeves (no model),
-    or protected shares (with a model or sleeves)."""
+def on_sleeves(firm: str) -> CompoundSelect[Any]:
+    """The accounts of ``firm`` with model or APM sleeves or protected shares: those of a
+    date that :func:`measured_on_sleeves` takes, and others."""
     s = t.account_sleeves.c
     return union(select(s.account_id).where(s.firm_id == firm), protected_accounts(firm))
+
+
+def measured_on_sleeves(firm: str) -> ColumnElement[bool]:
+    """Which of a date's ``account_days`` rows are measured against sleeves: an account with
+    model or APM sleeves, or one with a model and protected shares. (An account with neither
+    a model nor model or APM sleeves on that date has no target, protected shares or not.)"""
+    d, s = t.account_days.c, t.account_sleeves.c
+    with_sleeves = d.account_id.in_(select(s.account_id).where(s.firm_id == firm))
+    return with_sleeves | (d.model_id.is_not(None) & d.account_id.in_(protected_accounts(firm)))
 
 
 @dataclass(frozen=True, slots=True)
