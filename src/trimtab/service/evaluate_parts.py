@@ -820,8 +820,7 @@ def _triggered(run: RunDay, acc: _Accounts, rows: slice, laid: _Laid, classes: l
 
 
 SLEEVED_CHUNK = 10_000
-"""Accounts whose target is in sleeves laid out at a time: their reads name them in ``IN``
-lists, two in one statement at most (SQLite's limit is 32,766 values)."""
+"""Accounts whose target is in sleeves laid out at a time (memory: one chunk's arrays)."""
 
 
 def _evaluate_sleeved(book: _Book, run: RunDay, acc: _Accounts, uow: UnitOfWork) -> Iterator[_Rows]:

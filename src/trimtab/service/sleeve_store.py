@@ -153,7 +153,7 @@ def sleeve_models(uow: UnitOfWork, tables: SleeveTables, as_of: date) -> pa.Tabl
 
 
 KEYS_CHUNK = 10_000
-"""Accounts whose sleeves are read at a time (an ``IN`` list of ids)."""
+"""Accounts whose sleeves are read at a time, for their target keys."""
 
 SLEEVE_TARGET = "sleeves:"
 """How the target key of an account whose target is in sleeves begins."""
