@@ -27,16 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import (
-    ColumnElement,
-    Float,
-    Select,
-    case,
-    cast,
-    func,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, Float, Select, case, cast, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from trimtab.core.batch import AccountBatch
@@ -55,17 +46,8 @@ from trimtab.core.triggers import (
 from trimtab.errors import ConflictError
 from trimtab.service.lease import LEASE, wall_clock
 from trimtab.service.sleeve_store import sleeve_target_keys
-from trimtab.service.sleeve_targets import (
-    lay_out_sleeved,
-    measured_on_sleeves,
-    on_sleeves,
-)
-from trimtab.service.snapshot import (
-    ModelTables,
-    Securities,
-    load_models,
-    load_securities,
-)
+from trimtab.service.sleeve_targets import lay_out_sleeved, measured_on_sleeves, on_sleeves
+from trimtab.service.snapshot import ModelTables, Securities, load_models, load_securities
 from trimtab.store import holdings
 from trimtab.store import tables as t
 from trimtab.store.columns import MONEY, PERCENT, decimals, floats, read_table, write_table
